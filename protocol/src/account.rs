@@ -1,0 +1,111 @@
+//! Health, accounts, devices and sessions.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::Timestamp;
+
+/// The five roles of the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// 巡查员: patrols, reports, verifies.
+    Inspector,
+    /// 科长 / 中队长: reviews the team's finds.
+    Chief,
+    /// 派遣员: dispatches cases to departments.
+    Dispatcher,
+    /// 专业部门: handles the cases of its department.
+    Department,
+    /// System administration.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [Role::Inspector, Role::Chief, Role::Dispatcher, Role::Department, Role::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Inspector => "inspector",
+            Role::Chief => "chief",
+            Role::Dispatcher => "dispatcher",
+            Role::Department => "department",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `GET /api/v1/health`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+    pub version: String,
+    pub protocol: u32,
+    pub server_time: Timestamp,
+    pub max_blob_bytes: u64,
+}
+
+/// The device part of a registration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceInfo {
+    pub id: Uuid,
+    pub name: String,
+    pub platform: String,
+    pub app_version: String,
+}
+
+/// `POST /api/v1/devices/register`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegisterRequest {
+    pub username: String,
+    pub password: String,
+    pub device: DeviceInfo,
+}
+
+/// The signed-in user as answers describe it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserInfo {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub team: Option<String>,
+    /// Extension: the department code of a `department` user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+}
+
+/// Answer to a registration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegisterResponse {
+    pub token: String,
+    pub user: UserInfo,
+    pub server_time: Timestamp,
+}
+
+/// `POST /api/v1/sessions`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionRequest {
+    pub username: String,
+    pub password: String,
+}
+
+/// Answer to a console sign-in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionResponse {
+    pub token: String,
+    pub user: UserInfo,
+    /// Extension: when the session ends unless the user signs out first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+}

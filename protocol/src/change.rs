@@ -1,0 +1,129 @@
+//! What the server tells a device since its cursor.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{Dictionary, FindingState, Location, Task, Timestamp};
+
+/// Case states of the lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseState {
+    Filed,
+    Dispatched,
+    Accepted,
+    Handled,
+    Closed,
+    Suspended,
+    Voided,
+}
+
+impl CaseState {
+    pub const ALL: [CaseState; 7] = [
+        CaseState::Filed,
+        CaseState::Dispatched,
+        CaseState::Accepted,
+        CaseState::Handled,
+        CaseState::Closed,
+        CaseState::Suspended,
+        CaseState::Voided,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseState::Filed => "filed",
+            CaseState::Dispatched => "dispatched",
+            CaseState::Accepted => "accepted",
+            CaseState::Handled => "handled",
+            CaseState::Closed => "closed",
+            CaseState::Suspended => "suspended",
+            CaseState::Voided => "voided",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// Closed and voided cases are over; everything else is open.
+    pub fn is_open(self) -> bool {
+        !matches!(self, CaseState::Closed | CaseState::Voided)
+    }
+}
+
+/// `case` inside `finding.updated`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseSummary {
+    pub case_no: String,
+    pub state: CaseState,
+    pub department: Option<String>,
+    pub due_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FindingUpdated {
+    pub finding_id: Uuid,
+    pub state: FindingState,
+    pub reason: Option<String>,
+    pub case: Option<CaseSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskAssigned {
+    pub task: Task,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskCancelled {
+    pub task_id: Uuid,
+}
+
+/// An open case in the user's team area, kept on the phone to warn before a duplicate is reported.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AreaCase {
+    pub case_no: String,
+    pub category: String,
+    pub state: CaseState,
+    pub location: Location,
+    pub observed_at: Timestamp,
+}
+
+/// The body of a change, tagged by `kind`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum ChangeBody {
+    #[serde(rename = "finding.updated")]
+    FindingUpdated(FindingUpdated),
+    #[serde(rename = "task.assigned")]
+    TaskAssigned(TaskAssigned),
+    #[serde(rename = "task.cancelled")]
+    TaskCancelled(TaskCancelled),
+    #[serde(rename = "dictionary")]
+    Dictionary(Dictionary),
+    #[serde(rename = "area_case")]
+    AreaCase(AreaCase),
+    /// A kind this build does not know (a newer server); kept so one change never breaks a sync.
+    #[serde(other)]
+    Unknown,
+}
+
+impl ChangeBody {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ChangeBody::FindingUpdated(_) => "finding.updated",
+            ChangeBody::TaskAssigned(_) => "task.assigned",
+            ChangeBody::TaskCancelled(_) => "task.cancelled",
+            ChangeBody::Dictionary(_) => "dictionary",
+            ChangeBody::AreaCase(_) => "area_case",
+            ChangeBody::Unknown => "unknown",
+        }
+    }
+}
+
+/// A change: its kind's fields and `at`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub at: Timestamp,
+    #[serde(flatten)]
+    pub body: ChangeBody,
+}

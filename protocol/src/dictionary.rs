@@ -1,0 +1,100 @@
+//! The category dictionary: categories, departments and roads, versioned and pushed to phones.
+
+use serde::{Deserialize, Serialize};
+
+use crate::FieldError;
+
+/// 部件 (component, a fixed facility) or 事件 (event, a situation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Branch {
+    Component,
+    Event,
+}
+
+/// Whether a section chief reviews a finding before it is filed, or it is filed and dispatched at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewMode {
+    Chief,
+    Auto,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Category {
+    pub code: String,
+    pub name: String,
+    #[serde(default)]
+    pub name_en: String,
+    pub branch: Branch,
+    /// The big class (大类) code, e.g. `C01`.
+    #[serde(default)]
+    pub parent: Option<String>,
+    pub department: String,
+    pub time_limit_hours: f64,
+    pub review: ReviewMode,
+    #[serde(default)]
+    pub urgent: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Department {
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Road {
+    pub name: String,
+    #[serde(default)]
+    pub grid: Option<String>,
+    /// The road's centre line as `[lat, lon]` pairs.
+    #[serde(default)]
+    pub points: Vec<[f64; 2]>,
+}
+
+/// A big class (大类) of the category tree; an extension that lets the phone group categories.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CategoryClass {
+    pub code: String,
+    pub name: String,
+    #[serde(default)]
+    pub name_en: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dictionary {
+    pub version: i64,
+    pub categories: Vec<Category>,
+    pub departments: Vec<Department>,
+    #[serde(default)]
+    pub roads: Vec<Road>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<CategoryClass>,
+}
+
+impl Dictionary {
+    pub fn category(&self, code: &str) -> Option<&Category> {
+        self.categories.iter().find(|c| c.code == code)
+    }
+
+    /// Every category names a known department, codes are unique, limits are positive.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        let mut seen = std::collections::HashSet::new();
+        for (i, c) in self.categories.iter().enumerate() {
+            if c.code.trim().is_empty() || !seen.insert(c.code.as_str()) {
+                return Err(FieldError::new(format!("categories[{i}].code"), format!("empty or repeated code `{}`", c.code)));
+            }
+            if !self.departments.iter().any(|d| d.code == c.department) {
+                return Err(FieldError::new(
+                    format!("categories[{i}].department"),
+                    format!("department `{}` is not in the dictionary", c.department),
+                ));
+            }
+            if !c.time_limit_hours.is_finite() || c.time_limit_hours <= 0.0 {
+                return Err(FieldError::new(format!("categories[{i}].time_limit_hours"), "time limit must be positive"));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,189 @@
+//! `POST /api/v1/sync`: ops up, results and changes down.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::json::decode_value;
+use crate::{ApiError, Change, FieldError, Finding, FindingState, TaskComplete, TaskState, Timestamp};
+
+/// One op as it travels: the kind names the body's type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpEnvelope {
+    pub seq: u64,
+    pub kind: String,
+    pub body: Value,
+}
+
+/// The sync request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncRequest {
+    pub device_id: Uuid,
+    #[serde(default)]
+    pub ops: Vec<OpEnvelope>,
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+/// `patrol.start`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PatrolStart {
+    pub id: Uuid,
+    pub started_at: Timestamp,
+}
+
+/// One point of a patrol track.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrackPoint {
+    pub t: Timestamp,
+    pub lat: f64,
+    pub lon: f64,
+    pub accuracy_m: f64,
+}
+
+/// `patrol.track`: points may arrive in several ops and more than once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PatrolTrack {
+    pub patrol_id: Uuid,
+    pub points: Vec<TrackPoint>,
+}
+
+/// `patrol.end`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PatrolEnd {
+    pub id: Uuid,
+    pub ended_at: Timestamp,
+    pub distance_m: f64,
+}
+
+/// The typed form of an op body.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    FindingCreate(Finding),
+    PatrolStart(PatrolStart),
+    PatrolTrack(PatrolTrack),
+    PatrolEnd(PatrolEnd),
+    TaskComplete(TaskComplete),
+}
+
+impl Op {
+    pub const FINDING_CREATE: &'static str = "finding.create";
+    pub const PATROL_START: &'static str = "patrol.start";
+    pub const PATROL_TRACK: &'static str = "patrol.track";
+    pub const PATROL_END: &'static str = "patrol.end";
+    pub const TASK_COMPLETE: &'static str = "task.complete";
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Op::FindingCreate(_) => Self::FINDING_CREATE,
+            Op::PatrolStart(_) => Self::PATROL_START,
+            Op::PatrolTrack(_) => Self::PATROL_TRACK,
+            Op::PatrolEnd(_) => Self::PATROL_END,
+            Op::TaskComplete(_) => Self::TASK_COMPLETE,
+        }
+    }
+
+    /// The id of the entity the op is about; ops about one entity depend on each other.
+    pub fn entity_id(&self) -> Uuid {
+        match self {
+            Op::FindingCreate(f) => f.id,
+            Op::PatrolStart(p) => p.id,
+            Op::PatrolTrack(p) => p.patrol_id,
+            Op::PatrolEnd(p) => p.id,
+            Op::TaskComplete(t) => t.task_id,
+        }
+    }
+
+    pub fn body(&self) -> Value {
+        let v = match self {
+            Op::FindingCreate(b) => serde_json::to_value(b),
+            Op::PatrolStart(b) => serde_json::to_value(b),
+            Op::PatrolTrack(b) => serde_json::to_value(b),
+            Op::PatrolEnd(b) => serde_json::to_value(b),
+            Op::TaskComplete(b) => serde_json::to_value(b),
+        };
+        v.expect("op bodies are plain data and always serialize")
+    }
+
+    pub fn envelope(&self, seq: u64) -> OpEnvelope {
+        OpEnvelope { seq, kind: self.kind().to_owned(), body: self.body() }
+    }
+
+    /// Parses a body of the given kind; a failure names the offending field.
+    pub fn parse(kind: &str, body: &Value) -> Result<Op, FieldError> {
+        Ok(match kind {
+            Self::FINDING_CREATE => Op::FindingCreate(decode_value(body)?),
+            Self::PATROL_START => Op::PatrolStart(decode_value(body)?),
+            Self::PATROL_TRACK => Op::PatrolTrack(decode_value(body)?),
+            Self::PATROL_END => Op::PatrolEnd(decode_value(body)?),
+            Self::TASK_COMPLETE => Op::TaskComplete(decode_value(body)?),
+            other => return Err(FieldError::new("kind", format!("unknown op kind `{other}`"))),
+        })
+    }
+}
+
+/// How an op fared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpStatus {
+    /// Done now.
+    Applied,
+    /// Already applied before; the answer is the first one.
+    Duplicate,
+    /// Permanent: never send it again as it is.
+    Rejected,
+    /// Nothing was done; send it again later.
+    Retry,
+}
+
+/// `finding` in a result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FindingAck {
+    pub id: Uuid,
+    pub state: FindingState,
+    pub case_no: Option<String>,
+}
+
+/// `patrol` in a result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PatrolAck {
+    pub id: Uuid,
+}
+
+/// `task` in a result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskAck {
+    pub id: Uuid,
+    pub state: TaskState,
+}
+
+/// One result per op, in the order sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpResult {
+    pub seq: u64,
+    pub status: OpStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finding: Option<FindingAck>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patrol: Option<PatrolAck>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<TaskAck>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ApiError>,
+}
+
+impl OpResult {
+    pub fn failed(seq: u64, status: OpStatus, error: ApiError) -> Self {
+        OpResult { seq, status, finding: None, patrol: None, task: None, error: Some(error) }
+    }
+}
+
+/// The sync answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncResponse {
+    pub results: Vec<OpResult>,
+    pub changes: Vec<Change>,
+    pub cursor: String,
+    pub more: bool,
+    pub server_time: Timestamp,
+}
