@@ -8,6 +8,7 @@ pub mod change;
 pub mod dictionary;
 pub mod error;
 pub mod finding;
+pub mod geo;
 pub mod json;
 pub mod sync;
 pub mod task;

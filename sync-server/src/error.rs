@@ -1,0 +1,112 @@
+//! The server's one error type. It maps to the contract's error body and never leaks internals.
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use protocol::{ApiError, ErrorBody, ErrorCode, FieldError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// An answer of the contract: code, message, details.
+    #[error("{}: {}", .0.code.as_str(), .0.message)]
+    Api(ApiError, HeaderMap),
+    #[error("storage: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("migration: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Internal(String),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn api(code: ErrorCode, message: impl Into<String>) -> Self {
+        AppError::Api(ApiError::new(code, message), HeaderMap::new())
+    }
+    pub fn unauthorized() -> Self {
+        Self::api(ErrorCode::Unauthorized, "missing, wrong or revoked token")
+    }
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::api(ErrorCode::Forbidden, message)
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::api(ErrorCode::NotFound, message)
+    }
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::api(ErrorCode::Conflict, message)
+    }
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::api(ErrorCode::BadRequest, message)
+    }
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::Api(ApiError::invalid(field, message), HeaderMap::new())
+    }
+    pub fn too_large(message: impl Into<String>) -> Self {
+        Self::api(ErrorCode::PayloadTooLarge, message)
+    }
+    pub fn unsupported(message: impl Into<String>) -> Self {
+        Self::api(ErrorCode::UnsupportedMediaType, message)
+    }
+    pub fn invalid_transition(message: impl Into<String>) -> Self {
+        Self::api(ErrorCode::InvalidTransition, message)
+    }
+    pub fn internal(message: impl Into<String>) -> Self {
+        AppError::Internal(message.into())
+    }
+
+    /// Adds a response header (e.g. `Upload-Offset` on a 409 of a resumed upload).
+    pub fn with_header(mut self, name: &'static str, value: impl ToString) -> Self {
+        if let AppError::Api(_, headers) = &mut self
+            && let Ok(v) = HeaderValue::from_str(&value.to_string())
+        {
+            headers.insert(name, v);
+        }
+        self
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            AppError::Api(e, _) => e.code,
+            _ => ErrorCode::Internal,
+        }
+    }
+}
+
+impl From<FieldError> for AppError {
+    fn from(e: FieldError) -> Self {
+        AppError::Api(e.into(), HeaderMap::new())
+    }
+}
+
+impl From<protocol::json::DecodeError> for AppError {
+    fn from(e: protocol::json::DecodeError) -> Self {
+        match e {
+            protocol::json::DecodeError::Syntax(m) => AppError::bad_request(format!("the body is not valid JSON: {m}")),
+            protocol::json::DecodeError::Field(f) => f.into(),
+        }
+    }
+}
+
+impl From<tokio::task::JoinError> for AppError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        AppError::Internal(format!("background task failed: {e}"))
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (error, headers) = match self {
+            AppError::Api(e, h) => (e, h),
+            other => {
+                tracing::error!(error = %other, "request failed");
+                (ApiError::new(ErrorCode::Internal, "internal server error"), HeaderMap::new())
+            }
+        };
+        let status = StatusCode::from_u16(error.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, axum::Json(ErrorBody { error })).into_response();
+        response.headers_mut().extend(headers);
+        response
+    }
+}

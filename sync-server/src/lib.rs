@@ -1,0 +1,46 @@
+//! The Tiejiaoban sync server as a library: `app` builds the router, `serve` runs it until shutdown.
+//! The binary in `main.rs` is a thin command line over this, and tests use it directly.
+
+pub mod auth;
+pub mod blobs;
+pub mod config;
+pub mod demo;
+pub mod error;
+mod routes;
+pub mod state;
+pub mod store;
+
+use std::future::Future;
+
+pub use config::{Config, Zone};
+pub use error::{AppError, AppResult};
+pub use routes::app;
+pub use state::AppState;
+
+/// Serves the API on `listener` until `shutdown` resolves, then finishes the requests under way.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,197 @@
+//! `sync-server`: the command line of protocol.md (serve, user add, dict import).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::Utc;
+use clap::{Parser, Subcommand};
+use protocol::{Dictionary, Role};
+use sync_server::store::NewUser;
+use sync_server::{AppError, AppState, Config, Zone, auth, demo};
+
+#[derive(Parser)]
+#[command(name = "sync-server", version, about = "Tiejiaoban (铁脚板) sync server: device sync, photos, cases and the web console")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the server until SIGTERM or Ctrl-C.
+    Serve {
+        /// Data directory (SQLite store and photos); created and migrated on first start.
+        #[arg(long, default_value = "./data")]
+        data: PathBuf,
+        /// Address to listen on; port 0 picks a free port.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Seed demo users, teams and roads (only what is missing).
+        #[arg(long)]
+        demo: bool,
+        /// Time zone of calendar days: `host` or an offset such as `+08:00`.
+        #[arg(long, default_value = "host")]
+        timezone: String,
+        /// Largest photo accepted, in bytes.
+        #[arg(long, default_value_t = protocol::DEFAULT_MAX_BLOB_BYTES)]
+        max_blob_bytes: u64,
+        /// Hours a console session lasts.
+        #[arg(long, default_value_t = 12)]
+        session_hours: i64,
+        /// Directory of the built web console (default: ui/dist/console when present).
+        #[arg(long)]
+        console: Option<PathBuf>,
+    },
+    /// Manages users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manages the category dictionary.
+    Dict {
+        #[command(subcommand)]
+        command: DictCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Adds a user (creating the store and the team when needed).
+    Add {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        password: String,
+        /// inspector, chief, dispatcher, department or admin.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        team: Option<String>,
+        /// Department code from the dictionary (for department users).
+        #[arg(long)]
+        department: Option<String>,
+        /// Display name (default: the username).
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DictCommand {
+    /// Imports a dictionary (JSON in the shape of the `dictionary` change) as a new version.
+    Import {
+        #[arg(long)]
+        data: PathBuf,
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn describe(e: AppError) -> String {
+    match e {
+        AppError::Api(api, _) => match api.field() {
+            Some(field) => format!("{} ({field})", api.message),
+            None => api.message,
+        },
+        other => other.to_string(),
+    }
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve { data, listen, demo, timezone, max_blob_bytes, session_hours, console } => {
+            let zone = Zone::parse(&timezone).ok_or_else(|| format!("--timezone: `{timezone}` is neither `host` nor an offset like +08:00"))?;
+            let mut config = Config::new(data);
+            config.zone = zone;
+            config.max_blob_bytes = max_blob_bytes;
+            config.session_hours = session_hours;
+            config.console_dir = console.or_else(default_console_dir);
+            let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+            runtime.block_on(serve(config, listen, demo))
+        }
+        Command::User { command: UserCommand::Add { data, username, password, role, team, department, name } } => {
+            let role = Role::parse(&role).ok_or_else(|| format!("--role: `{role}` is not one of inspector, chief, dispatcher, department, admin"))?;
+            if username.trim().is_empty() || password.is_empty() {
+                return Err("--username and --password must not be empty".into());
+            }
+            if role == Role::Department && department.is_none() {
+                return Err("--department is required for a department user".into());
+            }
+            let state = AppState::open(Config::new(data)).map_err(describe)?;
+            let user = state
+                .store
+                .add_user(
+                    NewUser {
+                        display_name: name.unwrap_or_else(|| username.clone()),
+                        username,
+                        password_hash: auth::hash_password(&password).map_err(describe)?,
+                        role,
+                        team,
+                        department,
+                    },
+                    Utc::now(),
+                )
+                .map_err(describe)?;
+            println!("added {} ({}) id {}", user.username, user.role, user.id);
+            Ok(())
+        }
+        Command::Dict { command: DictCommand::Import { data, file } } => {
+            let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let dict: Dictionary = protocol::json::decode_slice(text.as_bytes()).map_err(|e| match e {
+                protocol::json::DecodeError::Syntax(m) => format!("{} is not JSON: {m}", file.display()),
+                protocol::json::DecodeError::Field(f) => format!("{}: {f}", file.display()),
+            })?;
+            let state = AppState::open(Config::new(data)).map_err(describe)?;
+            let version = state.store.import_dictionary(dict, Utc::now()).map_err(describe)?;
+            println!("imported dictionary version {version}");
+            Ok(())
+        }
+    }
+}
+
+/// `ui/dist/console` under the working directory or next to the binary's repository.
+fn default_console_dir() -> Option<PathBuf> {
+    let candidates = [PathBuf::from("ui/dist/console"), PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../ui/dist/console"))];
+    candidates.into_iter().find(|p| p.join("index.html").is_file())
+}
+
+async fn serve(config: Config, listen: String, demo: bool) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(&listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let console = config.console_dir.clone();
+    let state = tokio::task::spawn_blocking(move || AppState::open(config)).await.map_err(|e| e.to_string())?.map_err(describe)?;
+    if demo {
+        let st = state.clone();
+        let added = tokio::task::spawn_blocking(move || demo::seed_demo(st.store.as_ref())).await.map_err(|e| e.to_string())?.map_err(describe)?;
+        if !added.is_empty() {
+            eprintln!("demo users added: {} (password: {})", added.join(", "), demo::DEMO_PASSWORD);
+        }
+    }
+    println!("listening on http://{addr}");
+    if console.is_some() {
+        println!("console at http://{addr}/console/");
+    }
+    let _ = std::io::stdout().flush();
+    sync_server::serve(listener, state, sync_server::shutdown_signal()).await.map_err(|e| e.to_string())?;
+    eprintln!("stopped");
+    Ok(())
+}

@@ -1,0 +1,82 @@
+//! Health, device registration and console sessions.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use chrono::{Duration, Utc};
+use protocol::{Health, RegisterRequest, RegisterResponse, SessionRequest, SessionResponse};
+
+use super::{created, read_json};
+use crate::auth::{self, Principal, User};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use crate::store::RegisterOutcome;
+
+pub async fn health(State(state): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        protocol: protocol::PROTOCOL_VERSION,
+        server_time: state.config.zone.now(),
+        max_blob_bytes: state.config.max_blob_bytes,
+    })
+}
+
+/// Checks a username and password; the same 401 whether the user exists or not, after the same work.
+async fn check_credentials(state: &AppState, username: String, password: String) -> AppResult<User> {
+    state
+        .blocking(move |store| {
+            let found = store.user_credentials(&username)?;
+            let hash = found.as_ref().map(|(_, h)| h.as_str()).unwrap_or_else(|| auth::dummy_password_hash());
+            let ok = auth::verify_password(&password, hash);
+            match found {
+                Some((user, _)) if ok => Ok(user),
+                _ => Err(AppError::api(protocol::ErrorCode::Unauthorized, "wrong username or password")),
+            }
+        })
+        .await
+}
+
+pub async fn register(State(state): State<AppState>, body: Body) -> AppResult<Response> {
+    let req: RegisterRequest = read_json(body).await?;
+    if req.device.name.trim().is_empty() {
+        return Err(AppError::invalid("device.name", "the device needs a name"));
+    }
+    let user = check_credentials(&state, req.username, req.password).await?;
+    let token = auth::new_token("tjbd");
+    let hash = auth::token_hash(&token);
+    let device = req.device;
+    let u = user.clone();
+    let outcome = state.blocking(move |store| store.register_device(&u, &device, &hash, Utc::now())).await?;
+    match outcome {
+        RegisterOutcome::Registered => {
+            Ok(created(RegisterResponse { token, user: user.info(), server_time: state.config.zone.now() }))
+        }
+        RegisterOutcome::OtherUser => Err(AppError::conflict("this device is registered to another user")),
+        RegisterOutcome::Revoked => Err(AppError::forbidden("this device was revoked by an administrator")),
+    }
+}
+
+pub async fn sign_in(State(state): State<AppState>, body: Body) -> AppResult<Response> {
+    let req: SessionRequest = read_json(body).await?;
+    let user = check_credentials(&state, req.username, req.password).await?;
+    let token = auth::new_token("tjbs");
+    let hash = auth::token_hash(&token);
+    let expires = Utc::now() + Duration::hours(state.config.session_hours);
+    let id = user.id;
+    state.blocking(move |store| store.create_session(id, &hash, expires)).await?;
+    Ok(created(SessionResponse { token, user: user.info(), expires_at: Some(state.config.zone.at(expires)) }))
+}
+
+/// Signs the console session out (extension: `DELETE /api/v1/sessions/current`).
+pub async fn sign_out(State(state): State<AppState>, principal: Principal, headers: HeaderMap) -> AppResult<StatusCode> {
+    if principal.device_id.is_some() {
+        return Err(AppError::forbidden("a device token is not a console session"));
+    }
+    let hash = auth::token_hash(auth::bearer(&headers).unwrap_or_default());
+    state.blocking(move |store| store.end_session(&hash)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

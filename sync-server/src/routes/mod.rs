@@ -1,0 +1,91 @@
+//! The HTTP API of protocol.md: routing, limits and the shared plumbing of the handlers.
+
+mod accounts;
+mod blobs;
+mod review;
+mod sync;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use protocol::ErrorCode;
+use serde::de::DeserializeOwned;
+use tower_http::decompression::RequestDecompressionLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+/// The whole server: API under `/api/v1`, the console under `/console/` when it was built.
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/health", get(accounts::health))
+        .route("/devices/register", post(accounts::register))
+        .route("/sessions", post(accounts::sign_in))
+        .route("/sessions/current", axum::routing::delete(accounts::sign_out))
+        .route(
+            "/blobs/{sha256}",
+            get(blobs::get_blob).head(blobs::head_blob).put(blobs::put_blob).patch(blobs::patch_blob),
+        )
+        .route("/sync", post(sync::sync))
+        .route("/review", get(review::review))
+        .fallback(api_not_found)
+        .method_not_allowed_fallback(method_not_allowed);
+
+    let mut router = Router::new().nest("/api/v1", api);
+    if let Some(dir) = state.config.console_dir.clone().filter(|d| d.join("index.html").is_file()) {
+        let index = dir.join("index.html");
+        router = router
+            .nest_service("/console", tower_http::services::ServeDir::new(dir).fallback(tower_http::services::ServeFile::new(index)))
+            .route("/", get(|| async { axum::response::Redirect::temporary("/console/") }));
+    }
+    router
+        .fallback(api_not_found)
+        .layer(RequestDecompressionLayer::new().gzip(true).pass_through_unaccepted(false))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn api_not_found() -> AppError {
+    AppError::not_found("no such endpoint")
+}
+
+async fn method_not_allowed() -> AppError {
+    AppError::api(ErrorCode::MethodNotAllowed, "method not allowed on this endpoint")
+}
+
+/// Reads a request body up to `limit` bytes (after decompression); beyond that, 413.
+pub(crate) async fn read_body(body: Body, limit: usize) -> AppResult<Bytes> {
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            Err(AppError::too_large(format!("the body is larger than {limit} bytes")))
+        }
+        Err(e) => Err(AppError::bad_request(format!("the body could not be read: {e}"))),
+    }
+}
+
+/// Decodes a JSON body; not JSON → 400, wrong shape → 422 naming the field.
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> AppResult<T> {
+    Ok(protocol::json::decode_slice(bytes)?)
+}
+
+/// A JSON body larger than any the API takes is refused before it is read.
+const MAX_JSON_BODY: usize = 1024 * 1024;
+
+pub(crate) async fn read_json<T: DeserializeOwned>(body: Body) -> AppResult<T> {
+    decode(&read_body(body, MAX_JSON_BODY).await?)
+}
+
+/// The declared `Content-Type` without parameters, lowercased.
+pub(crate) fn content_type(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    Some(v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+}
+
+pub(crate) fn created<T: serde::Serialize>(value: T) -> axum::response::Response {
+    (StatusCode::CREATED, axum::Json(value)).into_response()
+}

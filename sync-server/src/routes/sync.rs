@@ -1,0 +1,54 @@
+//! `POST /api/v1/sync`: applies a batch of ops and answers with their results and the changes since the
+//! device's cursor.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use chrono::Utc;
+use protocol::{MAX_OPS_PER_SYNC, MAX_SYNC_BODY_BYTES, OpStatus, SyncRequest, SyncResponse};
+
+use super::{decode, read_body};
+use crate::auth::Principal;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use crate::store::{Cursor, SyncContext};
+
+/// Changes sent in one answer; `more: true` asks the device to call again.
+const CHANGES_PER_PAGE: usize = 200;
+
+pub async fn sync(State(state): State<AppState>, principal: Principal, body: Body) -> AppResult<Json<SyncResponse>> {
+    let bytes = read_body(body, MAX_SYNC_BODY_BYTES).await?;
+    let req: SyncRequest = decode(&bytes)?;
+    if req.ops.len() > MAX_OPS_PER_SYNC {
+        return Err(AppError::too_large(format!("at most {MAX_OPS_PER_SYNC} ops per sync")));
+    }
+    let cursor = match &req.cursor {
+        None => None,
+        Some(s) => Some(
+            Cursor::decode(s, state.store.cursor_secret())
+                .ok_or_else(|| AppError::invalid("cursor", "this cursor was not issued by this server"))?,
+        ),
+    };
+    match principal.device_id {
+        None => return Err(AppError::forbidden("only a registered device may sync")),
+        Some(id) if id != req.device_id => return Err(AppError::forbidden("a device may sync only for itself")),
+        Some(_) => {}
+    }
+    let ops = req.ops;
+    let p = principal.clone();
+    let results = state
+        .blocking(move |store| store.apply_ops(&SyncContext { principal: &p, device_id: req.device_id, now: Utc::now() }, &ops))
+        .await?;
+    let durable = results.iter().filter(|r| matches!(r.status, OpStatus::Applied | OpStatus::Duplicate)).count();
+    state.ops_made_durable(durable as u64);
+
+    let user = principal.user.clone();
+    let page = state.blocking(move |store| store.changes(&user, cursor, CHANGES_PER_PAGE)).await?;
+    Ok(Json(SyncResponse {
+        results,
+        changes: page.changes,
+        cursor: page.cursor.encode(state.store.cursor_secret()),
+        more: page.more,
+        server_time: state.config.zone.now(),
+    }))
+}

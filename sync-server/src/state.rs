@@ -1,0 +1,79 @@
+//! What every request handler shares.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::blobs::BlobFiles;
+use crate::config::Config;
+use crate::error::AppResult;
+use crate::store::{EngineSettings, SqliteStore, Store};
+
+/// Uploads of one blob are serialised; 64 stripes keep unrelated uploads apart without a map that grows.
+const UPLOAD_STRIPES: usize = 64;
+
+pub struct Inner {
+    pub store: Arc<dyn Store>,
+    pub blobs: BlobFiles,
+    pub config: Config,
+    durable_ops: AtomicU64,
+    upload_locks: Vec<tokio::sync::Mutex<()>>,
+}
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Opens the data directory: the SQLite store (created and migrated on first start) and the blobs.
+    pub fn open(config: Config) -> AppResult<Self> {
+        let settings = EngineSettings {
+            zone: config.zone,
+            duplicate_radius_m: config.duplicate_radius_m,
+            duplicate_window_hours: config.duplicate_window_hours,
+        };
+        let store = SqliteStore::open(&config.data_dir, settings)?;
+        crate::demo::ensure_dictionary(&store)?;
+        let blobs = BlobFiles::open(config.data_dir.join("blobs"))?;
+        Ok(AppState(Arc::new(Inner {
+            store: Arc::new(store),
+            blobs,
+            config,
+            durable_ops: AtomicU64::new(0),
+            upload_locks: (0..UPLOAD_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
+        })))
+    }
+
+    /// Runs store work off the async runtime.
+    pub async fn blocking<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Store) -> AppResult<T> + Send + 'static,
+    {
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || f(state.store.as_ref())).await?
+    }
+
+    pub async fn lock_upload(&self, sha: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        let stripe = usize::from_str_radix(&sha[..2], 16).unwrap_or(0) % UPLOAD_STRIPES;
+        self.upload_locks[stripe].lock().await
+    }
+
+    /// Counts ops made durable; the crash test hook aborts the process once the limit is reached, as a
+    /// power cut would, before the answer is sent.
+    pub fn ops_made_durable(&self, n: u64) {
+        let total = self.durable_ops.fetch_add(n, Ordering::SeqCst) + n;
+        if let Some(limit) = self.config.crash_after_ops
+            && n > 0
+            && total >= limit
+        {
+            eprintln!("SYNC_SERVER_CRASH_AFTER_OPS={limit} reached after {total} durable ops: aborting");
+            std::process::abort();
+        }
+    }
+}

@@ -1,0 +1,507 @@
+//! Applying sync ops inside one transaction: the idempotency rules of the contract and the filing of
+//! cases for `auto` categories. Also the change feed that flows back to devices.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Duration, Utc};
+use protocol::{
+    ApiError, CaseState, CaseSummary, Category, Change, ChangeBody, ErrorCode, Finding, FindingAck, FindingState,
+    FindingUpdated, Op, OpEnvelope, OpResult, OpStatus, PatrolAck, ReviewMode,
+};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::sqlite::{DictIndex, SqliteStore, parse_ts, ts};
+use super::{ChangePage, Cursor, EngineSettings, SyncContext};
+use crate::auth::User;
+use crate::config::Zone;
+use crate::error::{AppError, AppResult};
+
+fn hash_json<T: Serialize + ?Sized>(value: &T) -> String {
+    // Struct fields serialize in declaration order, so the same typed body always gives the same bytes.
+    hex::encode(Sha256::digest(serde_json::to_vec(value).unwrap_or_default()))
+}
+
+fn json<T: Serialize>(value: &T) -> AppResult<String> {
+    serde_json::to_string(value).map_err(|e| AppError::internal(e.to_string()))
+}
+
+struct Outcome {
+    status: OpStatus,
+    result: OpResult,
+}
+
+fn rejected(seq: u64, error: ApiError) -> Outcome {
+    Outcome { status: OpStatus::Rejected, result: OpResult::failed(seq, OpStatus::Rejected, error) }
+}
+
+fn retry(seq: u64, error: ApiError) -> Outcome {
+    Outcome { status: OpStatus::Retry, result: OpResult::failed(seq, OpStatus::Retry, error) }
+}
+
+fn done(status: OpStatus, result: OpResult) -> Outcome {
+    Outcome { status, result }
+}
+
+pub(super) fn apply_batch(
+    tx: &Transaction<'_>,
+    store: &SqliteStore,
+    dict: &DictIndex,
+    ctx: &SyncContext<'_>,
+    ops: &[OpEnvelope],
+) -> AppResult<Vec<OpResult>> {
+    // Entities whose op in this batch was not applied: later ops about them must wait.
+    let mut blocked: HashSet<Uuid> = HashSet::new();
+    let mut results = Vec::with_capacity(ops.len());
+    for env in ops {
+        let outcome = apply_one(tx, store, dict, ctx, env, &mut blocked)?;
+        if outcome.status == OpStatus::Rejected
+            && let Some(e) = &outcome.result.error
+        {
+            tx.prepare_cached(
+                "INSERT INTO rejected_ops (device_id, seq, kind, code, message, field, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                ctx.device_id.to_string(),
+                env.seq as i64,
+                env.kind,
+                e.code.as_str(),
+                e.message,
+                e.field(),
+                ts(ctx.now)
+            ])?;
+        }
+        results.push(outcome.result);
+    }
+    Ok(results)
+}
+
+fn apply_one(
+    tx: &Transaction<'_>,
+    store: &SqliteStore,
+    dict: &DictIndex,
+    ctx: &SyncContext<'_>,
+    env: &OpEnvelope,
+    blocked: &mut HashSet<Uuid>,
+) -> AppResult<Outcome> {
+    let seq = env.seq;
+    let op = match Op::parse(&env.kind, &env.body) {
+        Ok(op) => op,
+        Err(e) => return Ok(rejected(seq, e.into())),
+    };
+    let op_hash = hash_json(&(op.kind(), op.body()));
+    let device = ctx.device_id.to_string();
+    let seen: Option<(String, String)> = tx
+        .prepare_cached("SELECT body_hash, result FROM ops WHERE device_id = ?1 AND seq = ?2")?
+        .query_row(params![device, seq as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    if let Some((hash, first)) = seen {
+        if hash != op_hash {
+            let msg = format!("seq {seq} of this device was already used for a different op");
+            return Ok(rejected(seq, ApiError::new(ErrorCode::Conflict, msg)));
+        }
+        let mut result: OpResult = serde_json::from_str(&first).map_err(|e| AppError::internal(e.to_string()))?;
+        result.status = OpStatus::Duplicate;
+        return Ok(done(OpStatus::Duplicate, result));
+    }
+    let entity = op.entity_id();
+    if blocked.contains(&entity) {
+        let msg = format!("an earlier op about {entity} in this batch was not applied");
+        return Ok(retry(seq, ApiError::new(ErrorCode::DependsOn, msg)));
+    }
+    let outcome = match &op {
+        Op::FindingCreate(f) => finding_create(tx, store, dict, ctx, seq, f)?,
+        Op::PatrolStart(p) => {
+            let owner: Option<String> = tx
+                .query_row("SELECT user_id FROM patrols WHERE id = ?1", [p.id.to_string()], |r| r.get(0))
+                .optional()?;
+            match owner {
+                Some(o) if o != ctx.principal.user.id.to_string() => {
+                    rejected(seq, ApiError::new(ErrorCode::Conflict, format!("patrol {} belongs to another user", p.id)))
+                }
+                Some(_) => done(OpStatus::Applied, patrol_ack(seq, p.id)),
+                None => {
+                    tx.execute(
+                        "INSERT INTO patrols (id, device_id, user_id, started_at) VALUES (?1, ?2, ?3, ?4)",
+                        params![p.id.to_string(), device, ctx.principal.user.id.to_string(), p.started_at.to_rfc3339()],
+                    )?;
+                    done(OpStatus::Applied, patrol_ack(seq, p.id))
+                }
+            }
+        }
+        Op::PatrolTrack(t) => {
+            if !patrol_exists(tx, t.patrol_id)? {
+                retry(seq, ApiError::new(ErrorCode::DependsOn, format!("patrol {} has not started on the server", t.patrol_id)))
+            } else if let Some((i, _)) = t.points.iter().enumerate().find(|(_, p)| {
+                !(-90.0..=90.0).contains(&p.lat) || !(-180.0..=180.0).contains(&p.lon) || !(p.accuracy_m >= 0.0)
+            }) {
+                rejected(seq, ApiError::invalid(format!("points[{i}]"), "position out of range or negative accuracy"))
+            } else {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT OR IGNORE INTO track_points (patrol_id, t, lat, lon, accuracy_m) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?;
+                for p in &t.points {
+                    let at = ts(p.t.with_timezone(&Utc));
+                    stmt.execute(params![t.patrol_id.to_string(), at, p.lat, p.lon, p.accuracy_m])?;
+                }
+                done(OpStatus::Applied, patrol_ack(seq, t.patrol_id))
+            }
+        }
+        Op::PatrolEnd(e) => {
+            if !patrol_exists(tx, e.id)? {
+                retry(seq, ApiError::new(ErrorCode::DependsOn, format!("patrol {} has not started on the server", e.id)))
+            } else {
+                tx.execute(
+                    "UPDATE patrols SET ended_at = ?2, distance_m = ?3 WHERE id = ?1",
+                    params![e.id.to_string(), e.ended_at.to_rfc3339(), e.distance_m],
+                )?;
+                done(OpStatus::Applied, patrol_ack(seq, e.id))
+            }
+        }
+        Op::TaskComplete(t) => rejected(seq, ApiError::invalid("task_id", format!("no verification task {} is known", t.task_id))),
+    };
+    match outcome.status {
+        OpStatus::Retry | OpStatus::Rejected => {
+            blocked.insert(entity);
+        }
+        OpStatus::Applied | OpStatus::Duplicate => {
+            tx.prepare_cached(
+                "INSERT INTO ops (device_id, seq, kind, body_hash, result, applied_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![device, seq as i64, op.kind(), op_hash, json(&outcome.result)?, ts(ctx.now)])?;
+        }
+    }
+    Ok(outcome)
+}
+
+fn patrol_ack(seq: u64, id: Uuid) -> OpResult {
+    OpResult { seq, status: OpStatus::Applied, finding: None, patrol: Some(PatrolAck { id }), task: None, error: None }
+}
+
+fn patrol_exists(tx: &Transaction<'_>, id: Uuid) -> AppResult<bool> {
+    Ok(tx.query_row("SELECT EXISTS (SELECT 1 FROM patrols WHERE id = ?1)", [id.to_string()], |r| r.get(0))?)
+}
+
+fn finding_result(seq: u64, status: OpStatus, ack: FindingAck) -> OpResult {
+    OpResult { seq, status, finding: Some(ack), patrol: None, task: None, error: None }
+}
+
+fn finding_create(
+    tx: &Transaction<'_>,
+    store: &SqliteStore,
+    dict: &DictIndex,
+    ctx: &SyncContext<'_>,
+    seq: u64,
+    f: &Finding,
+) -> AppResult<Outcome> {
+    if let Err(e) = f.validate(ctx.now, |code| dict.categories.contains_key(code)) {
+        return Ok(rejected(seq, e.into()));
+    }
+    let finding_hash = hash_json(f);
+    let existing: Option<(String, String)> = tx
+        .prepare_cached("SELECT body_hash, first_ack FROM findings WHERE id = ?1")?
+        .query_row([f.id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    if let Some((hash, first_ack)) = existing {
+        if hash != finding_hash {
+            let msg = format!("finding {} is already stored with a different body", f.id);
+            return Ok(rejected(seq, ApiError::new(ErrorCode::Conflict, msg)));
+        }
+        let ack: FindingAck = serde_json::from_str(&first_ack).map_err(|e| AppError::internal(e.to_string()))?;
+        return Ok(done(OpStatus::Duplicate, finding_result(seq, OpStatus::Duplicate, ack)));
+    }
+    let mut missing: Vec<&str> = Vec::new();
+    {
+        let mut stmt = tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?1)")?;
+        for p in &f.photos {
+            if !missing.contains(&p.sha256.as_str()) && !stmt.query_row([&p.sha256], |r| r.get::<_, bool>(0))? {
+                missing.push(&p.sha256);
+            }
+        }
+    }
+    if !missing.is_empty() {
+        let error = ApiError::new(ErrorCode::MissingBlobs, "photos must be uploaded before the finding")
+            .with_details(serde_json::json!({ "missing": missing }));
+        return Ok(retry(seq, error));
+    }
+
+    let (dict_version, category) = dict.categories.get(&f.category).cloned().ok_or_else(|| AppError::internal("category vanished"))?;
+    let reporter = &ctx.principal.user;
+    let observed_ts = f.observed_at.timestamp();
+    let duplicate_of =
+        nearest_open_case(tx, &store.settings, &f.category, f.location.lat, f.location.lon, observed_ts)?;
+
+    let (state, case_no) = match category.review {
+        ReviewMode::Chief => (FindingState::PendingReview, None),
+        // A self-fixed problem is its own closed case; an urgent report of a problem already open is
+        // another report of that case, not a second case.
+        ReviewMode::Auto => match (&duplicate_of, f.fixed_on_spot) {
+            (Some(case_no), false) => {
+                record_history(tx, case_no, ctx.now, reporter, "merge", None, None, Some(&f.id.to_string()), &[], None)?;
+                (FindingState::Merged, Some(case_no.clone()))
+            }
+            _ => {
+                let case_no = file_case(tx, &store.settings.zone, ctx.now, &category, f, reporter, true)?;
+                (FindingState::Filed, Some(case_no))
+            }
+        },
+    };
+    let ack = FindingAck { id: f.id, state, case_no: case_no.clone() };
+    tx.prepare_cached(
+        "INSERT INTO findings (id, body_hash, body, device_id, reporter_id, team, category, dict_version, observed_ts, lat, lon,
+                               state, case_no, possible_duplicate_of, first_ack, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+    )?
+    .execute(params![
+        f.id.to_string(),
+        finding_hash,
+        json(f)?,
+        ctx.device_id.to_string(),
+        reporter.id.to_string(),
+        reporter.team,
+        f.category,
+        dict_version,
+        observed_ts,
+        f.location.lat,
+        f.location.lon,
+        state.as_str(),
+        case_no,
+        duplicate_of,
+        json(&ack)?,
+        ts(ctx.now)
+    ])?;
+    {
+        let mut stmt =
+            tx.prepare_cached("INSERT INTO finding_photos (finding_id, idx, sha256, role) VALUES (?1, ?2, ?3, ?4)")?;
+        for (i, p) in f.photos.iter().enumerate() {
+            let role = if p.role == protocol::PhotoRole::After { "after" } else { "before" };
+            stmt.execute(params![f.id.to_string(), i as i64, p.sha256, role])?;
+        }
+    }
+    if let Some(case_no) = &case_no {
+        notify_finding(tx, &store.settings.zone, reporter.id, f.id, state, None, Some(case_no), ctx.now)?;
+    }
+    Ok(done(OpStatus::Applied, finding_result(seq, OpStatus::Applied, ack)))
+}
+
+/// Opens a case for a finding. `auto` routing dispatches it at once to the category's department; a
+/// finding fixed on the spot becomes a closed, self-handled case.
+pub(super) fn file_case(
+    tx: &Transaction<'_>,
+    zone: &Zone,
+    now: DateTime<Utc>,
+    category: &Category,
+    f: &Finding,
+    actor: &User,
+    dispatch: bool,
+) -> AppResult<String> {
+    let day = zone.at(now).format("%Y%m%d").to_string();
+    let n: i64 = tx.query_row(
+        "INSERT INTO case_numbers (day, last) VALUES (?1, 1) ON CONFLICT (day) DO UPDATE SET last = last + 1 RETURNING last",
+        [&day],
+        |r| r.get(0),
+    )?;
+    let case_no = format!("{day}-{n:04}");
+    let due_at = now + Duration::seconds((category.time_limit_hours * 3600.0).round() as i64);
+    let due = ts(due_at);
+    let self_handled = f.fixed_on_spot;
+    let state = if self_handled {
+        CaseState::Closed
+    } else if dispatch {
+        CaseState::Dispatched
+    } else {
+        CaseState::Filed
+    };
+    tx.prepare_cached(
+        "INSERT INTO cases (case_no, state, category, department, team, reporter_id, lat, lon, first_observed_ts, filed_at,
+                            due_at, self_handled, urgent, closed_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )?
+    .execute(params![
+        case_no,
+        state.as_str(),
+        f.category,
+        category.department,
+        actor.team,
+        actor.id.to_string(),
+        f.location.lat,
+        f.location.lon,
+        f.observed_at.timestamp(),
+        ts(now),
+        due,
+        self_handled,
+        f.urgent || category.urgent,
+        self_handled.then(|| ts(now)),
+    ])?;
+    record_history(tx, &case_no, now, actor, "file", None, Some(CaseState::Filed), None, &[], Some(&due))?;
+    if self_handled {
+        let note = "当场整改 fixed on the spot";
+        record_history(tx, &case_no, now, actor, "close", Some(CaseState::Filed), Some(CaseState::Closed), Some(note), &[], Some(&due))?;
+    } else if dispatch {
+        let note = format!("routed to {}", category.department);
+        record_history(tx, &case_no, now, actor, "dispatch", Some(CaseState::Filed), Some(CaseState::Dispatched), Some(&note), &[], Some(&due))?;
+    }
+    Ok(case_no)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn record_history(
+    tx: &Transaction<'_>,
+    case_no: &str,
+    at: DateTime<Utc>,
+    actor: &User,
+    action: &str,
+    from: Option<CaseState>,
+    to: Option<CaseState>,
+    note: Option<&str>,
+    photos: &[String],
+    due_at: Option<&str>,
+) -> AppResult<()> {
+    tx.prepare_cached(
+        "INSERT INTO case_history (case_no, at, actor, role, action, from_state, to_state, note, photos, due_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        case_no,
+        ts(at),
+        actor.username,
+        actor.role.as_str(),
+        action,
+        from.map(CaseState::as_str),
+        to.map(CaseState::as_str),
+        note,
+        json(&photos)?,
+        due_at
+    ])?;
+    Ok(())
+}
+
+/// Tells a finding's reporter that its state or case changed.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn notify_finding(
+    tx: &Transaction<'_>,
+    zone: &Zone,
+    reporter: Uuid,
+    finding_id: Uuid,
+    state: FindingState,
+    reason: Option<String>,
+    case_no: Option<&str>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let case = match case_no {
+        None => None,
+        Some(no) => tx
+            .prepare_cached("SELECT state, department, due_at FROM cases WHERE case_no = ?1")?
+            .query_row([no], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<String>>(2)?)))
+            .optional()?
+            .map(|(s, department, due)| CaseSummary {
+                case_no: no.to_owned(),
+                state: CaseState::parse(&s).unwrap_or(CaseState::Filed),
+                department,
+                due_at: due.as_deref().and_then(parse_ts).map(|t| zone.at(t)),
+            }),
+    };
+    let body = ChangeBody::FindingUpdated(FindingUpdated { finding_id, state, reason, case });
+    insert_change(tx, Some(reporter), None, &body, now)
+}
+
+pub(super) fn insert_change(
+    tx: &Transaction<'_>,
+    user: Option<Uuid>,
+    team: Option<&str>,
+    body: &ChangeBody,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    tx.prepare_cached("INSERT INTO changes (user_id, team, kind, body, at) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(params![
+        user.map(|u| u.to_string()),
+        team,
+        body.kind(),
+        json(body)?,
+        ts(now)
+    ])?;
+    Ok(())
+}
+
+/// The page of changes after `cursor` meant for `user`: their own, everyone's, and their team's.
+pub(super) fn changes_page(
+    conn: &Connection,
+    dict: &DictIndex,
+    zone: &Zone,
+    user: &User,
+    cursor: Option<Cursor>,
+    limit: usize,
+) -> AppResult<ChangePage> {
+    let mut changes = Vec::new();
+    let (mut last_id, mut dict_version) = match cursor {
+        Some(c) => (c.change_id, c.dict_version),
+        None => match &dict.current {
+            Some(d) => {
+                changes.push(Change { at: zone.now(), body: ChangeBody::Dictionary(d.clone()) });
+                (0, d.version)
+            }
+            None => (0, 0),
+        },
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, body, at FROM changes
+         WHERE id > ?1 AND (user_id = ?2 OR (user_id IS NULL AND (team IS NULL OR team = ?3)))
+         ORDER BY id LIMIT ?4",
+    )?;
+    let rows = stmt.query_map(params![last_id, user.id.to_string(), user.team, (limit + 1) as i64], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+    })?;
+    let mut more = false;
+    for (i, row) in rows.enumerate() {
+        let (id, body, at) = row?;
+        if i == limit {
+            more = true;
+            break;
+        }
+        last_id = id;
+        let body: ChangeBody = serde_json::from_str(&body).map_err(|e| AppError::internal(e.to_string()))?;
+        if let ChangeBody::Dictionary(d) = &body {
+            // The device already holds this version or a newer one.
+            if d.version <= dict_version {
+                continue;
+            }
+            dict_version = d.version;
+        }
+        let at = parse_ts(&at).map(|t| zone.at(t)).unwrap_or_else(|| zone.now());
+        changes.push(Change { at, body });
+    }
+    Ok(ChangePage { changes, cursor: Cursor { change_id: last_id, dict_version }, more })
+}
+
+/// The nearest open case of a category within the duplicate radius whose first finding was observed
+/// within the duplicate window of `observed_ts`.
+pub(super) fn nearest_open_case(
+    conn: &Connection,
+    settings: &EngineSettings,
+    category: &str,
+    lat: f64,
+    lon: f64,
+    observed_ts: i64,
+) -> AppResult<Option<String>> {
+    let window = (settings.duplicate_window_hours * 3600.0) as i64;
+    let (dlat, dlon) = protocol::geo::degree_box(lat, settings.duplicate_radius_m);
+    let mut stmt = conn.prepare_cached(
+        "SELECT case_no, lat, lon FROM cases
+         WHERE category = ?1 AND state NOT IN ('closed', 'voided') AND first_observed_ts BETWEEN ?2 AND ?3
+           AND lat BETWEEN ?4 AND ?5 AND lon BETWEEN ?6 AND ?7",
+    )?;
+    let rows = stmt.query_map(
+        params![category, observed_ts - window, observed_ts + window, lat - dlat, lat + dlat, lon - dlon, lon + dlon],
+        |r| Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?, r.get::<_, f64>(2)?)),
+    )?;
+    let mut best: Option<(f64, String)> = None;
+    for row in rows {
+        let (case_no, clat, clon) = row?;
+        let d = protocol::geo::distance_m(lat, lon, clat, clon);
+        if d <= settings.duplicate_radius_m && best.as_ref().is_none_or(|(bd, _)| d < *bd) {
+            best = Some((d, case_no));
+        }
+    }
+    Ok(best.map(|(_, c)| c))
+}

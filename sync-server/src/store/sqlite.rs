@@ -1,0 +1,447 @@
+//! The embedded backend: one SQLite file in WAL mode, flushed to disk (synchronous=FULL) on every commit.
+//!
+//! Writes go through one connection (SQLite has one writer anyway); reads use a small pool so that the
+//! console and token checks never wait behind an ingest batch.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use protocol::{ChangeBody, Category, DeviceInfo, Dictionary, FindingState, OpEnvelope, OpResult, Role};
+use rand::RngCore;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use uuid::Uuid;
+
+use super::ingest;
+use super::{BlobMeta, ChangePage, Cursor, EngineSettings, NewUser, RegisterOutcome, ReviewItem, Scope, Store, SyncContext, UploadState};
+use crate::auth::{Principal, User};
+use crate::error::{AppError, AppResult};
+
+const READERS: usize = 4;
+
+/// The dictionary in memory: the newest version, and every category code any version ever had.
+#[derive(Debug, Default)]
+pub(super) struct DictIndex {
+    pub current: Option<Dictionary>,
+    /// Code → (version it was last defined in, its definition there).
+    pub categories: HashMap<String, (i64, Category)>,
+}
+
+impl DictIndex {
+    fn add(&mut self, d: &Dictionary) {
+        for c in &d.categories {
+            let newer = self.categories.get(&c.code).is_none_or(|(v, _)| *v <= d.version);
+            if newer {
+                self.categories.insert(c.code.clone(), (d.version, c.clone()));
+            }
+        }
+        if self.current.as_ref().is_none_or(|cur| cur.version <= d.version) {
+            self.current = Some(d.clone());
+        }
+    }
+}
+
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+    pub(super) settings: EngineSettings,
+    pub(super) dict: RwLock<Arc<DictIndex>>,
+    secret: Vec<u8>,
+}
+
+pub(super) fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+pub(super) fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+}
+
+fn open_connection(path: &Path) -> AppResult<Connection> {
+    let conn = Connection::open(path)?;
+    // WAL lets readers run beside the writer; FULL makes every commit survive a power cut, which the
+    // contract demands before an `applied` answer is sent.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(conn)
+}
+
+fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // A panic while holding the lock leaves SQLite consistent (the transaction rolls back on drop).
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub(super) fn row_user(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<User> {
+    let id: String = row.get(first)?;
+    let role: String = row.get(first + 3)?;
+    Ok(User {
+        id: Uuid::parse_str(&id).unwrap_or_default(),
+        username: row.get(first + 1)?,
+        display_name: row.get(first + 2)?,
+        role: Role::parse(&role).unwrap_or(Role::Inspector),
+        team: row.get(first + 4)?,
+        department: row.get(first + 5)?,
+    })
+}
+
+pub(super) const USER_COLUMNS: &str = "u.id, u.username, u.display_name, u.role, u.team, u.department";
+
+impl SqliteStore {
+    /// Opens (creating and migrating when needed) the store in `dir/server.sqlite`.
+    pub fn open(dir: &Path, settings: EngineSettings) -> AppResult<Self> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join("server.sqlite");
+        let mut writer = open_connection(&path)?;
+        super::schema::migrations().to_latest(&mut writer)?;
+        let secret = match writer
+            .query_row("SELECT value FROM meta WHERE key = 'cursor_secret'", [], |r| r.get::<_, String>(0))
+            .optional()?
+        {
+            Some(hexed) => hex::decode(hexed).map_err(|e| AppError::internal(e.to_string()))?,
+            None => {
+                let mut b = vec![0u8; 32];
+                rand::rng().fill_bytes(&mut b);
+                writer.execute("INSERT INTO meta (key, value) VALUES ('cursor_secret', ?1)", [hex::encode(&b)])?;
+                b
+            }
+        };
+        let mut index = DictIndex::default();
+        {
+            let mut stmt = writer.prepare("SELECT body FROM dictionary_versions ORDER BY version")?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            for body in rows {
+                let d: Dictionary = serde_json::from_str(&body?).map_err(|e| AppError::internal(e.to_string()))?;
+                index.add(&d);
+            }
+        }
+        let readers = (0..READERS).map(|_| open_connection(&path).map(Mutex::new)).collect::<AppResult<Vec<_>>>()?;
+        Ok(SqliteStore {
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+            settings,
+            dict: RwLock::new(Arc::new(index)),
+            secret,
+        })
+    }
+
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        lock(&self.readers[i])
+    }
+
+    pub(super) fn dict_index(&self) -> Arc<DictIndex> {
+        self.dict.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn user_by(&self, conn: &Connection, column: &str, value: &str) -> AppResult<Option<(User, String)>> {
+        let sql = format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.{column} = ?1 AND u.active = 1");
+        Ok(conn.query_row(&sql, [value], |r| Ok((row_user(r, 0)?, r.get::<_, String>(6)?))).optional()?)
+    }
+}
+
+impl Store for SqliteStore {
+    fn add_user(&self, user: NewUser, now: DateTime<Utc>) -> AppResult<User> {
+        if let Some(dep) = &user.department {
+            let known = self.dict_index().current.as_ref().is_some_and(|d| d.departments.iter().any(|x| &x.code == dep));
+            if !known {
+                return Err(AppError::invalid("department", format!("department `{dep}` is not a code of the dictionary")));
+            }
+        }
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some(team) = &user.team {
+            tx.execute("INSERT OR IGNORE INTO teams (name, created_at) VALUES (?1, ?2)", params![team, ts(now)])?;
+        }
+        let exists: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM users WHERE username = ?1)", [&user.username], |r| r.get(0))?;
+        if exists {
+            return Err(AppError::conflict(format!("user `{}` exists already", user.username)));
+        }
+        let id = Uuid::now_v7();
+        tx.execute(
+            "INSERT INTO users (id, username, password_hash, display_name, role, team, department, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                id.to_string(),
+                user.username,
+                user.password_hash,
+                user.display_name,
+                user.role.as_str(),
+                user.team,
+                user.department,
+                ts(now)
+            ],
+        )?;
+        tx.commit()?;
+        Ok(User {
+            id,
+            username: user.username,
+            display_name: user.display_name,
+            role: user.role,
+            team: user.team,
+            department: user.department,
+        })
+    }
+
+    fn user_credentials(&self, username: &str) -> AppResult<Option<(User, String)>> {
+        self.user_by(&self.reader(), "username", username)
+    }
+
+    fn register_device(&self, user: &User, device: &DeviceInfo, token_hash: &str, now: DateTime<Utc>) -> AppResult<RegisterOutcome> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let existing: Option<(String, Option<String>)> = tx
+            .query_row("SELECT user_id, revoked_at FROM devices WHERE id = ?1", [device.id.to_string()], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        match existing {
+            Some((owner, _)) if owner != user.id.to_string() => return Ok(RegisterOutcome::OtherUser),
+            Some((_, Some(_))) => return Ok(RegisterOutcome::Revoked),
+            Some(_) => {
+                tx.execute(
+                    "UPDATE devices SET name = ?2, platform = ?3, app_version = ?4, token_hash = ?5, registered_at = ?6 WHERE id = ?1",
+                    params![device.id.to_string(), device.name, device.platform, device.app_version, token_hash, ts(now)],
+                )?;
+            }
+            None => {
+                tx.execute(
+                    "INSERT INTO devices (id, user_id, name, platform, app_version, token_hash, registered_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![device.id.to_string(), user.id.to_string(), device.name, device.platform, device.app_version, token_hash, ts(now)],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(RegisterOutcome::Registered)
+    }
+
+    fn create_session(&self, user_id: Uuid, token_hash: &str, expires_at: DateTime<Utc>) -> AppResult<()> {
+        let conn = lock(&self.writer);
+        conn.execute(
+            "INSERT INTO sessions (token_hash, user_id, expires_ts) VALUES (?1, ?2, ?3)",
+            params![token_hash, user_id.to_string(), expires_at.timestamp()],
+        )?;
+        conn.execute("DELETE FROM sessions WHERE expires_ts < ?1", [Utc::now().timestamp()])?;
+        Ok(())
+    }
+
+    fn end_session(&self, token_hash: &str) -> AppResult<()> {
+        lock(&self.writer).execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
+        Ok(())
+    }
+
+    fn principal_by_token(&self, token_hash: &str, now: DateTime<Utc>) -> AppResult<Option<Principal>> {
+        let conn = self.reader();
+        let device = conn
+            .query_row(
+                &format!(
+                    "SELECT {USER_COLUMNS}, d.id FROM devices d JOIN users u ON u.id = d.user_id
+                     WHERE d.token_hash = ?1 AND d.revoked_at IS NULL AND u.active = 1"
+                ),
+                [token_hash],
+                |r| Ok((row_user(r, 0)?, r.get::<_, String>(6)?)),
+            )
+            .optional()?;
+        if let Some((user, device_id)) = device {
+            return Ok(Some(Principal { user, device_id: Uuid::parse_str(&device_id).ok() }));
+        }
+        let session = conn
+            .query_row(
+                &format!(
+                    "SELECT {USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id
+                     WHERE s.token_hash = ?1 AND s.expires_ts > ?2 AND u.active = 1"
+                ),
+                params![token_hash, now.timestamp()],
+                |r| row_user(r, 0),
+            )
+            .optional()?;
+        Ok(session.map(|user| Principal { user, device_id: None }))
+    }
+
+    fn dictionary(&self) -> AppResult<Option<Dictionary>> {
+        Ok(self.dict_index().current.clone())
+    }
+
+    fn import_dictionary(&self, mut dictionary: Dictionary, now: DateTime<Utc>) -> AppResult<i64> {
+        dictionary.validate()?;
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let latest: Option<i64> = tx.query_row("SELECT MAX(version) FROM dictionary_versions", [], |r| r.get(0))?;
+        if let Some(v) = latest {
+            dictionary.version = dictionary.version.max(v + 1);
+        }
+        let body = serde_json::to_string(&dictionary).map_err(|e| AppError::internal(e.to_string()))?;
+        tx.execute(
+            "INSERT INTO dictionary_versions (version, body, imported_at) VALUES (?1, ?2, ?3)",
+            params![dictionary.version, body, ts(now)],
+        )?;
+        ingest::insert_change(&tx, None, None, &ChangeBody::Dictionary(dictionary.clone()), now)?;
+        tx.commit()?;
+        let mut guard = self.dict.write().unwrap_or_else(|e| e.into_inner());
+        let mut index = DictIndex { current: guard.current.clone(), categories: guard.categories.clone() };
+        index.add(&dictionary);
+        *guard = Arc::new(index);
+        Ok(dictionary.version)
+    }
+
+    fn blob(&self, sha256: &str) -> AppResult<Option<BlobMeta>> {
+        Ok(self
+            .reader()
+            .query_row("SELECT bytes, content_type FROM blobs WHERE sha256 = ?1", [sha256], |r| {
+                Ok(BlobMeta { sha256: sha256.to_owned(), bytes: r.get::<_, i64>(0)? as u64, content_type: r.get(1)? })
+            })
+            .optional()?)
+    }
+
+    fn record_blob(&self, meta: &BlobMeta, uploader: Uuid, now: DateTime<Utc>) -> AppResult<bool> {
+        let n = lock(&self.writer).execute(
+            "INSERT OR IGNORE INTO blobs (sha256, bytes, content_type, uploaded_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![meta.sha256, meta.bytes as i64, meta.content_type, uploader.to_string(), ts(now)],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn upload(&self, sha256: &str) -> AppResult<Option<UploadState>> {
+        Ok(self
+            .reader()
+            .query_row("SELECT length, started_by FROM uploads WHERE sha256 = ?1", [sha256], |r| {
+                Ok(UploadState {
+                    sha256: sha256.to_owned(),
+                    length: r.get::<_, i64>(0)? as u64,
+                    started_by: Uuid::parse_str(&r.get::<_, String>(1)?).unwrap_or_default(),
+                })
+            })
+            .optional()?)
+    }
+
+    fn begin_upload(&self, sha256: &str, length: u64, by: Uuid, now: DateTime<Utc>) -> AppResult<()> {
+        lock(&self.writer).execute(
+            "INSERT OR REPLACE INTO uploads (sha256, length, started_by, started_at) VALUES (?1, ?2, ?3, ?4)",
+            params![sha256, length as i64, by.to_string(), ts(now)],
+        )?;
+        Ok(())
+    }
+
+    fn end_upload(&self, sha256: &str) -> AppResult<()> {
+        lock(&self.writer).execute("DELETE FROM uploads WHERE sha256 = ?1", [sha256])?;
+        Ok(())
+    }
+
+    fn may_read_blob(&self, sha256: &str, principal: &Principal) -> AppResult<bool> {
+        let conn = self.reader();
+        let uploader: Option<String> =
+            conn.query_row("SELECT uploaded_by FROM blobs WHERE sha256 = ?1", [sha256], |r| r.get(0)).optional()?;
+        let Some(uploader) = uploader else { return Ok(false) };
+        if uploader == principal.user.id.to_string() {
+            return Ok(true);
+        }
+        let user = &principal.user;
+        let visible: bool = match user.role {
+            Role::Admin | Role::Dispatcher => {
+                conn.query_row("SELECT EXISTS (SELECT 1 FROM finding_photos WHERE sha256 = ?1)", [sha256], |r| r.get(0))?
+            }
+            Role::Chief => conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM finding_photos p JOIN findings f ON f.id = p.finding_id
+                 WHERE p.sha256 = ?1 AND f.team IS ?2)",
+                params![sha256, user.team],
+                |r| r.get(0),
+            )?,
+            Role::Department => conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM finding_photos p JOIN findings f ON f.id = p.finding_id
+                 JOIN cases c ON c.case_no = f.case_no WHERE p.sha256 = ?1 AND c.department IS ?2)",
+                params![sha256, user.department],
+                |r| r.get(0),
+            )?,
+            Role::Inspector => conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM finding_photos p JOIN findings f ON f.id = p.finding_id
+                 WHERE p.sha256 = ?1 AND f.reporter_id = ?2)",
+                params![sha256, user.id.to_string()],
+                |r| r.get(0),
+            )?,
+        };
+        Ok(visible)
+    }
+
+    fn apply_ops(&self, ctx: &SyncContext<'_>, ops: &[OpEnvelope]) -> AppResult<Vec<OpResult>> {
+        let dict = self.dict_index();
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let results = ingest::apply_batch(&tx, self, &dict, ctx, ops)?;
+        tx.execute("UPDATE devices SET last_sync_at = ?2 WHERE id = ?1", params![ctx.device_id.to_string(), ts(ctx.now)])?;
+        tx.commit()?;
+        Ok(results)
+    }
+
+    fn changes(&self, user: &User, cursor: Option<Cursor>, limit: usize) -> AppResult<ChangePage> {
+        ingest::changes_page(&self.reader(), &self.dict_index(), &self.settings.zone, user, cursor, limit)
+    }
+
+    fn cursor_secret(&self) -> &[u8] {
+        &self.secret
+    }
+
+    fn review(&self, scope: &Scope, from: DateTime<Utc>, to: DateTime<Utc>, limit: Option<u32>, offset: u32) -> AppResult<Vec<ReviewItem>> {
+        let conn = self.reader();
+        let (team_filter, team) = match scope {
+            Scope::All => ("1 = 1", None),
+            Scope::Team(t) => ("f.team IS ?3", t.clone()),
+        };
+        let sql = format!(
+            "SELECT f.body, u.username, f.state, f.case_no, f.possible_duplicate_of, f.team, f.reason, f.observed_ts
+             FROM findings f JOIN users u ON u.id = f.reporter_id
+             WHERE f.observed_ts >= ?1 AND f.observed_ts < ?2 AND {team_filter}
+             ORDER BY f.observed_ts, f.id LIMIT ?4 OFFSET ?5"
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let limit = limit.map(i64::from).unwrap_or(-1);
+        let rows = stmt.query_map(params![from.timestamp(), to.timestamp(), team, limit, offset], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, Option<String>>(5)?,
+                r.get::<_, Option<String>>(6)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (body, reporter, state, case_no, dup, team, reason) = row?;
+            let f: protocol::Finding = serde_json::from_str(&body).map_err(|e| AppError::internal(e.to_string()))?;
+            let state = FindingState::parse(&state).unwrap_or(FindingState::PendingReview);
+            // A suggestion is only worth showing while the finding waits and the case is still open.
+            let possible_duplicate_of = if state == FindingState::PendingReview {
+                ingest::nearest_open_case(&conn, &self.settings, &f.category, f.location.lat, f.location.lon, f.observed_at.timestamp())?
+            } else {
+                dup
+            };
+            out.push(ReviewItem {
+                id: f.id,
+                reporter,
+                category: f.category,
+                description: f.description,
+                address: f.address,
+                observed_at: f.observed_at,
+                location: f.location,
+                photos: f.photos,
+                fixed_on_spot: f.fixed_on_spot,
+                urgent: f.urgent,
+                state,
+                case_no,
+                possible_duplicate_of,
+                team,
+                road: f.road,
+                facility_code: f.facility_code,
+                reason,
+            });
+        }
+        Ok(out)
+    }
+}
