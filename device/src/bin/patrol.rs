@@ -1,0 +1,241 @@
+//! `patrol`: the device core on the command line — everything the app does, without a screen.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Mutex;
+
+use chrono::Local;
+use clap::{Parser, Subcommand};
+use device::store::NewFinding;
+use device::sync::Progress;
+use device::{DeviceError, DeviceStore, PhotoPipeline, SyncClient};
+use protocol::{Location, LocationSource, PhotoRole};
+
+#[derive(Parser)]
+#[command(name = "patrol", version, about = "Tiejiaoban (铁脚板) field device on the command line")]
+struct Cli {
+    /// Directory holding this device's store and photos.
+    #[arg(long, global = true)]
+    home: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Registers this device with a server and fetches the dictionary.
+    Register {
+        /// The server's origin, e.g. http://127.0.0.1:8080.
+        #[arg(long)]
+        server: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long)]
+        device_name: Option<String>,
+    },
+    /// Saves a finding with its photos and queues it; works with no network.
+    Report {
+        #[arg(long)]
+        category: String,
+        #[arg(long, allow_hyphen_values = true)]
+        lat: f64,
+        #[arg(long, allow_hyphen_values = true)]
+        lon: f64,
+        /// Position accuracy in metres.
+        #[arg(long, default_value_t = 0.0)]
+        accuracy: f64,
+        #[arg(long, default_value = "")]
+        description: String,
+        #[arg(long)]
+        address: Option<String>,
+        #[arg(long)]
+        road: Option<String>,
+        #[arg(long)]
+        facility_code: Option<String>,
+        #[arg(long)]
+        urgent: bool,
+        #[arg(long)]
+        fixed_on_spot: bool,
+        /// A photo of the problem (1 to 9 photos in all).
+        #[arg(long = "photo", required = true)]
+        photos: Vec<PathBuf>,
+        /// A photo after fixing it on the spot (needs --fixed-on-spot).
+        #[arg(long = "after-photo")]
+        after_photos: Vec<PathBuf>,
+    },
+    /// One full sync: photos, ops, changes.
+    Sync,
+    /// The findings on this device.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Registration, queue and last sync.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, DeviceError> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(DeviceError::Io)
+}
+
+fn run(cli: Cli) -> Result<ExitCode, DeviceError> {
+    let home = cli.home.ok_or_else(|| DeviceError::Invalid("--home DIR is required".into()))?;
+    let store = Mutex::new(DeviceStore::open(&home)?);
+    match cli.command {
+        Command::Register { server, username, password, device_name } => {
+            let client = SyncClient::new(&server)?;
+            let name = device_name.unwrap_or_else(|| format!("patrol-cli@{}", std::env::consts::OS));
+            let account = runtime()?.block_on(client.register(&store, &server, &username, &password, &name))?;
+            let status = store.lock().unwrap_or_else(|e| e.into_inner()).status()?;
+            println!(
+                "registered device {} for {} ({}, team {}); dictionary version {}",
+                account.device_id,
+                account.user.display_name,
+                account.user.role,
+                account.user.team.as_deref().unwrap_or("-"),
+                status.dictionary_version.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report {
+            category,
+            lat,
+            lon,
+            accuracy,
+            description,
+            address,
+            road,
+            facility_code,
+            urgent,
+            fixed_on_spot,
+            photos,
+            after_photos,
+        } => {
+            let mut store = store.into_inner().unwrap_or_else(|e| e.into_inner());
+            store.require_account()?;
+            if !after_photos.is_empty() && !fixed_on_spot {
+                return Err(DeviceError::Invalid("--after-photo needs --fixed-on-spot".into()));
+            }
+            let pipeline = PhotoPipeline::default();
+            let mut processed = Vec::new();
+            for (path, role) in photos.iter().map(|p| (p, PhotoRole::Before)).chain(after_photos.iter().map(|p| (p, PhotoRole::After))) {
+                let bytes = std::fs::read(path).map_err(|e| DeviceError::BadPhoto(format!("{}: {e}", path.display())))?;
+                let photo = pipeline.process(&bytes).map_err(|e| match e {
+                    DeviceError::UnsupportedFormat(m) => DeviceError::UnsupportedFormat(format!("{}: {m}", path.display())),
+                    DeviceError::BadPhoto(m) => DeviceError::BadPhoto(format!("{}: {m}", path.display())),
+                    other => other,
+                })?;
+                processed.push((photo, role));
+            }
+            let now = Local::now().fixed_offset();
+            let finding = store.queue_finding(NewFinding {
+                category,
+                description,
+                urgent,
+                fixed_on_spot,
+                location: Location { lat, lon, accuracy_m: accuracy, source: LocationSource::Manual, fixed_at: now },
+                address,
+                road,
+                grid: None,
+                facility_code,
+                observed_at: now,
+                photos: processed,
+            })?;
+            eprintln!("saved with {} photo(s); waiting to send: {}", finding.photos.len(), store.pending_count()?);
+            println!("{}", finding.id);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sync => {
+            let server = store.lock().unwrap_or_else(|e| e.into_inner()).require_account()?.server_url;
+            let client = SyncClient::new(&server)?;
+            let mut show = |p: &Progress| {
+                if p.phase == "photos" && p.photos_total > 0 {
+                    eprint!("\rphotos {}/{} [{}]", p.photos_done, p.photos_total, bar(p.bytes_done, p.bytes_total));
+                    if p.photos_done == p.photos_total {
+                        eprintln!();
+                    }
+                }
+            };
+            let report = runtime()?.block_on(client.sync(&store, &mut show, None))?;
+            println!(
+                "photos uploaded: {} ({} bytes); ops sent: {}, applied: {}, duplicate: {}, rejected: {}, to retry: {}; changes received: {}",
+                report.photos_uploaded,
+                report.photo_bytes_sent,
+                report.ops_sent,
+                report.applied,
+                report.duplicate,
+                report.rejected.len(),
+                report.retry,
+                report.changes_received
+            );
+            for (seq, reason) in &report.rejected {
+                println!("rejected op {seq}: {reason}");
+            }
+            for (sha, reason) in &report.photo_errors {
+                println!("photo {sha} not uploaded: {reason}");
+            }
+            if report.complete() {
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("{} op(s) still waiting; run sync again later", report.remaining);
+                Ok(ExitCode::from(3))
+            }
+        }
+        Command::List { json } => {
+            let rows = store.lock().unwrap_or_else(|e| e.into_inner()).findings(None, u32::MAX, 0)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                for r in rows {
+                    println!(
+                        "{}  {}  {:<9} {:<15} {:<14} {}",
+                        r.id,
+                        r.category,
+                        r.local_state,
+                        r.server_state.as_deref().unwrap_or("-"),
+                        r.case_no.as_deref().unwrap_or("-"),
+                        r.reason.as_deref().unwrap_or(&r.description)
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status { json } => {
+            let status = store.lock().unwrap_or_else(|e| e.into_inner()).status()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&status)?);
+            } else {
+                println!("registered: {}", if status.registered { "yes" } else { "no" });
+                if let (Some(server), Some(user)) = (&status.server_url, &status.username) {
+                    println!("server: {server}\nuser: {user}");
+                }
+                println!("findings: {} (rejected: {})", status.findings, status.rejected);
+                println!("waiting to send: {} op(s), {} photo bytes", status.pending_ops, status.pending_photo_bytes);
+                println!("last sync: {}", status.last_sync_at.as_deref().unwrap_or("never"));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn bar(done: u64, total: u64) -> String {
+    let width = 30;
+    let filled = if total == 0 { width } else { (done * width as u64 / total) as usize };
+    format!("{}{}", "#".repeat(filled), "-".repeat(width - filled))
+}

@@ -1,0 +1,144 @@
+//! The photo pipeline: what a phone camera gives in, what the server receives out.
+//!
+//! Out: a JPEG with EXIF orientation applied to the pixels, no EXIF left (no orientation tag, no GPS),
+//! the long edge no larger than `max_edge`, and its SHA-256. Capture time and GPS position read from
+//! the EXIF are returned as fields, so they are kept next to the photo rather than inside it.
+
+use std::io::Cursor;
+
+use chrono::{DateTime, FixedOffset, Local, NaiveDateTime, TimeZone};
+use image::codecs::jpeg::JpegEncoder;
+use image::imageops::FilterType;
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+use sha2::{Digest, Sha256};
+
+use crate::error::{DeviceError, DeviceResult};
+
+#[derive(Debug, Clone)]
+pub struct PhotoOptions {
+    /// Longest edge of the stored photo, in pixels.
+    pub max_edge: u32,
+    /// JPEG quality, 1–100.
+    pub quality: u8,
+    /// Photos larger than this many pixels are refused (decompression bombs).
+    pub max_pixels: u64,
+}
+
+impl Default for PhotoOptions {
+    fn default() -> Self {
+        PhotoOptions { max_edge: 1600, quality: 80, max_pixels: 64_000_000 }
+    }
+}
+
+/// A processed photo, ready to store and upload.
+#[derive(Debug, Clone)]
+pub struct ProcessedPhoto {
+    pub jpeg: Vec<u8>,
+    pub sha256: String,
+    pub width: u32,
+    pub height: u32,
+    /// Capture time from the EXIF, when the camera wrote one.
+    pub taken_at: Option<DateTime<FixedOffset>>,
+    /// GPS position from the EXIF (lat, lon), kept as a field; it is not in `jpeg`.
+    pub exif_position: Option<(f64, f64)>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PhotoPipeline {
+    pub options: PhotoOptions,
+}
+
+fn sniff(bytes: &[u8]) -> DeviceResult<ImageFormat> {
+    if bytes.len() >= 12 && &bytes[4..8] == b"ftyp" {
+        let brand = String::from_utf8_lossy(&bytes[8..12]).to_string();
+        return Err(DeviceError::UnsupportedFormat(format!(
+            "HEIF/HEIC ({brand}) photos cannot be decoded on this device; set the camera to JPEG (\"most compatible\")"
+        )));
+    }
+    match image::guess_format(bytes) {
+        Ok(ImageFormat::Jpeg) => Ok(ImageFormat::Jpeg),
+        Ok(ImageFormat::Png) => Ok(ImageFormat::Png),
+        Ok(other) => Err(DeviceError::UnsupportedFormat(format!("{other:?} is not a supported photo format (JPEG or PNG)"))),
+        Err(_) => Err(DeviceError::UnsupportedFormat("not a JPEG or PNG image".into())),
+    }
+}
+
+impl PhotoPipeline {
+    pub fn new(options: PhotoOptions) -> Self {
+        PhotoPipeline { options }
+    }
+
+    pub fn process(&self, input: &[u8]) -> DeviceResult<ProcessedPhoto> {
+        let format = sniff(input)?;
+        let mut reader = ImageReader::with_format(Cursor::new(input), format);
+        let mut limits = Limits::default();
+        limits.max_alloc = Some(self.options.max_pixels.saturating_mul(4));
+        reader.limits(limits);
+        let mut decoder = reader.into_decoder().map_err(|e| DeviceError::BadPhoto(e.to_string()))?;
+        let (w, h) = decoder.dimensions();
+        if u64::from(w) * u64::from(h) > self.options.max_pixels {
+            return Err(DeviceError::BadPhoto(format!(
+                "{w}×{h} pixels is more than the {} allowed",
+                self.options.max_pixels
+            )));
+        }
+        // Damaged metadata must never cost the picture: a bad EXIF block means "no metadata".
+        let exif = decoder.exif_metadata().ok().flatten();
+        let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+        let mut img = DynamicImage::from_decoder(decoder).map_err(|e| DeviceError::BadPhoto(e.to_string()))?;
+        img.apply_orientation(orientation);
+        let (taken_at, exif_position) = exif.as_deref().map(read_exif).unwrap_or((None, None));
+
+        let max = self.options.max_edge.max(1);
+        if img.width() > max || img.height() > max {
+            img = img.resize(max, max, FilterType::Triangle);
+        }
+        let rgb = img.into_rgb8();
+        let mut jpeg = Vec::with_capacity(400 * 1024);
+        JpegEncoder::new_with_quality(&mut jpeg, self.options.quality.clamp(1, 100))
+            .encode_image(&rgb)
+            .map_err(|e| DeviceError::BadPhoto(e.to_string()))?;
+        Ok(ProcessedPhoto {
+            sha256: hex::encode(Sha256::digest(&jpeg)),
+            width: rgb.width(),
+            height: rgb.height(),
+            jpeg,
+            taken_at,
+            exif_position,
+        })
+    }
+}
+
+/// Capture time and GPS position from a raw EXIF block; anything malformed is skipped.
+fn read_exif(raw: &[u8]) -> (Option<DateTime<FixedOffset>>, Option<(f64, f64)>) {
+    let Ok(exif) = exif::Reader::new().read_raw(raw.to_vec()) else { return (None, None) };
+    let text = |tag| exif.get_field(tag, exif::In::PRIMARY).map(|f| f.display_value().to_string());
+    let taken_at = text(exif::Tag::DateTimeOriginal).or_else(|| text(exif::Tag::DateTime)).and_then(|s| {
+        let naive = NaiveDateTime::parse_from_str(s.trim_matches('"'), "%Y-%m-%d %H:%M:%S").ok()?;
+        let offset = text(exif::Tag::OffsetTimeOriginal)
+            .and_then(|o| DateTime::parse_from_rfc3339(&format!("2000-01-01T00:00:00{}", o.trim_matches('"'))).ok())
+            .map(|d| *d.offset());
+        match offset {
+            Some(off) => off.from_local_datetime(&naive).single(),
+            None => Local.from_local_datetime(&naive).earliest().map(|t| t.fixed_offset()),
+        }
+    });
+    let coord = |value_tag, ref_tag, negative: &str| -> Option<f64> {
+        let field = exif.get_field(value_tag, exif::In::PRIMARY)?;
+        let exif::Value::Rational(parts) = &field.value else { return None };
+        if parts.len() < 3 || parts.iter().any(|p| p.denom == 0) {
+            return None;
+        }
+        let deg = parts[0].to_f64() + parts[1].to_f64() / 60.0 + parts[2].to_f64() / 3600.0;
+        let sign = match exif.get_field(ref_tag, exif::In::PRIMARY) {
+            Some(r) if r.display_value().to_string().contains(negative) => -1.0,
+            _ => 1.0,
+        };
+        Some(sign * deg)
+    };
+    let position = coord(exif::Tag::GPSLatitude, exif::Tag::GPSLatitudeRef, "S")
+        .zip(coord(exif::Tag::GPSLongitude, exif::Tag::GPSLongitudeRef, "W"))
+        .filter(|(lat, lon)| (-90.0..=90.0).contains(lat) && (-180.0..=180.0).contains(lon));
+    (taken_at, position)
+}

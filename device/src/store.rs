@@ -1,0 +1,575 @@
+//! The phone's local store: one SQLite file and a folder of photo files under the app's home.
+//!
+//! Nothing is forgotten before the server has answered for it: a finding, its photo rows and its outbox
+//! op are committed in one transaction, after the photo files are already on disk; an op leaves the
+//! outbox only when the server said `applied`, `duplicate` or `rejected`.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Local, SecondsFormat, Utc};
+use protocol::{
+    ChangeBody, Dictionary, Finding, Location, Op, OpEnvelope, OpResult, OpStatus, PhotoRef, PhotoRole, SyncResponse, UserInfo,
+};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite_migration::{M, Migrations};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::{DeviceError, DeviceResult};
+use crate::photo::ProcessedPhoto;
+
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(
+        r#"
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE dictionary (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE TABLE findings (
+    id TEXT PRIMARY KEY,
+    body TEXT NOT NULL,
+    category TEXT NOT NULL,
+    description TEXT NOT NULL,
+    observed_at TEXT NOT NULL,
+    observed_day TEXT NOT NULL,
+    patrol_id TEXT,
+    local_state TEXT NOT NULL,
+    server_state TEXT,
+    case_no TEXT,
+    case_state TEXT,
+    reason TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX findings_by_state ON findings(local_state, observed_at);
+CREATE INDEX findings_by_day ON findings(observed_day, observed_at);
+CREATE TABLE photos (
+    finding_id TEXT NOT NULL REFERENCES findings(id),
+    idx INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    role TEXT NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    taken_at TEXT,
+    PRIMARY KEY (finding_id, idx)
+) WITHOUT ROWID;
+CREATE TABLE blobs (
+    sha256 TEXT PRIMARY KEY,
+    file TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    uploaded INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    result TEXT,
+    created_at TEXT NOT NULL,
+    done_at TEXT
+);
+CREATE INDEX outbox_by_state ON outbox(state, seq);
+CREATE TABLE outbox_blobs (
+    seq INTEGER NOT NULL REFERENCES outbox(seq),
+    sha256 TEXT NOT NULL,
+    PRIMARY KEY (seq, sha256)
+) WITHOUT ROWID;
+"#,
+    )])
+}
+
+/// Local states of a finding, before and around the server's answer.
+pub mod local_state {
+    /// Being edited; not queued yet.
+    pub const DRAFT: &str = "draft";
+    /// Saved and waiting to be sent.
+    pub const QUEUED: &str = "queued";
+    /// The server has it (`applied` or `duplicate`).
+    pub const RECEIVED: &str = "received";
+    /// The server refused it for good; the reason is kept.
+    pub const REJECTED: &str = "rejected";
+}
+
+fn now_text() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The registration this device holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Account {
+    pub server_url: String,
+    pub device_id: Uuid,
+    pub token: String,
+    pub user: UserInfo,
+}
+
+/// What the inspector reports; the store adds the id, the patrol and the photo references.
+#[derive(Debug, Clone)]
+pub struct NewFinding {
+    pub category: String,
+    pub description: String,
+    pub urgent: bool,
+    pub fixed_on_spot: bool,
+    pub location: Location,
+    pub address: Option<String>,
+    pub road: Option<String>,
+    pub grid: Option<String>,
+    pub facility_code: Option<String>,
+    pub observed_at: protocol::Timestamp,
+    pub photos: Vec<(ProcessedPhoto, PhotoRole)>,
+}
+
+/// One finding as lists show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FindingRow {
+    pub id: Uuid,
+    pub local_state: String,
+    pub server_state: Option<String>,
+    pub case_no: Option<String>,
+    pub case_state: Option<String>,
+    pub reason: Option<String>,
+    pub category: String,
+    pub description: String,
+    pub observed_at: String,
+    pub photos: u32,
+}
+
+/// The device at a glance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    pub registered: bool,
+    pub server_url: Option<String>,
+    pub username: Option<String>,
+    pub device_id: Option<Uuid>,
+    pub pending_ops: u64,
+    pub pending_photo_bytes: u64,
+    pub findings: u64,
+    pub rejected: u64,
+    pub dictionary_version: Option<i64>,
+    pub last_sync_at: Option<String>,
+    /// Server clock minus device clock at the last sync, in milliseconds.
+    pub clock_offset_ms: Option<i64>,
+}
+
+/// An op waiting in the outbox.
+#[derive(Debug, Clone)]
+pub struct PendingOp {
+    pub seq: u64,
+    pub envelope: OpEnvelope,
+}
+
+/// A photo file that pending ops need on the server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingBlob {
+    pub sha256: String,
+    pub path: PathBuf,
+    pub bytes: u64,
+}
+
+/// How a batch of results changed the outbox.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AppliedResults {
+    pub applied: u32,
+    pub duplicate: u32,
+    pub rejected: Vec<(u64, String)>,
+    pub retry: u32,
+}
+
+pub struct DeviceStore {
+    conn: Connection,
+    home: PathBuf,
+}
+
+impl DeviceStore {
+    /// Opens (creating and migrating) the store under `home`.
+    pub fn open(home: &Path) -> DeviceResult<Self> {
+        fs::create_dir_all(home.join("photos"))?;
+        let mut conn = Connection::open(home.join("device.sqlite"))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // FULL: a report the inspector saw saved must survive a battery pull.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        migrations().to_latest(&mut conn)?;
+        Ok(DeviceStore { conn, home: home.to_owned() })
+    }
+
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
+    fn meta(&self, key: &str) -> DeviceResult<Option<String>> {
+        Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    }
+
+    fn set_meta(conn: &Connection, key: &str, value: &str) -> DeviceResult<()> {
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)", params![key, value])?;
+        Ok(())
+    }
+
+    pub fn account(&self) -> DeviceResult<Option<Account>> {
+        match self.meta("account")? {
+            Some(json) => Ok(Some(serde_json::from_str(&json)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn require_account(&self) -> DeviceResult<Account> {
+        self.account()?.ok_or(DeviceError::NotRegistered)
+    }
+
+    /// The device id to register with: the current one, unless another user takes the phone over, which
+    /// is allowed only when nothing waits to be sent.
+    pub fn device_id_for(&self, username: &str) -> DeviceResult<Uuid> {
+        match self.account()? {
+            Some(a) if a.user.username == username => Ok(a.device_id),
+            Some(a) => {
+                let pending = self.pending_count()?;
+                if pending > 0 {
+                    return Err(DeviceError::Invalid(format!(
+                        "{pending} ops of user {} are still waiting to be sent; sync them before another user registers",
+                        a.user.username
+                    )));
+                }
+                Ok(Uuid::now_v7())
+            }
+            None => Ok(self.meta("device_id")?.and_then(|s| Uuid::parse_str(&s).ok()).unwrap_or_else(Uuid::now_v7)),
+        }
+    }
+
+    /// Stores a registration. A new user starts the change stream from the beginning.
+    pub fn set_account(&mut self, account: &Account) -> DeviceResult<()> {
+        let previous = self.account()?;
+        let tx = self.conn.transaction()?;
+        if previous.as_ref().is_none_or(|p| p.user.username != account.user.username) {
+            tx.execute("DELETE FROM meta WHERE key = 'cursor'", [])?;
+        }
+        Self::set_meta(&tx, "account", &serde_json::to_string(account)?)?;
+        Self::set_meta(&tx, "device_id", &account.device_id.to_string())?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn cursor(&self) -> DeviceResult<Option<String>> {
+        self.meta("cursor")
+    }
+
+    pub fn dictionary(&self) -> DeviceResult<Option<Dictionary>> {
+        let body: Option<String> = self.conn.query_row("SELECT body FROM dictionary WHERE id = 1", [], |r| r.get(0)).optional()?;
+        Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+    }
+
+    /// Writes a processed photo to `photos/<sha256>.jpg` atomically, unless it is there already.
+    fn write_photo_file(&self, photo: &ProcessedPhoto) -> DeviceResult<PathBuf> {
+        let dir = self.home.join("photos");
+        let dest = dir.join(format!("{}.jpg", photo.sha256));
+        if dest.exists() {
+            return Ok(dest);
+        }
+        let tmp = dir.join(format!(".{}.{}.tmp", photo.sha256, Uuid::new_v4()));
+        let mut f = File::create(&tmp)?;
+        f.write_all(&photo.jpeg)?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, &dest)?;
+        File::open(&dir)?.sync_all()?;
+        Ok(dest)
+    }
+
+    /// Saves a finding and queues its `finding.create` op, all or nothing.
+    pub fn queue_finding(&mut self, new: NewFinding) -> DeviceResult<Finding> {
+        if new.photos.is_empty() || new.photos.len() > protocol::MAX_PHOTOS {
+            return Err(DeviceError::Invalid("a finding has 1 to 9 photos".into()));
+        }
+        if let Some(dict) = self.dictionary()?
+            && dict.category(&new.category).is_none()
+        {
+            return Err(DeviceError::Invalid(format!("category {} is not in the dictionary (version {})", new.category, dict.version)));
+        }
+        let mut refs = Vec::with_capacity(new.photos.len());
+        let mut files = Vec::with_capacity(new.photos.len());
+        for (photo, role) in &new.photos {
+            files.push((self.write_photo_file(photo)?, photo.sha256.clone(), photo.jpeg.len() as u64));
+            refs.push(PhotoRef {
+                sha256: photo.sha256.clone(),
+                role: *role,
+                taken_at: photo.taken_at,
+                width: photo.width,
+                height: photo.height,
+                bytes: photo.jpeg.len() as u64,
+            });
+        }
+        let finding = Finding {
+            id: Uuid::now_v7(),
+            patrol_id: None,
+            category: new.category,
+            description: new.description,
+            urgent: new.urgent,
+            fixed_on_spot: new.fixed_on_spot,
+            location: new.location,
+            address: new.address,
+            road: new.road,
+            grid: new.grid,
+            facility_code: new.facility_code,
+            observed_at: new.observed_at,
+            photos: refs,
+        };
+        let op = Op::FindingCreate(finding.clone());
+        let now = now_text();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO findings (id, body, category, description, observed_at, observed_day, patrol_id, local_state, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+            params![
+                finding.id.to_string(),
+                serde_json::to_string(&finding)?,
+                finding.category,
+                finding.description,
+                finding.observed_at.to_rfc3339(),
+                finding.observed_at.with_timezone(&Local).format("%Y-%m-%d").to_string(),
+                finding.patrol_id.map(|p| p.to_string()),
+                local_state::QUEUED,
+                now
+            ],
+        )?;
+        for (i, p) in finding.photos.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO photos (finding_id, idx, sha256, role, width, height, bytes, taken_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    finding.id.to_string(),
+                    i as i64,
+                    p.sha256,
+                    if p.role == PhotoRole::After { "after" } else { "before" },
+                    p.width,
+                    p.height,
+                    p.bytes as i64,
+                    p.taken_at.map(|t| t.to_rfc3339())
+                ],
+            )?;
+        }
+        let seq = Self::enqueue(&tx, &op, &now)?;
+        for (path, sha, bytes) in files {
+            let rel = path.strip_prefix(&self.home).unwrap_or(&path).to_string_lossy().to_string();
+            tx.execute("INSERT OR IGNORE INTO blobs (sha256, file, bytes) VALUES (?1, ?2, ?3)", params![sha, rel, bytes as i64])?;
+            tx.execute("INSERT OR IGNORE INTO outbox_blobs (seq, sha256) VALUES (?1, ?2)", params![seq, sha])?;
+        }
+        tx.commit()?;
+        Ok(finding)
+    }
+
+    fn enqueue(conn: &Connection, op: &Op, now: &str) -> DeviceResult<i64> {
+        conn.execute(
+            "INSERT INTO outbox (kind, entity_id, body, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![op.kind(), op.entity_id().to_string(), serde_json::to_string(&op.body())?, now],
+        )?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    pub fn pending_count(&self) -> DeviceResult<u64> {
+        Ok(self.conn.query_row("SELECT COUNT(*) FROM outbox WHERE state = 'pending'", [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    /// Pending ops after `after_seq`, oldest first, at most `max_ops` and about `max_bytes` of bodies.
+    pub fn pending_ops(&self, after_seq: u64, max_ops: usize, max_bytes: usize) -> DeviceResult<Vec<PendingOp>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, kind, body FROM outbox WHERE state = 'pending' AND seq > ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![after_seq as i64, max_ops as i64], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+        })?;
+        let mut out = Vec::new();
+        let mut bytes = 0;
+        for row in rows {
+            let (seq, kind, body) = row?;
+            bytes += body.len();
+            if !out.is_empty() && bytes > max_bytes {
+                break;
+            }
+            out.push(PendingOp {
+                seq: seq as u64,
+                envelope: OpEnvelope { seq: seq as u64, kind, body: serde_json::from_str(&body)? },
+            });
+        }
+        Ok(out)
+    }
+
+    /// Photo files that pending ops need and the server does not have yet.
+    pub fn pending_blobs(&self) -> DeviceResult<Vec<PendingBlob>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT DISTINCT b.sha256, b.file, b.bytes FROM outbox o
+             JOIN outbox_blobs ob ON ob.seq = o.seq JOIN blobs b ON b.sha256 = ob.sha256
+             WHERE o.state = 'pending' AND b.uploaded = 0 ORDER BY o.seq",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (sha256, file, bytes) = row?;
+            out.push(PendingBlob { sha256, path: self.home.join(file), bytes: bytes as u64 });
+        }
+        Ok(out)
+    }
+
+    pub fn mark_uploaded(&self, sha256: &str) -> DeviceResult<()> {
+        self.conn.execute("UPDATE blobs SET uploaded = 1 WHERE sha256 = ?1", [sha256])?;
+        Ok(())
+    }
+
+    /// Forgets that a blob was uploaded (the server asked for it again in a `missing_blobs` retry).
+    pub fn mark_not_uploaded(&self, sha256: &str) -> DeviceResult<()> {
+        self.conn.execute("UPDATE blobs SET uploaded = 0 WHERE sha256 = ?1", [sha256])?;
+        Ok(())
+    }
+
+    /// Applies one sync answer in one transaction: op results, changes, the new cursor and the clock.
+    pub fn apply_answer(&mut self, answer: &SyncResponse) -> DeviceResult<AppliedResults> {
+        let mut summary = AppliedResults::default();
+        let now = now_text();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for r in &answer.results {
+            apply_result(&tx, r, &now, &mut summary)?;
+        }
+        for change in &answer.changes {
+            match &change.body {
+                ChangeBody::FindingUpdated(u) => {
+                    tx.execute(
+                        "UPDATE findings SET server_state = ?2, reason = ?3, case_no = COALESCE(?4, case_no),
+                                case_state = COALESCE(?5, case_state), updated_at = ?6 WHERE id = ?1",
+                        params![
+                            u.finding_id.to_string(),
+                            u.state.as_str(),
+                            u.reason,
+                            u.case.as_ref().map(|c| c.case_no.clone()),
+                            u.case.as_ref().map(|c| c.state.as_str()),
+                            now
+                        ],
+                    )?;
+                }
+                ChangeBody::Dictionary(d) => {
+                    let current: Option<i64> = tx.query_row("SELECT version FROM dictionary WHERE id = 1", [], |r| r.get(0)).optional()?;
+                    if current.is_none_or(|v| v < d.version) {
+                        tx.execute(
+                            "INSERT OR REPLACE INTO dictionary (id, version, body) VALUES (1, ?1, ?2)",
+                            params![d.version, serde_json::to_string(d)?],
+                        )?;
+                    }
+                }
+                // Tasks and area cases are kept by later versions of the store.
+                _ => {}
+            }
+        }
+        Self::set_meta(&tx, "cursor", &answer.cursor)?;
+        let offset = answer.server_time.with_timezone(&Utc) - Utc::now();
+        Self::set_meta(&tx, "clock_offset_ms", &offset.num_milliseconds().to_string())?;
+        Self::set_meta(&tx, "last_sync_at", &now)?;
+        tx.commit()?;
+        Ok(summary)
+    }
+
+    pub fn findings(&self, state: Option<&str>, limit: u32, offset: u32) -> DeviceResult<Vec<FindingRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT f.id, f.local_state, f.server_state, f.case_no, f.case_state, f.reason, f.category, f.description, f.observed_at,
+                    (SELECT COUNT(*) FROM photos p WHERE p.finding_id = f.id)
+             FROM findings f WHERE (?1 IS NULL OR f.local_state = ?1)
+             ORDER BY f.observed_at DESC, f.id DESC LIMIT ?2 OFFSET ?3",
+        )?;
+        let rows = stmt.query_map(params![state, limit, offset], |r| {
+            Ok(FindingRow {
+                id: Uuid::parse_str(&r.get::<_, String>(0)?).unwrap_or_default(),
+                local_state: r.get(1)?,
+                server_state: r.get(2)?,
+                case_no: r.get(3)?,
+                case_state: r.get(4)?,
+                reason: r.get(5)?,
+                category: r.get(6)?,
+                description: r.get(7)?,
+                observed_at: r.get(8)?,
+                photos: r.get(9)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn status(&self) -> DeviceResult<Status> {
+        let account = self.account()?;
+        let count = |sql: &str| -> DeviceResult<u64> { Ok(self.conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64) };
+        Ok(Status {
+            registered: account.is_some(),
+            server_url: account.as_ref().map(|a| a.server_url.clone()),
+            username: account.as_ref().map(|a| a.user.username.clone()),
+            device_id: account.as_ref().map(|a| a.device_id),
+            pending_ops: self.pending_count()?,
+            pending_photo_bytes: count(
+                "SELECT COALESCE(SUM(bytes), 0) FROM blobs WHERE uploaded = 0 AND sha256 IN
+                 (SELECT ob.sha256 FROM outbox_blobs ob JOIN outbox o ON o.seq = ob.seq WHERE o.state = 'pending')",
+            )?,
+            findings: count("SELECT COUNT(*) FROM findings")?,
+            rejected: count("SELECT COUNT(*) FROM findings WHERE local_state = 'rejected'")?,
+            dictionary_version: self.conn.query_row("SELECT version FROM dictionary WHERE id = 1", [], |r| r.get(0)).optional()?,
+            last_sync_at: self.meta("last_sync_at")?,
+            clock_offset_ms: self.meta("clock_offset_ms")?.and_then(|s| s.parse().ok()),
+        })
+    }
+
+    /// The time the server would show now, by the offset seen at the last sync.
+    pub fn server_now(&self) -> DeviceResult<DateTime<Utc>> {
+        let offset = self.meta("clock_offset_ms")?.and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
+        Ok(Utc::now() + chrono::Duration::milliseconds(offset))
+    }
+}
+
+fn apply_result(tx: &Connection, r: &OpResult, now: &str, summary: &mut AppliedResults) -> DeviceResult<()> {
+    let seq = r.seq as i64;
+    let entity: Option<String> =
+        tx.query_row("SELECT entity_id FROM outbox WHERE seq = ?1 AND state = 'pending'", [seq], |row| row.get(0)).optional()?;
+    let Some(entity) = entity else { return Ok(()) };
+    match r.status {
+        OpStatus::Applied | OpStatus::Duplicate => {
+            if r.status == OpStatus::Applied {
+                summary.applied += 1;
+            } else {
+                summary.duplicate += 1;
+            }
+            tx.execute(
+                "UPDATE outbox SET state = 'done', result = ?2, done_at = ?3 WHERE seq = ?1",
+                params![seq, serde_json::to_string(r)?, now],
+            )?;
+            if let Some(ack) = &r.finding {
+                tx.execute(
+                    "UPDATE findings SET local_state = ?2, server_state = ?3, case_no = COALESCE(?4, case_no), updated_at = ?5
+                     WHERE id = ?1",
+                    params![ack.id.to_string(), local_state::RECEIVED, ack.state.as_str(), ack.case_no, now],
+                )?;
+            }
+        }
+        OpStatus::Rejected => {
+            let reason = r.error.as_ref().map(|e| match e.field() {
+                Some(f) => format!("{} ({f})", e.message),
+                None => e.message.clone(),
+            });
+            summary.rejected.push((r.seq, reason.clone().unwrap_or_default()));
+            tx.execute(
+                "UPDATE outbox SET state = 'rejected', result = ?2, last_error = ?3, done_at = ?4 WHERE seq = ?1",
+                params![seq, serde_json::to_string(r)?, reason, now],
+            )?;
+            tx.execute(
+                "UPDATE findings SET local_state = ?2, reason = ?3, updated_at = ?4 WHERE id = ?1",
+                params![entity, local_state::REJECTED, reason, now],
+            )?;
+        }
+        OpStatus::Retry => {
+            summary.retry += 1;
+            let error = r.error.as_ref().map(|e| e.message.clone());
+            tx.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE seq = ?1", params![seq, error])?;
+            if let Some(missing) = r.error.as_ref().and_then(|e| e.details.as_ref()).and_then(|d| d.get("missing")).and_then(|m| m.as_array()) {
+                for sha in missing.iter().filter_map(|s| s.as_str()) {
+                    tx.execute("UPDATE blobs SET uploaded = 0 WHERE sha256 = ?1", [sha])?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
