@@ -1,1 +1,282 @@
-//! placeholder
+//! Helpers for the end-to-end tests: the real `sync-server` and `patrol` binaries, run as processes on
+//! 127.0.0.1 with real data directories, and a small HTTP client for raw protocol calls.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+/// The directory holding the binaries of the profile the tests were built with.
+pub fn bin_dir() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test executable path");
+        // target/<profile>/deps/<test> → target/<profile>
+        let dir = exe.parent().and_then(Path::parent).expect("target profile dir").to_path_buf();
+        let release = dir.file_name().is_some_and(|n| n == "release");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "--quiet", "-p", "sync-server", "-p", "tiejiaoban-device", "--bins"]);
+        if release {
+            cmd.arg("--release");
+        }
+        let status = cmd.current_dir(repo_root()).status().expect("cargo build of the binaries");
+        assert!(status.success(), "building sync-server and patrol failed");
+        dir
+    })
+    .clone()
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A photo of `../shared/fixtures/photos`.
+pub fn fixture(name: &str) -> PathBuf {
+    let p = repo_root().join("../shared/fixtures/photos").join(name);
+    assert!(p.is_file(), "fixture photo {} is missing", p.display());
+    p
+}
+
+/// A running `sync-server serve --demo`.
+pub struct Server {
+    child: Child,
+    pub url: String,
+    pub data: PathBuf,
+    pub port: u16,
+}
+
+impl Server {
+    /// Starts a server with demo data on a free port.
+    pub fn start(data: &Path) -> Server {
+        Self::start_with(data, 0, &[], &[])
+    }
+
+    /// Starts a server on `port` (0: a free one) with extra arguments and environment.
+    pub fn start_with(data: &Path, port: u16, args: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut cmd = Command::new(bin_dir().join("sync-server"));
+        cmd.arg("serve").arg("--data").arg(data).arg("--listen").arg(format!("127.0.0.1:{port}")).arg("--demo");
+        cmd.args(args).envs(env.iter().copied()).env("RUST_LOG", "warn");
+        cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
+        let mut child = cmd.spawn().expect("start sync-server");
+        let stdout = child.stdout.take().expect("server stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let url = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(url) = line.strip_prefix("listening on ") {
+                        break url.trim().to_owned();
+                    }
+                }
+                _ => panic!("sync-server exited before listening: {:?}", child.wait()),
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines.by_ref() {});
+        let port = url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port in listening line");
+        Server { child, url, data: data.to_owned(), port }
+    }
+
+    /// Kills the process at once, as a power cut would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Waits for the process to end by itself (e.g. the crash hook).
+    pub fn wait(&mut self) -> ExitStatus {
+        self.child.wait().expect("wait for sync-server")
+    }
+
+    /// Sends SIGTERM and waits for the clean stop.
+    pub fn terminate(&mut self) -> ExitStatus {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        self.wait()
+    }
+
+    /// Opens the server's SQLite file read-only, to count what it holds.
+    pub fn db(&self) -> rusqlite::Connection {
+        let conn = rusqlite::Connection::open_with_flags(
+            self.data.join("server.sqlite"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .expect("open server store");
+        conn.busy_timeout(Duration::from_secs(10)).expect("busy timeout");
+        conn
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        self.db().query_row(sql, [], |r| r.get(0)).expect(sql)
+    }
+
+    pub fn api(&self) -> Api {
+        Api::new(&self.url)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The `patrol` command line on a home directory of its own.
+pub struct Device {
+    pub home: PathBuf,
+}
+
+impl Device {
+    pub fn new(home: &Path) -> Device {
+        Device { home: home.to_owned() }
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(bin_dir().join("patrol"))
+            .arg("--home")
+            .arg(&self.home)
+            .args(args)
+            .output()
+            .expect("run patrol")
+    }
+
+    /// Runs and requires success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "patrol {args:?} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 output")
+    }
+
+    pub fn register(&self, server_url: &str, username: &str) {
+        self.ok(&["register", "--server", server_url, "--username", username, "--password", "demo1234"]);
+    }
+
+    /// Reports a finding with one fixture photo; returns its id.
+    pub fn report(&self, category: &str, lat: f64, photo: &str) -> String {
+        let out = self.ok(&[
+            "report",
+            "--category",
+            category,
+            "--lat",
+            &lat.to_string(),
+            "--lon",
+            "123.4328",
+            "--accuracy",
+            "5",
+            "--description",
+            "测试上报",
+            "--photo",
+            fixture(photo).to_str().unwrap(),
+        ]);
+        out.lines().last().expect("finding id").trim().to_owned()
+    }
+
+    pub fn list(&self) -> Vec<Value> {
+        serde_json::from_str(&self.ok(&["list", "--json"])).expect("list --json")
+    }
+}
+
+/// Raw protocol calls.
+pub struct Api {
+    pub base: String,
+    pub http: reqwest::blocking::Client,
+}
+
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    /// `error.code` of an error body.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+impl Api {
+    pub fn new(url: &str) -> Api {
+        Api { base: format!("{url}/api/v1"), http: reqwest::blocking::Client::new() }
+    }
+
+    pub fn send(&self, req: reqwest::blocking::RequestBuilder) -> Answer {
+        let resp = req.send().expect("request");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Answer { status, headers, body }
+    }
+
+    pub fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Answer {
+        let mut req = self.http.post(format!("{}{path}", self.base)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        self.send(req)
+    }
+
+    pub fn get(&self, path: &str, token: Option<&str>) -> Answer {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        self.send(req)
+    }
+
+    /// Registers a fresh device for a demo user; returns (device id, token).
+    pub fn register(&self, username: &str) -> (String, String) {
+        let id = uuid::Uuid::now_v7().to_string();
+        let a = self.post(
+            "/devices/register",
+            None,
+            &json!({"username": username, "password": "demo1234",
+                    "device": {"id": id, "name": "test", "platform": "linux", "app_version": "test"}}),
+        );
+        assert_eq!(a.status, 201, "register {username}: {}", a.body);
+        (id, a.body["token"].as_str().unwrap().to_owned())
+    }
+
+    /// Signs a demo user in to the console; returns the token.
+    pub fn sign_in(&self, username: &str) -> String {
+        let a = self.post("/sessions", None, &json!({"username": username, "password": "demo1234"}));
+        assert_eq!(a.status, 201, "sign in {username}: {}", a.body);
+        a.body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Uploads bytes whole; returns the status.
+    pub fn put_blob(&self, token: &str, sha: &str, content_type: &str, bytes: Vec<u8>) -> Answer {
+        self.send(
+            self.http
+                .put(format!("{}/blobs/{sha}", self.base))
+                .bearer_auth(token)
+                .header("Content-Type", content_type)
+                .body(bytes),
+        )
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// A valid finding body for raw sync calls, naming one photo.
+pub fn finding_body(id: &str, category: &str, photo_sha: &str, lat: f64) -> Value {
+    let now = chrono::Local::now().fixed_offset().to_rfc3339();
+    json!({
+        "id": id, "patrol_id": null, "category": category, "description": "raw protocol test",
+        "urgent": false, "fixed_on_spot": false,
+        "location": {"lat": lat, "lon": 123.4328, "accuracy_m": 4.0, "source": "gps", "fixed_at": now},
+        "address": null, "road": null, "grid": null, "facility_code": null, "observed_at": now,
+        "photos": [{"sha256": photo_sha, "role": "before", "taken_at": now, "width": 1600, "height": 1200, "bytes": 1000}]
+    })
+}

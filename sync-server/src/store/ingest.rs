@@ -438,7 +438,8 @@ pub(super) fn changes_page(
         Some(c) => (c.change_id, c.dict_version),
         None => match &dict.current {
             Some(d) => {
-                changes.push(Change { at: zone.now(), body: ChangeBody::Dictionary(d.clone()) });
+                let at = dict.current_at.map(|t| zone.at(t)).unwrap_or_else(|| zone.now());
+                changes.push(Change { at, body: ChangeBody::Dictionary(d.clone()) });
                 (0, d.version)
             }
             None => (0, 0),

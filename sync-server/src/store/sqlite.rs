@@ -25,12 +25,14 @@ const READERS: usize = 4;
 #[derive(Debug, Default)]
 pub(super) struct DictIndex {
     pub current: Option<Dictionary>,
+    /// When the current version was imported: the `at` of its change.
+    pub current_at: Option<DateTime<Utc>>,
     /// Code → (version it was last defined in, its definition there).
     pub categories: HashMap<String, (i64, Category)>,
 }
 
 impl DictIndex {
-    fn add(&mut self, d: &Dictionary) {
+    fn add(&mut self, d: &Dictionary, at: DateTime<Utc>) {
         for c in &d.categories {
             let newer = self.categories.get(&c.code).is_none_or(|(v, _)| *v <= d.version);
             if newer {
@@ -39,6 +41,7 @@ impl DictIndex {
         }
         if self.current.as_ref().is_none_or(|cur| cur.version <= d.version) {
             self.current = Some(d.clone());
+            self.current_at = Some(at);
         }
     }
 }
@@ -112,11 +115,12 @@ impl SqliteStore {
         };
         let mut index = DictIndex::default();
         {
-            let mut stmt = writer.prepare("SELECT body FROM dictionary_versions ORDER BY version")?;
-            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-            for body in rows {
-                let d: Dictionary = serde_json::from_str(&body?).map_err(|e| AppError::internal(e.to_string()))?;
-                index.add(&d);
+            let mut stmt = writer.prepare("SELECT body, imported_at FROM dictionary_versions ORDER BY version")?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+            for row in rows {
+                let (body, at) = row?;
+                let d: Dictionary = serde_json::from_str(&body).map_err(|e| AppError::internal(e.to_string()))?;
+                index.add(&d, parse_ts(&at).unwrap_or_default());
             }
         }
         let readers = (0..READERS).map(|_| open_connection(&path).map(Mutex::new)).collect::<AppResult<Vec<_>>>()?;
@@ -284,8 +288,8 @@ impl Store for SqliteStore {
         ingest::insert_change(&tx, None, None, &ChangeBody::Dictionary(dictionary.clone()), now)?;
         tx.commit()?;
         let mut guard = self.dict.write().unwrap_or_else(|e| e.into_inner());
-        let mut index = DictIndex { current: guard.current.clone(), categories: guard.categories.clone() };
-        index.add(&dictionary);
+        let mut index = DictIndex { current: guard.current.clone(), current_at: guard.current_at, categories: guard.categories.clone() };
+        index.add(&dictionary, now);
         *guard = Arc::new(index);
         Ok(dictionary.version)
     }

@@ -1,0 +1,6 @@
+import { createApp } from 'vue';
+import 'vant/lib/index.css';
+import { i18n } from '../shared/i18n';
+import App from './App.vue';
+
+createApp(App).use(i18n).mount('#app');
