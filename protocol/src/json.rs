@@ -23,6 +23,9 @@ pub fn decode_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError>
             let inner = e.inner();
             if inner.is_syntax() || inner.is_eof() || inner.is_io() {
                 Err(DecodeError::Syntax(inner.to_string()))
+            } else if let Err(syntax) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+                // A shape error can surface before the parser reaches broken syntax further on.
+                Err(DecodeError::Syntax(syntax.to_string()))
             } else {
                 Err(DecodeError::Field(field_error(e.path().to_string(), inner)))
             }

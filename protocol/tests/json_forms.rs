@@ -141,6 +141,7 @@ fn bad_op_bodies_name_the_field() {
 #[test]
 fn request_bodies_tell_syntax_from_shape() {
     assert!(matches!(decode_slice::<SessionRequest>(b"not json"), Err(DecodeError::Syntax(_))));
+    assert!(matches!(decode_slice::<SyncRequest>(b"[1,2"), Err(DecodeError::Syntax(_))));
     match decode_slice::<RegisterRequest>(br#"{"username": "a", "password": "b", "device": {"id": "x"}}"#) {
         Err(DecodeError::Field(f)) => assert_eq!(f.field, "device.id"),
         other => panic!("{other:?}"),

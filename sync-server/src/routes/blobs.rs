@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use protocol::{ErrorCode, is_sha256_hex};
 
-use super::{content_type, read_body};
+use super::{content_type, drain, read_body};
 use crate::auth::Principal;
 use crate::blobs::{sha256_hex, sniff_image};
 use crate::error::{AppError, AppResult};
@@ -71,12 +71,10 @@ pub async fn put_blob(
     check_sha(&sha)?;
     let declared = content_type(&headers).unwrap_or_default();
     if declared != "image/jpeg" && declared != "image/png" {
+        drain(body).await;
         return Err(AppError::unsupported("a photo is uploaded as image/jpeg or image/png"));
     }
     let max = state.config.max_blob_bytes;
-    if declared_length(&headers).is_some_and(|n| n > max) {
-        return Err(AppError::too_large(format!("photos are limited to {max} bytes")));
-    }
     let bytes = read_body(body, max as usize).await?;
     if sha256_hex(&bytes) != sha {
         return Err(AppError::api(ErrorCode::HashMismatch, "the bytes do not hash to the name they were sent under"));

@@ -10,7 +10,8 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use bytes::BytesMut;
+use http_body_util::BodyExt;
 use protocol::ErrorCode;
 use serde::de::DeserializeOwned;
 use tower_http::decompression::RequestDecompressionLayer;
@@ -57,15 +58,36 @@ async fn method_not_allowed() -> AppError {
     AppError::api(ErrorCode::MethodNotAllowed, "method not allowed on this endpoint")
 }
 
+/// Bytes of an oversized body read and thrown away before answering 413, so that the client, still
+/// sending, can read the answer instead of meeting a closed connection.
+const DRAIN_CAP: usize = 64 * 1024 * 1024;
+
 /// Reads a request body up to `limit` bytes (after decompression); beyond that, 413.
 pub(crate) async fn read_body(body: Body, limit: usize) -> AppResult<Bytes> {
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            Err(AppError::too_large(format!("the body is larger than {limit} bytes")))
+    let mut body = body;
+    let mut buf = BytesMut::new();
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| AppError::bad_request(format!("the body could not be read: {e}")))?;
+        let Ok(data) = frame.into_data() else { continue };
+        total += data.len();
+        if total > limit {
+            if total <= DRAIN_CAP {
+                continue;
+            }
+            break;
         }
-        Err(e) => Err(AppError::bad_request(format!("the body could not be read: {e}"))),
+        buf.extend_from_slice(&data);
     }
+    if total > limit {
+        return Err(AppError::too_large(format!("the body is larger than {limit} bytes")));
+    }
+    Ok(buf.freeze())
+}
+
+/// Reads and discards a body the handler refuses before looking at it.
+pub(crate) async fn drain(body: Body) {
+    let _ = read_body(body, 0).await;
 }
 
 /// Decodes a JSON body; not JSON → 400, wrong shape → 422 naming the field.
