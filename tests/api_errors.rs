@@ -17,7 +17,14 @@ fn expect(a: &Answer, status: u16, code: &str) {
     assert!(a.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "a message for people: {}", a.body);
 }
 
-fn raw(api: &Api, method: reqwest::Method, path: &str, token: Option<&str>, content_type: Option<&str>, body: Vec<u8>) -> Answer {
+fn raw(
+    api: &Api,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> Answer {
     let mut req = api.http.request(method, format!("{}{path}", api.base)).body(body);
     if let Some(t) = token {
         req = req.bearer_auth(t);
@@ -50,11 +57,17 @@ fn every_endpoint_refuses_bad_input_with_the_contract_error() {
 
     // Accounts.
     let reg = |body: Value| api.post("/devices/register", None, &body);
-    expect(&raw(&api, reqwest::Method::POST, "/devices/register", None, Some("application/json"), b"{oops".to_vec()), 400, "bad_request");
+    expect(
+        &raw(&api, reqwest::Method::POST, "/devices/register", None, Some("application/json"), b"{oops".to_vec()),
+        400,
+        "bad_request",
+    );
     let missing = reg(json!({"username": "inspector1", "password": "demo1234"}));
     expect(&missing, 422, "invalid");
     assert_eq!(missing.body["error"]["details"]["field"], "device");
-    let bad_id = reg(json!({"username": "inspector1", "password": "demo1234", "device": {"id": "nope", "name": "x", "platform": "p", "app_version": "1"}}));
+    let bad_id = reg(
+        json!({"username": "inspector1", "password": "demo1234", "device": {"id": "nope", "name": "x", "platform": "p", "app_version": "1"}}),
+    );
     assert_eq!(bad_id.body["error"]["details"]["field"], "device.id");
     let device = json!({"id": uuid::Uuid::now_v7(), "name": "x", "platform": "p", "app_version": "1"});
     let wrong = reg(json!({"username": "inspector1", "password": "wrong", "device": device}));
@@ -77,13 +90,25 @@ fn every_endpoint_refuses_bad_input_with_the_contract_error() {
     };
     let other = sha256_hex(b"not a photo");
     expect(&blob(reqwest::Method::PUT, &other, Some("image/jpeg"), photo.clone()), 422, "hash_mismatch");
-    expect(&blob(reqwest::Method::PUT, &other, Some("image/jpeg"), b"not a photo".to_vec()), 415, "unsupported_media_type");
-    expect(&blob(reqwest::Method::PUT, &other, Some("text/plain"), b"not a photo".to_vec()), 415, "unsupported_media_type");
+    expect(
+        &blob(reqwest::Method::PUT, &other, Some("image/jpeg"), b"not a photo".to_vec()),
+        415,
+        "unsupported_media_type",
+    );
+    expect(
+        &blob(reqwest::Method::PUT, &other, Some("text/plain"), b"not a photo".to_vec()),
+        415,
+        "unsupported_media_type",
+    );
     let big = std::fs::read(fixture("HMD_Nokia_8.3_5G.jpg")).unwrap();
     expect(&blob(reqwest::Method::PUT, &sha256_hex(&big), Some("image/jpeg"), big.clone()), 413, "payload_too_large");
     expect(&blob(reqwest::Method::PUT, "ABC", Some("image/jpeg"), photo.clone()), 422, "invalid");
     assert_eq!(blob(reqwest::Method::HEAD, &other, None, vec![]).status, 404);
-    expect(&raw(&api, reqwest::Method::GET, &format!("/blobs/{sha}"), Some(&other_token), None, vec![]), 404, "not_found");
+    expect(
+        &raw(&api, reqwest::Method::GET, &format!("/blobs/{sha}"), Some(&other_token), None, vec![]),
+        404,
+        "not_found",
+    );
     let patch = |sha: &str, offset: usize, length: usize, bytes: &[u8]| {
         api.send(
             api.http
@@ -106,7 +131,11 @@ fn every_endpoint_refuses_bad_input_with_the_contract_error() {
     let op = json!({"seq": 1, "kind": "finding.create", "body": finding_body(&uuid::Uuid::now_v7().to_string(), "E0102", &sha, 41.8)});
     expect(&sync(&console, &json!({"device_id": device_id, "ops": [op]})), 403, "forbidden");
     expect(&sync(&other_token, &json!({"device_id": device_id, "ops": [op]})), 403, "forbidden");
-    expect(&raw(&api, reqwest::Method::POST, "/sync", Some(&token), Some("application/json"), b"[1,2".to_vec()), 400, "bad_request");
+    expect(
+        &raw(&api, reqwest::Method::POST, "/sync", Some(&token), Some("application/json"), b"[1,2".to_vec()),
+        400,
+        "bad_request",
+    );
     let no_device = sync(&token, &json!({"ops": [op]}));
     expect(&no_device, 422, "invalid");
     assert_eq!(no_device.body["error"]["details"]["field"], "device_id");
@@ -153,7 +182,10 @@ fn a_resumable_upload_survives_a_break_and_refuses_wrong_bytes() {
     assert_eq!(first.status, 204);
     assert_eq!(first.headers["upload-offset"], "100000");
     let h = head();
-    assert_eq!((h.status, h.headers["upload-offset"].to_str().unwrap(), h.headers["blob-complete"].to_str().unwrap()), (200, "100000", "false"));
+    assert_eq!(
+        (h.status, h.headers["upload-offset"].to_str().unwrap(), h.headers["blob-complete"].to_str().unwrap()),
+        (200, "100000", "false")
+    );
     // A client that thinks it sent more is told what the server holds.
     let behind = patch(150_000, &photo[150_000..]);
     expect(&behind, 409, "conflict");

@@ -16,7 +16,9 @@ fn assert_exactly_once(server: &Server, reported: &[String], expected_cases: i64
     let cases: i64 = db.query_row("SELECT COUNT(*) FROM cases", [], |r| r.get(0)).unwrap();
     assert_eq!(cases, expected_cases, "cases filed");
     let per_finding: i64 = db
-        .query_row("SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM cases GROUP BY case_no)", [], |r| r.get(0))
+        .query_row("SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM cases GROUP BY case_no)", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     assert!(per_finding <= 1);
 }
@@ -127,7 +129,10 @@ fn a_server_killed_mid_sync_loses_nothing_and_files_nothing_twice() {
 
     let server = Server::start_with(&data, port, &[], &[]);
     let out = device.ok(&["sync"]);
-    assert!(out.contains("duplicate: 6") || out.contains("applied: 0"), "every op was made durable before the crash: {out}");
+    assert!(
+        out.contains("duplicate: 6") || out.contains("applied: 0"),
+        "every op was made durable before the crash: {out}"
+    );
     assert!(states(&device).iter().all(|(_, s, _)| s == "received"));
     assert_exactly_once(&server, &reported, 3);
     let cases: Vec<Option<String>> = states(&device).into_iter().map(|(_, _, c)| c).filter(Option::is_some).collect();
@@ -196,9 +201,13 @@ fn conflicting_resends_are_rejected_not_applied() {
     api.put_blob(&token, &sha, "image/jpeg", photo);
     let id = uuid::Uuid::now_v7().to_string();
     let body = finding_body(&id, "E0102", &sha, 41.8);
-    let sync = |ops: Value| api.post("/sync", Some(&token), &json!({"device_id": device_id, "ops": ops, "cursor": null}));
+    let sync =
+        |ops: Value| api.post("/sync", Some(&token), &json!({"device_id": device_id, "ops": ops, "cursor": null}));
 
-    assert_eq!(sync(json!([{"seq": 1, "kind": "finding.create", "body": body}])).body["results"][0]["status"], "applied");
+    assert_eq!(
+        sync(json!([{"seq": 1, "kind": "finding.create", "body": body}])).body["results"][0]["status"],
+        "applied"
+    );
     // The same finding under a new seq (a device that re-queued it): duplicate.
     let again = sync(json!([{"seq": 2, "kind": "finding.create", "body": body}]));
     assert_eq!(again.body["results"][0]["status"], "duplicate");
@@ -206,9 +215,15 @@ fn conflicting_resends_are_rejected_not_applied() {
     let mut other = body.clone();
     other["description"] = json!("changed");
     let r = sync(json!([{"seq": 1, "kind": "finding.create", "body": other}]));
-    assert_eq!((r.body["results"][0]["status"].as_str(), r.body["results"][0]["error"]["code"].as_str()), (Some("rejected"), Some("conflict")));
+    assert_eq!(
+        (r.body["results"][0]["status"].as_str(), r.body["results"][0]["error"]["code"].as_str()),
+        (Some("rejected"), Some("conflict"))
+    );
     let r = sync(json!([{"seq": 3, "kind": "finding.create", "body": other}]));
-    assert_eq!((r.body["results"][0]["status"].as_str(), r.body["results"][0]["error"]["code"].as_str()), (Some("rejected"), Some("conflict")));
+    assert_eq!(
+        (r.body["results"][0]["status"].as_str(), r.body["results"][0]["error"]["code"].as_str()),
+        (Some("rejected"), Some("conflict"))
+    );
     // An invalid finding is rejected even though its photo is missing; the op after it still applies.
     let mut bad = finding_body(&uuid::Uuid::now_v7().to_string(), "X9999", &"0".repeat(64), 41.8);
     bad["location"]["lat"] = json!(12.0);

@@ -59,7 +59,9 @@ fn sniff(bytes: &[u8]) -> DeviceResult<ImageFormat> {
     match image::guess_format(bytes) {
         Ok(ImageFormat::Jpeg) => Ok(ImageFormat::Jpeg),
         Ok(ImageFormat::Png) => Ok(ImageFormat::Png),
-        Ok(other) => Err(DeviceError::UnsupportedFormat(format!("{other:?} is not a supported photo format (JPEG or PNG)"))),
+        Ok(other) => {
+            Err(DeviceError::UnsupportedFormat(format!("{other:?} is not a supported photo format (JPEG or PNG)")))
+        }
         Err(_) => Err(DeviceError::UnsupportedFormat("not a JPEG or PNG image".into())),
     }
 }
@@ -112,7 +114,9 @@ impl PhotoPipeline {
 
 /// Capture time and GPS position from a raw EXIF block; anything malformed is skipped.
 fn read_exif(raw: &[u8]) -> (Option<DateTime<FixedOffset>>, Option<(f64, f64)>) {
-    let Ok(exif) = exif::Reader::new().read_raw(raw.to_vec()) else { return (None, None) };
+    let Ok(exif) = exif::Reader::new().read_raw(raw.to_vec()) else {
+        return (None, None);
+    };
     let text = |tag| exif.get_field(tag, exif::In::PRIMARY).map(|f| f.display_value().to_string());
     let taken_at = text(exif::Tag::DateTimeOriginal).or_else(|| text(exif::Tag::DateTime)).and_then(|s| {
         let naive = NaiveDateTime::parse_from_str(s.trim_matches('"'), "%Y-%m-%d %H:%M:%S").ok()?;
@@ -126,7 +130,9 @@ fn read_exif(raw: &[u8]) -> (Option<DateTime<FixedOffset>>, Option<(f64, f64)>) 
     });
     let coord = |value_tag, ref_tag, negative: &str| -> Option<f64> {
         let field = exif.get_field(value_tag, exif::In::PRIMARY)?;
-        let exif::Value::Rational(parts) = &field.value else { return None };
+        let exif::Value::Rational(parts) = &field.value else {
+            return None;
+        };
         if parts.len() < 3 || parts.iter().any(|p| p.denom == 0) {
             return None;
         }

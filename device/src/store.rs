@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Local, SecondsFormat, Utc};
 use protocol::{
-    ChangeBody, Dictionary, Finding, Location, Op, OpEnvelope, OpResult, OpStatus, PhotoRef, PhotoRole, SyncResponse, UserInfo,
+    ChangeBody, Dictionary, Finding, Location, Op, OpEnvelope, OpResult, OpStatus, PhotoRef, PhotoRole, SyncResponse,
+    UserInfo,
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use rusqlite_migration::{M, Migrations};
@@ -259,7 +260,8 @@ impl DeviceStore {
     }
 
     pub fn dictionary(&self) -> DeviceResult<Option<Dictionary>> {
-        let body: Option<String> = self.conn.query_row("SELECT body FROM dictionary WHERE id = 1", [], |r| r.get(0)).optional()?;
+        let body: Option<String> =
+            self.conn.query_row("SELECT body FROM dictionary WHERE id = 1", [], |r| r.get(0)).optional()?;
         Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
     }
 
@@ -288,7 +290,10 @@ impl DeviceStore {
         if let Some(dict) = self.dictionary()?
             && dict.category(&new.category).is_none()
         {
-            return Err(DeviceError::Invalid(format!("category {} is not in the dictionary (version {})", new.category, dict.version)));
+            return Err(DeviceError::Invalid(format!(
+                "category {} is not in the dictionary (version {})",
+                new.category, dict.version
+            )));
         }
         let mut refs = Vec::with_capacity(new.photos.len());
         let mut files = Vec::with_capacity(new.photos.len());
@@ -354,7 +359,10 @@ impl DeviceStore {
         let seq = Self::enqueue(&tx, &op, &now)?;
         for (path, sha, bytes) in files {
             let rel = path.strip_prefix(&self.home).unwrap_or(&path).to_string_lossy().to_string();
-            tx.execute("INSERT OR IGNORE INTO blobs (sha256, file, bytes) VALUES (?1, ?2, ?3)", params![sha, rel, bytes as i64])?;
+            tx.execute(
+                "INSERT OR IGNORE INTO blobs (sha256, file, bytes) VALUES (?1, ?2, ?3)",
+                params![sha, rel, bytes as i64],
+            )?;
             tx.execute("INSERT OR IGNORE INTO outbox_blobs (seq, sha256) VALUES (?1, ?2)", params![seq, sha])?;
         }
         tx.commit()?;
@@ -370,7 +378,8 @@ impl DeviceStore {
     }
 
     pub fn pending_count(&self) -> DeviceResult<u64> {
-        Ok(self.conn.query_row("SELECT COUNT(*) FROM outbox WHERE state = 'pending'", [], |r| r.get::<_, i64>(0))? as u64)
+        Ok(self.conn.query_row("SELECT COUNT(*) FROM outbox WHERE state = 'pending'", [], |r| r.get::<_, i64>(0))?
+            as u64)
     }
 
     /// Pending ops after `after_seq`, oldest first, at most `max_ops` and about `max_bytes` of bodies.
@@ -449,7 +458,8 @@ impl DeviceStore {
                     )?;
                 }
                 ChangeBody::Dictionary(d) => {
-                    let current: Option<i64> = tx.query_row("SELECT version FROM dictionary WHERE id = 1", [], |r| r.get(0)).optional()?;
+                    let current: Option<i64> =
+                        tx.query_row("SELECT version FROM dictionary WHERE id = 1", [], |r| r.get(0)).optional()?;
                     if current.is_none_or(|v| v < d.version) {
                         tx.execute(
                             "INSERT OR REPLACE INTO dictionary (id, version, body) VALUES (1, ?1, ?2)",
@@ -495,7 +505,8 @@ impl DeviceStore {
 
     pub fn status(&self) -> DeviceResult<Status> {
         let account = self.account()?;
-        let count = |sql: &str| -> DeviceResult<u64> { Ok(self.conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64) };
+        let count =
+            |sql: &str| -> DeviceResult<u64> { Ok(self.conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64) };
         Ok(Status {
             registered: account.is_some(),
             server_url: account.as_ref().map(|a| a.server_url.clone()),
@@ -508,7 +519,10 @@ impl DeviceStore {
             )?,
             findings: count("SELECT COUNT(*) FROM findings")?,
             rejected: count("SELECT COUNT(*) FROM findings WHERE local_state = 'rejected'")?,
-            dictionary_version: self.conn.query_row("SELECT version FROM dictionary WHERE id = 1", [], |r| r.get(0)).optional()?,
+            dictionary_version: self
+                .conn
+                .query_row("SELECT version FROM dictionary WHERE id = 1", [], |r| r.get(0))
+                .optional()?,
             last_sync_at: self.meta("last_sync_at")?,
             clock_offset_ms: self.meta("clock_offset_ms")?.and_then(|s| s.parse().ok()),
         })
@@ -523,8 +537,9 @@ impl DeviceStore {
 
 fn apply_result(tx: &Connection, r: &OpResult, now: &str, summary: &mut AppliedResults) -> DeviceResult<()> {
     let seq = r.seq as i64;
-    let entity: Option<String> =
-        tx.query_row("SELECT entity_id FROM outbox WHERE seq = ?1 AND state = 'pending'", [seq], |row| row.get(0)).optional()?;
+    let entity: Option<String> = tx
+        .query_row("SELECT entity_id FROM outbox WHERE seq = ?1 AND state = 'pending'", [seq], |row| row.get(0))
+        .optional()?;
     let Some(entity) = entity else { return Ok(()) };
     match r.status {
         OpStatus::Applied | OpStatus::Duplicate => {
@@ -563,8 +578,17 @@ fn apply_result(tx: &Connection, r: &OpResult, now: &str, summary: &mut AppliedR
         OpStatus::Retry => {
             summary.retry += 1;
             let error = r.error.as_ref().map(|e| e.message.clone());
-            tx.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE seq = ?1", params![seq, error])?;
-            if let Some(missing) = r.error.as_ref().and_then(|e| e.details.as_ref()).and_then(|d| d.get("missing")).and_then(|m| m.as_array()) {
+            tx.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE seq = ?1",
+                params![seq, error],
+            )?;
+            if let Some(missing) = r
+                .error
+                .as_ref()
+                .and_then(|e| e.details.as_ref())
+                .and_then(|d| d.get("missing"))
+                .and_then(|m| m.as_array())
+            {
                 for sha in missing.iter().filter_map(|s| s.as_str()) {
                     tx.execute("UPDATE blobs SET uploaded = 0 WHERE sha256 = ?1", [sha])?;
                 }

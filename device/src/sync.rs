@@ -92,9 +92,9 @@ async fn error_of(response: reqwest::Response) -> DeviceError {
         return DeviceError::Unauthorized;
     }
     let text = response.text().await.unwrap_or_default();
-    let error = serde_json::from_str::<ErrorBody>(&text)
-        .map(|b| b.error)
-        .unwrap_or_else(|_| ApiError::new(ErrorCode::Internal, format!("unexpected answer: {}", text.chars().take(200).collect::<String>())));
+    let error = serde_json::from_str::<ErrorBody>(&text).map(|b| b.error).unwrap_or_else(|_| {
+        ApiError::new(ErrorCode::Internal, format!("unexpected answer: {}", text.chars().take(200).collect::<String>()))
+    });
     DeviceError::Server { status: status.as_u16(), error }
 }
 
@@ -142,7 +142,8 @@ impl SyncClient {
                 app_version: crate::APP_VERSION.to_owned(),
             },
         };
-        let response = self.http.post(format!("{}/devices/register", self.base)).json(&req).send().await.map_err(unreachable)?;
+        let response =
+            self.http.post(format!("{}/devices/register", self.base)).json(&req).send().await.map_err(unreachable)?;
         if !response.status().is_success() {
             return Err(match error_of(response).await {
                 // A wrong password is not a refused device token.
@@ -191,7 +192,9 @@ impl SyncClient {
                     report.photos_uploaded += 1;
                     report.photo_bytes_sent += sent;
                 }
-                Err(e @ (DeviceError::Unreachable(_) | DeviceError::Unauthorized)) => return Err(e),
+                Err(e @ (DeviceError::Unreachable(_) | DeviceError::Unauthorized)) => {
+                    return Err(e);
+                }
                 Err(e) => report.photo_errors.push((blob.sha256.clone(), e.to_string())),
             }
             p.photos_done += 1;
@@ -314,11 +317,12 @@ impl SyncClient {
                 .map_err(unreachable)?;
             sent += (end - offset as usize) as u64;
             match response.status() {
-                StatusCode::NO_CONTENT | StatusCode::CONFLICT if complete(&response) => return Ok(sent),
+                StatusCode::NO_CONTENT | StatusCode::CONFLICT if complete(&response) => {
+                    return Ok(sent);
+                }
                 StatusCode::NO_CONTENT => {
-                    offset = header_u64(&response, "upload-offset").ok_or_else(|| {
-                        DeviceError::Invalid("the server did not say how many bytes it holds".into())
-                    })?;
+                    offset = header_u64(&response, "upload-offset")
+                        .ok_or_else(|| DeviceError::Invalid("the server did not say how many bytes it holds".into()))?;
                 }
                 // The server holds another amount, or an upload begun with another length: go on from
                 // what it holds, or start over at 0 when that does not move us forward.

@@ -83,7 +83,10 @@ impl Dictionary {
         let mut seen = std::collections::HashSet::new();
         for (i, c) in self.categories.iter().enumerate() {
             if c.code.trim().is_empty() || !seen.insert(c.code.as_str()) {
-                return Err(FieldError::new(format!("categories[{i}].code"), format!("empty or repeated code `{}`", c.code)));
+                return Err(FieldError::new(
+                    format!("categories[{i}].code"),
+                    format!("empty or repeated code `{}`", c.code),
+                ));
             }
             if !self.departments.iter().any(|d| d.code == c.department) {
                 return Err(FieldError::new(
@@ -92,7 +95,10 @@ impl Dictionary {
                 ));
             }
             if !c.time_limit_hours.is_finite() || c.time_limit_hours <= 0.0 {
-                return Err(FieldError::new(format!("categories[{i}].time_limit_hours"), "time limit must be positive"));
+                return Err(FieldError::new(
+                    format!("categories[{i}].time_limit_hours"),
+                    "time limit must be positive",
+                ));
             }
         }
         Ok(())

@@ -138,7 +138,10 @@ impl Finding {
         }
         self.location.validate("location")?;
         if self.observed_at.with_timezone(&Utc) > now + Duration::minutes(MAX_CLOCK_AHEAD_MINUTES) {
-            return Err(FieldError::new("observed_at", "observed_at is more than 10 minutes ahead of the server's clock"));
+            return Err(FieldError::new(
+                "observed_at",
+                "observed_at is more than 10 minutes ahead of the server's clock",
+            ));
         }
         if self.photos.is_empty() || self.photos.len() > MAX_PHOTOS {
             return Err(FieldError::new("photos", "a finding has 1 to 9 photos"));

@@ -41,6 +41,16 @@ pub struct TrackPoint {
     pub accuracy_m: f64,
 }
 
+impl TrackPoint {
+    /// A position on the globe with a non-negative accuracy.
+    pub fn is_valid(&self) -> bool {
+        (-90.0..=90.0).contains(&self.lat)
+            && (-180.0..=180.0).contains(&self.lon)
+            && self.accuracy_m.is_finite()
+            && self.accuracy_m >= 0.0
+    }
+}
+
 /// `patrol.track`: points may arrive in several ops and more than once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PatrolTrack {
@@ -117,7 +127,9 @@ impl Op {
             Self::PATROL_TRACK => Op::PatrolTrack(decode_value(body)?),
             Self::PATROL_END => Op::PatrolEnd(decode_value(body)?),
             Self::TASK_COMPLETE => Op::TaskComplete(decode_value(body)?),
-            other => return Err(FieldError::new("kind", format!("unknown op kind `{other}`"))),
+            other => {
+                return Err(FieldError::new("kind", format!("unknown op kind `{other}`")));
+            }
         })
     }
 }

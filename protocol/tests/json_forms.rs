@@ -90,7 +90,8 @@ fn sync_request_and_response_forms() {
 
 #[test]
 fn unknown_change_kinds_do_not_break_a_sync() {
-    let c: Change = serde_json::from_value(json!({"kind": "future.thing", "at": "2026-11-21T09:00:00Z", "x": 1})).unwrap();
+    let c: Change =
+        serde_json::from_value(json!({"kind": "future.thing", "at": "2026-11-21T09:00:00Z", "x": 1})).unwrap();
     assert_eq!(c.body, ChangeBody::Unknown);
 }
 
@@ -109,12 +110,24 @@ fn dictionary_change_form() {
 #[test]
 fn other_op_kinds_and_task_assigned() {
     for (kind, body) in [
-        ("patrol.start", json!({"id": "0192f3a0-0000-7000-8000-000000000003", "started_at": "2026-11-21T08:00:00+08:00"})),
-        ("patrol.track", json!({"patrol_id": "0192f3a0-0000-7000-8000-000000000003",
-            "points": [{"t": "2026-11-21T08:00:10+08:00", "lat": 41.8, "lon": 123.4, "accuracy_m": 5.0}]})),
-        ("patrol.end", json!({"id": "0192f3a0-0000-7000-8000-000000000003", "ended_at": "2026-11-21T10:00:00+08:00", "distance_m": 2310.5})),
-        ("task.complete", json!({"task_id": "0192f3a0-0000-7000-8000-000000000004", "result": "pass", "note": "已修复",
-            "photos": [], "completed_at": "2026-11-21T10:00:00+08:00"})),
+        (
+            "patrol.start",
+            json!({"id": "0192f3a0-0000-7000-8000-000000000003", "started_at": "2026-11-21T08:00:00+08:00"}),
+        ),
+        (
+            "patrol.track",
+            json!({"patrol_id": "0192f3a0-0000-7000-8000-000000000003",
+            "points": [{"t": "2026-11-21T08:00:10+08:00", "lat": 41.8, "lon": 123.4, "accuracy_m": 5.0}]}),
+        ),
+        (
+            "patrol.end",
+            json!({"id": "0192f3a0-0000-7000-8000-000000000003", "ended_at": "2026-11-21T10:00:00+08:00", "distance_m": 2310.5}),
+        ),
+        (
+            "task.complete",
+            json!({"task_id": "0192f3a0-0000-7000-8000-000000000004", "result": "pass", "note": "已修复",
+            "photos": [], "completed_at": "2026-11-21T10:00:00+08:00"}),
+        ),
     ] {
         let op = Op::parse(kind, &body).unwrap();
         assert_eq!(op.body(), body, "{kind}");

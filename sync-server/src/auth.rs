@@ -1,7 +1,7 @@
 //! Passwords, tokens and the signed-in principal of a request.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use protocol::{Role, UserInfo};
@@ -104,6 +104,9 @@ impl FromRequestParts<AppState> for Principal {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let hash = token_hash(bearer(&parts.headers).ok_or_else(AppError::unauthorized)?);
-        state.blocking(move |store| store.principal_by_token(&hash, chrono::Utc::now())).await?.ok_or_else(AppError::unauthorized)
+        state
+            .blocking(move |store| store.principal_by_token(&hash, chrono::Utc::now()))
+            .await?
+            .ok_or_else(AppError::unauthorized)
     }
 }

@@ -25,7 +25,8 @@ pub fn ensure_dictionary(store: &dyn Store) -> AppResult<()> {
 pub const DEMO_PASSWORD: &str = "demo1234";
 
 /// (username, display name, role, team, department)
-const DEMO_USERS: &[(&str, &str, Role, Option<&str>, Option<&str>)] = &[
+type DemoUser = (&'static str, &'static str, Role, Option<&'static str>, Option<&'static str>);
+const DEMO_USERS: &[DemoUser] = &[
     ("inspector1", "张伟", Role::Inspector, Some("一中队"), None),
     ("inspector2", "李娜", Role::Inspector, Some("一中队"), None),
     ("inspector3", "王强", Role::Inspector, Some("二中队"), None),

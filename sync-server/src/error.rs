@@ -4,11 +4,17 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use protocol::{ApiError, ErrorBody, ErrorCode, FieldError};
 
+/// An answer of the contract (code, message, details) and any headers it carries.
+#[derive(Debug)]
+pub struct ApiFailure {
+    pub error: ApiError,
+    pub headers: HeaderMap,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    /// An answer of the contract: code, message, details.
-    #[error("{}: {}", .0.code.as_str(), .0.message)]
-    Api(ApiError, HeaderMap),
+    #[error("{}: {}", .0.error.code.as_str(), .0.error.message)]
+    Api(Box<ApiFailure>),
     #[error("storage: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("migration: {0}")]
@@ -23,7 +29,7 @@ pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
     pub fn api(code: ErrorCode, message: impl Into<String>) -> Self {
-        AppError::Api(ApiError::new(code, message), HeaderMap::new())
+        ApiError::new(code, message).into()
     }
     pub fn unauthorized() -> Self {
         Self::api(ErrorCode::Unauthorized, "missing, wrong or revoked token")
@@ -41,7 +47,7 @@ impl AppError {
         Self::api(ErrorCode::BadRequest, message)
     }
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        AppError::Api(ApiError::invalid(field, message), HeaderMap::new())
+        ApiError::invalid(field, message).into()
     }
     pub fn too_large(message: impl Into<String>) -> Self {
         Self::api(ErrorCode::PayloadTooLarge, message)
@@ -58,25 +64,31 @@ impl AppError {
 
     /// Adds a response header (e.g. `Upload-Offset` on a 409 of a resumed upload).
     pub fn with_header(mut self, name: &'static str, value: impl ToString) -> Self {
-        if let AppError::Api(_, headers) = &mut self
+        if let AppError::Api(failure) = &mut self
             && let Ok(v) = HeaderValue::from_str(&value.to_string())
         {
-            headers.insert(name, v);
+            failure.headers.insert(name, v);
         }
         self
     }
 
     pub fn code(&self) -> ErrorCode {
         match self {
-            AppError::Api(e, _) => e.code,
+            AppError::Api(failure) => failure.error.code,
             _ => ErrorCode::Internal,
         }
     }
 }
 
+impl From<ApiError> for AppError {
+    fn from(error: ApiError) -> Self {
+        AppError::Api(Box::new(ApiFailure { error, headers: HeaderMap::new() }))
+    }
+}
+
 impl From<FieldError> for AppError {
     fn from(e: FieldError) -> Self {
-        AppError::Api(e.into(), HeaderMap::new())
+        ApiError::from(e).into()
     }
 }
 
@@ -98,7 +110,7 @@ impl From<tokio::task::JoinError> for AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (error, headers) = match self {
-            AppError::Api(e, h) => (e, h),
+            AppError::Api(failure) => (failure.error, failure.headers),
             other => {
                 tracing::error!(error = %other, "request failed");
                 (ApiError::new(ErrorCode::Internal, "internal server error"), HeaderMap::new())

@@ -11,7 +11,11 @@ use sync_server::store::NewUser;
 use sync_server::{AppError, AppState, Config, Zone, auth, demo};
 
 #[derive(Parser)]
-#[command(name = "sync-server", version, about = "Tiejiaoban (铁脚板) sync server: device sync, photos, cases and the web console")]
+#[command(
+    name = "sync-server",
+    version,
+    about = "Tiejiaoban (铁脚板) sync server: device sync, photos, cases and the web console"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -108,9 +112,9 @@ fn main() -> ExitCode {
 
 fn describe(e: AppError) -> String {
     match e {
-        AppError::Api(api, _) => match api.field() {
-            Some(field) => format!("{} ({field})", api.message),
-            None => api.message,
+        AppError::Api(failure) => match failure.error.field() {
+            Some(field) => format!("{} ({field})", failure.error.message),
+            None => failure.error.message,
         },
         other => other.to_string(),
     }
@@ -119,7 +123,8 @@ fn describe(e: AppError) -> String {
 fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve { data, listen, demo, timezone, max_blob_bytes, session_hours, console } => {
-            let zone = Zone::parse(&timezone).ok_or_else(|| format!("--timezone: `{timezone}` is neither `host` nor an offset like +08:00"))?;
+            let zone = Zone::parse(&timezone)
+                .ok_or_else(|| format!("--timezone: `{timezone}` is neither `host` nor an offset like +08:00"))?;
             let mut config = Config::new(data);
             config.zone = zone;
             config.max_blob_bytes = max_blob_bytes;
@@ -129,7 +134,9 @@ fn run(cli: Cli) -> Result<(), String> {
             runtime.block_on(serve(config, listen, demo))
         }
         Command::User { command: UserCommand::Add { data, username, password, role, team, department, name } } => {
-            let role = Role::parse(&role).ok_or_else(|| format!("--role: `{role}` is not one of inspector, chief, dispatcher, department, admin"))?;
+            let role = Role::parse(&role).ok_or_else(|| {
+                format!("--role: `{role}` is not one of inspector, chief, dispatcher, department, admin")
+            })?;
             if username.trim().is_empty() || password.is_empty() {
                 return Err("--username and --password must not be empty".into());
             }
@@ -157,7 +164,9 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Dict { command: DictCommand::Import { data, file } } => {
             let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
             let dict: Dictionary = protocol::json::decode_slice(text.as_bytes()).map_err(|e| match e {
-                protocol::json::DecodeError::Syntax(m) => format!("{} is not JSON: {m}", file.display()),
+                protocol::json::DecodeError::Syntax(m) => {
+                    format!("{} is not JSON: {m}", file.display())
+                }
                 protocol::json::DecodeError::Field(f) => format!("{}: {f}", file.display()),
             })?;
             let state = AppState::open(Config::new(data)).map_err(describe)?;
@@ -170,18 +179,26 @@ fn run(cli: Cli) -> Result<(), String> {
 
 /// `ui/dist/console` under the working directory or next to the binary's repository.
 fn default_console_dir() -> Option<PathBuf> {
-    let candidates = [PathBuf::from("ui/dist/console"), PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../ui/dist/console"))];
+    let candidates =
+        [PathBuf::from("ui/dist/console"), PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../ui/dist/console"))];
     candidates.into_iter().find(|p| p.join("index.html").is_file())
 }
 
 async fn serve(config: Config, listen: String, demo: bool) -> Result<(), String> {
-    let listener = tokio::net::TcpListener::bind(&listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let listener =
+        tokio::net::TcpListener::bind(&listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let console = config.console_dir.clone();
-    let state = tokio::task::spawn_blocking(move || AppState::open(config)).await.map_err(|e| e.to_string())?.map_err(describe)?;
+    let state = tokio::task::spawn_blocking(move || AppState::open(config))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(describe)?;
     if demo {
         let st = state.clone();
-        let added = tokio::task::spawn_blocking(move || demo::seed_demo(st.store.as_ref())).await.map_err(|e| e.to_string())?.map_err(describe)?;
+        let added = tokio::task::spawn_blocking(move || demo::seed_demo(st.store.as_ref()))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(describe)?;
         if !added.is_empty() {
             eprintln!("demo users added: {} (password: {})", added.join(", "), demo::DEMO_PASSWORD);
         }

@@ -19,12 +19,13 @@ pub fn bin_dir() -> PathBuf {
         let release = dir.file_name().is_some_and(|n| n == "release");
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);
-        cmd.args(["build", "--quiet", "-p", "sync-server", "-p", "tiejiaoban-device", "--bins"]);
+        // The same package set as `cargo test --workspace`, so features unify and nothing is rebuilt.
+        cmd.args(["build", "--quiet", "--workspace", "--bins"]);
         if release {
             cmd.arg("--release");
         }
         let status = cmd.current_dir(repo_root()).status().expect("cargo build of the binaries");
-        assert!(status.success(), "building sync-server and patrol failed");
+        assert!(status.success(), "building the workspace binaries failed");
         dir
     })
     .clone()
@@ -134,12 +135,7 @@ impl Device {
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
-        Command::new(bin_dir().join("patrol"))
-            .arg("--home")
-            .arg(&self.home)
-            .args(args)
-            .output()
-            .expect("run patrol")
+        Command::new(bin_dir().join("patrol")).arg("--home").arg(&self.home).args(args).output().expect("run patrol")
     }
 
     /// Runs and requires success; returns stdout.

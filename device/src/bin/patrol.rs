@@ -134,10 +134,15 @@ fn run(cli: Cli) -> Result<ExitCode, DeviceError> {
             }
             let pipeline = PhotoPipeline::default();
             let mut processed = Vec::new();
-            for (path, role) in photos.iter().map(|p| (p, PhotoRole::Before)).chain(after_photos.iter().map(|p| (p, PhotoRole::After))) {
-                let bytes = std::fs::read(path).map_err(|e| DeviceError::BadPhoto(format!("{}: {e}", path.display())))?;
+            for (path, role) in
+                photos.iter().map(|p| (p, PhotoRole::Before)).chain(after_photos.iter().map(|p| (p, PhotoRole::After)))
+            {
+                let bytes =
+                    std::fs::read(path).map_err(|e| DeviceError::BadPhoto(format!("{}: {e}", path.display())))?;
                 let photo = pipeline.process(&bytes).map_err(|e| match e {
-                    DeviceError::UnsupportedFormat(m) => DeviceError::UnsupportedFormat(format!("{}: {m}", path.display())),
+                    DeviceError::UnsupportedFormat(m) => {
+                        DeviceError::UnsupportedFormat(format!("{}: {m}", path.display()))
+                    }
                     DeviceError::BadPhoto(m) => DeviceError::BadPhoto(format!("{}: {m}", path.display())),
                     other => other,
                 })?;
@@ -236,6 +241,6 @@ fn run(cli: Cli) -> Result<ExitCode, DeviceError> {
 
 fn bar(done: u64, total: u64) -> String {
     let width = 30;
-    let filled = if total == 0 { width } else { (done * width as u64 / total) as usize };
+    let filled = (done * width as u64).checked_div(total).map_or(width, |f| (f as usize).min(width));
     format!("{}{}", "#".repeat(filled), "-".repeat(width - filled))
 }

@@ -3,8 +3,8 @@
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::http::HeaderMap;
+use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{Duration, Utc};
 use protocol::{Health, RegisterRequest, RegisterResponse, SessionRequest, SessionResponse};
@@ -72,7 +72,11 @@ pub async fn sign_in(State(state): State<AppState>, body: Body) -> AppResult<Res
 }
 
 /// Signs the console session out (extension: `DELETE /api/v1/sessions/current`).
-pub async fn sign_out(State(state): State<AppState>, principal: Principal, headers: HeaderMap) -> AppResult<StatusCode> {
+pub async fn sign_out(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+) -> AppResult<StatusCode> {
     if principal.device_id.is_some() {
         return Err(AppError::forbidden("a device token is not a console session"));
     }

@@ -26,7 +26,11 @@ fn with_offsets(mut response: Response, offset: u64, complete: bool) -> Response
 }
 
 fn check_sha(sha: &str) -> AppResult<()> {
-    if is_sha256_hex(sha) { Ok(()) } else { Err(AppError::invalid("sha256", "a blob is named by the lowercase hex SHA-256 of its bytes")) }
+    if is_sha256_hex(sha) {
+        Ok(())
+    } else {
+        Err(AppError::invalid("sha256", "a blob is named by the lowercase hex SHA-256 of its bytes"))
+    }
 }
 
 fn header_u64(headers: &HeaderMap, name: &'static str) -> AppResult<u64> {
@@ -143,10 +147,14 @@ pub async fn patch_blob(
                     .with_header(UPLOAD_OFFSET, held));
             }
             if held != offset {
-                return Err(AppError::conflict(format!("the server holds {held} bytes of this blob")).with_header(UPLOAD_OFFSET, held));
+                return Err(AppError::conflict(format!("the server holds {held} bytes of this blob"))
+                    .with_header(UPLOAD_OFFSET, held));
             }
         }
-        _ => return Err(AppError::conflict("no upload of this blob is under way; start at offset 0").with_header(UPLOAD_OFFSET, 0)),
+        _ => {
+            return Err(AppError::conflict("no upload of this blob is under way; start at offset 0")
+                .with_header(UPLOAD_OFFSET, 0));
+        }
     }
     let room = (length - offset) as usize;
     if declared_length(&headers).is_some_and(|n| n > room as u64) {
@@ -177,7 +185,10 @@ pub async fn patch_blob(
                 Err(e)
             };
             if done.sha256 != sha {
-                return discard(AppError::api(ErrorCode::HashMismatch, "the uploaded bytes do not hash to the blob's name"));
+                return discard(AppError::api(
+                    ErrorCode::HashMismatch,
+                    "the uploaded bytes do not hash to the blob's name",
+                ));
             }
             let Some(content_type) = done.content_type else {
                 return discard(AppError::unsupported("the uploaded bytes are not a JPEG or PNG image"));
@@ -191,14 +202,20 @@ pub async fn patch_blob(
         .await
 }
 
-pub async fn get_blob(State(state): State<AppState>, principal: Principal, Path(sha): Path<String>) -> AppResult<Response> {
+pub async fn get_blob(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(sha): Path<String>,
+) -> AppResult<Response> {
     if !is_sha256_hex(&sha) {
         return Err(AppError::not_found("no such blob"));
     }
     let st = state.clone();
     let found = state
         .blocking(move |store| {
-            let Some(meta) = store.blob(&sha)? else { return Ok(None) };
+            let Some(meta) = store.blob(&sha)? else {
+                return Ok(None);
+            };
             if !store.may_read_blob(&sha, &principal)? {
                 return Ok(None);
             }
@@ -207,7 +224,10 @@ pub async fn get_blob(State(state): State<AppState>, principal: Principal, Path(
         .await?;
     let (content_type, bytes) = found.ok_or_else(|| AppError::not_found("no such blob"))?;
     let mut r = bytes.into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_str(&content_type).unwrap_or(HeaderValue::from_static("image/jpeg")));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&content_type).unwrap_or(HeaderValue::from_static("image/jpeg")),
+    );
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=31536000, immutable"));
     Ok(r)
 }

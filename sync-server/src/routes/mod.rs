@@ -40,7 +40,10 @@ pub fn app(state: AppState) -> Router {
     if let Some(dir) = state.config.console_dir.clone().filter(|d| d.join("index.html").is_file()) {
         let index = dir.join("index.html");
         router = router
-            .nest_service("/console", tower_http::services::ServeDir::new(dir).fallback(tower_http::services::ServeFile::new(index)))
+            .nest_service(
+                "/console",
+                tower_http::services::ServeDir::new(dir).fallback(tower_http::services::ServeFile::new(index)),
+            )
             .route("/", get(|| async { axum::response::Redirect::temporary("/console/") }));
     }
     router
@@ -69,7 +72,9 @@ pub(crate) async fn read_body(body: Body, limit: usize) -> AppResult<Bytes> {
     let mut total = 0usize;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| AppError::bad_request(format!("the body could not be read: {e}")))?;
-        let Ok(data) = frame.into_data() else { continue };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
         total += data.len();
         if total > limit {
             if total <= DRAIN_CAP {

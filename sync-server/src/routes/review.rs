@@ -29,15 +29,22 @@ fn number(v: &Option<String>, field: &str) -> AppResult<Option<u32>> {
         .transpose()
 }
 
-pub async fn review(State(state): State<AppState>, principal: Principal, Query(q): Query<ReviewQuery>) -> AppResult<Json<ReviewList>> {
+pub async fn review(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(q): Query<ReviewQuery>,
+) -> AppResult<Json<ReviewList>> {
     let date = q.date.as_deref().ok_or_else(|| AppError::invalid("date", "date=YYYY-MM-DD is required"))?;
-    let day = NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| AppError::invalid("date", "date must be YYYY-MM-DD"))?;
+    let day = NaiveDate::parse_from_str(date, "%Y-%m-%d")
+        .map_err(|_| AppError::invalid("date", "date must be YYYY-MM-DD"))?;
     let limit = number(&q.limit, "limit")?;
     let offset = number(&q.offset, "offset")?.unwrap_or(0);
     let scope = match principal.role() {
         Role::Chief => Scope::Team(principal.user.team.clone()),
         Role::Dispatcher | Role::Admin => Scope::All,
-        other => return Err(AppError::forbidden(format!("role `{other}` may not review findings"))),
+        other => {
+            return Err(AppError::forbidden(format!("role `{other}` may not review findings")));
+        }
     };
     let (from, to) = state.config.zone.day_bounds(day);
     let findings = state.blocking(move |store| store.review(&scope, from, to, limit, offset)).await?;

@@ -31,13 +31,17 @@ pub async fn sync(State(state): State<AppState>, principal: Principal, body: Bod
     };
     match principal.device_id {
         None => return Err(AppError::forbidden("only a registered device may sync")),
-        Some(id) if id != req.device_id => return Err(AppError::forbidden("a device may sync only for itself")),
+        Some(id) if id != req.device_id => {
+            return Err(AppError::forbidden("a device may sync only for itself"));
+        }
         Some(_) => {}
     }
     let ops = req.ops;
     let p = principal.clone();
     let results = state
-        .blocking(move |store| store.apply_ops(&SyncContext { principal: &p, device_id: req.device_id, now: Utc::now() }, &ops))
+        .blocking(move |store| {
+            store.apply_ops(&SyncContext { principal: &p, device_id: req.device_id, now: Utc::now() }, &ops)
+        })
         .await?;
     let durable = results.iter().filter(|r| matches!(r.status, OpStatus::Applied | OpStatus::Duplicate)).count();
     state.ops_made_durable(durable as u64);

@@ -118,9 +118,10 @@ fn apply_one(
                 .query_row("SELECT user_id FROM patrols WHERE id = ?1", [p.id.to_string()], |r| r.get(0))
                 .optional()?;
             match owner {
-                Some(o) if o != ctx.principal.user.id.to_string() => {
-                    rejected(seq, ApiError::new(ErrorCode::Conflict, format!("patrol {} belongs to another user", p.id)))
-                }
+                Some(o) if o != ctx.principal.user.id.to_string() => rejected(
+                    seq,
+                    ApiError::new(ErrorCode::Conflict, format!("patrol {} belongs to another user", p.id)),
+                ),
                 Some(_) => done(OpStatus::Applied, patrol_ack(seq, p.id)),
                 None => {
                     tx.execute(
@@ -133,10 +134,14 @@ fn apply_one(
         }
         Op::PatrolTrack(t) => {
             if !patrol_exists(tx, t.patrol_id)? {
-                retry(seq, ApiError::new(ErrorCode::DependsOn, format!("patrol {} has not started on the server", t.patrol_id)))
-            } else if let Some((i, _)) = t.points.iter().enumerate().find(|(_, p)| {
-                !(-90.0..=90.0).contains(&p.lat) || !(-180.0..=180.0).contains(&p.lon) || !(p.accuracy_m >= 0.0)
-            }) {
+                retry(
+                    seq,
+                    ApiError::new(
+                        ErrorCode::DependsOn,
+                        format!("patrol {} has not started on the server", t.patrol_id),
+                    ),
+                )
+            } else if let Some(i) = t.points.iter().position(|p| !p.is_valid()) {
                 rejected(seq, ApiError::invalid(format!("points[{i}]"), "position out of range or negative accuracy"))
             } else {
                 let mut stmt = tx.prepare_cached(
@@ -151,7 +156,10 @@ fn apply_one(
         }
         Op::PatrolEnd(e) => {
             if !patrol_exists(tx, e.id)? {
-                retry(seq, ApiError::new(ErrorCode::DependsOn, format!("patrol {} has not started on the server", e.id)))
+                retry(
+                    seq,
+                    ApiError::new(ErrorCode::DependsOn, format!("patrol {} has not started on the server", e.id)),
+                )
             } else {
                 tx.execute(
                     "UPDATE patrols SET ended_at = ?2, distance_m = ?3 WHERE id = ?1",
@@ -160,7 +168,9 @@ fn apply_one(
                 done(OpStatus::Applied, patrol_ack(seq, e.id))
             }
         }
-        Op::TaskComplete(t) => rejected(seq, ApiError::invalid("task_id", format!("no verification task {} is known", t.task_id))),
+        Op::TaskComplete(t) => {
+            rejected(seq, ApiError::invalid("task_id", format!("no verification task {} is known", t.task_id)))
+        }
     };
     match outcome.status {
         OpStatus::Retry | OpStatus::Rejected => {
@@ -170,7 +180,14 @@ fn apply_one(
             tx.prepare_cached(
                 "INSERT INTO ops (device_id, seq, kind, body_hash, result, applied_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
-            .execute(params![device, seq as i64, op.kind(), op_hash, json(&outcome.result)?, ts(ctx.now)])?;
+            .execute(params![
+                device,
+                seq as i64,
+                op.kind(),
+                op_hash,
+                json(&outcome.result)?,
+                ts(ctx.now)
+            ])?;
         }
     }
     Ok(outcome)
@@ -227,7 +244,8 @@ fn finding_create(
         return Ok(retry(seq, error));
     }
 
-    let (dict_version, category) = dict.categories.get(&f.category).cloned().ok_or_else(|| AppError::internal("category vanished"))?;
+    let (dict_version, category) =
+        dict.categories.get(&f.category).cloned().ok_or_else(|| AppError::internal("category vanished"))?;
     let reporter = &ctx.principal.user;
     let observed_ts = f.observed_at.timestamp();
     let duplicate_of =
@@ -239,7 +257,18 @@ fn finding_create(
         // another report of that case, not a second case.
         ReviewMode::Auto => match (&duplicate_of, f.fixed_on_spot) {
             (Some(case_no), false) => {
-                record_history(tx, case_no, ctx.now, reporter, "merge", None, None, Some(&f.id.to_string()), &[], None)?;
+                record_history(
+                    tx,
+                    case_no,
+                    ctx.now,
+                    reporter,
+                    "merge",
+                    None,
+                    None,
+                    Some(&f.id.to_string()),
+                    &[],
+                    None,
+                )?;
                 (FindingState::Merged, Some(case_no.clone()))
             }
             _ => {
@@ -338,10 +367,32 @@ pub(super) fn file_case(
     record_history(tx, &case_no, now, actor, "file", None, Some(CaseState::Filed), None, &[], Some(&due))?;
     if self_handled {
         let note = "当场整改 fixed on the spot";
-        record_history(tx, &case_no, now, actor, "close", Some(CaseState::Filed), Some(CaseState::Closed), Some(note), &[], Some(&due))?;
+        record_history(
+            tx,
+            &case_no,
+            now,
+            actor,
+            "close",
+            Some(CaseState::Filed),
+            Some(CaseState::Closed),
+            Some(note),
+            &[],
+            Some(&due),
+        )?;
     } else if dispatch {
         let note = format!("routed to {}", category.department);
-        record_history(tx, &case_no, now, actor, "dispatch", Some(CaseState::Filed), Some(CaseState::Dispatched), Some(&note), &[], Some(&due))?;
+        record_history(
+            tx,
+            &case_no,
+            now,
+            actor,
+            "dispatch",
+            Some(CaseState::Filed),
+            Some(CaseState::Dispatched),
+            Some(&note),
+            &[],
+            Some(&due),
+        )?;
     }
     Ok(case_no)
 }
@@ -394,7 +445,9 @@ pub(super) fn notify_finding(
         None => None,
         Some(no) => tx
             .prepare_cached("SELECT state, department, due_at FROM cases WHERE case_no = ?1")?
-            .query_row([no], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<String>>(2)?)))
+            .query_row([no], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<String>>(2)?))
+            })
             .optional()?
             .map(|(s, department, due)| CaseSummary {
                 case_no: no.to_owned(),
@@ -414,13 +467,8 @@ pub(super) fn insert_change(
     body: &ChangeBody,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    tx.prepare_cached("INSERT INTO changes (user_id, team, kind, body, at) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(params![
-        user.map(|u| u.to_string()),
-        team,
-        body.kind(),
-        json(body)?,
-        ts(now)
-    ])?;
+    tx.prepare_cached("INSERT INTO changes (user_id, team, kind, body, at) VALUES (?1, ?2, ?3, ?4, ?5)")?
+        .execute(params![user.map(|u| u.to_string()), team, body.kind(), json(body)?, ts(now)])?;
     Ok(())
 }
 

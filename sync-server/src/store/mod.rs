@@ -147,7 +147,13 @@ pub trait Store: Send + Sync + 'static {
     /// A user and the stored password hash.
     fn user_credentials(&self, username: &str) -> AppResult<Option<(User, String)>>;
     /// Binds a device to a user with a new token; the old token stops working.
-    fn register_device(&self, user: &User, device: &DeviceInfo, token_hash: &str, now: DateTime<Utc>) -> AppResult<RegisterOutcome>;
+    fn register_device(
+        &self,
+        user: &User,
+        device: &DeviceInfo,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> AppResult<RegisterOutcome>;
     fn create_session(&self, user_id: Uuid, token_hash: &str, expires_at: DateTime<Utc>) -> AppResult<()>;
     fn end_session(&self, token_hash: &str) -> AppResult<()>;
     fn principal_by_token(&self, token_hash: &str, now: DateTime<Utc>) -> AppResult<Option<Principal>>;
@@ -174,5 +180,12 @@ pub trait Store: Send + Sync + 'static {
     fn cursor_secret(&self) -> &[u8];
 
     /// Findings observed in `[from, to)`, oldest first.
-    fn review(&self, scope: &Scope, from: DateTime<Utc>, to: DateTime<Utc>, limit: Option<u32>, offset: u32) -> AppResult<Vec<ReviewItem>>;
+    fn review(
+        &self,
+        scope: &Scope,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: Option<u32>,
+        offset: u32,
+    ) -> AppResult<Vec<ReviewItem>>;
 }

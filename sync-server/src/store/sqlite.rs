@@ -9,13 +9,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use protocol::{ChangeBody, Category, DeviceInfo, Dictionary, FindingState, OpEnvelope, OpResult, Role};
+use protocol::{Category, ChangeBody, DeviceInfo, Dictionary, FindingState, OpEnvelope, OpResult, Role};
 use rand::RngCore;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use uuid::Uuid;
 
 use super::ingest;
-use super::{BlobMeta, ChangePage, Cursor, EngineSettings, NewUser, RegisterOutcome, ReviewItem, Scope, Store, SyncContext, UploadState};
+use super::{
+    BlobMeta, ChangePage, Cursor, EngineSettings, NewUser, RegisterOutcome, ReviewItem, Scope, Store, SyncContext,
+    UploadState,
+};
 use crate::auth::{Principal, User};
 use crate::error::{AppError, AppResult};
 
@@ -152,9 +155,13 @@ impl SqliteStore {
 impl Store for SqliteStore {
     fn add_user(&self, user: NewUser, now: DateTime<Utc>) -> AppResult<User> {
         if let Some(dep) = &user.department {
-            let known = self.dict_index().current.as_ref().is_some_and(|d| d.departments.iter().any(|x| &x.code == dep));
+            let known =
+                self.dict_index().current.as_ref().is_some_and(|d| d.departments.iter().any(|x| &x.code == dep));
             if !known {
-                return Err(AppError::invalid("department", format!("department `{dep}` is not a code of the dictionary")));
+                return Err(AppError::invalid(
+                    "department",
+                    format!("department `{dep}` is not a code of the dictionary"),
+                ));
             }
         }
         let mut conn = lock(&self.writer);
@@ -162,7 +169,8 @@ impl Store for SqliteStore {
         if let Some(team) = &user.team {
             tx.execute("INSERT OR IGNORE INTO teams (name, created_at) VALUES (?1, ?2)", params![team, ts(now)])?;
         }
-        let exists: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM users WHERE username = ?1)", [&user.username], |r| r.get(0))?;
+        let exists: bool =
+            tx.query_row("SELECT EXISTS (SELECT 1 FROM users WHERE username = ?1)", [&user.username], |r| r.get(0))?;
         if exists {
             return Err(AppError::conflict(format!("user `{}` exists already", user.username)));
         }
@@ -196,7 +204,13 @@ impl Store for SqliteStore {
         self.user_by(&self.reader(), "username", username)
     }
 
-    fn register_device(&self, user: &User, device: &DeviceInfo, token_hash: &str, now: DateTime<Utc>) -> AppResult<RegisterOutcome> {
+    fn register_device(
+        &self,
+        user: &User,
+        device: &DeviceInfo,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> AppResult<RegisterOutcome> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let existing: Option<(String, Option<String>)> = tx
@@ -205,7 +219,9 @@ impl Store for SqliteStore {
             })
             .optional()?;
         match existing {
-            Some((owner, _)) if owner != user.id.to_string() => return Ok(RegisterOutcome::OtherUser),
+            Some((owner, _)) if owner != user.id.to_string() => {
+                return Ok(RegisterOutcome::OtherUser);
+            }
             Some((_, Some(_))) => return Ok(RegisterOutcome::Revoked),
             Some(_) => {
                 tx.execute(
@@ -217,7 +233,15 @@ impl Store for SqliteStore {
                 tx.execute(
                     "INSERT INTO devices (id, user_id, name, platform, app_version, token_hash, registered_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![device.id.to_string(), user.id.to_string(), device.name, device.platform, device.app_version, token_hash, ts(now)],
+                    params![
+                        device.id.to_string(),
+                        user.id.to_string(),
+                        device.name,
+                        device.platform,
+                        device.app_version,
+                        token_hash,
+                        ts(now)
+                    ],
                 )?;
             }
         }
@@ -288,7 +312,11 @@ impl Store for SqliteStore {
         ingest::insert_change(&tx, None, None, &ChangeBody::Dictionary(dictionary.clone()), now)?;
         tx.commit()?;
         let mut guard = self.dict.write().unwrap_or_else(|e| e.into_inner());
-        let mut index = DictIndex { current: guard.current.clone(), current_at: guard.current_at, categories: guard.categories.clone() };
+        let mut index = DictIndex {
+            current: guard.current.clone(),
+            current_at: guard.current_at,
+            categories: guard.categories.clone(),
+        };
         index.add(&dictionary, now);
         *guard = Arc::new(index);
         Ok(dictionary.version)
@@ -341,14 +369,18 @@ impl Store for SqliteStore {
         let conn = self.reader();
         let uploader: Option<String> =
             conn.query_row("SELECT uploaded_by FROM blobs WHERE sha256 = ?1", [sha256], |r| r.get(0)).optional()?;
-        let Some(uploader) = uploader else { return Ok(false) };
+        let Some(uploader) = uploader else {
+            return Ok(false);
+        };
         if uploader == principal.user.id.to_string() {
             return Ok(true);
         }
         let user = &principal.user;
         let visible: bool = match user.role {
             Role::Admin | Role::Dispatcher => {
-                conn.query_row("SELECT EXISTS (SELECT 1 FROM finding_photos WHERE sha256 = ?1)", [sha256], |r| r.get(0))?
+                conn.query_row("SELECT EXISTS (SELECT 1 FROM finding_photos WHERE sha256 = ?1)", [sha256], |r| {
+                    r.get(0)
+                })?
             }
             Role::Chief => conn.query_row(
                 "SELECT EXISTS (SELECT 1 FROM finding_photos p JOIN findings f ON f.id = p.finding_id
@@ -377,7 +409,10 @@ impl Store for SqliteStore {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let results = ingest::apply_batch(&tx, self, &dict, ctx, ops)?;
-        tx.execute("UPDATE devices SET last_sync_at = ?2 WHERE id = ?1", params![ctx.device_id.to_string(), ts(ctx.now)])?;
+        tx.execute(
+            "UPDATE devices SET last_sync_at = ?2 WHERE id = ?1",
+            params![ctx.device_id.to_string(), ts(ctx.now)],
+        )?;
         tx.commit()?;
         Ok(results)
     }
@@ -390,7 +425,14 @@ impl Store for SqliteStore {
         &self.secret
     }
 
-    fn review(&self, scope: &Scope, from: DateTime<Utc>, to: DateTime<Utc>, limit: Option<u32>, offset: u32) -> AppResult<Vec<ReviewItem>> {
+    fn review(
+        &self,
+        scope: &Scope,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: Option<u32>,
+        offset: u32,
+    ) -> AppResult<Vec<ReviewItem>> {
         let conn = self.reader();
         let (team_filter, team) = match scope {
             Scope::All => ("1 = 1", None),
@@ -422,7 +464,14 @@ impl Store for SqliteStore {
             let state = FindingState::parse(&state).unwrap_or(FindingState::PendingReview);
             // A suggestion is only worth showing while the finding waits and the case is still open.
             let possible_duplicate_of = if state == FindingState::PendingReview {
-                ingest::nearest_open_case(&conn, &self.settings, &f.category, f.location.lat, f.location.lon, f.observed_at.timestamp())?
+                ingest::nearest_open_case(
+                    &conn,
+                    &self.settings,
+                    &f.category,
+                    f.location.lat,
+                    f.location.lon,
+                    f.observed_at.timestamp(),
+                )?
             } else {
                 dup
             };

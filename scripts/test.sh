@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what the tests need (Debian packages, npm packages) and runs every check and test:
+# formatting, clippy, the UI's type check and build, and the whole Rust test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+started=$(date +%s)
+
+step "system packages"
+bash scripts/install-system-deps.sh
+
+step "front end: install, type check, build"
+(
+  cd ui
+  npm ci --no-audit --no-fund --loglevel=error
+  npm run --silent typecheck
+  npm run --silent build
+)
+
+step "rustfmt"
+cargo fmt --all -- --check
+
+step "clippy"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+step "build the binaries the end-to-end tests run"
+cargo build --workspace --bins --quiet
+
+step "tests"
+cargo test --workspace --no-fail-fast
+
+echo
+echo "all checks passed in $(( $(date +%s) - started )) s"

@@ -1,0 +1,16 @@
+//! Errors as the front end receives them: `{code, message}`.
+
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error, Serialize)]
+#[error("{message}")]
+pub struct CommandError {
+    pub code: String,
+    pub message: String,
+}
+
+impl From<device::DeviceError> for CommandError {
+    fn from(e: device::DeviceError) -> Self {
+        CommandError { code: e.code().to_owned(), message: e.to_string() }
+    }
+}
