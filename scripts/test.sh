@@ -28,7 +28,15 @@ step "build the binaries the end-to-end tests run"
 cargo build --workspace --bins --quiet
 
 step "tests"
-cargo test --workspace --no-fail-fast
-
+log=$(mktemp)
+set +e
+cargo test --workspace --no-fail-fast 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+passed=$(grep -Eo '^test result: .* ([0-9]+) passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s += $1} END {print s + 0}')
+failed=$(grep -Eo '^test result: .* ([0-9]+) failed' "$log" | grep -Eo '[0-9]+ failed' | awk '{s += $1} END {print s + 0}')
+rm -f "$log"
 echo
-echo "all checks passed in $(( $(date +%s) - started )) s"
+echo "checks and tests took $(( $(date +%s) - started )) s"
+echo "rust: $passed passed, $failed failed"
+exit "$status"

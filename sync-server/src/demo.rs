@@ -58,7 +58,8 @@ fn demo_roads() -> Vec<Road> {
 pub fn seed_demo(store: &dyn Store) -> AppResult<Vec<&'static str>> {
     ensure_dictionary(store)?;
     let dict = store.dictionary()?.ok_or_else(|| AppError::internal("no dictionary after seeding"))?;
-    if dict.roads.is_empty() {
+    // Only on top of the bundled default: a dictionary an admin imported is left as it is.
+    if dict.roads.is_empty() && dict.version == 1 {
         store.import_dictionary(Dictionary { roads: demo_roads(), ..dict }, Utc::now())?;
     }
     let mut added = Vec::new();

@@ -19,6 +19,14 @@ pub fn bin_dir() -> PathBuf {
         let release = dir.file_name().is_some_and(|n| n == "release");
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);
+        // Variables cargo sets for the test process would make the nested build look different and
+        // rebuild dependencies whose build scripts watch them.
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy().into_owned();
+            if (key.starts_with("CARGO_") && key != "CARGO_HOME" && key != "CARGO_TARGET_DIR") || key == "OUT_DIR" {
+                cmd.env_remove(key);
+            }
+        }
         // The same package set as `cargo test --workspace`, so features unify and nothing is rebuilt.
         cmd.args(["build", "--quiet", "--workspace", "--bins"]);
         if release {
