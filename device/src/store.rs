@@ -22,8 +22,9 @@ use crate::error::{DeviceError, DeviceResult};
 use crate::photo::ProcessedPhoto;
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(
-        r#"
+    Migrations::new(vec![
+        M::up(
+            r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE dictionary (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL, body TEXT NOT NULL);
 CREATE TABLE findings (
@@ -80,7 +81,39 @@ CREATE TABLE outbox_blobs (
     PRIMARY KEY (seq, sha256)
 ) WITHOUT ROWID;
 "#,
-    )])
+        ),
+        M::up(
+            r#"
+CREATE TABLE tasks (
+    id TEXT PRIMARY KEY,
+    case_no TEXT NOT NULL,
+    body TEXT NOT NULL,
+    due_at TEXT,
+    state TEXT NOT NULL,
+    result TEXT,
+    assigned_at TEXT NOT NULL,
+    completed_at TEXT
+);
+CREATE TABLE area_cases (
+    case_no TEXT PRIMARY KEY,
+    category TEXT NOT NULL,
+    state TEXT NOT NULL,
+    lat REAL NOT NULL,
+    lon REAL NOT NULL,
+    observed_at TEXT NOT NULL
+);
+CREATE TABLE patrols (
+    id TEXT PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    ended_at TEXT,
+    distance_m REAL NOT NULL DEFAULT 0,
+    last_lat REAL,
+    last_lon REAL,
+    points INTEGER NOT NULL DEFAULT 0
+);
+"#,
+        ),
+    ])
 }
 
 /// Local states of a finding, before and around the server's answer.
@@ -137,6 +170,32 @@ pub struct FindingRow {
     pub description: String,
     pub observed_at: String,
     pub photos: u32,
+}
+
+/// A verification task on the device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskRow {
+    pub id: Uuid,
+    pub case_no: String,
+    /// `open`, `done` (result queued or sent) or `cancelled`.
+    pub state: String,
+    pub due_at: Option<String>,
+    pub result: Option<String>,
+    pub category: String,
+    pub description: String,
+    pub address: Option<String>,
+    pub lat: f64,
+    pub lon: f64,
+}
+
+/// A patrol walked on this device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PatrolRow {
+    pub id: Uuid,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    pub distance_m: f64,
+    pub points: i64,
 }
 
 /// The device at a glance.
@@ -308,9 +367,10 @@ impl DeviceStore {
                 bytes: photo.jpeg.len() as u64,
             });
         }
+        let patrol_id = self.current_patrol()?.map(|p| p.id);
         let finding = Finding {
             id: Uuid::now_v7(),
-            patrol_id: None,
+            patrol_id,
             category: new.category,
             description: new.description,
             urgent: new.urgent,
@@ -467,8 +527,36 @@ impl DeviceStore {
                         )?;
                     }
                 }
-                // Tasks and area cases are kept by later versions of the store.
-                _ => {}
+                ChangeBody::TaskAssigned(a) => {
+                    tx.execute(
+                        "INSERT INTO tasks (id, case_no, body, due_at, state, assigned_at) VALUES (?1, ?2, ?3, ?4, 'open', ?5)
+                         ON CONFLICT (id) DO UPDATE SET body = excluded.body, due_at = excluded.due_at",
+                        params![
+                            a.task.id.to_string(),
+                            a.task.case_no,
+                            serde_json::to_string(&a.task)?,
+                            a.task.due_at.map(|t| t.to_rfc3339()),
+                            now
+                        ],
+                    )?;
+                }
+                ChangeBody::TaskCancelled(c) => {
+                    tx.execute(
+                        "UPDATE tasks SET state = 'cancelled' WHERE id = ?1 AND state = 'open'",
+                        [c.task_id.to_string()],
+                    )?;
+                }
+                ChangeBody::AreaCase(c) => {
+                    if c.state.is_open() {
+                        tx.execute(
+                            "INSERT OR REPLACE INTO area_cases (case_no, category, state, lat, lon, observed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                            params![c.case_no, c.category, c.state.as_str(), c.location.lat, c.location.lon, c.observed_at.to_rfc3339()],
+                        )?;
+                    } else {
+                        tx.execute("DELETE FROM area_cases WHERE case_no = ?1", [&c.case_no])?;
+                    }
+                }
+                ChangeBody::Unknown => {}
             }
         }
         Self::set_meta(&tx, "cursor", &answer.cursor)?;
@@ -477,6 +565,200 @@ impl DeviceStore {
         Self::set_meta(&tx, "last_sync_at", &now)?;
         tx.commit()?;
         Ok(summary)
+    }
+
+    /// Verification tasks, open ones first.
+    pub fn tasks(&self) -> DeviceResult<Vec<TaskRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, case_no, state, due_at, result, body FROM tasks ORDER BY state != 'open', due_at",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, String>(5)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, case_no, state, due_at, result, body) = row?;
+            let task: protocol::Task = serde_json::from_str(&body)?;
+            out.push(TaskRow {
+                id: Uuid::parse_str(&id).unwrap_or_default(),
+                case_no,
+                state,
+                due_at,
+                result,
+                category: task.category,
+                description: task.description,
+                address: task.address,
+                lat: task.location.lat,
+                lon: task.location.lon,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Records a verification result and queues its `task.complete` op.
+    pub fn complete_task(
+        &mut self,
+        task_id: Uuid,
+        result: protocol::TaskResult,
+        note: String,
+        photos: Vec<ProcessedPhoto>,
+        completed_at: protocol::Timestamp,
+    ) -> DeviceResult<()> {
+        let state: Option<String> = self
+            .conn
+            .query_row("SELECT state FROM tasks WHERE id = ?1", [task_id.to_string()], |r| r.get(0))
+            .optional()?;
+        match state.as_deref() {
+            None => return Err(DeviceError::Invalid(format!("no task {task_id} on this device; sync first"))),
+            Some("open") => {}
+            Some(other) => return Err(DeviceError::Invalid(format!("task {task_id} is already {other}"))),
+        }
+        let mut refs = Vec::new();
+        let mut files = Vec::new();
+        for photo in &photos {
+            files.push((self.write_photo_file(photo)?, photo.sha256.clone(), photo.jpeg.len() as u64));
+            refs.push(PhotoRef {
+                sha256: photo.sha256.clone(),
+                role: PhotoRole::After,
+                taken_at: photo.taken_at,
+                width: photo.width,
+                height: photo.height,
+                bytes: photo.jpeg.len() as u64,
+            });
+        }
+        let op = Op::TaskComplete(protocol::TaskComplete { task_id, result, note, photos: refs, completed_at });
+        let now = now_text();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let label = match result {
+            protocol::TaskResult::Pass => "pass",
+            protocol::TaskResult::Fail => "fail",
+        };
+        tx.execute(
+            "UPDATE tasks SET state = 'done', result = ?2, completed_at = ?3 WHERE id = ?1",
+            params![task_id.to_string(), label, now],
+        )?;
+        let seq = Self::enqueue(&tx, &op, &now)?;
+        for (path, sha, bytes) in files {
+            let rel = path.strip_prefix(&self.home).unwrap_or(&path).to_string_lossy().to_string();
+            tx.execute(
+                "INSERT OR IGNORE INTO blobs (sha256, file, bytes) VALUES (?1, ?2, ?3)",
+                params![sha, rel, bytes as i64],
+            )?;
+            tx.execute("INSERT OR IGNORE INTO outbox_blobs (seq, sha256) VALUES (?1, ?2)", params![seq, sha])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The patrol under way, if any: (id, started at, metres walked, points kept).
+    pub fn current_patrol(&self) -> DeviceResult<Option<PatrolRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, started_at, ended_at, distance_m, points FROM patrols WHERE ended_at IS NULL ORDER BY started_at DESC LIMIT 1",
+                [],
+                |r| {
+                    Ok(PatrolRow {
+                        id: Uuid::parse_str(&r.get::<_, String>(0)?).unwrap_or_default(),
+                        started_at: r.get(1)?,
+                        ended_at: r.get(2)?,
+                        distance_m: r.get(3)?,
+                        points: r.get(4)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Starts a patrol; findings reported while it runs belong to it.
+    pub fn start_patrol(&mut self, at: protocol::Timestamp) -> DeviceResult<Uuid> {
+        if let Some(p) = self.current_patrol()? {
+            return Err(DeviceError::Invalid(format!("patrol {} is already under way; end it first", p.id)));
+        }
+        let id = Uuid::now_v7();
+        let now = now_text();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("INSERT INTO patrols (id, started_at) VALUES (?1, ?2)", params![id.to_string(), at.to_rfc3339()])?;
+        Self::enqueue(&tx, &Op::PatrolStart(protocol::PatrolStart { id, started_at: at }), &now)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Adds a track point to the running patrol. Points with poor accuracy, or closer than a few metres to
+    /// the last one kept, are skipped (thinning); returns whether the point was kept.
+    pub fn track_point(&mut self, point: protocol::TrackPoint) -> DeviceResult<bool> {
+        const MIN_STEP_M: f64 = 5.0;
+        const MAX_ACCURACY_M: f64 = 50.0;
+        let patrol = self.current_patrol()?.ok_or_else(|| DeviceError::Invalid("no patrol is under way".into()))?;
+        if !point.is_valid() {
+            return Err(DeviceError::Invalid("position out of range or negative accuracy".into()));
+        }
+        if point.accuracy_m > MAX_ACCURACY_M {
+            return Ok(false);
+        }
+        let last: (Option<f64>, Option<f64>) = self.conn.query_row(
+            "SELECT last_lat, last_lon FROM patrols WHERE id = ?1",
+            [patrol.id.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let step = match last {
+            (Some(lat), Some(lon)) => protocol::geo::distance_m(lat, lon, point.lat, point.lon),
+            _ => 0.0,
+        };
+        if last.0.is_some() && step < MIN_STEP_M {
+            return Ok(false);
+        }
+        let now = now_text();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "UPDATE patrols SET distance_m = distance_m + ?2, last_lat = ?3, last_lon = ?4, points = points + 1 WHERE id = ?1",
+            params![patrol.id.to_string(), step, point.lat, point.lon],
+        )?;
+        Self::enqueue(
+            &tx,
+            &Op::PatrolTrack(protocol::PatrolTrack { patrol_id: patrol.id, points: vec![point] }),
+            &now,
+        )?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// Ends the running patrol; returns it with its distance.
+    pub fn end_patrol(&mut self, at: protocol::Timestamp) -> DeviceResult<PatrolRow> {
+        let mut patrol = self.current_patrol()?.ok_or_else(|| DeviceError::Invalid("no patrol is under way".into()))?;
+        let now = now_text();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("UPDATE patrols SET ended_at = ?2 WHERE id = ?1", params![patrol.id.to_string(), at.to_rfc3339()])?;
+        let op = Op::PatrolEnd(protocol::PatrolEnd { id: patrol.id, ended_at: at, distance_m: patrol.distance_m });
+        Self::enqueue(&tx, &op, &now)?;
+        tx.commit()?;
+        patrol.ended_at = Some(at.to_rfc3339());
+        Ok(patrol)
+    }
+
+    /// Open cases of the team's area near a point, to warn before a duplicate report.
+    pub fn nearby_cases(&self, lat: f64, lon: f64, radius_m: f64) -> DeviceResult<Vec<(String, String, f64)>> {
+        let mut stmt = self.conn.prepare_cached("SELECT case_no, category, lat, lon FROM area_cases")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, f64>(2)?, r.get::<_, f64>(3)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (case_no, category, clat, clon) = row?;
+            let d = protocol::geo::distance_m(lat, lon, clat, clon);
+            if d <= radius_m {
+                out.push((case_no, category, d));
+            }
+        }
+        out.sort_by(|a, b| a.2.total_cmp(&b.2));
+        Ok(out)
     }
 
     pub fn findings(&self, state: Option<&str>, limit: u32, offset: u32) -> DeviceResult<Vec<FindingRow>> {

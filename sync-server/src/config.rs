@@ -42,19 +42,23 @@ impl Zone {
         self.at(Utc::now())
     }
 
-    /// The instants `[start, end)` of a calendar day in this zone.
-    pub fn day_bounds(&self, day: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
-        let start = day.and_time(NaiveTime::MIN);
-        let next = (day + chrono::Days::new(1)).and_time(NaiveTime::MIN);
-        let to_utc = |naive: chrono::NaiveDateTime| match self {
+    /// A wall-clock time of this zone as an instant.
+    pub fn to_utc(&self, naive: chrono::NaiveDateTime) -> DateTime<Utc> {
+        match self {
             Zone::Host => Local
                 .from_local_datetime(&naive)
                 .earliest()
                 .map(|t| t.with_timezone(&Utc))
                 .unwrap_or_else(|| naive.and_utc() - Local::now().offset().fix()),
             Zone::Fixed(off) => (naive - *off).and_utc(),
-        };
-        (to_utc(start), to_utc(next))
+        }
+    }
+
+    /// The instants `[start, end)` of a calendar day in this zone.
+    pub fn day_bounds(&self, day: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+        let start = day.and_time(NaiveTime::MIN);
+        let next = (day + chrono::Days::new(1)).and_time(NaiveTime::MIN);
+        (self.to_utc(start), self.to_utc(next))
     }
 }
 
@@ -71,6 +75,8 @@ pub struct Config {
     pub duplicate_radius_m: f64,
     /// ... whose first finding was observed within this many hours.
     pub duplicate_window_hours: f64,
+    /// Clock hours an inspector has to verify a handled case (核查).
+    pub verify_hours: f64,
     /// Where the built console is; served under `/console/` when present.
     pub console_dir: Option<PathBuf>,
     /// Test hook: abort right after this many sync ops have been made durable.
@@ -86,6 +92,7 @@ impl Config {
             zone: Zone::Host,
             duplicate_radius_m: 50.0,
             duplicate_window_hours: 72.0,
+            verify_hours: 24.0,
             console_dir: None,
             crash_after_ops: std::env::var("SYNC_SERVER_CRASH_AFTER_OPS").ok().and_then(|v| v.parse().ok()),
         }

@@ -3,11 +3,14 @@
 
 pub mod auth;
 pub mod blobs;
+pub mod calendar;
 pub mod config;
 pub mod demo;
+pub mod engine;
 pub mod error;
 mod routes;
 pub mod state;
+pub mod stats;
 pub mod store;
 
 use std::future::Future;

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::blobs::BlobFiles;
 use crate::config::Config;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::store::{EngineSettings, SqliteStore, Store};
 
 /// Uploads of one blob are serialised; 64 stripes keep unrelated uploads apart without a map that grows.
@@ -32,8 +32,12 @@ impl std::ops::Deref for AppState {
 impl AppState {
     /// Opens the data directory: the SQLite store (created and migrated on first start) and the blobs.
     pub fn open(config: Config) -> AppResult<Self> {
+        let calendar =
+            crate::calendar::WorkCalendar::load(&config.data_dir.join("calendar.json")).map_err(AppError::internal)?;
         let settings = EngineSettings {
             zone: config.zone,
+            calendar,
+            verify_hours: config.verify_hours,
             duplicate_radius_m: config.duplicate_radius_m,
             duplicate_window_hours: config.duplicate_window_hours,
         };

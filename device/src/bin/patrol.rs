@@ -77,6 +77,59 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Verification tasks (核查) received from the server.
+    Tasks {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Records the result of a verification task; works with no network.
+    TaskComplete {
+        task_id: String,
+        /// pass or fail.
+        #[arg(long)]
+        result: String,
+        #[arg(long, default_value = "")]
+        note: String,
+        #[arg(long = "photo")]
+        photos: Vec<PathBuf>,
+    },
+    /// A patrol: start, end, or one track point now.
+    Patrol {
+        #[command(subcommand)]
+        command: PatrolCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PatrolCommand {
+    /// Starts a patrol; findings reported while it runs belong to it.
+    Start,
+    /// Ends the running patrol.
+    End,
+    /// Records the current position.
+    Track {
+        #[arg(long, allow_hyphen_values = true)]
+        lat: f64,
+        #[arg(long, allow_hyphen_values = true)]
+        lon: f64,
+        #[arg(long, default_value_t = 5.0)]
+        accuracy: f64,
+    },
+}
+
+fn process_photos(paths: &[PathBuf]) -> Result<Vec<device::ProcessedPhoto>, DeviceError> {
+    let pipeline = PhotoPipeline::default();
+    paths
+        .iter()
+        .map(|path| {
+            let bytes = std::fs::read(path).map_err(|e| DeviceError::BadPhoto(format!("{}: {e}", path.display())))?;
+            pipeline.process(&bytes).map_err(|e| match e {
+                DeviceError::UnsupportedFormat(m) => DeviceError::UnsupportedFormat(format!("{}: {m}", path.display())),
+                DeviceError::BadPhoto(m) => DeviceError::BadPhoto(format!("{}: {m}", path.display())),
+                other => other,
+            })
+        })
+        .collect()
 }
 
 fn main() -> ExitCode {
@@ -217,6 +270,59 @@ fn run(cli: Cli) -> Result<ExitCode, DeviceError> {
                         r.case_no.as_deref().unwrap_or("-"),
                         r.reason.as_deref().unwrap_or(&r.description)
                     );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Tasks { json } => {
+            let tasks = store.lock().unwrap_or_else(|e| e.into_inner()).tasks()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&tasks)?);
+            } else {
+                for t in tasks {
+                    println!(
+                        "{}  {:<9} {}  {}  due {}  {}",
+                        t.id,
+                        t.state,
+                        t.case_no,
+                        t.category,
+                        t.due_at.as_deref().unwrap_or("-"),
+                        t.address.as_deref().unwrap_or(&t.description)
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::TaskComplete { task_id, result, note, photos } => {
+            let id = uuid::Uuid::parse_str(&task_id)
+                .map_err(|_| DeviceError::Invalid(format!("`{task_id}` is not a task id")))?;
+            let result = match result.as_str() {
+                "pass" => protocol::TaskResult::Pass,
+                "fail" => protocol::TaskResult::Fail,
+                other => return Err(DeviceError::Invalid(format!("--result is pass or fail, not `{other}`"))),
+            };
+            let mut store = store.into_inner().unwrap_or_else(|e| e.into_inner());
+            store.require_account()?;
+            let processed = process_photos(&photos)?;
+            store.complete_task(id, result, note, processed, Local::now().fixed_offset())?;
+            eprintln!("task result saved; waiting to send: {}", store.pending_count()?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Patrol { command } => {
+            let mut store = store.into_inner().unwrap_or_else(|e| e.into_inner());
+            store.require_account()?;
+            let now = Local::now().fixed_offset();
+            match command {
+                PatrolCommand::Start => println!("{}", store.start_patrol(now)?),
+                PatrolCommand::End => {
+                    let p = store.end_patrol(now)?;
+                    println!("patrol {} ended: {:.0} m, {} points", p.id, p.distance_m, p.points);
+                }
+                PatrolCommand::Track { lat, lon, accuracy } => {
+                    let kept = store.track_point(protocol::TrackPoint { t: now, lat, lon, accuracy_m: accuracy })?;
+                    if !kept {
+                        eprintln!("point skipped (too close to the last one or too inaccurate)");
+                    }
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -1,7 +1,9 @@
 //! The HTTP API of protocol.md: routing, limits and the shared plumbing of the handlers.
 
 mod accounts;
+mod admin;
 mod blobs;
+mod cases;
 mod review;
 mod sync;
 
@@ -33,6 +35,13 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/sync", post(sync::sync))
         .route("/review", get(review::review))
+        .route("/findings/{id}/review", post(cases::review_finding))
+        .route("/cases", get(cases::list_cases))
+        .route("/cases/{case_no}", get(cases::get_case))
+        .route("/cases/{case_no}/actions", post(cases::case_action))
+        .route("/stats", get(admin::stats))
+        .route("/devices", get(admin::list_devices))
+        .route("/devices/{id}/revoke", post(admin::revoke_device))
         .fallback(api_not_found)
         .method_not_allowed_fallback(method_not_allowed);
 

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use protocol::{
     ApiError, CaseState, CaseSummary, Category, Change, ChangeBody, ErrorCode, Finding, FindingAck, FindingState,
     FindingUpdated, Op, OpEnvelope, OpResult, OpStatus, PatrolAck, ReviewMode,
@@ -18,6 +18,22 @@ use super::{ChangePage, Cursor, EngineSettings, SyncContext};
 use crate::auth::User;
 use crate::config::Zone;
 use crate::error::{AppError, AppResult};
+
+/// Who an entry of a case's history names.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Actor<'a> {
+    pub name: &'a str,
+    pub role: &'a str,
+}
+
+impl<'a> From<&'a User> for Actor<'a> {
+    fn from(u: &'a User) -> Self {
+        Actor { name: &u.username, role: u.role.as_str() }
+    }
+}
+
+/// Automatic routing by the platform's rules (平台法定).
+pub(super) const SYSTEM: Actor<'static> = Actor { name: "system", role: "system" };
 
 fn hash_json<T: Serialize + ?Sized>(value: &T) -> String {
     // Struct fields serialize in declaration order, so the same typed body always gives the same bytes.
@@ -168,9 +184,10 @@ fn apply_one(
                 done(OpStatus::Applied, patrol_ack(seq, e.id))
             }
         }
-        Op::TaskComplete(t) => {
-            rejected(seq, ApiError::invalid("task_id", format!("no verification task {} is known", t.task_id)))
-        }
+        Op::TaskComplete(t) => match super::cases::complete_task(tx, store, ctx, seq, t)? {
+            Ok(result) => done(OpStatus::Applied, result),
+            Err((status, error)) => Outcome { status, result: OpResult::failed(seq, status, error) },
+        },
     };
     match outcome.status {
         OpStatus::Retry | OpStatus::Rejected => {
@@ -272,7 +289,16 @@ fn finding_create(
                 (FindingState::Merged, Some(case_no.clone()))
             }
             _ => {
-                let case_no = file_case(tx, &store.settings.zone, ctx.now, &category, f, reporter, true)?;
+                let case_no = file_case(
+                    tx,
+                    &store.settings,
+                    ctx.now,
+                    &category,
+                    f,
+                    (reporter.id, reporter.team.as_deref()),
+                    reporter,
+                    true,
+                )?;
                 (FindingState::Filed, Some(case_no))
             }
         },
@@ -280,8 +306,8 @@ fn finding_create(
     let ack = FindingAck { id: f.id, state, case_no: case_no.clone() };
     tx.prepare_cached(
         "INSERT INTO findings (id, body_hash, body, device_id, reporter_id, team, category, dict_version, observed_ts, lat, lon,
-                               state, case_no, possible_duplicate_of, first_ack, received_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                               state, case_no, possible_duplicate_of, first_ack, received_at, fixed_on_spot)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     )?
     .execute(params![
         f.id.to_string(),
@@ -299,7 +325,8 @@ fn finding_create(
         case_no,
         duplicate_of,
         json(&ack)?,
-        ts(ctx.now)
+        ts(ctx.now),
+        f.fixed_on_spot
     ])?;
     {
         let mut stmt =
@@ -319,22 +346,22 @@ fn finding_create(
 /// finding fixed on the spot becomes a closed, self-handled case.
 pub(super) fn file_case(
     tx: &Transaction<'_>,
-    zone: &Zone,
+    settings: &EngineSettings,
     now: DateTime<Utc>,
     category: &Category,
     f: &Finding,
+    reporter: (Uuid, Option<&str>),
     actor: &User,
     dispatch: bool,
 ) -> AppResult<String> {
-    let day = zone.at(now).format("%Y%m%d").to_string();
+    let day = settings.zone.at(now).format("%Y%m%d").to_string();
     let n: i64 = tx.query_row(
         "INSERT INTO case_numbers (day, last) VALUES (?1, 1) ON CONFLICT (day) DO UPDATE SET last = last + 1 RETURNING last",
         [&day],
         |r| r.get(0),
     )?;
     let case_no = format!("{day}-{n:04}");
-    let due_at = now + Duration::seconds((category.time_limit_hours * 3600.0).round() as i64);
-    let due = ts(due_at);
+    let due = ts(super::cases::deadline(settings, now, category.time_limit_hours, category.urgent));
     let self_handled = f.fixed_on_spot;
     let state = if self_handled {
         CaseState::Closed
@@ -353,8 +380,8 @@ pub(super) fn file_case(
         state.as_str(),
         f.category,
         category.department,
-        actor.team,
-        actor.id.to_string(),
+        reporter.1,
+        reporter.0.to_string(),
         f.location.lat,
         f.location.lon,
         f.observed_at.timestamp(),
@@ -380,12 +407,12 @@ pub(super) fn file_case(
             Some(&due),
         )?;
     } else if dispatch {
-        let note = format!("routed to {}", category.department);
+        let note = format!("→ {}", category.department);
         record_history(
             tx,
             &case_no,
             now,
-            actor,
+            SYSTEM,
             "dispatch",
             Some(CaseState::Filed),
             Some(CaseState::Dispatched),
@@ -398,11 +425,11 @@ pub(super) fn file_case(
 }
 
 #[allow(clippy::too_many_arguments)]
-pub(super) fn record_history(
+pub(super) fn record_history<'a>(
     tx: &Transaction<'_>,
     case_no: &str,
     at: DateTime<Utc>,
-    actor: &User,
+    actor: impl Into<Actor<'a>>,
     action: &str,
     from: Option<CaseState>,
     to: Option<CaseState>,
@@ -410,6 +437,7 @@ pub(super) fn record_history(
     photos: &[String],
     due_at: Option<&str>,
 ) -> AppResult<()> {
+    let actor = actor.into();
     tx.prepare_cached(
         "INSERT INTO case_history (case_no, at, actor, role, action, from_state, to_state, note, photos, due_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -417,8 +445,8 @@ pub(super) fn record_history(
     .execute(params![
         case_no,
         ts(at),
-        actor.username,
-        actor.role.as_str(),
+        actor.name,
+        actor.role,
         action,
         from.map(CaseState::as_str),
         to.map(CaseState::as_str),

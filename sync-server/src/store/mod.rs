@@ -3,17 +3,20 @@
 //! One backend exists today (`SqliteStore`, embedded, for a district on one small server); the trait is
 //! what a PostgreSQL backend implements to grow to a city without touching the routes.
 
+mod cases;
 mod ingest;
 mod schema;
 mod sqlite;
 
 use chrono::{DateTime, Utc};
-use protocol::{Change, DeviceInfo, Dictionary, Location, OpEnvelope, OpResult, PhotoRef, Role};
+use protocol::{CaseState, Change, DeviceInfo, Dictionary, Location, OpEnvelope, OpResult, PhotoRef, Role, Timestamp};
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::auth::{Principal, User};
+use crate::calendar::WorkCalendar;
 use crate::config::Zone;
+use crate::engine::CaseAction;
 use crate::error::AppResult;
 
 pub use sqlite::SqliteStore;
@@ -22,6 +25,9 @@ pub use sqlite::SqliteStore;
 #[derive(Debug, Clone)]
 pub struct EngineSettings {
     pub zone: Zone,
+    pub calendar: WorkCalendar,
+    /// Clock hours an inspector has for a verification (核查) task.
+    pub verify_hours: f64,
     pub duplicate_radius_m: f64,
     pub duplicate_window_hours: f64,
 }
@@ -134,6 +140,166 @@ pub struct ReviewItem {
     pub reason: Option<String>,
 }
 
+/// A point on the map.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct GeoPoint {
+    pub lat: f64,
+    pub lon: f64,
+}
+
+/// One entry of a case's history.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryEntry {
+    pub at: Timestamp,
+    /// Username, or `system` for automatic routing.
+    pub actor: String,
+    pub role: String,
+    pub action: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub note: Option<String>,
+    pub photos: Vec<String>,
+    /// The deadline the action was measured against.
+    pub due_at: Option<Timestamp>,
+}
+
+/// A verification task as the console shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskView {
+    pub id: Uuid,
+    pub assignee: String,
+    pub state: String,
+    pub created_at: Timestamp,
+    pub due_at: Timestamp,
+    pub completed_at: Option<Timestamp>,
+    pub result: Option<String>,
+    pub note: Option<String>,
+}
+
+/// A case as the console endpoints return it; `findings`, `history` and `tasks` only in the detail.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseView {
+    pub case_no: String,
+    pub state: CaseState,
+    pub category: String,
+    pub category_name: Option<String>,
+    pub department: Option<String>,
+    pub team: Option<String>,
+    pub due_at: Option<Timestamp>,
+    pub overdue: bool,
+    pub self_handled: bool,
+    pub rework_count: i64,
+    pub urgent: bool,
+    pub filed_at: Timestamp,
+    pub closed_at: Option<Timestamp>,
+    pub location: GeoPoint,
+    pub address: Option<String>,
+    pub description: String,
+    pub photos: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub findings: Option<Vec<ReviewItem>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<HistoryEntry>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<Vec<TaskView>>,
+}
+
+/// Which cases a viewer may list.
+#[derive(Debug, Clone)]
+pub enum CaseScope {
+    All,
+    Team(Option<String>),
+    Department(Option<String>),
+    Reporter(Uuid),
+}
+
+#[derive(Debug, Clone)]
+pub struct CaseFilter {
+    pub scope: CaseScope,
+    pub state: Option<CaseState>,
+    pub department: Option<String>,
+    pub overdue: bool,
+}
+
+/// What permission checks need to know of a case.
+#[derive(Debug, Clone)]
+pub struct CaseMeta {
+    pub state: CaseState,
+    pub team: Option<String>,
+    pub department: Option<String>,
+}
+
+/// What permission checks need to know of a finding.
+#[derive(Debug, Clone)]
+pub struct FindingMeta {
+    pub state: protocol::FindingState,
+    pub team: Option<String>,
+}
+
+/// A section chief's decision on a finding.
+#[derive(Debug, Clone)]
+pub enum Decision {
+    /// File a case, optionally under a corrected category.
+    Approve {
+        category: Option<String>,
+        note: Option<String>,
+    },
+    Reject {
+        reason: String,
+    },
+    /// Attach to an existing case as another report of it.
+    Merge {
+        case_no: String,
+        note: Option<String>,
+    },
+}
+
+/// A validated case action.
+#[derive(Debug, Clone)]
+pub struct ActionInput {
+    pub action: CaseAction,
+    pub department: Option<String>,
+    pub note: Option<String>,
+    pub photos: Vec<String>,
+    pub hours: Option<f64>,
+}
+
+/// A registered device as the admin sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceView {
+    pub id: Uuid,
+    pub name: String,
+    pub platform: String,
+    pub app_version: String,
+    pub user: DeviceUser,
+    pub registered_at: Option<Timestamp>,
+    pub last_sync_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+    /// Ops waiting on the device, as it last reported.
+    pub backlog: Option<i64>,
+    pub ops_applied: i64,
+    pub ops_rejected: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceUser {
+    pub username: String,
+    pub display_name: String,
+}
+
+/// One fact the indicators are counted from; `key` is the group it falls in for each grouping.
+#[derive(Debug, Clone)]
+pub struct StatEvent {
+    pub metric: crate::stats::Metric,
+    pub inspector: Option<String>,
+    pub team: Option<String>,
+    pub department: Option<String>,
+    pub category: Option<String>,
+    pub at: DateTime<Utc>,
+    /// For "due"-type metrics: whether it was done in time.
+    pub in_time: bool,
+}
+
 /// Which findings a viewer may list.
 #[derive(Debug, Clone)]
 pub enum Scope {
@@ -178,6 +344,26 @@ pub trait Store: Send + Sync + 'static {
     fn changes(&self, user: &User, cursor: Option<Cursor>, limit: usize) -> AppResult<ChangePage>;
     /// Secret that signs cursors, so that a cursor the server did not issue is recognised.
     fn cursor_secret(&self) -> &[u8];
+
+    fn finding_meta(&self, id: Uuid) -> AppResult<Option<FindingMeta>>;
+    fn case_meta(&self, case_no: &str) -> AppResult<Option<CaseMeta>>;
+    /// Applies a chief's decision; refuses (409) a finding that is no longer waiting.
+    fn review_finding(
+        &self,
+        actor: &User,
+        id: Uuid,
+        decision: &Decision,
+        now: DateTime<Utc>,
+    ) -> AppResult<(ReviewItem, Option<CaseView>)>;
+    fn cases(&self, filter: &CaseFilter, now: DateTime<Utc>) -> AppResult<Vec<CaseView>>;
+    fn case_detail(&self, case_no: &str, now: DateTime<Utc>) -> AppResult<Option<CaseView>>;
+    /// Moves a case through its lifecycle; refuses (409) what its state does not allow.
+    fn case_action(&self, actor: &User, case_no: &str, input: &ActionInput, now: DateTime<Utc>) -> AppResult<CaseView>;
+    /// The facts the evaluation indicators of `[from, to)` are computed from.
+    fn stat_events(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> AppResult<Vec<StatEvent>>;
+    fn devices(&self) -> AppResult<Vec<DeviceView>>;
+    /// Revokes a device: its token stops working and it may not register again.
+    fn revoke_device(&self, id: Uuid, now: DateTime<Utc>) -> AppResult<Option<DeviceView>>;
 
     /// Findings observed in `[from, to)`, oldest first.
     fn review(

@@ -3,7 +3,7 @@
 use rusqlite_migration::{M, Migrations};
 
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1)])
+    Migrations::new(vec![M::up(V1), M::up(V2)])
 }
 
 const V1: &str = r#"
@@ -180,4 +180,40 @@ CREATE TABLE changes (
     at TEXT NOT NULL
 );
 CREATE INDEX changes_user ON changes(user_id, id);
+"#;
+
+/// The case engine: verification tasks, finding history, suspension bookkeeping, device health.
+const V2: &str = r#"
+ALTER TABLE cases ADD COLUMN suspended_from TEXT;
+ALTER TABLE cases ADD COLUMN suspended_at TEXT;
+ALTER TABLE findings ADD COLUMN fixed_on_spot INTEGER NOT NULL DEFAULT 0;
+UPDATE findings SET fixed_on_spot = COALESCE(json_extract(body, '$.fixed_on_spot'), 0);
+ALTER TABLE devices ADD COLUMN backlog INTEGER;
+CREATE TABLE tasks (
+    id TEXT PRIMARY KEY,
+    case_no TEXT NOT NULL REFERENCES cases(case_no),
+    assignee_id TEXT NOT NULL REFERENCES users(id),
+    state TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    due_at TEXT NOT NULL,
+    completed_at TEXT,
+    result TEXT,
+    note TEXT,
+    photos TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX tasks_case ON tasks(case_no);
+CREATE TABLE finding_history (
+    id INTEGER PRIMARY KEY,
+    finding_id TEXT NOT NULL REFERENCES findings(id),
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    role TEXT NOT NULL,
+    action TEXT NOT NULL,
+    from_state TEXT,
+    to_state TEXT,
+    note TEXT
+);
+CREATE INDEX finding_history_finding ON finding_history(finding_id);
+CREATE INDEX cases_state ON cases(state);
+CREATE INDEX case_history_at ON case_history(at);
 "#;

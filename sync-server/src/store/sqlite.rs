@@ -9,16 +9,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use protocol::{Category, ChangeBody, DeviceInfo, Dictionary, FindingState, OpEnvelope, OpResult, Role};
+use protocol::{Category, ChangeBody, DeviceInfo, Dictionary, OpEnvelope, OpResult, Role};
 use rand::RngCore;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use uuid::Uuid;
 
-use super::ingest;
 use super::{
-    BlobMeta, ChangePage, Cursor, EngineSettings, NewUser, RegisterOutcome, ReviewItem, Scope, Store, SyncContext,
-    UploadState,
+    ActionInput, BlobMeta, CaseFilter, CaseMeta, CaseView, ChangePage, Cursor, Decision, DeviceView, EngineSettings,
+    FindingMeta, NewUser, RegisterOutcome, ReviewItem, Scope, StatEvent, Store, SyncContext, UploadState,
 };
+use super::{cases, ingest};
 use crate::auth::{Principal, User};
 use crate::error::{AppError, AppResult};
 
@@ -434,67 +434,86 @@ impl Store for SqliteStore {
         offset: u32,
     ) -> AppResult<Vec<ReviewItem>> {
         let conn = self.reader();
-        let (team_filter, team) = match scope {
-            Scope::All => ("1 = 1", None),
-            Scope::Team(t) => ("f.team IS ?3", t.clone()),
-        };
-        let sql = format!(
-            "SELECT f.body, u.username, f.state, f.case_no, f.possible_duplicate_of, f.team, f.reason, f.observed_ts
-             FROM findings f JOIN users u ON u.id = f.reporter_id
-             WHERE f.observed_ts >= ?1 AND f.observed_ts < ?2 AND {team_filter}
-             ORDER BY f.observed_ts, f.id LIMIT ?4 OFFSET ?5"
-        );
-        let mut stmt = conn.prepare_cached(&sql)?;
         let limit = limit.map(i64::from).unwrap_or(-1);
-        let rows = stmt.query_map(params![from.timestamp(), to.timestamp(), team, limit, offset], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, Option<String>>(3)?,
-                r.get::<_, Option<String>>(4)?,
-                r.get::<_, Option<String>>(5)?,
-                r.get::<_, Option<String>>(6)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (body, reporter, state, case_no, dup, team, reason) = row?;
-            let f: protocol::Finding = serde_json::from_str(&body).map_err(|e| AppError::internal(e.to_string()))?;
-            let state = FindingState::parse(&state).unwrap_or(FindingState::PendingReview);
-            // A suggestion is only worth showing while the finding waits and the case is still open.
-            let possible_duplicate_of = if state == FindingState::PendingReview {
-                ingest::nearest_open_case(
-                    &conn,
-                    &self.settings,
-                    &f.category,
-                    f.location.lat,
-                    f.location.lon,
-                    f.observed_at.timestamp(),
-                )?
-            } else {
-                dup
-            };
-            out.push(ReviewItem {
-                id: f.id,
-                reporter,
-                category: f.category,
-                description: f.description,
-                address: f.address,
-                observed_at: f.observed_at,
-                location: f.location,
-                photos: f.photos,
-                fixed_on_spot: f.fixed_on_spot,
-                urgent: f.urgent,
-                state,
-                case_no,
-                possible_duplicate_of,
-                team,
-                road: f.road,
-                facility_code: f.facility_code,
-                reason,
-            });
+        let (from, to) = (from.timestamp(), to.timestamp());
+        match scope {
+            Scope::All => cases::review_items(
+                &conn,
+                &self.settings,
+                "f.observed_ts >= ?1 AND f.observed_ts < ?2",
+                &[&from, &to],
+                limit,
+                offset,
+            ),
+            Scope::Team(team) => cases::review_items(
+                &conn,
+                &self.settings,
+                "f.observed_ts >= ?1 AND f.observed_ts < ?2 AND f.team IS ?3",
+                &[&from, &to, team],
+                limit,
+                offset,
+            ),
         }
-        Ok(out)
+    }
+
+    fn finding_meta(&self, id: Uuid) -> AppResult<Option<FindingMeta>> {
+        cases::finding_meta(&self.reader(), id)
+    }
+
+    fn case_meta(&self, case_no: &str) -> AppResult<Option<CaseMeta>> {
+        cases::case_meta(&self.reader(), case_no)
+    }
+
+    fn review_finding(
+        &self,
+        actor: &User,
+        id: Uuid,
+        decision: &Decision,
+        now: DateTime<Utc>,
+    ) -> AppResult<(ReviewItem, Option<CaseView>)> {
+        let dict = self.dict_index();
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let case_no = cases::review_finding(self, &tx, &dict, actor, id, decision, now)?;
+        tx.commit()?;
+        let item = cases::review_items(&conn, &self.settings, "f.id = ?1", &[&id.to_string()], -1, 0)?
+            .pop()
+            .ok_or_else(|| AppError::internal("reviewed finding vanished"))?;
+        let case = case_no.map(|no| cases::case_view(&conn, self, &dict, &no, now)).transpose()?.flatten();
+        Ok((item, case))
+    }
+
+    fn cases(&self, filter: &CaseFilter, now: DateTime<Utc>) -> AppResult<Vec<CaseView>> {
+        cases::cases(&self.reader(), self, &self.dict_index(), filter, now)
+    }
+
+    fn case_detail(&self, case_no: &str, now: DateTime<Utc>) -> AppResult<Option<CaseView>> {
+        cases::case_detail(&self.reader(), self, &self.dict_index(), case_no, now)
+    }
+
+    fn case_action(&self, actor: &User, case_no: &str, input: &ActionInput, now: DateTime<Utc>) -> AppResult<CaseView> {
+        let dict = self.dict_index();
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        cases::case_action(self, &tx, actor, case_no, input, now)?;
+        tx.commit()?;
+        cases::case_detail(&conn, self, &dict, case_no, now)?.ok_or_else(|| AppError::internal("case vanished"))
+    }
+
+    fn stat_events(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> AppResult<Vec<StatEvent>> {
+        cases::stat_events(&self.reader(), &self.dict_index(), from, to)
+    }
+
+    fn devices(&self) -> AppResult<Vec<DeviceView>> {
+        cases::devices(&self.reader(), &self.settings.zone, None)
+    }
+
+    fn revoke_device(&self, id: Uuid, now: DateTime<Utc>) -> AppResult<Option<DeviceView>> {
+        let conn = lock(&self.writer);
+        conn.execute(
+            "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?2), token_hash = NULL WHERE id = ?1",
+            params![id.to_string(), ts(now)],
+        )?;
+        Ok(cases::devices(&conn, &self.settings.zone, Some(id))?.pop())
     }
 }

@@ -1,0 +1,232 @@
+//! The case engine's console endpoints: review decisions, case lists and details, lifecycle actions.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use chrono::Utc;
+use protocol::{CaseState, FindingState, Role, is_case_no, is_sha256_hex};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::read_json;
+use crate::auth::Principal;
+use crate::engine::{CaseAction, may};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use crate::store::{ActionInput, CaseFilter, CaseScope, CaseView, Decision, ReviewItem};
+
+#[derive(Debug, Deserialize)]
+pub struct ReviewRequest {
+    decision: String,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    case_no: Option<String>,
+    #[serde(default)]
+    category: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReviewAnswer {
+    finding: ReviewItem,
+    case: Option<CaseView>,
+}
+
+fn text(v: &Option<String>) -> Option<String> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
+}
+
+pub async fn review_finding(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    body: Body,
+) -> AppResult<Json<ReviewAnswer>> {
+    let id = Uuid::parse_str(&id).map_err(|_| AppError::not_found("no such finding"))?;
+    let meta =
+        state.blocking(move |s| s.finding_meta(id)).await?.ok_or_else(|| AppError::not_found("no such finding"))?;
+    let req: ReviewRequest = read_json(body).await?;
+    let decision = match req.decision.as_str() {
+        "approve" => {
+            if let Some(code) = text(&req.category) {
+                let known = state.store.dictionary()?.is_some_and(|d| d.category(&code).is_some());
+                if !known {
+                    return Err(AppError::invalid("category", format!("category {code} is not in the dictionary")));
+                }
+            }
+            Decision::Approve { category: text(&req.category), note: text(&req.reason) }
+        }
+        "reject" => Decision::Reject {
+            reason: text(&req.reason).ok_or_else(|| AppError::invalid("reason", "a rejection needs a reason"))?,
+        },
+        "merge" => {
+            let case_no = text(&req.case_no)
+                .ok_or_else(|| AppError::invalid("case_no", "a merge needs the case_no to merge into"))?;
+            if !is_case_no(&case_no) {
+                return Err(AppError::invalid("case_no", "a case number has letters, digits and dashes"));
+            }
+            let c = case_no.clone();
+            if state.blocking(move |s| s.case_meta(&c)).await?.is_none() {
+                return Err(AppError::not_found(format!("no case {case_no}")));
+            }
+            Decision::Merge { case_no, note: text(&req.reason) }
+        }
+        other => return Err(AppError::invalid("decision", format!("`{other}` is not approve, reject or merge"))),
+    };
+    match principal.role() {
+        Role::Dispatcher | Role::Admin => {}
+        Role::Chief if principal.user.team.is_some() && principal.user.team == meta.team => {}
+        Role::Chief => return Err(AppError::forbidden("a chief reviews the own team's findings only")),
+        other => return Err(AppError::forbidden(format!("role `{other}` may not review findings"))),
+    }
+    if meta.state != FindingState::PendingReview {
+        return Err(AppError::invalid_transition(format!(
+            "this finding was already reviewed ({})",
+            meta.state.as_str()
+        )));
+    }
+    let user = principal.user.clone();
+    let (finding, case) = state.blocking(move |s| s.review_finding(&user, id, &decision, Utc::now())).await?;
+    Ok(Json(ReviewAnswer { finding, case }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CasesQuery {
+    state: Option<String>,
+    department: Option<String>,
+    overdue: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CaseList {
+    cases: Vec<CaseView>,
+}
+
+fn scope_of(principal: &Principal) -> CaseScope {
+    match principal.role() {
+        Role::Dispatcher | Role::Admin => CaseScope::All,
+        Role::Chief => CaseScope::Team(principal.user.team.clone()),
+        Role::Department => CaseScope::Department(principal.user.department.clone()),
+        Role::Inspector => CaseScope::Reporter(principal.user.id),
+    }
+}
+
+fn visible(principal: &Principal, team: Option<&str>, department: Option<&str>) -> bool {
+    match scope_of(principal) {
+        CaseScope::All => true,
+        CaseScope::Team(t) => t.is_some() && t.as_deref() == team,
+        CaseScope::Department(d) => d.is_some() && d.as_deref() == department,
+        CaseScope::Reporter(_) => true,
+    }
+}
+
+pub async fn list_cases(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(q): Query<CasesQuery>,
+) -> AppResult<Json<CaseList>> {
+    let case_state = match text(&q.state) {
+        None => None,
+        Some(s) => {
+            Some(CaseState::parse(&s).ok_or_else(|| AppError::invalid("state", format!("`{s}` is not a case state")))?)
+        }
+    };
+    let overdue = match q.overdue.as_deref() {
+        None | Some("") | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(AppError::invalid("overdue", "overdue is true or false")),
+    };
+    let filter =
+        CaseFilter { scope: scope_of(&principal), state: case_state, department: text(&q.department), overdue };
+    let cases = state.blocking(move |s| s.cases(&filter, Utc::now())).await?;
+    Ok(Json(CaseList { cases }))
+}
+
+pub async fn get_case(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(case_no): Path<String>,
+) -> AppResult<Json<CaseView>> {
+    if !is_case_no(&case_no) {
+        return Err(AppError::not_found("no such case"));
+    }
+    let view = state
+        .blocking(move |s| s.case_detail(&case_no, Utc::now()))
+        .await?
+        .ok_or_else(|| AppError::not_found("no such case"))?;
+    let own_report = principal.role() == Role::Inspector
+        && view.findings.as_ref().is_some_and(|fs| fs.iter().any(|f| f.reporter == principal.user.username));
+    if principal.role() == Role::Inspector && !own_report
+        || !visible(&principal, view.team.as_deref(), view.department.as_deref())
+    {
+        return Err(AppError::forbidden("this case belongs to another team or department"));
+    }
+    Ok(Json(view))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ActionRequest {
+    action: String,
+    #[serde(default)]
+    department: Option<String>,
+    #[serde(default)]
+    note: Option<String>,
+    #[serde(default)]
+    photos: Vec<String>,
+    #[serde(default)]
+    hours: Option<f64>,
+}
+
+pub async fn case_action(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(case_no): Path<String>,
+    body: Body,
+) -> AppResult<Json<CaseView>> {
+    if !is_case_no(&case_no) {
+        return Err(AppError::not_found("no such case"));
+    }
+    let c = case_no.clone();
+    let meta = state.blocking(move |s| s.case_meta(&c)).await?.ok_or_else(|| AppError::not_found("no such case"))?;
+    let req: ActionRequest = read_json(body).await?;
+    let action = CaseAction::parse(&req.action)
+        .ok_or_else(|| AppError::invalid("action", format!("`{}` is not a case action", req.action)))?;
+    let note = text(&req.note);
+    if matches!(action, CaseAction::Return | CaseAction::Extend | CaseAction::Void) && note.is_none() {
+        return Err(AppError::invalid("note", format!("{} needs a reason in note", action.as_str())));
+    }
+    if action == CaseAction::Extend && !req.hours.is_some_and(|h| h.is_finite() && h > 0.0) {
+        return Err(AppError::invalid("hours", "extend needs a positive number of hours"));
+    }
+    let department = text(&req.department);
+    if let Some(d) = &department {
+        let known = state.store.dictionary()?.is_some_and(|dict| dict.departments.iter().any(|x| &x.code == d));
+        if !known {
+            return Err(AppError::invalid("department", format!("department {d} is not in the dictionary")));
+        }
+    }
+    for (i, sha) in req.photos.iter().enumerate() {
+        if !is_sha256_hex(sha) {
+            return Err(AppError::invalid(format!("photos[{i}]"), "photos are named by their SHA-256"));
+        }
+        let s = sha.clone();
+        if state.blocking(move |st| st.blob(&s)).await?.is_none() {
+            return Err(AppError::invalid(format!("photos[{i}]"), "upload the photo before naming it"));
+        }
+    }
+    let user = &principal.user;
+    if !may(
+        action,
+        user.role,
+        user.team.as_deref(),
+        user.department.as_deref(),
+        meta.team.as_deref(),
+        meta.department.as_deref(),
+    ) {
+        return Err(AppError::forbidden(format!("role `{}` may not {} this case", user.role, action.as_str())));
+    }
+    let input = ActionInput { action, department, note, photos: req.photos, hours: req.hours };
+    let actor = user.clone();
+    let view = state.blocking(move |s| s.case_action(&actor, &case_no, &input, Utc::now())).await?;
+    Ok(Json(view))
+}
