@@ -102,10 +102,11 @@ mod tests {
         // Without the holiday it is Monday.
         let plain = WorkCalendar::default().add_working_hours(&zone, at("2026-09-25T16:30:00+08:00"), 4.0);
         assert_eq!(plain, at("2026-09-28T11:30:00+08:00"));
-        // A make-up Sunday is worked; the lunch break is skipped.
+        // A make-up Sunday is worked; the lunch break is skipped: 1 h Friday, 3.5 h Sunday morning,
+        // 0.5 h after lunch.
         cal.workdays.insert(NaiveDate::from_ymd_opt(2026, 9, 27).unwrap());
-        let due = cal.add_working_hours(&zone, at("2026-09-25T16:30:00+08:00"), 4.0);
-        assert_eq!(due, at("2026-09-27T14:30:00+08:00"));
+        let due = cal.add_working_hours(&zone, at("2026-09-25T16:30:00+08:00"), 5.0);
+        assert_eq!(due, at("2026-09-27T14:00:00+08:00"));
         // Filed at night: the clock starts the next working morning.
         let due = WorkCalendar::default().add_working_hours(&zone, at("2026-09-22T22:00:00+08:00"), 2.0);
         assert_eq!(due, at("2026-09-23T10:30:00+08:00"));

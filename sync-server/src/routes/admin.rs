@@ -99,3 +99,132 @@ pub async fn revoke_device(
         .ok_or_else(|| AppError::not_found("no such device"))?;
     Ok(Json(device))
 }
+
+#[derive(Debug, Serialize)]
+pub struct Me {
+    user: protocol::UserInfo,
+}
+
+/// `GET /api/v1/me`: who the token belongs to (extension).
+pub async fn me(principal: Principal) -> Json<Me> {
+    Json(Me { user: principal.user.info() })
+}
+
+/// `GET /api/v1/dictionary`: the current dictionary (extension).
+pub async fn get_dictionary(State(state): State<AppState>, _p: Principal) -> AppResult<Json<protocol::Dictionary>> {
+    state.blocking(|s| s.dictionary()).await?.map(Json).ok_or_else(|| AppError::not_found("no dictionary yet"))
+}
+
+#[derive(Debug, Serialize)]
+pub struct Imported {
+    version: i64,
+}
+
+/// `POST /api/v1/dictionary`: imports a new version and pushes it to devices (extension, admin).
+pub async fn import_dictionary(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: axum::body::Body,
+) -> AppResult<Json<Imported>> {
+    let dict: protocol::Dictionary = super::read_json(body).await?;
+    dict.validate()?;
+    principal.require(&[Role::Admin], "import dictionaries")?;
+    let version = state.blocking(move |s| s.import_dictionary(dict, Utc::now())).await?;
+    Ok(Json(Imported { version }))
+}
+
+#[derive(Debug, Serialize)]
+pub struct UserList {
+    users: Vec<crate::store::UserView>,
+}
+
+pub async fn list_users(State(state): State<AppState>, principal: Principal) -> AppResult<Json<UserList>> {
+    principal.require(&[Role::Admin], "list users")?;
+    Ok(Json(UserList { users: state.blocking(|s| s.users()).await? }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewUserRequest {
+    username: String,
+    password: String,
+    #[serde(default)]
+    display_name: Option<String>,
+    role: Role,
+    #[serde(default)]
+    team: Option<String>,
+    #[serde(default)]
+    department: Option<String>,
+}
+
+/// `POST /api/v1/users` (extension, admin): adds a user; the team is created when new.
+pub async fn add_user(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: axum::body::Body,
+) -> AppResult<axum::response::Response> {
+    let req: NewUserRequest = super::read_json(body).await?;
+    if req.username.trim().is_empty() {
+        return Err(AppError::invalid("username", "a username is needed"));
+    }
+    if req.password.len() < 6 {
+        return Err(AppError::invalid("password", "a password has at least 6 characters"));
+    }
+    if req.role == Role::Department && req.department.is_none() {
+        return Err(AppError::invalid("department", "a department user needs a department"));
+    }
+    principal.require(&[Role::Admin], "add users")?;
+    let user = state
+        .blocking(move |s| {
+            s.add_user(
+                crate::store::NewUser {
+                    display_name: req
+                        .display_name
+                        .filter(|n| !n.trim().is_empty())
+                        .unwrap_or_else(|| req.username.clone()),
+                    password_hash: crate::auth::hash_password(&req.password)?,
+                    username: req.username,
+                    role: req.role,
+                    team: req.team.filter(|t| !t.trim().is_empty()),
+                    department: req.department.filter(|d| !d.trim().is_empty()),
+                },
+                Utc::now(),
+            )
+        })
+        .await?;
+    Ok(super::created(user.info()))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DayQuery {
+    date: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PatrolList {
+    patrols: Vec<crate::store::PatrolView>,
+}
+
+/// `GET /api/v1/patrols?date=` (extension): the day's patrols with tracks; chief: own team.
+pub async fn patrols(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(q): Query<DayQuery>,
+) -> AppResult<Json<PatrolList>> {
+    let day = date(&q.date, "date")?;
+    let scope = match principal.role() {
+        Role::Chief => crate::store::Scope::Team(principal.user.team.clone()),
+        Role::Dispatcher | Role::Admin => crate::store::Scope::All,
+        other => return Err(AppError::forbidden(format!("role `{other}` may not see patrols"))),
+    };
+    let (from, to) = state.config.zone.day_bounds(day);
+    Ok(Json(PatrolList { patrols: state.blocking(move |s| s.patrols(&scope, from, to)).await? }))
+}
+
+/// `GET /api/v1/sync-health` (extension, admin).
+pub async fn sync_health(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> AppResult<Json<crate::store::SyncHealth>> {
+    principal.require(&[Role::Admin], "see sync health")?;
+    Ok(Json(state.blocking(|s| s.sync_health(Utc::now())).await?))
+}

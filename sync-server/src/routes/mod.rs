@@ -4,6 +4,7 @@ mod accounts;
 mod admin;
 mod blobs;
 mod cases;
+mod openapi;
 mod review;
 mod sync;
 
@@ -42,6 +43,12 @@ pub fn app(state: AppState) -> Router {
         .route("/stats", get(admin::stats))
         .route("/devices", get(admin::list_devices))
         .route("/devices/{id}/revoke", post(admin::revoke_device))
+        .route("/me", get(admin::me))
+        .route("/dictionary", get(admin::get_dictionary).post(admin::import_dictionary))
+        .route("/users", get(admin::list_users).post(admin::add_user))
+        .route("/patrols", get(admin::patrols))
+        .route("/sync-health", get(admin::sync_health))
+        .route("/openapi.json", get(openapi::openapi))
         .fallback(api_not_found)
         .method_not_allowed_fallback(method_not_allowed);
 

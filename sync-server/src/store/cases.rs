@@ -331,46 +331,49 @@ fn announce_case(tx: &Transaction<'_>, settings: &EngineSettings, case_no: &str,
         let state = FindingState::parse(&state).unwrap_or(FindingState::Filed);
         notify_finding(tx, &settings.zone, reporter, id, state, None, Some(case_no), now)?;
     }
-    let area: Option<(String, String, String, f64, f64, i64, Option<String>)> = tx
+    let zone = &settings.zone;
+    let area = tx
         .query_row(
             "SELECT c.case_no, c.category, c.state, c.lat, c.lon, c.first_observed_ts, c.team FROM cases c WHERE c.case_no = ?1",
             [case_no],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
+            |r| {
+                let observed_at = zone.at(DateTime::from_timestamp(r.get::<_, i64>(5)?, 0).unwrap_or(now));
+                let area = protocol::AreaCase {
+                    case_no: r.get(0)?,
+                    category: r.get(1)?,
+                    state: CaseState::parse(&r.get::<_, String>(2)?).unwrap_or(CaseState::Filed),
+                    location: protocol::Location {
+                        lat: r.get(3)?,
+                        lon: r.get(4)?,
+                        accuracy_m: 0.0,
+                        source: protocol::LocationSource::Gps,
+                        fixed_at: observed_at,
+                    },
+                    observed_at,
+                };
+                Ok((area, r.get::<_, Option<String>>(6)?))
+            },
         )
         .optional()?;
-    if let Some((case_no, category, state, lat, lon, observed, Some(team))) = area {
-        let observed_at = settings.zone.at(DateTime::from_timestamp(observed, 0).unwrap_or(now));
-        let body = ChangeBody::AreaCase(protocol::AreaCase {
-            case_no,
-            category,
-            state: CaseState::parse(&state).unwrap_or(CaseState::Filed),
-            location: protocol::Location {
-                lat,
-                lon,
-                accuracy_m: 0.0,
-                source: protocol::LocationSource::Gps,
-                fixed_at: observed_at,
-            },
-            observed_at,
-        });
-        insert_change(tx, None, Some(&team), &body, now)?;
+    if let Some((area, Some(team))) = area {
+        insert_change(tx, None, Some(&team), &ChangeBody::AreaCase(area), now)?;
     }
     Ok(())
 }
 
+/// A review decision in the finding's own history (it always leaves `pending_review`).
 fn finding_history(
     tx: &Transaction<'_>,
     id: Uuid,
     actor: &User,
     action: &str,
-    from: FindingState,
     to: FindingState,
     note: Option<&str>,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     tx.execute(
         "INSERT INTO finding_history (finding_id, at, actor, role, action, from_state, to_state, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![id.to_string(), ts(now), actor.username, actor.role.as_str(), action, from.as_str(), to.as_str(), note],
+        params![id.to_string(), ts(now), actor.username, actor.role.as_str(), action, FindingState::PendingReview.as_str(), to.as_str(), note],
     )?;
     Ok(())
 }
@@ -427,7 +430,7 @@ pub(super) fn review_finding(
         "UPDATE findings SET state = ?2, case_no = ?3, reason = ?4 WHERE id = ?1",
         params![id.to_string(), to.as_str(), case_no, reason],
     )?;
-    finding_history(tx, id, actor, action, FindingState::PendingReview, to, reason.as_deref(), now)?;
+    finding_history(tx, id, actor, action, to, reason.as_deref(), now)?;
     notify_finding(tx, &store.settings.zone, reporter, id, to, reason, case_no.as_deref(), now)?;
     if let Some(no) = &case_no {
         announce_case(tx, &store.settings, no, now)?;

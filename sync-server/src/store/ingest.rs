@@ -344,6 +344,7 @@ fn finding_create(
 
 /// Opens a case for a finding. `auto` routing dispatches it at once to the category's department; a
 /// finding fixed on the spot becomes a closed, self-handled case.
+#[allow(clippy::too_many_arguments)] // who reported and who files differ when a chief approves
 pub(super) fn file_case(
     tx: &Transaction<'_>,
     settings: &EngineSettings,

@@ -3,6 +3,7 @@
 //! One backend exists today (`SqliteStore`, embedded, for a district on one small server); the trait is
 //! what a PostgreSQL backend implements to grow to a city without touching the routes.
 
+mod admin;
 mod cases;
 mod ingest;
 mod schema;
@@ -300,6 +301,63 @@ pub struct StatEvent {
     pub in_time: bool,
 }
 
+/// A user as the admin sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserView {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub team: Option<String>,
+    pub department: Option<String>,
+    pub active: bool,
+}
+
+/// A patrol with its track, for the chief's map.
+#[derive(Debug, Clone, Serialize)]
+pub struct PatrolView {
+    pub id: Uuid,
+    pub user: DeviceUser,
+    pub team: Option<String>,
+    pub started_at: Timestamp,
+    pub ended_at: Option<Timestamp>,
+    pub distance_m: f64,
+    pub findings: i64,
+    /// `[lat, lon, t]` in order.
+    pub points: Vec<(f64, f64, String)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RejectedOp {
+    pub device_id: String,
+    pub seq: i64,
+    pub kind: String,
+    pub code: String,
+    pub message: String,
+    pub field: Option<String>,
+    pub at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DayCount {
+    pub day: String,
+    pub applied: i64,
+    pub rejected: i64,
+}
+
+/// The admin's view of sync health.
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncHealth {
+    pub rejected_ops: Vec<RejectedOp>,
+    pub ops_per_day: Vec<DayCount>,
+    pub findings: i64,
+    pub cases: i64,
+    pub blobs: i64,
+    /// Photo bytes plus the database file.
+    pub storage_bytes: i64,
+    pub devices: i64,
+}
+
 /// Which findings a viewer may list.
 #[derive(Debug, Clone)]
 pub enum Scope {
@@ -364,6 +422,11 @@ pub trait Store: Send + Sync + 'static {
     fn devices(&self) -> AppResult<Vec<DeviceView>>;
     /// Revokes a device: its token stops working and it may not register again.
     fn revoke_device(&self, id: Uuid, now: DateTime<Utc>) -> AppResult<Option<DeviceView>>;
+
+    fn users(&self) -> AppResult<Vec<UserView>>;
+    /// Patrols started in `[from, to)`.
+    fn patrols(&self, scope: &Scope, from: DateTime<Utc>, to: DateTime<Utc>) -> AppResult<Vec<PatrolView>>;
+    fn sync_health(&self, now: DateTime<Utc>) -> AppResult<SyncHealth>;
 
     /// Findings observed in `[from, to)`, oldest first.
     fn review(

@@ -16,9 +16,10 @@ use uuid::Uuid;
 
 use super::{
     ActionInput, BlobMeta, CaseFilter, CaseMeta, CaseView, ChangePage, Cursor, Decision, DeviceView, EngineSettings,
-    FindingMeta, NewUser, RegisterOutcome, ReviewItem, Scope, StatEvent, Store, SyncContext, UploadState,
+    FindingMeta, NewUser, PatrolView, RegisterOutcome, ReviewItem, Scope, StatEvent, Store, SyncContext, SyncHealth,
+    UploadState, UserView,
 };
-use super::{cases, ingest};
+use super::{admin, cases, ingest};
 use crate::auth::{Principal, User};
 use crate::error::{AppError, AppResult};
 
@@ -515,5 +516,17 @@ impl Store for SqliteStore {
             params![id.to_string(), ts(now)],
         )?;
         Ok(cases::devices(&conn, &self.settings.zone, Some(id))?.pop())
+    }
+
+    fn users(&self) -> AppResult<Vec<UserView>> {
+        admin::users(&self.reader())
+    }
+
+    fn patrols(&self, scope: &Scope, from: DateTime<Utc>, to: DateTime<Utc>) -> AppResult<Vec<PatrolView>> {
+        admin::patrols(&self.reader(), &self.settings.zone, scope, from, to)
+    }
+
+    fn sync_health(&self, now: DateTime<Utc>) -> AppResult<SyncHealth> {
+        admin::sync_health(&self.reader(), &self.settings.zone, now)
     }
 }

@@ -1,0 +1,84 @@
+//! The console's extension endpoints (documented in the OpenAPI description): who am I, dictionary,
+//! users, patrols with tracks, sync health, and the OpenAPI document itself.
+
+use serde_json::json;
+use tiejiaoban::{Device, Server};
+
+#[test]
+fn console_extensions_answer_by_role() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("server"));
+    let api = server.api();
+    let admin = api.sign_in("admin");
+    let chief = api.sign_in("chief1");
+    let inspector = api.sign_in("inspector1");
+
+    let doc = api.get("/openapi.json", None);
+    assert_eq!(doc.status, 200);
+    assert!(doc.body["openapi"].as_str().unwrap().starts_with("3."));
+    for path in ["/api/v1/sync", "/api/v1/cases/{case_no}/actions", "/api/v1/stats", "/api/v1/devices/{id}/revoke"] {
+        assert!(doc.body["paths"][path].is_object(), "{path}");
+    }
+
+    assert_eq!(api.get("/me", Some(&chief)).body["user"]["username"], "chief1");
+    let dict = api.get("/dictionary", Some(&inspector));
+    assert_eq!(dict.body["categories"].as_array().unwrap().len(), 47);
+    let mut newer = dict.body.clone();
+    newer["categories"][0]["time_limit_hours"] = json!(3);
+    assert_eq!(api.post("/dictionary", Some(&chief), &newer).status, 403);
+    let imported = api.post("/dictionary", Some(&admin), &newer);
+    assert_eq!(imported.status, 200, "{}", imported.body);
+    assert!(imported.body["version"].as_i64().unwrap() > dict.body["version"].as_i64().unwrap());
+
+    let added = api.post(
+        "/users",
+        Some(&admin),
+        &json!({"username": "zhao", "password": "secret1", "role": "inspector", "team": "三中队"}),
+    );
+    assert_eq!(added.status, 201, "{}", added.body);
+    assert_eq!(
+        api.post("/users", Some(&admin), &json!({"username": "zhao", "password": "secret1", "role": "inspector"}))
+            .status,
+        409
+    );
+    assert_eq!(
+        api.post("/users", Some(&admin), &json!({"username": "x", "password": "1", "role": "inspector"})).status,
+        422
+    );
+    assert_eq!(
+        api.post("/users", Some(&chief), &json!({"username": "y", "password": "secret1", "role": "inspector"})).status,
+        403
+    );
+    let users = api.get("/users", Some(&admin));
+    assert!(users.body["users"].as_array().unwrap().iter().any(|u| u["username"] == "zhao"));
+    assert_eq!(api.get("/users", Some(&chief)).status, 403);
+
+    // A patrol walked on a device shows on the chief's map with its track and finds.
+    let phone = Device::new(&tmp.path().join("phone"));
+    phone.register(&server.url, "inspector1");
+    phone.ok(&["patrol", "start"]);
+    phone.ok(&["patrol", "track", "--lat", "41.7968", "--lon", "123.4300"]);
+    phone.ok(&["patrol", "track", "--lat", "41.7968", "--lon", "123.4301"]); // about 8 m on
+    phone.ok(&["patrol", "track", "--lat", "41.79681", "--lon", "123.43011"]); // under 5 m: thinned out
+    phone.ok(&["patrol", "track", "--lat", "41.7968", "--lon", "123.4400", "--accuracy", "80"]); // too inaccurate
+    phone.report("E0102", 41.7968, "orientation-landscape-1.jpg");
+    let ended = phone.ok(&["patrol", "end"]);
+    assert!(ended.contains(" 8 m") || ended.contains(" 9 m"), "{ended}");
+    phone.ok(&["sync"]);
+    let today = chrono::Local::now().format("%Y-%m-%d").to_string();
+    let patrols = api.get(&format!("/patrols?date={today}"), Some(&chief));
+    assert_eq!(patrols.status, 200, "{}", patrols.body);
+    let p = &patrols.body["patrols"][0];
+    assert_eq!(p["user"]["username"], "inspector1");
+    assert_eq!(p["points"].as_array().unwrap().len(), 2);
+    assert_eq!(p["findings"], 1);
+    assert!(p["ended_at"].is_string());
+    assert_eq!(api.get(&format!("/patrols?date={today}"), Some(&api.sign_in("chief2"))).body["patrols"], json!([]));
+    assert_eq!(api.get(&format!("/patrols?date={today}"), Some(&inspector)).status, 403);
+
+    let health = api.get("/sync-health", Some(&admin));
+    assert_eq!(health.status, 200);
+    assert_eq!(health.body["findings"], 1);
+    assert!(health.body["storage_bytes"].as_i64().unwrap() > 0);
+    assert_eq!(api.get("/sync-health", Some(&chief)).status, 403);
+}
