@@ -1,0 +1,251 @@
+//! `loadgen`: simulates many devices syncing to a running sync server over real HTTP and reports
+//! throughput and batch latency. Two workloads (performance.md):
+//! - `ingest`: findings whose photo is already uploaded, in batches of `--batch` ops per sync;
+//! - `photos`: each finding with its own photo of `--photo-bytes`, PUT then a one-op sync.
+//!
+//! Every answer is checked: a run with any op not `applied` fails.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, ValueEnum};
+use protocol::{Finding, Location, LocationSource, Op, OpStatus, PhotoRef, PhotoRole, SyncRequest, SyncResponse};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Mode {
+    Ingest,
+    Photos,
+}
+
+#[derive(Parser)]
+#[command(name = "loadgen", about = "Simulated devices syncing to a Tiejiaoban sync server")]
+struct Args {
+    /// The server's origin, e.g. http://127.0.0.1:8080.
+    #[arg(long)]
+    server: String,
+    #[arg(long, value_enum, default_value = "ingest")]
+    mode: Mode,
+    /// Concurrent devices.
+    #[arg(long, default_value_t = 50)]
+    devices: usize,
+    /// Findings in all.
+    #[arg(long, default_value_t = 20_000)]
+    findings: usize,
+    /// Ops per sync request (ingest mode).
+    #[arg(long, default_value_t = 100)]
+    batch: usize,
+    /// Size of each photo (photos mode).
+    #[arg(long, default_value_t = 290_000)]
+    photo_bytes: usize,
+    #[arg(long, default_value = "inspector1")]
+    username: String,
+    #[arg(long, default_value = "demo1234")]
+    password: String,
+    /// A category with chief review, so that findings wait rather than file cases.
+    #[arg(long, default_value = "E0102")]
+    category: String,
+}
+
+/// Bytes the server accepts as a JPEG: the JPEG signature and random filler, so each hash is new.
+fn fake_jpeg(len: usize) -> (Vec<u8>, String) {
+    let mut bytes = vec![0u8; len.max(16)];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes[..3].copy_from_slice(&[0xFF, 0xD8, 0xFF]);
+    let sha = hex::encode(Sha256::digest(&bytes));
+    (bytes, sha)
+}
+
+fn finding(photo: &PhotoRef, category: &str, n: usize) -> Finding {
+    let now = chrono::Local::now().fixed_offset();
+    Finding {
+        id: Uuid::now_v7(),
+        patrol_id: None,
+        category: category.to_owned(),
+        description: format!("load test finding {n}"),
+        urgent: false,
+        fixed_on_spot: false,
+        location: Location {
+            lat: 41.70 + (n % 1000) as f64 * 0.0001,
+            lon: 123.40 + (n / 1000) as f64 * 0.0001,
+            accuracy_m: 5.0,
+            source: LocationSource::Gps,
+            fixed_at: now,
+        },
+        address: None,
+        road: None,
+        grid: None,
+        facility_code: None,
+        observed_at: now,
+        photos: vec![photo.clone()],
+    }
+}
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Client {
+    async fn register(&self, args: &Args) -> Result<(Uuid, String), String> {
+        let id = Uuid::now_v7();
+        let body = serde_json::json!({"username": args.username, "password": args.password,
+            "device": {"id": id, "name": "loadgen", "platform": "loadgen", "app_version": "0"}});
+        let r = self
+            .http
+            .post(format!("{}/devices/register", self.base))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if r.status().as_u16() != 201 {
+            return Err(format!("register: {}", r.text().await.unwrap_or_default()));
+        }
+        let v: serde_json::Value = r.json().await.map_err(|e| e.to_string())?;
+        Ok((id, v["token"].as_str().unwrap_or_default().to_owned()))
+    }
+
+    async fn put(&self, token: &str, bytes: Vec<u8>, sha: &str) -> Result<(), String> {
+        let r = self
+            .http
+            .put(format!("{}/blobs/{sha}", self.base))
+            .bearer_auth(token)
+            .header("Content-Type", "image/jpeg")
+            .body(bytes)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if r.status().is_success() { Ok(()) } else { Err(format!("upload: {}", r.status())) }
+    }
+
+    async fn sync(&self, token: &str, req: &SyncRequest) -> Result<SyncResponse, String> {
+        let r = self
+            .http
+            .post(format!("{}/sync", self.base))
+            .bearer_auth(token)
+            .json(req)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if !r.status().is_success() {
+            return Err(format!("sync: {} {}", r.status(), r.text().await.unwrap_or_default()));
+        }
+        r.json().await.map_err(|e| e.to_string())
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = Arc::new(Args::parse());
+    let client = Arc::new(Client {
+        http: reqwest::Client::builder().pool_max_idle_per_host(args.devices.max(1)).build().expect("http client"),
+        base: format!("{}{}", args.server.trim_end_matches('/'), protocol::API_BASE),
+    });
+    match run(args, client).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Arc<Args>, client: Arc<Client>) -> Result<(), String> {
+    let mut devices = Vec::new();
+    for _ in 0..args.devices {
+        devices.push(client.register(&args).await?);
+    }
+    // The ingest workload names one photo already on the server.
+    let (bytes, sha) = fake_jpeg(4096);
+    client.put(&devices[0].1, bytes, &sha).await?;
+    let shared =
+        PhotoRef { sha256: sha, role: PhotoRole::Before, taken_at: None, width: 1600, height: 1200, bytes: 4096 };
+
+    let per_device = args.findings.div_ceil(args.devices);
+    let started = Instant::now();
+    let mut handles = Vec::new();
+    for (d, (device_id, token)) in devices.into_iter().enumerate() {
+        let (args, client, shared) = (args.clone(), client.clone(), shared.clone());
+        handles.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut seq = 0u64;
+            let mut cursor = None;
+            let mut done = 0;
+            let mut uploaded = 0u64;
+            while done < per_device {
+                let take = match args.mode {
+                    Mode::Ingest => args.batch.min(per_device - done),
+                    Mode::Photos => 1,
+                };
+                let t0 = Instant::now();
+                let mut ops = Vec::with_capacity(take);
+                for i in 0..take {
+                    let photo = match args.mode {
+                        Mode::Ingest => shared.clone(),
+                        Mode::Photos => {
+                            let (bytes, sha) = fake_jpeg(args.photo_bytes);
+                            uploaded += bytes.len() as u64;
+                            client.put(&token, bytes, &sha).await?;
+                            PhotoRef { sha256: sha, bytes: args.photo_bytes as u64, ..shared.clone() }
+                        }
+                    };
+                    seq += 1;
+                    ops.push(
+                        Op::FindingCreate(finding(&photo, &args.category, d * per_device + done + i)).envelope(seq),
+                    );
+                }
+                let answer = client.sync(&token, &SyncRequest { device_id, ops, cursor: cursor.take() }).await?;
+                latencies.push(t0.elapsed());
+                if let Some(bad) = answer.results.iter().find(|r| r.status != OpStatus::Applied) {
+                    return Err(format!("op {} was {:?}: {:?}", bad.seq, bad.status, bad.error));
+                }
+                cursor = Some(answer.cursor);
+                done += take;
+            }
+            Ok::<_, String>((latencies, done, uploaded))
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut total = 0;
+    let mut bytes = 0;
+    for h in handles {
+        let (l, n, b) = h.await.map_err(|e| e.to_string())??;
+        latencies.extend(l);
+        total += n;
+        bytes += b;
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    let rate = total as f64 / elapsed.as_secs_f64();
+    println!(
+        "mode={} devices={} findings={} elapsed={:.2}s rate={:.0}/s requests={} p50={:.1}ms p99={:.1}ms max={:.1}ms{}",
+        match args.mode {
+            Mode::Ingest => "ingest",
+            Mode::Photos => "photos",
+        },
+        args.devices,
+        total,
+        elapsed.as_secs_f64(),
+        rate,
+        latencies.len(),
+        percentile(&latencies, 0.5).as_secs_f64() * 1000.0,
+        percentile(&latencies, 0.99).as_secs_f64() * 1000.0,
+        latencies.last().copied().unwrap_or_default().as_secs_f64() * 1000.0,
+        if bytes > 0 {
+            format!(" photo_MB/s={:.1}", bytes as f64 / elapsed.as_secs_f64() / 1e6)
+        } else {
+            String::new()
+        }
+    );
+    Ok(())
+}
