@@ -89,6 +89,12 @@ fn cases_walk_every_path_and_leave_history_and_indicators() {
     assert_eq!(api.put_blob(&hw.token, &fix_sha, "image/jpeg", fix).status, 201);
     let handled = ok(hw.act(&c1, json!({"action": "handle", "note": "已清运", "photos": [fix_sha]})));
     assert_eq!(handled["state"], "handled");
+    // The handling photo is visible to the centre and to the verifier, not to another department.
+    let get_blob =
+        |token: &str| api.send(api.http.get(format!("{}/blobs/{fix_sha}", api.base)).bearer_auth(token)).status;
+    assert_eq!(get_blob(&dispatcher.token), 200);
+    assert_eq!(get_blob(&inspector_console.token), 200);
+    assert_eq!(get_blob(&sz.token), 404);
 
     // The reporter verifies on site: fail sends it back (rework), pass closes it.
     let task = pending_task(&phone);

@@ -156,7 +156,9 @@ fn view(
     let state = CaseState::parse(&row.state).unwrap_or(CaseState::Filed);
     let due = row.due_at.as_deref().and_then(parse_ts);
     let (address, description, photos) = {
-        let mut stmt = conn.prepare_cached("SELECT body FROM findings WHERE case_no = ?1 ORDER BY observed_ts, id")?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT body FROM findings WHERE case_no = ?1 ORDER BY state = 'merged', observed_ts, id",
+        )?;
         let bodies = stmt.query_map([&row.case_no], |r| r.get::<_, String>(0))?;
         let mut address = None;
         let mut description = String::new();
@@ -570,7 +572,7 @@ fn assign_verification(
     cancel_tasks(tx, case_no, now)?;
     let (reporter, body, category): (String, String, String) = tx.query_row(
         "SELECT f.reporter_id, f.body, c.category FROM findings f JOIN cases c ON c.case_no = f.case_no
-         WHERE f.case_no = ?1 ORDER BY f.observed_ts, f.id LIMIT 1",
+         WHERE f.case_no = ?1 ORDER BY f.state = 'merged', f.observed_ts, f.id LIMIT 1",
         [case_no],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;

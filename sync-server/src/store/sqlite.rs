@@ -377,31 +377,45 @@ impl Store for SqliteStore {
             return Ok(true);
         }
         let user = &principal.user;
-        let visible: bool = match user.role {
-            Role::Admin | Role::Dispatcher => {
-                conn.query_row("SELECT EXISTS (SELECT 1 FROM finding_photos WHERE sha256 = ?1)", [sha256], |r| {
-                    r.get(0)
-                })?
-            }
-            Role::Chief => conn.query_row(
-                "SELECT EXISTS (SELECT 1 FROM finding_photos p JOIN findings f ON f.id = p.finding_id
-                 WHERE p.sha256 = ?1 AND f.team IS ?2)",
-                params![sha256, user.team],
-                |r| r.get(0),
-            )?,
-            Role::Department => conn.query_row(
-                "SELECT EXISTS (SELECT 1 FROM finding_photos p JOIN findings f ON f.id = p.finding_id
-                 JOIN cases c ON c.case_no = f.case_no WHERE p.sha256 = ?1 AND c.department IS ?2)",
-                params![sha256, user.department],
-                |r| r.get(0),
-            )?,
-            Role::Inspector => conn.query_row(
-                "SELECT EXISTS (SELECT 1 FROM finding_photos p JOIN findings f ON f.id = p.finding_id
-                 WHERE p.sha256 = ?1 AND f.reporter_id = ?2)",
-                params![sha256, user.id.to_string()],
-                |r| r.get(0),
-            )?,
-        };
+        // Photos of findings, and photos attached to a case's history (handling) or a task's result.
+        let case_photo = "SELECT c.case_no, c.team, c.department, c.reporter_id FROM cases c WHERE c.case_no IN
+             (SELECT f.case_no FROM finding_photos p JOIN findings f ON f.id = p.finding_id WHERE p.sha256 = ?1
+              UNION SELECT h.case_no FROM case_history h WHERE h.photos LIKE '%' || ?1 || '%')";
+        let mut stmt = conn.prepare_cached(case_photo)?;
+        let cases = stmt
+            .query_map([sha256], |r| {
+                Ok((r.get::<_, Option<String>>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, String>(3)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let in_case = cases.iter().any(|(team, department, reporter)| match user.role {
+            Role::Admin | Role::Dispatcher => true,
+            Role::Chief => user.team.is_some() && *team == user.team,
+            Role::Department => user.department.is_some() && *department == user.department,
+            Role::Inspector => *reporter == user.id.to_string(),
+        });
+        let visible = in_case
+            || match user.role {
+                Role::Admin | Role::Dispatcher => {
+                    conn.query_row("SELECT EXISTS (SELECT 1 FROM finding_photos WHERE sha256 = ?1)", [sha256], |r| {
+                        r.get(0)
+                    })?
+                }
+                Role::Chief => conn.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM finding_photos p JOIN findings f ON f.id = p.finding_id
+                     WHERE p.sha256 = ?1 AND f.team IS ?2)",
+                    params![sha256, user.team],
+                    |r| r.get(0),
+                )?,
+                Role::Inspector => conn.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM finding_photos p JOIN findings f ON f.id = p.finding_id
+                     WHERE p.sha256 = ?1 AND f.reporter_id = ?2)
+                     OR EXISTS (SELECT 1 FROM tasks t JOIN case_history h ON h.case_no = t.case_no
+                     WHERE t.assignee_id = ?2 AND h.photos LIKE '%' || ?1 || '%')",
+                    params![sha256, user.id.to_string()],
+                    |r| r.get(0),
+                )?,
+                Role::Department => false,
+            };
         Ok(visible)
     }
 

@@ -1,5 +1,25 @@
-// Calls to the sync server's API. The console is served by that same server, so paths are absolute.
-import type { ApiErrorBody, SessionRequest, SessionResponse } from '../shared/types';
+// Typed client of the sync server's API. The console is served by that same server, so paths are absolute
+// and same-origin. Every call but sign-in carries the session's bearer token; a 401 on such a call means the
+// session ended (expired, signed out elsewhere, user disabled) and is reported once to `onUnauthorized`.
+import type {
+  ApiErrorBody,
+  Case,
+  CaseActionRequest,
+  ConsoleUser,
+  DeviceRecord,
+  Dictionary,
+  NewUserRequest,
+  PatrolRecord,
+  ReviewItem,
+  ReviewRequest,
+  ReviewResponse,
+  SessionRequest,
+  SessionResponse,
+  StatsGroupBy,
+  StatsResponse,
+  SyncHealth,
+  UserInfo,
+} from '../shared/types';
 
 /** A non-success answer of the server. */
 export class ApiError extends Error {
@@ -8,6 +28,7 @@ export class ApiError extends Error {
     readonly code: string | null,
     /** The server's own message, when the answer had the contract's error body. */
     readonly serverMessage: string | null,
+    readonly details: unknown = null,
   ) {
     super(serverMessage ?? `HTTP ${status}`);
     this.name = 'ApiError';
@@ -28,6 +49,72 @@ async function readJson(response: Response): Promise<unknown> {
   }
 }
 
+async function errorOf(response: Response): Promise<ApiError> {
+  const body = await readJson(response);
+  if (isApiErrorBody(body)) {
+    return new ApiError(response.status, body.error.code, body.error.message, body.error.details ?? null);
+  }
+  return new ApiError(response.status, null, null);
+}
+
+let token: string | null = null;
+let unauthorizedHandler: (() => void) | null = null;
+
+export function setToken(value: string | null): void {
+  token = value;
+}
+
+/** Called when a signed-in call gets 401. */
+export function onUnauthorized(handler: () => void): void {
+  unauthorizedHandler = handler;
+}
+
+type Query = Record<string, string | number | boolean | null | undefined>;
+
+interface RequestOptions {
+  query?: Query;
+  json?: unknown;
+  body?: BodyInit;
+  contentType?: string;
+  accept?: string;
+}
+
+function urlOf(path: string, query?: Query): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query ?? {})) {
+    if (value !== null && value !== undefined && value !== '') params.set(key, String(value));
+  }
+  const qs = params.toString();
+  return `/api/v1${path}${qs ? `?${qs}` : ''}`;
+}
+
+/** Sends a signed-in request; resolves with the raw response when it is 2xx, throws `ApiError` otherwise. */
+async function send(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
+  const headers: Record<string, string> = { Accept: options.accept ?? 'application/json' };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let body = options.body;
+  if (options.json !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    body = JSON.stringify(options.json);
+  } else if (options.contentType) {
+    headers['Content-Type'] = options.contentType;
+  }
+  const response = await fetch(urlOf(path, options.query), { method, headers, body });
+  if (response.ok) return response;
+  const error = await errorOf(response);
+  if (response.status === 401 && token !== null) unauthorizedHandler?.();
+  throw error;
+}
+
+async function json<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+  const response = await send(method, path, options);
+  return (await response.json()) as T;
+}
+
+const seg = encodeURIComponent;
+
+// --- sessions -----------------------------------------------------------------------------------------------
+
 /** Signs in to the console. Throws `ApiError` for an answer other than 201, and fetch's error offline. */
 export async function signIn(request: SessionRequest): Promise<SessionResponse> {
   const response = await fetch('/api/v1/sessions', {
@@ -39,4 +126,106 @@ export async function signIn(request: SessionRequest): Promise<SessionResponse> 
   if (response.status === 201 && body !== null) return body as SessionResponse;
   if (isApiErrorBody(body)) throw new ApiError(response.status, body.error.code, body.error.message);
   throw new ApiError(response.status, null, null);
+}
+
+export async function signOut(): Promise<void> {
+  await send('DELETE', '/sessions/current');
+}
+
+export async function me(): Promise<UserInfo> {
+  return (await json<{ user: UserInfo }>('GET', '/me')).user;
+}
+
+// --- review -------------------------------------------------------------------------------------------------
+
+export async function listReview(date: string): Promise<ReviewItem[]> {
+  return (await json<{ findings: ReviewItem[] }>('GET', '/review', { query: { date } })).findings;
+}
+
+export function reviewFinding(id: string, request: ReviewRequest): Promise<ReviewResponse> {
+  return json('POST', `/findings/${seg(id)}/review`, { json: request });
+}
+
+export async function listPatrols(date: string): Promise<PatrolRecord[]> {
+  return (await json<{ patrols: PatrolRecord[] }>('GET', '/patrols', { query: { date } })).patrols;
+}
+
+// --- cases --------------------------------------------------------------------------------------------------
+
+export interface CaseFilter {
+  state?: string;
+  department?: string;
+  overdue?: boolean;
+}
+
+export async function listCases(filter: CaseFilter = {}): Promise<Case[]> {
+  const query: Query = { state: filter.state, department: filter.department };
+  if (filter.overdue) query.overdue = 'true';
+  return (await json<{ cases: Case[] }>('GET', '/cases', { query })).cases;
+}
+
+export function getCase(caseNo: string): Promise<Case> {
+  return json('GET', `/cases/${seg(caseNo)}`);
+}
+
+export function caseAction(caseNo: string, request: CaseActionRequest): Promise<Case> {
+  return json('POST', `/cases/${seg(caseNo)}/actions`, { json: request });
+}
+
+// --- statistics ---------------------------------------------------------------------------------------------
+
+export interface StatsQuery {
+  from: string;
+  to: string;
+  group_by: StatsGroupBy;
+}
+
+export function stats(query: StatsQuery): Promise<StatsResponse> {
+  return json('GET', '/stats', { query: { ...query } });
+}
+
+/** The same rows as `stats`, as the server's CSV. */
+export async function statsCsv(query: StatsQuery): Promise<Blob> {
+  return (await send('GET', '/stats', { query: { ...query }, accept: 'text/csv' })).blob();
+}
+
+// --- blobs --------------------------------------------------------------------------------------------------
+
+export async function getBlob(sha256: string): Promise<Blob> {
+  return (await send('GET', `/blobs/${seg(sha256)}`, { accept: 'image/*' })).blob();
+}
+
+/** Uploads a photo under its SHA-256; the server checks the hash and the image type. */
+export async function putBlob(sha256: string, data: ArrayBuffer, contentType: string): Promise<void> {
+  await send('PUT', `/blobs/${seg(sha256)}`, { body: data, contentType });
+}
+
+// --- administration -----------------------------------------------------------------------------------------
+
+export async function listDevices(): Promise<DeviceRecord[]> {
+  return (await json<{ devices: DeviceRecord[] }>('GET', '/devices')).devices;
+}
+
+export function revokeDevice(id: string): Promise<DeviceRecord> {
+  return json('POST', `/devices/${seg(id)}/revoke`);
+}
+
+export function getDictionary(): Promise<Dictionary> {
+  return json('GET', '/dictionary');
+}
+
+export function importDictionary(dictionary: unknown): Promise<{ version: number }> {
+  return json('POST', '/dictionary', { json: dictionary });
+}
+
+export async function listUsers(): Promise<ConsoleUser[]> {
+  return (await json<{ users: ConsoleUser[] }>('GET', '/users')).users;
+}
+
+export function addUser(user: NewUserRequest): Promise<ConsoleUser> {
+  return json('POST', '/users', { json: user });
+}
+
+export function syncHealth(): Promise<SyncHealth> {
+  return json('GET', '/sync-health');
 }

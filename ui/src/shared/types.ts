@@ -46,3 +46,228 @@ export interface ApiErrorBody {
     details?: unknown;
   };
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Console data (protocol.md, "Console endpoints"). Optional fields are console extensions the server may add.
+
+export type FindingState = 'pending_review' | 'filed' | 'merged' | 'rejected';
+export type CaseState = 'filed' | 'dispatched' | 'accepted' | 'handled' | 'closed' | 'suspended' | 'voided';
+export type ReviewDecision = 'approve' | 'reject' | 'merge';
+export type CaseAction =
+  | 'dispatch'
+  | 'accept'
+  | 'return'
+  | 'handle'
+  | 'close'
+  | 'suspend'
+  | 'resume'
+  | 'void'
+  | 'extend';
+export type StatsGroupBy = 'inspector' | 'team' | 'department' | 'category' | 'day';
+
+/** A WGS-84 position as the phone's GPS (or a manual pin) gave it. */
+export interface Location {
+  lat: number;
+  lon: number;
+  accuracy_m: number;
+  source: 'gps' | 'network' | 'manual';
+  fixed_at: string;
+}
+
+export interface PhotoRef {
+  sha256: string;
+  role: 'before' | 'after';
+  taken_at: string | null;
+  width: number;
+  height: number;
+  bytes: number;
+}
+
+/** One finding as `GET /api/v1/review` lists it. */
+export interface ReviewItem {
+  id: string;
+  reporter: string;
+  category: string;
+  description: string;
+  address: string | null;
+  observed_at: string;
+  location: Location;
+  photos: PhotoRef[];
+  fixed_on_spot: boolean;
+  urgent: boolean;
+  state: FindingState;
+  case_no: string | null;
+  possible_duplicate_of: string | null;
+  team?: string | null;
+  road?: string | null;
+  facility_code?: string | null;
+  reason?: string | null;
+}
+
+export interface ReviewRequest {
+  decision: ReviewDecision;
+  reason?: string;
+  case_no?: string;
+  category?: string;
+}
+
+export interface CaseHistoryEntry {
+  at: string;
+  actor: string;
+  role: string;
+  action: string;
+  from: CaseState | null;
+  to: CaseState | null;
+  note: string | null;
+  photos: string[];
+  due_at?: string | null;
+}
+
+export interface Case {
+  case_no: string;
+  state: CaseState;
+  category: string;
+  category_name?: string;
+  department: string | null;
+  team?: string | null;
+  due_at: string | null;
+  overdue: boolean;
+  self_handled: boolean;
+  rework_count: number;
+  urgent?: boolean;
+  filed_at?: string;
+  closed_at?: string | null;
+  location?: { lat: number; lon: number } | null;
+  address?: string | null;
+  description?: string | null;
+  /** SHA-256 of every photo of the case's findings. */
+  photos?: string[];
+  /** Only in `GET /api/v1/cases/{case_no}`. */
+  findings?: ReviewItem[];
+  history?: CaseHistoryEntry[];
+}
+
+export interface ReviewResponse {
+  finding: ReviewItem;
+  case: Case | null;
+}
+
+export interface CaseActionRequest {
+  action: CaseAction;
+  department?: string;
+  note?: string;
+  photos?: string[];
+  hours?: number;
+}
+
+export interface StatsRow {
+  key: string;
+  reported: number;
+  valid: number;
+  valid_rate: number | null;
+  self_handled: number;
+  verify_due: number;
+  verified_on_time: number;
+  due: number;
+  handled_on_time: number;
+  on_time_rate: number | null;
+  handled: number;
+  rework: number;
+  rework_rate: number | null;
+  closed: number;
+  closed_on_time: number;
+}
+
+export interface StatsResponse {
+  from: string;
+  to: string;
+  group_by: StatsGroupBy;
+  rows: StatsRow[];
+}
+
+export interface DeviceRecord {
+  id: string;
+  name: string | null;
+  platform: string | null;
+  app_version: string | null;
+  user: { username: string; display_name: string } | null;
+  registered_at: string;
+  last_sync_at: string | null;
+  revoked_at: string | null;
+  /** Ops the server knows are still waiting on the device, when it can tell. */
+  backlog: number | null;
+  dictionary_version?: number | null;
+  ops_applied?: number;
+  ops_rejected?: number;
+}
+
+export interface DictionaryCategory {
+  code: string;
+  name: string;
+  name_en: string;
+  branch: 'component' | 'event';
+  parent: string;
+  department: string;
+  time_limit_hours: number;
+  review: 'chief' | 'auto';
+  urgent: boolean;
+}
+
+export interface Dictionary {
+  version: number;
+  categories: DictionaryCategory[];
+  departments: { code: string; name: string }[];
+  roads: { name: string; grid: string | null; points: [number, number][] }[];
+  classes?: { code: string; name: string; name_en: string }[];
+}
+
+export interface ConsoleUser {
+  id: string;
+  username: string;
+  display_name: string;
+  role: Role;
+  team: string | null;
+  department: string | null;
+  active: boolean;
+}
+
+export interface NewUserRequest {
+  username: string;
+  password: string;
+  display_name: string;
+  role: Role;
+  team?: string;
+  department?: string;
+}
+
+export interface PatrolRecord {
+  id: string;
+  user: { username: string; display_name: string };
+  team: string | null;
+  started_at: string;
+  ended_at: string | null;
+  distance_m: number | null;
+  findings: number;
+  /** [lat, lon, time] */
+  points: [number, number, string][];
+}
+
+export interface RejectedOp {
+  device_id: string;
+  seq: number;
+  kind: string;
+  code: string;
+  message: string;
+  field: string | null;
+  at: string;
+}
+
+export interface SyncHealth {
+  rejected_ops: RejectedOp[];
+  storage_bytes: number;
+  blobs: number;
+  findings: number;
+  cases?: number;
+  devices?: number;
+  ops_per_day: { day: string; applied: number; rejected: number }[];
+}

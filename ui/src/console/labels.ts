@@ -1,0 +1,47 @@
+// Names of the server's enumerations in the user's language; a value newer than this build is shown as the
+// server sends it.
+import { i18n } from '../shared/i18n';
+
+function label(prefix: string, value: string | null | undefined): string {
+  if (value === null || value === undefined || value === '') return '—';
+  const key = `${prefix}.${value}`;
+  return i18n.global.te(key) ? i18n.global.t(key) : value;
+}
+
+export const roleLabel = (role: string | null | undefined) => label('roles', role);
+export const findingStateLabel = (state: string | null | undefined) => label('console.findingState', state);
+export const caseStateLabel = (state: string | null | undefined) => label('console.caseState', state);
+export const actionLabel = (action: string | null | undefined) => label('console.caseAction', action);
+
+/** Element Plus tag colour of a case state. */
+export function caseStateType(state: string): 'primary' | 'success' | 'info' | 'warning' | 'danger' {
+  switch (state) {
+    case 'filed':
+      return 'warning';
+    case 'dispatched':
+    case 'accepted':
+      return 'primary';
+    case 'handled':
+    case 'closed':
+      return 'success';
+    case 'voided':
+      return 'info';
+    default:
+      return 'danger';
+  }
+}
+
+export function findingStateType(state: string): 'primary' | 'success' | 'info' | 'warning' | 'danger' {
+  switch (state) {
+    case 'pending_review':
+      return 'warning';
+    case 'filed':
+      return 'success';
+    case 'merged':
+      return 'primary';
+    case 'rejected':
+      return 'info';
+    default:
+      return 'danger';
+  }
+}

@@ -1,0 +1,110 @@
+// Pages of the console and who sees them. Hash history: the server serves index.html for /console/ and
+// needs no knowledge of the console's routes.
+import { createRouter, createWebHashHistory, type RouteRecordRaw } from 'vue-router';
+import type { Role } from '../shared/types';
+import { user } from './session';
+
+declare module 'vue-router' {
+  interface RouteMeta {
+    /** Roles that see the page in the menu and may open it; absent = every signed-in user. */
+    roles?: Role[];
+    /** i18n key of the menu entry. */
+    menu?: string;
+    /** Testid of the menu entry. */
+    testid?: string;
+    public?: boolean;
+  }
+}
+
+const routes: RouteRecordRaw[] = [
+  { path: '/sign-in', name: 'sign-in', component: () => import('./views/SignInView.vue'), meta: { public: true } },
+  { path: '/', name: 'home', component: () => import('./views/HomeView.vue') },
+  {
+    path: '/review',
+    name: 'review',
+    component: () => import('./views/ReviewView.vue'),
+    meta: { roles: ['chief', 'dispatcher', 'admin'], menu: 'console.menu.review', testid: 'menu-review' },
+  },
+  {
+    path: '/cases',
+    name: 'cases',
+    component: () => import('./views/DispatchView.vue'),
+    meta: { roles: ['dispatcher', 'chief', 'admin'], menu: 'console.menu.dispatch', testid: 'menu-dispatch' },
+  },
+  {
+    path: '/department',
+    name: 'department',
+    component: () => import('./views/DepartmentView.vue'),
+    meta: { roles: ['department', 'admin'], menu: 'console.menu.department', testid: 'menu-department' },
+  },
+  {
+    path: '/dashboard',
+    name: 'dashboard',
+    component: () => import('./views/DashboardView.vue'),
+    meta: { roles: ['chief', 'dispatcher', 'admin'], menu: 'console.menu.dashboard', testid: 'menu-dashboard' },
+  },
+  {
+    path: '/admin/users',
+    name: 'users',
+    component: () => import('./views/admin/UsersView.vue'),
+    meta: { roles: ['admin'], menu: 'console.menu.users', testid: 'menu-users' },
+  },
+  {
+    path: '/admin/devices',
+    name: 'devices',
+    component: () => import('./views/admin/DevicesView.vue'),
+    meta: { roles: ['admin'], menu: 'console.menu.devices', testid: 'menu-devices' },
+  },
+  {
+    path: '/admin/dictionary',
+    name: 'dictionary',
+    component: () => import('./views/admin/DictionaryView.vue'),
+    meta: { roles: ['admin'], menu: 'console.menu.dictionary', testid: 'menu-dictionary' },
+  },
+  {
+    path: '/admin/sync-health',
+    name: 'sync-health',
+    component: () => import('./views/admin/SyncHealthView.vue'),
+    meta: { roles: ['admin'], menu: 'console.menu.syncHealth', testid: 'menu-sync-health' },
+  },
+  { path: '/:rest(.*)*', redirect: '/' },
+];
+
+export const router = createRouter({ history: createWebHashHistory(), routes });
+
+export function canOpen(route: { meta: { roles?: Role[] } }, role: Role | undefined): boolean {
+  return role !== undefined && (!route.meta.roles || route.meta.roles.includes(role));
+}
+
+/** Menu entries for a role, in menu order. */
+export function menuFor(role: Role | undefined) {
+  return routes.filter((r) => r.meta?.menu && canOpen(r as { meta: { roles?: Role[] } }, role));
+}
+
+/** The page a role lands on after sign-in. */
+export function homeFor(role: Role | undefined): string {
+  switch (role) {
+    case 'chief':
+      return '/review';
+    case 'dispatcher':
+      return '/cases';
+    case 'department':
+      return '/department';
+    case 'admin':
+      return '/admin/users';
+    default:
+      return '/';
+  }
+}
+
+router.beforeEach((to) => {
+  const role = user.value?.role;
+  if (to.meta.public) return true;
+  if (!role) return { name: 'sign-in', query: to.fullPath !== '/' ? { redirect: to.fullPath } : {} };
+  if (to.name === 'home') {
+    const home = homeFor(role);
+    return home === '/' ? true : home;
+  }
+  if (!canOpen(to, role)) return { name: 'home' };
+  return true;
+});
