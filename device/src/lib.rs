@@ -4,12 +4,13 @@
 
 pub mod error;
 pub mod photo;
+pub mod stamp;
 pub mod store;
 pub mod sync;
 
 pub use error::{DeviceError, DeviceResult};
 pub use photo::{PhotoOptions, PhotoPipeline, ProcessedPhoto};
-pub use store::{Account, DeviceStore, FindingRow, NewFinding, Status};
+pub use store::{Account, DeviceStore, FindingRow, NewFinding, PatrolRow, Settings, StagedPhoto, Status, TaskRow};
 pub use sync::{SyncClient, SyncReport};
 
 /// The app version devices announce when they register.

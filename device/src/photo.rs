@@ -23,12 +23,28 @@ pub struct PhotoOptions {
     pub quality: u8,
     /// Photos larger than this many pixels are refused (decompression bombs).
     pub max_pixels: u64,
+    /// Long edge of the thumbnail lists show.
+    pub thumbnail_edge: u32,
 }
 
 impl Default for PhotoOptions {
     fn default() -> Self {
-        PhotoOptions { max_edge: 1600, quality: 80, max_pixels: 64_000_000 }
+        PhotoOptions { max_edge: 1600, quality: 80, max_pixels: 64_000_000, thumbnail_edge: 320 }
     }
+}
+
+/// The lines of a photo's stamp: time, position with accuracy, and the place when known.
+pub fn stamp_lines(at: DateTime<FixedOffset>, lat: f64, lon: f64, accuracy_m: f64, place: Option<&str>) -> Vec<String> {
+    let ns = if lat >= 0.0 { 'N' } else { 'S' };
+    let ew = if lon >= 0.0 { 'E' } else { 'W' };
+    let mut lines = vec![
+        at.format("%Y-%m-%d %H:%M:%S").to_string(),
+        format!("{:.5}{ns} {:.5}{ew} ±{:.0}m", lat.abs(), lon.abs(), accuracy_m),
+    ];
+    if let Some(place) = place.map(str::trim).filter(|p| !p.is_empty()) {
+        lines.push(place.chars().take(40).collect());
+    }
+    lines
 }
 
 /// A processed photo, ready to store and upload.
@@ -42,6 +58,10 @@ pub struct ProcessedPhoto {
     pub taken_at: Option<DateTime<FixedOffset>>,
     /// GPS position from the EXIF (lat, lon), kept as a field; it is not in `jpeg`.
     pub exif_position: Option<(f64, f64)>,
+    /// A small JPEG for lists.
+    pub thumbnail: Vec<u8>,
+    /// Whether a visible stamp was drawn.
+    pub stamped: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -71,7 +91,13 @@ impl PhotoPipeline {
         PhotoPipeline { options }
     }
 
+    /// Processes a photo without a stamp.
     pub fn process(&self, input: &[u8]) -> DeviceResult<ProcessedPhoto> {
+        self.process_stamped(input, None)
+    }
+
+    /// Processes a photo and draws `stamp` (see `stamp_lines`) on it when given and a font is found.
+    pub fn process_stamped(&self, input: &[u8], stamp: Option<&[String]>) -> DeviceResult<ProcessedPhoto> {
         let format = sniff(input)?;
         let mut reader = ImageReader::with_format(Cursor::new(input), format);
         let mut limits = Limits::default();
@@ -96,11 +122,15 @@ impl PhotoPipeline {
         if img.width() > max || img.height() > max {
             img = img.resize(max, max, FilterType::Triangle);
         }
-        let rgb = img.into_rgb8();
-        let mut jpeg = Vec::with_capacity(400 * 1024);
-        JpegEncoder::new_with_quality(&mut jpeg, self.options.quality.clamp(1, 100))
-            .encode_image(&rgb)
-            .map_err(|e| DeviceError::BadPhoto(e.to_string()))?;
+        let mut rgb = img.into_rgb8();
+        let stamped = match (stamp, crate::stamp::StampFont::system()) {
+            (Some(lines), Some(font)) => crate::stamp::draw(&mut rgb, font, lines),
+            _ => false,
+        };
+        let jpeg = encode(&rgb, self.options.quality)?;
+        let t = self.options.thumbnail_edge.max(16);
+        let thumb = DynamicImage::ImageRgb8(rgb.clone()).resize(t, t, FilterType::Triangle).into_rgb8();
+        let thumbnail = encode(&thumb, 70)?;
         Ok(ProcessedPhoto {
             sha256: hex::encode(Sha256::digest(&jpeg)),
             width: rgb.width(),
@@ -108,8 +138,18 @@ impl PhotoPipeline {
             jpeg,
             taken_at,
             exif_position,
+            thumbnail,
+            stamped,
         })
     }
+}
+
+fn encode(rgb: &image::RgbImage, quality: u8) -> DeviceResult<Vec<u8>> {
+    let mut out = Vec::with_capacity(rgb.len() / 8);
+    JpegEncoder::new_with_quality(&mut out, quality.clamp(1, 100))
+        .encode_image(rgb)
+        .map_err(|e| DeviceError::BadPhoto(e.to_string()))?;
+    Ok(out)
 }
 
 /// Capture time and GPS position from a raw EXIF block; anything malformed is skipped.

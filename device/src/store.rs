@@ -113,6 +113,20 @@ CREATE TABLE patrols (
 );
 "#,
         ),
+        M::up(
+            r#"
+-- Processed photos on disk (photos/<sha256>.jpg and .thumb.jpg), whether or not a report uses them yet.
+CREATE TABLE photo_files (
+    sha256 TEXT PRIMARY KEY,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    taken_at TEXT,
+    created_at TEXT NOT NULL
+) WITHOUT ROWID;
+ALTER TABLE patrols ADD COLUMN paused_at TEXT;
+"#,
+        ),
     ])
 }
 
@@ -154,7 +168,43 @@ pub struct NewFinding {
     pub grid: Option<String>,
     pub facility_code: Option<String>,
     pub observed_at: protocol::Timestamp,
-    pub photos: Vec<(ProcessedPhoto, PhotoRole)>,
+    pub photos: Vec<(StagedPhoto, PhotoRole)>,
+}
+
+/// What the inspector can set in the app.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Long edge of stored photos, in pixels.
+    pub photo_max_edge: u32,
+    pub photo_quality: u8,
+    /// Hold photos back until the phone is on Wi-Fi; reports (metadata) still go on any network.
+    pub wifi_only_photos: bool,
+    /// Print time and place on each photo.
+    pub stamp: bool,
+    pub language: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            photo_max_edge: 1600,
+            photo_quality: 80,
+            wifi_only_photos: false,
+            stamp: true,
+            language: "zh-CN".into(),
+        }
+    }
+}
+
+/// A processed photo stored on the device, ready to be attached to a report or a task result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StagedPhoto {
+    pub sha256: String,
+    pub width: u32,
+    pub height: u32,
+    pub bytes: u64,
+    pub taken_at: Option<protocol::Timestamp>,
 }
 
 /// One finding as lists show it.
@@ -196,6 +246,8 @@ pub struct PatrolRow {
     pub ended_at: Option<String>,
     pub distance_m: f64,
     pub points: i64,
+    /// Paused patrols record no track points.
+    pub paused: bool,
 }
 
 /// The device at a glance.
@@ -314,6 +366,18 @@ impl DeviceStore {
         Ok(())
     }
 
+    /// The app's settings, with defaults for what was never set.
+    pub fn settings(&self) -> DeviceResult<Settings> {
+        Ok(match self.meta("settings")? {
+            Some(json) => serde_json::from_str(&json)?,
+            None => Settings::default(),
+        })
+    }
+
+    pub fn set_settings(&self, settings: &Settings) -> DeviceResult<()> {
+        Self::set_meta(&self.conn, "settings", &serde_json::to_string(settings)?)
+    }
+
     pub fn cursor(&self) -> DeviceResult<Option<String>> {
         self.meta("cursor")
     }
@@ -324,21 +388,65 @@ impl DeviceStore {
         Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
     }
 
-    /// Writes a processed photo to `photos/<sha256>.jpg` atomically, unless it is there already.
-    fn write_photo_file(&self, photo: &ProcessedPhoto) -> DeviceResult<PathBuf> {
-        let dir = self.home.join("photos");
-        let dest = dir.join(format!("{}.jpg", photo.sha256));
+    /// Where a photo (or its thumbnail) lives.
+    pub fn photo_path(&self, sha256: &str, thumbnail: bool) -> PathBuf {
+        let name = if thumbnail { format!("{sha256}.thumb.jpg") } else { format!("{sha256}.jpg") };
+        self.home.join("photos").join(name)
+    }
+
+    fn write_atomically(&self, dest: &Path, bytes: &[u8]) -> DeviceResult<()> {
         if dest.exists() {
-            return Ok(dest);
+            return Ok(());
         }
-        let tmp = dir.join(format!(".{}.{}.tmp", photo.sha256, Uuid::new_v4()));
+        let dir = dest.parent().unwrap_or(&self.home);
+        let tmp = dir.join(format!(".{}.tmp", Uuid::new_v4()));
         let mut f = File::create(&tmp)?;
-        f.write_all(&photo.jpeg)?;
+        f.write_all(bytes)?;
         f.sync_all()?;
         drop(f);
-        fs::rename(&tmp, &dest)?;
-        File::open(&dir)?.sync_all()?;
-        Ok(dest)
+        fs::rename(&tmp, dest)?;
+        File::open(dir)?.sync_all()?;
+        Ok(())
+    }
+
+    /// Stores a processed photo (file and thumbnail written atomically, then its row) so that a report or
+    /// a task result can name it by its SHA-256.
+    pub fn stage_photo(&self, photo: &ProcessedPhoto) -> DeviceResult<StagedPhoto> {
+        self.write_atomically(&self.photo_path(&photo.sha256, false), &photo.jpeg)?;
+        if !photo.thumbnail.is_empty() {
+            self.write_atomically(&self.photo_path(&photo.sha256, true), &photo.thumbnail)?;
+        }
+        let staged = StagedPhoto {
+            sha256: photo.sha256.clone(),
+            width: photo.width,
+            height: photo.height,
+            bytes: photo.jpeg.len() as u64,
+            taken_at: photo.taken_at,
+        };
+        self.conn.execute(
+            "INSERT OR IGNORE INTO photo_files (sha256, width, height, bytes, taken_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![staged.sha256, staged.width, staged.height, staged.bytes as i64, staged.taken_at.map(|t| t.to_rfc3339()), now_text()],
+        )?;
+        Ok(staged)
+    }
+
+    /// A staged photo by its hash, if its file is on the device.
+    pub fn staged_photo(&self, sha256: &str) -> DeviceResult<Option<StagedPhoto>> {
+        let row = self
+            .conn
+            .query_row("SELECT width, height, bytes, taken_at FROM photo_files WHERE sha256 = ?1", [sha256], |r| {
+                Ok((r.get::<_, u32>(0)?, r.get::<_, u32>(1)?, r.get::<_, i64>(2)?, r.get::<_, Option<String>>(3)?))
+            })
+            .optional()?;
+        Ok(row.filter(|_| self.photo_path(sha256, false).is_file()).map(|(width, height, bytes, taken_at)| {
+            StagedPhoto {
+                sha256: sha256.to_owned(),
+                width,
+                height,
+                bytes: bytes as u64,
+                taken_at: taken_at.and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok()),
+            }
+        }))
     }
 
     /// Saves a finding and queues its `finding.create` op, all or nothing.
@@ -356,15 +464,22 @@ impl DeviceStore {
         }
         let mut refs = Vec::with_capacity(new.photos.len());
         let mut files = Vec::with_capacity(new.photos.len());
+        if new.photos.iter().any(|(_, role)| *role == PhotoRole::After) && !new.fixed_on_spot {
+            return Err(DeviceError::Invalid("photos after fixing need \"fixed on the spot\"".into()));
+        }
         for (photo, role) in &new.photos {
-            files.push((self.write_photo_file(photo)?, photo.sha256.clone(), photo.jpeg.len() as u64));
+            let path = self.photo_path(&photo.sha256, false);
+            if !path.is_file() {
+                return Err(DeviceError::Invalid(format!("photo {} is not stored on this device", photo.sha256)));
+            }
+            files.push((path, photo.sha256.clone(), photo.bytes));
             refs.push(PhotoRef {
                 sha256: photo.sha256.clone(),
                 role: *role,
                 taken_at: photo.taken_at,
                 width: photo.width,
                 height: photo.height,
-                bytes: photo.jpeg.len() as u64,
+                bytes: photo.bytes,
             });
         }
         let patrol_id = self.current_patrol()?.map(|p| p.id);
@@ -608,7 +723,7 @@ impl DeviceStore {
         task_id: Uuid,
         result: protocol::TaskResult,
         note: String,
-        photos: Vec<ProcessedPhoto>,
+        photos: Vec<StagedPhoto>,
         completed_at: protocol::Timestamp,
     ) -> DeviceResult<()> {
         let state: Option<String> = self
@@ -623,14 +738,14 @@ impl DeviceStore {
         let mut refs = Vec::new();
         let mut files = Vec::new();
         for photo in &photos {
-            files.push((self.write_photo_file(photo)?, photo.sha256.clone(), photo.jpeg.len() as u64));
+            files.push((self.photo_path(&photo.sha256, false), photo.sha256.clone(), photo.bytes));
             refs.push(PhotoRef {
                 sha256: photo.sha256.clone(),
                 role: PhotoRole::After,
                 taken_at: photo.taken_at,
                 width: photo.width,
                 height: photo.height,
-                bytes: photo.jpeg.len() as u64,
+                bytes: photo.bytes,
             });
         }
         let op = Op::TaskComplete(protocol::TaskComplete { task_id, result, note, photos: refs, completed_at });
@@ -662,7 +777,8 @@ impl DeviceStore {
         Ok(self
             .conn
             .query_row(
-                "SELECT id, started_at, ended_at, distance_m, points FROM patrols WHERE ended_at IS NULL ORDER BY started_at DESC LIMIT 1",
+                "SELECT id, started_at, ended_at, distance_m, points, paused_at FROM patrols WHERE ended_at IS NULL
+                 ORDER BY started_at DESC LIMIT 1",
                 [],
                 |r| {
                     Ok(PatrolRow {
@@ -671,6 +787,7 @@ impl DeviceStore {
                         ended_at: r.get(2)?,
                         distance_m: r.get(3)?,
                         points: r.get(4)?,
+                        paused: r.get::<_, Option<String>>(5)?.is_some(),
                     })
                 },
             )
@@ -700,7 +817,7 @@ impl DeviceStore {
         if !point.is_valid() {
             return Err(DeviceError::Invalid("position out of range or negative accuracy".into()));
         }
-        if point.accuracy_m > MAX_ACCURACY_M {
+        if point.accuracy_m > MAX_ACCURACY_M || patrol.paused {
             return Ok(false);
         }
         let last: (Option<f64>, Option<f64>) = self.conn.query_row(
@@ -730,6 +847,15 @@ impl DeviceStore {
         Ok(true)
     }
 
+    /// Pauses or resumes the running patrol (a break: no track points while paused).
+    pub fn pause_patrol(&mut self, paused: bool) -> DeviceResult<PatrolRow> {
+        let mut patrol = self.current_patrol()?.ok_or_else(|| DeviceError::Invalid("no patrol is under way".into()))?;
+        let at = if paused { Some(now_text()) } else { None };
+        self.conn.execute("UPDATE patrols SET paused_at = ?2 WHERE id = ?1", params![patrol.id.to_string(), at])?;
+        patrol.paused = paused;
+        Ok(patrol)
+    }
+
     /// Ends the running patrol; returns it with its distance.
     pub fn end_patrol(&mut self, at: protocol::Timestamp) -> DeviceResult<PatrolRow> {
         let mut patrol = self.current_patrol()?.ok_or_else(|| DeviceError::Invalid("no patrol is under way".into()))?;
@@ -740,6 +866,7 @@ impl DeviceStore {
         Self::enqueue(&tx, &op, &now)?;
         tx.commit()?;
         patrol.ended_at = Some(at.to_rfc3339());
+        patrol.paused = false;
         Ok(patrol)
     }
 
@@ -761,14 +888,21 @@ impl DeviceStore {
         Ok(out)
     }
 
-    pub fn findings(&self, state: Option<&str>, limit: u32, offset: u32) -> DeviceResult<Vec<FindingRow>> {
+    /// The findings, newest first, optionally of one local state and one local day (`YYYY-MM-DD`).
+    pub fn findings(
+        &self,
+        state: Option<&str>,
+        day: Option<&str>,
+        limit: u32,
+        offset: u32,
+    ) -> DeviceResult<Vec<FindingRow>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT f.id, f.local_state, f.server_state, f.case_no, f.case_state, f.reason, f.category, f.description, f.observed_at,
                     (SELECT COUNT(*) FROM photos p WHERE p.finding_id = f.id)
-             FROM findings f WHERE (?1 IS NULL OR f.local_state = ?1)
-             ORDER BY f.observed_at DESC, f.id DESC LIMIT ?2 OFFSET ?3",
+             FROM findings f WHERE (?1 IS NULL OR f.local_state = ?1) AND (?2 IS NULL OR f.observed_day = ?2)
+             ORDER BY f.created_at DESC, f.id DESC LIMIT ?3 OFFSET ?4",
         )?;
-        let rows = stmt.query_map(params![state, limit, offset], |r| {
+        let rows = stmt.query_map(params![state, day, limit, offset], |r| {
             Ok(FindingRow {
                 id: Uuid::parse_str(&r.get::<_, String>(0)?).unwrap_or_default(),
                 local_state: r.get(1)?,
@@ -783,6 +917,41 @@ impl DeviceStore {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One finding as stored, with its list row.
+    pub fn finding(&self, id: Uuid) -> DeviceResult<Option<(FindingRow, Finding)>> {
+        let body: Option<String> = self
+            .conn
+            .query_row("SELECT body FROM findings WHERE id = ?1", [id.to_string()], |r| r.get(0))
+            .optional()?;
+        let Some(body) = body else { return Ok(None) };
+        let finding: Finding = serde_json::from_str(&body)?;
+        let row = self
+            .conn
+            .query_row(
+                "SELECT local_state, server_state, case_no, case_state, reason, category, description, observed_at FROM findings WHERE id = ?1",
+                [id.to_string()],
+                |r| {
+                    Ok(FindingRow {
+                        id,
+                        local_state: r.get(0)?,
+                        server_state: r.get(1)?,
+                        case_no: r.get(2)?,
+                        case_state: r.get(3)?,
+                        reason: r.get(4)?,
+                        category: r.get(5)?,
+                        description: r.get(6)?,
+                        observed_at: r.get(7)?,
+                        photos: finding.photos.len() as u32,
+                    })
+                },
+            )?;
+        Ok(Some((row, finding)))
+    }
+
+    pub fn open_task_count(&self) -> DeviceResult<u64> {
+        Ok(self.conn.query_row("SELECT COUNT(*) FROM tasks WHERE state = 'open'", [], |r| r.get::<_, i64>(0))? as u64)
     }
 
     pub fn status(&self) -> DeviceResult<Status> {

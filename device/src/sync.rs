@@ -167,13 +167,25 @@ impl SyncClient {
     pub async fn sync(
         &self,
         store: &impl StoreAccess,
-        progress: &mut dyn FnMut(&Progress),
+        progress: &mut (dyn FnMut(&Progress) + Send),
+        cancel: Option<&AtomicBool>,
+    ) -> DeviceResult<SyncReport> {
+        self.sync_with(store, true, progress, cancel).await
+    }
+
+    /// A sync that may hold photos back (Wi-Fi only): ops still go, and those whose photos are missing
+    /// are answered `retry` by the server and wait for the next sync on Wi-Fi.
+    pub async fn sync_with(
+        &self,
+        store: &impl StoreAccess,
+        upload_photos: bool,
+        progress: &mut (dyn FnMut(&Progress) + Send),
         cancel: Option<&AtomicBool>,
     ) -> DeviceResult<SyncReport> {
         let account = store.with(|s| s.require_account())?;
         let cancelled = || cancel.is_some_and(|c| c.load(Ordering::Relaxed));
         let mut report = SyncReport::default();
-        let blobs = store.with(|s| s.pending_blobs())?;
+        let blobs = if upload_photos { store.with(|s| s.pending_blobs())? } else { Vec::new() };
         let mut p = Progress {
             phase: "photos",
             photos_total: blobs.len() as u32,

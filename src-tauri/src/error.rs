@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-#[derive(Debug, thiserror::Error, Serialize)]
+#[derive(Debug, Clone, thiserror::Error, Serialize)]
 #[error("{message}")]
 pub struct CommandError {
     pub code: String,

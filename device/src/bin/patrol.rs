@@ -117,13 +117,15 @@ enum PatrolCommand {
     },
 }
 
-fn process_photos(paths: &[PathBuf]) -> Result<Vec<device::ProcessedPhoto>, DeviceError> {
+/// Runs each file through the photo pipeline (with the stamp when given); nothing is stored yet, so a
+/// refused photo leaves nothing behind.
+fn process_photos(paths: &[PathBuf], stamp: Option<&[String]>) -> Result<Vec<device::ProcessedPhoto>, DeviceError> {
     let pipeline = PhotoPipeline::default();
     paths
         .iter()
         .map(|path| {
             let bytes = std::fs::read(path).map_err(|e| DeviceError::BadPhoto(format!("{}: {e}", path.display())))?;
-            pipeline.process(&bytes).map_err(|e| match e {
+            pipeline.process_stamped(&bytes, stamp).map_err(|e| match e {
                 DeviceError::UnsupportedFormat(m) => DeviceError::UnsupportedFormat(format!("{}: {m}", path.display())),
                 DeviceError::BadPhoto(m) => DeviceError::BadPhoto(format!("{}: {m}", path.display())),
                 other => other,
@@ -185,23 +187,17 @@ fn run(cli: Cli) -> Result<ExitCode, DeviceError> {
             if !after_photos.is_empty() && !fixed_on_spot {
                 return Err(DeviceError::Invalid("--after-photo needs --fixed-on-spot".into()));
             }
-            let pipeline = PhotoPipeline::default();
-            let mut processed = Vec::new();
-            for (path, role) in
-                photos.iter().map(|p| (p, PhotoRole::Before)).chain(after_photos.iter().map(|p| (p, PhotoRole::After)))
-            {
-                let bytes =
-                    std::fs::read(path).map_err(|e| DeviceError::BadPhoto(format!("{}: {e}", path.display())))?;
-                let photo = pipeline.process(&bytes).map_err(|e| match e {
-                    DeviceError::UnsupportedFormat(m) => {
-                        DeviceError::UnsupportedFormat(format!("{}: {m}", path.display()))
-                    }
-                    DeviceError::BadPhoto(m) => DeviceError::BadPhoto(format!("{}: {m}", path.display())),
-                    other => other,
-                })?;
-                processed.push((photo, role));
-            }
             let now = Local::now().fixed_offset();
+            let stamp = (store.settings()?.stamp)
+                .then(|| device::photo::stamp_lines(now, lat, lon, accuracy, address.as_deref().or(road.as_deref())));
+            let before = process_photos(&photos, stamp.as_deref())?;
+            let after = process_photos(&after_photos, stamp.as_deref())?;
+            let mut processed = Vec::new();
+            for (photo, role) in
+                before.iter().map(|p| (p, PhotoRole::Before)).chain(after.iter().map(|p| (p, PhotoRole::After)))
+            {
+                processed.push((store.stage_photo(photo)?, role));
+            }
             let finding = store.queue_finding(NewFinding {
                 category,
                 description,
@@ -256,7 +252,7 @@ fn run(cli: Cli) -> Result<ExitCode, DeviceError> {
             }
         }
         Command::List { json } => {
-            let rows = store.lock().unwrap_or_else(|e| e.into_inner()).findings(None, u32::MAX, 0)?;
+            let rows = store.lock().unwrap_or_else(|e| e.into_inner()).findings(None, None, u32::MAX, 0)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
@@ -303,8 +299,13 @@ fn run(cli: Cli) -> Result<ExitCode, DeviceError> {
             };
             let mut store = store.into_inner().unwrap_or_else(|e| e.into_inner());
             store.require_account()?;
-            let processed = process_photos(&photos)?;
-            store.complete_task(id, result, note, processed, Local::now().fixed_offset())?;
+            let now = Local::now().fixed_offset();
+            let stamp = store.settings()?.stamp.then(|| vec![now.format("%Y-%m-%d %H:%M:%S").to_string()]);
+            let staged = process_photos(&photos, stamp.as_deref())?
+                .iter()
+                .map(|p| store.stage_photo(p))
+                .collect::<Result<Vec<_>, _>>()?;
+            store.complete_task(id, result, note, staged, now)?;
             eprintln!("task result saved; waiting to send: {}", store.pending_count()?);
             Ok(ExitCode::SUCCESS)
         }
