@@ -170,13 +170,16 @@ fn read_exif(raw: &[u8]) -> (Option<DateTime<FixedOffset>>, Option<(f64, f64)>) 
     });
     let coord = |value_tag, ref_tag, negative: &str| -> Option<f64> {
         let field = exif.get_field(value_tag, exif::In::PRIMARY)?;
-        let exif::Value::Rational(parts) = &field.value else {
-            return None;
+        // Cameras write unsigned rationals as the standard says; some write signed ones.
+        let parts: Vec<f64> = match &field.value {
+            exif::Value::Rational(p) if p.iter().all(|r| r.denom != 0) => p.iter().map(|r| r.to_f64()).collect(),
+            exif::Value::SRational(p) if p.iter().all(|r| r.denom != 0) => p.iter().map(|r| r.to_f64()).collect(),
+            _ => return None,
         };
-        if parts.len() < 3 || parts.iter().any(|p| p.denom == 0) {
+        if parts.len() < 3 {
             return None;
         }
-        let deg = parts[0].to_f64() + parts[1].to_f64() / 60.0 + parts[2].to_f64() / 3600.0;
+        let deg = parts[0] + parts[1] / 60.0 + parts[2] / 3600.0;
         let sign = match exif.get_field(ref_tag, exif::In::PRIMARY) {
             Some(r) if r.display_value().to_string().contains(negative) => -1.0,
             _ => 1.0,
