@@ -16,6 +16,7 @@ step "front end: install, type check, build"
   npm ci --no-audit --no-fund --loglevel=error
   npm run --silent typecheck
   npm run --silent build
+  npm test
 )
 
 step "rustfmt"
@@ -36,7 +37,16 @@ set -e
 passed=$(grep -Eo '^test result: .* ([0-9]+) passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s += $1} END {print s + 0}')
 failed=$(grep -Eo '^test result: .* ([0-9]+) failed' "$log" | grep -Eo '[0-9]+ failed' | awk '{s += $1} END {print s + 0}')
 rm -f "$log"
+step "console in a real browser (Debian's chromium) against the real server and device"
+set +e
+(cd ui && npm run --silent test:e2e) 2>&1 | tee "$log.e2e"
+e2e_status=${PIPESTATUS[0]}
+set -e
+e2e_passed=$(grep -Eo '^# pass [0-9]+' "$log.e2e" | awk '{print $3}' | tail -1)
+e2e_failed=$(grep -Eo '^# fail [0-9]+' "$log.e2e" | awk '{print $3}' | tail -1)
+rm -f "$log.e2e"
 echo
 echo "checks and tests took $(( $(date +%s) - started )) s"
+echo "browser: ${e2e_passed:-0} passed, ${e2e_failed:-0} failed"
 echo "rust: $passed passed, $failed failed"
-exit "$status"
+[ "$status" -eq 0 ] && [ "$e2e_status" -eq 0 ]

@@ -9,8 +9,20 @@ export interface DeviceStatus {
   device_id: string | null;
   /** Sync operations stored on the phone and not yet accepted by the server. */
   pending_ops: number;
+  /** Bytes of photos stored on the phone and not yet uploaded. */
+  pending_photo_bytes: number;
   /** Findings reported from this phone, sent or not. */
   findings: number;
+  /** Findings the server refused for good (local state `rejected`). */
+  rejected: number;
+  dictionary_version: number | null;
+  last_sync_at: string | null;
+  /** Server clock minus phone clock, measured at the last sync. */
+  clock_offset_ms: number | null;
+  /** The current (or today's last) patrol. */
+  patrol: Patrol | null;
+  /** Verification tasks still to do. */
+  open_tasks: number;
 }
 
 export type Role = 'inspector' | 'chief' | 'dispatcher' | 'department' | 'admin';
@@ -270,4 +282,187 @@ export interface SyncHealth {
   cases?: number;
   devices?: number;
   ops_per_day: { day: string; applied: number; rejected: number }[];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Phone app: the Tauri commands' arguments and answers (the IPC contract of src-tauri/src/commands.rs).
+
+/** How every Tauri command of ours rejects. */
+export interface IpcError {
+  code: string;
+  message: string;
+}
+
+export interface RegisterRequest {
+  /** An origin such as http://192.168.1.10:8080 */
+  server: string;
+  username: string;
+  password: string;
+  deviceName: string;
+}
+
+export interface RegisterResult {
+  device_id: string;
+  user: UserInfo;
+}
+
+/** A photo the Rust pipeline has stored (upright, resized, stamped, EXIF removed). */
+export interface StagedPhoto {
+  sha256: string;
+  width: number;
+  height: number;
+  bytes: number;
+  taken_at: string | null;
+}
+
+export type PhotoRole = 'before' | 'after';
+
+export interface ReportInput {
+  category: string;
+  description: string;
+  urgent: boolean;
+  fixed_on_spot: boolean;
+  location: Location;
+  address: string | null;
+  road: string | null;
+  facility_code: string | null;
+  photos: { sha256: string; role: PhotoRole }[];
+}
+
+/** Where a finding is on its way from the phone: stored here, accepted by the server, or refused. */
+export type LocalState = 'queued' | 'received' | 'rejected';
+
+export interface FindingRow {
+  id: string;
+  local_state: LocalState;
+  server_state: FindingState | null;
+  case_no: string | null;
+  case_state: CaseState | null;
+  /** Why the server or the chief rejected it. */
+  reason: string | null;
+  category: string;
+  description: string;
+  observed_at: string;
+  photos: number;
+}
+
+export interface FindingQuery {
+  state?: LocalState;
+  /** YYYY-MM-DD, the phone's local day. */
+  day?: string;
+  limit: number;
+  offset: number;
+}
+
+export interface FindingDetail {
+  row: FindingRow;
+  finding: {
+    id: string;
+    category: string;
+    description: string;
+    urgent: boolean;
+    fixed_on_spot: boolean;
+    location: Location;
+    address: string | null;
+    road: string | null;
+    facility_code: string | null;
+    observed_at: string;
+    photos: PhotoRef[];
+  };
+}
+
+export type TaskState = 'open' | 'done' | 'cancelled';
+
+/** An on-site verification (核查) of a handled case. */
+export interface TaskRow {
+  id: string;
+  case_no: string;
+  state: TaskState;
+  due_at: string | null;
+  result: 'pass' | 'fail' | null;
+  category: string;
+  description: string;
+  address: string | null;
+  lat: number | null;
+  lon: number | null;
+}
+
+export interface CompleteTaskRequest {
+  taskId: string;
+  result: 'pass' | 'fail';
+  note: string;
+  /** SHA-256 of staged photos. */
+  photos: string[];
+}
+
+export interface Patrol {
+  id: string;
+  started_at: string;
+  ended_at: string | null;
+  distance_m: number;
+  /** Track points kept. */
+  points: number;
+  paused: boolean;
+}
+
+export type SyncPhase = 'photos' | 'ops' | 'changes' | 'done';
+
+export interface SyncProgress {
+  phase: SyncPhase;
+  photos_done: number;
+  photos_total: number;
+  bytes_done: number;
+  bytes_total: number;
+  ops_done: number;
+  ops_total: number;
+}
+
+export interface SyncReport {
+  photos_uploaded: number;
+  photo_bytes_sent: number;
+  ops_sent: number;
+  applied: number;
+  duplicate: number;
+  /** [seq, reason] of each operation the server refused. */
+  rejected: [number, string][];
+  /** Operations to send again later (server busy, transient errors). */
+  retry: number;
+  changes_received: number;
+  /** Operations still waiting after this run. */
+  remaining: number;
+  /** [sha256, reason] of each photo that could not be uploaded. */
+  photo_errors: [string, string][];
+}
+
+/** Payload of the `sync-state` event and answer of `sync_state`. */
+export interface SyncState {
+  running: boolean;
+  progress: SyncProgress | null;
+  last_report: SyncReport | null;
+  last_error: IpcError | null;
+  last_sync_at: string | null;
+}
+
+export type PhotoMaxEdge = 1280 | 1600 | 2048;
+
+export interface DeviceSettings {
+  photo_max_edge: number;
+  photo_quality: number;
+  wifi_only_photos: boolean;
+  stamp: boolean;
+  language: 'zh-CN' | 'en';
+}
+
+export interface NearbyCase {
+  case_no: string;
+  category: string;
+  distance_m: number;
+}
+
+/** A simulated position (desktop runs and tests). */
+export interface SimulatedLocation {
+  lat: number;
+  lon: number;
+  accuracy_m: number;
+  source: Location['source'];
 }

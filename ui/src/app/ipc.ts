@@ -1,0 +1,159 @@
+// Every call from the phone app to its Rust side goes through this module: one typed function per Tauri
+// command of the IPC contract (src-tauri/src/commands.rs). Argument names are camelCase here; Tauri maps
+// them to the commands' snake_case parameters. Commands reject with an `IpcError` ({code, message}).
+import { Channel, invoke } from '@tauri-apps/api/core';
+import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+import type {
+  CompleteTaskRequest,
+  DeviceSettings,
+  DeviceStatus,
+  Dictionary,
+  FindingDetail,
+  FindingQuery,
+  FindingRow,
+  IpcError,
+  NearbyCase,
+  Patrol,
+  RegisterRequest,
+  RegisterResult,
+  ReportInput,
+  SimulatedLocation,
+  StagedPhoto,
+  SyncProgress,
+  SyncReport,
+  SyncState,
+  TaskRow,
+} from '../shared/types';
+
+export function isIpcError(error: unknown): error is IpcError {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    typeof (error as IpcError).code === 'string' &&
+    typeof (error as IpcError).message === 'string'
+  );
+}
+
+export const status = (): Promise<DeviceStatus> => invoke('status');
+
+export const register = (request: RegisterRequest): Promise<RegisterResult> =>
+  invoke('register', { ...request });
+
+export const dictionary = (): Promise<Dictionary | null> => invoke('dictionary');
+
+// --- photos --------------------------------------------------------------------------------------------
+
+/**
+ * Bytes of the original file per `photo_append` call. Android's IPC has no raw bodies, so a photo goes over
+ * as base64 text; 256 KiB per piece is the contract's upper bound and keeps each message ~350 KB.
+ */
+export const PHOTO_CHUNK_BYTES = 256 * 1024;
+
+export const photoBegin = (): Promise<string> => invoke('photo_begin');
+
+export const photoAppend = (uploadId: string, chunk: string): Promise<number> =>
+  invoke('photo_append', { uploadId, chunk });
+
+export const photoFinish = (uploadId: string): Promise<StagedPhoto> => invoke('photo_finish', { uploadId });
+
+/** Base64 of bytes without Node's Buffer; `String.fromCharCode` in slices keeps the call stack small. */
+export function toBase64(bytes: Uint8Array): string {
+  let binary = '';
+  const step = 0x8000;
+  for (let i = 0; i < bytes.length; i += step) {
+    binary += String.fromCharCode.apply(null, Array.from(bytes.subarray(i, i + step)));
+  }
+  return btoa(binary);
+}
+
+/** Reads a Blob's bytes; `Blob.arrayBuffer` is missing on some old Android WebViews. */
+function readBytes(blob: Blob): Promise<ArrayBuffer> {
+  if (typeof blob.arrayBuffer === 'function') return blob.arrayBuffer();
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(reader.result as ArrayBuffer);
+    reader.onerror = () => reject(reader.error);
+    reader.readAsArrayBuffer(blob);
+  });
+}
+
+/**
+ * Hands a photo file to Rust piece by piece and returns what the photo pipeline stored. Only one chunk is
+ * held as base64 at a time, so a 10 MB camera photo does not need 10 MB of strings at once.
+ */
+export async function stagePhoto(file: Blob, onProgress?: (sent: number, total: number) => void): Promise<StagedPhoto> {
+  const uploadId = await photoBegin();
+  const total = file.size;
+  for (let offset = 0; offset < total; offset += PHOTO_CHUNK_BYTES) {
+    const bytes = new Uint8Array(await readBytes(file.slice(offset, offset + PHOTO_CHUNK_BYTES)));
+    await photoAppend(uploadId, toBase64(bytes));
+    onProgress?.(Math.min(offset + PHOTO_CHUNK_BYTES, total), total);
+  }
+  return photoFinish(uploadId);
+}
+
+/** Platforms whose webview reaches custom URI schemes as http://<scheme>.localhost (Tauri's convention). */
+function usesHttpSchemeHost(): boolean {
+  const agent = typeof navigator === 'undefined' ? '' : navigator.userAgent;
+  return agent.includes('Android') || agent.includes('Windows');
+}
+
+/** The `src` of a stored photo, served by Rust's `photo` URI scheme. */
+export function photoUrl(sha256: string, thumb = false): string {
+  const base = usesHttpSchemeHost() ? `http://photo.localhost/${sha256}` : `photo://localhost/${sha256}`;
+  return thumb ? `${base}?thumb=1` : base;
+}
+
+// --- findings and tasks --------------------------------------------------------------------------------
+
+export const report = (input: ReportInput): Promise<string> => invoke('report', { input });
+
+export const findings = (query: FindingQuery): Promise<FindingRow[]> => invoke('findings', { ...query });
+
+export const finding = (id: string): Promise<FindingDetail> => invoke('finding', { id });
+
+export const tasks = (): Promise<TaskRow[]> => invoke('tasks');
+
+export const completeTask = (request: CompleteTaskRequest): Promise<null> =>
+  invoke('complete_task', { ...request });
+
+export const nearbyCases = (lat: number, lon: number, radiusM: number): Promise<NearbyCase[]> =>
+  invoke('nearby_cases', { lat, lon, radiusM });
+
+// --- patrol and position -------------------------------------------------------------------------------
+
+export const patrolStart = (): Promise<Patrol> => invoke('patrol_start');
+export const patrolPause = (): Promise<Patrol> => invoke('patrol_pause');
+export const patrolResume = (): Promise<Patrol> => invoke('patrol_resume');
+export const patrolEnd = (): Promise<Patrol> => invoke('patrol_end');
+
+/** Adds a fix to the running patrol's track; false when Rust dropped it (too close, too inaccurate). */
+export const patrolTrack = (lat: number, lon: number, accuracy: number): Promise<boolean> =>
+  invoke('patrol_track', { lat, lon, accuracy });
+
+export const simulatedLocation = (): Promise<SimulatedLocation | null> => invoke('simulated_location');
+
+// --- sync ----------------------------------------------------------------------------------------------
+
+/** Runs a sync now; progress arrives on `onProgress` while it runs. */
+export function syncNow(onProgress?: (progress: SyncProgress) => void): Promise<SyncReport> {
+  const channel = new Channel<SyncProgress>();
+  if (onProgress) channel.onmessage = onProgress;
+  return invoke('sync_now', { onProgress: channel });
+}
+
+export const syncState = (): Promise<SyncState> => invoke('sync_state');
+
+/** The background sync's state changes (start, progress, end). */
+export const onSyncState = (handler: (state: SyncState) => void): Promise<UnlistenFn> =>
+  listen<SyncState>('sync-state', (event) => handler(event.payload));
+
+export const notifyNetwork = (online: boolean, wifi: boolean): Promise<null> =>
+  invoke('notify_network', { online, wifi });
+
+// --- settings ------------------------------------------------------------------------------------------
+
+export const settingsGet = (): Promise<DeviceSettings> => invoke('settings_get');
+
+export const settingsSet = (settings: DeviceSettings): Promise<DeviceSettings> =>
+  invoke('settings_set', { settings });

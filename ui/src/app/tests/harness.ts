@@ -1,0 +1,158 @@
+// Mounting the phone app against a fake Tauri shell. Each test gives the commands' answers; every call is
+// recorded so the test can check what the UI sent.
+import { flushPromises, mount, type VueWrapper } from '@vue/test-utils';
+import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
+import { closeDialog, closeToast } from 'vant';
+import type { DeviceStatus, Dictionary, DictionaryCategory } from '../../shared/types';
+import { i18n, setLocale } from '../../shared/i18n';
+import App from '../App.vue';
+import { createAppRouter } from '../router';
+import { app } from '../state';
+import { position, release } from '../position';
+
+export type Handler = (args: Record<string, unknown>) => unknown;
+export interface Call {
+  cmd: string;
+  args: Record<string, unknown>;
+}
+
+export function statusOf(overrides: Partial<DeviceStatus> = {}): DeviceStatus {
+  return {
+    registered: true,
+    server_url: 'http://192.168.1.10:8080',
+    username: 'inspector1',
+    device_id: 'dev-1',
+    pending_ops: 0,
+    pending_photo_bytes: 0,
+    findings: 0,
+    rejected: 0,
+    dictionary_version: 1,
+    last_sync_at: null,
+    clock_offset_ms: null,
+    patrol: null,
+    open_tasks: 0,
+    ...overrides,
+  };
+}
+
+function category(code: string, name: string, urgent = false): DictionaryCategory {
+  return {
+    code,
+    name,
+    name_en: name,
+    branch: code.startsWith('C') ? 'component' : 'event',
+    parent: code.slice(0, 3),
+    department: 'ZF',
+    time_limit_hours: 24,
+    review: urgent ? 'auto' : 'chief',
+    urgent,
+  };
+}
+
+export const DICTIONARY: Dictionary = {
+  version: 1,
+  categories: [category('C0102', '污水井盖', true), category('E0102', '暴露垃圾'), category('E0512', '占道经营')],
+  departments: [{ code: 'ZF', name: '城管执法' }],
+  roads: [],
+  classes: [
+    { code: 'C01', name: '公用设施', name_en: 'Public utilities' },
+    { code: 'E01', name: '市容环境', name_en: 'City appearance' },
+    { code: 'E05', name: '街面秩序', name_en: 'Street order' },
+  ],
+};
+
+/** Answers every test needs; a test's own handlers override them. */
+function defaults(): Record<string, Handler> {
+  return {
+    status: () => statusOf(),
+    dictionary: () => DICTIONARY,
+    settings_get: () => ({ photo_max_edge: 1600, photo_quality: 85, wifi_only_photos: false, stamp: true, language: 'zh-CN' }),
+    sync_state: () => ({ running: false, progress: null, last_report: null, last_error: null, last_sync_at: null }),
+    simulated_location: () => ({ lat: 41.7968, lon: 123.4328, accuracy_m: 8, source: 'gps' }),
+    nearby_cases: () => [],
+    notify_network: () => null,
+    findings: () => [],
+    tasks: () => [],
+  };
+}
+
+export interface Mounted {
+  wrapper: VueWrapper;
+  calls: Call[];
+  callsOf: (cmd: string) => Call[];
+  router: ReturnType<typeof createAppRouter>;
+}
+
+const wrappers: VueWrapper[] = [];
+
+export async function mountApp(path: string, handlers: Record<string, Handler> = {}): Promise<Mounted> {
+  const table = { ...defaults(), ...handlers };
+  const calls: Call[] = [];
+  mockIPC(
+    (cmd, payload) => {
+      const args = (payload ?? {}) as Record<string, unknown>;
+      calls.push({ cmd, args });
+      const handler = table[cmd];
+      if (!handler) throw { code: 'unknown_command', message: `no mock for ${cmd}` };
+      return handler(args);
+    },
+    { shouldMockEvents: true },
+  );
+  const router = createAppRouter();
+  await router.push(path);
+  await router.isReady();
+  const wrapper = mount(App, { global: { plugins: [i18n, router] }, attachTo: document.body });
+  wrappers.push(wrapper);
+  await settle();
+  return { wrapper, calls, callsOf: (cmd) => calls.filter((c) => c.cmd === cmd), router };
+}
+
+/** Lets promises, Vue's scheduler and Vant's transitions run. */
+export async function settle(rounds = 4): Promise<void> {
+  for (let i = 0; i < rounds; i++) {
+    await flushPromises();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+}
+
+export function resetApp(): void {
+  wrappers.splice(0).forEach((w) => w.unmount());
+  app.status = null;
+  app.statusError = null;
+  app.sync = null;
+  app.dictionary = null;
+  app.settings = null;
+  position.fix = null;
+  position.problem = null;
+  release('report');
+  localStorage.clear();
+  setLocale('zh-CN');
+  clearMocks();
+  // Vant keeps its toast and dialog containers in <body> for reuse: close them, never remove them.
+  closeToast(true);
+  closeDialog();
+}
+
+/** Puts files on an <input type=file> (happy-dom cannot pick files) and fires `change`. */
+export async function chooseFiles(input: HTMLInputElement, files: File[]): Promise<void> {
+  Object.defineProperty(input, 'files', { value: files, configurable: true });
+  input.dispatchEvent(new Event('change'));
+  await settle();
+}
+
+export function byTestId<T extends Element = HTMLElement>(id: string): T[] {
+  return Array.from(document.querySelectorAll<T>(`[data-testid="${id}"]`));
+}
+
+export function decodeBase64(text: string): Uint8Array {
+  const binary = atob(text);
+  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+}
+
+/** Text of the toasts on screen (hidden ones stay in the page for reuse). */
+export function toastText(): string {
+  return Array.from(document.querySelectorAll<HTMLElement>('.van-toast'))
+    .filter((toast) => toast.style.display !== 'none')
+    .map((toast) => toast.textContent ?? '')
+    .join(' ');
+}

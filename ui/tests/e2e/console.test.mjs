@@ -1,0 +1,485 @@
+// Browser tests of the web console (issue 5): each role's main path on the real sync server, with findings
+// reported and verifications sent by the real device command line. One server and one browser for the whole
+// file; the steps follow one case through its life, so they run in order and each needs the previous one.
+//
+//   cd ui && npm run build && npm run test:e2e
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  Api,
+  SCREENSHOT_DIR,
+  apiResponse,
+  cleanupTemp,
+  consoleToken,
+  launchBrowser,
+  newPage,
+  patrol,
+  patrolOk,
+  photo,
+  registerDevice,
+  report,
+  screenshot,
+  sha256File,
+  signIn,
+  startServer,
+  today,
+  whileCalling,
+} from './harness.mjs';
+
+const PLACE = { lat: 41.7968, lon: 123.4328 };
+// About 7 m from PLACE: within the 50 m of a suggested duplicate.
+const NEARBY = { lat: 41.79685, lon: 123.43284 };
+const HANDLING_PHOTO = photo('orientation-landscape-3.jpg');
+
+let server;
+let api;
+let browser;
+let origin;
+/** What the steps pass on to each other. */
+const s = {};
+const pages = [];
+const screenshots = [];
+
+async function openPage() {
+  const page = await newPage(browser);
+  pages.push(page);
+  return page;
+}
+
+async function shot(page, name) {
+  screenshots.push(await screenshot(page, name));
+}
+
+/** The console raised no uncaught error on this page. */
+function assertNoPageErrors(page) {
+  assert.deepEqual(page.errors, [], 'uncaught errors in the page');
+}
+
+function row(page, testid, attrs) {
+  const sel = Object.entries(attrs)
+    .map(([k, v]) => `[data-${k}="${v}"]`)
+    .join('');
+  return page.locator(`[data-testid="${testid}"]${sel}`);
+}
+
+/** The table row (`tr`) holding the element `inner`. */
+function trOf(page, inner) {
+  return page.locator('tr', { has: inner });
+}
+
+/** The visible one of the case action forms (the list's and the drawer's share testids). */
+function actionDialog(page, action) {
+  return page.locator(`.el-dialog[data-testid="case-action-dialog"][data-action="${action}"]:visible`);
+}
+
+async function caseOf(caseNo, as = 'dispatcher1') {
+  return api.get(`/cases/${encodeURIComponent(caseNo)}`, as);
+}
+
+describe('web console: one case from device report to close, role by role', () => {
+  before(async () => {
+    server = await startServer();
+    origin = server.origin;
+    api = new Api(origin);
+    browser = await launchBrowser();
+    s.dev1 = await registerDevice(origin, 'inspector1', 'e2e-phone-inspector1');
+    s.dev2 = await registerDevice(origin, 'inspector2', 'e2e-phone-inspector2');
+    s.findingA = await report(s.dev1, PLACE);
+    await patrolOk(s.dev1.home, 'sync');
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    if (server) {
+      // The server's log, for when a step failed.
+      mkdirSync(SCREENSHOT_DIR, { recursive: true });
+      writeFileSync(path.join(SCREENSHOT_DIR, 'sync-server.log'), server.stderr());
+    }
+    cleanupTemp();
+    if (screenshots.length) console.log(`screenshots:\n${screenshots.map((f) => `  ${f}`).join('\n')}`);
+  });
+
+  it('chief1 signs in and approves a device finding on the review page (E0102 → case filed)', { timeout: 60_000 }, async () => {
+    const page = await openPage();
+    await signIn(page, origin, 'chief1', 'chief');
+    // A chief lands on the review page.
+    await page.waitForURL(/#\/review$/);
+    await page.getByTestId('menu-review').waitFor();
+    // The review date starts at today (the date picker's input).
+    assert.equal(await page.getByTestId('review-date').inputValue(), today());
+
+    const rowA = row(page, 'finding-row', { id: s.findingA });
+    await rowA.waitFor();
+    assert.equal(await rowA.getAttribute('data-state'), 'pending_review');
+    await row(page, 'review-counts', { total: 1, pending: 1 }).waitFor();
+
+    await rowA.click();
+    await row(page, 'finding-detail', { id: s.findingA, state: 'pending_review' }).waitFor();
+    // The finding's photo, uploaded by the device, is shown (fetched with the session's token).
+    const { findings } = await api.get(`/review?date=${today()}`, 'chief1');
+    const sha = findings.find((f) => f.id === s.findingA).photos[0].sha256;
+    const img = page.locator(`[data-testid="finding-detail"] [data-testid="photo"][data-sha256="${sha}"] img`).first();
+    await img.waitFor();
+    await page.waitForFunction((el) => el.complete && el.naturalWidth > 0, await img.elementHandle());
+    await shot(page, '01-chief1-review');
+
+    const response = await whileCalling(page, 'POST', `/findings/${s.findingA}/review`, () =>
+      page.getByTestId('review-approve').click(),
+    );
+    assert.equal(response.status(), 200);
+    assert.equal(response.request().postDataJSON().decision, 'approve');
+    const answer = await response.json();
+    s.caseNo = answer.finding.case_no;
+    assert.match(s.caseNo ?? '', /^[A-Za-z0-9-]+$/, 'the approval files a case');
+
+    // The UI shows it: row and detail filed, with the case number.
+    await row(page, 'finding-row', { id: s.findingA, state: 'filed' }).waitFor();
+    await row(page, 'finding-detail', { id: s.findingA, state: 'filed' }).waitFor();
+    assert.equal((await page.getByTestId('finding-case-no').textContent()).trim(), s.caseNo);
+    await row(page, 'review-counts', { total: 1, pending: 0 }).waitFor();
+
+    // The server holds it: a filed case, routed to the category's department, from this finding.
+    const c = await caseOf(s.caseNo, 'chief1');
+    assert.equal(c.state, 'filed');
+    assert.equal(c.category, 'E0102');
+    assert.equal(c.department, 'HW');
+    assert.deepEqual(
+      c.findings.map((f) => f.id),
+      [s.findingA],
+    );
+    s.chiefPage = page;
+    assertNoPageErrors(page);
+  });
+
+  it('chief1 sees a second E0102 report within 50 m as a suggested duplicate and merges it', { timeout: 60_000 }, async () => {
+    assert.ok(s.caseNo, 'needs the case filed by the previous step');
+    const page = s.chiefPage;
+    s.findingB = await report(s.dev2, { ...NEARBY, description: '暴露垃圾 同一处' });
+    await patrolOk(s.dev2.home, 'sync');
+
+    const reload = await whileCalling(page, 'GET', /^\/review\?date=/, () => page.getByTestId('review-refresh').click());
+    assert.equal(reload.status(), 200);
+    const rowB = row(page, 'finding-row', { id: s.findingB, state: 'pending_review' });
+    await rowB.waitFor();
+    await row(page, 'review-counts', { total: 2, pending: 1 }).waitFor();
+
+    await rowB.click();
+    await row(page, 'finding-detail', { id: s.findingB, state: 'pending_review' }).waitFor();
+    assert.equal((await page.getByTestId('finding-duplicate').textContent()).trim(), s.caseNo);
+    await shot(page, '02-chief1-review-duplicate');
+
+    await page.getByTestId('review-merge').click();
+    const caseInput = page.getByTestId('merge-case-no');
+    await caseInput.waitFor();
+    // The merge form starts with the suggested case.
+    assert.equal(await caseInput.inputValue(), s.caseNo);
+    assert.equal((await page.getByTestId('merge-suggestion').first().textContent()).trim(), s.caseNo);
+    await shot(page, '03-chief1-merge-dialog');
+
+    const response = await whileCalling(page, 'POST', `/findings/${s.findingB}/review`, () =>
+      page.getByTestId('merge-confirm').click(),
+    );
+    assert.equal(response.status(), 200);
+    assert.deepEqual(response.request().postDataJSON(), { decision: 'merge', case_no: s.caseNo });
+    await caseInput.waitFor({ state: 'hidden' });
+
+    await row(page, 'finding-row', { id: s.findingB, state: 'merged' }).waitFor();
+    await row(page, 'finding-detail', { id: s.findingB, state: 'merged' }).waitFor();
+    assert.equal((await page.getByTestId('finding-case-no').textContent()).trim(), s.caseNo);
+    await row(page, 'review-counts', { total: 2, pending: 0 }).waitFor();
+
+    // The server: the case holds both findings, the second one merged into it.
+    const c = await caseOf(s.caseNo, 'chief1');
+    assert.deepEqual(c.findings.map((f) => f.id).sort(), [s.findingA, s.findingB].sort());
+    assert.equal(c.findings.find((f) => f.id === s.findingB).state, 'merged');
+    assert.equal(c.state, 'filed', 'merging does not change the case');
+    const { findings } = await api.get(`/review?date=${today()}`, 'chief1');
+    const b = findings.find((f) => f.id === s.findingB);
+    assert.equal(b.state, 'merged');
+    assert.equal(b.case_no, s.caseNo);
+
+    // And the reporting device learns it at its next sync.
+    await patrolOk(s.dev2.home, 'sync');
+    const list = JSON.parse((await patrolOk(s.dev2.home, 'list', '--json')).stdout);
+    const onDevice = list.find((f) => f.id === s.findingB);
+    assert.equal(onDevice.server_state, 'merged');
+    assert.equal(onDevice.case_no, s.caseNo);
+    assertNoPageErrors(page);
+  });
+
+  it('dispatcher1 dispatches the case on the dispatch page', { timeout: 60_000 }, async () => {
+    assert.ok(s.caseNo, 'needs the case of the previous steps');
+    const page = await openPage();
+    await signIn(page, origin, 'dispatcher1', 'dispatcher');
+    await page.waitForURL(/#\/cases$/);
+
+    // The "waiting for dispatch" tab lists the filed case.
+    const caseRow = row(page, 'case-row', { 'case-no': s.caseNo });
+    await row(page, 'case-row', { 'case-no': s.caseNo, state: 'filed' }).waitFor();
+    await shot(page, '04-dispatcher1-dispatch');
+
+    await trOf(page, caseRow).getByTestId('case-action-dispatch').click();
+    const dialog = actionDialog(page, 'dispatch');
+    await dialog.waitFor();
+    // The department is preset from the category (环卫, HW).
+    await dialog.getByTestId('action-department').filter({ hasText: '环卫' }).waitFor();
+    await dialog.getByTestId('action-note').fill('请尽快清运');
+    const response = await whileCalling(page, 'POST', `/cases/${s.caseNo}/actions`, () =>
+      dialog.getByTestId('action-confirm').click(),
+    );
+    assert.equal(response.status(), 200);
+    assert.deepEqual(response.request().postDataJSON(), { action: 'dispatch', department: 'HW', note: '请尽快清运' });
+    await dialog.waitFor({ state: 'hidden' });
+    // It leaves the filed tab ...
+    await caseRow.waitFor({ state: 'detached' });
+    // ... and shows as dispatched among the open cases.
+    await page.getByTestId('tab-open').click();
+    const dispatched = row(page, 'case-row', { 'case-no': s.caseNo, state: 'dispatched' });
+    await dispatched.waitFor();
+
+    // The drawer: state, both findings, the history with the dispatch.
+    const opened = await whileCalling(page, 'GET', `/cases/${s.caseNo}`, () => dispatched.click());
+    assert.equal(opened.status(), 200);
+    const drawer = page.getByTestId('case-drawer');
+    await drawer.locator('[data-testid="case-state"][data-state="dispatched"]').waitFor();
+    await drawer.locator('[data-testid="case-history-entry"][data-action="dispatch"]').waitFor();
+    assert.equal(await drawer.getByTestId('case-finding').count(), 2);
+    await shot(page, '05-dispatcher1-case-drawer');
+
+    const c = await caseOf(s.caseNo);
+    assert.equal(c.state, 'dispatched');
+    assert.equal(c.department, 'HW');
+    const last = c.history[c.history.length - 1];
+    assert.equal(last.action, 'dispatch');
+    assert.equal(last.actor, 'dispatcher1');
+    assertNoPageErrors(page);
+  });
+
+  it('dept-hw accepts the case and handles it with a photo uploaded from the browser', { timeout: 60_000 }, async () => {
+    assert.ok(s.caseNo, 'needs the case of the previous steps');
+    const page = await openPage();
+    await signIn(page, origin, 'dept-hw', 'department');
+    await page.waitForURL(/#\/department$/);
+
+    // Accept, from the "dispatched" inbox.
+    const caseRow = row(page, 'case-row', { 'case-no': s.caseNo });
+    await row(page, 'case-row', { 'case-no': s.caseNo, state: 'dispatched' }).waitFor();
+    await shot(page, '06-dept-hw-inbox');
+    await trOf(page, caseRow).getByTestId('case-action-accept').click();
+    const acceptDialog = actionDialog(page, 'accept');
+    await acceptDialog.waitFor();
+    const accepted = await whileCalling(page, 'POST', `/cases/${s.caseNo}/actions`, () =>
+      acceptDialog.getByTestId('action-confirm').click(),
+    );
+    assert.equal(accepted.status(), 200);
+    assert.equal(accepted.request().postDataJSON().action, 'accept');
+    await caseRow.waitFor({ state: 'detached' });
+    assert.equal((await caseOf(s.caseNo)).state, 'accepted');
+
+    // Handle, from the "accepted" tab, with a photo chosen in the browser.
+    await page.getByTestId('tab-accepted').click();
+    await row(page, 'case-row', { 'case-no': s.caseNo, state: 'accepted' }).waitFor();
+    await trOf(page, caseRow).getByTestId('case-action-handle').click();
+    const dialog = actionDialog(page, 'handle');
+    await dialog.waitFor();
+    const sha = sha256File(HANDLING_PHOTO);
+    await dialog.getByTestId('upload-input').setInputFiles(HANDLING_PHOTO);
+    // Hashed in the browser: the item carries the file's SHA-256.
+    await dialog.locator(`[data-testid="upload-item"][data-sha256="${sha}"]`).waitFor();
+    await dialog.getByTestId('action-note').fill('已清运完毕');
+    await shot(page, '07-dept-hw-handle');
+
+    const uploaded = apiResponse(page, 'PUT', `/blobs/${sha}`);
+    const handled = await whileCalling(page, 'POST', `/cases/${s.caseNo}/actions`, () =>
+      dialog.getByTestId('action-confirm').click(),
+    );
+    assert.ok([200, 201].includes((await uploaded).status()), 'the photo is uploaded');
+    assert.equal(handled.status(), 200);
+    assert.deepEqual(handled.request().postDataJSON(), { action: 'handle', note: '已清运完毕', photos: [sha] });
+    await dialog.waitFor({ state: 'hidden' });
+    await caseRow.waitFor({ state: 'detached' });
+    await page.getByTestId('tab-handled').click();
+    const handledRow = row(page, 'case-row', { 'case-no': s.caseNo, state: 'handled' });
+    await handledRow.waitFor();
+
+    // The drawer shows the case handled, with the handling photo in the history.
+    await handledRow.click();
+    await page.locator('[data-testid="case-drawer"] [data-testid="case-state"][data-state="handled"]').waitFor();
+    const entry = page.locator('[data-testid="case-history-entry"][data-action="handle"]');
+    const img = entry.locator(`[data-testid="photo"][data-sha256="${sha}"] img`);
+    await img.waitFor();
+    await page.waitForFunction((el) => el.complete && el.naturalWidth > 0, await img.elementHandle());
+    await shot(page, '08-dept-hw-handled-drawer');
+
+    // The server: handled, the photo recorded with the handling and stored byte for byte.
+    const c = await caseOf(s.caseNo);
+    assert.equal(c.state, 'handled');
+    const last = c.history[c.history.length - 1];
+    assert.equal(last.action, 'handle');
+    assert.equal(last.actor, 'dept-hw');
+    assert.deepEqual(last.photos, [sha]);
+    const blob = await api.call('GET', `/blobs/${sha}`, { as: 'dispatcher1', accept: 'image/*' });
+    assert.equal(blob.status, 200);
+    assert.ok(Buffer.compare(blob.body, readFileSync(HANDLING_PHOTO)) === 0, 'the stored photo is the uploaded file');
+    assertNoPageErrors(page);
+  });
+
+  it("inspector1's verification from the device closes the case, and the dashboard counts it", { timeout: 60_000 }, async () => {
+    assert.ok(s.caseNo, 'needs the case of the previous steps');
+    // The device receives the verification task at its next sync.
+    await patrolOk(s.dev1.home, 'sync');
+    const tasks = JSON.parse((await patrolOk(s.dev1.home, 'tasks', '--json')).stdout);
+    const task = tasks.find((t) => t.case_no === s.caseNo);
+    assert.ok(task, `a verification task for ${s.caseNo} on the device: ${JSON.stringify(tasks)}`);
+    await patrolOk(s.dev1.home, 'task-complete', task.id, '--result', 'pass');
+    const sent = await patrolOk(s.dev1.home, 'sync');
+    assert.match(sent.stdout, /applied: 1/);
+
+    const c = await caseOf(s.caseNo);
+    assert.equal(c.state, 'closed');
+    const last = c.history[c.history.length - 1];
+    assert.equal(last.to, 'closed');
+    assert.equal(last.actor, 'inspector1');
+
+    const page = await openPage();
+    await signIn(page, origin, 'chief1', 'chief');
+    // The dashboard opens on the last 7 days, by team.
+    const teamStats = await whileCalling(page, 'GET', /^\/stats\?/, () => page.getByTestId('menu-dashboard').click());
+    assert.equal(teamStats.status(), 200);
+    const teamQuery = new URL(teamStats.url()).searchParams;
+    assert.equal(teamQuery.get('group_by'), 'team');
+    assert.ok(teamQuery.get('from') <= today() && today() <= teamQuery.get('to'), 'the period includes today');
+    const [from, to] = await page.locator('[data-testid="dashboard-range"] input').evaluateAll((els) => els.map((e) => e.value));
+    assert.equal(from, teamQuery.get('from'));
+    assert.equal(to, today());
+    const teamRow = trOf(page, page.getByTestId('stats-key').filter({ hasText: /^一中队$/ }));
+    await teamRow.waitFor();
+    assert.ok(Number(await teamRow.getByTestId('stats-closed').textContent()) >= 1, 'team 一中队 has a closed case');
+
+    // By inspector: the inspector who reported it (and verified it) shows it closed.
+    await page.getByTestId('dashboard-group-by').click();
+    const byInspector = await whileCalling(page, 'GET', /^\/stats\?.*group_by=inspector/, () =>
+      page.locator('.el-select-dropdown__item:visible').filter({ hasText: /^巡查员$/ }).click(),
+    );
+    assert.equal(byInspector.status(), 200);
+    const inspectorRow = trOf(page, page.getByTestId('stats-key').filter({ hasText: /^inspector1$/ }));
+    await inspectorRow.waitFor();
+    const closed = Number((await inspectorRow.getByTestId('stats-closed').textContent()).trim());
+    assert.ok(closed >= 1, `inspector1 closed ${closed}`);
+    const reported = Number((await inspectorRow.getByTestId('stats-reported').textContent()).trim());
+    assert.ok(reported >= 1, `inspector1 reported ${reported}`);
+    // The table shows what the server computed.
+    const rows = (await byInspector.json()).rows;
+    const served = rows.find((r) => r.key === 'inspector1');
+    assert.equal(served.closed, closed);
+    assert.equal(Number((await inspectorRow.getByTestId('stats-closed_on_time').textContent()).trim()), served.closed_on_time);
+    // The chart of counts is drawn for the inspectors.
+    await page.locator('[data-testid="chart-counts"] svg text').filter({ hasText: /^inspector1$/ }).first().waitFor();
+    await shot(page, '09-chief1-dashboard');
+    assertNoPageErrors(page);
+  });
+
+  it("admin revokes inspector1's device on the devices page; its next sync is refused", { timeout: 60_000 }, async () => {
+    const page = await openPage();
+    await signIn(page, origin, 'admin', 'admin');
+    await page.getByTestId('menu-devices').click();
+    await page.waitForURL(/#\/admin\/devices$/);
+
+    const device = row(page, 'device-row', { id: s.dev1.id });
+    await row(page, 'device-row', { id: s.dev1.id, revoked: 'false' }).waitFor();
+    await row(page, 'device-row', { id: s.dev2.id, revoked: 'false' }).waitFor();
+    await shot(page, '10-admin-devices');
+
+    await trOf(page, device).getByTestId('device-revoke').click();
+    const confirm = page.locator('.el-message-box__btns .el-button--primary');
+    const response = await whileCalling(page, 'POST', `/devices/${s.dev1.id}/revoke`, () => confirm.click());
+    assert.equal(response.status(), 200);
+    await row(page, 'device-row', { id: s.dev1.id, revoked: 'true' }).waitFor();
+    assert.equal(await trOf(page, device).getByTestId('device-revoke').count(), 0, 'no revoke button on a revoked device');
+    // The other device is untouched.
+    assert.equal(await row(page, 'device-row', { id: s.dev2.id }).getAttribute('data-revoked'), 'false');
+    await shot(page, '11-admin-device-revoked');
+
+    const { devices } = await api.get('/devices', 'admin');
+    assert.ok(devices.find((d) => d.id === s.dev1.id).revoked_at, 'the server records the revocation');
+
+    const refused = await patrol(s.dev1.home, 'sync');
+    assert.notEqual(refused.code, 0, 'a revoked device cannot sync');
+    assert.match(refused.stderr, /refused/i);
+    await patrolOk(s.dev2.home, 'sync');
+    assertNoPageErrors(page);
+  });
+
+  it('sign-in refuses a wrong password; signing out ends the session on the server too', { timeout: 60_000 }, async () => {
+    const page = await openPage();
+    await page.goto(`${origin}/console/`);
+    await page.waitForURL(/#\/sign-in/);
+    await page.getByTestId('username').fill('chief1');
+    await page.getByTestId('password').fill('wrong-password');
+    const refused = await whileCalling(page, 'POST', '/sessions', () => page.getByTestId('sign-in-submit').click());
+    assert.equal(refused.status(), 401);
+    const message = (await refused.json()).error.message;
+    await page.getByTestId('sign-in-error').filter({ hasText: message }).waitFor();
+    await shot(page, '12-sign-in-refused');
+
+    await signIn(page, origin, 'chief1', 'chief');
+    const token = await consoleToken(page);
+    assert.ok(token);
+    assert.equal((await api.call('GET', '/me', { token })).status, 200);
+
+    const out = await whileCalling(page, 'DELETE', '/sessions/current', () => page.getByTestId('sign-out').click());
+    assert.ok(out.status() >= 200 && out.status() < 300, `sign-out answered ${out.status()}`);
+    await page.getByTestId('sign-in-form').waitFor();
+    await page.waitForURL(/#\/sign-in/);
+    assert.equal(await page.getByTestId('welcome').count(), 0);
+    assert.equal(await consoleToken(page), null, 'the tab forgets the token');
+    assert.equal((await api.call('GET', '/me', { token })).status, 401, 'the server ends the session');
+
+    // A page opened by URL now asks to sign in first.
+    await page.goto(`${origin}/console/#/review`);
+    await page.waitForURL(/#\/sign-in\?redirect=/);
+    await page.getByTestId('sign-in-form').waitFor();
+    assertNoPageErrors(page);
+  });
+
+  it('a department user opening the review page by URL is refused, by the server as well as the menu', { timeout: 60_000 }, async () => {
+    const page = await openPage();
+    await signIn(page, origin, 'dept-hw', 'department');
+    await page.waitForURL(/#\/department$/);
+    await page.getByTestId('menu-department').waitFor();
+    assert.equal(await page.getByTestId('menu-review').count(), 0, 'no review entry in the menu');
+
+    // By URL: the console does not show the review page ...
+    await page.goto(`${origin}/console/#/review`);
+    await page.waitForURL(/#\/department$/);
+    await page.getByTestId('department-tabs').waitFor();
+    assert.equal(await page.getByTestId('review-table').count(), 0);
+
+    // ... and the server refuses this very session the review list and decisions.
+    const answers = await page.evaluate(
+      async ({ date, finding }) => {
+        const raw = sessionStorage.getItem('tiejiaoban.console.session');
+        const headers = { Authorization: `Bearer ${JSON.parse(raw).token}`, 'Content-Type': 'application/json' };
+        const list = await fetch(`/api/v1/review?date=${date}`, { headers });
+        const decide = await fetch(`/api/v1/findings/${finding}/review`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ decision: 'approve' }),
+        });
+        return [
+          { status: list.status, body: await list.json() },
+          { status: decide.status, body: await decide.json() },
+        ];
+      },
+      { date: today(), finding: s.findingB ?? s.findingA },
+    );
+    for (const answer of answers) {
+      assert.equal(answer.status, 403, JSON.stringify(answer));
+      assert.equal(answer.body.error.code, 'forbidden');
+    }
+    assertNoPageErrors(page);
+  });
+});
