@@ -19,11 +19,15 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 fn time(mut f: impl FnMut()) -> Duration {
     f(); // warm up
-    median((0..RUNS).map(|_| {
-        let t = Instant::now();
-        f();
-        t.elapsed()
-    }).collect())
+    median(
+        (0..RUNS)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed()
+            })
+            .collect(),
+    )
 }
 
 fn plain(input: &[u8]) -> Vec<u8> {
@@ -49,7 +53,9 @@ fn psnr(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
 fn main() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/photos");
     let pipeline = PhotoPipeline::default();
-    println!("photo | ours (ms) | plain image (ms) | djpeg|cjpeg (ms) | ours vs plain | ours vs turbo | PSNR vs Lanczos3 (dB)");
+    println!(
+        "photo | ours (ms) | plain image (ms) | djpeg|cjpeg (ms) | ours vs plain | ours vs turbo | PSNR vs Lanczos3 (dB)"
+    );
     for name in ["HMD_Nokia_8.3_5G.jpg", "iphone_hdr_YES.jpg"] {
         let path = dir.join(name);
         let input = std::fs::read(&path).unwrap();

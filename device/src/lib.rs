@@ -3,6 +3,7 @@
 //! use it, so that a report made anywhere takes the same path to the server.
 
 pub mod error;
+mod fast_jpeg;
 pub mod photo;
 pub mod stamp;
 pub mod store;

@@ -7,8 +7,6 @@
 use std::io::Cursor;
 
 use chrono::{DateTime, FixedOffset, Local, NaiveDateTime, TimeZone};
-use image::codecs::jpeg::JpegEncoder;
-use image::imageops::FilterType;
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 use sha2::{Digest, Sha256};
@@ -99,38 +97,30 @@ impl PhotoPipeline {
     /// Processes a photo and draws `stamp` (see `stamp_lines`) on it when given and a font is found.
     pub fn process_stamped(&self, input: &[u8], stamp: Option<&[String]>) -> DeviceResult<ProcessedPhoto> {
         let format = sniff(input)?;
-        let mut reader = ImageReader::with_format(Cursor::new(input), format);
-        let mut limits = Limits::default();
-        limits.max_alloc = Some(self.options.max_pixels.saturating_mul(4));
-        reader.limits(limits);
-        let mut decoder = reader.into_decoder().map_err(|e| DeviceError::BadPhoto(e.to_string()))?;
-        let (w, h) = decoder.dimensions();
-        if u64::from(w) * u64::from(h) > self.options.max_pixels {
-            return Err(DeviceError::BadPhoto(format!(
-                "{w}×{h} pixels is more than the {} allowed",
-                self.options.max_pixels
-            )));
-        }
+        let fast = match format {
+            ImageFormat::Jpeg => {
+                crate::fast_jpeg::decode_scaled(input, self.options.max_edge.max(1), self.options.max_pixels)
+            }
+            _ => None,
+        };
+        let (mut img, exif) = match fast {
+            Some(result) => result?,
+            None => self.decode_general(input, format)?,
+        };
         // Damaged metadata must never cost the picture: a bad EXIF block means "no metadata".
-        let exif = decoder.exif_metadata().ok().flatten();
-        let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-        let mut img = DynamicImage::from_decoder(decoder).map_err(|e| DeviceError::BadPhoto(e.to_string()))?;
+        let orientation = exif.as_deref().and_then(exif_orientation).unwrap_or(Orientation::NoTransforms);
         img.apply_orientation(orientation);
         let (taken_at, exif_position) = exif.as_deref().map(read_exif).unwrap_or((None, None));
 
-        let max = self.options.max_edge.max(1);
-        if img.width() > max || img.height() > max {
-            img = img.resize(max, max, FilterType::Triangle);
-        }
-        let mut rgb = img.into_rgb8();
+        let mut rgb = crate::fast_jpeg::fit(img.into_rgb8(), self.options.max_edge.max(1))?;
         let stamped = match (stamp, crate::stamp::StampFont::system()) {
             (Some(lines), Some(font)) => crate::stamp::draw(&mut rgb, font, lines),
             _ => false,
         };
-        let jpeg = encode(&rgb, self.options.quality)?;
+        let jpeg = crate::fast_jpeg::encode(&rgb, self.options.quality)?;
         let t = self.options.thumbnail_edge.max(16);
-        let thumb = DynamicImage::ImageRgb8(rgb.clone()).resize(t, t, FilterType::Triangle).into_rgb8();
-        let thumbnail = encode(&thumb, 70)?;
+        let thumb = crate::fast_jpeg::fit(rgb.clone(), t)?;
+        let thumbnail = crate::fast_jpeg::encode(&thumb, 70)?;
         Ok(ProcessedPhoto {
             sha256: hex::encode(Sha256::digest(&jpeg)),
             width: rgb.width(),
@@ -144,12 +134,32 @@ impl PhotoPipeline {
     }
 }
 
-fn encode(rgb: &image::RgbImage, quality: u8) -> DeviceResult<Vec<u8>> {
-    let mut out = Vec::with_capacity(rgb.len() / 8);
-    JpegEncoder::new_with_quality(&mut out, quality.clamp(1, 100))
-        .encode_image(rgb)
-        .map_err(|e| DeviceError::BadPhoto(e.to_string()))?;
-    Ok(out)
+impl PhotoPipeline {
+    /// Any supported format at full size, with its EXIF block; used when the fast JPEG path cannot.
+    fn decode_general(&self, input: &[u8], format: ImageFormat) -> DeviceResult<(DynamicImage, Option<Vec<u8>>)> {
+        let mut reader = ImageReader::with_format(Cursor::new(input), format);
+        let mut limits = Limits::default();
+        limits.max_alloc = Some(self.options.max_pixels.saturating_mul(4));
+        reader.limits(limits);
+        let mut decoder = reader.into_decoder().map_err(|e| DeviceError::BadPhoto(e.to_string()))?;
+        let (w, h) = decoder.dimensions();
+        if u64::from(w) * u64::from(h) > self.options.max_pixels {
+            return Err(DeviceError::BadPhoto(format!(
+                "{w}×{h} pixels is more than the {} allowed",
+                self.options.max_pixels
+            )));
+        }
+        let exif = decoder.exif_metadata().ok().flatten();
+        let img = DynamicImage::from_decoder(decoder).map_err(|e| DeviceError::BadPhoto(e.to_string()))?;
+        Ok((img, exif))
+    }
+}
+
+/// The EXIF orientation tag, if the block has a readable one.
+fn exif_orientation(raw: &[u8]) -> Option<Orientation> {
+    let exif = exif::Reader::new().read_raw(raw.to_vec()).ok()?;
+    let value = exif.get_field(exif::Tag::Orientation, exif::In::PRIMARY)?.value.get_uint(0)?;
+    Orientation::from_exif(u8::try_from(value).ok()?)
 }
 
 /// Capture time and GPS position from a raw EXIF block; anything malformed is skipped.
