@@ -16,6 +16,7 @@ use protocol::{
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use rusqlite_migration::{M, Migrations};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::error::{DeviceError, DeviceResult};
@@ -195,6 +196,17 @@ impl Default for Settings {
             language: "zh-CN".into(),
         }
     }
+}
+
+/// What the start-up check did and found.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CheckReport {
+    pub removed_temp_files: u32,
+    pub removed_orphans: u32,
+    /// Photos that waiting ops need but whose file is gone.
+    pub missing: Vec<String>,
+    /// Photos whose file no longer hashes to its name.
+    pub corrupt: Vec<String>,
 }
 
 /// A processed photo stored on the device, ready to be attached to a report or a task result.
@@ -948,6 +960,41 @@ impl DeviceStore {
                 },
             )?;
         Ok(Some((row, finding)))
+    }
+
+    /// The start-up check: removes temporary files and photo files no row knows (left by a crash between
+    /// writing a file and committing its row), and reports photos pending ops need whose file is missing
+    /// or, with `verify_hashes`, no longer matches its hash.
+    pub fn check(&self, verify_hashes: bool) -> DeviceResult<CheckReport> {
+        let mut report = CheckReport::default();
+        let dir = self.home.join("photos");
+        let mut known = self.conn.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM photo_files WHERE sha256 = ?1) OR EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?1)",
+        )?;
+        for entry in fs::read_dir(&dir)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') && name.ends_with(".tmp") {
+                fs::remove_file(entry.path())?;
+                report.removed_temp_files += 1;
+                continue;
+            }
+            let Some(sha) = name.strip_suffix(".thumb.jpg").or_else(|| name.strip_suffix(".jpg")) else { continue };
+            if !known.query_row([sha], |r| r.get::<_, bool>(0))? {
+                fs::remove_file(entry.path())?;
+                report.removed_orphans += 1;
+            }
+        }
+        for blob in self.pending_blobs()? {
+            match fs::read(&blob.path) {
+                Err(_) => report.missing.push(blob.sha256),
+                Ok(bytes) if verify_hashes && hex::encode(Sha256::digest(&bytes)) != blob.sha256 => {
+                    report.corrupt.push(blob.sha256)
+                }
+                Ok(_) => {}
+            }
+        }
+        Ok(report)
     }
 
     pub fn open_task_count(&self) -> DeviceResult<u64> {

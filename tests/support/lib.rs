@@ -284,3 +284,87 @@ pub fn finding_body(id: &str, category: &str, photo_sha: &str, lat: f64) -> Valu
         "photos": [{"sha256": photo_sha, "role": "before", "taken_at": now, "width": 1600, "height": 1200, "bytes": 1000}]
     })
 }
+
+/// A TCP proxy on 127.0.0.1 that counts the bytes a client sends and can cut the connection once, after
+/// a given number of them — a phone losing its signal in the middle of an upload.
+pub struct CutProxy {
+    pub port: u16,
+    sent: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    cut_at: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    cuts: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl CutProxy {
+    pub fn start(target_port: u16) -> CutProxy {
+        use std::io::{Read, Write};
+        use std::net::{Shutdown, TcpListener, TcpStream};
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicU64, Ordering};
+
+        let listener = TcpListener::bind("127.0.0.1:0").expect("proxy listens");
+        let port = listener.local_addr().unwrap().port();
+        let sent = Arc::new(AtomicU64::new(0));
+        let cut_at = Arc::new(AtomicU64::new(u64::MAX));
+        let cuts = Arc::new(AtomicU64::new(0));
+        let (s, c, n) = (sent.clone(), cut_at.clone(), cuts.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                let Ok(server) = TcpStream::connect(("127.0.0.1", target_port)) else { continue };
+                let (mut client_r, mut server_w) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let (mut server_r, mut client_w) = (server, client);
+                let (s, c, n) = (s.clone(), c.clone(), n.clone());
+                let (kill_a, kill_b) = (client_r.try_clone().unwrap(), server_w.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 16 * 1024];
+                    loop {
+                        let Ok(k) = client_r.read(&mut buf) else { break };
+                        if k == 0 {
+                            let _ = server_w.shutdown(Shutdown::Write);
+                            break;
+                        }
+                        let before = s.fetch_add(k as u64, Ordering::SeqCst);
+                        let limit = c.load(Ordering::SeqCst);
+                        if before + k as u64 > limit {
+                            // Forward up to the cut, then drop both sides.
+                            let keep = limit.saturating_sub(before) as usize;
+                            let _ = server_w.write_all(&buf[..keep]);
+                            s.fetch_sub((k - keep) as u64, Ordering::SeqCst);
+                            c.store(u64::MAX, Ordering::SeqCst);
+                            n.fetch_add(1, Ordering::SeqCst);
+                            let _ = kill_a.shutdown(Shutdown::Both);
+                            let _ = kill_b.shutdown(Shutdown::Both);
+                            break;
+                        }
+                        if server_w.write_all(&buf[..k]).is_err() {
+                            break;
+                        }
+                    }
+                });
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut server_r, &mut client_w);
+                    let _ = client_w.shutdown(Shutdown::Both);
+                });
+            }
+        });
+        CutProxy { port, sent, cut_at, cuts }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Bytes clients have sent through the proxy so far.
+    pub fn sent(&self) -> u64 {
+        self.sent.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Cuts the connection that carries the client's byte number `sent() + n`.
+    pub fn cut_after(&self, n: u64) {
+        self.cut_at.store(self.sent() + n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn cuts(&self) -> u64 {
+        self.cuts.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}

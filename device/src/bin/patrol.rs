@@ -77,6 +77,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Checks the store: removes leftovers of a crash, verifies the photos waiting to be sent.
+    Check,
     /// Verification tasks (核查) received from the server.
     Tasks {
         #[arg(long)]
@@ -151,7 +153,10 @@ fn runtime() -> Result<tokio::runtime::Runtime, DeviceError> {
 
 fn run(cli: Cli) -> Result<ExitCode, DeviceError> {
     let home = cli.home.ok_or_else(|| DeviceError::Invalid("--home DIR is required".into()))?;
-    let store = Mutex::new(DeviceStore::open(&home)?);
+    let store = DeviceStore::open(&home)?;
+    // Leftovers of a crash (temporary files, photo files no row knows) go before anything else.
+    let startup = store.check(false)?;
+    let store = Mutex::new(store);
     match cli.command {
         Command::Register { server, username, password, device_name } => {
             let client = SyncClient::new(&server)?;
@@ -269,6 +274,24 @@ fn run(cli: Cli) -> Result<ExitCode, DeviceError> {
                 }
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Check => {
+            let report = store.lock().unwrap_or_else(|e| e.into_inner()).check(true)?;
+            println!(
+                "removed {} temporary and {} orphan file(s) at start; {} missing and {} corrupt photo(s)",
+                startup.removed_temp_files,
+                startup.removed_orphans,
+                report.missing.len(),
+                report.corrupt.len()
+            );
+            for sha in report.missing.iter().chain(&report.corrupt) {
+                println!("photo {sha} cannot be sent");
+            }
+            Ok(if report.missing.is_empty() && report.corrupt.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Command::Tasks { json } => {
             let tasks = store.lock().unwrap_or_else(|e| e.into_inner()).tasks()?;
