@@ -44,6 +44,10 @@ struct Args {
     username: String,
     #[arg(long, default_value = "demo1234")]
     password: String,
+    /// Open loop: the total findings per second to offer (each device sends its batches on a timer), so
+    /// that latency is measured at a given load rather than at saturation. 0: as fast as answers come.
+    #[arg(long, default_value_t = 0.0)]
+    rate: f64,
     /// A category with chief review, so that findings wait rather than file cases.
     #[arg(long, default_value = "E0102")]
     category: String,
@@ -182,7 +186,16 @@ async fn run(args: Arc<Args>, client: Arc<Client>) -> Result<(), String> {
             let mut cursor = None;
             let mut done = 0;
             let mut uploaded = 0u64;
+            let mut ticker = (args.rate > 0.0).then(|| {
+                let batches_per_s = args.rate / (args.batch as f64 * args.devices as f64);
+                let mut t = tokio::time::interval(Duration::from_secs_f64(1.0 / batches_per_s));
+                t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                t
+            });
             while done < per_device {
+                if let Some(t) = ticker.as_mut() {
+                    t.tick().await;
+                }
                 let take = match args.mode {
                     Mode::Ingest => args.batch.min(per_device - done),
                     Mode::Photos => 1,
@@ -228,12 +241,13 @@ async fn run(args: Arc<Args>, client: Arc<Client>) -> Result<(), String> {
     latencies.sort();
     let rate = total as f64 / elapsed.as_secs_f64();
     println!(
-        "mode={} devices={} findings={} elapsed={:.2}s rate={:.0}/s requests={} p50={:.1}ms p99={:.1}ms max={:.1}ms{}",
+        "mode={} devices={} offered={} findings={} elapsed={:.2}s rate={:.0}/s requests={} p50={:.1}ms p99={:.1}ms max={:.1}ms{}",
         match args.mode {
             Mode::Ingest => "ingest",
             Mode::Photos => "photos",
         },
         args.devices,
+        if args.rate > 0.0 { format!("{:.0}/s", args.rate) } else { "max".into() },
         total,
         elapsed.as_secs_f64(),
         rate,

@@ -6,7 +6,7 @@ use protocol::{
     ApiError, CaseState, ChangeBody, ErrorCode, FindingState, OpResult, OpStatus, TaskAck, TaskAssigned, TaskComplete,
     TaskResult, TaskState, TaskType,
 };
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use super::ingest::{file_case, insert_change, nearest_open_case, notify_finding, record_history};
@@ -323,7 +323,7 @@ pub(super) fn case_detail(
 }
 
 /// Tells every reporter of a case's findings the case's new state, and the team's devices the area case.
-fn announce_case(tx: &Transaction<'_>, settings: &EngineSettings, case_no: &str, now: DateTime<Utc>) -> AppResult<()> {
+fn announce_case(tx: &Connection, settings: &EngineSettings, case_no: &str, now: DateTime<Utc>) -> AppResult<()> {
     let rows = tx
         .prepare_cached("SELECT id, reporter_id, state FROM findings WHERE case_no = ?1")?
         .query_map([case_no], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?
@@ -365,7 +365,7 @@ fn announce_case(tx: &Transaction<'_>, settings: &EngineSettings, case_no: &str,
 
 /// A review decision in the finding's own history (it always leaves `pending_review`).
 fn finding_history(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     id: Uuid,
     actor: &User,
     action: &str,
@@ -382,7 +382,7 @@ fn finding_history(
 
 pub(super) fn review_finding(
     store: &SqliteStore,
-    tx: &Transaction<'_>,
+    tx: &Connection,
     dict: &DictIndex,
     actor: &User,
     id: Uuid,
@@ -451,7 +451,7 @@ pub(super) fn deadline(settings: &EngineSettings, from: DateTime<Utc>, hours: f6
 
 pub(super) fn case_action(
     store: &SqliteStore,
-    tx: &Transaction<'_>,
+    tx: &Connection,
     actor: &User,
     case_no: &str,
     input: &ActionInput,
@@ -548,7 +548,7 @@ pub(super) fn case_action(
     Ok(())
 }
 
-fn cancel_tasks(tx: &Transaction<'_>, case_no: &str, now: DateTime<Utc>) -> AppResult<()> {
+fn cancel_tasks(tx: &Connection, case_no: &str, now: DateTime<Utc>) -> AppResult<()> {
     let open = tx
         .prepare_cached("SELECT id, assignee_id FROM tasks WHERE case_no = ?1 AND state = 'open'")?
         .query_map([case_no], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
@@ -563,12 +563,7 @@ fn cancel_tasks(tx: &Transaction<'_>, case_no: &str, now: DateTime<Utc>) -> AppR
 }
 
 /// After handling, one verification task goes to the reporter of the case's first finding.
-fn assign_verification(
-    tx: &Transaction<'_>,
-    settings: &EngineSettings,
-    case_no: &str,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
+fn assign_verification(tx: &Connection, settings: &EngineSettings, case_no: &str, now: DateTime<Utc>) -> AppResult<()> {
     cancel_tasks(tx, case_no, now)?;
     let (reporter, body, category): (String, String, String) = tx.query_row(
         "SELECT f.reporter_id, f.body, c.category FROM findings f JOIN cases c ON c.case_no = f.case_no
@@ -609,7 +604,7 @@ fn assign_verification(
 
 /// `task.complete` inside the ingest transaction: pass closes the case, fail sends it back (返工).
 pub(super) fn complete_task(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     store: &SqliteStore,
     ctx: &SyncContext<'_>,
     seq: u64,

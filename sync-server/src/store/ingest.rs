@@ -8,7 +8,7 @@ use protocol::{
     ApiError, CaseState, CaseSummary, Category, Change, ChangeBody, ErrorCode, Finding, FindingAck, FindingState,
     FindingUpdated, Op, OpEnvelope, OpResult, OpStatus, PatrolAck, ReviewMode,
 };
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -62,7 +62,7 @@ fn done(status: OpStatus, result: OpResult) -> Outcome {
 }
 
 pub(super) fn apply_batch(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     store: &SqliteStore,
     dict: &DictIndex,
     ctx: &SyncContext<'_>,
@@ -95,7 +95,7 @@ pub(super) fn apply_batch(
 }
 
 fn apply_one(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     store: &SqliteStore,
     dict: &DictIndex,
     ctx: &SyncContext<'_>,
@@ -214,7 +214,7 @@ fn patrol_ack(seq: u64, id: Uuid) -> OpResult {
     OpResult { seq, status: OpStatus::Applied, finding: None, patrol: Some(PatrolAck { id }), task: None, error: None }
 }
 
-fn patrol_exists(tx: &Transaction<'_>, id: Uuid) -> AppResult<bool> {
+fn patrol_exists(tx: &Connection, id: Uuid) -> AppResult<bool> {
     Ok(tx.query_row("SELECT EXISTS (SELECT 1 FROM patrols WHERE id = ?1)", [id.to_string()], |r| r.get(0))?)
 }
 
@@ -223,7 +223,7 @@ fn finding_result(seq: u64, status: OpStatus, ack: FindingAck) -> OpResult {
 }
 
 fn finding_create(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     store: &SqliteStore,
     dict: &DictIndex,
     ctx: &SyncContext<'_>,
@@ -265,8 +265,14 @@ fn finding_create(
         dict.categories.get(&f.category).cloned().ok_or_else(|| AppError::internal("category vanished"))?;
     let reporter = &ctx.principal.user;
     let observed_ts = f.observed_at.timestamp();
-    let duplicate_of =
-        nearest_open_case(tx, &store.settings, &f.category, f.location.lat, f.location.lon, observed_ts)?;
+    // Only an `auto` finding is merged at ingest; for the others the review list works the suggestion out
+    // when a chief looks, against the cases open then.
+    let duplicate_of = match category.review {
+        ReviewMode::Auto => {
+            nearest_open_case(tx, &store.settings, &f.category, f.location.lat, f.location.lon, observed_ts)?
+        }
+        ReviewMode::Chief => None,
+    };
 
     let (state, case_no) = match category.review {
         ReviewMode::Chief => (FindingState::PendingReview, None),
@@ -346,7 +352,7 @@ fn finding_create(
 /// finding fixed on the spot becomes a closed, self-handled case.
 #[allow(clippy::too_many_arguments)] // who reported and who files differ when a chief approves
 pub(super) fn file_case(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     settings: &EngineSettings,
     now: DateTime<Utc>,
     category: &Category,
@@ -427,7 +433,7 @@ pub(super) fn file_case(
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn record_history<'a>(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     case_no: &str,
     at: DateTime<Utc>,
     actor: impl Into<Actor<'a>>,
@@ -461,7 +467,7 @@ pub(super) fn record_history<'a>(
 /// Tells a finding's reporter that its state or case changed.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn notify_finding(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     zone: &Zone,
     reporter: Uuid,
     finding_id: Uuid,
@@ -490,7 +496,7 @@ pub(super) fn notify_finding(
 }
 
 pub(super) fn insert_change(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     user: Option<Uuid>,
     team: Option<&str>,
     body: &ChangeBody,
