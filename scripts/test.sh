@@ -45,8 +45,19 @@ set -e
 e2e_passed=$(grep -Eo '^# pass [0-9]+' "$log.e2e" | awk '{print $3}' | tail -1)
 e2e_failed=$(grep -Eo '^# fail [0-9]+' "$log.e2e" | awk '{print $3}' | tail -1)
 rm -f "$log.e2e"
+step "phone app: release build with the front end embedded, driven under Xvfb by tauri-driver"
+command -v tauri-driver >/dev/null || cargo install tauri-driver --locked --quiet
+cargo build --release -p tiejiaoban-app --features custom-protocol --quiet
+set +e
+bash scripts/app-e2e.sh 2>&1 | tee "$log.app"
+app_status=${PIPESTATUS[0]}
+set -e
+app_passed=$(grep -Eo '^# pass [0-9]+' "$log.app" | awk '{print $3}' | tail -1)
+app_failed=$(grep -Eo '^# fail [0-9]+' "$log.app" | awk '{print $3}' | tail -1)
+rm -f "$log.app"
 echo
 echo "checks and tests took $(( $(date +%s) - started )) s"
+echo "app: ${app_passed:-0} passed, ${app_failed:-0} failed"
 echo "browser: ${e2e_passed:-0} passed, ${e2e_failed:-0} failed"
 echo "rust: $passed passed, $failed failed"
-[ "$status" -eq 0 ] && [ "$e2e_status" -eq 0 ]
+[ "$status" -eq 0 ] && [ "$e2e_status" -eq 0 ] && [ "$app_status" -eq 0 ]

@@ -25,6 +25,8 @@ fn console_extensions_answer_by_role() {
     assert_eq!(dict.body["categories"].as_array().unwrap().len(), 47);
     let mut newer = dict.body.clone();
     newer["categories"][0]["time_limit_hours"] = json!(3);
+    // Routing by road: exposed garbage on 中街路 goes to the street office (JD), not sanitation (HW).
+    newer["routes"] = json!([{"category": "E0102", "road": "中街路", "department": "JD"}]);
     assert_eq!(api.post("/dictionary", Some(&chief), &newer).status, 403);
     let imported = api.post("/dictionary", Some(&admin), &newer);
     assert_eq!(imported.status, 200, "{}", imported.body);
@@ -76,9 +78,41 @@ fn console_extensions_answer_by_role() {
     assert_eq!(api.get(&format!("/patrols?date={today}"), Some(&api.sign_in("chief2"))).body["patrols"], json!([]));
     assert_eq!(api.get(&format!("/patrols?date={today}"), Some(&inspector)).status, 403);
 
+    // The route override applies when the case is filed; the same category elsewhere keeps its department.
+    let photo = tiejiaoban::fixture("orientation-portrait-1.jpg");
+    let routed = phone.ok(&[
+        "report",
+        "--category",
+        "E0102",
+        "--lat",
+        "41.7968",
+        "--lon",
+        "123.4330",
+        "--road",
+        "中街路",
+        "--photo",
+        photo.to_str().unwrap(),
+    ]);
+    let routed = routed.lines().last().unwrap().to_owned();
+    phone.ok(&["sync"]);
+    let approve = |id: &str| api.post(&format!("/findings/{id}/review"), Some(&chief), &json!({"decision": "approve"}));
+    let case = approve(&routed);
+    assert_eq!(case.status, 200, "{}", case.body);
+    assert_eq!(case.body["case"]["department"], "JD");
+    let first = api.get(&format!("/review?date={today}"), Some(&chief)).body["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["road"].is_null())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(approve(&first).body["case"]["department"], "HW");
+
     let health = api.get("/sync-health", Some(&admin));
     assert_eq!(health.status, 200);
-    assert_eq!(health.body["findings"], 1);
+    assert_eq!(health.body["findings"], 2);
     assert!(health.body["storage_bytes"].as_i64().unwrap() > 0);
     assert_eq!(api.get("/sync-health", Some(&chief)).status, 403);
 }

@@ -53,6 +53,34 @@ pub struct Road {
     pub points: Vec<[f64; 2]>,
 }
 
+/// A routing rule that sends a category's cases (or all cases) on a road or in a grid to another
+/// department than the category's own (路长制, street-office areas). An extension of the dictionary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RouteOverride {
+    /// The category it applies to; none: every category.
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub road: Option<String>,
+    #[serde(default)]
+    pub grid: Option<String>,
+    pub department: String,
+}
+
+impl RouteOverride {
+    fn matches(&self, category: &str, road: Option<&str>, grid: Option<&str>) -> bool {
+        self.category.as_deref().is_none_or(|c| c == category)
+            && self.road.as_deref().is_none_or(|r| Some(r) == road)
+            && self.grid.as_deref().is_none_or(|g| Some(g) == grid)
+            && (self.road.is_some() || self.grid.is_some())
+    }
+
+    /// More conditions, more specific.
+    fn specificity(&self) -> usize {
+        usize::from(self.category.is_some()) + usize::from(self.road.is_some()) + usize::from(self.grid.is_some())
+    }
+}
+
 /// A big class (大类) of the category tree; an extension that lets the phone group categories.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CategoryClass {
@@ -71,11 +99,23 @@ pub struct Dictionary {
     pub roads: Vec<Road>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub classes: Vec<CategoryClass>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<RouteOverride>,
 }
 
 impl Dictionary {
     pub fn category(&self, code: &str) -> Option<&Category> {
         self.categories.iter().find(|c| c.code == code)
+    }
+
+    /// The department a case goes to: the most specific matching route override, else the category's.
+    pub fn route(&self, category: &str, road: Option<&str>, grid: Option<&str>) -> Option<&str> {
+        self.routes
+            .iter()
+            .filter(|r| r.matches(category, road, grid))
+            .max_by_key(|r| r.specificity())
+            .map(|r| r.department.as_str())
+            .or_else(|| self.category(category).map(|c| c.department.as_str()))
     }
 
     /// Every category names a known department, codes are unique, limits are positive.
@@ -99,6 +139,17 @@ impl Dictionary {
                     format!("categories[{i}].time_limit_hours"),
                     "time limit must be positive",
                 ));
+            }
+        }
+        for (i, r) in self.routes.iter().enumerate() {
+            if !self.departments.iter().any(|d| d.code == r.department) {
+                return Err(FieldError::new(
+                    format!("routes[{i}].department"),
+                    format!("department `{}` is not in the dictionary", r.department),
+                ));
+            }
+            if r.road.is_none() && r.grid.is_none() {
+                return Err(FieldError::new(format!("routes[{i}]"), "a route override names a road or a grid"));
             }
         }
         Ok(())

@@ -8,6 +8,9 @@
 /** The key of an element reference in W3C WebDriver answers. */
 const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
 
+/** Special keys of "element send keys". NULL releases the modifiers pressed before it. */
+export const KEY = { NULL: '\uE000', BACKSPACE: '\uE003', ENTER: '\uE007', CONTROL: '\uE009' };
+
 export class WebDriverError extends Error {
   constructor(method, path, status, value) {
     const error = value?.error ?? `http ${status}`;
@@ -187,11 +190,19 @@ export class Session {
     return el;
   }
 
-  /** Clears the control matching `css` and types `text` into it. */
+  /**
+   * Empties the control matching `css` with the keyboard (select all, delete: unlike "element clear" this
+   * fires the input events a framework's two-way binding listens to), types `text`, and waits until the
+   * control holds exactly `text`.
+   */
   async type(css, text, options) {
     const el = await this.waitFor(css, options);
-    await el.clear();
+    if (await el.property('value')) await el.sendKeys(`${KEY.CONTROL}a${KEY.NULL}${KEY.BACKSPACE}`);
     await el.sendKeys(text);
+    await waitFor(async () => (await el.property('value')) === text, {
+      timeout: options?.timeout ?? this.timeout,
+      message: `${css} to hold ${JSON.stringify(text)}`,
+    });
     return el;
   }
 

@@ -405,11 +405,14 @@ pub(super) fn review_finding(
             if let Some(code) = category {
                 finding.category = code.clone();
             }
-            let (_, cat) = dict
+            let (_, mut cat) = dict
                 .categories
                 .get(&finding.category)
                 .cloned()
                 .ok_or_else(|| AppError::invalid("category", "unknown category"))?;
+            cat.department = dict
+                .route(&finding.category, finding.road.as_deref(), finding.grid.as_deref())
+                .unwrap_or(cat.department);
             let case_no =
                 file_case(tx, &store.settings, now, &cat, &finding, (reporter, team.as_deref()), actor, false)?;
             tx.execute("UPDATE findings SET category = ?2 WHERE id = ?1", params![id.to_string(), finding.category])?;

@@ -261,8 +261,10 @@ fn finding_create(
         return Ok(retry(seq, error));
     }
 
-    let (dict_version, category) =
+    let (dict_version, mut category) =
         dict.categories.get(&f.category).cloned().ok_or_else(|| AppError::internal("category vanished"))?;
+    // Routing is data: a road or grid override of the dictionary beats the category's own department.
+    category.department = dict.route(&f.category, f.road.as_deref(), f.grid.as_deref()).unwrap_or(category.department);
     let reporter = &ctx.principal.user;
     let observed_ts = f.observed_at.timestamp();
     // Only an `auto` finding is merged at ingest; for the others the review list works the suggestion out

@@ -36,6 +36,11 @@ pub(super) struct DictIndex {
 }
 
 impl DictIndex {
+    /// The department for a case: a route override of the current dictionary, else `None`.
+    pub fn route(&self, category: &str, road: Option<&str>, grid: Option<&str>) -> Option<String> {
+        self.current.as_ref()?.route(category, road, grid).map(str::to_owned)
+    }
+
     fn add(&mut self, d: &Dictionary, at: DateTime<Utc>) {
         for c in &d.categories {
             let newer = self.categories.get(&c.code).is_none_or(|(v, _)| *v <= d.version);

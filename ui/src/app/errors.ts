@@ -8,6 +8,7 @@ import { isIpcError } from './ipc';
 const KNOWN_CODES = [
   'unsupported_format',
   'offline',
+  'unreachable',
   'unauthorized',
   'device_revoked',
   'not_registered',

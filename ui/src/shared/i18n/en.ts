@@ -34,6 +34,7 @@ const en: MessageSchema = {
     errors: {
       unsupported_format: 'Unsupported photo format (e.g. HEIC). Set the camera to "Most compatible"/JPEG and take it again',
       offline: 'No network: saved on the phone, sent when online',
+      unreachable: 'Cannot reach the server; check the network or the server address',
       unauthorized: 'Sign-in no longer valid, please contact the administrator: {detail}',
       device_revoked: 'This device was disabled by the administrator: {detail}',
       not_registered: 'This device is not registered yet',

@@ -33,6 +33,7 @@ const zhCN = {
     errors: {
       unsupported_format: '不支持的照片格式 (如 HEIC), 请在相机设置中选择"兼容性最佳"/JPEG 后重拍',
       offline: '当前没有网络, 已保存在手机上, 联网后自动发送',
+      unreachable: '连接不上服务器, 请检查网络或服务器地址',
       unauthorized: '登录已失效, 请联系管理员: {detail}',
       device_revoked: '此设备已被管理员停用: {detail}',
       not_registered: '此设备尚未注册',
