@@ -317,8 +317,7 @@ impl CutProxy {
                 let (kill_a, kill_b) = (client_r.try_clone().unwrap(), server_w.try_clone().unwrap());
                 std::thread::spawn(move || {
                     let mut buf = [0u8; 16 * 1024];
-                    loop {
-                        let Ok(k) = client_r.read(&mut buf) else { break };
+                    while let Ok(k) = client_r.read(&mut buf) {
                         if k == 0 {
                             let _ = server_w.shutdown(Shutdown::Write);
                             break;

@@ -240,6 +240,7 @@ async function main() {
     cold.push(c);
     await coldContext.close();
   }
+  const chromiumVersion = browser.version();
   await browser.close();
   browser = null;
   const loadAfter = load();
@@ -256,6 +257,7 @@ async function main() {
     console.log(`| ${name} | ${fmt(median(xs))} | ${fmt(Math.max(...xs))} | ${target ? `≤ ${target.limit} ms${ok}` : ''} |`);
   };
   console.log(`\nreview page, ${FINDINGS} findings of ${date}, ${RUNS} runs (median, max); JSON ${first.bytes} bytes ${first.encoding}`);
+  console.log(`${new Date().toISOString()}, Chromium ${chromiumVersion} headless, Node ${process.version}`);
   console.log('| measure | median | max | target |');
   console.log('|---|---|---|---|');
   row('API: GET /review, Node fetch, whole body', api, { limit: 100 });
