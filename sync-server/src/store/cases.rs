@@ -726,6 +726,43 @@ pub(super) fn complete_task(
     }))
 }
 
+/// Facts with a deadline: `sql` selects (inspector, team, department, category, due_at, done_at) of the
+/// deadlines falling in the period; a fact is in time when it was done at or before its deadline.
+fn deadline_events(
+    conn: &Connection,
+    sql: &str,
+    metric: Metric,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    out: &mut Vec<StatEvent>,
+) -> AppResult<()> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params![ts(from), ts(to)], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, Option<String>>(1)?,
+            r.get::<_, Option<String>>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, Option<String>>(5)?,
+        ))
+    })?;
+    for row in rows {
+        let (user, team, department, category, due, done) = row?;
+        let due = parse_ts(&due).unwrap_or(from);
+        let in_time = done.as_deref().and_then(parse_ts).is_some_and(|d| d <= due);
+        out.push(StatEvent {
+            metric,
+            inspector: Some(user),
+            team,
+            department,
+            category: Some(category),
+            at: due,
+            in_time,
+        });
+    }
+    Ok(())
+}
+
 pub(super) fn stat_events(
     conn: &Connection,
     dict: &DictIndex,
@@ -767,67 +804,27 @@ pub(super) fn stat_events(
         }
         out.push(base);
     }
-    // Verification tasks due in the period.
-    let mut stmt = conn.prepare_cached(
-        "SELECT u.username, u.team, c.department, c.category, t.due_at, t.completed_at, t.state
+    // Verification tasks due in the period, done in time when completed before the deadline.
+    deadline_events(
+        conn,
+        "SELECT u.username, u.team, c.department, c.category, t.due_at, t.completed_at
          FROM tasks t JOIN users u ON u.id = t.assignee_id JOIN cases c ON c.case_no = t.case_no
          WHERE t.state != 'cancelled' AND t.due_at >= ?1 AND t.due_at < ?2",
+        Metric::VerifyDue,
+        (from, to),
+        &mut out,
     )?;
-    let rows = stmt.query_map(params![ts(from), ts(to)], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, Option<String>>(1)?,
-            r.get::<_, Option<String>>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, Option<String>>(5)?,
-        ))
-    })?;
-    for row in rows {
-        let (user, team, department, category, due, completed) = row?;
-        let due = parse_ts(&due).unwrap_or(from);
-        let in_time = completed.as_deref().and_then(parse_ts).is_some_and(|c| c <= due);
-        out.push(StatEvent {
-            metric: Metric::VerifyDue,
-            inspector: Some(user),
-            team,
-            department,
-            category: Some(category),
-            at: due,
-            in_time,
-        });
-    }
-    // Cases by their handling deadline, and the actions of the period, from the history.
-    let mut stmt = conn.prepare_cached(
+    // Cases by their handling deadline, in time when first handled before it (from the history).
+    deadline_events(
+        conn,
         "SELECT u.username, c.team, c.department, c.category, c.due_at,
                 (SELECT MIN(h.at) FROM case_history h WHERE h.case_no = c.case_no AND h.action = 'handle')
          FROM cases c JOIN users u ON u.id = c.reporter_id
          WHERE c.self_handled = 0 AND c.state != 'voided' AND c.due_at >= ?1 AND c.due_at < ?2",
+        Metric::Due,
+        (from, to),
+        &mut out,
     )?;
-    let rows = stmt.query_map(params![ts(from), ts(to)], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, Option<String>>(1)?,
-            r.get::<_, Option<String>>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, Option<String>>(5)?,
-        ))
-    })?;
-    for row in rows {
-        let (user, team, department, category, due, handled) = row?;
-        let due = parse_ts(&due).unwrap_or(from);
-        let in_time = handled.as_deref().and_then(parse_ts).is_some_and(|h| h <= due);
-        out.push(StatEvent {
-            metric: Metric::Due,
-            inspector: Some(user),
-            team,
-            department,
-            category: Some(category),
-            at: due,
-            in_time,
-        });
-    }
     let mut stmt = conn.prepare_cached(
         "SELECT h.action, h.to_state, h.at, u.username, c.team, c.department, c.category, c.due_at
          FROM case_history h JOIN cases c ON c.case_no = h.case_no JOIN users u ON u.id = c.reporter_id
