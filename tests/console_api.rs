@@ -110,6 +110,12 @@ fn console_extensions_answer_by_role() {
         .to_owned();
     assert_eq!(approve(&first).body["case"]["department"], "HW");
 
+    // Each sync tells the server the device's backlog and dictionary version, for the admin's list.
+    let devices = api.get("/devices", Some(&admin));
+    let d = &devices.body["devices"][0];
+    assert_eq!(d["backlog"], 0);
+    assert_eq!(d["dictionary_version"], imported.body["version"]);
+
     let health = api.get("/sync-health", Some(&admin));
     assert_eq!(health.status, 200);
     assert_eq!(health.body["findings"], 2);

@@ -230,11 +230,17 @@ impl SyncClient {
             if batch.is_empty() {
                 p.phase = "changes";
             }
-            let cursor = store.with(|s| s.cursor())?;
+            let (cursor, backlog, dictionary_version) = store.with(|s| -> DeviceResult<_> {
+                let status = s.status()?;
+                Ok((s.cursor()?, status.pending_ops, status.dictionary_version))
+            })?;
             let request = SyncRequest {
                 device_id: account.device_id,
                 ops: batch.iter().map(|o| o.envelope.clone()).collect(),
                 cursor,
+                // What still waits besides this batch.
+                backlog: Some(backlog.saturating_sub(batch.len() as u64)),
+                dictionary_version,
             };
             let answer = self.post_sync(&account, &request).await?;
             let applied = store.with(|s| s.apply_answer(&answer))?;

@@ -23,6 +23,12 @@ pub struct SyncRequest {
     pub ops: Vec<OpEnvelope>,
     #[serde(default)]
     pub cursor: Option<String>,
+    /// Extension: ops still waiting on the device, for the admin's device list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backlog: Option<u64>,
+    /// Extension: the dictionary version the device holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dictionary_version: Option<i64>,
 }
 
 /// `patrol.start`.

@@ -217,7 +217,12 @@ async fn run(args: Arc<Args>, client: Arc<Client>) -> Result<(), String> {
                         Op::FindingCreate(finding(&photo, &args.category, d * per_device + done + i)).envelope(seq),
                     );
                 }
-                let answer = client.sync(&token, &SyncRequest { device_id, ops, cursor: cursor.take() }).await?;
+                let answer = client
+                    .sync(
+                        &token,
+                        &SyncRequest { device_id, ops, cursor: cursor.take(), backlog: None, dictionary_version: None },
+                    )
+                    .await?;
                 latencies.push(t0.elapsed());
                 if let Some(bad) = answer.results.iter().find(|r| r.status != OpStatus::Applied) {
                     return Err(format!("op {} was {:?}: {:?}", bad.seq, bad.status, bad.error));

@@ -38,9 +38,12 @@ pub async fn sync(State(state): State<AppState>, principal: Principal, body: Bod
     }
     let ops = req.ops;
     let p = principal.clone();
+    let (backlog, dictionary_version) = (req.backlog, req.dictionary_version);
     let results = state
         .blocking(move |store| {
-            store.apply_ops(&SyncContext { principal: &p, device_id: req.device_id, now: Utc::now() }, &ops)
+            let ctx =
+                SyncContext { principal: &p, device_id: req.device_id, now: Utc::now(), backlog, dictionary_version };
+            store.apply_ops(&ctx, &ops)
         })
         .await?;
     let durable = results.iter().filter(|r| matches!(r.status, OpStatus::Applied | OpStatus::Duplicate)).count();

@@ -859,6 +859,7 @@ pub(super) fn stat_events(
 pub(super) fn devices(conn: &Connection, zone: &crate::config::Zone, only: Option<Uuid>) -> AppResult<Vec<DeviceView>> {
     let mut stmt = conn.prepare_cached(
         "SELECT d.id, d.name, d.platform, d.app_version, u.username, u.display_name, d.registered_at, d.last_sync_at, d.revoked_at, d.backlog,
+                d.dictionary_version,
                 (SELECT COUNT(*) FROM ops o WHERE o.device_id = d.id),
                 (SELECT COUNT(*) FROM rejected_ops r WHERE r.device_id = d.id)
          FROM devices d JOIN users u ON u.id = d.user_id WHERE (?1 IS NULL OR d.id = ?1) ORDER BY u.username, d.registered_at",
@@ -875,8 +876,9 @@ pub(super) fn devices(conn: &Connection, zone: &crate::config::Zone, only: Optio
             last_sync_at: t(r.get(7)?),
             revoked_at: t(r.get(8)?),
             backlog: r.get(9)?,
-            ops_applied: r.get(10)?,
-            ops_rejected: r.get(11)?,
+            dictionary_version: r.get(10)?,
+            ops_applied: r.get(11)?,
+            ops_rejected: r.get(12)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

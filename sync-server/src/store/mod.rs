@@ -116,6 +116,9 @@ pub struct SyncContext<'a> {
     pub principal: &'a Principal,
     pub device_id: Uuid,
     pub now: DateTime<Utc>,
+    /// What the device reported of itself: ops waiting, dictionary version held.
+    pub backlog: Option<u64>,
+    pub dictionary_version: Option<i64>,
 }
 
 /// One row of `GET /api/v1/review`.
@@ -278,6 +281,8 @@ pub struct DeviceView {
     pub revoked_at: Option<Timestamp>,
     /// Ops waiting on the device, as it last reported.
     pub backlog: Option<i64>,
+    /// The dictionary version the device last said it holds.
+    pub dictionary_version: Option<i64>,
     pub ops_applied: i64,
     pub ops_rejected: i64,
 }

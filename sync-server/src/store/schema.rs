@@ -3,7 +3,7 @@
 use rusqlite_migration::{M, Migrations};
 
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
 }
 
 const V1: &str = r#"
@@ -216,4 +216,9 @@ CREATE TABLE finding_history (
 CREATE INDEX finding_history_finding ON finding_history(finding_id);
 CREATE INDEX cases_state ON cases(state);
 CREATE INDEX case_history_at ON case_history(at);
+"#;
+
+/// What a device reports of itself at each sync.
+const V3: &str = r#"
+ALTER TABLE devices ADD COLUMN dictionary_version INTEGER;
 "#;

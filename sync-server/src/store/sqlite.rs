@@ -433,8 +433,9 @@ impl Store for SqliteStore {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let results = ingest::apply_batch(&tx, self, &dict, ctx, ops)?;
         tx.execute(
-            "UPDATE devices SET last_sync_at = ?2 WHERE id = ?1",
-            params![ctx.device_id.to_string(), ts(ctx.now)],
+            "UPDATE devices SET last_sync_at = ?2, backlog = COALESCE(?3, backlog),
+                    dictionary_version = COALESCE(?4, dictionary_version) WHERE id = ?1",
+            params![ctx.device_id.to_string(), ts(ctx.now), ctx.backlog.map(|b| b as i64), ctx.dictionary_version],
         )?;
         tx.commit()?;
         Ok(results)
