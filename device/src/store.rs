@@ -475,7 +475,6 @@ impl DeviceStore {
             )));
         }
         let mut refs = Vec::with_capacity(new.photos.len());
-        let mut files = Vec::with_capacity(new.photos.len());
         if new.photos.iter().any(|(_, role)| *role == PhotoRole::After) && !new.fixed_on_spot {
             return Err(DeviceError::Invalid("photos after fixing need \"fixed on the spot\"".into()));
         }
@@ -484,7 +483,6 @@ impl DeviceStore {
             if !path.is_file() {
                 return Err(DeviceError::Invalid(format!("photo {} is not stored on this device", photo.sha256)));
             }
-            files.push((path, photo.sha256.clone(), photo.bytes));
             refs.push(PhotoRef {
                 sha256: photo.sha256.clone(),
                 role: *role,
@@ -543,17 +541,22 @@ impl DeviceStore {
                 ],
             )?;
         }
-        let seq = Self::enqueue(&tx, &op, &now)?;
-        for (path, sha, bytes) in files {
-            let rel = path.strip_prefix(&self.home).unwrap_or(&path).to_string_lossy().to_string();
-            tx.execute(
-                "INSERT OR IGNORE INTO blobs (sha256, file, bytes) VALUES (?1, ?2, ?3)",
-                params![sha, rel, bytes as i64],
-            )?;
-            tx.execute("INSERT OR IGNORE INTO outbox_blobs (seq, sha256) VALUES (?1, ?2)", params![seq, sha])?;
-        }
+        Self::enqueue_with_photos(&tx, &op, &now, &finding.photos)?;
         tx.commit()?;
         Ok(finding)
+    }
+
+    /// Queues an op and records the photo files it needs on the server (stored as `photos/<sha256>.jpg`).
+    fn enqueue_with_photos(conn: &Connection, op: &Op, now: &str, photos: &[PhotoRef]) -> DeviceResult<i64> {
+        let seq = Self::enqueue(conn, op, now)?;
+        for p in photos {
+            conn.execute(
+                "INSERT OR IGNORE INTO blobs (sha256, file, bytes) VALUES (?1, ?2, ?3)",
+                params![p.sha256, format!("photos/{}.jpg", p.sha256), p.bytes as i64],
+            )?;
+            conn.execute("INSERT OR IGNORE INTO outbox_blobs (seq, sha256) VALUES (?1, ?2)", params![seq, p.sha256])?;
+        }
+        Ok(seq)
     }
 
     fn enqueue(conn: &Connection, op: &Op, now: &str) -> DeviceResult<i64> {
@@ -748,9 +751,7 @@ impl DeviceStore {
             Some(other) => return Err(DeviceError::Invalid(format!("task {task_id} is already {other}"))),
         }
         let mut refs = Vec::new();
-        let mut files = Vec::new();
         for photo in &photos {
-            files.push((self.photo_path(&photo.sha256, false), photo.sha256.clone(), photo.bytes));
             refs.push(PhotoRef {
                 sha256: photo.sha256.clone(),
                 role: PhotoRole::After,
@@ -760,7 +761,7 @@ impl DeviceStore {
                 bytes: photo.bytes,
             });
         }
-        let op = Op::TaskComplete(protocol::TaskComplete { task_id, result, note, photos: refs, completed_at });
+        let op = Op::TaskComplete(protocol::TaskComplete { task_id, result, note, photos: refs.clone(), completed_at });
         let now = now_text();
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let label = match result {
@@ -771,15 +772,7 @@ impl DeviceStore {
             "UPDATE tasks SET state = 'done', result = ?2, completed_at = ?3 WHERE id = ?1",
             params![task_id.to_string(), label, now],
         )?;
-        let seq = Self::enqueue(&tx, &op, &now)?;
-        for (path, sha, bytes) in files {
-            let rel = path.strip_prefix(&self.home).unwrap_or(&path).to_string_lossy().to_string();
-            tx.execute(
-                "INSERT OR IGNORE INTO blobs (sha256, file, bytes) VALUES (?1, ?2, ?3)",
-                params![sha, rel, bytes as i64],
-            )?;
-            tx.execute("INSERT OR IGNORE INTO outbox_blobs (seq, sha256) VALUES (?1, ?2)", params![seq, sha])?;
-        }
+        Self::enqueue_with_photos(&tx, &op, &now, &refs)?;
         tx.commit()?;
         Ok(())
     }
