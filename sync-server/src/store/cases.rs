@@ -676,44 +676,35 @@ pub(super) fn complete_task(
         let due: Option<String> =
             tx.query_row("SELECT due_at FROM cases WHERE case_no = ?1", [&case_no], |r| r.get(0))?;
         let note = if t.note.is_empty() { None } else { Some(t.note.as_str()) };
-        match t.result {
+        // Pass closes the case (the verifier is its closer); fail sends it back to the department (返工).
+        let to = match t.result {
             TaskResult::Pass => {
                 tx.execute(
                     "UPDATE cases SET state = 'closed', closed_at = ?2 WHERE case_no = ?1",
                     params![case_no, ts(ctx.now)],
                 )?;
-                record_history(
-                    tx,
-                    &case_no,
-                    ctx.now,
-                    user,
-                    "verify",
-                    Some(CaseState::Handled),
-                    Some(CaseState::Closed),
-                    note,
-                    &photos,
-                    due.as_deref(),
-                )?;
+                CaseState::Closed
             }
             TaskResult::Fail => {
                 tx.execute(
                     "UPDATE cases SET state = 'dispatched', rework_count = rework_count + 1 WHERE case_no = ?1",
                     [&case_no],
                 )?;
-                record_history(
-                    tx,
-                    &case_no,
-                    ctx.now,
-                    user,
-                    "verify",
-                    Some(CaseState::Handled),
-                    Some(CaseState::Dispatched),
-                    note,
-                    &photos,
-                    due.as_deref(),
-                )?;
+                CaseState::Dispatched
             }
-        }
+        };
+        record_history(
+            tx,
+            &case_no,
+            ctx.now,
+            user,
+            "verify",
+            Some(CaseState::Handled),
+            Some(to),
+            note,
+            &photos,
+            due.as_deref(),
+        )?;
         announce_case(tx, &store.settings, &case_no, ctx.now)?;
     }
     Ok(Ok(OpResult {
