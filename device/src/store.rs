@@ -128,6 +128,16 @@ CREATE TABLE photo_files (
 ALTER TABLE patrols ADD COLUMN paused_at TEXT;
 "#,
         ),
+        M::up(
+            r#"
+-- The lists of "my reports" run newest first, by state or by day.
+DROP INDEX findings_by_state;
+DROP INDEX findings_by_day;
+CREATE INDEX findings_by_state ON findings(local_state, created_at, id);
+CREATE INDEX findings_by_day ON findings(observed_day, created_at, id);
+CREATE INDEX findings_by_created ON findings(created_at, id);
+"#,
+        ),
     ])
 }
 
@@ -142,6 +152,9 @@ pub mod local_state {
     /// The server refused it for good; the reason is kept.
     pub const REJECTED: &str = "rejected";
 }
+
+/// A road further than this from a report's position is not "the road here".
+pub const ROAD_MATCH_M: f64 = 30.0;
 
 fn now_text() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -317,9 +330,22 @@ impl DeviceStore {
         // FULL: a report the inspector saw saved must survive a battery pull.
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // No checkpoint on the commit of a report: copying the log into the database (and its fsyncs) would
+        // land on whichever "save" crosses the threshold. `checkpoint` runs after each sync, at the end of a
+        // patrol and at opening; the automatic one only bounds the log (about 40 MB) on a phone never online.
+        conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrations().to_latest(&mut conn)?;
-        Ok(DeviceStore { conn, home: home.to_owned() })
+        let store = DeviceStore { conn, home: home.to_owned() };
+        store.checkpoint()?;
+        Ok(store)
+    }
+
+    /// Copies the write-ahead log into the database file and restarts it, off the path of a save: after a
+    /// sync and at opening. Never waits for readers; what it cannot copy now is copied next time.
+    pub fn checkpoint(&self) -> DeviceResult<()> {
+        self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     pub fn home(&self) -> &Path {
@@ -463,10 +489,80 @@ impl DeviceStore {
 
     /// Saves a finding and queues its `finding.create` op, all or nothing.
     pub fn queue_finding(&mut self, new: NewFinding) -> DeviceResult<Finding> {
-        if new.photos.is_empty() || new.photos.len() > protocol::MAX_PHOTOS {
+        let patrol_id = self.current_patrol()?.map(|p| p.id);
+        let finding = self.build_finding(Uuid::now_v7(), patrol_id, new, true)?;
+        self.write_finding(&finding, true)?;
+        Ok(finding)
+    }
+
+    /// Saves a draft (情况草稿): a finding still being written, sent nowhere. With `id`, replaces that
+    /// draft's fields and photos, keeping its time and patrol; a finding already queued cannot be changed.
+    /// A draft may lack its category and photos; whatever it has must be valid.
+    pub fn save_draft(&mut self, id: Option<Uuid>, new: NewFinding) -> DeviceResult<Finding> {
+        let finding = match id {
+            Some(id) => {
+                let old = self.draft(id)?;
+                self.build_finding(id, old.patrol_id, NewFinding { observed_at: old.observed_at, ..new }, false)?
+            }
+            None => {
+                let patrol_id = self.current_patrol()?.map(|p| p.id);
+                self.build_finding(Uuid::now_v7(), patrol_id, new, false)?
+            }
+        };
+        self.write_finding(&finding, false)?;
+        Ok(finding)
+    }
+
+    /// Queues a draft with its latest fields (draft → queued), checked as a new report is.
+    pub fn submit_draft(&mut self, id: Uuid, new: NewFinding) -> DeviceResult<Finding> {
+        let old = self.draft(id)?;
+        let finding =
+            self.build_finding(id, old.patrol_id, NewFinding { observed_at: old.observed_at, ..new }, true)?;
+        self.write_finding(&finding, true)?;
+        Ok(finding)
+    }
+
+    /// Throws a draft away; its photo files stay staged on the device.
+    pub fn delete_draft(&mut self, id: Uuid) -> DeviceResult<()> {
+        self.draft(id)?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("DELETE FROM photos WHERE finding_id = ?1", [id.to_string()])?;
+        tx.execute(
+            "DELETE FROM findings WHERE id = ?1 AND local_state = ?2",
+            params![id.to_string(), local_state::DRAFT],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The stored draft `id`; an error when there is none or it is queued already.
+    fn draft(&self, id: Uuid) -> DeviceResult<Finding> {
+        match self.finding(id)? {
+            Some((row, finding)) if row.local_state == local_state::DRAFT => Ok(finding),
+            Some(_) => Err(DeviceError::Invalid(format!("finding {id} is queued already and can no longer be edited"))),
+            None => Err(DeviceError::Invalid(format!("no draft {id} on this device"))),
+        }
+    }
+
+    /// Checks what the inspector entered and makes the finding: `complete` for a report to queue (a category
+    /// and 1–9 photos), otherwise a draft (only what is there is checked). The road is filled in from the
+    /// dictionary's road list when none was given.
+    fn build_finding(
+        &self,
+        id: Uuid,
+        patrol_id: Option<Uuid>,
+        new: NewFinding,
+        complete: bool,
+    ) -> DeviceResult<Finding> {
+        if new.photos.len() > protocol::MAX_PHOTOS || (complete && new.photos.is_empty()) {
             return Err(DeviceError::Invalid("a finding has 1 to 9 photos".into()));
         }
-        if let Some(dict) = self.dictionary()?
+        if complete && new.category.trim().is_empty() {
+            return Err(DeviceError::Invalid("a finding needs a category".into()));
+        }
+        let dict = self.dictionary()?;
+        if let Some(dict) = &dict
+            && !new.category.is_empty()
             && dict.category(&new.category).is_none()
         {
             return Err(DeviceError::Invalid(format!(
@@ -474,10 +570,10 @@ impl DeviceStore {
                 new.category, dict.version
             )));
         }
-        let mut refs = Vec::with_capacity(new.photos.len());
         if new.photos.iter().any(|(_, role)| *role == PhotoRole::After) && !new.fixed_on_spot {
             return Err(DeviceError::Invalid("photos after fixing need \"fixed on the spot\"".into()));
         }
+        let mut refs = Vec::with_capacity(new.photos.len());
         for (photo, role) in &new.photos {
             let path = self.photo_path(&photo.sha256, false);
             if !path.is_file() {
@@ -492,9 +588,13 @@ impl DeviceStore {
                 bytes: photo.bytes,
             });
         }
-        let patrol_id = self.current_patrol()?.map(|p| p.id);
-        let finding = Finding {
-            id: Uuid::now_v7(),
+        let road = new.road.or_else(|| {
+            dict.as_ref()
+                .and_then(|d| d.nearest_road(new.location.lat, new.location.lon, ROAD_MATCH_M))
+                .map(|r| r.name.clone())
+        });
+        Ok(Finding {
+            id,
             patrol_id,
             category: new.category,
             description: new.description,
@@ -502,48 +602,60 @@ impl DeviceStore {
             fixed_on_spot: new.fixed_on_spot,
             location: new.location,
             address: new.address,
-            road: new.road,
+            road,
             grid: new.grid,
             facility_code: new.facility_code,
             observed_at: new.observed_at,
             photos: refs,
-        };
-        let op = Op::FindingCreate(finding.clone());
+        })
+    }
+
+    /// Writes a finding and its photo rows in one transaction (replacing a draft of the same id), and with
+    /// `queue` its `finding.create` op too.
+    fn write_finding(&mut self, finding: &Finding, queue: bool) -> DeviceResult<()> {
         let now = now_text();
+        let state = if queue { local_state::QUEUED } else { local_state::DRAFT };
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("DELETE FROM photos WHERE finding_id = ?1", [finding.id.to_string()])?;
         tx.execute(
             "INSERT INTO findings (id, body, category, description, observed_at, observed_day, patrol_id, local_state, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
+             ON CONFLICT (id) DO UPDATE SET body = excluded.body, category = excluded.category,
+                 description = excluded.description, local_state = excluded.local_state, updated_at = excluded.updated_at
+             WHERE findings.local_state = 'draft'",
             params![
                 finding.id.to_string(),
-                serde_json::to_string(&finding)?,
+                serde_json::to_string(finding)?,
                 finding.category,
                 finding.description,
                 finding.observed_at.to_rfc3339(),
                 finding.observed_at.with_timezone(&Local).format("%Y-%m-%d").to_string(),
                 finding.patrol_id.map(|p| p.to_string()),
-                local_state::QUEUED,
+                state,
                 now
             ],
         )?;
+        let mut insert_photo = tx.prepare_cached(
+            "INSERT INTO photos (finding_id, idx, sha256, role, width, height, bytes, taken_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
         for (i, p) in finding.photos.iter().enumerate() {
-            tx.execute(
-                "INSERT INTO photos (finding_id, idx, sha256, role, width, height, bytes, taken_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
-                    finding.id.to_string(),
-                    i as i64,
-                    p.sha256,
-                    if p.role == PhotoRole::After { "after" } else { "before" },
-                    p.width,
-                    p.height,
-                    p.bytes as i64,
-                    p.taken_at.map(|t| t.to_rfc3339())
-                ],
-            )?;
+            insert_photo.execute(params![
+                finding.id.to_string(),
+                i as i64,
+                p.sha256,
+                if p.role == PhotoRole::After { "after" } else { "before" },
+                p.width,
+                p.height,
+                p.bytes as i64,
+                p.taken_at.map(|t| t.to_rfc3339())
+            ])?;
         }
-        Self::enqueue_with_photos(&tx, &op, &now, &finding.photos)?;
+        drop(insert_photo);
+        if queue {
+            Self::enqueue_with_photos(&tx, &Op::FindingCreate(finding.clone()), &now, &finding.photos)?;
+        }
         tx.commit()?;
-        Ok(finding)
+        Ok(())
     }
 
     /// Queues an op and records the photo files it needs on the server (stored as `photos/<sha256>.jpg`).
@@ -863,6 +975,12 @@ impl DeviceStore {
 
     /// Ends the running patrol; returns it with its distance.
     pub fn end_patrol(&mut self, at: protocol::Timestamp) -> DeviceResult<PatrolRow> {
+        let row = self.end_patrol_row(at)?;
+        self.checkpoint()?;
+        Ok(row)
+    }
+
+    fn end_patrol_row(&mut self, at: protocol::Timestamp) -> DeviceResult<PatrolRow> {
         let mut patrol = self.current_patrol()?.ok_or_else(|| DeviceError::Invalid("no patrol is under way".into()))?;
         let now = now_text();
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -901,12 +1019,19 @@ impl DeviceStore {
         limit: u32,
         offset: u32,
     ) -> DeviceResult<Vec<FindingRow>> {
-        let mut stmt = self.conn.prepare_cached(
+        // One statement per filter, so that SQLite walks an index in list order and stops at the page.
+        let filter = match (state.is_some(), day.is_some()) {
+            (true, true) => "f.local_state = ?1 AND f.observed_day = ?2",
+            (true, false) => "f.local_state = ?1 AND ?2 IS NULL",
+            (false, true) => "?1 IS NULL AND f.observed_day = ?2",
+            (false, false) => "?1 IS NULL AND ?2 IS NULL",
+        };
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT f.id, f.local_state, f.server_state, f.case_no, f.case_state, f.reason, f.category, f.description, f.observed_at,
                     (SELECT COUNT(*) FROM photos p WHERE p.finding_id = f.id)
-             FROM findings f WHERE (?1 IS NULL OR f.local_state = ?1) AND (?2 IS NULL OR f.observed_day = ?2)
-             ORDER BY f.created_at DESC, f.id DESC LIMIT ?3 OFFSET ?4",
-        )?;
+             FROM findings f WHERE {filter}
+             ORDER BY f.created_at DESC, f.id DESC LIMIT ?3 OFFSET ?4"
+        ))?;
         let rows = stmt.query_map(params![state, day, limit, offset], |r| {
             Ok(FindingRow {
                 id: Uuid::parse_str(&r.get::<_, String>(0)?).unwrap_or_default(),

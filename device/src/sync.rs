@@ -257,7 +257,10 @@ impl SyncClient {
             p.ops_done += batch.len() as u64;
             progress(&p);
         }
-        report.remaining = store.with(|s| s.pending_count())?;
+        report.remaining = store.with(|s| {
+            s.checkpoint()?;
+            s.pending_count()
+        })?;
         p.phase = "done";
         progress(&p);
         Ok(report)

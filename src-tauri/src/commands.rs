@@ -182,34 +182,75 @@ fn staged(s: &DeviceStore, sha: &str) -> std::result::Result<StagedPhoto, Device
     s.staged_photo(sha)?.ok_or_else(|| DeviceError::Invalid(format!("photo {sha} is not stored on this device")))
 }
 
+impl ReportInput {
+    /// The finding as the store takes it, with the photos named by hash looked up on the device.
+    fn into_new(self, s: &DeviceStore) -> std::result::Result<NewFinding, DeviceError> {
+        let photos = self
+            .photos
+            .iter()
+            .map(|p| Ok((staged(s, &p.sha256)?, p.role)))
+            .collect::<std::result::Result<Vec<_>, DeviceError>>()?;
+        let text = |v: Option<String>| v.filter(|a| !a.trim().is_empty());
+        Ok(NewFinding {
+            category: self.category,
+            description: self.description,
+            urgent: self.urgent,
+            fixed_on_spot: self.fixed_on_spot,
+            location: self.location,
+            address: text(self.address),
+            road: text(self.road),
+            grid: None,
+            facility_code: text(self.facility_code),
+            observed_at: Local::now().fixed_offset(),
+            photos,
+        })
+    }
+}
+
 /// Saves a finding and queues it; works with no network. Returns the finding id.
 #[tauri::command]
 pub async fn report(core: State<'_, Core>, syncer: State<'_, Syncer>, input: ReportInput) -> Result<Uuid> {
     let id = with_store(&core, move |s| {
         s.require_account()?;
-        let photos = input
-            .photos
-            .iter()
-            .map(|p| Ok((staged(s, &p.sha256)?, p.role)))
-            .collect::<std::result::Result<Vec<_>, DeviceError>>()?;
-        let finding = s.queue_finding(NewFinding {
-            category: input.category,
-            description: input.description,
-            urgent: input.urgent,
-            fixed_on_spot: input.fixed_on_spot,
-            location: input.location,
-            address: input.address.filter(|a| !a.trim().is_empty()),
-            road: input.road.filter(|a| !a.trim().is_empty()),
-            grid: None,
-            facility_code: input.facility_code.filter(|a| !a.trim().is_empty()),
-            observed_at: Local::now().fixed_offset(),
-            photos,
-        })?;
-        Ok(finding.id)
+        let new = input.into_new(s)?;
+        Ok(s.queue_finding(new)?.id)
     })
     .await?;
     syncer.wake();
     Ok(id)
+}
+
+/// Saves a draft (new without `id`, else replacing that draft); nothing is sent. Returns its id.
+#[tauri::command]
+pub async fn draft_save(core: State<'_, Core>, id: Option<Uuid>, input: ReportInput) -> Result<Uuid> {
+    with_store(&core, move |s| {
+        let new = input.into_new(s)?;
+        Ok(s.save_draft(id, new)?.id)
+    })
+    .await
+}
+
+/// Queues a draft with the fields given, checked as a report is. Returns its id.
+#[tauri::command]
+pub async fn draft_submit(
+    core: State<'_, Core>,
+    syncer: State<'_, Syncer>,
+    id: Uuid,
+    input: ReportInput,
+) -> Result<Uuid> {
+    let id = with_store(&core, move |s| {
+        s.require_account()?;
+        let new = input.into_new(s)?;
+        Ok(s.submit_draft(id, new)?.id)
+    })
+    .await?;
+    syncer.wake();
+    Ok(id)
+}
+
+#[tauri::command]
+pub async fn draft_delete(core: State<'_, Core>, id: Uuid) -> Result<()> {
+    with_store(&core, move |s| s.delete_draft(id)).await
 }
 
 #[tauri::command]
@@ -305,6 +346,13 @@ pub async fn sync_now<R: Runtime>(
     on_progress: Channel<Progress>,
 ) -> Result<SyncReport> {
     syncer.run(&app, Some(on_progress)).await
+}
+
+/// Asks a running sync to stop at its next step (between photo chunks' uploads or op batches); true when
+/// one was running. What was sent stays sent; the rest goes next time.
+#[tauri::command]
+pub fn sync_cancel(syncer: State<'_, Syncer>) -> bool {
+    syncer.cancel()
 }
 
 #[tauri::command]

@@ -49,6 +49,9 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::photo_append,
             commands::photo_finish,
             commands::report,
+            commands::draft_save,
+            commands::draft_submit,
+            commands::draft_delete,
             commands::findings,
             commands::finding,
             commands::tasks,
@@ -60,6 +63,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::patrol_track,
             commands::sync_now,
             commands::sync_state,
+            commands::sync_cancel,
             commands::notify_network,
             commands::settings_get,
             commands::settings_set,
@@ -79,16 +83,20 @@ pub fn manage_core<R: Runtime, M: Manager<R>>(app: &M, home: &std::path::Path) -
 
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
-    builder(tauri::Builder::default())
-        .setup(|app| {
-            let home = home_dir(app)?;
-            std::fs::create_dir_all(&home)?;
-            let syncer = manage_core(app, &home)?;
-            syncer.spawn(app.handle().clone());
-            Ok(())
-        })
-        .run(tauri::generate_context!())
-        .expect("error while running the Tiejiaoban app");
+    let app = builder(tauri::Builder::default());
+    // Phones take positions from the platform's location service; the web view's geolocation is the
+    // fallback (see ui/src/app/position.ts). Desktop builds have neither the plugin nor its permissions.
+    #[cfg(mobile)]
+    let app = app.plugin(tauri_plugin_geolocation::init());
+    app.setup(|app| {
+        let home = home_dir(app)?;
+        std::fs::create_dir_all(&home)?;
+        let syncer = manage_core(app, &home)?;
+        syncer.spawn(app.handle().clone());
+        Ok(())
+    })
+    .run(tauri::generate_context!())
+    .expect("error while running the Tiejiaoban app");
 }
 
 #[cfg(test)]
@@ -215,5 +223,62 @@ mod tests {
         let ended = invoke(&webview, "patrol_end", json!({})).unwrap();
         assert!((ended["distance_m"].as_f64().unwrap() - 111.2).abs() < 1.0, "{ended}");
         assert!(invoke(&webview, "status", json!({})).unwrap()["patrol"].is_null());
+    }
+
+    #[test]
+    fn a_draft_is_saved_edited_and_queued_and_a_sync_can_be_cancelled() {
+        use base64::Engine;
+        let home = tempfile::tempdir().unwrap();
+        let (app, webview) = app(home.path());
+        let location = json!({"lat": 41.8, "lon": 123.4, "accuracy_m": 5.0, "source": "gps",
+                              "fixed_at": "2026-11-22T08:00:00+08:00"});
+        // A draft with neither category nor photo yet.
+        let id = invoke(
+            &webview,
+            "draft_save",
+            json!({"id": null, "input": {"category": "", "location": location,
+                        "description": "占道经营", "photos": []}}),
+        )
+        .unwrap();
+        let drafts = invoke(&webview, "findings", json!({"state": "draft"})).unwrap();
+        assert_eq!(drafts.as_array().unwrap().len(), 1);
+        assert_eq!(drafts[0]["id"], id);
+
+        let bytes = std::fs::read("../../shared/fixtures/photos/orientation-portrait-6.jpg").unwrap();
+        let upload = invoke(&webview, "photo_begin", json!({})).unwrap();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
+        invoke(&webview, "photo_append", json!({"uploadId": upload, "chunk": b64})).unwrap();
+        let sha = invoke(&webview, "photo_finish", json!({"uploadId": upload})).unwrap()["sha256"].clone();
+        let input = json!({"category": "E0102", "location": location, "description": "占道经营，已劝离",
+                           "photos": [{"sha256": sha, "role": "before"}]});
+        assert_eq!(invoke(&webview, "draft_save", json!({"id": id, "input": input})).unwrap(), id);
+        let detail = invoke(&webview, "finding", json!({"id": id})).unwrap();
+        assert_eq!(detail["row"]["local_state"], "draft");
+        assert_eq!(detail["finding"]["description"], "占道经营，已劝离");
+        assert_eq!(invoke(&webview, "status", json!({})).unwrap()["pending_ops"], 0, "a draft is not queued");
+
+        // Queuing needs a registered device, as a report does.
+        assert_eq!(
+            invoke(&webview, "draft_submit", json!({"id": id, "input": input})).unwrap_err()["code"],
+            "not_registered"
+        );
+        let account = device::Account {
+            server_url: "http://127.0.0.1:9".into(),
+            device_id: uuid::Uuid::now_v7(),
+            token: "t".into(),
+            user: serde_json::from_value(json!({"id": uuid::Uuid::now_v7(), "username": "inspector1",
+                "display_name": "巡查员一", "role": "inspector", "team": "一中队"}))
+            .unwrap(),
+        };
+        app.state::<Core>().store.lock().unwrap().set_account(&account).unwrap();
+        assert_eq!(invoke(&webview, "draft_submit", json!({"id": id, "input": input})).unwrap(), id);
+        assert_eq!(invoke(&webview, "status", json!({})).unwrap()["pending_ops"], 1);
+        assert_eq!(invoke(&webview, "finding", json!({"id": id})).unwrap()["row"]["local_state"], "queued");
+        // Queued: no longer a draft to change or delete.
+        assert_eq!(invoke(&webview, "draft_delete", json!({"id": id})).unwrap_err()["code"], "invalid");
+        assert_eq!(invoke(&webview, "draft_save", json!({"id": id, "input": input})).unwrap_err()["code"], "invalid");
+
+        // No sync runs in this test: nothing to cancel.
+        assert_eq!(invoke(&webview, "sync_cancel", json!({})).unwrap(), false);
     }
 }

@@ -2,6 +2,7 @@
 //! on a timer; one sync at a time; failures back off with jitter, capped. Progress and results reach the
 //! web view as `sync-state` events.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -35,6 +36,8 @@ struct Inner {
     /// (online, on Wi-Fi) as the web view last said.
     network: Mutex<(bool, bool)>,
     wake: tokio::sync::Notify,
+    /// Set by `cancel`, cleared when a sync starts.
+    cancel: AtomicBool,
 }
 
 #[derive(Clone)]
@@ -57,6 +60,7 @@ impl Syncer {
             one_at_a_time: tokio::sync::Mutex::new(()),
             network: Mutex::new((true, true)),
             wake: tokio::sync::Notify::new(),
+            cancel: AtomicBool::new(false),
         }))
     }
 
@@ -69,6 +73,15 @@ impl Syncer {
         if online {
             self.wake();
         }
+    }
+
+    /// Asks the running sync to stop; false when none runs.
+    pub fn cancel(&self) -> bool {
+        let running = self.state().running;
+        if running {
+            self.0.cancel.store(true, Ordering::Relaxed);
+        }
+        running
     }
 
     pub fn state(&self) -> SyncState {
@@ -98,6 +111,7 @@ impl Syncer {
         };
         let (_, wifi) = *self.0.network.lock().unwrap_or_else(|e| e.into_inner());
         let client = device::SyncClient::new(&server)?;
+        self.0.cancel.store(false, Ordering::Relaxed);
         self.update(app, |s| {
             s.running = true;
             s.progress = None;
@@ -108,7 +122,8 @@ impl Syncer {
             }
             self.update(app, |s| s.progress = Some(p.clone()));
         };
-        let result = client.sync_with(self.0.store.as_ref(), wifi || !wifi_only, &mut on_progress, None).await;
+        let result =
+            client.sync_with(self.0.store.as_ref(), wifi || !wifi_only, &mut on_progress, Some(&self.0.cancel)).await;
         let now = chrono::Local::now().to_rfc3339();
         match result {
             Ok(report) => {
