@@ -63,7 +63,7 @@ fn console_extensions_answer_by_role() {
     phone.ok(&["patrol", "track", "--lat", "41.7968", "--lon", "123.4301"]); // about 8 m on
     phone.ok(&["patrol", "track", "--lat", "41.79681", "--lon", "123.43011"]); // under 5 m: thinned out
     phone.ok(&["patrol", "track", "--lat", "41.7968", "--lon", "123.4400", "--accuracy", "80"]); // too inaccurate
-    phone.report("E0102", 41.7968, "orientation-landscape-1.jpg");
+    let on_patrol = phone.report("E0102", 41.7968, "orientation-landscape-1.jpg");
     let ended = phone.ok(&["patrol", "end"]);
     assert!(ended.contains(" 8 m") || ended.contains(" 9 m"), "{ended}");
     phone.ok(&["sync"]);
@@ -75,6 +75,12 @@ fn console_extensions_answer_by_role() {
     assert_eq!(p["points"].as_array().unwrap().len(), 2);
     assert_eq!(p["findings"], 1);
     assert!(p["ended_at"].is_string());
+    // The track ran along 中街路 of the demo dictionary (about 8 m of it).
+    let roads = p["roads"].as_array().unwrap();
+    assert_eq!(roads.len(), 1, "{roads:?}");
+    assert_eq!(roads[0]["name"], "中街路");
+    let on_road = roads[0]["distance_m"].as_f64().unwrap();
+    assert!((7.0..10.0).contains(&on_road), "{on_road}");
     assert_eq!(api.get(&format!("/patrols?date={today}"), Some(&api.sign_in("chief2"))).body["patrols"], json!([]));
     assert_eq!(api.get(&format!("/patrols?date={today}"), Some(&inspector)).status, 403);
 
@@ -94,21 +100,29 @@ fn console_extensions_answer_by_role() {
         photo.to_str().unwrap(),
     ]);
     let routed = routed.lines().last().unwrap().to_owned();
+    // Away from every demo road: no road is filled in, and the category's own department takes it.
+    let off_road = phone.ok(&[
+        "report",
+        "--category",
+        "E0102",
+        "--lat",
+        "41.7930",
+        "--lon",
+        "123.4440",
+        "--photo",
+        photo.to_str().unwrap(),
+    ]);
+    let off_road = off_road.lines().last().unwrap().to_owned();
     phone.ok(&["sync"]);
     let approve = |id: &str| api.post(&format!("/findings/{id}/review"), Some(&chief), &json!({"decision": "approve"}));
     let case = approve(&routed);
     assert_eq!(case.status, 200, "{}", case.body);
     assert_eq!(case.body["case"]["department"], "JD");
-    let first = api.get(&format!("/review?date={today}"), Some(&chief)).body["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["road"].is_null())
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(approve(&first).body["case"]["department"], "HW");
+    let listed = api.get(&format!("/review?date={today}"), Some(&chief)).body["findings"].clone();
+    let road_of = |id: &str| listed.as_array().unwrap().iter().find(|f| f["id"] == id).unwrap()["road"].clone();
+    assert!(road_of(&off_road).is_null());
+    assert_eq!(road_of(&on_patrol), "中街路", "the device filled in the road it stood on");
+    assert_eq!(approve(&off_road).body["case"]["department"], "HW");
 
     // Each sync tells the server the device's backlog and dictionary version, for the admin's list.
     let devices = api.get("/devices", Some(&admin));
@@ -118,7 +132,7 @@ fn console_extensions_answer_by_role() {
 
     let health = api.get("/sync-health", Some(&admin));
     assert_eq!(health.status, 200);
-    assert_eq!(health.body["findings"], 2);
+    assert_eq!(health.body["findings"], 3);
     assert!(health.body["storage_bytes"].as_i64().unwrap() > 0);
     assert_eq!(api.get("/sync-health", Some(&chief)).status, 403);
 }

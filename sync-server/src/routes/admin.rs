@@ -228,3 +228,105 @@ pub async fn sync_health(
     principal.require(&[Role::Admin], "see sync health")?;
     Ok(Json(state.blocking(|s| s.sync_health(Utc::now())).await?))
 }
+
+/// Absent → `None` (leave as is); `null` → `Some(None)` (clear); a value → `Some(Some(v))`.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Ok(Some(Option::<String>::deserialize(d)?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    #[serde(default)]
+    display_name: Option<String>,
+    #[serde(default)]
+    role: Option<Role>,
+    #[serde(default, deserialize_with = "present")]
+    team: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    department: Option<Option<String>>,
+    #[serde(default)]
+    active: Option<bool>,
+    #[serde(default)]
+    password: Option<String>,
+}
+
+/// `PATCH /api/v1/users/{username}` (extension, admin): name, role, team, department, active, password.
+pub async fn update_user(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(username): Path<String>,
+    body: axum::body::Body,
+) -> AppResult<Json<crate::store::UserView>> {
+    let patch: UserPatch = super::read_json(body).await?;
+    if patch.display_name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+        return Err(AppError::invalid("display_name", "a display name cannot be empty"));
+    }
+    if patch.password.as_deref().is_some_and(|p| p.len() < 6) {
+        return Err(AppError::invalid("password", "a password has at least 6 characters"));
+    }
+    principal.require(&[Role::Admin], "change users")?;
+    if username == principal.user.username
+        && (patch.active == Some(false) || patch.role.is_some_and(|r| r != Role::Admin))
+    {
+        return Err(AppError::invalid("active", "an admin cannot lock themselves out"));
+    }
+    let blank_to_none = |v: Option<Option<String>>| v.map(|t| t.filter(|t| !t.trim().is_empty()));
+    let update = crate::store::UserUpdate {
+        display_name: patch.display_name.map(|n| n.trim().to_owned()),
+        role: patch.role,
+        team: blank_to_none(patch.team),
+        department: blank_to_none(patch.department),
+        active: patch.active,
+        password_hash: patch.password.as_deref().map(crate::auth::hash_password).transpose()?,
+    };
+    state
+        .blocking(move |s| s.update_user(&username, update, Utc::now()))
+        .await?
+        .map(Json)
+        .ok_or_else(|| AppError::not_found("no such user"))
+}
+
+#[derive(Debug, Serialize)]
+pub struct TeamList {
+    teams: Vec<crate::store::TeamView>,
+}
+
+/// `GET /api/v1/teams` (extension, admin and dispatcher): the teams (中队) with their active members.
+pub async fn list_teams(State(state): State<AppState>, principal: Principal) -> AppResult<Json<TeamList>> {
+    principal.require(&[Role::Admin, Role::Dispatcher], "list teams")?;
+    Ok(Json(TeamList { teams: state.blocking(|s| s.teams()).await? }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewTeam {
+    name: String,
+}
+
+/// `POST /api/v1/teams` (extension, admin): creates a team.
+pub async fn add_team(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: axum::body::Body,
+) -> AppResult<axum::response::Response> {
+    let req: NewTeam = super::read_json(body).await?;
+    let name = req.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 40 {
+        return Err(AppError::invalid("name", "a team name has 1 to 40 characters"));
+    }
+    principal.require(&[Role::Admin], "add teams")?;
+    let team = state.blocking(move |s| s.add_team(&name, Utc::now())).await?;
+    Ok(super::created(team))
+}
+
+#[derive(Debug, Serialize)]
+pub struct DepartmentList {
+    departments: Vec<crate::store::DepartmentView>,
+}
+
+/// `GET /api/v1/departments` (extension, admin and dispatcher): the dictionary's departments with their
+/// users and open cases.
+pub async fn list_departments(State(state): State<AppState>, principal: Principal) -> AppResult<Json<DepartmentList>> {
+    principal.require(&[Role::Admin, Role::Dispatcher], "list departments")?;
+    Ok(Json(DepartmentList { departments: state.blocking(|s| s.departments()).await? }))
+}

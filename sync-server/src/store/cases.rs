@@ -568,18 +568,35 @@ fn cancel_tasks(tx: &Connection, case_no: &str, now: DateTime<Utc>) -> AppResult
 /// After handling, one verification task goes to the reporter of the case's first finding.
 fn assign_verification(tx: &Connection, settings: &EngineSettings, case_no: &str, now: DateTime<Utc>) -> AppResult<()> {
     cancel_tasks(tx, case_no, now)?;
-    let (reporter, body, category): (String, String, String) = tx.query_row(
-        "SELECT f.reporter_id, f.body, c.category FROM findings f JOIN cases c ON c.case_no = f.case_no
+    let reporter: String = tx.query_row(
+        "SELECT f.reporter_id FROM findings f WHERE f.case_no = ?1 ORDER BY f.state = 'merged', f.observed_ts, f.id LIMIT 1",
+        [case_no],
+        |r| r.get(0),
+    )?;
+    let due = now + Duration::milliseconds((settings.verify_hours * 3_600_000.0) as i64);
+    issue_task(tx, settings, case_no, &reporter, due, now)
+}
+
+/// Writes an open verification task of the case for `assignee` (a user id) and sends it to their devices.
+fn issue_task(
+    tx: &Connection,
+    settings: &EngineSettings,
+    case_no: &str,
+    assignee: &str,
+    due: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let (body, category): (String, String) = tx.query_row(
+        "SELECT f.body, c.category FROM findings f JOIN cases c ON c.case_no = f.case_no
          WHERE f.case_no = ?1 ORDER BY f.state = 'merged', f.observed_ts, f.id LIMIT 1",
         [case_no],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     let finding: protocol::Finding = serde_json::from_str(&body).map_err(bad_data)?;
     let id = Uuid::now_v7();
-    let due = now + Duration::milliseconds((settings.verify_hours * 3_600_000.0) as i64);
     tx.execute(
         "INSERT INTO tasks (id, case_no, assignee_id, state, created_at, due_at) VALUES (?1, ?2, ?3, 'open', ?4, ?5)",
-        params![id.to_string(), case_no, reporter, ts(now), ts(due)],
+        params![id.to_string(), case_no, assignee, ts(now), ts(due)],
     )?;
     let mut photos: Vec<String> = finding.photos.iter().map(|p| p.sha256.clone()).collect();
     let handled_photos: Option<String> = tx
@@ -601,8 +618,84 @@ fn assign_verification(tx: &Connection, settings: &EngineSettings, case_no: &str
         due_at: Some(settings.zone.at(due)),
         photos,
     };
-    let user = Uuid::parse_str(&reporter).map_err(bad_data)?;
+    let user = Uuid::parse_str(assignee).map_err(bad_data)?;
     insert_change(tx, Some(user), None, &ChangeBody::TaskAssigned(TaskAssigned { task }), now)
+}
+
+/// What the console may do with an open verification task.
+#[derive(Debug, Clone)]
+pub enum TaskChange {
+    /// To another inspector (by username), with the same deadline.
+    Reassign { assignee: String },
+    /// Nobody verifies on the spot; the dispatcher decides with `verify` instead.
+    Cancel,
+}
+
+/// Reassigns (改派) or cancels an open verification task. Dispatchers and admins may do it for any case, a
+/// chief for the cases of the team. The old assignee's devices hear `task.cancelled`, the new one's
+/// `task.assigned`; the case's history records it. Returns the case number.
+pub(super) fn change_task(
+    tx: &Connection,
+    settings: &EngineSettings,
+    actor: &User,
+    task_id: Uuid,
+    change: &TaskChange,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+) -> AppResult<String> {
+    let (case_no, state, assignee, due, team, case_state): (String, String, String, String, Option<String>, String) =
+        tx.query_row(
+            "SELECT t.case_no, t.state, u.username, t.due_at, c.team, c.state FROM tasks t
+             JOIN users u ON u.id = t.assignee_id JOIN cases c ON c.case_no = t.case_no WHERE t.id = ?1",
+            [task_id.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+        )
+        .optional()?
+        .ok_or_else(|| AppError::not_found(format!("no verification task {task_id}")))?;
+    let allowed = match actor.role {
+        protocol::Role::Dispatcher | protocol::Role::Admin => true,
+        protocol::Role::Chief => team.is_some() && actor.team == team,
+        _ => false,
+    };
+    if !allowed {
+        return Err(AppError::forbidden(format!("role `{}` may not change this verification task", actor.role)));
+    }
+    if state != TaskState::Open.as_str() {
+        return Err(AppError::invalid_transition(format!("this task is already {state}")));
+    }
+    let (action, text) = match change {
+        TaskChange::Reassign { assignee: to } => {
+            let target: Option<(String, String)> = tx
+                .query_row("SELECT id, role FROM users WHERE username = ?1 AND active = 1", [to], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?;
+            let Some((target_id, role)) = target else {
+                return Err(AppError::invalid("assignee", format!("no active user `{to}`")));
+            };
+            if role != protocol::Role::Inspector.as_str() && role != protocol::Role::Chief.as_str() {
+                return Err(AppError::invalid(
+                    "assignee",
+                    format!("`{to}` is a {role}; verification is done on the spot by inspectors"),
+                ));
+            }
+            cancel_tasks(tx, &case_no, now)?;
+            let due = parse_ts(&due).ok_or_else(|| bad_data("task deadline"))?;
+            issue_task(tx, settings, &case_no, &target_id, due, now)?;
+            ("task_reassign", format!("{assignee} → {to}"))
+        }
+        TaskChange::Cancel => {
+            cancel_tasks(tx, &case_no, now)?;
+            ("task_cancel", assignee)
+        }
+    };
+    let note = match note.map(str::trim).filter(|n| !n.is_empty()) {
+        Some(n) => format!("{text}: {n}"),
+        None => text,
+    };
+    let state = CaseState::parse(&case_state);
+    record_history(tx, &case_no, now, actor, action, state, state, Some(&note), &[], None)?;
+    Ok(case_no)
 }
 
 /// `task.complete` inside the ingest transaction: pass closes the case, fail sends it back (返工).

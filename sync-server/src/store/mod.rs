@@ -9,6 +9,8 @@ mod ingest;
 mod schema;
 mod sqlite;
 
+pub use cases::TaskChange;
+
 use chrono::{DateTime, Utc};
 use protocol::{CaseState, Change, DeviceInfo, Dictionary, Location, OpEnvelope, OpResult, PhotoRef, Role, Timestamp};
 use serde::Serialize;
@@ -330,6 +332,43 @@ pub struct PatrolView {
     pub findings: i64,
     /// `[lat, lon, t]` in order.
     pub points: Vec<(f64, f64, String)>,
+    /// The dictionary's roads the track ran along, longest first.
+    pub roads: Vec<RoadWalked>,
+}
+
+/// Metres of a patrol's track along one road.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoadWalked {
+    pub name: String,
+    pub distance_m: f64,
+}
+
+/// A team (中队) with its active members.
+#[derive(Debug, Clone, Serialize)]
+pub struct TeamView {
+    pub name: String,
+    pub members: i64,
+    pub created_at: Option<Timestamp>,
+}
+
+/// A department of the dictionary with its active users and open cases.
+#[derive(Debug, Clone, Serialize)]
+pub struct DepartmentView {
+    pub code: String,
+    pub name: String,
+    pub users: i64,
+    pub open_cases: i64,
+}
+
+/// What an admin changes of a user; `None` leaves a field as it is (`Some(None)` clears team/department).
+#[derive(Debug, Clone, Default)]
+pub struct UserUpdate {
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    pub team: Option<Option<String>>,
+    pub department: Option<Option<String>>,
+    pub active: Option<bool>,
+    pub password_hash: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -429,6 +468,21 @@ pub trait Store: Send + Sync + 'static {
     fn revoke_device(&self, id: Uuid, now: DateTime<Utc>) -> AppResult<Option<DeviceView>>;
 
     fn users(&self) -> AppResult<Vec<UserView>>;
+    /// Changes a user; `None` when there is no such user.
+    fn update_user(&self, username: &str, update: UserUpdate, now: DateTime<Utc>) -> AppResult<Option<UserView>>;
+    fn teams(&self) -> AppResult<Vec<TeamView>>;
+    /// Creates a team; refuses (409) a name in use.
+    fn add_team(&self, name: &str, now: DateTime<Utc>) -> AppResult<TeamView>;
+    fn departments(&self) -> AppResult<Vec<DepartmentView>>;
+    /// Reassigns or cancels an open verification task; returns the case after it.
+    fn change_task(
+        &self,
+        actor: &User,
+        task_id: Uuid,
+        change: &TaskChange,
+        note: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> AppResult<CaseView>;
     /// Patrols started in `[from, to)`.
     fn patrols(&self, scope: &Scope, from: DateTime<Utc>, to: DateTime<Utc>) -> AppResult<Vec<PatrolView>>;
     fn sync_health(&self, now: DateTime<Utc>) -> AppResult<SyncHealth>;

@@ -15,9 +15,9 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use uuid::Uuid;
 
 use super::{
-    ActionInput, BlobMeta, CaseFilter, CaseMeta, CaseView, ChangePage, Cursor, Decision, DeviceView, EngineSettings,
-    FindingMeta, NewUser, PatrolView, RegisterOutcome, ReviewItem, Scope, StatEvent, Store, SyncContext, SyncHealth,
-    UploadState, UserView,
+    ActionInput, BlobMeta, CaseFilter, CaseMeta, CaseView, ChangePage, Cursor, Decision, DepartmentView, DeviceView,
+    EngineSettings, FindingMeta, NewUser, PatrolView, RegisterOutcome, ReviewItem, Scope, StatEvent, Store,
+    SyncContext, SyncHealth, TaskChange, TeamView, UploadState, UserUpdate, UserView,
 };
 use super::{admin, cases, ingest};
 use crate::auth::{Principal, User};
@@ -152,6 +152,15 @@ impl SqliteStore {
         self.dict.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    fn known_department(&self, code: &str) -> AppResult<()> {
+        let known = self.dict_index().current.as_ref().is_some_and(|d| d.departments.iter().any(|x| x.code == code));
+        if known {
+            Ok(())
+        } else {
+            Err(AppError::invalid("department", format!("department `{code}` is not a code of the dictionary")))
+        }
+    }
+
     fn user_by(&self, conn: &Connection, column: &str, value: &str) -> AppResult<Option<(User, String)>> {
         let sql = format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.{column} = ?1 AND u.active = 1");
         Ok(conn.query_row(&sql, [value], |r| Ok((row_user(r, 0)?, r.get::<_, String>(6)?))).optional()?)
@@ -161,14 +170,7 @@ impl SqliteStore {
 impl Store for SqliteStore {
     fn add_user(&self, user: NewUser, now: DateTime<Utc>) -> AppResult<User> {
         if let Some(dep) = &user.department {
-            let known =
-                self.dict_index().current.as_ref().is_some_and(|d| d.departments.iter().any(|x| &x.code == dep));
-            if !known {
-                return Err(AppError::invalid(
-                    "department",
-                    format!("department `{dep}` is not a code of the dictionary"),
-                ));
-            }
+            self.known_department(dep)?;
         }
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -546,7 +548,51 @@ impl Store for SqliteStore {
     }
 
     fn patrols(&self, scope: &Scope, from: DateTime<Utc>, to: DateTime<Utc>) -> AppResult<Vec<PatrolView>> {
-        admin::patrols(&self.reader(), &self.settings.zone, scope, from, to)
+        let dict = self.dict_index();
+        admin::patrols(&self.reader(), &self.settings.zone, dict.current.as_ref(), scope, from, to)
+    }
+
+    fn update_user(&self, username: &str, update: UserUpdate, now: DateTime<Utc>) -> AppResult<Option<UserView>> {
+        if let Some(Some(dep)) = &update.department {
+            self.known_department(dep)?;
+        }
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let user = admin::update_user(&tx, username, &update, now)?;
+        tx.commit()?;
+        Ok(user)
+    }
+
+    fn teams(&self) -> AppResult<Vec<TeamView>> {
+        admin::teams(&self.reader(), &self.settings.zone)
+    }
+
+    fn add_team(&self, name: &str, now: DateTime<Utc>) -> AppResult<TeamView> {
+        if !admin::add_team(&lock(&self.writer), name, now)? {
+            return Err(AppError::conflict(format!("team `{name}` exists already")));
+        }
+        Ok(TeamView { name: name.to_owned(), members: 0, created_at: Some(self.settings.zone.at(now)) })
+    }
+
+    fn departments(&self) -> AppResult<Vec<DepartmentView>> {
+        let dict = self.dict_index();
+        admin::departments(&self.reader(), dict.current.as_ref())
+    }
+
+    fn change_task(
+        &self,
+        actor: &User,
+        task_id: Uuid,
+        change: &TaskChange,
+        note: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> AppResult<CaseView> {
+        let dict = self.dict_index();
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let case_no = cases::change_task(&tx, &self.settings, actor, task_id, change, note, now)?;
+        tx.commit()?;
+        cases::case_detail(&conn, self, &dict, &case_no, now)?.ok_or_else(|| AppError::internal("case vanished"))
     }
 
     fn sync_health(&self, now: DateTime<Utc>) -> AppResult<SyncHealth> {
