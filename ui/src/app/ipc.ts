@@ -108,6 +108,17 @@ export function photoUrl(sha256: string, thumb = false): string {
 
 export const report = (input: ReportInput): Promise<string> => invoke('report', { input });
 
+// A draft is a finding still being edited: saved on the phone, not queued. `draft_submit` queues it like
+// `report` (same checks) and wakes the sync.
+
+/** Saves a draft (a new one when `id` is null, else replaces that draft's fields and photos); its id. */
+export const draftSave = (id: string | null, input: ReportInput): Promise<string> => invoke('draft_save', { id, input });
+
+/** Saves the draft's latest fields and queues it for sending. */
+export const draftSubmit = (id: string, input: ReportInput): Promise<string> => invoke('draft_submit', { id, input });
+
+export const draftDelete = (id: string): Promise<null> => invoke('draft_delete', { id });
+
 export const findings = (query: FindingQuery): Promise<FindingRow[]> => invoke('findings', { ...query });
 
 export const finding = (id: string): Promise<FindingDetail> => invoke('finding', { id });
@@ -143,6 +154,15 @@ export function syncNow(onProgress?: (progress: SyncProgress) => void): Promise<
 }
 
 export const syncState = (): Promise<SyncState> => invoke('sync_state');
+
+/**
+ * Asks the running sync to stop; true when one was running. It then ends with `last_error.code` "cancelled"
+ * (a `sync_now` waiting on it may reject with that code too).
+ */
+export const syncCancel = (): Promise<boolean> => invoke('sync_cancel');
+
+/** The error code of a sync that was stopped on request: not a failure. */
+export const SYNC_CANCELLED = 'cancelled';
 
 /** The background sync's state changes (start, progress, end). */
 export const onSyncState = (handler: (state: SyncState) => void): Promise<UnlistenFn> =>

@@ -1,4 +1,4 @@
-// How a report's progress reads to the inspector, from "saved on the phone" to "case closed".
+// How a report's progress reads to the inspector, from "draft" and "saved on the phone" to "case closed".
 import type { FindingRow } from '../shared/types';
 import { i18n } from '../shared/i18n';
 
@@ -13,6 +13,7 @@ export interface FindingStatus {
 
 export function findingStatus(row: FindingRow): FindingStatus {
   const { t } = i18n.global;
+  if (row.local_state === 'draft') return { key: 'draft', text: t('app.state.draft'), type: 'default' };
   if (row.local_state === 'queued') return { key: 'queued', text: t('app.state.queued'), type: 'warning' };
   if (row.local_state === 'rejected' || row.server_state === 'rejected') {
     const text = row.reason ? t('app.state.rejectedReason', { reason: row.reason }) : t('app.state.rejected');

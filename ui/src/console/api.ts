@@ -6,6 +6,7 @@ import type {
   Case,
   CaseActionRequest,
   ConsoleUser,
+  DepartmentSummary,
   DeviceRecord,
   Dictionary,
   NewUserRequest,
@@ -18,7 +19,10 @@ import type {
   StatsGroupBy,
   StatsResponse,
   SyncHealth,
+  TaskReassignRequest,
+  Team,
   UserInfo,
+  UserPatch,
 } from '../shared/types';
 
 /** A non-success answer of the server. */
@@ -172,6 +176,16 @@ export function caseAction(caseNo: string, request: CaseActionRequest): Promise<
   return json('POST', `/cases/${seg(caseNo)}/actions`, { json: request });
 }
 
+/** Gives an open verification task to another inspector; answers the updated case detail. */
+export function reassignTask(taskId: string, request: TaskReassignRequest): Promise<Case> {
+  return json('POST', `/tasks/${seg(taskId)}/reassign`, { json: request });
+}
+
+/** Cancels an open verification task; answers the updated case detail. */
+export function cancelTask(taskId: string, note?: string): Promise<Case> {
+  return json('POST', `/tasks/${seg(taskId)}/cancel`, { json: note ? { note } : {} });
+}
+
 // --- statistics ---------------------------------------------------------------------------------------------
 
 export interface StatsQuery {
@@ -224,6 +238,23 @@ export async function listUsers(): Promise<ConsoleUser[]> {
 
 export function addUser(user: NewUserRequest): Promise<ConsoleUser> {
   return json('POST', '/users', { json: user });
+}
+
+/** Changes the given fields of a user (name, role, team, department, active, password). */
+export function updateUser(username: string, patch: UserPatch): Promise<ConsoleUser> {
+  return json('PATCH', `/users/${seg(username)}`, { json: patch });
+}
+
+export async function listTeams(): Promise<Team[]> {
+  return (await json<{ teams: Team[] }>('GET', '/teams')).teams;
+}
+
+export function addTeam(name: string): Promise<Team> {
+  return json('POST', '/teams', { json: { name } });
+}
+
+export async function listDepartments(): Promise<DepartmentSummary[]> {
+  return (await json<{ departments: DepartmentSummary[] }>('GET', '/departments')).departments;
 }
 
 export function syncHealth(): Promise<SyncHealth> {

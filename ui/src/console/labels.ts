@@ -12,6 +12,7 @@ export const roleLabel = (role: string | null | undefined) => label('roles', rol
 export const findingStateLabel = (state: string | null | undefined) => label('console.findingState', state);
 export const caseStateLabel = (state: string | null | undefined) => label('console.caseState', state);
 export const actionLabel = (action: string | null | undefined) => label('console.caseAction', action);
+export const taskStateLabel = (state: string | null | undefined) => label('console.taskState', state);
 
 /** Element Plus tag colour of a case state. */
 export function caseStateType(state: string): 'primary' | 'success' | 'info' | 'warning' | 'danger' {
@@ -43,5 +44,19 @@ export function findingStateType(state: string): 'primary' | 'success' | 'info' 
       return 'info';
     default:
       return 'danger';
+  }
+}
+
+/** Element Plus tag colour of a verification task's state. */
+export function taskStateType(state: string): 'primary' | 'success' | 'info' | 'warning' | 'danger' {
+  switch (state) {
+    case 'open':
+      return 'warning';
+    case 'passed':
+      return 'success';
+    case 'failed':
+      return 'danger';
+    default:
+      return 'info';
   }
 }

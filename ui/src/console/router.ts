@@ -50,6 +50,12 @@ const routes: RouteRecordRaw[] = [
     meta: { roles: ['admin'], menu: 'console.menu.users', testid: 'menu-users' },
   },
   {
+    path: '/admin/teams',
+    name: 'teams',
+    component: () => import('./views/admin/TeamsView.vue'),
+    meta: { roles: ['admin'], menu: 'console.menu.teams', testid: 'menu-teams' },
+  },
+  {
     path: '/admin/devices',
     name: 'devices',
     component: () => import('./views/admin/DevicesView.vue'),

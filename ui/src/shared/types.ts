@@ -157,6 +157,29 @@ export interface Case {
   /** Only in `GET /api/v1/cases/{case_no}`. */
   findings?: ReviewItem[];
   history?: CaseHistoryEntry[];
+  /** Only in `GET /api/v1/cases/{case_no}`: the case's verification tasks (核查), oldest first. */
+  tasks?: CaseTask[];
+}
+
+export type CaseTaskState = 'open' | 'passed' | 'failed' | 'cancelled';
+
+/** A verification task of a case, as the case detail shows it. */
+export interface CaseTask {
+  id: string;
+  /** Username of the inspector who is to verify. */
+  assignee: string;
+  state: CaseTaskState;
+  created_at: string;
+  due_at: string | null;
+  completed_at: string | null;
+  result: 'pass' | 'fail' | null;
+  note: string | null;
+}
+
+/** `POST /api/v1/tasks/{id}/reassign` request body. */
+export interface TaskReassignRequest {
+  assignee: string;
+  note?: string;
 }
 
 export interface ReviewResponse {
@@ -252,6 +275,32 @@ export interface NewUserRequest {
   department?: string;
 }
 
+/** `PATCH /api/v1/users/{username}` request body: only the fields to change. */
+export interface UserPatch {
+  display_name?: string;
+  role?: Role;
+  /** null takes the user out of any team; a team that does not exist yet is created. */
+  team?: string | null;
+  department?: string | null;
+  active?: boolean;
+  password?: string;
+}
+
+/** A team (中队) as `GET /api/v1/teams` lists it. */
+export interface Team {
+  name: string;
+  members: number;
+  created_at: string;
+}
+
+/** A department (of the dictionary) as `GET /api/v1/departments` lists it. */
+export interface DepartmentSummary {
+  code: string;
+  name: string;
+  users: number;
+  open_cases: number;
+}
+
 export interface PatrolRecord {
   id: string;
   user: { username: string; display_name: string };
@@ -262,6 +311,13 @@ export interface PatrolRecord {
   findings: number;
   /** [lat, lon, time] */
   points: [number, number, string][];
+  /** Roads of the dictionary the track follows, longest stretch first; empty without road geometry. */
+  roads?: PatrolRoad[];
+}
+
+export interface PatrolRoad {
+  name: string;
+  distance_m: number;
 }
 
 export interface RejectedOp {
@@ -317,6 +373,7 @@ export interface StagedPhoto {
 
 export type PhotoRole = 'before' | 'after';
 
+/** What the report screen sends: to `report`, or to `draft_save` / `draft_submit` (a draft may have category "" and no photos). */
 export interface ReportInput {
   category: string;
   description: string;
@@ -329,8 +386,11 @@ export interface ReportInput {
   photos: { sha256: string; role: PhotoRole }[];
 }
 
-/** Where a finding is on its way from the phone: stored here, accepted by the server, or refused. */
-export type LocalState = 'queued' | 'received' | 'rejected';
+/**
+ * Where a finding is on its way from the phone: a draft still being edited, stored here and queued,
+ * accepted by the server, or refused.
+ */
+export type LocalState = 'draft' | 'queued' | 'received' | 'rejected';
 
 export interface FindingRow {
   id: string;

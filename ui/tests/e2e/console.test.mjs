@@ -32,6 +32,17 @@ const PLACE = { lat: 41.7968, lon: 123.4328 };
 // About 7 m from PLACE: within the 50 m of a suggested duplicate.
 const NEARBY = { lat: 41.79685, lon: 123.43284 };
 const HANDLING_PHOTO = photo('orientation-landscape-3.jpg');
+// On 正阳街, about 300 m from PLACE: a second, unrelated case.
+const ELSEWHERE = { lat: 41.795, lon: 123.42912 };
+// Along the centre line of the demo's 中街路 (sync-server/src/demo.rs), west to east, about 150 m apart.
+const ALONG_ZHONGJIE = [
+  [41.7968, 123.428],
+  [41.79682, 123.4298],
+  [41.79685, 123.4316],
+  [41.79690, 123.4334],
+  [41.79693, 123.4352],
+  [41.79697, 123.437],
+];
 
 let server;
 let api;
@@ -480,6 +491,203 @@ describe('web console: one case from device report to close, role by role', () =
       assert.equal(answer.status, 403, JSON.stringify(answer));
       assert.equal(answer.body.error.code, 'forbidden');
     }
+    assertNoPageErrors(page);
+  });
+
+  it('admin creates a team on the teams page and moves inspector3 into it; the users list shows it', { timeout: 60_000 }, async () => {
+    const page = await openPage();
+    await signIn(page, origin, 'admin', 'admin');
+    const listed = await whileCalling(page, 'GET', '/teams', () => page.getByTestId('menu-teams').click());
+    assert.equal(listed.status(), 200);
+    await page.waitForURL(/#\/admin\/teams$/);
+
+    // The demo's teams, with the server's member counts.
+    const { teams } = await api.get('/teams', 'admin');
+    assert.ok(teams.some((t) => t.name === '一中队') && teams.some((t) => t.name === '二中队'), JSON.stringify(teams));
+    for (const team of teams) await row(page, 'team-row', { name: team.name, members: team.members }).waitFor();
+
+    // A new team: listed, opened, empty.
+    await page.getByTestId('team-add').click();
+    const addDialog = page.locator('.el-dialog[data-testid="team-dialog"]:visible');
+    await addDialog.waitFor();
+    await addDialog.getByTestId('team-name').fill('三中队');
+    const created = await whileCalling(page, 'POST', '/teams', () => addDialog.getByTestId('team-save').click());
+    assert.equal(created.status(), 201);
+    assert.deepEqual(created.request().postDataJSON(), { name: '三中队' });
+    await addDialog.waitFor({ state: 'hidden' });
+    await row(page, 'team-row', { name: '三中队', members: 0 }).waitFor();
+    await row(page, 'team-members', { team: '三中队' }).waitFor();
+    assert.equal(await page.locator('tr [data-testid="team-member"]').count(), 0);
+
+    // inspector3 (二中队) moves into it.
+    await page.getByTestId('team-add-member').click();
+    const moveDialog = page.locator('.el-dialog[data-testid="move-dialog"]:visible');
+    await moveDialog.waitFor();
+    // The target is preset to the open team.
+    await moveDialog.getByTestId('move-team').filter({ hasText: '三中队' }).waitFor();
+    await moveDialog.getByTestId('move-user').click();
+    await page.locator('.el-select-dropdown__item:visible').filter({ hasText: '(inspector3)' }).click();
+    await shot(page, '13-admin-team-move');
+    const moved = await whileCalling(page, 'PATCH', '/users/inspector3', () => moveDialog.getByTestId('move-confirm').click());
+    assert.equal(moved.status(), 200);
+    assert.deepEqual(moved.request().postDataJSON(), { team: '三中队' });
+    assert.equal((await moved.json()).team, '三中队');
+    await moveDialog.waitFor({ state: 'hidden' });
+    await row(page, 'team-member', { username: 'inspector3' }).waitFor();
+    await row(page, 'team-row', { name: '三中队', members: 1 }).waitFor();
+    await shot(page, '14-admin-teams');
+
+    // The departments, read-only, as the server counts them.
+    await page.getByTestId('tab-departments').click();
+    const { departments } = await api.get('/departments', 'admin');
+    const hw = departments.find((d) => d.code === 'HW');
+    assert.ok(hw, JSON.stringify(departments));
+    await row(page, 'department-row', { code: 'HW', 'open-cases': hw.open_cases }).waitFor();
+    await shot(page, '15-admin-departments');
+
+    // The users page shows inspector3 in the new team; the server holds it.
+    await page.getByTestId('menu-users').click();
+    await page.waitForURL(/#\/admin\/users$/);
+    const userRow = trOf(page, row(page, 'user-row', { username: 'inspector3' }));
+    await userRow.getByTestId('user-team-cell').filter({ hasText: /^三中队$/ }).waitFor();
+    const { users } = await api.get('/users', 'admin');
+    assert.equal(users.find((u) => u.username === 'inspector3').team, '三中队');
+    assert.equal((await api.get('/teams', 'admin')).teams.find((t) => t.name === '三中队').members, 1);
+
+    // The edit form starts from the user as stored, and sends only what changed.
+    await userRow.getByTestId('user-edit').click();
+    const editDialog = page.locator('.el-dialog[data-testid="user-edit-dialog"]:visible');
+    await editDialog.waitFor();
+    await editDialog.getByTestId('user-edit-team').filter({ hasText: '三中队' }).waitFor();
+    await editDialog.getByTestId('user-edit-display-name').fill('王强 (三中队)');
+    await shot(page, '16-admin-user-edit');
+    const edited = await whileCalling(page, 'PATCH', '/users/inspector3', () => editDialog.getByTestId('user-edit-save').click());
+    assert.equal(edited.status(), 200);
+    assert.deepEqual(edited.request().postDataJSON(), { display_name: '王强 (三中队)' });
+    await editDialog.waitFor({ state: 'hidden' });
+    await userRow.filter({ hasText: '王强 (三中队)' }).waitFor();
+    assertNoPageErrors(page);
+  });
+
+  it("chief1's patrols tab shows the roads each patrol walked", { timeout: 60_000 }, async () => {
+    // inspector2 walks the length of 中街路 and syncs.
+    await patrolOk(s.dev2.home, 'patrol', 'start');
+    for (const [lat, lon] of ALONG_ZHONGJIE) {
+      await patrolOk(s.dev2.home, 'patrol', 'track', '--lat', String(lat), '--lon', String(lon));
+    }
+    await patrolOk(s.dev2.home, 'patrol', 'end');
+    await patrolOk(s.dev2.home, 'sync');
+    const { patrols } = await api.get(`/patrols?date=${today()}`, 'chief1');
+    const walked = patrols.find((p) => p.user.username === 'inspector2');
+    assert.ok(walked, `inspector2's patrol: ${JSON.stringify(patrols)}`);
+    assert.ok(Array.isArray(walked.roads), 'each patrol lists its roads');
+    // The demo's roads have centre lines: the walk is on 中街路.
+    assert.equal(walked.roads[0]?.name, '中街路', JSON.stringify(walked.roads));
+
+    const page = await openPage();
+    await signIn(page, origin, 'chief1', 'chief');
+    await page.waitForURL(/#\/review$/);
+    const loaded = await whileCalling(page, 'GET', /^\/patrols\?date=/, () => page.locator('#tab-patrols').click());
+    assert.equal(loaded.status(), 200);
+    await page.locator('[data-testid="patrol-table"] th').filter({ hasText: '途经道路' }).waitFor();
+    const cell = row(page, 'patrol-roads', { id: walked.id, count: walked.roads.length });
+    await cell.waitFor();
+    // As the server measured them, longest first.
+    const first = walked.roads[0];
+    const tag = cell.locator(`[data-testid="patrol-road"][data-name="${first.name}"]`);
+    assert.equal((await tag.textContent()).trim(), `${first.name} ${(first.distance_m / 1000).toFixed(2)} 公里`);
+    const shown = await cell.getByTestId('patrol-road').evaluateAll((els) => els.map((e) => e.getAttribute('data-name')));
+    assert.deepEqual(shown, walked.roads.slice(0, 3).map((r) => r.name));
+    await shot(page, '17-chief1-patrol-roads');
+    assertNoPageErrors(page);
+  });
+
+  it("dispatcher1 reassigns a handled case's open verification task in the case drawer, then cancels it", { timeout: 90_000 }, async () => {
+    // A second case, taken to "handled" through the API: its verification goes to its reporter, inspector2.
+    const finding = await report(s.dev2, { ...ELSEWHERE, description: '暴露垃圾 正阳街' });
+    await patrolOk(s.dev2.home, 'sync');
+    const approved = await api.call('POST', `/findings/${finding}/review`, { as: 'chief1', json: { decision: 'approve' } });
+    assert.equal(approved.status, 200, JSON.stringify(approved.body));
+    const caseNo = approved.body.finding.case_no;
+    for (const [as, body] of [
+      ['dispatcher1', { action: 'dispatch', department: 'HW' }],
+      ['dept-hw', { action: 'accept' }],
+      ['dept-hw', { action: 'handle', note: '已清运' }],
+    ]) {
+      const r = await api.call('POST', `/cases/${caseNo}/actions`, { as, json: body });
+      assert.equal(r.status, 200, `${body.action}: ${JSON.stringify(r.body)}`);
+    }
+    const task = (await caseOf(caseNo)).tasks.find((t) => t.state === 'open');
+    assert.equal(task?.assignee, 'inspector2');
+
+    const page = await openPage();
+    await signIn(page, origin, 'dispatcher1', 'dispatcher');
+    await page.waitForURL(/#\/cases$/);
+    await page.getByTestId('tab-open').click();
+    const caseRow = row(page, 'case-row', { 'case-no': caseNo, state: 'handled' });
+    await caseRow.waitFor();
+    const opened = await whileCalling(page, 'GET', `/cases/${caseNo}`, () => caseRow.click());
+    assert.equal(opened.status(), 200);
+    const drawer = page.getByTestId('case-drawer');
+    // (Page-rooted, as `trOf` looks for it inside a row.)
+    const openTask = row(page, 'case-task', { id: task.id, state: 'open', assignee: 'inspector2' });
+    await openTask.waitFor();
+
+    // Reassign: from the list of inspectors if the dispatcher may list users, else by username.
+    const users = await whileCalling(page, 'GET', '/users', () => trOf(page, openTask).getByTestId('task-reassign').click());
+    const dialog = page.locator('.el-dialog[data-testid="task-dialog"][data-kind="reassign"]:visible');
+    await dialog.waitFor();
+    assert.equal((await dialog.getByTestId('task-current').textContent()).trim(), 'inspector2');
+    if (users.status() === 403) {
+      await dialog.getByTestId('task-assignee-input').fill('inspector1');
+    } else {
+      assert.equal(users.status(), 200);
+      await dialog.getByTestId('task-assignee').click();
+      await page.locator('.el-select-dropdown__item:visible').filter({ hasText: '(inspector1)' }).click();
+    }
+    await dialog.getByTestId('task-note').fill('李娜今日休假, 改由张伟核查');
+    await shot(page, '18-dispatcher1-task-reassign');
+    const reassigned = await whileCalling(page, 'POST', `/tasks/${task.id}/reassign`, () => dialog.getByTestId('task-confirm').click());
+    assert.equal(reassigned.status(), 200, await reassigned.text());
+    assert.deepEqual(reassigned.request().postDataJSON(), { assignee: 'inspector1', note: '李娜今日休假, 改由张伟核查' });
+    await dialog.waitFor({ state: 'hidden' });
+
+    // The drawer shows the case as the server answered it: the task with inspector1, the step in the history.
+    const answered = (await reassigned.json()).tasks.find((t) => t.state === 'open');
+    assert.equal(answered?.assignee, 'inspector1');
+    const newTask = row(page, 'case-task', { id: answered.id, state: 'open', assignee: 'inspector1' });
+    await newTask.waitFor();
+    const reassignEntry = drawer.locator('[data-testid="case-history-entry"][data-action="task_reassign"]');
+    await reassignEntry.filter({ hasText: '改派核查' }).waitFor();
+    await reassignEntry.scrollIntoViewIfNeeded();
+    await shot(page, '19-dispatcher1-task-reassigned');
+    let c = await caseOf(caseNo);
+    assert.deepEqual(
+      c.tasks.filter((t) => t.state === 'open').map((t) => t.assignee),
+      ['inspector1'],
+    );
+    assert.equal(c.history.filter((h) => h.action === 'task_reassign').length, 1);
+
+    // Cancel it, with a reason.
+    await trOf(page, newTask).getByTestId('task-cancel').click();
+    const cancelDialog = page.locator('.el-dialog[data-testid="task-dialog"][data-kind="cancel"]:visible');
+    await cancelDialog.waitFor();
+    assert.equal(await cancelDialog.getByTestId('task-confirm').isDisabled(), true, 'a reason is needed');
+    await cancelDialog.getByTestId('task-note').fill('部门已现场复核, 无需核查');
+    const cancelled = await whileCalling(page, 'POST', `/tasks/${answered.id}/cancel`, () =>
+      cancelDialog.getByTestId('task-confirm').click(),
+    );
+    assert.equal(cancelled.status(), 200, await cancelled.text());
+    assert.deepEqual(cancelled.request().postDataJSON(), { note: '部门已现场复核, 无需核查' });
+    await cancelDialog.waitFor({ state: 'hidden' });
+    await drawer.locator(`[data-testid="case-task"][data-id="${answered.id}"][data-state="cancelled"]`).waitFor();
+    const cancelEntry = drawer.locator('[data-testid="case-history-entry"][data-action="task_cancel"]');
+    await cancelEntry.filter({ hasText: '取消核查' }).waitFor();
+    await cancelEntry.scrollIntoViewIfNeeded();
+    assert.equal(await drawer.locator('tr [data-testid="task-reassign"]').count(), 0, 'no open task is left');
+    await shot(page, '20-dispatcher1-task-cancelled');
+    c = await caseOf(caseNo);
+    assert.equal(c.tasks.filter((t) => t.state === 'open').length, 0);
     assertNoPageErrors(page);
   });
 });

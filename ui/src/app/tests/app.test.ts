@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { emit } from '@tauri-apps/api/event';
-import type { FindingRow, SyncProgress, SyncReport } from '../../shared/types';
+import type { FindingDetail, FindingRow, SyncProgress, SyncReport } from '../../shared/types';
 import { PHOTO_CHUNK_BYTES } from '../ipc';
 import { startBackground } from '../state';
 import { byTestId, chooseFiles, decodeBase64, mountApp, resetApp, settle, statusOf, toastText } from './harness';
@@ -229,6 +229,162 @@ describe('report', () => {
   });
 });
 
+describe('drafts', () => {
+  const DRAFT_LOCATION = { lat: 41.801, lon: 123.401, accuracy_m: 6, source: 'gps' as const, fixed_at: '2026-11-21T08:00:00Z' };
+  const draftRow = (fields: Partial<FindingRow> = {}): FindingRow => ({
+    id: 'd1', local_state: 'draft', server_state: null, case_no: null, case_state: null, reason: null,
+    category: '', description: '井盖松动', observed_at: '2026-11-21T08:00:00Z', photos: 1, ...fields,
+  });
+  const draftDetail = (): FindingDetail => ({
+    row: draftRow(),
+    finding: {
+      id: 'd1', category: '', description: '井盖松动', urgent: false, fixed_on_spot: false, location: DRAFT_LOCATION,
+      address: '中山路 12 号', road: null, facility_code: null, observed_at: '2026-11-21T08:00:00Z',
+      photos: [{ sha256: SHA, role: 'before', width: 1600, height: 1200, bytes: 400000, taken_at: null }],
+    },
+  });
+
+  it('saves a draft from the report screen without a category or photos', async () => {
+    const { callsOf, router } = await mountApp('/report', { draft_save: () => 'd-new' });
+    const [description] = byTestId<HTMLTextAreaElement>('report-description');
+    description.value = '路边有占道摊位';
+    description.dispatchEvent(new Event('input'));
+    const [address] = byTestId<HTMLInputElement>('report-address');
+    address.value = '中山路 12 号';
+    address.dispatchEvent(new Event('input'));
+    byTestId('report-urgent')[0].click();
+    await settle();
+
+    byTestId('report-save-draft')[0].click();
+    await settle(6);
+
+    expect(callsOf('report')).toHaveLength(0);
+    expect(callsOf('draft_save')).toHaveLength(1);
+    const { id, input } = callsOf('draft_save')[0].args as { id: string | null; input: Record<string, unknown> };
+    expect(id).toBeNull();
+    expect(input).toMatchObject({
+      category: '',
+      description: '路边有占道摊位',
+      urgent: true,
+      fixed_on_spot: false,
+      address: '中山路 12 号',
+      road: null,
+      facility_code: null,
+      photos: [],
+    });
+    expect(input.location).toMatchObject({ lat: 41.7968, lon: 123.4328, accuracy_m: 8, source: 'gps' });
+    expect(toastText()).toContain('草稿已保存');
+    expect(router.currentRoute.value.name).toBe('home');
+  });
+
+  it('opens a draft from my reports in the report screen and submits it', async () => {
+    const { callsOf, router } = await mountApp('/findings', {
+      findings: (args) => (args.offset === 0 && args.state === 'draft' ? [draftRow()] : []),
+      finding: () => draftDetail(),
+      draft_submit: () => 'd1',
+    });
+    byTestId('findings-filter-draft')[0].click();
+    await settle();
+    expect(callsOf('findings').at(-1)?.args).toMatchObject({ state: 'draft', offset: 0 });
+    const [row] = byTestId('findings-row');
+    expect(row.getAttribute('data-local-state')).toBe('draft');
+    expect(byTestId('findings-row-state')[0].getAttribute('data-key')).toBe('draft');
+    expect(byTestId('findings-row-state')[0].textContent).toContain('草稿');
+    expect(row.textContent).toContain('未选分类');
+
+    row.click();
+    await settle(6);
+    expect(router.currentRoute.value.name).toBe('report');
+    expect(router.currentRoute.value.query.draft).toBe('d1');
+    expect(callsOf('finding')[0].args).toEqual({ id: 'd1' });
+
+    // The draft's fields, photos (as photo:// thumbnails) and the position it was saved with.
+    expect(byTestId<HTMLTextAreaElement>('report-description')[0].value).toBe('井盖松动');
+    expect(byTestId<HTMLInputElement>('report-address')[0].value).toBe('中山路 12 号');
+    const photos = byTestId('report-photo-item');
+    expect(photos.map((p) => p.getAttribute('data-sha256'))).toEqual([SHA]);
+    expect(photos[0].querySelector('img')?.getAttribute('src')).toBe(`photo://localhost/${SHA}?thumb=1`);
+    expect(byTestId('report-position')[0].getAttribute('data-lat')).toBe('41.801');
+    expect(byTestId('report-position-draft')).toHaveLength(1);
+    expect(byTestId('report-draft-delete')).toHaveLength(1);
+
+    // Submitting needs a category, as any report.
+    byTestId('report-save')[0].click();
+    await settle();
+    expect(callsOf('draft_submit')).toHaveLength(0);
+    expect(toastText()).toContain('请选择问题分类');
+    const [search] = byTestId<HTMLInputElement>('category-search');
+    search.value = '井盖';
+    search.dispatchEvent(new Event('input'));
+    await settle();
+    byTestId('category-option')[0].click();
+    await settle();
+
+    byTestId('report-save')[0].click();
+    await settle(6);
+    expect(callsOf('report')).toHaveLength(0);
+    expect(callsOf('draft_save')).toHaveLength(0);
+    expect(callsOf('draft_submit')).toHaveLength(1);
+    const { id, input } = callsOf('draft_submit')[0].args as { id: string; input: Record<string, unknown> };
+    expect(id).toBe('d1');
+    expect(input).toMatchObject({
+      category: 'C0102',
+      description: '井盖松动',
+      urgent: false,
+      address: '中山路 12 号',
+      photos: [{ sha256: SHA, role: 'before' }],
+      location: DRAFT_LOCATION,
+    });
+    expect(toastText()).toContain('已保存，等待发送');
+    expect(router.currentRoute.value.name).toBe('findings');
+    expect(router.currentRoute.value.query.state).toBe('draft');
+  });
+
+  it('deletes a draft after a confirmation', async () => {
+    const { callsOf, router } = await mountApp('/report?draft=d1', {
+      finding: () => draftDetail(),
+      draft_delete: () => null,
+    });
+    expect(byTestId('report-form')[0].getAttribute('data-draft')).toBe('d1');
+    byTestId('report-draft-delete')[0].click();
+    await settle();
+    expect(callsOf('draft_delete')).toHaveLength(0);
+    (document.querySelector('.van-dialog__confirm') as HTMLElement).click();
+    await settle(6);
+    expect(callsOf('draft_delete').map((c) => c.args)).toEqual([{ id: 'd1' }]);
+    expect(router.currentRoute.value.name).toBe('findings');
+  });
+
+  it('asks before leaving a draft only when something changed', async () => {
+    const { router } = await mountApp('/report?draft=d1', { finding: () => draftDetail() });
+    expect(byTestId<HTMLTextAreaElement>('report-description')[0].value).toBe('井盖松动');
+    await router.push('/home');
+    await settle();
+    expect(router.currentRoute.value.name).toBe('home');
+
+    await router.push('/report?draft=d1');
+    await settle(6);
+    const [description] = byTestId<HTMLTextAreaElement>('report-description');
+    description.value = '井盖松动，已设警示';
+    description.dispatchEvent(new Event('input'));
+    await settle();
+    void router.push('/home');
+    await settle();
+    expect(document.querySelector('.van-dialog')?.textContent).toContain('草稿保留上次保存的内容');
+    (document.querySelector('.van-dialog__cancel') as HTMLElement).click();
+    await settle();
+    expect(router.currentRoute.value.name).toBe('report');
+  });
+
+  it('shows the number of drafts on the home screen', async () => {
+    const { callsOf } = await mountApp('/home', {
+      findings: (args) => (args.state === 'draft' ? [draftRow(), draftRow({ id: 'd2' })] : []),
+    });
+    expect(callsOf('findings')[0].args).toMatchObject({ state: 'draft', offset: 0 });
+    expect(byTestId('home-drafts')[0].getAttribute('data-count')).toBe('2');
+  });
+});
+
 describe('my reports', () => {
   const row = (id: string, fields: Partial<FindingRow>): FindingRow => ({
     id,
@@ -372,6 +528,58 @@ describe('sync', () => {
     expect(byTestId('sync-running')).toHaveLength(0);
     expect(byTestId('sync-applied')[0].textContent?.trim()).toBe('11');
     expect(byTestId('sync-rejected-op')[0].textContent).toContain('分类已停用');
+  });
+
+  const idle = { running: false, progress: null, last_report: null, last_error: null, last_sync_at: null };
+
+  it('offers to cancel only while a sync runs, and shows a cancelled sync as no failure', async () => {
+    const { callsOf } = await mountApp('/sync', { sync_cancel: () => true });
+    const stop = startBackground();
+    try {
+      await settle();
+      expect(byTestId('sync-cancel')).toHaveLength(0);
+      await emit('sync-state', { ...idle, running: true, progress: progress({ phase: 'ops', ops_done: 1, ops_total: 4 }) });
+      await settle();
+      expect(byTestId('sync-cancel')).toHaveLength(1);
+
+      byTestId('sync-cancel')[0].click();
+      await settle();
+      expect(callsOf('sync_cancel')).toHaveLength(1);
+      expect(callsOf('sync_cancel')[0].args).toEqual({});
+
+      await emit('sync-state', { ...idle, last_error: { code: 'cancelled', message: 'sync cancelled' } });
+      await settle();
+      expect(byTestId('sync-cancel')).toHaveLength(0);
+      expect(byTestId('sync-error')).toHaveLength(0);
+      expect(byTestId('sync-cancelled')[0].textContent).toContain('同步已取消');
+
+      // Home says so as well, without the red of a failure.
+      byTestId('tab-home')[0].click();
+      await settle();
+      expect(byTestId('home-sync-result')[0].getAttribute('data-result')).toBe('cancelled');
+    } finally {
+      stop();
+    }
+  });
+
+  it('cancels its own run', async () => {
+    let fail: (error: unknown) => void = () => undefined;
+    const { callsOf } = await mountApp('/sync', {
+      sync_now: () => new Promise((_, reject) => (fail = reject)),
+      sync_cancel: () => {
+        fail({ code: 'cancelled', message: 'sync cancelled' });
+        return true;
+      },
+    });
+    byTestId('sync-now')[0].click();
+    await settle();
+    byTestId('sync-cancel')[0].click();
+    await settle();
+    expect(callsOf('sync_cancel')).toHaveLength(1);
+    expect(byTestId('sync-cancel')).toHaveLength(0);
+    expect(byTestId('sync-error')).toHaveLength(0);
+    expect(byTestId('sync-cancelled')).toHaveLength(1);
+    expect(byTestId('sync-now')[0].hasAttribute('disabled')).toBe(false);
   });
 
   it('follows the background sync through the sync-state event', async () => {

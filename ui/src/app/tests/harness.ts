@@ -8,7 +8,7 @@ import { i18n, setLocale } from '../../shared/i18n';
 import App from '../App.vue';
 import { createAppRouter } from '../router';
 import { app } from '../state';
-import { position, release } from '../position';
+import { position, release, resetPositionSources } from '../position';
 
 export type Handler = (args: Record<string, unknown>) => unknown;
 export interface Call {
@@ -125,6 +125,7 @@ export function resetApp(): void {
   position.fix = null;
   position.problem = null;
   release('report');
+  resetPositionSources();
   localStorage.clear();
   setLocale('zh-CN');
   clearMocks();

@@ -56,7 +56,9 @@ describe('findingStatus', () => {
     category: 'E0102', description: '', observed_at: '2026-11-21T08:00:00Z', photos: 1, ...fields,
   });
 
-  it('reads from saved to closed', () => {
+  it('reads from draft and saved to closed', () => {
+    expect(findingStatus(row({ local_state: 'draft' })).text).toBe('草稿·未提交');
+    expect(findingStatus(row({ local_state: 'draft' })).key).toBe('draft');
     expect(findingStatus(row({ local_state: 'queued' })).text).toBe('已保存·等待发送');
     expect(findingStatus(row({ server_state: 'pending_review' })).text).toBe('已接收');
     expect(findingStatus(row({ case_no: '20261121-0003', case_state: 'filed' })).text).toBe('已立案 20261121-0003');

@@ -1,0 +1,286 @@
+/// <reference types="node" />
+// Unit tests of the console's pure pieces: the API client's new calls, teams and user edits, verification
+// tasks, patrol roads, labels and messages.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Case, CaseTask, ConsoleUser, Team, UserInfo } from '../../shared/types';
+import zhCN from '../../shared/i18n/zh-CN';
+import en from '../../shared/i18n/en';
+import { setLocale } from '../../shared/i18n';
+import {
+  ApiError,
+  addTeam,
+  cancelTask,
+  listDepartments,
+  listPatrols,
+  listTeams,
+  reassignTask,
+  setToken,
+  updateUser,
+} from '../api';
+import { actionLabel, taskStateLabel, taskStateType } from '../labels';
+import { splitRoads } from '../patrols';
+import { canManageTasks, isUsername, reassignCandidates } from '../tasks';
+import { formOf, membersOf, patchOf, teamNames } from '../teams';
+import { answer, fakeServer } from './harness';
+
+afterEach(() => {
+  setToken(null);
+  setLocale('zh-CN');
+});
+
+function consoleUser(username: string, fields: Partial<ConsoleUser> = {}): ConsoleUser {
+  return { id: `id-${username}`, username, display_name: username, role: 'inspector', team: null, department: null, active: true, ...fields };
+}
+
+function task(fields: Partial<CaseTask> = {}): CaseTask {
+  return {
+    id: 'task-1',
+    assignee: 'inspector1',
+    state: 'open',
+    created_at: '2026-11-22T08:00:00+08:00',
+    due_at: '2026-11-23T08:00:00+08:00',
+    completed_at: null,
+    result: null,
+    note: null,
+    ...fields,
+  };
+}
+
+function caseOf(fields: Partial<Case> = {}): Case {
+  return {
+    case_no: '20261122-0001',
+    state: 'handled',
+    category: 'E0102',
+    department: 'HW',
+    team: '一中队',
+    due_at: null,
+    overdue: false,
+    self_handled: false,
+    rework_count: 0,
+    ...fields,
+  };
+}
+
+describe('API client', () => {
+  it('lists and adds teams with the session token', async () => {
+    const server = fakeServer({
+      'GET /api/v1/teams': () => answer(200, { teams: [{ name: '一中队', members: 3, created_at: '2026-11-22T08:00:00+08:00' }] }),
+      'POST /api/v1/teams': () => answer(201, { name: '三中队', members: 0, created_at: '2026-11-22T09:00:00+08:00' }),
+    });
+    setToken('tok');
+    expect(await listTeams()).toEqual([{ name: '一中队', members: 3, created_at: '2026-11-22T08:00:00+08:00' }]);
+    expect((await addTeam('三中队')).members).toBe(0);
+    expect(server.calls.map((c) => [c.method, c.path, c.auth])).toEqual([
+      ['GET', '/api/v1/teams', 'Bearer tok'],
+      ['POST', '/api/v1/teams', 'Bearer tok'],
+    ]);
+    expect(server.calls[1].body).toEqual({ name: '三中队' });
+  });
+
+  it("turns a 409 into an ApiError with the server's code and message", async () => {
+    fakeServer({
+      'POST /api/v1/teams': () => answer(409, { error: { code: 'conflict', message: 'team 一中队 exists', field: 'name' } }),
+    });
+    const error = await addTeam('一中队').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error).toMatchObject({ status: 409, code: 'conflict', serverMessage: 'team 一中队 exists' });
+  });
+
+  it('patches a user by username, only with the fields given', async () => {
+    const server = fakeServer({
+      'PATCH /api/v1/users/inspector3': () => answer(200, consoleUser('inspector3', { team: '三中队' })),
+    });
+    const updated = await updateUser('inspector3', { team: '三中队' });
+    expect(updated.team).toBe('三中队');
+    expect(server.calls[0].body).toEqual({ team: '三中队' });
+    expect(server.calls[0].contentType).toBe('application/json');
+  });
+
+  it('lists the departments', async () => {
+    fakeServer({
+      'GET /api/v1/departments': () => answer(200, { departments: [{ code: 'HW', name: '环卫所', users: 1, open_cases: 4 }] }),
+    });
+    expect(await listDepartments()).toEqual([{ code: 'HW', name: '环卫所', users: 1, open_cases: 4 }]);
+  });
+
+  it('reassigns and cancels a task, answering the case', async () => {
+    const detail = caseOf({ tasks: [task({ assignee: 'inspector2' })] });
+    const server = fakeServer({
+      'POST /api/v1/tasks/task-1/reassign': () => answer(200, detail),
+      'POST /api/v1/tasks/task-1/cancel': () => answer(200, caseOf({ tasks: [task({ state: 'cancelled' })] })),
+    });
+    expect((await reassignTask('task-1', { assignee: 'inspector2', note: '就近' })).tasks?.[0].assignee).toBe('inspector2');
+    expect((await cancelTask('task-1', '重复任务')).tasks?.[0].state).toBe('cancelled');
+    expect(server.calls.map((c) => c.body)).toEqual([{ assignee: 'inspector2', note: '就近' }, { note: '重复任务' }]);
+  });
+
+  it('keeps the roads of a patrol', async () => {
+    fakeServer({
+      'GET /api/v1/patrols?date=2026-11-22': () =>
+        answer(200, {
+          patrols: [
+            {
+              id: 'p1',
+              user: { username: 'inspector1', display_name: '张伟' },
+              team: '一中队',
+              started_at: '2026-11-22T08:00:00+08:00',
+              ended_at: null,
+              distance_m: 500,
+              findings: 1,
+              points: [],
+              roads: [{ name: '人民路', distance_m: 412.5 }],
+            },
+          ],
+        }),
+    });
+    expect((await listPatrols('2026-11-22'))[0].roads).toEqual([{ name: '人民路', distance_m: 412.5 }]);
+  });
+});
+
+describe('teams', () => {
+  const users = [
+    consoleUser('inspector2', { team: '一中队' }),
+    consoleUser('chief1', { role: 'chief', team: '一中队' }),
+    consoleUser('inspector1', { team: '一中队' }),
+    consoleUser('inspector3', { team: '二中队' }),
+    consoleUser('admin', { role: 'admin' }),
+  ];
+
+  it("knows the server's teams and those users name", () => {
+    const teams: Team[] = [{ name: '三中队', members: 0, created_at: '2026-11-22T08:00:00+08:00' }];
+    // In pinyin order: er, san, yi.
+    expect(teamNames(teams, users)).toEqual(['二中队', '三中队', '一中队']);
+    expect(teamNames([], [])).toEqual([]);
+  });
+
+  it('lists a team, its chief first', () => {
+    expect(membersOf(users, '一中队').map((u) => u.username)).toEqual(['chief1', 'inspector1', 'inspector2']);
+    expect(membersOf(users, '三中队')).toEqual([]);
+  });
+
+  it('patches only what the form changed', () => {
+    const u = consoleUser('inspector3', { display_name: '王强', team: '二中队' });
+    expect(patchOf(u, formOf(u))).toEqual({});
+    expect(patchOf(u, { ...formOf(u), display_name: ' 王强强 ', team: '三中队' })).toEqual({ display_name: '王强强', team: '三中队' });
+    expect(patchOf(u, { ...formOf(u), team: '' })).toEqual({ team: null });
+    expect(patchOf(u, { ...formOf(u), password: 'new-secret' })).toEqual({ password: 'new-secret' });
+    expect(patchOf(u, { ...formOf(u), role: 'department', team: '', department: 'HW' })).toEqual({
+      role: 'department',
+      team: null,
+      department: 'HW',
+    });
+    const dept = consoleUser('dept-hw', { role: 'department', department: 'HW' });
+    expect(patchOf(dept, { ...formOf(dept), role: 'dispatcher' })).toEqual({ role: 'dispatcher', department: null });
+    expect(patchOf(dept, { ...formOf(dept), department: 'SZ' })).toEqual({ department: 'SZ' });
+  });
+});
+
+describe('verification tasks', () => {
+  const who = (role: UserInfo['role'], team: string | null = null): UserInfo => ({ id: 'u', username: 'u', display_name: 'u', role, team });
+
+  it('are managed by dispatchers, admins and the chief of the case team', () => {
+    const c = caseOf();
+    expect(canManageTasks(c, who('dispatcher'))).toBe(true);
+    expect(canManageTasks(c, who('admin'))).toBe(true);
+    expect(canManageTasks(c, who('chief', '一中队'))).toBe(true);
+    expect(canManageTasks(c, who('chief', '二中队'))).toBe(false);
+    expect(canManageTasks(c, who('department'))).toBe(false);
+    expect(canManageTasks(c, who('inspector', '一中队'))).toBe(false);
+    expect(canManageTasks(c, null)).toBe(false);
+  });
+
+  it('go to active inspectors other than the current one, those of the case team first', () => {
+    const users = [
+      consoleUser('inspector3', { team: '二中队' }),
+      consoleUser('inspector2', { team: '一中队' }),
+      consoleUser('inspector1', { team: '一中队' }),
+      consoleUser('inspector4', { team: '一中队', active: false }),
+      consoleUser('chief1', { role: 'chief', team: '一中队' }),
+    ];
+    expect(reassignCandidates(users, task(), '一中队').map((u) => u.username)).toEqual(['inspector2', 'inspector3']);
+    expect(reassignCandidates(users, task({ assignee: 'inspector3' }), '二中队').map((u) => u.username)).toEqual([
+      'inspector1',
+      'inspector2',
+    ]);
+  });
+
+  it('accept a typed username only in the users form shape', () => {
+    expect(isUsername('inspector2')).toBe(true);
+    expect(isUsername('a')).toBe(false);
+    expect(isUsername('张 伟')).toBe(false);
+  });
+});
+
+describe('patrol roads', () => {
+  it('shows the longest three, the rest folded', () => {
+    const roads = [
+      { name: '正阳街', distance_m: 120 },
+      { name: '中街路', distance_m: 412.5 },
+      { name: '朝阳街', distance_m: 300 },
+      { name: '北顺城路', distance_m: 80 },
+    ];
+    const { shown, rest } = splitRoads(roads);
+    expect(shown.map((r) => r.name)).toEqual(['中街路', '朝阳街', '正阳街']);
+    expect(rest.map((r) => r.name)).toEqual(['北顺城路']);
+    expect(splitRoads(undefined)).toEqual({ shown: [], rest: [] });
+  });
+});
+
+describe('labels', () => {
+  it('names task states and the new history actions in both languages', () => {
+    expect(taskStateLabel('open')).toBe('待核查');
+    expect(actionLabel('task_reassign')).toBe('改派核查');
+    expect(actionLabel('task_cancel')).toBe('取消核查');
+    setLocale('en');
+    expect(taskStateLabel('cancelled')).toBe('Cancelled');
+    expect(actionLabel('task_reassign')).toBe('Reassign verification');
+    // A state newer than this build is shown as sent.
+    expect(taskStateLabel('expired')).toBe('expired');
+    expect(taskStateType('passed')).toBe('success');
+    expect(taskStateType('open')).toBe('warning');
+  });
+});
+
+describe('messages', () => {
+  // Tests run from ui/ (where package.json is).
+  const consoleDir = join(process.cwd(), 'src', 'console');
+
+  function sources(dir: string): string[] {
+    return readdirSync(dir).flatMap((name) => {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) return name === 'tests' ? [] : sources(path);
+      return /\.(ts|vue)$/.test(name) ? [path] : [];
+    });
+  }
+
+  function has(messages: unknown, key: string): boolean {
+    let node: unknown = messages;
+    for (const part of key.split('.')) {
+      if (typeof node !== 'object' || node === null || !(part in node)) return false;
+      node = (node as Record<string, unknown>)[part];
+    }
+    return typeof node === 'string' || Array.isArray(node);
+  }
+
+  it('has every literal key the console uses, in both languages', () => {
+    const keys = new Set<string>();
+    for (const file of sources(consoleDir)) {
+      for (const match of readFileSync(file, 'utf8').matchAll(/\bt\('((?:console|common|roles)\.[\w.]+)'/g)) keys.add(match[1]);
+    }
+    expect(keys.size).toBeGreaterThan(200);
+    const missing = [...keys].filter((key) => !has(zhCN, key) || !has(en, key));
+    expect(missing).toEqual([]);
+  });
+
+  it('has the keys the console builds from states', () => {
+    const built = [
+      ...['open', 'passed', 'failed', 'cancelled'].map((s) => `console.taskState.${s}`),
+      ...['task_reassign', 'task_cancel'].map((a) => `console.caseAction.${a}`),
+      'console.users.deactivated',
+      'console.users.reactivated',
+    ];
+    expect(built.filter((key) => !has(zhCN, key) || !has(en, key))).toEqual([]);
+  });
+});
