@@ -253,3 +253,49 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+#[test]
+fn ops_remembered_in_the_first_hash_form_are_still_recognised() {
+    // Servers before the "2:" form remembered an op by the SHA-256 of `[kind, body]` with the body's keys
+    // sorted. A resend of such an op after an upgrade is still a duplicate, and a different op under its
+    // seq still a conflict.
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("server"));
+    let api = server.api();
+    let (device_id, token) = api.register("inspector1");
+    let photo = std::fs::read(tiejiaoban::fixture("orientation-portrait-1.jpg")).unwrap();
+    let sha = sha256_hex(&photo);
+    api.put_blob(&token, &sha, "image/jpeg", photo);
+    let id = uuid::Uuid::now_v7().to_string();
+    let body = finding_body(&id, "E0102", &sha, 41.8);
+    let sync =
+        |ops: Value| api.post("/sync", Some(&token), &json!({"device_id": device_id, "ops": ops, "cursor": null}));
+    let first = sync(json!([{"seq": 1, "kind": "finding.create", "body": body}]));
+    assert_eq!(first.body["results"][0]["status"], "applied");
+
+    let db = server.db();
+    let (stored_hash, stored_body): (String, String) = db
+        .query_row(
+            "SELECT o.body_hash, f.body FROM ops o JOIN findings f ON f.id = ?1 WHERE o.device_id = ?2 AND o.seq = 1",
+            [&id, &device_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(stored_hash.starts_with("2:"), "{stored_hash}");
+    // serde_json's Value keeps keys sorted: this is the first form of the hash.
+    let sorted: Value = serde_json::from_str(&stored_body).unwrap();
+    let legacy = sha256_hex(&serde_json::to_vec(&("finding.create", sorted)).unwrap());
+    // What such a server left in its file (written beside the running server, as SQLite allows).
+    let writable = rusqlite::Connection::open(server.data.join("server.sqlite")).unwrap();
+    writable.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+    writable.execute("UPDATE ops SET body_hash = ?1 WHERE device_id = ?2 AND seq = 1", [&legacy, &device_id]).unwrap();
+
+    let again = sync(json!([{"seq": 1, "kind": "finding.create", "body": body}]));
+    assert_eq!(again.body["results"][0]["status"], "duplicate", "{}", again.body);
+    assert_eq!(again.body["results"][0]["finding"], first.body["results"][0]["finding"]);
+    let mut other = body.clone();
+    other["description"] = json!("changed");
+    let r = sync(json!([{"seq": 1, "kind": "finding.create", "body": other}]));
+    assert_eq!(r.body["results"][0]["error"]["code"], "conflict");
+    assert_exactly_once(&server, &[id], 0);
+}

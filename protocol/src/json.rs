@@ -15,7 +15,7 @@ pub enum DecodeError {
 }
 
 /// Decodes a request body.
-pub fn decode_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
+pub fn decode_slice<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, DecodeError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize::<_, T>(de) {
         Ok(v) => Ok(v),
@@ -34,6 +34,14 @@ pub fn decode_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError>
 }
 
 /// Decodes a JSON value already parsed (an op body).
+/// Decodes a JSON text already known to be well formed (a part of a parsed request), naming the field at
+/// fault as `decode_value` does.
+pub fn decode_str<T: DeserializeOwned>(text: &str) -> Result<T, FieldError> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize::<_, T>(de)
+        .map_err(|e| field_error(e.path().to_string(), &strip_position(&e.inner().to_string())))
+}
+
 pub fn decode_value<T: DeserializeOwned>(value: &Value) -> Result<T, FieldError> {
     serde_path_to_error::deserialize::<_, T>(value).map_err(|e| field_error(e.path().to_string(), e.inner()))
 }

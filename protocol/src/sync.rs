@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::json::decode_value;
+use crate::json::{decode_str, decode_value};
 use crate::{ApiError, Change, FieldError, Finding, FindingState, TaskComplete, TaskState, Timestamp};
 
 /// One op as it travels: the kind names the body's type.
@@ -29,6 +29,30 @@ pub struct SyncRequest {
     /// Extension: the dictionary version the device holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dictionary_version: Option<i64>,
+}
+
+/// The sync request as the server reads it: op bodies left as raw JSON text borrowed from the request, so
+/// that each is decoded once into its typed op (and a bad one is refused alone, with its field).
+#[derive(Debug, Deserialize)]
+pub struct SyncRequestRaw<'a> {
+    pub device_id: Uuid,
+    #[serde(default, borrow)]
+    pub ops: Vec<OpEnvelopeRaw<'a>>,
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub backlog: Option<u64>,
+    #[serde(default)]
+    pub dictionary_version: Option<i64>,
+}
+
+/// One op of a `SyncRequestRaw`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OpEnvelopeRaw<'a> {
+    pub seq: u64,
+    pub kind: String,
+    #[serde(borrow)]
+    pub body: &'a serde_json::value::RawValue,
 }
 
 /// `patrol.start`.
@@ -126,6 +150,32 @@ impl Op {
     }
 
     /// Parses a body of the given kind; a failure names the offending field.
+    /// Parses an op from the raw JSON text of its body.
+    pub fn parse_str(kind: &str, body: &str) -> Result<Op, FieldError> {
+        Ok(match kind {
+            Self::FINDING_CREATE => Op::FindingCreate(decode_str(body)?),
+            Self::PATROL_START => Op::PatrolStart(decode_str(body)?),
+            Self::PATROL_TRACK => Op::PatrolTrack(decode_str(body)?),
+            Self::PATROL_END => Op::PatrolEnd(decode_str(body)?),
+            Self::TASK_COMPLETE => Op::TaskComplete(decode_str(body)?),
+            other => {
+                return Err(FieldError::new("kind", format!("unknown op kind `{other}`")));
+            }
+        })
+    }
+
+    /// The body serialised as the typed op (fields in declaration order), as hashed to recognise a resend.
+    pub fn body_json(&self) -> String {
+        let text = match self {
+            Op::FindingCreate(b) => serde_json::to_string(b),
+            Op::PatrolStart(b) => serde_json::to_string(b),
+            Op::PatrolTrack(b) => serde_json::to_string(b),
+            Op::PatrolEnd(b) => serde_json::to_string(b),
+            Op::TaskComplete(b) => serde_json::to_string(b),
+        };
+        text.expect("op bodies are plain data and always serialize")
+    }
+
     pub fn parse(kind: &str, body: &Value) -> Result<Op, FieldError> {
         Ok(match kind {
             Self::FINDING_CREATE => Op::FindingCreate(decode_value(body)?),

@@ -117,7 +117,7 @@ pub(crate) async fn drain(body: Body) {
 }
 
 /// Decodes a JSON body; not JSON → 400, wrong shape → 422 naming the field.
-pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> AppResult<T> {
+pub(crate) fn decode<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> AppResult<T> {
     Ok(protocol::json::decode_slice(bytes)?)
 }
 

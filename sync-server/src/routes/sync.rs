@@ -5,7 +5,7 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use chrono::Utc;
-use protocol::{MAX_OPS_PER_SYNC, MAX_SYNC_BODY_BYTES, OpStatus, SyncRequest, SyncResponse};
+use protocol::{MAX_OPS_PER_SYNC, MAX_SYNC_BODY_BYTES, OpStatus, SyncRequestRaw, SyncResponse};
 
 use super::{decode, read_body};
 use crate::auth::Principal;
@@ -18,32 +18,38 @@ const CHANGES_PER_PAGE: usize = 200;
 
 pub async fn sync(State(state): State<AppState>, principal: Principal, body: Body) -> AppResult<Json<SyncResponse>> {
     let bytes = read_body(body, MAX_SYNC_BODY_BYTES).await?;
-    let req: SyncRequest = decode(&bytes)?;
-    if req.ops.len() > MAX_OPS_PER_SYNC {
-        return Err(AppError::too_large(format!("at most {MAX_OPS_PER_SYNC} ops per sync")));
-    }
-    let cursor = match &req.cursor {
-        None => None,
-        Some(s) => Some(
-            Cursor::decode(s, state.store.cursor_secret())
-                .ok_or_else(|| AppError::invalid("cursor", "this cursor was not issued by this server"))?,
-        ),
-    };
-    match principal.device_id {
-        None => return Err(AppError::forbidden("only a registered device may sync")),
-        Some(id) if id != req.device_id => {
-            return Err(AppError::forbidden("a device may sync only for itself"));
-        }
-        Some(_) => {}
-    }
-    let ops = req.ops;
     let p = principal.clone();
-    let (backlog, dictionary_version) = (req.backlog, req.dictionary_version);
-    let results = state
+    let secret = state.store.cursor_secret().to_vec();
+    // Decoding, checking and applying all run on the blocking pool: the ops' bodies stay raw JSON text
+    // until each is decoded once into its typed op.
+    let (results, cursor) = state
         .blocking(move |store| {
-            let ctx =
-                SyncContext { principal: &p, device_id: req.device_id, now: Utc::now(), backlog, dictionary_version };
-            store.apply_ops(&ctx, &ops)
+            let req: SyncRequestRaw<'_> = decode(&bytes)?;
+            if req.ops.len() > MAX_OPS_PER_SYNC {
+                return Err(AppError::too_large(format!("at most {MAX_OPS_PER_SYNC} ops per sync")));
+            }
+            let cursor = match &req.cursor {
+                None => None,
+                Some(s) => Some(
+                    Cursor::decode(s, &secret)
+                        .ok_or_else(|| AppError::invalid("cursor", "this cursor was not issued by this server"))?,
+                ),
+            };
+            match p.device_id {
+                None => return Err(AppError::forbidden("only a registered device may sync")),
+                Some(id) if id != req.device_id => {
+                    return Err(AppError::forbidden("a device may sync only for itself"));
+                }
+                Some(_) => {}
+            }
+            let ctx = SyncContext {
+                principal: &p,
+                device_id: req.device_id,
+                now: Utc::now(),
+                backlog: req.backlog,
+                dictionary_version: req.dictionary_version,
+            };
+            Ok((store.apply_ops(&ctx, &req.ops)?, cursor))
         })
         .await?;
     let durable = results.iter().filter(|r| matches!(r.status, OpStatus::Applied | OpStatus::Duplicate)).count();

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use protocol::{
     ApiError, CaseState, CaseSummary, Category, Change, ChangeBody, ErrorCode, Finding, FindingAck, FindingState,
-    FindingUpdated, Op, OpEnvelope, OpResult, OpStatus, PatrolAck, ReviewMode,
+    FindingUpdated, Op, OpEnvelopeRaw, OpResult, OpStatus, PatrolAck, ReviewMode,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
@@ -35,8 +35,9 @@ impl<'a> From<&'a User> for Actor<'a> {
 /// Automatic routing by the platform's rules (平台法定).
 pub(super) const SYSTEM: Actor<'static> = Actor { name: "system", role: "system" };
 
+/// The first form of an op's remembered hash (see `OP_HASH_V2`): the body goes through a `Value`, so its
+/// keys come out sorted.
 fn hash_json<T: Serialize + ?Sized>(value: &T) -> String {
-    // Struct fields serialize in declaration order, so the same typed body always gives the same bytes.
     hex::encode(Sha256::digest(serde_json::to_vec(value).unwrap_or_default()))
 }
 
@@ -61,18 +62,75 @@ fn done(status: OpStatus, result: OpResult) -> Outcome {
     Outcome { status, result }
 }
 
+/// An op with the work that needs no database done: parsed, checked, hashed and serialised. Done for a
+/// whole batch before the write lock is taken, so that concurrent requests do it in parallel and the
+/// single writer only runs SQL.
+pub(super) struct PreparedOp {
+    seq: u64,
+    kind: String,
+    /// The typed op with the hash its (device, seq) is remembered by, or why it cannot be parsed.
+    op: Result<(Op, String), ApiError>,
+    /// For `finding.create`: the finding's own check, hash and stored JSON.
+    finding: Option<PreparedFinding>,
+}
+
+struct PreparedFinding {
+    valid: Result<(), ApiError>,
+    hash: String,
+    json: String,
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Marks the current form of an op's remembered hash: `2:` and the SHA-256 of the typed body (for
+/// `finding.create`, the finding's own hash). Rows without it hold the first form, the hash of
+/// `[kind, body]` with the body's keys sorted, and are compared in that form.
+const OP_HASH_V2: &str = "2:";
+
+fn legacy_op_hash(op: &Op) -> String {
+    hash_json(&(op.kind(), op.body()))
+}
+
+pub(super) fn prepare(dict: &DictIndex, now: DateTime<Utc>, ops: &[OpEnvelopeRaw<'_>]) -> Vec<PreparedOp> {
+    ops.iter()
+        .map(|env| {
+            let op = Op::parse_str(&env.kind, env.body.get()).map_err(ApiError::from);
+            let (op, finding) = match op {
+                Ok(Op::FindingCreate(f)) => {
+                    let json = serde_json::to_string(&f).unwrap_or_default();
+                    let hash = sha256_hex(json.as_bytes());
+                    let prepared = PreparedFinding {
+                        valid: f.validate(now, |code| dict.categories.contains_key(code)).map_err(ApiError::from),
+                        hash: hash.clone(),
+                        json,
+                    };
+                    (Ok((Op::FindingCreate(f), format!("{OP_HASH_V2}{hash}"))), Some(prepared))
+                }
+                Ok(op) => {
+                    let hash = format!("{OP_HASH_V2}{}", sha256_hex(op.body_json().as_bytes()));
+                    (Ok((op, hash)), None)
+                }
+                Err(e) => (Err(e), None),
+            };
+            PreparedOp { seq: env.seq, kind: env.kind.clone(), op, finding }
+        })
+        .collect()
+}
+
 pub(super) fn apply_batch(
     tx: &Connection,
     store: &SqliteStore,
     dict: &DictIndex,
     ctx: &SyncContext<'_>,
-    ops: &[OpEnvelope],
+    ops: &[PreparedOp],
 ) -> AppResult<Vec<OpResult>> {
     // Entities whose op in this batch was not applied: later ops about them must wait.
     let mut blocked: HashSet<Uuid> = HashSet::new();
     let mut results = Vec::with_capacity(ops.len());
-    for env in ops {
-        let outcome = apply_one(tx, store, dict, ctx, env, &mut blocked)?;
+    for prepared in ops {
+        let outcome = apply_one(tx, store, dict, ctx, prepared, &mut blocked)?;
         if outcome.status == OpStatus::Rejected
             && let Some(e) = &outcome.result.error
         {
@@ -81,8 +139,8 @@ pub(super) fn apply_batch(
             )?
             .execute(params![
                 ctx.device_id.to_string(),
-                env.seq as i64,
-                env.kind,
+                prepared.seq as i64,
+                prepared.kind,
                 e.code.as_str(),
                 e.message,
                 e.field(),
@@ -99,22 +157,26 @@ fn apply_one(
     store: &SqliteStore,
     dict: &DictIndex,
     ctx: &SyncContext<'_>,
-    env: &OpEnvelope,
+    prepared: &PreparedOp,
     blocked: &mut HashSet<Uuid>,
 ) -> AppResult<Outcome> {
-    let seq = env.seq;
-    let op = match Op::parse(&env.kind, &env.body) {
+    let seq = prepared.seq;
+    let (op, op_hash) = match &prepared.op {
         Ok(op) => op,
-        Err(e) => return Ok(rejected(seq, e.into())),
+        Err(e) => return Ok(rejected(seq, e.clone())),
     };
-    let op_hash = hash_json(&(op.kind(), op.body()));
     let device = ctx.device_id.to_string();
-    let seen: Option<(String, String)> = tx
-        .prepare_cached("SELECT body_hash, result FROM ops WHERE device_id = ?1 AND seq = ?2")?
-        .query_row(params![device, seq as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+    let seen: Option<(String, String, String)> = tx
+        .prepare_cached("SELECT kind, body_hash, result FROM ops WHERE device_id = ?1 AND seq = ?2")?
+        .query_row(params![device, seq as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
-    if let Some((hash, first)) = seen {
-        if hash != op_hash {
+    if let Some((kind, hash, first)) = seen {
+        let same = if hash.starts_with(OP_HASH_V2) {
+            kind == op.kind() && hash == *op_hash
+        } else {
+            hash == legacy_op_hash(op)
+        };
+        if !same {
             let msg = format!("seq {seq} of this device was already used for a different op");
             return Ok(rejected(seq, ApiError::new(ErrorCode::Conflict, msg)));
         }
@@ -127,8 +189,11 @@ fn apply_one(
         let msg = format!("an earlier op about {entity} in this batch was not applied");
         return Ok(retry(seq, ApiError::new(ErrorCode::DependsOn, msg)));
     }
-    let outcome = match &op {
-        Op::FindingCreate(f) => finding_create(tx, store, dict, ctx, seq, f)?,
+    let outcome = match op {
+        Op::FindingCreate(f) => {
+            let prep = prepared.finding.as_ref().ok_or_else(|| AppError::internal("finding not prepared"))?;
+            finding_create(tx, store, dict, ctx, seq, f, prep)?
+        }
         Op::PatrolStart(p) => {
             let owner: Option<String> = tx
                 .query_row("SELECT user_id FROM patrols WHERE id = ?1", [p.id.to_string()], |r| r.get(0))
@@ -229,17 +294,18 @@ fn finding_create(
     ctx: &SyncContext<'_>,
     seq: u64,
     f: &Finding,
+    prep: &PreparedFinding,
 ) -> AppResult<Outcome> {
-    if let Err(e) = f.validate(ctx.now, |code| dict.categories.contains_key(code)) {
-        return Ok(rejected(seq, e.into()));
+    if let Err(e) = &prep.valid {
+        return Ok(rejected(seq, e.clone()));
     }
-    let finding_hash = hash_json(f);
+    let finding_hash = &prep.hash;
     let existing: Option<(String, String)> = tx
         .prepare_cached("SELECT body_hash, first_ack FROM findings WHERE id = ?1")?
         .query_row([f.id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     if let Some((hash, first_ack)) = existing {
-        if hash != finding_hash {
+        if hash != *finding_hash {
             let msg = format!("finding {} is already stored with a different body", f.id);
             return Ok(rejected(seq, ApiError::new(ErrorCode::Conflict, msg)));
         }
@@ -320,7 +386,7 @@ fn finding_create(
     .execute(params![
         f.id.to_string(),
         finding_hash,
-        json(f)?,
+        prep.json,
         ctx.device_id.to_string(),
         reporter.id.to_string(),
         reporter.team,

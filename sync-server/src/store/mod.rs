@@ -12,7 +12,9 @@ mod sqlite;
 pub use cases::TaskChange;
 
 use chrono::{DateTime, Utc};
-use protocol::{CaseState, Change, DeviceInfo, Dictionary, Location, OpEnvelope, OpResult, PhotoRef, Role, Timestamp};
+use protocol::{
+    CaseState, Change, DeviceInfo, Dictionary, Location, OpEnvelopeRaw, OpResult, PhotoRef, Role, Timestamp,
+};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -441,7 +443,7 @@ pub trait Store: Send + Sync + 'static {
     fn may_read_blob(&self, sha256: &str, principal: &Principal) -> AppResult<bool>;
 
     /// Applies a batch of ops in one transaction, durable before it returns.
-    fn apply_ops(&self, ctx: &SyncContext<'_>, ops: &[OpEnvelope]) -> AppResult<Vec<OpResult>>;
+    fn apply_ops(&self, ctx: &SyncContext<'_>, ops: &[OpEnvelopeRaw<'_>]) -> AppResult<Vec<OpResult>>;
     /// The changes for a user after a cursor (`None`: from the beginning, current dictionary first).
     fn changes(&self, user: &User, cursor: Option<Cursor>, limit: usize) -> AppResult<ChangePage>;
     /// Secret that signs cursors, so that a cursor the server did not issue is recognised.

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use protocol::{Category, ChangeBody, DeviceInfo, Dictionary, OpEnvelope, OpResult, Role};
+use protocol::{Category, ChangeBody, DeviceInfo, Dictionary, OpEnvelopeRaw, OpResult, Role};
 use rand::RngCore;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use uuid::Uuid;
@@ -426,14 +426,16 @@ impl Store for SqliteStore {
         Ok(visible)
     }
 
-    fn apply_ops(&self, ctx: &SyncContext<'_>, ops: &[OpEnvelope]) -> AppResult<Vec<OpResult>> {
+    fn apply_ops(&self, ctx: &SyncContext<'_>, ops: &[OpEnvelopeRaw<'_>]) -> AppResult<Vec<OpResult>> {
         // One transaction per request, flushed before the answer. (Committing concurrent requests together
         // was measured and lost: the flush is cheap next to the work per op, and every answer of a group
-        // waits for the whole group.)
+        // waits for the whole group. So were a checkpoint thread and a larger page cache.) What needs no
+        // database is done before the write lock, in parallel with other requests.
         let dict = self.dict_index();
+        let prepared = ingest::prepare(&dict, ctx.now, ops);
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let results = ingest::apply_batch(&tx, self, &dict, ctx, ops)?;
+        let results = ingest::apply_batch(&tx, self, &dict, ctx, &prepared)?;
         tx.execute(
             "UPDATE devices SET last_sync_at = ?2, backlog = COALESCE(?3, backlog),
                     dictionary_version = COALESCE(?4, dictionary_version) WHERE id = ?1",
