@@ -188,7 +188,10 @@ async fn run(args: Arc<Args>, client: Arc<Client>) -> Result<(), String> {
             let mut uploaded = 0u64;
             let mut ticker = (args.rate > 0.0).then(|| {
                 let batches_per_s = args.rate / (args.batch as f64 * args.devices as f64);
-                let mut t = tokio::time::interval(Duration::from_secs_f64(1.0 / batches_per_s));
+                let period = Duration::from_secs_f64(1.0 / batches_per_s);
+                // Devices are not in step: each starts at its own phase of the period.
+                let phase = period.mul_f64(d as f64 / args.devices as f64);
+                let mut t = tokio::time::interval_at(tokio::time::Instant::now() + phase, period);
                 t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 t
             });
