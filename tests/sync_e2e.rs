@@ -23,6 +23,31 @@ fn assert_exactly_once(server: &Server, reported: &[String], expected_cases: i64
     assert!(per_finding <= 1);
 }
 
+/// A server and a device registered by hand that speaks the protocol directly, with one photo uploaded.
+struct RawDevice {
+    server: Server,
+    api: tiejiaoban::Api,
+    device_id: String,
+    token: String,
+    sha: String,
+}
+
+impl RawDevice {
+    fn start(tmp: &std::path::Path, photo: &str) -> RawDevice {
+        let server = Server::start(&tmp.join("server"));
+        let api = server.api();
+        let (device_id, token) = api.register("inspector1");
+        let bytes = std::fs::read(tiejiaoban::fixture(photo)).unwrap();
+        let sha = sha256_hex(&bytes);
+        assert_eq!(api.put_blob(&token, &sha, "image/jpeg", bytes).status, 201);
+        RawDevice { server, api, device_id, token, sha }
+    }
+
+    fn sync(&self, ops: Value) -> tiejiaoban::Answer {
+        self.api.post("/sync", Some(&self.token), &json!({"device_id": self.device_id, "ops": ops, "cursor": null}))
+    }
+}
+
 fn states(device: &Device) -> Vec<(String, String, Option<String>)> {
     device
         .list()
@@ -193,16 +218,11 @@ fn a_finding_whose_photo_is_missing_is_retried_then_applied() {
 #[test]
 fn conflicting_resends_are_rejected_not_applied() {
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(&tmp.path().join("server"));
-    let api = server.api();
-    let (device_id, token) = api.register("inspector1");
-    let photo = std::fs::read(tiejiaoban::fixture("orientation-portrait-8.jpg")).unwrap();
-    let sha = sha256_hex(&photo);
-    api.put_blob(&token, &sha, "image/jpeg", photo);
+    let raw = RawDevice::start(tmp.path(), "orientation-portrait-8.jpg");
+    let (server, sha) = (&raw.server, raw.sha.clone());
     let id = uuid::Uuid::now_v7().to_string();
     let body = finding_body(&id, "E0102", &sha, 41.8);
-    let sync =
-        |ops: Value| api.post("/sync", Some(&token), &json!({"device_id": device_id, "ops": ops, "cursor": null}));
+    let sync = |ops: Value| raw.sync(ops);
 
     assert_eq!(
         sync(json!([{"seq": 1, "kind": "finding.create", "body": body}])).body["results"][0]["status"],
@@ -238,7 +258,7 @@ fn conflicting_resends_are_rejected_not_applied() {
     let db = server.db();
     let stored: String = db.query_row("SELECT body FROM findings WHERE id = ?1", [&id], |r| r.get(0)).unwrap();
     assert!(stored.contains("raw protocol test"), "the first body stays");
-    assert_exactly_once(&server, &[id, good_id], 0);
+    assert_exactly_once(server, &[id, good_id], 0);
 }
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
@@ -260,16 +280,11 @@ fn ops_remembered_in_the_first_hash_form_are_still_recognised() {
     // sorted. A resend of such an op after an upgrade is still a duplicate, and a different op under its
     // seq still a conflict.
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(&tmp.path().join("server"));
-    let api = server.api();
-    let (device_id, token) = api.register("inspector1");
-    let photo = std::fs::read(tiejiaoban::fixture("orientation-portrait-1.jpg")).unwrap();
-    let sha = sha256_hex(&photo);
-    api.put_blob(&token, &sha, "image/jpeg", photo);
+    let raw = RawDevice::start(tmp.path(), "orientation-portrait-1.jpg");
+    let (server, device_id) = (&raw.server, raw.device_id.clone());
     let id = uuid::Uuid::now_v7().to_string();
-    let body = finding_body(&id, "E0102", &sha, 41.8);
-    let sync =
-        |ops: Value| api.post("/sync", Some(&token), &json!({"device_id": device_id, "ops": ops, "cursor": null}));
+    let body = finding_body(&id, "E0102", &raw.sha, 41.8);
+    let sync = |ops: Value| raw.sync(ops);
     let first = sync(json!([{"seq": 1, "kind": "finding.create", "body": body}]));
     assert_eq!(first.body["results"][0]["status"], "applied");
 
@@ -297,5 +312,5 @@ fn ops_remembered_in_the_first_hash_form_are_still_recognised() {
     other["description"] = json!("changed");
     let r = sync(json!([{"seq": 1, "kind": "finding.create", "body": other}]));
     assert_eq!(r.body["results"][0]["error"]["code"], "conflict");
-    assert_exactly_once(&server, &[id], 0);
+    assert_exactly_once(server, &[id], 0);
 }

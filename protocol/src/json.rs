@@ -1,7 +1,6 @@
 //! Decoding JSON with the offending field named, as `details.field` of an `invalid` answer wants.
 
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 
 use crate::FieldError;
 
@@ -35,15 +34,11 @@ pub fn decode_slice<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T,
 
 /// Decodes a JSON value already parsed (an op body).
 /// Decodes a JSON text already known to be well formed (a part of a parsed request), naming the field at
-/// fault as `decode_value` does.
+/// fault (`location.lat`) as `decode_slice` does.
 pub fn decode_str<T: DeserializeOwned>(text: &str) -> Result<T, FieldError> {
     let de = &mut serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize::<_, T>(de)
         .map_err(|e| field_error(e.path().to_string(), &strip_position(&e.inner().to_string())))
-}
-
-pub fn decode_value<T: DeserializeOwned>(value: &Value) -> Result<T, FieldError> {
-    serde_path_to_error::deserialize::<_, T>(value).map_err(|e| field_error(e.path().to_string(), e.inner()))
 }
 
 fn field_error(path: String, inner: &impl std::fmt::Display) -> FieldError {

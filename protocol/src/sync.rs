@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::json::{decode_str, decode_value};
+use crate::json::decode_str;
 use crate::{ApiError, Change, FieldError, Finding, FindingState, TaskComplete, TaskState, Timestamp};
 
 /// One op as it travels: the kind names the body's type.
@@ -176,17 +176,9 @@ impl Op {
         text.expect("op bodies are plain data and always serialize")
     }
 
+    /// Parses an op from a body already parsed as JSON.
     pub fn parse(kind: &str, body: &Value) -> Result<Op, FieldError> {
-        Ok(match kind {
-            Self::FINDING_CREATE => Op::FindingCreate(decode_value(body)?),
-            Self::PATROL_START => Op::PatrolStart(decode_value(body)?),
-            Self::PATROL_TRACK => Op::PatrolTrack(decode_value(body)?),
-            Self::PATROL_END => Op::PatrolEnd(decode_value(body)?),
-            Self::TASK_COMPLETE => Op::TaskComplete(decode_value(body)?),
-            other => {
-                return Err(FieldError::new("kind", format!("unknown op kind `{other}`")));
-            }
-        })
+        Self::parse_str(kind, &body.to_string())
     }
 }
 

@@ -210,10 +210,19 @@ impl ReportInput {
 /// Saves a finding and queues it; works with no network. Returns the finding id.
 #[tauri::command]
 pub async fn report(core: State<'_, Core>, syncer: State<'_, Syncer>, input: ReportInput) -> Result<Uuid> {
-    let id = with_store(&core, move |s| {
+    queue(&core, &syncer, input, None).await
+}
+
+/// Queues a report (or, with `draft`, that draft with the fields given) and wakes the sync.
+async fn queue(core: &Core, syncer: &Syncer, input: ReportInput, draft: Option<Uuid>) -> Result<Uuid> {
+    let id = with_store(core, move |s| {
         s.require_account()?;
         let new = input.into_new(s)?;
-        Ok(s.queue_finding(new)?.id)
+        let finding = match draft {
+            Some(id) => s.submit_draft(id, new)?,
+            None => s.queue_finding(new)?,
+        };
+        Ok(finding.id)
     })
     .await?;
     syncer.wake();
@@ -238,14 +247,7 @@ pub async fn draft_submit(
     id: Uuid,
     input: ReportInput,
 ) -> Result<Uuid> {
-    let id = with_store(&core, move |s| {
-        s.require_account()?;
-        let new = input.into_new(s)?;
-        Ok(s.submit_draft(id, new)?.id)
-    })
-    .await?;
-    syncer.wake();
-    Ok(id)
+    queue(&core, &syncer, input, Some(id)).await
 }
 
 #[tauri::command]

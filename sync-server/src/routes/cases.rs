@@ -239,38 +239,43 @@ pub struct TaskChangeRequest {
     note: Option<String>,
 }
 
-fn task_id(id: &str) -> AppResult<Uuid> {
-    Uuid::parse_str(id).map_err(|_| AppError::not_found("no such verification task"))
-}
-
 /// `POST /api/v1/tasks/{id}/reassign` (extension): the open verification task goes to another inspector.
 pub async fn reassign_task(
-    State(state): State<AppState>,
+    state: State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    id: Path<String>,
     body: Body,
 ) -> AppResult<Json<CaseView>> {
-    let id = task_id(&id)?;
-    let req: TaskChangeRequest = read_json(body).await?;
-    let assignee =
-        text(&req.assignee).ok_or_else(|| AppError::invalid("assignee", "name the inspector by username"))?;
-    let change = crate::store::TaskChange::Reassign { assignee };
-    let note = text(&req.note);
-    let user = principal.user.clone();
-    Ok(Json(state.blocking(move |s| s.change_task(&user, id, &change, note.as_deref(), Utc::now())).await?))
+    change_task(state, principal, id, body, true).await
 }
 
 /// `POST /api/v1/tasks/{id}/cancel` (extension): nobody verifies on the spot; the case waits in `handled`.
 pub async fn cancel_task(
+    state: State<AppState>,
+    principal: Principal,
+    id: Path<String>,
+    body: Body,
+) -> AppResult<Json<CaseView>> {
+    change_task(state, principal, id, body, false).await
+}
+
+async fn change_task(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
     body: Body,
+    reassign: bool,
 ) -> AppResult<Json<CaseView>> {
-    let id = task_id(&id)?;
+    let id = Uuid::parse_str(&id).map_err(|_| AppError::not_found("no such verification task"))?;
     let req: TaskChangeRequest = read_json(body).await?;
+    let change = if reassign {
+        let assignee =
+            text(&req.assignee).ok_or_else(|| AppError::invalid("assignee", "name the inspector by username"))?;
+        crate::store::TaskChange::Reassign { assignee }
+    } else {
+        crate::store::TaskChange::Cancel
+    };
     let note = text(&req.note);
     let user = principal.user.clone();
-    let change = crate::store::TaskChange::Cancel;
     Ok(Json(state.blocking(move |s| s.change_task(&user, id, &change, note.as_deref(), Utc::now())).await?))
 }
