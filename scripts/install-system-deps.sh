@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   # Tauri 2 on Linux
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libssl-dev build-essential pkg-config
+  # libjpeg-turbo's x86 SIMD, assembled when the photo pipeline's decoder (mozjpeg-sys) is built
+  nasm
   # end-to-end tests of the real app and console
   xvfb webkit2gtk-driver fonts-noto-cjk chromium
   # photo pipeline comparison benchmark

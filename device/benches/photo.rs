@@ -1,6 +1,6 @@
 //! Photo pipeline benchmark on real phone photos, in one run against the plain `image` pipeline
 //! (decode all → Lanczos3 → encode) and libjpeg-turbo's own tools (`djpeg -scale 1/2 | cjpeg -quality 80`),
-//! with the PSNR of our output against a Lanczos3 reference of the same size.
+//! with the PSNR of our output against a Lanczos3 reference of the same size. The three are timed in turns.
 //! Run: `cargo bench -p tiejiaoban-device --bench photo` (figures go to BENCHMARKS.md).
 
 use std::io::Write;
@@ -17,17 +17,25 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-fn time(mut f: impl FnMut()) -> Duration {
-    f(); // warm up
-    median(
-        (0..RUNS)
-            .map(|_| {
-                let t = Instant::now();
-                f();
-                t.elapsed()
-            })
-            .collect(),
-    )
+fn timed(f: &mut dyn FnMut()) -> Duration {
+    let t = Instant::now();
+    f();
+    t.elapsed()
+}
+
+/// Medians of the pipelines timed in turns (one run of each per round, after one warm-up round), so that
+/// the machine's drift during the run weighs on each the same.
+fn time_interleaved(pipelines: &mut [&mut dyn FnMut()]) -> Vec<Duration> {
+    for f in pipelines.iter_mut() {
+        f();
+    }
+    let mut runs = vec![Vec::with_capacity(RUNS); pipelines.len()];
+    for _ in 0..RUNS {
+        for (f, r) in pipelines.iter_mut().zip(runs.iter_mut()) {
+            r.push(timed(*f));
+        }
+    }
+    runs.into_iter().map(median).collect()
 }
 
 fn plain(input: &[u8]) -> Vec<u8> {
@@ -59,17 +67,22 @@ fn main() {
     for name in ["HMD_Nokia_8.3_5G.jpg", "iphone_hdr_YES.jpg"] {
         let path = dir.join(name);
         let input = std::fs::read(&path).unwrap();
-        let ours = time(|| {
+        let has_turbo = turbo(&path).is_some();
+        let mut ours_f = || {
             pipeline.process(&input).unwrap();
-        });
-        let plain_t = time(|| {
+        };
+        let mut plain_f = || {
             plain(&input);
-        });
-        let turbo_t = turbo(&path).map(|_| {
-            time(|| {
-                turbo(&path);
-            })
-        });
+        };
+        let mut turbo_f = || {
+            turbo(&path);
+        };
+        let times = if has_turbo {
+            time_interleaved(&mut [&mut ours_f, &mut plain_f, &mut turbo_f])
+        } else {
+            time_interleaved(&mut [&mut ours_f, &mut plain_f])
+        };
+        let (ours, plain_t, turbo_t) = (times[0], times[1], times.get(2).copied());
         let out = pipeline.process(&input).unwrap();
         let got = image::load_from_memory(&out.jpeg).unwrap().into_rgb8();
         let mut reference = image::load_from_memory(&input).unwrap();

@@ -100,7 +100,7 @@ pub async fn put_blob(
             let meta = BlobMeta { sha256: sha.clone(), bytes: len, content_type: declared };
             store.record_blob(&meta, uploader, Utc::now())?;
             st.blobs.discard_partial(&sha)?;
-            store.end_upload(&sha)
+            Ok(())
         })
         .await?;
     Ok(with_offsets(StatusCode::CREATED.into_response(), len, true))
@@ -196,7 +196,6 @@ pub async fn patch_blob(
             st.blobs.promote_partial(&sha)?;
             let meta = BlobMeta { sha256: sha.clone(), bytes: done.bytes, content_type: content_type.to_owned() };
             store.record_blob(&meta, uploader, Utc::now())?;
-            store.end_upload(&sha)?;
             Ok(with_offsets(StatusCode::NO_CONTENT.into_response(), done.bytes, true))
         })
         .await

@@ -434,7 +434,7 @@ pub trait Store: Send + Sync + 'static {
     fn import_dictionary(&self, dictionary: Dictionary, now: DateTime<Utc>) -> AppResult<i64>;
 
     fn blob(&self, sha256: &str) -> AppResult<Option<BlobMeta>>;
-    /// Records a complete blob; false when it was already held.
+    /// Records a complete blob and ends its upload, if one was under way; false when it was already held.
     fn record_blob(&self, meta: &BlobMeta, uploader: Uuid, now: DateTime<Utc>) -> AppResult<bool>;
     fn upload(&self, sha256: &str) -> AppResult<Option<UploadState>>;
     fn begin_upload(&self, sha256: &str, length: u64, by: Uuid, now: DateTime<Utc>) -> AppResult<()>;

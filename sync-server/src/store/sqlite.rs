@@ -340,10 +340,15 @@ impl Store for SqliteStore {
     }
 
     fn record_blob(&self, meta: &BlobMeta, uploader: Uuid, now: DateTime<Utc>) -> AppResult<bool> {
-        let n = lock(&self.writer).execute(
+        // One commit (one flush) for the blob's row and the end of its upload.
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = tx.execute(
             "INSERT OR IGNORE INTO blobs (sha256, bytes, content_type, uploaded_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![meta.sha256, meta.bytes as i64, meta.content_type, uploader.to_string(), ts(now)],
         )?;
+        tx.execute("DELETE FROM uploads WHERE sha256 = ?1", [&meta.sha256])?;
+        tx.commit()?;
         Ok(n == 1)
     }
 
