@@ -1,10 +1,10 @@
 /// <reference types="node" />
-import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { FindingRow } from '../../shared/types';
 import zhCN from '../../shared/i18n/zh-CN';
 import en from '../../shared/i18n/en';
+import { hasMessage, literalKeys } from '../../shared/testing/messages';
 import { photoUrl, toBase64 } from '../ipc';
 import { normalizeServer, formatElapsed, formatDistance } from '../format';
 import { findingStatus } from '../labels';
@@ -103,29 +103,10 @@ describe('categories', () => {
 describe('messages', () => {
   // Tests run from ui/ (where package.json is).
   const appDir = join(process.cwd(), 'src', 'app');
-
-  function sources(dir: string): string[] {
-    return readdirSync(dir).flatMap((name) => {
-      const path = join(dir, name);
-      if (statSync(path).isDirectory()) return name === 'tests' ? [] : sources(path);
-      return /\.(ts|vue)$/.test(name) ? [path] : [];
-    });
-  }
-
-  function has(messages: unknown, key: string): boolean {
-    let node: unknown = messages;
-    for (const part of key.split('.')) {
-      if (typeof node !== 'object' || node === null || !(part in node)) return false;
-      node = (node as Record<string, unknown>)[part];
-    }
-    return typeof node === 'string';
-  }
+  const has = (messages: unknown, key: string) => hasMessage(messages, key);
 
   it('has every literal key the phone app uses, in both languages', () => {
-    const keys = new Set<string>();
-    for (const file of sources(appDir)) {
-      for (const match of readFileSync(file, 'utf8').matchAll(/\bt\('((?:app|common)\.[\w.]+)'/g)) keys.add(match[1]);
-    }
+    const keys = literalKeys(appDir, ['app', 'common']);
     expect(keys.size).toBeGreaterThan(100);
     const missing = [...keys].filter((key) => !has(zhCN, key) || !has(en, key));
     expect(missing).toEqual([]);

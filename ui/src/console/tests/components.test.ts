@@ -7,6 +7,7 @@ import CaseTasks from '../components/CaseTasks.vue';
 import TeamsView from '../views/admin/TeamsView.vue';
 import UsersView from '../views/admin/UsersView.vue';
 import PatrolsTab from '../views/review/PatrolsTab.vue';
+import { caseOf, consoleUser, task } from './fixtures';
 import { answer, byTestId, fakeServer, mountConsole, settle, signOut, signedInAs, type } from './harness';
 
 let wrapper: VueWrapper | null = null;
@@ -18,39 +19,13 @@ afterEach(() => {
   document.body.innerHTML = '';
 });
 
-function task(fields: Partial<CaseTask> = {}): CaseTask {
-  return {
-    id: 'task-1',
-    assignee: 'inspector1',
-    state: 'open',
-    created_at: '2026-11-22T08:00:00+08:00',
-    due_at: '2026-11-23T08:00:00+08:00',
-    completed_at: null,
-    result: null,
-    note: null,
-    ...fields,
-  };
-}
-
 function handled(tasks: CaseTask[]): Case {
-  return {
-    case_no: '20261122-0001',
-    state: 'handled',
-    category: 'E0102',
-    department: 'HW',
-    team: '一中队',
-    due_at: null,
-    overdue: false,
-    self_handled: false,
-    rework_count: 0,
-    history: [],
-    findings: [],
-    tasks,
-  };
+  return caseOf({ history: [], findings: [], tasks });
 }
 
+/** A user of 一中队 unless `fields` says otherwise. */
 function user(username: string, fields: Partial<ConsoleUser> = {}): ConsoleUser {
-  return { id: `id-${username}`, username, display_name: username, role: 'inspector', team: '一中队', department: null, active: true, ...fields };
+  return consoleUser(username, { team: '一中队', ...fields });
 }
 
 /** Elements with this testid in the rows of tables (Element Plus renders a column's template once more, hidden). */

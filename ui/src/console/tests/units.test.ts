@@ -1,13 +1,13 @@
 /// <reference types="node" />
 // Unit tests of the console's pure pieces: the API client's new calls, teams and user edits, verification
 // tasks, patrol roads, labels and messages.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Case, CaseTask, ConsoleUser, Team, UserInfo } from '../../shared/types';
+import type { Team, UserInfo } from '../../shared/types';
 import zhCN from '../../shared/i18n/zh-CN';
 import en from '../../shared/i18n/en';
 import { setLocale } from '../../shared/i18n';
+import { hasMessage, literalKeys } from '../../shared/testing/messages';
 import {
   ApiError,
   addTeam,
@@ -23,45 +23,13 @@ import { actionLabel, taskStateLabel, taskStateType } from '../labels';
 import { splitRoads } from '../patrols';
 import { canManageTasks, isUsername, reassignCandidates } from '../tasks';
 import { formOf, membersOf, patchOf, teamNames } from '../teams';
+import { caseOf, consoleUser, task } from './fixtures';
 import { answer, fakeServer } from './harness';
 
 afterEach(() => {
   setToken(null);
   setLocale('zh-CN');
 });
-
-function consoleUser(username: string, fields: Partial<ConsoleUser> = {}): ConsoleUser {
-  return { id: `id-${username}`, username, display_name: username, role: 'inspector', team: null, department: null, active: true, ...fields };
-}
-
-function task(fields: Partial<CaseTask> = {}): CaseTask {
-  return {
-    id: 'task-1',
-    assignee: 'inspector1',
-    state: 'open',
-    created_at: '2026-11-22T08:00:00+08:00',
-    due_at: '2026-11-23T08:00:00+08:00',
-    completed_at: null,
-    result: null,
-    note: null,
-    ...fields,
-  };
-}
-
-function caseOf(fields: Partial<Case> = {}): Case {
-  return {
-    case_no: '20261122-0001',
-    state: 'handled',
-    category: 'E0102',
-    department: 'HW',
-    team: '一中队',
-    due_at: null,
-    overdue: false,
-    self_handled: false,
-    rework_count: 0,
-    ...fields,
-  };
-}
 
 describe('API client', () => {
   it('lists and adds teams with the session token', async () => {
@@ -246,29 +214,11 @@ describe('labels', () => {
 describe('messages', () => {
   // Tests run from ui/ (where package.json is).
   const consoleDir = join(process.cwd(), 'src', 'console');
-
-  function sources(dir: string): string[] {
-    return readdirSync(dir).flatMap((name) => {
-      const path = join(dir, name);
-      if (statSync(path).isDirectory()) return name === 'tests' ? [] : sources(path);
-      return /\.(ts|vue)$/.test(name) ? [path] : [];
-    });
-  }
-
-  function has(messages: unknown, key: string): boolean {
-    let node: unknown = messages;
-    for (const part of key.split('.')) {
-      if (typeof node !== 'object' || node === null || !(part in node)) return false;
-      node = (node as Record<string, unknown>)[part];
-    }
-    return typeof node === 'string' || Array.isArray(node);
-  }
+  // Some messages are lists (the quick reasons).
+  const has = (messages: unknown, key: string) => hasMessage(messages, key, true);
 
   it('has every literal key the console uses, in both languages', () => {
-    const keys = new Set<string>();
-    for (const file of sources(consoleDir)) {
-      for (const match of readFileSync(file, 'utf8').matchAll(/\bt\('((?:console|common|roles)\.[\w.]+)'/g)) keys.add(match[1]);
-    }
+    const keys = literalKeys(consoleDir, ['console', 'common', 'roles']);
     expect(keys.size).toBeGreaterThan(200);
     const missing = [...keys].filter((key) => !has(zhCN, key) || !has(en, key));
     expect(missing).toEqual([]);

@@ -1,0 +1,38 @@
+// Records the console's tests build: users, verification tasks and cases, with fields overridden per test.
+import type { Case, CaseTask, ConsoleUser } from '../../shared/types';
+
+/** An active inspector of no team, unless `fields` says otherwise. */
+export function consoleUser(username: string, fields: Partial<ConsoleUser> = {}): ConsoleUser {
+  return { id: `id-${username}`, username, display_name: username, role: 'inspector', team: null, department: null, active: true, ...fields };
+}
+
+/** An open verification task of inspector1. */
+export function task(fields: Partial<CaseTask> = {}): CaseTask {
+  return {
+    id: 'task-1',
+    assignee: 'inspector1',
+    state: 'open',
+    created_at: '2026-11-22T08:00:00+08:00',
+    due_at: '2026-11-23T08:00:00+08:00',
+    completed_at: null,
+    result: null,
+    note: null,
+    ...fields,
+  };
+}
+
+/** A handled case of 一中队. */
+export function caseOf(fields: Partial<Case> = {}): Case {
+  return {
+    case_no: '20261122-0001',
+    state: 'handled',
+    category: 'E0102',
+    department: 'HW',
+    team: '一中队',
+    due_at: null,
+    overdue: false,
+    self_handled: false,
+    rework_count: 0,
+    ...fields,
+  };
+}
