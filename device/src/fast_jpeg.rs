@@ -62,23 +62,37 @@ pub fn encode(rgb: &RgbImage, quality: u8) -> DeviceResult<Vec<u8>> {
     .map_err(|e| DeviceError::BadPhoto(e.to_string()))
 }
 
-/// Scales RGB pixels so that the long edge is at most `max_edge`, with a SIMD convolution resizer
-/// (bilinear: enough for a downscale after the decoder's DCT scaling, and several times quicker).
-pub fn fit(rgb: RgbImage, max_edge: u32) -> DeviceResult<RgbImage> {
-    use fast_image_resize::images::Image;
+/// A copy of the picture scaled to a long edge of at most `max_edge`, with a SIMD convolution resizer
+/// (bilinear: enough for a downscale after the decoder's DCT scaling, and several times quicker). The source
+/// is read in place.
+pub fn thumbnail(rgb: &RgbImage, max_edge: u32) -> DeviceResult<RgbImage> {
+    use fast_image_resize::images::{Image, ImageRef};
     use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
     let (w, h) = rgb.dimensions();
-    let long = w.max(h);
-    if long <= max_edge {
-        return Ok(rgb);
-    }
-    let scale = f64::from(max_edge) / f64::from(long);
-    let (dw, dh) = (((f64::from(w) * scale).round() as u32).max(1), ((f64::from(h) * scale).round() as u32).max(1));
-    let src =
-        Image::from_vec_u8(w, h, rgb.into_raw(), PixelType::U8x3).map_err(|e| DeviceError::BadPhoto(e.to_string()))?;
+    let Some((dw, dh)) = target_size(w, h, max_edge) else { return Ok(rgb.clone()) };
+    let src = ImageRef::new(w, h, rgb.as_raw(), PixelType::U8x3).map_err(|e| DeviceError::BadPhoto(e.to_string()))?;
     let mut dst = Image::new(dw, dh, PixelType::U8x3);
     Resizer::new()
         .resize(&src, &mut dst, &ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear)))
         .map_err(|e| DeviceError::BadPhoto(e.to_string()))?;
     RgbImage::from_raw(dw, dh, dst.into_vec()).ok_or_else(|| DeviceError::BadPhoto("resize produced no pixels".into()))
+}
+
+/// The size with a long edge of `max_edge` and the same shape; `None` when the picture is small enough.
+fn target_size(w: u32, h: u32, max_edge: u32) -> Option<(u32, u32)> {
+    let long = w.max(h);
+    if long <= max_edge {
+        return None;
+    }
+    let scale = f64::from(max_edge) / f64::from(long);
+    Some((((f64::from(w) * scale).round() as u32).max(1), ((f64::from(h) * scale).round() as u32).max(1)))
+}
+
+/// Scales RGB pixels so that the long edge is at most `max_edge` (a picture small enough is returned as it is).
+pub fn fit(rgb: RgbImage, max_edge: u32) -> DeviceResult<RgbImage> {
+    let (w, h) = rgb.dimensions();
+    if target_size(w, h, max_edge).is_none() {
+        return Ok(rgb);
+    }
+    thumbnail(&rgb, max_edge)
 }

@@ -103,23 +103,27 @@ impl PhotoPipeline {
             }
             _ => None,
         };
-        let (mut img, exif) = match fast {
+        let (img, exif) = match fast {
             Some(result) => result?,
             None => self.decode_general(input, format)?,
         };
         // Damaged metadata must never cost the picture: a bad EXIF block means "no metadata".
         let orientation = exif.as_deref().and_then(exif_orientation).unwrap_or(Orientation::NoTransforms);
-        img.apply_orientation(orientation);
         let (taken_at, exif_position) = exif.as_deref().map(read_exif).unwrap_or((None, None));
 
-        let mut rgb = crate::fast_jpeg::fit(img.into_rgb8(), self.options.max_edge.max(1))?;
+        // Scaled first, then turned upright: the long edge is the same either way, and turning the smaller
+        // picture moves fewer pixels.
+        let rgb = crate::fast_jpeg::fit(img.into_rgb8(), self.options.max_edge.max(1))?;
+        let mut upright = DynamicImage::ImageRgb8(rgb);
+        upright.apply_orientation(orientation);
+        let mut rgb = upright.into_rgb8();
         let stamped = match (stamp, crate::stamp::StampFont::system()) {
             (Some(lines), Some(font)) => crate::stamp::draw(&mut rgb, font, lines),
             _ => false,
         };
         let jpeg = crate::fast_jpeg::encode(&rgb, self.options.quality)?;
         let t = self.options.thumbnail_edge.max(16);
-        let thumb = crate::fast_jpeg::fit(rgb.clone(), t)?;
+        let thumb = crate::fast_jpeg::thumbnail(&rgb, t)?;
         let thumbnail = crate::fast_jpeg::encode(&thumb, 70)?;
         Ok(ProcessedPhoto {
             sha256: hex::encode(Sha256::digest(&jpeg)),
