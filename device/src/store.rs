@@ -153,9 +153,6 @@ pub mod local_state {
     pub const REJECTED: &str = "rejected";
 }
 
-/// A road further than this from a report's position is not "the road here".
-pub const ROAD_MATCH_M: f64 = 30.0;
-
 fn now_text() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
 }
@@ -491,7 +488,7 @@ impl DeviceStore {
     pub fn queue_finding(&mut self, new: NewFinding) -> DeviceResult<Finding> {
         let patrol_id = self.current_patrol()?.map(|p| p.id);
         let finding = self.build_finding(Uuid::now_v7(), patrol_id, new, true)?;
-        self.write_finding(&finding, true)?;
+        self.write_finding(&finding, false, true)?;
         Ok(finding)
     }
 
@@ -509,7 +506,7 @@ impl DeviceStore {
                 self.build_finding(Uuid::now_v7(), patrol_id, new, false)?
             }
         };
-        self.write_finding(&finding, false)?;
+        self.write_finding(&finding, id.is_some(), false)?;
         Ok(finding)
     }
 
@@ -518,7 +515,7 @@ impl DeviceStore {
         let old = self.draft(id)?;
         let finding =
             self.build_finding(id, old.patrol_id, NewFinding { observed_at: old.observed_at, ..new }, true)?;
-        self.write_finding(&finding, true)?;
+        self.write_finding(&finding, true, true)?;
         Ok(finding)
     }
 
@@ -590,7 +587,7 @@ impl DeviceStore {
         }
         let road = new.road.or_else(|| {
             dict.as_ref()
-                .and_then(|d| d.nearest_road(new.location.lat, new.location.lon, ROAD_MATCH_M))
+                .and_then(|d| d.nearest_road(new.location.lat, new.location.lon, protocol::ROAD_MATCH_M))
                 .map(|r| r.name.clone())
         });
         Ok(Finding {
@@ -610,13 +607,15 @@ impl DeviceStore {
         })
     }
 
-    /// Writes a finding and its photo rows in one transaction (replacing a draft of the same id), and with
-    /// `queue` its `finding.create` op too.
-    fn write_finding(&mut self, finding: &Finding, queue: bool) -> DeviceResult<()> {
+    /// Writes a finding and its photo rows in one transaction (with `replace`, over the draft of the same id),
+    /// and with `queue` its `finding.create` op too.
+    fn write_finding(&mut self, finding: &Finding, replace: bool, queue: bool) -> DeviceResult<()> {
         let now = now_text();
         let state = if queue { local_state::QUEUED } else { local_state::DRAFT };
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute("DELETE FROM photos WHERE finding_id = ?1", [finding.id.to_string()])?;
+        if replace {
+            tx.execute("DELETE FROM photos WHERE finding_id = ?1", [finding.id.to_string()])?;
+        }
         tx.execute(
             "INSERT INTO findings (id, body, category, description, observed_at, observed_day, patrol_id, local_state, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)

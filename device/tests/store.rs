@@ -153,3 +153,32 @@ fn lists_filter_by_state_and_day_newest_first() {
     assert_eq!(store.findings(Some(local_state::DRAFT), Some(&day), 50, 0).unwrap()[0].id, draft.id);
     assert!(store.findings(None, Some("2020-01-01"), 50, 0).unwrap().is_empty());
 }
+
+#[test]
+fn a_cancelled_sync_stops_before_sending_and_keeps_the_queue() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut store = DeviceStore::open(tmp.path()).unwrap();
+    let account = device::Account {
+        // Nothing listens here: a sync that did not stop would fail as unreachable instead.
+        server_url: "http://127.0.0.1:9".into(),
+        device_id: Uuid::now_v7(),
+        token: "t".into(),
+        user: serde_json::from_value(serde_json::json!({"id": Uuid::now_v7(), "username": "inspector1",
+            "display_name": "巡查员", "role": "inspector", "team": "一中队"}))
+        .unwrap(),
+    };
+    store.set_account(&account).unwrap();
+    store.queue_finding(new_finding("A0101", vec![staged(&store, 1)], 41.8, 123.4)).unwrap();
+    let store = std::sync::Mutex::new(store);
+    let client = device::SyncClient::new(&account.server_url).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let run = |cancel: bool| {
+        let flag = std::sync::atomic::AtomicBool::new(cancel);
+        runtime.block_on(client.sync_with(&store, true, &mut |_| {}, Some(&flag)))
+    };
+    assert!(matches!(run(true), Err(device::DeviceError::Cancelled)), "a cancelled sync ends as cancelled");
+    assert!(matches!(run(false), Err(device::DeviceError::Unreachable(_))), "without the flag it tries the server");
+    let store = store.into_inner().unwrap();
+    assert_eq!(store.pending_count().unwrap(), 1, "the report still waits");
+    assert_eq!(store.pending_blobs().unwrap().len(), 1, "its photo still waits");
+}

@@ -103,6 +103,10 @@ pub struct Dictionary {
     pub routes: Vec<RouteOverride>,
 }
 
+/// A road whose centre line is further than this from a position is not "the road here": for the road a
+/// report is filled in with, and for the roads a patrol's track walked.
+pub const ROAD_MATCH_M: f64 = 30.0;
+
 impl Dictionary {
     pub fn category(&self, code: &str) -> Option<&Category> {
         self.categories.iter().find(|c| c.code == code)

@@ -77,7 +77,7 @@ impl Syncer {
 
     /// Asks the running sync to stop; false when none runs.
     pub fn cancel(&self) -> bool {
-        let running = self.state().running;
+        let running = self.0.state.lock().unwrap_or_else(|e| e.into_inner()).running;
         if running {
             self.0.cancel.store(true, Ordering::Relaxed);
         }

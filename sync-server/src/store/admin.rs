@@ -11,9 +11,6 @@ use super::{
 use crate::config::Zone;
 use crate::error::{AppError, AppResult};
 
-/// A track point this far from a road's centre line is not on it.
-const ROAD_MATCH_M: f64 = 30.0;
-
 const USER_VIEW_COLUMNS: &str = "id, username, display_name, role, team, department, active";
 
 fn user_view(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserView> {
@@ -169,7 +166,7 @@ pub(super) fn patrols(
         let roads = dictionary
             .map(|d| {
                 let line: Vec<[f64; 2]> = track.iter().map(|(lat, lon, _)| [*lat, *lon]).collect();
-                d.roads_walked(&line, ROAD_MATCH_M)
+                d.roads_walked(&line, protocol::ROAD_MATCH_M)
                     .into_iter()
                     .map(|(name, distance_m)| RoadWalked { name, distance_m: (distance_m * 10.0).round() / 10.0 })
                     .collect()

@@ -35,12 +35,6 @@ impl<'a> From<&'a User> for Actor<'a> {
 /// Automatic routing by the platform's rules (平台法定).
 pub(super) const SYSTEM: Actor<'static> = Actor { name: "system", role: "system" };
 
-/// The first form of an op's remembered hash (see `OP_HASH_V2`): the body goes through a `Value`, so its
-/// keys come out sorted.
-fn hash_json<T: Serialize + ?Sized>(value: &T) -> String {
-    hex::encode(Sha256::digest(serde_json::to_vec(value).unwrap_or_default()))
-}
-
 fn json<T: Serialize>(value: &T) -> AppResult<String> {
     serde_json::to_string(value).map_err(|e| AppError::internal(e.to_string()))
 }
@@ -89,8 +83,9 @@ fn sha256_hex(bytes: &[u8]) -> String {
 /// `[kind, body]` with the body's keys sorted, and are compared in that form.
 const OP_HASH_V2: &str = "2:";
 
+/// The first form: the body goes through a `Value`, so its keys come out sorted.
 fn legacy_op_hash(op: &Op) -> String {
-    hash_json(&(op.kind(), op.body()))
+    sha256_hex(&serde_json::to_vec(&(op.kind(), op.body())).unwrap_or_default())
 }
 
 pub(super) fn prepare(dict: &DictIndex, now: DateTime<Utc>, ops: &[OpEnvelopeRaw<'_>]) -> Vec<PreparedOp> {

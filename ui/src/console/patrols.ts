@@ -2,7 +2,7 @@
 import type { PatrolRoad } from '../shared/types';
 
 /** Roads shown in a row of the patrol table before the rest are folded away. */
-export const ROADS_SHOWN = 3;
+const ROADS_SHOWN = 3;
 
 export function splitRoads(roads: PatrolRoad[] | undefined, shown = ROADS_SHOWN): { shown: PatrolRoad[]; rest: PatrolRoad[] } {
   // The server sorts them; sorting again keeps the order if an older one did not.
