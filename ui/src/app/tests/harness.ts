@@ -85,6 +85,30 @@ export interface Mounted {
 
 const wrappers: VueWrapper[] = [];
 
+// Timers started while an app is mounted. Vant's placeholders (nav bar, tab bar) measure themselves again 100–300 ms
+// after mounting; once the test has ended those timers would fire into a torn-down DOM, so `resetApp` clears them.
+const timers = new Set<ReturnType<typeof setTimeout>>();
+const nativeSetTimeout = globalThis.setTimeout;
+
+function trackTimers(): void {
+  if (globalThis.setTimeout !== nativeSetTimeout) return;
+  const tracked = (callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+    const handle = nativeSetTimeout(() => {
+      timers.delete(handle);
+      callback(...args);
+    }, ms);
+    timers.add(handle);
+    return handle;
+  };
+  globalThis.setTimeout = tracked as typeof setTimeout;
+}
+
+function clearTrackedTimers(): void {
+  globalThis.setTimeout = nativeSetTimeout;
+  timers.forEach((handle) => clearTimeout(handle));
+  timers.clear();
+}
+
 export async function mountApp(path: string, handlers: Record<string, Handler> = {}): Promise<Mounted> {
   const table = { ...defaults(), ...handlers };
   const calls: Call[] = [];
@@ -98,6 +122,7 @@ export async function mountApp(path: string, handlers: Record<string, Handler> =
     },
     { shouldMockEvents: true },
   );
+  trackTimers();
   const router = createAppRouter();
   await router.push(path);
   await router.isReady();
@@ -117,6 +142,7 @@ export async function settle(rounds = 4): Promise<void> {
 
 export function resetApp(): void {
   wrappers.splice(0).forEach((w) => w.unmount());
+  clearTrackedTimers();
   app.status = null;
   app.statusError = null;
   app.sync = null;
