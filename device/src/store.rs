@@ -281,7 +281,10 @@ pub struct Status {
     pub device_id: Option<Uuid>,
     pub pending_ops: u64,
     pub pending_photo_bytes: u64,
+    /// Findings reported on this device, drafts included.
     pub findings: u64,
+    /// Drafts: saved on the phone, not yet queued.
+    pub drafts: u64,
     pub rejected: u64,
     pub dictionary_version: Option<i64>,
     pub last_sync_at: Option<String>,
@@ -1133,6 +1136,7 @@ impl DeviceStore {
                  (SELECT ob.sha256 FROM outbox_blobs ob JOIN outbox o ON o.seq = ob.seq WHERE o.state = 'pending')",
             )?,
             findings: count("SELECT COUNT(*) FROM findings")?,
+            drafts: count("SELECT COUNT(*) FROM findings WHERE local_state = 'draft'")?,
             rejected: count("SELECT COUNT(*) FROM findings WHERE local_state = 'rejected'")?,
             dictionary_version: self
                 .conn

@@ -55,6 +55,8 @@ fn a_draft_stays_editable_and_unsent_until_it_is_queued() {
     assert_eq!(store.pending_count().unwrap(), 0);
     let drafts = store.findings(Some(local_state::DRAFT), None, 50, 0).unwrap();
     assert_eq!(drafts.iter().map(|r| r.id).collect::<Vec<_>>(), [draft.id]);
+    let status = store.status().unwrap();
+    assert_eq!((status.findings, status.drafts), (1, 1));
 
     // Edited: category and two photos; the time it was seen stays that of the first save.
     let (a, b) = (staged(&store, 1), staged(&store, 2));
@@ -86,6 +88,8 @@ fn a_draft_stays_editable_and_unsent_until_it_is_queued() {
     let (row, _) = store.finding(draft.id).unwrap().unwrap();
     assert_eq!((row.local_state.as_str(), row.photos), ("queued", 1));
     assert!(store.findings(Some(local_state::DRAFT), None, 50, 0).unwrap().is_empty());
+    let status = store.status().unwrap();
+    assert_eq!((status.findings, status.drafts), (1, 0));
 
     // Once queued it can no longer be changed, queued again or thrown away.
     let again = store.save_draft(Some(draft.id), new_finding("A0101", vec![], 41.8, 123.4)).unwrap_err();

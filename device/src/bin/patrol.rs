@@ -360,7 +360,7 @@ fn run(cli: Cli) -> Result<ExitCode, DeviceError> {
                 if let (Some(server), Some(user)) = (&status.server_url, &status.username) {
                     println!("server: {server}\nuser: {user}");
                 }
-                println!("findings: {} (rejected: {})", status.findings, status.rejected);
+                println!("findings: {} (drafts: {}, rejected: {})", status.findings, status.drafts, status.rejected);
                 println!("waiting to send: {} op(s), {} photo bytes", status.pending_ops, status.pending_photo_bytes);
                 println!("last sync: {}", status.last_sync_at.as_deref().unwrap_or("never"));
             }

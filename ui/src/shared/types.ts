@@ -11,8 +11,10 @@ export interface DeviceStatus {
   pending_ops: number;
   /** Bytes of photos stored on the phone and not yet uploaded. */
   pending_photo_bytes: number;
-  /** Findings reported from this phone, sent or not. */
+  /** Findings reported from this phone, sent or not, drafts included. */
   findings: number;
+  /** Drafts: saved on the phone, not yet queued. */
+  drafts: number;
   /** Findings the server refused for good (local state `rejected`). */
   rejected: number;
   dictionary_version: number | null;

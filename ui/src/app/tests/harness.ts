@@ -25,6 +25,7 @@ export function statusOf(overrides: Partial<DeviceStatus> = {}): DeviceStatus {
     pending_ops: 0,
     pending_photo_bytes: 0,
     findings: 0,
+    drafts: 0,
     rejected: 0,
     dictionary_version: 1,
     last_sync_at: null,
