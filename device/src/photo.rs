@@ -9,7 +9,6 @@ use std::io::Cursor;
 use chrono::{DateTime, FixedOffset, Local, NaiveDateTime, TimeZone};
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
-use sha2::{Digest, Sha256};
 
 use crate::error::{DeviceError, DeviceResult};
 
@@ -126,7 +125,7 @@ impl PhotoPipeline {
         let thumb = crate::fast_jpeg::thumbnail(&rgb, t)?;
         let thumbnail = crate::fast_jpeg::encode(&thumb, 70)?;
         Ok(ProcessedPhoto {
-            sha256: hex::encode(Sha256::digest(&jpeg)),
+            sha256: protocol::digest::sha256_hex(&jpeg),
             width: rgb.width(),
             height: rgb.height(),
             jpeg,

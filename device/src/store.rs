@@ -16,7 +16,6 @@ use protocol::{
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use rusqlite_migration::{M, Migrations};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::error::{DeviceError, DeviceResult};
@@ -1108,7 +1107,7 @@ impl DeviceStore {
         for blob in self.pending_blobs()? {
             match fs::read(&blob.path) {
                 Err(_) => report.missing.push(blob.sha256),
-                Ok(bytes) if verify_hashes && hex::encode(Sha256::digest(&bytes)) != blob.sha256 => {
+                Ok(bytes) if verify_hashes && protocol::digest::sha256_hex(&bytes) != blob.sha256 => {
                     report.corrupt.push(blob.sha256)
                 }
                 Ok(_) => {}

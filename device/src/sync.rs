@@ -15,7 +15,6 @@ use protocol::{
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::error::{DeviceError, DeviceResult};
 use crate::store::{Account, DeviceStore, PendingBlob};
@@ -290,7 +289,7 @@ impl SyncClient {
     /// Uploads one photo unless the server holds it; returns the bytes sent.
     async fn upload_blob(&self, account: &Account, blob: &PendingBlob) -> DeviceResult<u64> {
         let bytes = std::fs::read(&blob.path)?;
-        if hex::encode(Sha256::digest(&bytes)) != blob.sha256 {
+        if protocol::digest::sha256_hex(&bytes) != blob.sha256 {
             return Err(DeviceError::BadPhoto(format!("the file {} no longer matches its hash", blob.path.display())));
         }
         let url = format!("{}/blobs/{}", self.base, blob.sha256);

@@ -1,11 +1,13 @@
 //! Wire types of the Tiejiaoban sync protocol, version 1, and the validation rules that go with them.
 //!
 //! This crate is the single description of what travels between the phone and the sync server. It
-//! depends on serde only, so that both sides (and the tests) can use it without pulling each other in.
+//! depends on serde (and `ring` for SHA-256) only, so that both sides (and the tests) can use it without pulling
+//! each other in.
 
 pub mod account;
 pub mod change;
 pub mod dictionary;
+pub mod digest;
 pub mod error;
 pub mod finding;
 pub mod geo;

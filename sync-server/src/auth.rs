@@ -6,7 +6,6 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use protocol::{Role, UserInfo};
 use rand::RngCore;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::AppState;
@@ -44,7 +43,7 @@ pub fn new_token(prefix: &str) -> String {
 
 /// Tokens carry 256 random bits, so a plain SHA-256 is a safe stored form.
 pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    protocol::digest::sha256_hex(token.as_bytes())
 }
 
 /// A user as the server keeps it.

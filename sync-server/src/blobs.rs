@@ -5,7 +5,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
+use protocol::digest::Sha256;
 
 /// The image types the server takes, told by their first bytes.
 pub fn sniff_image(head: &[u8]) -> Option<&'static str> {
@@ -16,10 +16,6 @@ pub fn sniff_image(head: &[u8]) -> Option<&'static str> {
     } else {
         None
     }
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
 
 #[derive(Debug, Clone)]
@@ -118,7 +114,7 @@ impl BlobFiles {
             hasher.update(&buf[..n]);
             total += n as u64;
         }
-        Ok(FinishedUpload { sha256: hex::encode(hasher.finalize()), bytes: total, content_type: sniff_image(&head) })
+        Ok(FinishedUpload { sha256: hasher.finish_hex(), bytes: total, content_type: sniff_image(&head) })
     }
 
     pub fn promote_partial(&self, sha: &str) -> io::Result<()> {

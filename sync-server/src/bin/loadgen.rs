@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 use clap::{Parser, ValueEnum};
 use protocol::{Finding, Location, LocationSource, Op, OpStatus, PhotoRef, PhotoRole, SyncRequest, SyncResponse};
 use rand::RngCore;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -61,7 +60,7 @@ fn fake_jpeg(len: usize) -> (Vec<u8>, String) {
     let mut bytes = vec![0u8; len.max(16)];
     rand::rng().fill_bytes(&mut bytes);
     bytes[..3].copy_from_slice(&[0xFF, 0xD8, 0xFF]);
-    let sha = hex::encode(Sha256::digest(&bytes));
+    let sha = protocol::digest::sha256_hex(&bytes);
     (bytes, sha)
 }
 

@@ -5,11 +5,12 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
+use protocol::digest::sha256_hex;
 use protocol::{ErrorCode, is_sha256_hex};
 
 use super::{content_type, drain, read_body};
 use crate::auth::Principal;
-use crate::blobs::{sha256_hex, sniff_image};
+use crate::blobs::sniff_image;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::BlobMeta;
@@ -80,30 +81,41 @@ pub async fn put_blob(
     }
     let max = state.config.max_blob_bytes;
     let bytes = read_body(body, max as usize).await?;
-    if sha256_hex(&bytes) != sha {
-        return Err(AppError::api(ErrorCode::HashMismatch, "the bytes do not hash to the name they were sent under"));
-    }
-    if sniff_image(&bytes) != Some(declared.as_str()) {
-        return Err(AppError::unsupported(format!("the bytes are not an image of type {declared}")));
-    }
+    // Hashing a photo takes a couple of milliseconds of CPU: off the async workers, before the upload lock.
+    let (name, kind) = (sha.clone(), declared.clone());
+    let bytes = tokio::task::spawn_blocking(move || {
+        if sha256_hex(&bytes) != name {
+            return Err(AppError::api(
+                ErrorCode::HashMismatch,
+                "the bytes do not hash to the name they were sent under",
+            ));
+        }
+        if sniff_image(&bytes) != Some(kind.as_str()) {
+            return Err(AppError::unsupported(format!("the bytes are not an image of type {kind}")));
+        }
+        Ok(bytes)
+    })
+    .await??;
     let _guard = state.lock_upload(&sha).await;
-    let s = sha.clone();
-    if let Some(meta) = state.blocking(move |store| store.blob(&s)).await? {
-        return Ok(with_offsets(StatusCode::OK.into_response(), meta.bytes, true));
-    }
     let st = state.clone();
     let uploader = principal.user.id;
     let len = bytes.len() as u64;
-    state
+    let created = state
         .blocking(move |store| {
+            if let Some(meta) = store.blob(&sha)? {
+                return Ok((false, meta.bytes));
+            }
             st.blobs.write(&sha, &bytes)?;
             let meta = BlobMeta { sha256: sha.clone(), bytes: len, content_type: declared };
             store.record_blob(&meta, uploader, Utc::now())?;
             st.blobs.discard_partial(&sha)?;
-            Ok(())
+            Ok((true, len))
         })
         .await?;
-    Ok(with_offsets(StatusCode::CREATED.into_response(), len, true))
+    match created {
+        (true, len) => Ok(with_offsets(StatusCode::CREATED.into_response(), len, true)),
+        (false, held) => Ok(with_offsets(StatusCode::OK.into_response(), held, true)),
+    }
 }
 
 pub async fn patch_blob(

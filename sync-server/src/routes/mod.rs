@@ -89,7 +89,9 @@ const DRAIN_CAP: usize = 64 * 1024 * 1024;
 /// Reads a request body up to `limit` bytes (after decompression); beyond that, 413.
 pub(crate) async fn read_body(body: Body, limit: usize) -> AppResult<Bytes> {
     let mut body = body;
-    let mut buf = BytesMut::new();
+    // Room for the declared length (capped by the limit), so that a photo is not copied as the buffer grows.
+    let declared = axum::body::HttpBody::size_hint(&body).exact().and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
+    let mut buf = BytesMut::with_capacity(declared.min(limit));
     let mut total = 0usize;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| AppError::bad_request(format!("the body could not be read: {e}")))?;

@@ -4,13 +4,13 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
+use protocol::digest::sha256_hex;
 use protocol::{
     ApiError, CaseState, CaseSummary, Category, Change, ChangeBody, ErrorCode, Finding, FindingAck, FindingState,
     FindingUpdated, Op, OpEnvelopeRaw, OpResult, OpStatus, PatrolAck, ReviewMode,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::sqlite::{DictIndex, SqliteStore, parse_ts, ts};
@@ -72,10 +72,6 @@ struct PreparedFinding {
     valid: Result<(), ApiError>,
     hash: String,
     json: String,
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
 
 /// Marks the current form of an op's remembered hash: `2:` and the SHA-256 of the typed body (for

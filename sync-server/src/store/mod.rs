@@ -101,11 +101,10 @@ impl Cursor {
     }
 
     fn sign(secret: &[u8], payload: &str) -> String {
-        use sha2::{Digest, Sha256};
-        let mut h = Sha256::new();
+        let mut h = protocol::digest::Sha256::new();
         h.update(secret);
         h.update(payload.as_bytes());
-        hex::encode(&h.finalize()[..12])
+        hex::encode(&h.finish()[..12])
     }
 }
 
