@@ -72,6 +72,10 @@ struct PreparedFinding {
     valid: Result<(), ApiError>,
     hash: String,
     json: String,
+    id: String,
+    /// Every photo was already stored when the batch was prepared (blobs are never removed, so this
+    /// holds under the write lock too); otherwise they are looked up again there.
+    photos_stored: bool,
 }
 
 /// Marks the current form of an op's remembered hash: `2:` and the SHA-256 of the typed body (for
@@ -84,7 +88,25 @@ fn legacy_op_hash(op: &Op) -> String {
     sha256_hex(&serde_json::to_vec(&(op.kind(), op.body())).unwrap_or_default())
 }
 
-pub(super) fn prepare(dict: &DictIndex, now: DateTime<Utc>, ops: &[OpEnvelopeRaw<'_>]) -> Vec<PreparedOp> {
+pub(super) fn prepare(
+    dict: &DictIndex,
+    now: DateTime<Utc>,
+    ops: &[OpEnvelopeRaw<'_>],
+    reader: &Connection,
+) -> AppResult<Vec<PreparedOp>> {
+    let mut stored = reader.prepare_cached("SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?1)")?;
+    let mut known: HashSet<String> = HashSet::new();
+    let mut photos_stored = |f: &Finding| -> AppResult<bool> {
+        for p in &f.photos {
+            if !known.contains(&p.sha256) {
+                if !stored.query_row([&p.sha256], |r| r.get::<_, bool>(0))? {
+                    return Ok(false);
+                }
+                known.insert(p.sha256.clone());
+            }
+        }
+        Ok(true)
+    };
     ops.iter()
         .map(|env| {
             let op = Op::parse_str(&env.kind, env.body.get()).map_err(ApiError::from);
@@ -96,6 +118,8 @@ pub(super) fn prepare(dict: &DictIndex, now: DateTime<Utc>, ops: &[OpEnvelopeRaw
                         valid: f.validate(now, |code| dict.categories.contains_key(code)).map_err(ApiError::from),
                         hash: hash.clone(),
                         json,
+                        id: f.id.to_string(),
+                        photos_stored: photos_stored(&f)?,
                     };
                     (Ok((Op::FindingCreate(f), format!("{OP_HASH_V2}{hash}"))), Some(prepared))
                 }
@@ -105,7 +129,7 @@ pub(super) fn prepare(dict: &DictIndex, now: DateTime<Utc>, ops: &[OpEnvelopeRaw
                 }
                 Err(e) => (Err(e), None),
             };
-            PreparedOp { seq: env.seq, kind: env.kind.clone(), op, finding }
+            Ok(PreparedOp { seq: env.seq, kind: env.kind.clone(), op, finding })
         })
         .collect()
 }
@@ -120,8 +144,9 @@ pub(super) fn apply_batch(
     // Entities whose op in this batch was not applied: later ops about them must wait.
     let mut blocked: HashSet<Uuid> = HashSet::new();
     let mut results = Vec::with_capacity(ops.len());
+    let keys = BatchKeys { device: ctx.device_id.to_string(), now: ts(ctx.now) };
     for prepared in ops {
-        let outcome = apply_one(tx, store, dict, ctx, prepared, &mut blocked)?;
+        let outcome = apply_one(tx, store, dict, ctx, &keys, prepared, &mut blocked)?;
         if outcome.status == OpStatus::Rejected
             && let Some(e) = &outcome.result.error
         {
@@ -143,11 +168,18 @@ pub(super) fn apply_batch(
     Ok(results)
 }
 
+/// The same for every op of a batch, as stored: made once.
+struct BatchKeys {
+    device: String,
+    now: String,
+}
+
 fn apply_one(
     tx: &Connection,
     store: &SqliteStore,
     dict: &DictIndex,
     ctx: &SyncContext<'_>,
+    keys: &BatchKeys,
     prepared: &PreparedOp,
     blocked: &mut HashSet<Uuid>,
 ) -> AppResult<Outcome> {
@@ -156,7 +188,7 @@ fn apply_one(
         Ok(op) => op,
         Err(e) => return Ok(rejected(seq, e.clone())),
     };
-    let device = ctx.device_id.to_string();
+    let device = &keys.device;
     let seen: Option<(String, String, String)> = tx
         .prepare_cached("SELECT kind, body_hash, result FROM ops WHERE device_id = ?1 AND seq = ?2")?
         .query_row(params![device, seq as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
@@ -183,7 +215,7 @@ fn apply_one(
     let outcome = match op {
         Op::FindingCreate(f) => {
             let prep = prepared.finding.as_ref().ok_or_else(|| AppError::internal("finding not prepared"))?;
-            finding_create(tx, store, dict, ctx, seq, f, prep)?
+            finding_create(tx, store, dict, ctx, keys, seq, f, prep)?
         }
         Op::PatrolStart(p) => {
             let owner: Option<String> = tx
@@ -253,14 +285,7 @@ fn apply_one(
             tx.prepare_cached(
                 "INSERT INTO ops (device_id, seq, kind, body_hash, result, applied_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
-            .execute(params![
-                device,
-                seq as i64,
-                op.kind(),
-                op_hash,
-                json(&outcome.result)?,
-                ts(ctx.now)
-            ])?;
+            .execute(params![device, seq as i64, op.kind(), op_hash, json(&outcome.result)?, keys.now])?;
         }
     }
     Ok(outcome)
@@ -278,11 +303,13 @@ fn finding_result(seq: u64, status: OpStatus, ack: FindingAck) -> OpResult {
     OpResult { seq, status, finding: Some(ack), patrol: None, task: None, error: None }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn finding_create(
     tx: &Connection,
     store: &SqliteStore,
     dict: &DictIndex,
     ctx: &SyncContext<'_>,
+    keys: &BatchKeys,
     seq: u64,
     f: &Finding,
     prep: &PreparedFinding,
@@ -293,7 +320,7 @@ fn finding_create(
     let finding_hash = &prep.hash;
     let existing: Option<(String, String)> = tx
         .prepare_cached("SELECT body_hash, first_ack FROM findings WHERE id = ?1")?
-        .query_row([f.id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row([&prep.id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     if let Some((hash, first_ack)) = existing {
         if hash != *finding_hash {
@@ -304,7 +331,7 @@ fn finding_create(
         return Ok(done(OpStatus::Duplicate, finding_result(seq, OpStatus::Duplicate, ack)));
     }
     let mut missing: Vec<&str> = Vec::new();
-    {
+    if !prep.photos_stored {
         let mut stmt = tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?1)")?;
         for p in &f.photos {
             if !missing.contains(&p.sha256.as_str()) && !stmt.query_row([&p.sha256], |r| r.get::<_, bool>(0))? {
@@ -375,10 +402,10 @@ fn finding_create(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     )?
     .execute(params![
-        f.id.to_string(),
+        prep.id,
         finding_hash,
         prep.json,
-        ctx.device_id.to_string(),
+        keys.device,
         reporter.id.to_string(),
         reporter.team,
         f.category,
@@ -390,7 +417,7 @@ fn finding_create(
         case_no,
         duplicate_of,
         json(&ack)?,
-        ts(ctx.now),
+        keys.now,
         f.fixed_on_spot
     ])?;
     {
@@ -398,7 +425,7 @@ fn finding_create(
             tx.prepare_cached("INSERT INTO finding_photos (finding_id, idx, sha256, role) VALUES (?1, ?2, ?3, ?4)")?;
         for (i, p) in f.photos.iter().enumerate() {
             let role = if p.role == protocol::PhotoRole::After { "after" } else { "before" };
-            stmt.execute(params![f.id.to_string(), i as i64, p.sha256, role])?;
+            stmt.execute(params![prep.id, i as i64, p.sha256, role])?;
         }
     }
     if let Some(case_no) = &case_no {

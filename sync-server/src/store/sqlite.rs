@@ -4,7 +4,7 @@
 //! console and token checks never wait behind an ingest batch.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
@@ -62,6 +62,8 @@ pub struct SqliteStore {
     pub(super) settings: EngineSettings,
     pub(super) dict: RwLock<Arc<DictIndex>>,
     secret: Vec<u8>,
+    /// The write-ahead log, flushed by sync requests outside the write lock (see `apply_ops`).
+    wal_path: PathBuf,
 }
 
 pub(super) fn ts(t: DateTime<Utc>) -> String {
@@ -81,6 +83,18 @@ fn open_connection(path: &Path) -> AppResult<Connection> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     Ok(conn)
+}
+
+impl SqliteStore {
+    /// Makes every transaction committed so far durable: fdatasync of the write-ahead log. The log is only
+    /// removed when the last connection closes, after a full checkpoint; then there is nothing to flush.
+    fn flush_log(&self) -> AppResult<()> {
+        match std::fs::File::open(&self.wal_path) {
+            Ok(log) => Ok(log.sync_data()?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
 }
 
 fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
@@ -135,6 +149,7 @@ impl SqliteStore {
         let readers = (0..READERS).map(|_| open_connection(&path).map(Mutex::new)).collect::<AppResult<Vec<_>>>()?;
         Ok(SqliteStore {
             writer: Mutex::new(writer),
+            wal_path: dir.join("server.sqlite-wal"),
             readers,
             next_reader: AtomicUsize::new(0),
             settings,
@@ -436,22 +451,41 @@ impl Store for SqliteStore {
         // was measured and lost: the flush is cheap next to the work per op, and every answer of a group
         // waits for the whole group. So were a checkpoint thread and a larger page cache.) What needs no
         // database is done before the write lock, in parallel with other requests.
+        //
+        // The flush itself is taken out of the write lock: the transaction commits with synchronous=NORMAL
+        // (its frames are written to the log, not yet flushed), the lock is released, and then the log is
+        // flushed with fdatasync before the answer goes out, while the next request already runs its SQL.
+        // Every sync answer, `duplicate` ones included, waits for a flush that began after its transaction
+        // committed, so nothing is acknowledged before it is on disk; a checkpoint flushes the log before it
+        // copies pages (SQLite does so at NORMAL too). Every other write keeps synchronous=FULL.
         let dict = self.dict_index();
-        let prepared = ingest::prepare(&dict, ctx.now, ops);
+        let prepared = ingest::prepare(&dict, ctx.now, ops, &self.reader())?;
         let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let results = ingest::apply_batch(&tx, self, &dict, ctx, &prepared)?;
-        tx.execute(
-            "UPDATE devices SET last_sync_at = ?2, backlog = COALESCE(?3, backlog),
-                    dictionary_version = COALESCE(?4, dictionary_version) WHERE id = ?1",
-            params![ctx.device_id.to_string(), ts(ctx.now), ctx.backlog.map(|b| b as i64), ctx.dictionary_version],
-        )?;
-        tx.commit()?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let committed = (|| -> AppResult<Vec<OpResult>> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let results = ingest::apply_batch(&tx, self, &dict, ctx, &prepared)?;
+            tx.execute(
+                "UPDATE devices SET last_sync_at = ?2, backlog = COALESCE(?3, backlog),
+                        dictionary_version = COALESCE(?4, dictionary_version) WHERE id = ?1",
+                params![ctx.device_id.to_string(), ts(ctx.now), ctx.backlog.map(|b| b as i64), ctx.dictionary_version],
+            )?;
+            tx.commit()?;
+            Ok(results)
+        })();
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        drop(conn);
+        let results = committed?;
+        self.flush_log()?;
         Ok(results)
     }
 
     fn changes(&self, user: &User, cursor: Option<Cursor>, limit: usize) -> AppResult<ChangePage> {
-        ingest::changes_page(&self.reader(), &self.dict_index(), &self.settings.zone, user, cursor, limit)
+        let page = ingest::changes_page(&self.reader(), &self.dict_index(), &self.settings.zone, user, cursor, limit)?;
+        // A change read here may come from a sync whose log flush (outside the write lock) has not ended yet:
+        // it is flushed before it can be sent.
+        self.flush_log()?;
+        Ok(page)
     }
 
     fn cursor_secret(&self) -> &[u8] {
