@@ -78,6 +78,9 @@ fn open_connection(path: &Path) -> AppResult<Connection> {
     let conn = Connection::open(path)?;
     // WAL lets readers run beside the writer; FULL makes every commit survive a power cut, which the
     // contract demands before an `applied` answer is sent.
+    // 8 KB pages: fewer page splits and log frames per finding than the default 4 KB (BENCHMARKS.md, about
+    // 8 % more findings/s). It takes effect when the database file is created; an older file keeps its size.
+    conn.pragma_update(None, "page_size", 8192)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
