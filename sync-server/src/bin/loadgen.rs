@@ -5,15 +5,18 @@
 //!
 //! Every answer is checked: a run with any op not `applied` fails.
 //!
-//! The photos (random bytes and their SHA-256) are made before the clock starts: the load generator shares
-//! the server's cores, and hashing 290 KB costs it as much CPU as it costs the server to verify it.
+//! Each device's requests are made before the clock starts, as a phone's outbox holds its ops ready: the ops
+//! serialised, and in photos mode the photos (random bytes and their SHA-256). The load generator shares the
+//! server's two cores, and making them during the run cost it a third of a core (ingest) or as much CPU as
+//! the server spends verifying the photos.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
-use protocol::{Finding, Location, LocationSource, Op, OpStatus, PhotoRef, PhotoRole, SyncRequest, SyncResponse};
+use protocol::{Finding, Location, LocationSource, Op, OpStatus, PhotoRef, PhotoRole};
 use rand::RngCore;
+use serde::Deserialize;
 use uuid::Uuid;
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -89,6 +92,58 @@ fn finding(photo: &PhotoRef, category: &str, n: usize) -> Finding {
     }
 }
 
+/// What `loadgen` reads of a sync answer (the contract's `SyncResponse` has more).
+#[derive(Deserialize)]
+struct Answer {
+    results: Vec<AnswerResult>,
+    cursor: String,
+}
+
+#[derive(Deserialize)]
+struct AnswerResult {
+    seq: u64,
+    status: OpStatus,
+    #[serde(default)]
+    error: Option<serde_json::Value>,
+}
+
+/// One sync request made ready before the clock starts: its ops as JSON, and the photo it needs uploaded.
+struct Batch {
+    ops_json: String,
+    count: usize,
+    photo: Option<(Vec<u8>, String)>,
+}
+
+/// Every request of one device, in order, with seqs from 1.
+fn plan_device(args: &Args, shared: &PhotoRef, d: usize, per_device: usize) -> Vec<Batch> {
+    let mut batches = Vec::new();
+    let (mut seq, mut done) = (0u64, 0usize);
+    while done < per_device {
+        let take = match args.mode {
+            Mode::Ingest => args.batch.min(per_device - done),
+            Mode::Photos => 1,
+        };
+        let mut ops = Vec::with_capacity(take);
+        let mut photo = None;
+        for i in 0..take {
+            let used = match args.mode {
+                Mode::Ingest => shared.clone(),
+                Mode::Photos => {
+                    let (bytes, sha) = fake_jpeg(args.photo_bytes);
+                    let used = PhotoRef { sha256: sha.clone(), bytes: bytes.len() as u64, ..shared.clone() };
+                    photo = Some((bytes, sha));
+                    used
+                }
+            };
+            seq += 1;
+            ops.push(Op::FindingCreate(finding(&used, &args.category, d * per_device + done + i)).envelope(seq));
+        }
+        batches.push(Batch { ops_json: serde_json::to_string(&ops).unwrap_or_default(), count: take, photo });
+        done += take;
+    }
+    batches
+}
+
 struct Client {
     http: reqwest::Client,
     base: String,
@@ -126,19 +181,24 @@ impl Client {
         if r.status().is_success() { Ok(()) } else { Err(format!("upload: {}", r.status())) }
     }
 
-    async fn sync(&self, token: &str, req: &SyncRequest) -> Result<SyncResponse, String> {
+    /// Sends one sync request of ops already serialised; reads only the per-op results and the cursor.
+    async fn sync(&self, token: &str, device_id: Uuid, ops_json: &str, cursor: Option<&str>) -> Result<Answer, String> {
+        let cursor = serde_json::to_string(&cursor).map_err(|e| e.to_string())?;
+        let body = format!(r#"{{"device_id":"{device_id}","cursor":{cursor},"ops":{ops_json}}}"#);
         let r = self
             .http
             .post(format!("{}/sync", self.base))
             .bearer_auth(token)
-            .json(req)
+            .header("Content-Type", "application/json")
+            .body(body)
             .send()
             .await
             .map_err(|e| e.to_string())?;
         if !r.status().is_success() {
             return Err(format!("sync: {} {}", r.status(), r.text().await.unwrap_or_default()));
         }
-        r.json().await.map_err(|e| e.to_string())
+        let body = r.bytes().await.map_err(|e| e.to_string())?;
+        serde_json::from_slice(&body).map_err(|e| e.to_string())
     }
 }
 
@@ -178,25 +238,19 @@ async fn run(args: Arc<Args>, client: Arc<Client>) -> Result<(), String> {
         PhotoRef { sha256: sha, role: PhotoRole::Before, taken_at: None, width: 1600, height: 1200, bytes: 4096 };
 
     let per_device = args.findings.div_ceil(args.devices);
-    let mut photos: Vec<Vec<(Vec<u8>, String)>> = match args.mode {
-        Mode::Ingest => vec![Vec::new(); args.devices],
-        Mode::Photos => {
-            let (count, size) = (args.devices, args.photo_bytes);
-            let made = tokio::task::spawn_blocking(move || {
-                (0..count).map(|_| (0..per_device).map(|_| fake_jpeg(size)).collect()).collect()
-            });
-            made.await.map_err(|e| e.to_string())?
-        }
-    };
+    let planner = args.clone();
+    let plans: Vec<Vec<Batch>> = tokio::task::spawn_blocking(move || {
+        (0..planner.devices).map(|d| plan_device(&planner, &shared, d, per_device)).collect()
+    })
+    .await
+    .map_err(|e| e.to_string())?;
     let started = Instant::now();
     let mut handles = Vec::new();
-    for (d, (device_id, token)) in devices.into_iter().enumerate() {
-        let (args, client, shared) = (args.clone(), client.clone(), shared.clone());
-        let mut own_photos = std::mem::take(&mut photos[d]).into_iter();
+    for (d, ((device_id, token), plan)) in devices.into_iter().zip(plans).enumerate() {
+        let (args, client) = (args.clone(), client.clone());
         handles.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
-            let mut seq = 0u64;
-            let mut cursor = None;
+            let mut cursor: Option<String> = None;
             let mut done = 0;
             let mut uploaded = 0u64;
             let mut ticker = (args.rate > 0.0).then(|| {
@@ -208,43 +262,25 @@ async fn run(args: Arc<Args>, client: Arc<Client>) -> Result<(), String> {
                 t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 t
             });
-            while done < per_device {
+            for batch in plan {
                 if let Some(t) = ticker.as_mut() {
                     t.tick().await;
                 }
-                let take = match args.mode {
-                    Mode::Ingest => args.batch.min(per_device - done),
-                    Mode::Photos => 1,
-                };
                 let t0 = Instant::now();
-                let mut ops = Vec::with_capacity(take);
-                for i in 0..take {
-                    let photo = match args.mode {
-                        Mode::Ingest => shared.clone(),
-                        Mode::Photos => {
-                            let (bytes, sha) = own_photos.next().ok_or("a photo was not made")?;
-                            uploaded += bytes.len() as u64;
-                            client.put(&token, bytes, &sha).await?;
-                            PhotoRef { sha256: sha, bytes: args.photo_bytes as u64, ..shared.clone() }
-                        }
-                    };
-                    seq += 1;
-                    ops.push(
-                        Op::FindingCreate(finding(&photo, &args.category, d * per_device + done + i)).envelope(seq),
-                    );
+                if let Some((bytes, sha)) = batch.photo {
+                    uploaded += bytes.len() as u64;
+                    client.put(&token, bytes, &sha).await?;
                 }
-                let answer = client
-                    .sync(
-                        &token,
-                        &SyncRequest { device_id, ops, cursor: cursor.take(), backlog: None, dictionary_version: None },
-                    )
-                    .await?;
+                let answer = client.sync(&token, device_id, &batch.ops_json, cursor.as_deref()).await?;
                 latencies.push(t0.elapsed());
+                if answer.results.len() != batch.count {
+                    return Err(format!("{} results for {} ops", answer.results.len(), batch.count));
+                }
                 if let Some(bad) = answer.results.iter().find(|r| r.status != OpStatus::Applied) {
                     return Err(format!("op {} was {:?}: {:?}", bad.seq, bad.status, bad.error));
                 }
                 cursor = Some(answer.cursor);
-                done += take;
+                done += batch.count;
             }
             Ok::<_, String>((latencies, done, uploaded))
         }));

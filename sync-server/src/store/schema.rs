@@ -246,7 +246,8 @@ mod tests {
         super::migrations().to_latest(&mut conn).unwrap();
         let by_case = plan(&conn, "SELECT id, state FROM findings WHERE case_no = 'C1'");
         assert!(by_case.contains("USING INDEX findings_case"), "{by_case}");
-        let join = plan(&conn, "SELECT f.id FROM cases c JOIN findings f ON f.case_no = c.case_no WHERE c.state = 'closed'");
+        let join =
+            plan(&conn, "SELECT f.id FROM cases c JOIN findings f ON f.case_no = c.case_no WHERE c.state = 'closed'");
         assert!(join.contains("findings_case"), "{join}");
     }
 }
