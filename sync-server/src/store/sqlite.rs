@@ -89,6 +89,29 @@ fn open_connection(path: &Path) -> AppResult<Connection> {
 }
 
 impl SqliteStore {
+    /// Runs `work` in a write transaction and returns once it is durable, holding the write lock only for
+    /// the SQL: the transaction commits with synchronous=NORMAL (its frames are written to the log, not yet
+    /// flushed), the lock is released, and the log is flushed with fdatasync before returning, while the
+    /// next writer already runs. Whatever a caller answers from it (a sync's results, `duplicate` ones
+    /// included, or a stored photo) waits for a flush that began after its commit, so nothing is
+    /// acknowledged before it is on disk; a checkpoint flushes the log before it copies pages (SQLite does so
+    /// at NORMAL too). Every other write keeps synchronous=FULL and flushes inside its commit.
+    fn write_then_flush<T>(&self, work: impl FnOnce(&rusqlite::Transaction<'_>) -> AppResult<T>) -> AppResult<T> {
+        let mut conn = lock(&self.writer);
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let committed = (|| -> AppResult<T> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = work(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })();
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        drop(conn);
+        let out = committed?;
+        self.flush_log()?;
+        Ok(out)
+    }
+
     /// Makes every transaction committed so far durable: fdatasync of the write-ahead log. The log is only
     /// removed when the last connection closes, after a full checkpoint; then there is nothing to flush.
     fn flush_log(&self) -> AppResult<()> {
@@ -358,16 +381,15 @@ impl Store for SqliteStore {
     }
 
     fn record_blob(&self, meta: &BlobMeta, uploader: Uuid, now: DateTime<Utc>) -> AppResult<bool> {
-        // One commit (one flush) for the blob's row and the end of its upload.
-        let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let n = tx.execute(
-            "INSERT OR IGNORE INTO blobs (sha256, bytes, content_type, uploaded_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![meta.sha256, meta.bytes as i64, meta.content_type, uploader.to_string(), ts(now)],
-        )?;
-        tx.execute("DELETE FROM uploads WHERE sha256 = ?1", [&meta.sha256])?;
-        tx.commit()?;
-        Ok(n == 1)
+        // One commit (one flush, outside the lock) for the blob's row and the end of its upload.
+        self.write_then_flush(|tx| {
+            let n = tx.execute(
+                "INSERT OR IGNORE INTO blobs (sha256, bytes, content_type, uploaded_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![meta.sha256, meta.bytes as i64, meta.content_type, uploader.to_string(), ts(now)],
+            )?;
+            tx.execute("DELETE FROM uploads WHERE sha256 = ?1", [&meta.sha256])?;
+            Ok(n == 1)
+        })
     }
 
     fn upload(&self, sha256: &str) -> AppResult<Option<UploadState>> {
@@ -453,34 +475,18 @@ impl Store for SqliteStore {
         // One transaction per request, flushed before the answer. (Committing concurrent requests together
         // was measured and lost: the flush is cheap next to the work per op, and every answer of a group
         // waits for the whole group. So were a checkpoint thread and a larger page cache.) What needs no
-        // database is done before the write lock, in parallel with other requests.
-        //
-        // The flush itself is taken out of the write lock: the transaction commits with synchronous=NORMAL
-        // (its frames are written to the log, not yet flushed), the lock is released, and then the log is
-        // flushed with fdatasync before the answer goes out, while the next request already runs its SQL.
-        // Every sync answer, `duplicate` ones included, waits for a flush that began after its transaction
-        // committed, so nothing is acknowledged before it is on disk; a checkpoint flushes the log before it
-        // copies pages (SQLite does so at NORMAL too). Every other write keeps synchronous=FULL.
+        // database is done before the write lock, in parallel with other requests, and the flush after it.
         let dict = self.dict_index();
         let prepared = ingest::prepare(&dict, ctx.now, ops, &self.reader())?;
-        let mut conn = lock(&self.writer);
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let committed = (|| -> AppResult<Vec<OpResult>> {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let results = ingest::apply_batch(&tx, self, &dict, ctx, &prepared)?;
+        self.write_then_flush(|tx| {
+            let results = ingest::apply_batch(tx, self, &dict, ctx, &prepared)?;
             tx.execute(
                 "UPDATE devices SET last_sync_at = ?2, backlog = COALESCE(?3, backlog),
                         dictionary_version = COALESCE(?4, dictionary_version) WHERE id = ?1",
                 params![ctx.device_id.to_string(), ts(ctx.now), ctx.backlog.map(|b| b as i64), ctx.dictionary_version],
             )?;
-            tx.commit()?;
             Ok(results)
-        })();
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        drop(conn);
-        let results = committed?;
-        self.flush_log()?;
-        Ok(results)
+        })
     }
 
     fn changes(&self, user: &User, cursor: Option<Cursor>, limit: usize) -> AppResult<ChangePage> {
