@@ -55,10 +55,18 @@ fn an_admin_manages_teams_and_users() {
     expect(&patch(&api, "/users/inspector3", &admin, &json!({"colour": "blue"})), 422, "invalid");
     expect(&patch(&api, "/users/nobody", &admin, &json!({"team": "三中队"})), 404, "not_found");
     expect(&patch(&api, "/users/inspector3", &chief, &json!({"team": "一中队"})), 403, "forbidden");
-    expect(&patch(&api, "/users/admin", &admin, &json!({"active": false})), 422, "invalid");
+    let lockout = patch(&api, "/users/admin", &admin, &json!({"active": false}));
+    expect(&lockout, 422, "invalid");
+    assert_eq!(lockout.body["error"]["details"]["field"], "active");
+    let demotion = patch(&api, "/users/admin", &admin, &json!({"role": "inspector", "display_name": "改名"}));
+    expect(&demotion, 422, "invalid");
+    assert_eq!(demotion.body["error"]["details"]["field"], "role");
     let users = ok(api.get("/users", Some(&admin)));
     let i3 = users["users"].as_array().unwrap().iter().find(|u| u["username"] == "inspector3").unwrap();
     assert_eq!((i3["team"].as_str(), i3["active"].as_bool()), (Some("三中队"), Some(true)));
+    let me = users["users"].as_array().unwrap().iter().find(|u| u["username"] == "admin").unwrap();
+    assert_eq!((me["role"].as_str(), me["active"].as_bool()), (Some("admin"), Some(true)));
+    assert_ne!(me["display_name"], "改名", "a refused change changes nothing");
 
     // A new password works at once; an inactive user can neither sign in nor sync.
     let phone = Device::new(&tmp.path().join("phone3"));

@@ -266,10 +266,13 @@ pub async fn update_user(
         return Err(AppError::invalid("password", "a password has at least 6 characters"));
     }
     principal.require(&[Role::Admin], "change users")?;
-    if username == principal.user.username
-        && (patch.active == Some(false) || patch.role.is_some_and(|r| r != Role::Admin))
-    {
-        return Err(AppError::invalid("active", "an admin cannot lock themselves out"));
+    if username == principal.user.username {
+        if patch.active == Some(false) {
+            return Err(AppError::invalid("active", "an admin cannot lock themselves out"));
+        }
+        if patch.role.is_some_and(|r| r != Role::Admin) {
+            return Err(AppError::invalid("role", "an admin cannot take away their own admin role"));
+        }
     }
     let blank_to_none = |v: Option<Option<String>>| v.map(|t| t.filter(|t| !t.trim().is_empty()));
     let update = crate::store::UserUpdate {

@@ -66,6 +66,32 @@ pub async fn head_blob(State(state): State<AppState>, _p: Principal, Path(sha): 
     }
 }
 
+/// Runs an upload handler and reads whatever of the body it left unread before answering: a client still
+/// sending its bytes would otherwise see the connection close instead of the answer (a 409 with the offset
+/// the server holds is only useful if it arrives).
+async fn answering_after_body<F>(body: Body, handler: impl FnOnce(BodySlot) -> F) -> AppResult<Response>
+where
+    F: std::future::Future<Output = (AppResult<Response>, BodySlot)>,
+{
+    let (answer, left) = handler(BodySlot(Some(body))).await;
+    if let Some(body) = left.0 {
+        drain(body).await;
+    }
+    answer
+}
+
+/// The request body until a handler takes it to read.
+struct BodySlot(Option<Body>);
+
+impl BodySlot {
+    async fn read(&mut self, limit: usize) -> AppResult<axum::body::Bytes> {
+        match self.0.take() {
+            Some(body) => read_body(body, limit).await,
+            None => Err(AppError::internal("the request body was read twice")),
+        }
+    }
+}
+
 pub async fn put_blob(
     State(state): State<AppState>,
     principal: Principal,
@@ -73,14 +99,27 @@ pub async fn put_blob(
     headers: HeaderMap,
     body: Body,
 ) -> AppResult<Response> {
+    answering_after_body(body, |mut slot| async move {
+        let answer = put_blob_body(state, principal, sha, headers, &mut slot).await;
+        (answer, slot)
+    })
+    .await
+}
+
+async fn put_blob_body(
+    state: AppState,
+    principal: Principal,
+    sha: String,
+    headers: HeaderMap,
+    body: &mut BodySlot,
+) -> AppResult<Response> {
     check_sha(&sha)?;
     let declared = content_type(&headers).unwrap_or_default();
     if declared != "image/jpeg" && declared != "image/png" {
-        drain(body).await;
         return Err(AppError::unsupported("a photo is uploaded as image/jpeg or image/png"));
     }
     let max = state.config.max_blob_bytes;
-    let bytes = read_body(body, max as usize).await?;
+    let bytes = body.read(max as usize).await?;
     // Hashing a photo takes a couple of milliseconds of CPU: off the async workers, before the upload lock.
     let (name, kind) = (sha.clone(), declared.clone());
     let bytes = tokio::task::spawn_blocking(move || {
@@ -124,6 +163,20 @@ pub async fn patch_blob(
     Path(sha): Path<String>,
     headers: HeaderMap,
     body: Body,
+) -> AppResult<Response> {
+    answering_after_body(body, |mut slot| async move {
+        let answer = patch_blob_body(state, principal, sha, headers, &mut slot).await;
+        (answer, slot)
+    })
+    .await
+}
+
+async fn patch_blob_body(
+    state: AppState,
+    principal: Principal,
+    sha: String,
+    headers: HeaderMap,
+    body: &mut BodySlot,
 ) -> AppResult<Response> {
     check_sha(&sha)?;
     if content_type(&headers).as_deref() != Some("application/offset+octet-stream") {
@@ -172,7 +225,7 @@ pub async fn patch_blob(
     if declared_length(&headers).is_some_and(|n| n > room as u64) {
         return Err(AppError::invalid("Upload-Length", "more bytes than Upload-Length"));
     }
-    let bytes = match read_body(body, room).await {
+    let bytes = match body.read(room).await {
         Err(e) if e.code() == ErrorCode::PayloadTooLarge => {
             return Err(AppError::invalid("Upload-Length", "more bytes than Upload-Length"));
         }
