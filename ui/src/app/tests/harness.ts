@@ -1,10 +1,11 @@
 // Mounting the phone app against a fake Tauri shell. Each test gives the commands' answers; every call is
 // recorded so the test can check what the UI sent.
-import { flushPromises, mount, type VueWrapper } from '@vue/test-utils';
+import { mount, type VueWrapper } from '@vue/test-utils';
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
 import { closeDialog, closeToast } from 'vant';
 import type { DeviceStatus, Dictionary, DictionaryCategory } from '../../shared/types';
 import { i18n, setLocale } from '../../shared/i18n';
+import { byTestId, settle } from '../../shared/testing/dom';
 import App from '../App.vue';
 import { createAppRouter } from '../router';
 import { app } from '../state';
@@ -133,13 +134,6 @@ export async function mountApp(path: string, handlers: Record<string, Handler> =
   return { wrapper, calls, callsOf: (cmd) => calls.filter((c) => c.cmd === cmd), router };
 }
 
-/** Lets promises, Vue's scheduler and Vant's transitions run. */
-export async function settle(rounds = 4): Promise<void> {
-  for (let i = 0; i < rounds; i++) {
-    await flushPromises();
-    await new Promise((resolve) => setTimeout(resolve, 0));
-  }
-}
 
 export function resetApp(): void {
   wrappers.splice(0).forEach((w) => w.unmount());
@@ -168,9 +162,6 @@ export async function chooseFiles(input: HTMLInputElement, files: File[]): Promi
   await settle();
 }
 
-export function byTestId<T extends Element = HTMLElement>(id: string): T[] {
-  return Array.from(document.querySelectorAll<T>(`[data-testid="${id}"]`));
-}
 
 export function decodeBase64(text: string): Uint8Array {
   const binary = atob(text);
@@ -184,3 +175,5 @@ export function toastText(): string {
     .map((toast) => toast.textContent ?? '')
     .join(' ');
 }
+
+export { byTestId, settle };

@@ -1,9 +1,10 @@
 // The console's tests against a fake sync server: `fetch` answers from a table of routes, and every call is
 // recorded so a test can check what the console sent.
-import { flushPromises, mount } from '@vue/test-utils';
+import { mount } from '@vue/test-utils';
 import { vi } from 'vitest';
 import type { Component } from 'vue';
 import { i18n } from '../../shared/i18n';
+import { byTestId, settle } from '../../shared/testing/dom';
 import type { UserInfo } from '../../shared/types';
 import { endSession, startSession } from '../session';
 
@@ -68,17 +69,7 @@ export async function mountConsole(
   return wrapper;
 }
 
-/** Lets pending promises and renders finish (the fake server answers at once). */
-export async function settle(rounds = 4): Promise<void> {
-  for (let i = 0; i < rounds; i++) {
-    await flushPromises();
-    await new Promise((r) => setTimeout(r, 0));
-  }
-}
-
-export function byTestId<T extends Element = HTMLElement>(id: string, root: ParentNode = document): T[] {
-  return [...root.querySelectorAll<T>(`[data-testid="${id}"]`)];
-}
+export { byTestId, settle };
 
 /** Types into an input the way a user does (Vue listens for `input`). */
 export function type(input: HTMLInputElement | HTMLTextAreaElement, value: string): void {
