@@ -1,9 +1,11 @@
 // A tiny W3C WebDriver client over fetch, enough to drive the real Tauri app through tauri-driver
 // (WebKitWebDriver underneath): sessions, element lookup by CSS selector, click, typing and file inputs,
-// text and attributes, script execution and screenshots. No dependencies.
+// text and attributes, script execution and screenshots. No dependencies outside this repository.
 //
 // Waiting is done by polling a real condition (an element present, a text or attribute having a value)
 // until an overall deadline, never by sleeping a fixed time and hoping.
+
+import { until } from '../../ui/tests/e2e/poll.mjs';
 
 /** The key of an element reference in W3C WebDriver answers. */
 const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
@@ -50,23 +52,8 @@ export async function ready(base) {
 }
 
 /** Polls `probe` until it returns something truthy (returned) or `timeout` ms pass (then throws `message`). */
-export async function waitFor(probe, { timeout = 30_000, interval = 150, message = 'a condition' } = {}) {
-  const deadline = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try {
-      last = await probe();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      const seen = last instanceof Error ? last.message : JSON.stringify(last);
-      throw new Error(`timed out after ${timeout} ms waiting for ${message} (last seen: ${seen})`);
-    }
-    // Spaces the probes out; the condition, not this pause, decides when the wait ends.
-    await new Promise((resolve) => setTimeout(resolve, interval));
-  }
+export function waitFor(probe, { timeout = 30_000, interval = 150, message = 'a condition' } = {}) {
+  return until(probe, { timeout, interval, message });
 }
 
 /** `[data-testid="x"]` plus attribute conditions: testid('findings-row', { 'case-no': 'A-1' }). */

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { until } from './poll.mjs';
 
 export const uiDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const SERVER_BIN = path.resolve(uiDir, process.env.SYNC_SERVER_BIN ?? '../target/debug/sync-server');
@@ -50,27 +51,7 @@ export function today() {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
 }
 
-/**
- * Polls `probe` until it returns a truthy value (which is returned), like playwright's `expect.poll`. Each
- * probe is a real query (a file, the API); the pause between probes only spaces them out. Fails with the
- * last value seen after `timeout` ms.
- */
-export async function until(probe, { timeout = 15_000, interval = 100, message = 'condition' } = {}) {
-  const deadline = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try {
-      last = await probe();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${message}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
-    }
-    await new Promise((r) => setTimeout(r, interval));
-  }
-}
+export { until };
 
 /**
  * The binaries are rebuilt from time to time by `cargo build`; while the linker writes one it may be missing
