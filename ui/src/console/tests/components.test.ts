@@ -220,6 +220,21 @@ describe('TeamsView', () => {
     await settle();
     expect(document.querySelector('.el-message')?.textContent).toContain('队伍 一中队 已存在');
   });
+
+  it('shows the teams and their members when the departments cannot be loaded, and says why', async () => {
+    signedInAs('admin');
+    fakeServer({
+      'GET /api/v1/teams': () => answer(200, { teams }),
+      'GET /api/v1/users': () => answer(200, { users }),
+      'GET /api/v1/departments': () => answer(503, { error: { code: 'unavailable', message: 'the store is busy' } }),
+    });
+    wrapper = await mountConsole(TeamsView);
+    expect(inRows('team-row').map((e) => e.dataset.name)).toEqual(expect.arrayContaining(['一中队', '二中队']));
+    expect(inRows('team-member').map((e) => e.dataset.username)).toEqual(['inspector3']);
+    expect(inRows('department-row')).toHaveLength(0);
+    const errors = Array.from(document.querySelectorAll('.el-message--error'), (e) => e.textContent ?? '');
+    expect(errors.some((text) => text.includes('the store is busy'))).toBe(true);
+  });
 });
 
 describe('UsersView', () => {
