@@ -88,25 +88,29 @@ fn legacy_op_hash(op: &Op) -> String {
     sha256_hex(&serde_json::to_vec(&(op.kind(), op.body())).unwrap_or_default())
 }
 
-pub(super) fn prepare(
-    dict: &DictIndex,
-    now: DateTime<Utc>,
-    ops: &[OpEnvelopeRaw<'_>],
-    reader: &Connection,
-) -> AppResult<Vec<PreparedOp>> {
+/// Notes the findings whose photos are all stored already, with a reader connection (taken only for these
+/// lookups, after the parsing, so that token checks and the console are not kept waiting for one).
+pub(super) fn mark_stored_photos(prepared: &mut [PreparedOp], reader: &Connection) -> AppResult<()> {
     let mut stored = reader.prepare_cached("SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?1)")?;
     let mut known: HashSet<String> = HashSet::new();
-    let mut photos_stored = |f: &Finding| -> AppResult<bool> {
+    for op in prepared.iter_mut() {
+        let (Some(prep), Ok((Op::FindingCreate(f), _))) = (op.finding.as_mut(), &op.op) else { continue };
+        let mut all = true;
         for p in &f.photos {
             if !known.contains(&p.sha256) {
                 if !stored.query_row([&p.sha256], |r| r.get::<_, bool>(0))? {
-                    return Ok(false);
+                    all = false;
+                    break;
                 }
                 known.insert(p.sha256.clone());
             }
         }
-        Ok(true)
-    };
+        prep.photos_stored = all;
+    }
+    Ok(())
+}
+
+pub(super) fn prepare(dict: &DictIndex, now: DateTime<Utc>, ops: &[OpEnvelopeRaw<'_>]) -> Vec<PreparedOp> {
     ops.iter()
         .map(|env| {
             let op = Op::parse_str(&env.kind, env.body.get()).map_err(ApiError::from);
@@ -119,7 +123,7 @@ pub(super) fn prepare(
                         hash: hash.clone(),
                         json,
                         id: f.id.to_string(),
-                        photos_stored: photos_stored(&f)?,
+                        photos_stored: false,
                     };
                     (Ok((Op::FindingCreate(f), format!("{OP_HASH_V2}{hash}"))), Some(prepared))
                 }
@@ -129,7 +133,7 @@ pub(super) fn prepare(
                 }
                 Err(e) => (Err(e), None),
             };
-            Ok(PreparedOp { seq: env.seq, kind: env.kind.clone(), op, finding })
+            PreparedOp { seq: env.seq, kind: env.kind.clone(), op, finding }
         })
         .collect()
 }

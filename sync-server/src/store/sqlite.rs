@@ -1,4 +1,6 @@
-//! The embedded backend: one SQLite file in WAL mode, flushed to disk (synchronous=FULL) on every commit.
+//! The embedded backend: one SQLite file in WAL mode. Every commit is on disk before anything is answered from
+//! it: at synchronous=FULL, or, for sync ingest, committed at NORMAL and flushed right after the write lock is
+//! released (`write_then_flush`).
 //!
 //! Writes go through one connection (SQLite has one writer anyway); reads use a small pool so that the
 //! console and token checks never wait behind an ingest batch.
@@ -62,8 +64,10 @@ pub struct SqliteStore {
     pub(super) settings: EngineSettings,
     pub(super) dict: RwLock<Arc<DictIndex>>,
     secret: Vec<u8>,
-    /// The write-ahead log, flushed by sync requests outside the write lock (see `apply_ops`).
+    /// The write-ahead log, flushed by sync requests outside the write lock (`write_then_flush`). Opened once,
+    /// so that a write-back error on it since the server started is reported to the flush.
     wal_path: PathBuf,
+    wal: Option<std::fs::File>,
 }
 
 pub(super) fn ts(t: DateTime<Utc>) -> String {
@@ -89,36 +93,62 @@ fn open_connection(path: &Path) -> AppResult<Connection> {
 }
 
 impl SqliteStore {
-    /// Runs `work` in a write transaction and returns once it is durable, holding the write lock only for
-    /// the SQL: the transaction commits with synchronous=NORMAL (its frames are written to the log, not yet
+    /// Runs a sync's write transaction and returns once it is durable, holding the write lock only for the
+    /// SQL: the transaction commits with synchronous=NORMAL (its frames are written to the log, not yet
     /// flushed), the lock is released, and the log is flushed with fdatasync before returning, while the
-    /// next writer already runs. Whatever a caller answers from it (a sync's results, `duplicate` ones
-    /// included, or a stored photo) waits for a flush that began after its commit, so nothing is
-    /// acknowledged before it is on disk; a checkpoint flushes the log before it copies pages (SQLite does so
-    /// at NORMAL too). Every other write keeps synchronous=FULL and flushes inside its commit.
+    /// next writer already runs.
+    ///
+    /// At NORMAL a commit is visible to readers before it is flushed, so this is only for sync ingest, whose
+    /// every answer (`duplicate` ones included: they too flush after their own commit) and every changes page
+    /// (`changes` flushes before it returns) wait for a flush that began after what they report was committed.
+    /// Everything else, a photo's row included (HEAD answers from it without a flush), keeps synchronous=FULL,
+    /// where SQLite flushes before the commit is visible. A checkpoint flushes the log before it copies pages,
+    /// at NORMAL too.
     fn write_then_flush<T>(&self, work: impl FnOnce(&rusqlite::Transaction<'_>) -> AppResult<T>) -> AppResult<T> {
-        let mut conn = lock(&self.writer);
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let committed = (|| -> AppResult<T> {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        /// Puts the writer back to FULL however the transaction ends, a panic included.
+        struct BackToFull<'a>(&'a Connection);
+        impl Drop for BackToFull<'_> {
+            fn drop(&mut self) {
+                if let Err(e) = self.0.pragma_update(None, "synchronous", "FULL") {
+                    tracing::error!("the writer could not be set back to synchronous=FULL: {e}");
+                    std::process::abort();
+                }
+            }
+        }
+        let out = {
+            let conn = lock(&self.writer);
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            let _full = BackToFull(&conn);
+            let tx = rusqlite::Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)?;
             let out = work(&tx)?;
             tx.commit()?;
-            Ok(out)
-        })();
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        drop(conn);
-        let out = committed?;
-        self.flush_log()?;
+            out
+        };
+        self.flush_log();
         Ok(out)
     }
 
     /// Makes every transaction committed so far durable: fdatasync of the write-ahead log. The log is only
     /// removed when the last connection closes, after a full checkpoint; then there is nothing to flush.
-    fn flush_log(&self) -> AppResult<()> {
-        match std::fs::File::open(&self.wal_path) {
-            Ok(log) => Ok(log.sync_data()?),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e.into()),
+    ///
+    /// A failed flush ends the process, as PostgreSQL does: the commits it should have made durable are
+    /// already visible, and a later flush could succeed without them (Linux reports a write-back error once),
+    /// so a `duplicate` answer could acknowledge an op that is not on disk. After a restart SQLite recovers
+    /// from what the log really holds, and the devices send again whatever was not acknowledged.
+    fn flush_log(&self) {
+        let flushed = match &self.wal {
+            Some(log) => log.sync_data(),
+            None => match std::fs::File::open(&self.wal_path) {
+                Ok(log) => log.sync_data(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(e),
+            },
+        };
+        if let Err(e) = flushed {
+            tracing::error!(
+                "flushing the write-ahead log failed ({e}); stopping so that nothing unflushed is acknowledged"
+            );
+            std::process::abort();
         }
     }
 }
@@ -175,6 +205,7 @@ impl SqliteStore {
         let readers = (0..READERS).map(|_| open_connection(&path).map(Mutex::new)).collect::<AppResult<Vec<_>>>()?;
         Ok(SqliteStore {
             writer: Mutex::new(writer),
+            wal: std::fs::File::open(dir.join("server.sqlite-wal")).ok(),
             wal_path: dir.join("server.sqlite-wal"),
             readers,
             next_reader: AtomicUsize::new(0),
@@ -381,15 +412,17 @@ impl Store for SqliteStore {
     }
 
     fn record_blob(&self, meta: &BlobMeta, uploader: Uuid, now: DateTime<Utc>) -> AppResult<bool> {
-        // One commit (one flush, outside the lock) for the blob's row and the end of its upload.
-        self.write_then_flush(|tx| {
-            let n = tx.execute(
-                "INSERT OR IGNORE INTO blobs (sha256, bytes, content_type, uploaded_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![meta.sha256, meta.bytes as i64, meta.content_type, uploader.to_string(), ts(now)],
-            )?;
-            tx.execute("DELETE FROM uploads WHERE sha256 = ?1", [&meta.sha256])?;
-            Ok(n == 1)
-        })
+        // One commit (one flush) for the blob's row and the end of its upload. At FULL: HEAD answers from this
+        // row without flushing, so it must not be visible before it is on disk.
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = tx.execute(
+            "INSERT OR IGNORE INTO blobs (sha256, bytes, content_type, uploaded_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![meta.sha256, meta.bytes as i64, meta.content_type, uploader.to_string(), ts(now)],
+        )?;
+        tx.execute("DELETE FROM uploads WHERE sha256 = ?1", [&meta.sha256])?;
+        tx.commit()?;
+        Ok(n == 1)
     }
 
     fn upload(&self, sha256: &str) -> AppResult<Option<UploadState>> {
@@ -477,7 +510,8 @@ impl Store for SqliteStore {
         // waits for the whole group. So were a checkpoint thread and a larger page cache.) What needs no
         // database is done before the write lock, in parallel with other requests, and the flush after it.
         let dict = self.dict_index();
-        let prepared = ingest::prepare(&dict, ctx.now, ops, &self.reader())?;
+        let mut prepared = ingest::prepare(&dict, ctx.now, ops);
+        ingest::mark_stored_photos(&mut prepared, &self.reader())?;
         self.write_then_flush(|tx| {
             let results = ingest::apply_batch(tx, self, &dict, ctx, &prepared)?;
             tx.execute(
@@ -493,7 +527,7 @@ impl Store for SqliteStore {
         let page = ingest::changes_page(&self.reader(), &self.dict_index(), &self.settings.zone, user, cursor, limit)?;
         // A change read here may come from a sync whose log flush (outside the write lock) has not ended yet:
         // it is flushed before it can be sent.
-        self.flush_log()?;
+        self.flush_log();
         Ok(page)
     }
 
