@@ -197,8 +197,7 @@ impl Client {
         if !r.status().is_success() {
             return Err(format!("sync: {} {}", r.status(), r.text().await.unwrap_or_default()));
         }
-        let body = r.bytes().await.map_err(|e| e.to_string())?;
-        serde_json::from_slice(&body).map_err(|e| e.to_string())
+        r.json().await.map_err(|e| e.to_string())
     }
 }
 

@@ -66,24 +66,18 @@ pub async fn head_blob(State(state): State<AppState>, _p: Principal, Path(sha): 
     }
 }
 
-/// Runs an upload handler and reads whatever of the body it left unread before answering: a client still
-/// sending its bytes would otherwise see the connection close instead of the answer (a 409 with the offset
-/// the server holds is only useful if it arrives).
-async fn answering_after_body<F>(body: Body, handler: impl FnOnce(BodySlot) -> F) -> AppResult<Response>
-where
-    F: std::future::Future<Output = (AppResult<Response>, BodySlot)>,
-{
-    let (answer, left) = handler(BodySlot(Some(body))).await;
-    if let Some(body) = left.0 {
-        drain(body).await;
-    }
-    answer
-}
-
-/// The request body until a handler takes it to read.
+/// The request body until an upload handler takes it to read. Whatever the handler left unread is read before
+/// the answer goes out (`finish`): a client still sending its bytes would otherwise see the connection close
+/// instead of the answer (a 409 with the offset the server holds is only useful if it arrives).
 struct BodySlot(Option<Body>);
 
 impl BodySlot {
+    async fn finish(self) {
+        if let Some(body) = self.0 {
+            drain(body).await;
+        }
+    }
+
     async fn read(&mut self, limit: usize) -> AppResult<axum::body::Bytes> {
         match self.0.take() {
             Some(body) => read_body(body, limit).await,
@@ -99,11 +93,10 @@ pub async fn put_blob(
     headers: HeaderMap,
     body: Body,
 ) -> AppResult<Response> {
-    answering_after_body(body, |mut slot| async move {
-        let answer = put_blob_body(state, principal, sha, headers, &mut slot).await;
-        (answer, slot)
-    })
-    .await
+    let mut body = BodySlot(Some(body));
+    let answer = put_blob_body(state, principal, sha, headers, &mut body).await;
+    body.finish().await;
+    answer
 }
 
 async fn put_blob_body(
@@ -164,11 +157,10 @@ pub async fn patch_blob(
     headers: HeaderMap,
     body: Body,
 ) -> AppResult<Response> {
-    answering_after_body(body, |mut slot| async move {
-        let answer = patch_blob_body(state, principal, sha, headers, &mut slot).await;
-        (answer, slot)
-    })
-    .await
+    let mut body = BodySlot(Some(body));
+    let answer = patch_blob_body(state, principal, sha, headers, &mut body).await;
+    body.finish().await;
+    answer
 }
 
 async fn patch_blob_body(

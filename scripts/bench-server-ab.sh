@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Two builds of the sync server under the same load, in turns, so that this shared machine's drift weighs on
+# both alike (the A/B figures of BENCHMARKS.md). Each run: a fresh data directory, `serve --demo` on
+# 127.0.0.1:18181, one `loadgen` run, its summary line prefixed with the server's name; the directory is then
+# removed.
+#
+#   cp target/release/sync-server /tmp/server-a      # the build before the change
+#   cargo build --release -p sync-server --bins      # the build with it
+#   scripts/bench-server-ab.sh /tmp/server-a target/release/sync-server 3 \
+#       --mode ingest --devices 50 --findings 100000 --batch 100
+set -euo pipefail
+
+if [ $# -lt 3 ]; then
+  echo "usage: $0 SERVER_A SERVER_B ROUNDS [loadgen arguments...]" >&2
+  exit 2
+fi
+a=$1 b=$2 rounds=$3
+shift 3
+root=$(cd "$(dirname "$0")/.." && pwd)
+loadgen=${LOADGEN_BIN:-$root/target/release/loadgen}
+listen=127.0.0.1:18181
+work=$(mktemp -d "${TMPDIR:-/tmp}/tjb-ab.XXXXXX")
+server=
+
+stop() {
+  if [ -n "$server" ]; then
+    kill "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+    server=
+  fi
+}
+trap 'stop; rm -rf "$work"' EXIT
+
+run() {
+  local bin=$1 data="$work/data"
+  shift
+  "$bin" serve --data "$data" --listen "$listen" --demo >"$work/server.log" 2>&1 &
+  server=$!
+  local tries=0
+  until curl -sf -o /dev/null "http://$listen/api/v1/health"; do
+    tries=$((tries + 1))
+    if [ "$tries" -gt 200 ] || ! kill -0 "$server" 2>/dev/null; then
+      echo "the server $bin did not start:" >&2
+      cat "$work/server.log" >&2
+      exit 1
+    fi
+    sleep 0.1 # spaces out the health probes; the answer decides
+  done
+  "$loadgen" --server "http://$listen" "$@" | sed "s|^|$(basename "$bin") |"
+  stop
+  rm -rf "$data"
+}
+
+for _ in $(seq "$rounds"); do
+  run "$a" "$@"
+  run "$b" "$@"
+done
