@@ -1,5 +1,11 @@
 //! Photo files on disk, named by their SHA-256 and written atomically (temp file, fsync, rename,
 //! fsync of the directory), so that a blob either is there whole or not at all.
+//!
+//! Layout under the blobs root: `ab/abcd…` for a blob whose name starts with `ab`; `tmp/ab/` for the
+//! temporary files of whole uploads on their way there, one directory per prefix so that uploads running
+//! side by side do not queue for one directory's lock (creating a file and syncing it lock and write its
+//! directory); `partial/` for resumable uploads. Whatever is left in `tmp/` when the server starts belongs to
+//! an upload that was cut by a crash, whose client will send it again, and is removed.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -34,11 +40,66 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
+/// Direct writes go in whole blocks of this size, from memory aligned to it.
+const DIRECT_BLOCK: usize = 4096;
+
+/// Writes `bytes` to a new file and flushes it to the disk.
+///
+/// On Linux the file's whole 4 KiB blocks are written with O_DIRECT, from memory straight to the disk: a
+/// photo is not read again soon, and copying it into the page cache first (then writing that back on the
+/// flush) cost about a fifth of the server's CPU under a stream of uploads. The last partial block is
+/// written the ordinary way. A filesystem that refuses O_DIRECT gets an ordinary write of the whole file.
+fn write_flushed(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let whole = bytes.len() / DIRECT_BLOCK * DIRECT_BLOCK;
+        if whole > 0 {
+            match OpenOptions::new().write(true).create(true).truncate(true).custom_flags(libc::O_DIRECT).open(path) {
+                Ok(mut direct) => {
+                    // The blocks copied to an aligned place (not zero-filled first: only `off` bytes are).
+                    let mut aligned: Vec<u8> = Vec::with_capacity(whole + DIRECT_BLOCK);
+                    let off = aligned.as_ptr().align_offset(DIRECT_BLOCK);
+                    aligned.resize(off, 0);
+                    aligned.extend_from_slice(&bytes[..whole]);
+                    direct.write_all(&aligned[off..])?;
+                    drop(direct);
+                    let mut rest = OpenOptions::new().append(true).open(path)?;
+                    rest.write_all(&bytes[whole..])?;
+                    return rest.sync_all();
+                }
+                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    let mut f = File::create(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+/// Removes the files under `dir` and its subdirectories, keeping the directories.
+fn remove_leftovers(dir: &Path) -> io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            remove_leftovers(&entry.path())?;
+        } else {
+            fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
 impl BlobFiles {
     pub fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
         let root = root.into();
         fs::create_dir_all(root.join("partial"))?;
-        fs::create_dir_all(root.join("tmp"))?;
+        let tmp = root.join("tmp");
+        for prefix in 0..=255u8 {
+            fs::create_dir_all(tmp.join(format!("{prefix:02x}")))?;
+        }
+        remove_leftovers(&tmp)?;
         Ok(BlobFiles { root })
     }
 
@@ -52,11 +113,8 @@ impl BlobFiles {
 
     /// Stores a whole blob atomically.
     pub fn write(&self, sha: &str, bytes: &[u8]) -> io::Result<()> {
-        let tmp = self.root.join("tmp").join(format!("{sha}.{}", uuid::Uuid::new_v4()));
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
+        let tmp = self.root.join("tmp").join(&sha[..2]).join(format!("{sha}.{}", uuid::Uuid::new_v4()));
+        write_flushed(&tmp, bytes)?;
         self.install(&tmp, sha)
     }
 
@@ -131,5 +189,51 @@ impl BlobFiles {
     /// Bytes used by complete blobs (for the admin's storage figure).
     pub fn root(&self) -> &Path {
         &self.root
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_restart_removes_cut_uploads_and_keeps_blobs() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("blobs");
+        let blobs = BlobFiles::open(&root).unwrap();
+        let bytes = b"\xFF\xD8\xFF a photo".to_vec();
+        let sha = protocol::digest::sha256_hex(&bytes);
+        blobs.write(&sha, &bytes).unwrap();
+        // What a crash between writing a temporary file and renaming it leaves behind, in this layout and in
+        // the earlier one (temporary files straight under tmp/).
+        let cut = root.join("tmp").join(&sha[..2]).join(format!("{sha}.cut"));
+        fs::write(&cut, b"half a photo").unwrap();
+        let old_layout = root.join("tmp").join("old.tmp");
+        fs::write(&old_layout, b"half").unwrap();
+
+        let blobs = BlobFiles::open(&root).unwrap();
+        assert!(!cut.exists() && !old_layout.exists(), "leftovers of cut uploads are removed");
+        assert_eq!(blobs.read(&sha).unwrap(), bytes, "the stored blob is kept");
+        // And writing still works after the clean-up.
+        let other = b"\x89PNG another".to_vec();
+        let other_sha = protocol::digest::sha256_hex(&other);
+        blobs.write(&other_sha, &other).unwrap();
+        assert_eq!(blobs.read(&other_sha).unwrap(), other);
+    }
+
+    #[test]
+    fn photos_of_every_size_around_the_block_edges_read_back_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = BlobFiles::open(dir.path()).unwrap();
+        // Direct writes cover whole 4 KiB blocks and the rest is appended: sizes under, at and around a block,
+        // and a photo-sized one.
+        for len in [1usize, 4095, 4096, 4097, 8191, 8192, 12_289, 290_000] {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 7 + len) as u8).collect();
+            let sha = protocol::digest::sha256_hex(&bytes);
+            blobs.write(&sha, &bytes).unwrap();
+            let back = blobs.read(&sha).unwrap();
+            assert_eq!(back.len(), len);
+            assert!(back == bytes, "{len} bytes read back differently");
+        }
     }
 }

@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod engine;
 pub mod error;
+pub mod hashing;
 mod routes;
 pub mod state;
 pub mod stats;

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::blobs::BlobFiles;
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
+use crate::hashing::HashService;
 use crate::store::{EngineSettings, SqliteStore, Store};
 
 /// Uploads of one blob are serialised; 64 stripes keep unrelated uploads apart without a map that grows.
@@ -15,6 +16,8 @@ pub struct Inner {
     pub store: Arc<dyn Store>,
     pub blobs: BlobFiles,
     pub config: Config,
+    /// Checks uploaded photos against their names.
+    pub hasher: HashService,
     durable_ops: AtomicU64,
     upload_locks: Vec<tokio::sync::Mutex<()>>,
 }
@@ -48,6 +51,7 @@ impl AppState {
             store: Arc::new(store),
             blobs,
             config,
+            hasher: HashService::start(),
             durable_ops: AtomicU64::new(0),
             upload_locks: (0..UPLOAD_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
         })))

@@ -5,7 +5,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use protocol::digest::sha256_hex;
 use protocol::{ErrorCode, is_sha256_hex};
 
 use super::{content_type, drain, read_body};
@@ -113,21 +112,14 @@ async fn put_blob_body(
     }
     let max = state.config.max_blob_bytes;
     let bytes = body.read(max as usize).await?;
-    // Hashing a photo takes a couple of milliseconds of CPU: off the async workers, before the upload lock.
-    let (name, kind) = (sha.clone(), declared.clone());
-    let bytes = tokio::task::spawn_blocking(move || {
-        if sha256_hex(&bytes) != name {
-            return Err(AppError::api(
-                ErrorCode::HashMismatch,
-                "the bytes do not hash to the name they were sent under",
-            ));
-        }
-        if sniff_image(&bytes) != Some(kind.as_str()) {
-            return Err(AppError::unsupported(format!("the bytes are not an image of type {kind}")));
-        }
-        Ok(bytes)
-    })
-    .await??;
+    // Hashing a photo is most of an upload's CPU: off the async workers (`HashService`), before the upload
+    // lock.
+    if hex::encode(state.hasher.sha256(bytes.clone()).await) != sha {
+        return Err(AppError::api(ErrorCode::HashMismatch, "the bytes do not hash to the name they were sent under"));
+    }
+    if sniff_image(&bytes) != Some(declared.as_str()) {
+        return Err(AppError::unsupported(format!("the bytes are not an image of type {declared}")));
+    }
     let _guard = state.lock_upload(&sha).await;
     let st = state.clone();
     let uploader = principal.user.id;
