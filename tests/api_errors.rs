@@ -217,3 +217,25 @@ fn a_resumable_upload_survives_a_break_and_refuses_wrong_bytes() {
     assert_eq!(api.send(api.http.head(&url2).bearer_auth(&token)).status, 404);
     assert_eq!(server.count("SELECT COUNT(*) FROM blobs"), 1);
 }
+
+#[test]
+fn a_refused_photo_gets_its_answer_while_it_is_still_being_sent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("server"));
+    let api = server.api();
+    let (_, token) = api.register("inspector1");
+    // 16 MB, far more than the sockets' buffers hold: the server answers while the client is still sending.
+    // A revoked phone with a photo in its outbox must read the 401, not meet a closed connection; the same
+    // for a photo refused by type before its bytes are looked at.
+    let body = vec![0xFFu8; 16 << 20];
+    let sha = sha256_hex(&body);
+    let path = format!("/blobs/{sha}");
+    for _ in 0..3 {
+        let a =
+            raw(&api, reqwest::Method::PUT, &path, Some("revoked-or-never-issued"), Some("image/jpeg"), body.clone());
+        expect(&a, 401, "unauthorized");
+        let a = raw(&api, reqwest::Method::PUT, &path, Some(&token), Some("text/plain"), body.clone());
+        expect(&a, 415, "unsupported_media_type");
+    }
+    assert_eq!(server.count("SELECT COUNT(*) FROM blobs"), 0);
+}

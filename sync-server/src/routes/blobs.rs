@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use protocol::{ErrorCode, is_sha256_hex};
 
-use super::{content_type, drain, read_body};
+use super::{content_type, read_body};
 use crate::auth::Principal;
 use crate::blobs::sniff_image;
 use crate::error::{AppError, AppResult};
@@ -65,26 +65,6 @@ pub async fn head_blob(State(state): State<AppState>, _p: Principal, Path(sha): 
     }
 }
 
-/// The request body until an upload handler takes it to read. Whatever the handler left unread is read before
-/// the answer goes out (`finish`): a client still sending its bytes would otherwise see the connection close
-/// instead of the answer (a 409 with the offset the server holds is only useful if it arrives).
-struct BodySlot(Option<Body>);
-
-impl BodySlot {
-    async fn finish(self) {
-        if let Some(body) = self.0 {
-            drain(body).await;
-        }
-    }
-
-    async fn read(&mut self, limit: usize) -> AppResult<axum::body::Bytes> {
-        match self.0.take() {
-            Some(body) => read_body(body, limit).await,
-            None => Err(AppError::internal("the request body was read twice")),
-        }
-    }
-}
-
 pub async fn put_blob(
     State(state): State<AppState>,
     principal: Principal,
@@ -92,26 +72,13 @@ pub async fn put_blob(
     headers: HeaderMap,
     body: Body,
 ) -> AppResult<Response> {
-    let mut body = BodySlot(Some(body));
-    let answer = put_blob_body(state, principal, sha, headers, &mut body).await;
-    body.finish().await;
-    answer
-}
-
-async fn put_blob_body(
-    state: AppState,
-    principal: Principal,
-    sha: String,
-    headers: HeaderMap,
-    body: &mut BodySlot,
-) -> AppResult<Response> {
     check_sha(&sha)?;
     let declared = content_type(&headers).unwrap_or_default();
     if declared != "image/jpeg" && declared != "image/png" {
         return Err(AppError::unsupported("a photo is uploaded as image/jpeg or image/png"));
     }
     let max = state.config.max_blob_bytes;
-    let bytes = body.read(max as usize).await?;
+    let bytes = read_body(body, max as usize).await?;
     // Hashing a photo is most of an upload's CPU: off the async workers (`HashService`), before the upload
     // lock.
     if hex::encode(state.hasher.sha256(bytes.clone()).await) != sha {
@@ -148,19 +115,6 @@ pub async fn patch_blob(
     Path(sha): Path<String>,
     headers: HeaderMap,
     body: Body,
-) -> AppResult<Response> {
-    let mut body = BodySlot(Some(body));
-    let answer = patch_blob_body(state, principal, sha, headers, &mut body).await;
-    body.finish().await;
-    answer
-}
-
-async fn patch_blob_body(
-    state: AppState,
-    principal: Principal,
-    sha: String,
-    headers: HeaderMap,
-    body: &mut BodySlot,
 ) -> AppResult<Response> {
     check_sha(&sha)?;
     if content_type(&headers).as_deref() != Some("application/offset+octet-stream") {
@@ -209,7 +163,7 @@ async fn patch_blob_body(
     if declared_length(&headers).is_some_and(|n| n > room as u64) {
         return Err(AppError::invalid("Upload-Length", "more bytes than Upload-Length"));
     }
-    let bytes = match body.read(room).await {
+    let bytes = match read_body(body, room).await {
         Err(e) if e.code() == ErrorCode::PayloadTooLarge => {
             return Err(AppError::invalid("Upload-Length", "more bytes than Upload-Length"));
         }

@@ -8,12 +8,19 @@ mod openapi;
 mod review;
 mod sync;
 
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::IntoResponse;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::BytesMut;
+use http_body::{Frame, SizeHint};
 use http_body_util::BodyExt;
 use protocol::ErrorCode;
 use serde::de::DeserializeOwned;
@@ -70,6 +77,7 @@ pub fn app(state: AppState) -> Router {
     router
         .fallback(api_not_found)
         .layer(RequestDecompressionLayer::new().gzip(true).pass_through_unaccepted(false))
+        .layer(axum::middleware::from_fn(drain_unread))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -82,8 +90,8 @@ async fn method_not_allowed() -> AppError {
     AppError::api(ErrorCode::MethodNotAllowed, "method not allowed on this endpoint")
 }
 
-/// Bytes of an oversized body read and thrown away before answering 413, so that the client, still
-/// sending, can read the answer instead of meeting a closed connection.
+/// Bytes of a body left unread by its handler that are read and thrown away before answering; a body larger
+/// than that gets its answer and a closed connection.
 const DRAIN_CAP: usize = 64 * 1024 * 1024;
 
 /// Reads a request body up to `limit` bytes (after decompression); beyond that, 413.
@@ -100,22 +108,67 @@ pub(crate) async fn read_body(body: Body, limit: usize) -> AppResult<Bytes> {
         };
         total += data.len();
         if total > limit {
-            if total <= DRAIN_CAP {
-                continue;
-            }
-            break;
+            // The rest is read by `drain_unread` before the answer goes out.
+            return Err(AppError::too_large(format!("the body is larger than {limit} bytes")));
         }
         buf.extend_from_slice(&data);
-    }
-    if total > limit {
-        return Err(AppError::too_large(format!("the body is larger than {limit} bytes")));
     }
     Ok(buf.freeze())
 }
 
-/// Reads and discards a body the handler refuses before looking at it.
-pub(crate) async fn drain(body: Body) {
-    let _ = read_body(body, 0).await;
+/// The request body, shared between the handler (which may read it or not) and [`drain_unread`].
+struct SharedBody(Arc<Mutex<Option<Body>>>);
+
+impl SharedBody {
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<Body>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl HttpBody for SharedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let mut slot = self.slot();
+        let Some(body) = slot.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let polled = Pin::new(body).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None)) {
+            *slot = None;
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.slot().as_ref().is_none_or(HttpBody::is_end_stream)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.slot().as_ref().map_or_else(|| SizeHint::with_exact(0), HttpBody::size_hint)
+    }
+}
+
+/// Reads whatever the handler left unread of the request body (up to [`DRAIN_CAP`]) before the answer goes
+/// out. A client still sending would otherwise meet a closed connection instead of the answer: a phone whose
+/// device was revoked, sending a photo, must read the 401 that tells it so; a resumable upload's 409 is only
+/// useful if the offset it carries arrives.
+async fn drain_unread(request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let slot = Arc::new(Mutex::new(Some(body)));
+    let response = next.run(Request::from_parts(parts, Body::new(SharedBody(slot.clone())))).await;
+    let left = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+    if let Some(mut body) = left {
+        let mut read = 0;
+        while read <= DRAIN_CAP {
+            match body.frame().await {
+                Some(Ok(frame)) => read += frame.data_ref().map_or(0, Bytes::len),
+                _ => break,
+            }
+        }
+    }
+    response
 }
 
 /// Decodes a JSON body; not JSON → 400, wrong shape → 422 naming the field.
