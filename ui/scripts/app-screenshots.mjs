@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS } from '../tests/e2e/harness.mjs';
 
 const [outDir = '/tmp/app-shots', executablePath = '/usr/bin/chromium'] = process.argv.slice(2);
 mkdirSync(outDir, { recursive: true });
@@ -23,7 +24,7 @@ function photoSvg(url) {
 
 const browser = await chromium.launch({
   executablePath,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  args: ['--headless', ...CHROMIUM_ARGS],
 });
 const problems = [];
 

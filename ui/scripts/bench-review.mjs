@@ -4,7 +4,8 @@
 //   npm run build:console          # once, if dist/console is missing
 //   npm run bench:review           # = node scripts/bench-review.mjs
 //
-// It starts `sync-server serve --demo` on a fresh data directory and a free port, serving the built console,
+// It starts `sync-server serve --demo` on a fresh data directory and a free port, serving the built console
+// (through the browser tests' harness, `tests/e2e/harness.mjs`, with the release build by default),
 // seeds the findings with `loadgen` (inspector1's devices, category E0102 so that they wait for review, all in
 // team 一中队, observed now), then measures over RUNS runs and prints the median and the max of:
 //   1. GET /api/v1/review?date=<today> as chief1, from Node's fetch: request sent → whole JSON body received,
@@ -23,37 +24,29 @@
 // CONSOLE_DIR (dist/console), FINDINGS (2000), RUNS (7). Uses the system's Chromium through playwright-core;
 // no browser is downloaded.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const ui = resolve(here, '..');
-const serverBin = process.env.SYNC_SERVER_BIN ?? resolve(ui, '../target/release/sync-server');
-const loadgenBin = process.env.LOADGEN_BIN ?? resolve(ui, '../target/release/loadgen');
-const chromiumBin = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
-const consoleDir = resolve(process.env.CONSOLE_DIR ?? join(ui, 'dist/console'));
+// The harness reads the server binary's path when it is loaded: the release build unless told otherwise.
+process.env.SYNC_SERVER_BIN ??= '../target/release/sync-server';
+const { CHROMIUM_ARGS, CHROMIUM_BIN, CONSOLE_DIR, SERVER_BIN, cleanupTemp, startServer, today, uiDir } = await import(
+  '../tests/e2e/harness.mjs'
+);
+
+const loadgenBin = process.env.LOADGEN_BIN ?? resolve(uiDir, '../target/release/loadgen');
 const FINDINGS = Number(process.env.FINDINGS ?? 2000);
 const RUNS = Number(process.env.RUNS ?? 7);
 /** The review table's page size (FindingsTab.vue's PAGE_SIZE). */
 const PAGE_SIZE = 50;
 const SESSION_KEY = 'tiejiaoban.console.session';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 for (const [what, path] of [
-  ['sync-server', serverBin],
+  ['sync-server', SERVER_BIN],
   ['loadgen', loadgenBin],
-  ['Chromium', chromiumBin],
-  ['the built console', join(consoleDir, 'index.html')],
+  ['Chromium', CHROMIUM_BIN],
+  ['the built console', join(CONSOLE_DIR, 'index.html')],
 ]) {
   if (!existsSync(path)) {
     console.error(`missing ${what}: ${path}${what === 'the built console' ? ' (run `npm run build:console`)' : ''}`);
@@ -61,47 +54,18 @@ for (const [what, path] of [
   }
 }
 
-/** The local calendar day, as the console's `today()` and the server's `--timezone host` count it. */
-function today() {
-  const d = new Date();
-  const pad = (n) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
-}
-
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
-const dataDir = mkdtempSync(join(tmpdir(), 'bench-review-'));
 let server = null;
 let browser = null;
 
-function cleanup() {
-  if (server && server.exitCode === null) server.kill('SIGTERM');
-  rmSync(dataDir, { recursive: true, force: true });
-}
-
 async function main() {
   const loadBefore = load();
-  console.log(`load average before: ${loadBefore}; data ${dataDir}`);
+  console.log(`load average before: ${loadBefore}`);
 
   // --- server ------------------------------------------------------------------------------------------------
-  server = spawn(serverBin, ['serve', '--data', dataDir, '--listen', '127.0.0.1:0', '--demo', '--console', consoleDir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const origin = await new Promise((resolveOrigin, reject) => {
-    let log = '';
-    const timer = setTimeout(() => reject(new Error(`sync-server did not start:\n${log}`)), 15000);
-    const onData = (chunk) => {
-      log += chunk;
-      const m = /listening on (http:\/\/[^\s]+)/.exec(log);
-      if (m) {
-        clearTimeout(timer);
-        resolveOrigin(m[1].replace(/\/$/, ''));
-      }
-    };
-    server.stdout.on('data', onData);
-    server.stderr.on('data', onData);
-    server.on('exit', (code) => reject(new Error(`sync-server exited (${code}):\n${log}`)));
-  });
-  console.log(`sync-server at ${origin}`);
+  server = await startServer();
+  const origin = server.origin.replace(/\/$/, '');
+  console.log(`sync-server at ${origin}, data ${server.data}`);
 
   // --- seed ----------------------------------------------------------------------------------------------------
   const seedArgs = ['--server', origin, '--mode', 'ingest', '--devices', '20', '--findings', String(FINDINGS),
@@ -144,7 +108,7 @@ async function main() {
   for (let i = 0; i < RUNS; i++) api.push((await timeReview()).ms);
 
   // --- browser -------------------------------------------------------------------------------------------------
-  browser = await chromium.launch({ executablePath: chromiumBin, headless: true, args: CHROMIUM_ARGS });
+  browser = await chromium.launch({ executablePath: CHROMIUM_BIN, headless: true, args: CHROMIUM_ARGS });
   const contextOptions = { viewport: { width: 1440, height: 900 }, locale: 'zh-CN' };
   const reviewPage = `${origin}/console/#/review`;
   const problems = [];
@@ -283,5 +247,6 @@ try {
   process.exitCode = 1;
 } finally {
   await browser?.close().catch(() => undefined);
-  cleanup();
+  await server?.stop();
+  cleanupTemp();
 }

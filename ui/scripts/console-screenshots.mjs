@@ -3,6 +3,7 @@
 //   node scripts/console-screenshots.mjs http://127.0.0.1:8080 /tmp/shots [/usr/bin/chromium]
 import { mkdirSync } from 'node:fs';
 import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS } from '../tests/e2e/harness.mjs';
 
 const [origin = 'http://127.0.0.1:8080', outDir = '/tmp/console-shots', executablePath = '/usr/bin/chromium'] =
   process.argv.slice(2);
@@ -10,7 +11,7 @@ mkdirSync(outDir, { recursive: true });
 
 const browser = await chromium.launch({
   executablePath,
-  args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  args: CHROMIUM_ARGS,
 });
 
 const problems = [];

@@ -20,7 +20,16 @@ export const uiDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 
 export const SERVER_BIN = path.resolve(uiDir, process.env.SYNC_SERVER_BIN ?? '../target/debug/sync-server');
 export const PATROL_BIN = path.resolve(uiDir, process.env.PATROL_BIN ?? '../target/debug/patrol');
 export const CHROMIUM_BIN = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
-export const CONSOLE_DIR = path.resolve(uiDir, 'dist/console');
+export const CONSOLE_DIR = path.resolve(uiDir, process.env.CONSOLE_DIR ?? 'dist/console');
+/** Chromium's flags on these machines: no sandbox, no GPU, no first-run page, no background traffic. */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 export const PHOTOS_DIR = path.resolve(uiDir, '../../shared/fixtures/photos');
 export const SCREENSHOT_DIR = path.resolve(uiDir, process.env.SCREENSHOT_DIR ?? 'tests/e2e/screenshots');
 export const PASSWORD = 'demo1234';
@@ -251,14 +260,7 @@ export async function launchBrowser() {
   return chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM_BIN,
     headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: CHROMIUM_ARGS,
     viewport: { width: 1440, height: 900 },
     locale: 'zh-CN',
     // Charts drawn at once (the console honours the setting): screenshots show them finished.
