@@ -48,7 +48,8 @@ const DIRECT_BLOCK: usize = 4096;
 /// On Linux the file's whole 4 KiB blocks are written with O_DIRECT, from memory straight to the disk: a
 /// photo is not read again soon, and copying it into the page cache first (then writing that back on the
 /// flush) cost about a fifth of the server's CPU under a stream of uploads. The last partial block is
-/// written the ordinary way. A filesystem that refuses O_DIRECT gets an ordinary write of the whole file.
+/// written the ordinary way. A filesystem that refuses O_DIRECT, or these blocks (a device whose blocks are
+/// larger), gets an ordinary write of the whole file.
 fn write_flushed(path: &Path, bytes: &[u8]) -> io::Result<()> {
     #[cfg(target_os = "linux")]
     {
@@ -62,11 +63,16 @@ fn write_flushed(path: &Path, bytes: &[u8]) -> io::Result<()> {
                     let off = aligned.as_ptr().align_offset(DIRECT_BLOCK);
                     aligned.resize(off, 0);
                     aligned.extend_from_slice(&bytes[..whole]);
-                    direct.write_all(&aligned[off..])?;
-                    drop(direct);
-                    let mut rest = OpenOptions::new().append(true).open(path)?;
-                    rest.write_all(&bytes[whole..])?;
-                    return rest.sync_all();
+                    match direct.write_all(&aligned[off..]) {
+                        Ok(()) => {
+                            drop(direct);
+                            let mut rest = OpenOptions::new().append(true).open(path)?;
+                            rest.write_all(&bytes[whole..])?;
+                            return rest.sync_all();
+                        }
+                        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {}
+                        Err(e) => return Err(e),
+                    }
                 }
                 Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {}
                 Err(e) => return Err(e),
