@@ -7,11 +7,11 @@
 # It does not build anything. Build first:
 #   cargo build --bins                                                     # sync-server
 #   (cd ui && npm ci && npm run build:app)                                 # the front end to embed
-#   cargo build --release -p tiejiaoban-app --features custom-protocol     # the app with it embedded
+#   cargo build -p tiejiaoban-app --features custom-protocol               # the app with it embedded
 #   cargo install tauri-driver --locked                                    # once
 # and have Debian's xvfb and webkit2gtk-driver installed (scripts/install-system-deps.sh).
 #
-# Environment: TIEJIAOBAN_APP (default target/release/tiejiaoban-app), SYNC_SERVER_BIN (default
+# Environment: TIEJIAOBAN_APP (default target/debug/tiejiaoban-app; a release build works the same), SYNC_SERVER_BIN (default
 # target/debug/sync-server), TAURI_DRIVER_BIN (default tauri-driver on PATH, or ~/.cargo/bin/tauri-driver),
 # APP_SCREENSHOT_DIR (default tests/app-e2e/screenshots; also gets the server's and tauri-driver's logs).
 # Exit status: the test's (0 when every step passed); 2 when something it needs is missing.
@@ -19,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-app=$(realpath -m "${TIEJIAOBAN_APP:-target/release/tiejiaoban-app}")
+app=$(realpath -m "${TIEJIAOBAN_APP:-target/debug/tiejiaoban-app}")
 server=$(realpath -m "${SYNC_SERVER_BIN:-target/debug/sync-server}")
 driver=${TAURI_DRIVER_BIN:-$(command -v tauri-driver || echo "$HOME/.cargo/bin/tauri-driver")}
 shots=$(realpath -m "${APP_SCREENSHOT_DIR:-tests/app-e2e/screenshots}")
@@ -31,7 +31,7 @@ need() { # what, file, how to get it
     missing=1
   fi
 }
-need "the app binary" "$app" "build it with: cargo build --release -p tiejiaoban-app --features custom-protocol (after npm run build:app in ui/)"
+need "the app binary" "$app" "build it with: cargo build -p tiejiaoban-app --features custom-protocol (after npm run build:app in ui/)"
 need "the sync server" "$server" "build it with: cargo build --bins"
 need "tauri-driver" "$driver" "install it with: cargo install tauri-driver --locked"
 for tool in Xvfb WebKitWebDriver node curl; do

@@ -12,7 +12,7 @@
 //   node --test --test-reporter=tap tests/app-e2e/app.test.mjs
 //
 // Environment:
-//   TIEJIAOBAN_APP     the app binary (default target/release/tiejiaoban-app, built with the
+//   TIEJIAOBAN_APP     the app binary (default target/debug/tiejiaoban-app, built with the
 //                      `custom-protocol` feature so the front end is embedded)
 //   SYNC_SERVER_BIN    the server (default target/debug/sync-server)
 //   TAURI_DRIVER_URL   a running tauri-driver (e.g. http://127.0.0.1:4444), started with the app's
@@ -36,7 +36,7 @@ import { Session, ready, testid, waitFor } from './webdriver.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '../..');
-const APP_BIN = path.resolve(repoRoot, process.env.TIEJIAOBAN_APP ?? 'target/release/tiejiaoban-app');
+const APP_BIN = path.resolve(repoRoot, process.env.TIEJIAOBAN_APP ?? 'target/debug/tiejiaoban-app');
 const SERVER_BIN = path.resolve(repoRoot, process.env.SYNC_SERVER_BIN ?? 'target/debug/sync-server');
 const PHOTOS = path.resolve(repoRoot, '../shared/fixtures/photos');
 const REPORT_PHOTO = path.join(PHOTOS, 'orientation-landscape-1.jpg');
@@ -391,7 +391,7 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
 describe('phone app (real binary under tauri-driver): an inspector\'s day, offline and back', () => {
   before(async () => {
     for (const [what, file] of [
-      ['the app binary (cargo build --release -p tiejiaoban-app --features custom-protocol)', APP_BIN],
+      ['the app binary (cargo build -p tiejiaoban-app --features custom-protocol)', APP_BIN],
       ['the sync server (cargo build --bins)', SERVER_BIN],
       ['the fixture photo', REPORT_PHOTO],
     ]) {
