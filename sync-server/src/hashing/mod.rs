@@ -261,13 +261,15 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_service_answers_many_uploads_at_once() {
-        let service = HashService::with_lanes_from(0);
-        let scalar = HashService::scalar();
         let datas: Vec<Bytes> = (0..40).map(|i| Bytes::from(message(10_000 + i * 777, i as u32))).collect();
-        let hashed = futures_join(&service, &datas).await;
-        for (data, digest) in datas.iter().zip(hashed) {
-            assert_eq!(digest, protocol::digest::sha256(data));
-            assert_eq!(scalar.sha256(data.clone()).await, digest);
+        // Every photo through the lanes; the server's rule (lanes from two photos being hashed, so some go to
+        // the lanes and some to the blocking pool); and the blocking pool alone.
+        for service in [HashService::with_lanes_from(0), HashService::start(), HashService::scalar()] {
+            let hashed = futures_join(&service, &datas).await;
+            for (data, digest) in datas.iter().zip(hashed) {
+                assert_eq!(digest, protocol::digest::sha256(data));
+            }
+            assert_eq!(service.hashing.load(Ordering::Relaxed), 0, "every photo is counted out when done");
         }
     }
 
