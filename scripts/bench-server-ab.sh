@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Two builds of the sync server under the same load, in turns, so that this shared machine's drift weighs on
 # both alike (the A/B figures of BENCHMARKS.md). Each run: a fresh data directory, `serve --demo` on
-# 127.0.0.1:18181, one `loadgen` run, its summary line prefixed with the server's name. The data directories
+# 127.0.0.1:18181, one `loadgen` run, its summary line prefixed with the server's name and followed by the
+# server's CPU time per finding (user and system, the devices' registration included). The data directories
 # are removed only at the end: on an ext4 without a journal (as on these machines) the inode allocator passes
 # over inodes freed in the last minutes, so deleting one run's 6,000 photo files would slow the next run's
 # file creation by a tenth, a cost no server that keeps its photos pays.
@@ -50,7 +51,15 @@ run() {
     fi
     sleep 0.1 # spaces out the health probes; the answer decides
   done
-  "$loadgen" --server "http://$listen" "$@" | sed "s|^|$(basename "$bin") |"
+  # The server's CPU time (user + system, in clock ticks) over the load generator's run, per finding.
+  local ticks_before ticks_after summary
+  ticks_before=$(awk '{print $14 + $15}' "/proc/$server/stat")
+  summary=$("$loadgen" --server "http://$listen" "$@")
+  ticks_after=$(awk '{print $14 + $15}' "/proc/$server/stat")
+  echo "$summary" | awk -v name="$(basename "$bin")" -v ticks=$((ticks_after - ticks_before)) -v hz="$(getconf CLK_TCK)" '
+    /findings=/ { match($0, /findings=[0-9]+/); n = substr($0, RSTART + 9, RLENGTH - 9)
+                  printf "%s %s server_cpu_ms_per_finding=%.3f\n", name, $0, ticks * 1000 / hz / n; next }
+    { print name, $0 }'
   stop
 }
 
