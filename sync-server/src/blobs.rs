@@ -52,36 +52,42 @@ const DIRECT_BLOCK: usize = 4096;
 /// larger), gets an ordinary write of the whole file.
 fn write_flushed(path: &Path, bytes: &[u8]) -> io::Result<()> {
     #[cfg(target_os = "linux")]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        let whole = bytes.len() / DIRECT_BLOCK * DIRECT_BLOCK;
-        if whole > 0 {
-            match OpenOptions::new().write(true).create(true).truncate(true).custom_flags(libc::O_DIRECT).open(path) {
-                Ok(mut direct) => {
-                    // The blocks copied to an aligned place (not zero-filled first: only `off` bytes are).
-                    let mut aligned: Vec<u8> = Vec::with_capacity(whole + DIRECT_BLOCK);
-                    let off = aligned.as_ptr().align_offset(DIRECT_BLOCK);
-                    aligned.resize(off, 0);
-                    aligned.extend_from_slice(&bytes[..whole]);
-                    match direct.write_all(&aligned[off..]) {
-                        Ok(()) => {
-                            drop(direct);
-                            let mut rest = OpenOptions::new().append(true).open(path)?;
-                            rest.write_all(&bytes[whole..])?;
-                            return rest.sync_all();
-                        }
-                        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {}
-                        Err(e) => return Err(e),
-                    }
-                }
-                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {}
-                Err(e) => return Err(e),
-            }
-        }
+    if write_direct(path, bytes)? {
+        return Ok(());
     }
     let mut f = File::create(path)?;
     f.write_all(bytes)?;
     f.sync_all()
+}
+
+/// The O_DIRECT way of `write_flushed`; false when there are no whole blocks or the filesystem refuses them.
+#[cfg(target_os = "linux")]
+fn write_direct(path: &Path, bytes: &[u8]) -> io::Result<bool> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let refused = |e: &io::Error| e.raw_os_error() == Some(libc::EINVAL);
+    let whole = bytes.len() / DIRECT_BLOCK * DIRECT_BLOCK;
+    if whole == 0 {
+        return Ok(false);
+    }
+    let mut direct =
+        match OpenOptions::new().write(true).create(true).truncate(true).custom_flags(libc::O_DIRECT).open(path) {
+            Err(e) if refused(&e) => return Ok(false),
+            opened => opened?,
+        };
+    // The blocks copied to an aligned place (not zero-filled first: only `off` bytes are).
+    let mut aligned: Vec<u8> = Vec::with_capacity(whole + DIRECT_BLOCK);
+    let off = aligned.as_ptr().align_offset(DIRECT_BLOCK);
+    aligned.resize(off, 0);
+    aligned.extend_from_slice(&bytes[..whole]);
+    match direct.write_all(&aligned[off..]) {
+        Err(e) if refused(&e) => return Ok(false),
+        written => written?,
+    }
+    drop(direct);
+    let mut rest = OpenOptions::new().append(true).open(path)?;
+    rest.write_all(&bytes[whole..])?;
+    rest.sync_all()?;
+    Ok(true)
 }
 
 /// Removes the files under `dir` and its subdirectories, keeping the directories.

@@ -137,14 +137,13 @@ impl Slot {
 fn serve(lanes: Lanes, jobs: &mpsc::Receiver<Job>) {
     let mut state = State::new();
     let mut slots: [Option<Slot>; LANES] = Default::default();
-    let mut busy = 0;
     loop {
-        if busy == 0 {
+        if slots.iter().all(Option::is_none) {
             let Ok(first) = jobs.recv() else { return };
             match jobs.try_recv() {
                 Ok(second) => {
-                    busy += place(&mut slots, &mut state, first);
-                    busy += place(&mut slots, &mut state, second);
+                    place(&mut slots, &mut state, first);
+                    place(&mut slots, &mut state, second);
                 }
                 // Alone: one message is hashed faster the ordinary way.
                 Err(_) => {
@@ -153,9 +152,9 @@ fn serve(lanes: Lanes, jobs: &mpsc::Receiver<Job>) {
                 }
             }
         }
-        while busy < LANES {
+        while slots.iter().any(Option::is_none) {
             match jobs.try_recv() {
-                Ok(job) => busy += place(&mut slots, &mut state, job),
+                Ok(job) => place(&mut slots, &mut state, job),
                 Err(_) => break,
             }
         }
@@ -168,18 +167,16 @@ fn serve(lanes: Lanes, jobs: &mpsc::Receiver<Job>) {
                 && let Some(done) = slot.take()
             {
                 let _ = done.reply.send(state.digest(lane));
-                busy -= 1;
             }
         }
     }
 }
 
-/// Puts a job in a free lane; returns the lanes it took (one).
-fn place(slots: &mut [Option<Slot>; LANES], state: &mut State, job: Job) -> usize {
+/// Puts a job in a free lane.
+fn place(slots: &mut [Option<Slot>; LANES], state: &mut State, job: Job) {
     let lane = slots.iter().position(Option::is_none).expect("a free lane is looked for only when there is one");
     state.reset(lane);
     slots[lane] = Some(Slot::new(job));
-    1
 }
 
 #[cfg(test)]
