@@ -58,7 +58,13 @@ fn main() {
     let threads = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
     let sha = "ab".repeat(32);
     store
-        .record_blob(&BlobMeta { sha256: sha.clone(), bytes: 300_000, content_type: "image/jpeg".into() }, user.id, now)
+        .record_blobs(
+            &[(
+                BlobMeta { sha256: sha.clone(), bytes: 300_000, content_type: "image/jpeg".into(), packed: None },
+                user.id,
+            )],
+            now,
+        )
         .unwrap();
     let observed = chrono::Local::now().fixed_offset().to_rfc3339();
     // Each batch as the request's text, parsed on each call as the server does.

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::blobs::BlobFiles;
+use crate::blobs::commit::Committer;
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
 use crate::hashing::HashService;
@@ -15,6 +16,8 @@ const UPLOAD_STRIPES: usize = 64;
 pub struct Inner {
     pub store: Arc<dyn Store>,
     pub blobs: BlobFiles,
+    /// Flushes photos written to packs and records them, in groups.
+    pub committer: Committer,
     pub config: Config,
     /// Checks uploaded photos against their names.
     pub hasher: HashService,
@@ -47,9 +50,12 @@ impl AppState {
         let store = SqliteStore::open(&config.data_dir, settings)?;
         crate::demo::ensure_dictionary(&store)?;
         let blobs = BlobFiles::open(config.data_dir.join("blobs"))?;
+        let store: Arc<dyn Store> = Arc::new(store);
+        let committer = Committer::start(store.clone(), blobs.clone())?;
         Ok(AppState(Arc::new(Inner {
-            store: Arc::new(store),
+            store,
             blobs,
+            committer,
             config,
             hasher: HashService::start(),
             durable_ops: AtomicU64::new(0),

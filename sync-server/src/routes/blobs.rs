@@ -9,6 +9,7 @@ use protocol::{ErrorCode, is_sha256_hex};
 
 use super::{content_type, read_body};
 use crate::auth::Principal;
+use crate::blobs::packs::Written;
 use crate::blobs::sniff_image;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -89,24 +90,31 @@ pub async fn put_blob(
     }
     let _guard = state.lock_upload(&sha).await;
     let st = state.clone();
-    let uploader = principal.user.id;
     let len = bytes.len() as u64;
-    let created = state
-        .blocking(move |store| {
-            if let Some(meta) = store.blob(&sha)? {
-                return Ok((false, meta.bytes));
-            }
-            st.blobs.write(&sha, &bytes)?;
-            let meta = BlobMeta { sha256: sha.clone(), bytes: len, content_type: declared };
-            store.record_blob(&meta, uploader, Utc::now())?;
-            st.blobs.discard_partial(&sha)?;
-            Ok((true, len))
+    let meta = BlobMeta { sha256: sha.clone(), bytes: len, content_type: declared, packed: None };
+    let written = state
+        .blocking(move |store| match store.blob(&sha)? {
+            Some(held) => Ok(Err(held.bytes)),
+            None => Ok(Ok(st.blobs.write(&bytes)?)),
         })
         .await?;
-    match created {
-        (true, len) => Ok(with_offsets(StatusCode::CREATED.into_response(), len, true)),
-        (false, held) => Ok(with_offsets(StatusCode::OK.into_response(), held, true)),
+    let written = match written {
+        Ok(written) => written,
+        Err(held) => return Ok(with_offsets(StatusCode::OK.into_response(), held, true)),
+    };
+    if state.committer.commit(written, meta, principal.user.id).await? {
+        Ok(with_offsets(StatusCode::CREATED.into_response(), len, true))
+    } else {
+        Ok(with_offsets(StatusCode::OK.into_response(), len, true))
     }
+}
+
+/// Where a resumable upload stands after a chunk.
+enum Chunk {
+    /// More bytes are to come; this many are held.
+    Partial(u64),
+    /// The last byte has come: the photo, written to a pack, waits for its commit.
+    Complete(Written, BlobMeta),
 }
 
 pub async fn patch_blob(
@@ -171,7 +179,7 @@ pub async fn patch_blob(
     };
     let st = state.clone();
     let uploader = principal.user.id;
-    state
+    let chunk = state
         .blocking(move |store| {
             if offset == 0 {
                 st.blobs.start_partial(&sha)?;
@@ -179,10 +187,10 @@ pub async fn patch_blob(
             }
             let now_held = st.blobs.append_partial(&sha, &bytes)?;
             if now_held < length {
-                return Ok(with_offsets(StatusCode::NO_CONTENT.into_response(), now_held, false));
+                return Ok(Chunk::Partial(now_held));
             }
-            let done = st.blobs.inspect_partial(&sha)?;
-            let discard = |e: AppError| -> AppResult<Response> {
+            let done = st.blobs.finish_partial(&sha)?;
+            let discard = |e: AppError| -> AppResult<Chunk> {
                 st.blobs.discard_partial(&sha)?;
                 store.end_upload(&sha)?;
                 Err(e)
@@ -196,12 +204,25 @@ pub async fn patch_blob(
             let Some(content_type) = done.content_type else {
                 return discard(AppError::unsupported("the uploaded bytes are not a JPEG or PNG image"));
             };
-            st.blobs.promote_partial(&sha)?;
-            let meta = BlobMeta { sha256: sha.clone(), bytes: done.bytes, content_type: content_type.to_owned() };
-            store.record_blob(&meta, uploader, Utc::now())?;
-            Ok(with_offsets(StatusCode::NO_CONTENT.into_response(), done.bytes, true))
+            let written = st.blobs.write(&done.bytes)?;
+            let meta = BlobMeta {
+                sha256: sha.clone(),
+                bytes: done.bytes.len() as u64,
+                content_type: content_type.to_owned(),
+                packed: None,
+            };
+            Ok(Chunk::Complete(written, meta))
         })
-        .await
+        .await?;
+    match chunk {
+        Chunk::Partial(held) => Ok(with_offsets(StatusCode::NO_CONTENT.into_response(), held, false)),
+        Chunk::Complete(written, meta) => {
+            let len = meta.bytes;
+            // The committer also removes the partial file, once the photo's row is durable.
+            state.committer.commit(written, meta, uploader).await?;
+            Ok(with_offsets(StatusCode::NO_CONTENT.into_response(), len, true))
+        }
+    }
 }
 
 pub async fn get_blob(
@@ -221,7 +242,8 @@ pub async fn get_blob(
             if !store.may_read_blob(&sha, &principal)? {
                 return Ok(None);
             }
-            Ok(Some((meta.content_type, st.blobs.read(&sha)?)))
+            let bytes = st.blobs.read(&meta)?;
+            Ok(Some((meta.content_type, bytes)))
         })
         .await?;
     let (content_type, bytes) = found.ok_or_else(|| AppError::not_found("no such blob"))?;

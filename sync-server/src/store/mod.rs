@@ -19,6 +19,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::auth::{Principal, User};
+pub use crate::blobs::packs::PackPlace;
 use crate::calendar::WorkCalendar;
 use crate::config::Zone;
 use crate::engine::CaseAction;
@@ -62,6 +63,8 @@ pub struct BlobMeta {
     pub sha256: String,
     pub bytes: u64,
     pub content_type: String,
+    /// Its place in the pack files; `None` for a photo stored in a file of its own (before packs).
+    pub packed: Option<PackPlace>,
 }
 
 /// A resumable upload in progress.
@@ -433,8 +436,9 @@ pub trait Store: Send + Sync + 'static {
     fn import_dictionary(&self, dictionary: Dictionary, now: DateTime<Utc>) -> AppResult<i64>;
 
     fn blob(&self, sha256: &str) -> AppResult<Option<BlobMeta>>;
-    /// Records a complete blob and ends its upload, if one was under way; false when it was already held.
-    fn record_blob(&self, meta: &BlobMeta, uploader: Uuid, now: DateTime<Utc>) -> AppResult<bool>;
+    /// Records complete blobs and ends their uploads, if any were under way, in one durable commit; for each,
+    /// false when it was already held.
+    fn record_blobs(&self, blobs: &[(BlobMeta, Uuid)], now: DateTime<Utc>) -> AppResult<Vec<bool>>;
     fn upload(&self, sha256: &str) -> AppResult<Option<UploadState>>;
     fn begin_upload(&self, sha256: &str, length: u64, by: Uuid, now: DateTime<Utc>) -> AppResult<()>;
     fn end_upload(&self, sha256: &str) -> AppResult<()>;

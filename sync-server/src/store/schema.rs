@@ -3,7 +3,7 @@
 use rusqlite_migration::{M, Migrations};
 
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5)])
 }
 
 const V1: &str = r#"
@@ -228,6 +228,12 @@ ALTER TABLE devices ADD COLUMN dictionary_version INTEGER;
 const V4: &str = r#"
 DROP INDEX findings_case;
 CREATE INDEX findings_case ON findings(case_no) WHERE case_no IS NOT NULL;
+"#;
+
+/// Photos in pack files: a blob's place there. Photos stored before, in files of their own, keep NULLs.
+const V5: &str = r#"
+ALTER TABLE blobs ADD COLUMN pack INTEGER;
+ALTER TABLE blobs ADD COLUMN pack_offset INTEGER;
 "#;
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::{
     ActionInput, BlobMeta, CaseFilter, CaseMeta, CaseView, ChangePage, Cursor, Decision, DepartmentView, DeviceView,
-    EngineSettings, FindingMeta, NewUser, PatrolView, RegisterOutcome, ReviewItem, Scope, StatEvent, Store,
+    EngineSettings, FindingMeta, NewUser, PackPlace, PatrolView, RegisterOutcome, ReviewItem, Scope, StatEvent, Store,
     SyncContext, SyncHealth, TaskChange, TeamView, UploadState, UserUpdate, UserView,
 };
 use super::{admin, cases, ingest};
@@ -405,24 +405,50 @@ impl Store for SqliteStore {
     fn blob(&self, sha256: &str) -> AppResult<Option<BlobMeta>> {
         Ok(self
             .reader()
-            .query_row("SELECT bytes, content_type FROM blobs WHERE sha256 = ?1", [sha256], |r| {
-                Ok(BlobMeta { sha256: sha256.to_owned(), bytes: r.get::<_, i64>(0)? as u64, content_type: r.get(1)? })
+            .query_row("SELECT bytes, content_type, pack, pack_offset FROM blobs WHERE sha256 = ?1", [sha256], |r| {
+                let packed = match (r.get::<_, Option<i64>>(2)?, r.get::<_, Option<i64>>(3)?) {
+                    (Some(pack), Some(offset)) => Some(PackPlace { pack: pack as u32, offset: offset as u64 }),
+                    _ => None,
+                };
+                Ok(BlobMeta {
+                    sha256: sha256.to_owned(),
+                    bytes: r.get::<_, i64>(0)? as u64,
+                    content_type: r.get(1)?,
+                    packed,
+                })
             })
             .optional()?)
     }
 
-    fn record_blob(&self, meta: &BlobMeta, uploader: Uuid, now: DateTime<Utc>) -> AppResult<bool> {
-        // One commit (one flush) for the blob's row and the end of its upload. At FULL: HEAD answers from this
-        // row without flushing, so it must not be visible before it is on disk.
+    fn record_blobs(&self, blobs: &[(BlobMeta, Uuid)], now: DateTime<Utc>) -> AppResult<Vec<bool>> {
+        // One commit (one flush) for the blobs' rows and the end of their uploads. At FULL: HEAD answers from
+        // these rows without flushing, so they must not be visible before they are on disk.
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let n = tx.execute(
-            "INSERT OR IGNORE INTO blobs (sha256, bytes, content_type, uploaded_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![meta.sha256, meta.bytes as i64, meta.content_type, uploader.to_string(), ts(now)],
-        )?;
-        tx.execute("DELETE FROM uploads WHERE sha256 = ?1", [&meta.sha256])?;
+        let mut created = Vec::with_capacity(blobs.len());
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO blobs (sha256, bytes, content_type, uploaded_by, created_at, pack, pack_offset) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            let mut end_upload = tx.prepare_cached("DELETE FROM uploads WHERE sha256 = ?1")?;
+            let at = ts(now);
+            for (meta, uploader) in blobs {
+                let n = insert.execute(params![
+                    meta.sha256,
+                    meta.bytes as i64,
+                    meta.content_type,
+                    uploader.to_string(),
+                    at,
+                    meta.packed.map(|p| i64::from(p.pack)),
+                    meta.packed.map(|p| p.offset as i64),
+                ])?;
+                end_upload.execute([&meta.sha256])?;
+                created.push(n == 1);
+            }
+        }
         tx.commit()?;
-        Ok(n == 1)
+        Ok(created)
     }
 
     fn upload(&self, sha256: &str) -> AppResult<Option<UploadState>> {

@@ -1,0 +1,99 @@
+//! Group commit of photos written to packs.
+//!
+//! A photo is acknowledged only when its bytes and its row are both on disk. One thread (`blob-commit`) takes
+//! every photo written since it last looked, flushes each pack they are in once, then records all their rows
+//! in one transaction of the store, and only then answers their uploads. While it flushes, the next uploads
+//! gather, so the busier the server, the more photos share a flush. The row is committed after the pack's
+//! flush, so a row never points at bytes that could still be lost.
+
+use std::sync::Arc;
+use std::sync::mpsc;
+
+use chrono::Utc;
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+use super::BlobFiles;
+use super::packs::Written;
+use crate::error::{AppError, AppResult};
+use crate::store::{BlobMeta, Store};
+
+struct Pending {
+    written: Written,
+    meta: BlobMeta,
+    uploader: Uuid,
+    reply: oneshot::Sender<AppResult<bool>>,
+}
+
+/// Makes photos written to packs durable and recorded; cheap to share.
+#[derive(Clone)]
+pub struct Committer {
+    jobs: mpsc::Sender<Pending>,
+}
+
+impl Committer {
+    /// Starts the `blob-commit` thread.
+    pub fn start(store: Arc<dyn Store>, blobs: BlobFiles) -> std::io::Result<Self> {
+        let (jobs, pending) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("blob-commit".into())
+            .spawn(move || serve(store.as_ref(), &blobs, &pending))?;
+        Ok(Committer { jobs })
+    }
+
+    /// Flushes the photo `written` and records it as `meta` (its place filled in); true when it is new, false
+    /// when the store already held it.
+    pub async fn commit(&self, written: Written, mut meta: BlobMeta, uploader: Uuid) -> AppResult<bool> {
+        meta.packed = Some(written.place);
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Pending { written, meta, uploader, reply })
+            .map_err(|_| AppError::internal("the photo committer has stopped"))?;
+        answer.await.map_err(|_| AppError::internal("the photo committer has stopped"))?
+    }
+}
+
+fn serve(store: &dyn Store, blobs: &BlobFiles, pending: &mpsc::Receiver<Pending>) {
+    while let Ok(first) = pending.recv() {
+        let mut group = vec![first];
+        group.extend(pending.try_iter());
+        match commit_group(store, blobs, &group) {
+            Ok(created) => {
+                for (p, created) in group.into_iter().zip(created) {
+                    let _ = p.reply.send(Ok(created));
+                }
+            }
+            Err(message) => {
+                tracing::error!("{message}");
+                for p in group {
+                    let _ = p.reply.send(Err(AppError::internal(message.clone())));
+                }
+            }
+        }
+    }
+}
+
+fn commit_group(store: &dyn Store, blobs: &BlobFiles, group: &[Pending]) -> Result<Vec<bool>, String> {
+    let mut flushed: Vec<u32> = Vec::with_capacity(1);
+    for p in group {
+        let pack = p.written.file.id();
+        if flushed.contains(&pack) {
+            continue;
+        }
+        if let Err(e) = p.written.file.flush() {
+            // What the pack holds after its last good flush is unknown: new photos go to a new pack.
+            let retired = blobs.packs().retire(pack).map_err(|r| format!("; no new pack either: {r}"));
+            return Err(format!("flushing photo pack {pack} failed: {e}{}", retired.err().unwrap_or_default()));
+        }
+        flushed.push(pack);
+    }
+    let rows: Vec<(BlobMeta, Uuid)> = group.iter().map(|p| (p.meta.clone(), p.uploader)).collect();
+    let created = store.record_blobs(&rows, Utc::now()).map_err(|e| format!("recording photos failed: {e}"))?;
+    // A resumable upload of the same photo, finished or abandoned, is no longer needed.
+    for p in group {
+        if let Err(e) = blobs.discard_partial(&p.meta.sha256) {
+            tracing::warn!("a finished upload's partial file could not be removed: {e}");
+        }
+    }
+    Ok(created)
+}
