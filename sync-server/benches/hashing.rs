@@ -20,7 +20,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 fn main() {
-    let service = HashService::with_lanes_from(0);
+    let service = HashService::start();
     if !service.uses_lanes() {
         println!("this CPU has no AVX-512: the server hashes one photo at a time, so there is nothing to compare");
         return;

@@ -3,24 +3,21 @@
 //! Verifying a photo is the largest piece of CPU an upload costs: about 1.4 ms for 290 KB on an x86 core
 //! without SHA instructions. Where the CPU has AVX-512 (F and VL), one thread (`sha-lanes`) hashes up to
 //! eight uploads at once through [`lanes`], several times the throughput of hashing them one by one when the lanes
-//! are full, but slower per photo when only one or two are. So a photo goes to the lanes only when
-//! [`LANES_FROM`] or more are being hashed already, as happens when uploads queue for the CPU; otherwise it is
-//! hashed the ordinary way (`protocol::digest`) on the blocking pool, as is every photo on CPUs without
-//! AVX-512 and every photo if the thread has gone.
+//! are full. Every photo goes there, even one alone: a step of the lanes costs the same with one photo as with
+//! eight, so a photo alone costs more CPU (about 2.4 ms) than hashed the ordinary way, but uploads that come
+//! while it is hashed join it at no further cost. Under a stream of uploads this costs less CPU in all (a
+//! fifth less at saturation than sending a photo to the lanes only when two were being hashed already; see
+//! BENCHMARKS.md); when uploads are few there is CPU to spare. On CPUs without AVX-512, and if the thread has
+//! gone, photos are hashed the ordinary way (`protocol::digest`) on the blocking pool.
 
 pub mod lanes;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use bytes::Bytes;
 use tokio::sync::oneshot;
 
 use lanes::{BLOCK, LANES, Lanes, State};
-
-/// Photos already being hashed from which another one goes to the lanes.
-pub const LANES_FROM: usize = 2;
 
 /// Blocks each lane runs between looks at the queue, so that uploads arriving meanwhile join soon.
 const MAX_STEP_BLOCKS: usize = 64;
@@ -34,39 +31,22 @@ struct Job {
 #[derive(Clone)]
 pub struct HashService {
     jobs: Option<mpsc::Sender<Job>>,
-    /// Photos being hashed, either way.
-    hashing: Arc<AtomicUsize>,
-    lanes_from: usize,
-}
-
-/// Counts a photo as being hashed while it lives.
-struct Hashing<'a>(&'a AtomicUsize);
-
-impl Drop for Hashing<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
 }
 
 impl HashService {
     /// Starts the `sha-lanes` thread where the CPU has AVX-512, and hashes on the blocking pool otherwise.
     pub fn start() -> Self {
-        Self::with_lanes_from(LANES_FROM)
-    }
-
-    /// As `start`, sending a photo to the lanes when `lanes_from` or more are being hashed already (0: always).
-    pub fn with_lanes_from(lanes_from: usize) -> Self {
         let Some(lanes) = Lanes::new() else {
             return Self::scalar();
         };
         let (tx, rx) = mpsc::channel();
         let spawned = std::thread::Builder::new().name("sha-lanes".into()).spawn(move || serve(lanes, &rx));
-        HashService { jobs: spawned.ok().map(|_| tx), hashing: Arc::default(), lanes_from }
+        HashService { jobs: spawned.ok().map(|_| tx) }
     }
 
     /// Hashing on the blocking pool only.
     pub fn scalar() -> Self {
-        HashService { jobs: None, hashing: Arc::default(), lanes_from: 0 }
+        HashService { jobs: None }
     }
 
     /// Whether uploads go through the multi-buffer lanes.
@@ -76,9 +56,7 @@ impl HashService {
 
     /// The SHA-256 of `data`.
     pub async fn sha256(&self, data: Bytes) -> [u8; 32] {
-        let already = self.hashing.fetch_add(1, Ordering::Relaxed);
-        let _counted = Hashing(&self.hashing);
-        if let Some(jobs) = self.jobs.as_ref().filter(|_| already >= self.lanes_from) {
+        if let Some(jobs) = &self.jobs {
             let (reply, answer) = oneshot::channel();
             if jobs.send(Job { data: data.clone(), reply }).is_ok()
                 && let Ok(digest) = answer.await
@@ -140,17 +118,7 @@ fn serve(lanes: Lanes, jobs: &mpsc::Receiver<Job>) {
     loop {
         if slots.iter().all(Option::is_none) {
             let Ok(first) = jobs.recv() else { return };
-            match jobs.try_recv() {
-                Ok(second) => {
-                    place(&mut slots, &mut state, first);
-                    place(&mut slots, &mut state, second);
-                }
-                // Alone: one message is hashed faster the ordinary way.
-                Err(_) => {
-                    let _ = first.reply.send(protocol::digest::sha256(&first.data));
-                    continue;
-                }
-            }
+            place(&mut slots, &mut state, first);
         }
         while slots.iter().any(Option::is_none) {
             match jobs.try_recv() {
@@ -259,14 +227,14 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_service_answers_many_uploads_at_once() {
         let datas: Vec<Bytes> = (0..40).map(|i| Bytes::from(message(10_000 + i * 777, i as u32))).collect();
-        // Every photo through the lanes; the server's rule (lanes from two photos being hashed, so some go to
-        // the lanes and some to the blocking pool); and the blocking pool alone.
-        for service in [HashService::with_lanes_from(0), HashService::start(), HashService::scalar()] {
+        // Through the lanes (where the CPU has them), and the blocking pool alone.
+        for service in [HashService::start(), HashService::scalar()] {
+            // One alone, then many at once.
+            assert_eq!(service.sha256(datas[7].clone()).await, protocol::digest::sha256(&datas[7]));
             let hashed = futures_join(&service, &datas).await;
             for (data, digest) in datas.iter().zip(hashed) {
                 assert_eq!(digest, protocol::digest::sha256(data));
             }
-            assert_eq!(service.hashing.load(Ordering::Relaxed), 0, "every photo is counted out when done");
         }
     }
 
