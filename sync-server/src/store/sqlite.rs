@@ -345,29 +345,24 @@ impl Store for SqliteStore {
     }
 
     fn principal_by_token(&self, token_hash: &str, now: DateTime<Utc>) -> AppResult<Option<Principal>> {
+        // Every request asks this, so the statements are kept prepared.
         let conn = self.reader();
         let device = conn
-            .query_row(
-                &format!(
-                    "SELECT {USER_COLUMNS}, d.id FROM devices d JOIN users u ON u.id = d.user_id
-                     WHERE d.token_hash = ?1 AND d.revoked_at IS NULL AND u.active = 1"
-                ),
-                [token_hash],
-                |r| Ok((row_user(r, 0)?, r.get::<_, String>(6)?)),
-            )
+            .prepare_cached(&format!(
+                "SELECT {USER_COLUMNS}, d.id FROM devices d JOIN users u ON u.id = d.user_id
+                 WHERE d.token_hash = ?1 AND d.revoked_at IS NULL AND u.active = 1"
+            ))?
+            .query_row([token_hash], |r| Ok((row_user(r, 0)?, r.get::<_, String>(6)?)))
             .optional()?;
         if let Some((user, device_id)) = device {
             return Ok(Some(Principal { user, device_id: Uuid::parse_str(&device_id).ok() }));
         }
         let session = conn
-            .query_row(
-                &format!(
-                    "SELECT {USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id
-                     WHERE s.token_hash = ?1 AND s.expires_ts > ?2 AND u.active = 1"
-                ),
-                params![token_hash, now.timestamp()],
-                |r| row_user(r, 0),
-            )
+            .prepare_cached(&format!(
+                "SELECT {USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id
+                 WHERE s.token_hash = ?1 AND s.expires_ts > ?2 AND u.active = 1"
+            ))?
+            .query_row(params![token_hash, now.timestamp()], |r| row_user(r, 0))
             .optional()?;
         Ok(session.map(|user| Principal { user, device_id: None }))
     }
@@ -405,7 +400,8 @@ impl Store for SqliteStore {
     fn blob(&self, sha256: &str) -> AppResult<Option<BlobMeta>> {
         Ok(self
             .reader()
-            .query_row("SELECT bytes, content_type, pack, pack_offset FROM blobs WHERE sha256 = ?1", [sha256], |r| {
+            .prepare_cached("SELECT bytes, content_type, pack, pack_offset FROM blobs WHERE sha256 = ?1")?
+            .query_row([sha256], |r| {
                 let packed = match (r.get::<_, Option<i64>>(2)?, r.get::<_, Option<i64>>(3)?) {
                     (Some(pack), Some(offset)) => Some(PackPlace { pack: pack as u32, offset: offset as u64 }),
                     _ => None,
