@@ -12,6 +12,8 @@ packages=(
   xvfb webkit2gtk-driver fonts-noto-cjk chromium
   # photo pipeline comparison benchmark
   libjpeg-turbo-progs
+  # the durability test traces the server's writes and flushes (tests/durability_trace.rs)
+  strace
 )
 
 missing=()
