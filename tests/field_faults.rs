@@ -131,3 +131,60 @@ fn a_device_killed_mid_capture_and_mid_sync_loses_nothing_and_doubles_nothing() 
         assert!(known, "orphan photo file {name}");
     }
 }
+
+#[test]
+fn an_upload_whose_bytes_all_came_but_whose_commit_did_not_is_finished_by_the_device() {
+    use std::io::Write;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("server");
+    let mut server = Server::start(&data);
+    let device = Device::new(&tmp.path().join("phone"));
+    device.register(&server.url, "inspector1");
+    device.report("C0101", 41.80, "iphone_hdr_YES.jpg");
+    let photos: Vec<_> = std::fs::read_dir(tmp.path().join("phone").join("photos"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jpg") && !p.to_string_lossy().contains("thumb"))
+        .collect();
+    let path = photos.iter().max_by_key(|p| std::fs::metadata(p).unwrap().len()).expect("the device's photo");
+    let bytes = std::fs::read(path).unwrap();
+    let sha = tiejiaoban::sha256_hex(&bytes);
+    assert!(path.to_string_lossy().contains(&sha), "photos are named by their hash");
+
+    // All but the last kilobyte sent as a resumable upload, then the rest kept by the server without the
+    // photo being committed: what a crash after the last chunk's bytes were flushed leaves.
+    let api = server.api();
+    let (_, token) = api.register("inspector1");
+    let split = bytes.len() - 1000;
+    let answer = api.send(
+        api.http
+            .patch(format!("{}/blobs/{sha}", api.base))
+            .bearer_auth(&token)
+            .header("Content-Type", "application/offset+octet-stream")
+            .header("Upload-Offset", 0)
+            .header("Upload-Length", bytes.len())
+            .body(bytes[..split].to_vec()),
+    );
+    assert_eq!(answer.status, 204);
+    assert!(server.terminate().success());
+    let partial = data.join("blobs").join("partial").join(&sha);
+    std::fs::OpenOptions::new().append(true).open(&partial).unwrap().write_all(&bytes[split..]).unwrap();
+
+    let server = tiejiaoban::Server::start_with(&data, server.port, &[], &[]);
+    let api = server.api();
+    let head = api.http.head(format!("{}/blobs/{sha}", api.base)).bearer_auth(&token).send().unwrap();
+    let header = |name: &str| head.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    assert_eq!(
+        (header("upload-offset"), header("blob-complete")),
+        (Some(bytes.len().to_string()), Some("false".into())),
+        "the server holds every byte of an upload it has not finished"
+    );
+
+    device.ok(&["sync"]);
+    assert_eq!(server.count("SELECT COUNT(*) FROM findings"), 1, "the finding is applied");
+    assert_eq!(server.count("SELECT COUNT(*) FROM blobs"), 1);
+    assert_eq!(server.count("SELECT COUNT(*) FROM uploads"), 0, "no upload left half done");
+    let back = api.http.get(format!("{}/blobs/{sha}", api.base)).bearer_auth(&token).send().unwrap().bytes().unwrap();
+    assert!(back.as_ref() == bytes.as_slice(), "the photo is stored whole");
+}

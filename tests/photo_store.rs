@@ -138,3 +138,37 @@ fn a_photo_stored_in_a_file_of_its_own_is_still_served() {
     assert!(back == p, "the photo is read from its own file");
     assert_eq!(head_blob(&api, &token, &sha), (200, Some(p.len().to_string()), Some("true".into())));
 }
+
+#[test]
+fn a_partial_file_left_beside_a_stored_photo_is_removed_at_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("server");
+    let mut server = Server::start(&data);
+    let api = server.api();
+    let (_, token) = api.register("inspector1");
+    let p = photo(300_000, 11);
+    let sha = sha256_hex(&p);
+    for (from, to) in [(0, 200_000), (200_000, p.len())] {
+        let answer = api.send(
+            api.http
+                .patch(format!("{}/blobs/{sha}", api.base))
+                .bearer_auth(&token)
+                .header("Content-Type", "application/offset+octet-stream")
+                .header("Upload-Offset", from)
+                .header("Upload-Length", p.len())
+                .body(p[from..to].to_vec()),
+        );
+        assert_eq!(answer.status, 204);
+    }
+    let partial = data.join("blobs").join("partial").join(&sha);
+    assert!(!partial.exists(), "a finished upload's partial file goes once the photo is stored");
+    assert!(server.terminate().success());
+
+    // What a crash between the photo's commit and the removal of its partial file leaves.
+    std::fs::write(&partial, &p).unwrap();
+    let server = Server::start(&data);
+    assert!(!partial.exists(), "the leftover is removed when the server starts");
+    let api = server.api();
+    let (_, token) = api.register("inspector1");
+    assert!(get_blob(&api, &token, &sha).1 == p, "the stored photo is kept");
+}

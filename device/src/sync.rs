@@ -315,9 +315,11 @@ impl SyncClient {
             return if response.status().is_success() { Ok(total) } else { Err(error_of(response).await) };
         }
         let mut sent = 0;
-        // Each round either moves the offset forward or restarts once; anything else is a server fault.
+        // Each round either moves the offset forward or restarts once; anything else is a server fault. The
+        // rounds go on until the server says the photo is complete: when it already holds every byte (its
+        // last step failed after the bytes were kept), an empty chunk at the end asks it to finish.
         let mut rounds_left = bytes.len() / CHUNK_BYTES + 4;
-        while offset < total {
+        loop {
             if rounds_left == 0 {
                 return Err(DeviceError::Invalid("the server does not accept this upload's bytes".into()));
             }
@@ -353,6 +355,5 @@ impl SyncClient {
                 _ => return Err(error_of(response).await),
             }
         }
-        Ok(sent)
     }
 }

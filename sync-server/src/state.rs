@@ -50,6 +50,12 @@ impl AppState {
         let store = SqliteStore::open(&config.data_dir, settings)?;
         crate::demo::ensure_dictionary(&store)?;
         let blobs = BlobFiles::open(config.data_dir.join("blobs"))?;
+        // A finished upload whose partial file outlived its photo's commit (a crash between the two).
+        for sha in blobs.partials()? {
+            if store.blob(&sha)?.is_some() {
+                blobs.discard_partial(&sha)?;
+            }
+        }
         let store: Arc<dyn Store> = Arc::new(store);
         let committer = Committer::start(store.clone(), blobs.clone())?;
         Ok(AppState(Arc::new(Inner {

@@ -5,6 +5,11 @@
 //! in one transaction of the store, and only then answers their uploads. While it flushes, the next uploads
 //! gather, so the busier the server, the more photos share a flush. The row is committed after the pack's
 //! flush, so a row never points at bytes that could still be lost.
+//!
+//! A failed flush of a pack ends the process, as one of the write-ahead log does (`SqliteStore::flush_log`):
+//! Linux reports a write-back error once, so a later flush of the same pack could succeed without the photos
+//! the failed one should have made durable, and those photos would then be acknowledged. After a restart the
+//! devices send again whatever was not acknowledged.
 
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -35,9 +40,20 @@ impl Committer {
     /// Starts the `blob-commit` thread.
     pub fn start(store: Arc<dyn Store>, blobs: BlobFiles) -> std::io::Result<Self> {
         let (jobs, pending) = mpsc::channel();
-        std::thread::Builder::new()
-            .name("blob-commit".into())
-            .spawn(move || serve(store.as_ref(), &blobs, &pending))?;
+        std::thread::Builder::new().name("blob-commit".into()).spawn(move || {
+            // Without this thread no photo could be stored again while the rest of the server went on.
+            struct EndsTheProcessOnPanic;
+            impl Drop for EndsTheProcessOnPanic {
+                fn drop(&mut self) {
+                    if std::thread::panicking() {
+                        eprintln!("the photo committer failed: ending the process");
+                        std::process::abort();
+                    }
+                }
+            }
+            let _guard = EndsTheProcessOnPanic;
+            serve(store.as_ref(), &blobs, &pending);
+        })?;
         Ok(Committer { jobs })
     }
 
@@ -81,9 +97,8 @@ fn commit_group(store: &dyn Store, blobs: &BlobFiles, group: &[Pending]) -> Resu
             continue;
         }
         if let Err(e) = p.written.file.flush() {
-            // What the pack holds after its last good flush is unknown: new photos go to a new pack.
-            let retired = blobs.packs().retire(pack).map_err(|r| format!("; no new pack either: {r}"));
-            return Err(format!("flushing photo pack {pack} failed: {e}{}", retired.err().unwrap_or_default()));
+            tracing::error!("flushing photo pack {pack} failed: {e}; ending the process");
+            std::process::abort();
         }
         flushed.push(pack);
     }

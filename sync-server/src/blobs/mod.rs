@@ -51,7 +51,14 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 impl BlobFiles {
     pub fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
         let root = root.into();
-        fs::create_dir_all(root.join("partial"))?;
+        if !root.join("partial").exists() {
+            fs::create_dir_all(root.join("partial"))?;
+            // The new directories' names must be on disk before anything stored in them is acknowledged.
+            sync_dir(&root)?;
+            if let Some(parent) = root.parent() {
+                sync_dir(parent)?;
+            }
+        }
         match fs::remove_dir_all(root.join("tmp")) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
             _ => {}
@@ -72,10 +79,6 @@ impl BlobFiles {
     /// Writes a photo into a pack; it is stored once `commit::Committer` has flushed it and recorded its row.
     pub fn write(&self, bytes: &[u8]) -> io::Result<Written> {
         self.packs.write(bytes)
-    }
-
-    pub fn packs(&self) -> &Packs {
-        &self.packs
     }
 
     pub fn read(&self, meta: &BlobMeta) -> io::Result<Vec<u8>> {
@@ -117,6 +120,17 @@ impl BlobFiles {
         hasher.update(&bytes);
         let content_type = sniff_image(&bytes);
         Ok(FinishedUpload { sha256: hasher.finish_hex(), bytes, content_type })
+    }
+
+    /// The names of the resumable uploads held.
+    pub fn partials(&self) -> io::Result<Vec<String>> {
+        let mut names = Vec::new();
+        for entry in fs::read_dir(self.root.join("partial"))? {
+            if let Ok(name) = entry?.file_name().into_string() {
+                names.push(name);
+            }
+        }
+        Ok(names)
     }
 
     pub fn discard_partial(&self, sha: &str) -> io::Result<()> {
