@@ -5,9 +5,9 @@
 //! eight uploads at once through [`lanes`], several times the throughput of hashing them one by one when the lanes
 //! are full. Every photo goes there, even one alone: a step of the lanes costs the same with one photo as with
 //! eight, so a photo alone costs more CPU (about 2.4 ms) than hashed the ordinary way, but uploads that come
-//! while it is hashed join it at no further cost. Under a stream of uploads this costs less CPU in all (a
-//! fifth less at saturation than sending a photo to the lanes only when two were being hashed already; see
-//! BENCHMARKS.md); when uploads are few there is CPU to spare. On CPUs without AVX-512, and if the thread has
+//! while it is hashed join it at no further cost. Under a stream of uploads this costs less CPU in all (at
+//! saturation 8–15 % less server CPU per finding than sending a photo to the lanes only when two were being
+//! hashed already; see BENCHMARKS.md); when uploads are few there is CPU to spare. On CPUs without AVX-512, and if the thread has
 //! gone, photos are hashed the ordinary way (`protocol::digest`) on the blocking pool.
 
 pub mod lanes;
