@@ -3,7 +3,9 @@
 //! the server writes to a socket, every earlier write to the write-ahead log, to a photo pack or to a
 //! resumable upload's file must have been followed by a completed flush (`fdatasync`/`fsync`) of that file,
 //! one that began after the write had ended. And a photo's row is written only after its bytes are flushed:
-//! at every write to the log, no write to a pack may be waiting for its flush. A crash test cannot see a
+//! at every write to the log, no write to a pack may be waiting for its flush (a rule that holds because the
+//! requests come one at a time and the server has no writer of its own in the background; with uploads side
+//! by side, another photo's pack write may rightly wait while a row is written). A crash test cannot see a
 //! missing flush: killing the process leaves the page cache, and what it holds, in place.
 
 use std::collections::HashMap;

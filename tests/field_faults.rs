@@ -132,17 +132,13 @@ fn a_device_killed_mid_capture_and_mid_sync_loses_nothing_and_doubles_nothing() 
     }
 }
 
-#[test]
-fn an_upload_whose_bytes_all_came_but_whose_commit_did_not_is_finished_by_the_device() {
-    use std::io::Write;
-
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("server");
-    let mut server = Server::start(&data);
-    let device = Device::new(&tmp.path().join("phone"));
+/// A server, and a device registered with it holding one unsent finding; the device's photo and its name.
+fn device_with_a_photo(tmp: &std::path::Path) -> (Server, Device, Vec<u8>, String) {
+    let server = Server::start(&tmp.join("server"));
+    let device = Device::new(&tmp.join("phone"));
     device.register(&server.url, "inspector1");
     device.report("C0101", 41.80, "iphone_hdr_YES.jpg");
-    let photos: Vec<_> = std::fs::read_dir(tmp.path().join("phone").join("photos"))
+    let photos: Vec<_> = std::fs::read_dir(tmp.join("phone").join("photos"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "jpg") && !p.to_string_lossy().contains("thumb"))
@@ -151,28 +147,55 @@ fn an_upload_whose_bytes_all_came_but_whose_commit_did_not_is_finished_by_the_de
     let bytes = std::fs::read(path).unwrap();
     let sha = tiejiaoban::sha256_hex(&bytes);
     assert!(path.to_string_lossy().contains(&sha), "photos are named by their hash");
+    (server, device, bytes, sha)
+}
 
-    // All but the last kilobyte sent as a resumable upload, then the rest kept by the server without the
-    // photo being committed: what a crash after the last chunk's bytes were flushed leaves.
+/// Sends `body` as a resumable upload's first chunk, announcing `length` bytes in all.
+fn first_chunk(server: &Server, sha: &str, length: usize, body: Vec<u8>) {
     let api = server.api();
     let (_, token) = api.register("inspector1");
-    let split = bytes.len() - 1000;
     let answer = api.send(
         api.http
             .patch(format!("{}/blobs/{sha}", api.base))
             .bearer_auth(&token)
             .header("Content-Type", "application/offset+octet-stream")
             .header("Upload-Offset", 0)
-            .header("Upload-Length", bytes.len())
-            .body(bytes[..split].to_vec()),
+            .header("Upload-Length", length)
+            .body(body),
     );
     assert_eq!(answer.status, 204);
+}
+
+/// The device's finding and photo are on the server, once and whole.
+fn stored_once(server: &Server, sha: &str, bytes: &[u8]) {
+    assert_eq!(server.count("SELECT COUNT(*) FROM findings"), 1, "the finding is applied");
+    assert_eq!(server.count("SELECT COUNT(*) FROM blobs"), 1);
+    assert_eq!(server.count("SELECT COUNT(*) FROM uploads"), 0, "no upload left half done");
+    let api = server.api();
+    let token = api.sign_in("chief1");
+    let back = api.http.get(format!("{}/blobs/{sha}", api.base)).bearer_auth(&token).send().unwrap();
+    assert_eq!(back.status(), 200);
+    assert!(back.bytes().unwrap().as_ref() == bytes, "the photo is stored whole");
+}
+
+#[test]
+fn an_upload_whose_bytes_all_came_but_whose_commit_did_not_is_finished_by_the_device() {
+    use std::io::Write;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut server, device, bytes, sha) = device_with_a_photo(tmp.path());
+    // All but the last kilobyte sent as a resumable upload, then the rest kept by the server without the
+    // photo being committed: what a crash after the last chunk's bytes were flushed leaves.
+    let split = bytes.len() - 1000;
+    first_chunk(&server, &sha, bytes.len(), bytes[..split].to_vec());
     assert!(server.terminate().success());
+    let data = tmp.path().join("server");
     let partial = data.join("blobs").join("partial").join(&sha);
     std::fs::OpenOptions::new().append(true).open(&partial).unwrap().write_all(&bytes[split..]).unwrap();
 
-    let server = tiejiaoban::Server::start_with(&data, server.port, &[], &[]);
+    let server = Server::start_with(&data, server.port, &[], &[]);
     let api = server.api();
+    let (_, token) = api.register("inspector1");
     let head = api.http.head(format!("{}/blobs/{sha}", api.base)).bearer_auth(&token).send().unwrap();
     let header = |name: &str| head.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     assert_eq!(
@@ -182,9 +205,19 @@ fn an_upload_whose_bytes_all_came_but_whose_commit_did_not_is_finished_by_the_de
     );
 
     device.ok(&["sync"]);
-    assert_eq!(server.count("SELECT COUNT(*) FROM findings"), 1, "the finding is applied");
-    assert_eq!(server.count("SELECT COUNT(*) FROM blobs"), 1);
-    assert_eq!(server.count("SELECT COUNT(*) FROM uploads"), 0, "no upload left half done");
-    let back = api.http.get(format!("{}/blobs/{sha}", api.base)).bearer_auth(&token).send().unwrap().bytes().unwrap();
-    assert!(back.as_ref() == bytes.as_slice(), "the photo is stored whole");
+    stored_once(&server, &sha, &bytes);
+}
+
+#[test]
+fn an_upload_begun_under_the_photo_s_name_with_more_bytes_is_started_over_by_the_device() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (server, device, bytes, sha) = device_with_a_photo(tmp.path());
+    // Another client began an upload under this name, announcing more bytes than the photo has, and has sent
+    // more than it has: the server holds more bytes than the device's photo.
+    let mut longer = bytes.clone();
+    longer.extend(std::iter::repeat_n(7u8, 5000));
+    first_chunk(&server, &sha, longer.len() + 10_000, longer);
+
+    device.ok(&["sync"]);
+    stored_once(&server, &sha, &bytes);
 }

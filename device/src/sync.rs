@@ -324,6 +324,11 @@ impl SyncClient {
                 return Err(DeviceError::Invalid("the server does not accept this upload's bytes".into()));
             }
             rounds_left -= 1;
+            if offset > total {
+                // The server holds more than this photo has (an upload begun under its name with another
+                // length): start over, which the server takes at offset 0.
+                offset = 0;
+            }
             let end = (offset as usize + CHUNK_BYTES).min(bytes.len());
             let chunk = bytes[offset as usize..end].to_vec();
             let response = self

@@ -50,11 +50,18 @@ impl AppState {
         let store = SqliteStore::open(&config.data_dir, settings)?;
         crate::demo::ensure_dictionary(&store)?;
         let blobs = BlobFiles::open(config.data_dir.join("blobs"))?;
-        // A finished upload whose partial file outlived its photo's commit (a crash between the two).
-        for sha in blobs.partials()? {
-            if store.blob(&sha)?.is_some() {
-                blobs.discard_partial(&sha)?;
+        // A finished upload whose partial file outlived its photo's commit (a crash between the two). Only
+        // space is at stake, so a failure here is reported and the server starts all the same.
+        let leftovers = blobs.partials().map_err(AppError::from).and_then(|names| {
+            for sha in names {
+                if store.blob(&sha)?.is_some() {
+                    blobs.discard_partial(&sha)?;
+                }
             }
+            Ok(())
+        });
+        if let Err(e) = leftovers {
+            tracing::warn!("finished uploads' partial files could not be cleared: {e}");
         }
         let store: Arc<dyn Store> = Arc::new(store);
         let committer = Committer::start(store.clone(), blobs.clone())?;

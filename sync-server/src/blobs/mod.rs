@@ -51,13 +51,12 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 impl BlobFiles {
     pub fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
         let root = root.into();
-        if !root.join("partial").exists() {
-            fs::create_dir_all(root.join("partial"))?;
-            // The new directories' names must be on disk before anything stored in them is acknowledged.
-            sync_dir(&root)?;
-            if let Some(parent) = root.parent() {
-                sync_dir(parent)?;
-            }
+        fs::create_dir_all(root.join("partial"))?;
+        // The directories' names must be on disk before anything stored in them is acknowledged; flushed at
+        // every start, in case the first one ended before they were.
+        sync_dir(&root)?;
+        if let Some(parent) = root.parent() {
+            sync_dir(parent)?;
         }
         match fs::remove_dir_all(root.join("tmp")) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
