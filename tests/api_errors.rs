@@ -109,17 +109,8 @@ fn every_endpoint_refuses_bad_input_with_the_contract_error() {
         404,
         "not_found",
     );
-    let patch = |sha: &str, offset: usize, length: usize, bytes: &[u8]| {
-        api.send(
-            api.http
-                .patch(format!("{}/blobs/{sha}", api.base))
-                .bearer_auth(&token)
-                .header("Content-Type", "application/offset+octet-stream")
-                .header("Upload-Offset", offset)
-                .header("Upload-Length", length)
-                .body(bytes.to_vec()),
-        )
-    };
+    let patch =
+        |sha: &str, offset: usize, length: usize, bytes: &[u8]| api.patch_blob(&token, sha, offset, length, bytes);
     let conflict = patch(&other, 10, 100, b"abc");
     expect(&conflict, 409, "conflict");
     assert_eq!(conflict.headers["upload-offset"], "0");
@@ -164,18 +155,8 @@ fn a_resumable_upload_survives_a_break_and_refuses_wrong_bytes() {
     let photo = std::fs::read(fixture("orientation-landscape-3.jpg")).unwrap();
     let sha = sha256_hex(&photo);
     let url = format!("{}/blobs/{sha}", api.base);
-    let patch = |offset: usize, bytes: &[u8]| {
-        api.send(
-            api.http
-                .patch(&url)
-                .bearer_auth(&token)
-                .header("Content-Type", "application/offset+octet-stream")
-                .header("Upload-Offset", offset)
-                .header("Upload-Length", photo.len())
-                .body(bytes.to_vec()),
-        )
-    };
-    let head = || api.send(api.http.head(&url).bearer_auth(&token));
+    let patch = |offset: usize, bytes: &[u8]| api.patch_blob(&token, &sha, offset, photo.len(), bytes);
+    let head = || api.head_blob(&token, &sha);
     assert_eq!(head().status, 404);
 
     let first = patch(0, &photo[..100_000]);
@@ -203,18 +184,9 @@ fn a_resumable_upload_survives_a_break_and_refuses_wrong_bytes() {
     let mut forged = std::fs::read(fixture("orientation-landscape-1.jpg")).unwrap();
     forged.truncate(1000);
     let name = sha256_hex(b"something else");
-    let url2 = format!("{}/blobs/{name}", api.base);
-    let a = api.send(
-        api.http
-            .patch(&url2)
-            .bearer_auth(&token)
-            .header("Content-Type", "application/offset+octet-stream")
-            .header("Upload-Offset", 0)
-            .header("Upload-Length", forged.len())
-            .body(forged),
-    );
+    let a = api.patch_blob(&token, &name, 0, forged.len(), &forged);
     expect(&a, 422, "hash_mismatch");
-    assert_eq!(api.send(api.http.head(&url2).bearer_auth(&token)).status, 404);
+    assert_eq!(api.head_blob(&token, &name).status, 404);
     assert_eq!(server.count("SELECT COUNT(*) FROM blobs"), 1);
 }
 

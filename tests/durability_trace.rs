@@ -9,12 +9,11 @@
 //! missing flush: killing the process leaves the page cache, and what it holds, in place.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use serde_json::json;
-use tiejiaoban::{Api, bin_dir, finding_body, sha256_hex};
+use tiejiaoban::{Api, bin_dir, fake_jpeg as photo, finding_body, listening_url, sha256_hex};
 
 /// The server under strace; stopped with SIGTERM (the server's clean stop) however the test ends.
 struct Traced {
@@ -37,18 +36,7 @@ impl Traced {
             .stdout(Stdio::piped())
             .spawn()
             .expect("start strace");
-        let mut lines = BufReader::new(strace.stdout.take().unwrap()).lines();
-        let url = loop {
-            match lines.next() {
-                Some(Ok(line)) => {
-                    if let Some(url) = line.strip_prefix("listening on ") {
-                        break url.trim().to_owned();
-                    }
-                }
-                _ => panic!("the traced server exited before listening: {:?}", strace.wait()),
-            }
-        };
-        std::thread::spawn(move || for _ in lines.by_ref() {});
+        let url = listening_url(&mut strace);
         let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", strace.id())).unwrap();
         let server_pid = children.split_whitespace().next().and_then(|p| p.parse().ok()).expect("the server's pid");
         Traced { strace, server_pid, url, stopped: false }
@@ -67,12 +55,6 @@ impl Drop for Traced {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-fn photo(len: usize, seed: u8) -> Vec<u8> {
-    let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0];
-    bytes.extend((4..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)));
-    bytes
 }
 
 /// A file whose writes a later answer may stand on.
@@ -205,16 +187,7 @@ fn every_answer_goes_out_after_what_it_acknowledges_is_flushed() {
     }
     let c_sha = sha256_hex(&c);
     for (from, to, status) in [(0, 200_000, 204), (200_000, c.len(), 204)] {
-        let answer = api.send(
-            api.http
-                .patch(format!("{}/blobs/{c_sha}", api.base))
-                .bearer_auth(&token)
-                .header("Content-Type", "application/offset+octet-stream")
-                .header("Upload-Offset", from)
-                .header("Upload-Length", c.len())
-                .body(c[from..to].to_vec()),
-        );
-        assert_eq!(answer.status, status);
+        assert_eq!(api.patch_blob(&token, &c_sha, from, c.len(), &c[from..to]).status, status);
     }
 
     // Findings: one op, the same again (answered `duplicate`), then a batch of three.

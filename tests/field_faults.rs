@@ -151,19 +151,10 @@ fn device_with_a_photo(tmp: &std::path::Path) -> (Server, Device, Vec<u8>, Strin
 }
 
 /// Sends `body` as a resumable upload's first chunk, announcing `length` bytes in all.
-fn first_chunk(server: &Server, sha: &str, length: usize, body: Vec<u8>) {
+fn first_chunk(server: &Server, sha: &str, length: usize, body: &[u8]) {
     let api = server.api();
     let (_, token) = api.register("inspector1");
-    let answer = api.send(
-        api.http
-            .patch(format!("{}/blobs/{sha}", api.base))
-            .bearer_auth(&token)
-            .header("Content-Type", "application/offset+octet-stream")
-            .header("Upload-Offset", 0)
-            .header("Upload-Length", length)
-            .body(body),
-    );
-    assert_eq!(answer.status, 204);
+    assert_eq!(api.patch_blob(&token, sha, 0, length, body).status, 204);
 }
 
 /// The device's finding and photo are on the server, once and whole.
@@ -173,9 +164,9 @@ fn stored_once(server: &Server, sha: &str, bytes: &[u8]) {
     assert_eq!(server.count("SELECT COUNT(*) FROM uploads"), 0, "no upload left half done");
     let api = server.api();
     let token = api.sign_in("chief1");
-    let back = api.http.get(format!("{}/blobs/{sha}", api.base)).bearer_auth(&token).send().unwrap();
-    assert_eq!(back.status(), 200);
-    assert!(back.bytes().unwrap().as_ref() == bytes, "the photo is stored whole");
+    let (status, back) = api.get_blob(&token, sha);
+    assert_eq!(status, 200);
+    assert!(back == bytes, "the photo is stored whole");
 }
 
 #[test]
@@ -187,7 +178,7 @@ fn an_upload_whose_bytes_all_came_but_whose_commit_did_not_is_finished_by_the_de
     // All but the last kilobyte sent as a resumable upload, then the rest kept by the server without the
     // photo being committed: what a crash after the last chunk's bytes were flushed leaves.
     let split = bytes.len() - 1000;
-    first_chunk(&server, &sha, bytes.len(), bytes[..split].to_vec());
+    first_chunk(&server, &sha, bytes.len(), &bytes[..split]);
     assert!(server.terminate().success());
     let data = tmp.path().join("server");
     let partial = data.join("blobs").join("partial").join(&sha);
@@ -196,11 +187,9 @@ fn an_upload_whose_bytes_all_came_but_whose_commit_did_not_is_finished_by_the_de
     let server = Server::start_with(&data, server.port, &[], &[]);
     let api = server.api();
     let (_, token) = api.register("inspector1");
-    let head = api.http.head(format!("{}/blobs/{sha}", api.base)).bearer_auth(&token).send().unwrap();
-    let header = |name: &str| head.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     assert_eq!(
-        (header("upload-offset"), header("blob-complete")),
-        (Some(bytes.len().to_string()), Some("false".into())),
+        api.head_blob(&token, &sha).held(),
+        (Some(bytes.len().to_string().as_str()), Some("false")),
         "the server holds every byte of an upload it has not finished"
     );
 
@@ -216,7 +205,7 @@ fn an_upload_begun_under_the_photo_s_name_with_more_bytes_is_started_over_by_the
     // more than it has: the server holds more bytes than the device's photo.
     let mut longer = bytes.clone();
     longer.extend(std::iter::repeat_n(7u8, 5000));
-    first_chunk(&server, &sha, longer.len() + 10_000, longer);
+    first_chunk(&server, &sha, longer.len() + 10_000, &longer);
 
     device.ok(&["sync"]);
     stored_once(&server, &sha, &bytes);

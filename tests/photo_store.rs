@@ -4,31 +4,7 @@
 
 use std::os::unix::fs::FileExt;
 
-use tiejiaoban::{Api, Server, sha256_hex};
-
-/// A JPEG-looking photo of `len` bytes, different for every `seed`.
-fn photo(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0];
-    bytes.extend((4..len).map(|_| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x as u8
-    }));
-    bytes
-}
-
-fn get_blob(api: &Api, token: &str, sha: &str) -> (u16, Vec<u8>) {
-    let r = api.http.get(format!("{}/blobs/{sha}", api.base)).bearer_auth(token).send().expect("GET blob");
-    (r.status().as_u16(), r.bytes().expect("blob body").to_vec())
-}
-
-fn head_blob(api: &Api, token: &str, sha: &str) -> (u16, Option<String>, Option<String>) {
-    let r = api.http.head(format!("{}/blobs/{sha}", api.base)).bearer_auth(token).send().expect("HEAD blob");
-    let header = |name: &str| r.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    (r.status().as_u16(), header("upload-offset"), header("blob-complete"))
-}
+use tiejiaoban::{Server, fake_jpeg as photo, sha256_hex};
 
 /// Where the store says a photo is: (pack, offset), both NULL for a file of its own.
 fn place(server: &Server, sha: &str) -> (Option<i64>, Option<i64>) {
@@ -83,10 +59,11 @@ fn photos_uploaded_side_by_side_share_packs_and_read_back_whole_across_restarts(
 
     for p in &photos {
         let sha = sha256_hex(p);
-        let (status, back) = get_blob(&api, &token, &sha);
+        let (status, back) = api.get_blob(&token, &sha);
         assert_eq!(status, 200);
         assert!(back == *p, "photo {sha} reads back differently");
-        assert_eq!(head_blob(&api, &token, &sha), (200, Some(p.len().to_string()), Some("true".into())));
+        let head = api.head_blob(&token, &sha);
+        assert_eq!((head.status, head.held()), (200, (Some(p.len().to_string().as_str()), Some("true"))));
     }
     assert_eq!(api.put_blob(&token, &sha256_hex(&photos[0]), "image/jpeg", photos[0].clone()).status, 200);
     assert_eq!(server.count("SELECT COUNT(*) FROM blobs"), photos.len() as i64, "a photo sent again is held once");
@@ -99,7 +76,7 @@ fn photos_uploaded_side_by_side_share_packs_and_read_back_whole_across_restarts(
     let late = photo(10_000, 99);
     assert_eq!(api.put_blob(&token, &sha256_hex(&late), "image/jpeg", late.clone()).status, 201);
     for p in photos.iter().chain([&late]) {
-        assert!(get_blob(&api, &token, &sha256_hex(p)).1 == *p, "a photo changed across the restart");
+        assert!(api.get_blob(&token, &sha256_hex(p)).1 == *p, "a photo changed across the restart");
     }
 }
 
@@ -133,10 +110,11 @@ fn a_photo_stored_in_a_file_of_its_own_is_still_served() {
     let server = Server::start(&data);
     let api = server.api();
     let (_, token) = api.register("inspector1");
-    let (status, back) = get_blob(&api, &token, &sha);
+    let (status, back) = api.get_blob(&token, &sha);
     assert_eq!(status, 200);
     assert!(back == p, "the photo is read from its own file");
-    assert_eq!(head_blob(&api, &token, &sha), (200, Some(p.len().to_string()), Some("true".into())));
+    let head = api.head_blob(&token, &sha);
+    assert_eq!((head.status, head.held()), (200, (Some(p.len().to_string().as_str()), Some("true"))));
 }
 
 #[test]
@@ -149,16 +127,7 @@ fn a_partial_file_left_beside_a_stored_photo_is_removed_at_start() {
     let p = photo(300_000, 11);
     let sha = sha256_hex(&p);
     for (from, to) in [(0, 200_000), (200_000, p.len())] {
-        let answer = api.send(
-            api.http
-                .patch(format!("{}/blobs/{sha}", api.base))
-                .bearer_auth(&token)
-                .header("Content-Type", "application/offset+octet-stream")
-                .header("Upload-Offset", from)
-                .header("Upload-Length", p.len())
-                .body(p[from..to].to_vec()),
-        );
-        assert_eq!(answer.status, 204);
+        assert_eq!(api.patch_blob(&token, &sha, from, p.len(), &p[from..to]).status, 204);
     }
     let partial = data.join("blobs").join("partial").join(&sha);
     assert!(!partial.exists(), "a finished upload's partial file goes once the photo is stored");
@@ -170,5 +139,5 @@ fn a_partial_file_left_beside_a_stored_photo_is_removed_at_start() {
     assert!(!partial.exists(), "the leftover is removed when the server starts");
     let api = server.api();
     let (_, token) = api.register("inspector1");
-    assert!(get_blob(&api, &token, &sha).1 == p, "the stored photo is kept");
+    assert!(api.get_blob(&token, &sha).1 == p, "the stored photo is kept");
 }

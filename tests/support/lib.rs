@@ -71,20 +71,7 @@ impl Server {
         cmd.args(args).envs(env.iter().copied()).env("RUST_LOG", "warn");
         cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
         let mut child = cmd.spawn().expect("start sync-server");
-        let stdout = child.stdout.take().expect("server stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let url = loop {
-            match lines.next() {
-                Some(Ok(line)) => {
-                    if let Some(url) = line.strip_prefix("listening on ") {
-                        break url.trim().to_owned();
-                    }
-                }
-                _ => panic!("sync-server exited before listening: {:?}", child.wait()),
-            }
-        };
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines.by_ref() {});
+        let url = listening_url(&mut child);
         let port = url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port in listening line");
         Server { child, url, data: data.to_owned(), port }
     }
@@ -130,6 +117,25 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Waits for a server started with its standard output piped to say where it listens; returns that URL. The
+/// output is read on afterwards, so that the server never blocks on a full pipe.
+pub fn listening_url(child: &mut Child) -> String {
+    let stdout = child.stdout.take().expect("the server's standard output is piped");
+    let mut lines = BufReader::new(stdout).lines();
+    let url = loop {
+        match lines.next() {
+            Some(Ok(line)) => {
+                if let Some(url) = line.strip_prefix("listening on ") {
+                    break url.trim().to_owned();
+                }
+            }
+            _ => panic!("sync-server exited before listening: {:?}", child.wait()),
+        }
+    };
+    std::thread::spawn(move || for _ in lines.by_ref() {});
+    url
 }
 
 /// The `patrol` command line on a home directory of its own.
@@ -204,6 +210,16 @@ impl Answer {
     pub fn code(&self) -> &str {
         self.body["error"]["code"].as_str().unwrap_or("")
     }
+
+    /// A header's value, if the answer has it.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// What a photo's HEAD or upload answer says the server holds: `upload-offset` and `blob-complete`.
+    pub fn held(&self) -> (Option<&str>, Option<&str>) {
+        (self.header("upload-offset"), self.header("blob-complete"))
+    }
 }
 
 impl Api {
@@ -266,6 +282,43 @@ impl Api {
                 .body(bytes),
         )
     }
+
+    /// Sends one chunk of a resumable upload: `bytes` at `offset` of a photo of `length` bytes.
+    pub fn patch_blob(&self, token: &str, sha: &str, offset: usize, length: usize, bytes: &[u8]) -> Answer {
+        self.send(
+            self.http
+                .patch(format!("{}/blobs/{sha}", self.base))
+                .bearer_auth(token)
+                .header("Content-Type", "application/offset+octet-stream")
+                .header("Upload-Offset", offset)
+                .header("Upload-Length", length)
+                .body(bytes.to_vec()),
+        )
+    }
+
+    /// Asks how much of a photo the server holds (its headers say it).
+    pub fn head_blob(&self, token: &str, sha: &str) -> Answer {
+        self.send(self.http.head(format!("{}/blobs/{sha}", self.base)).bearer_auth(token))
+    }
+
+    /// Downloads a photo: the status and the bytes.
+    pub fn get_blob(&self, token: &str, sha: &str) -> (u16, Vec<u8>) {
+        let r = self.http.get(format!("{}/blobs/{sha}", self.base)).bearer_auth(token).send().expect("GET blob");
+        (r.status().as_u16(), r.bytes().expect("the photo's bytes").to_vec())
+    }
+}
+
+/// Bytes that pass for a JPEG photo (its first bytes), `len` long and different for every `seed`.
+pub fn fake_jpeg(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    bytes.extend((4..len).map(|_| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x as u8
+    }));
+    bytes
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {

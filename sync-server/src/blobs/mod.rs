@@ -1,4 +1,4 @@
-//! Photos on disk. A photo is stored once, under its SHA-256, and either is there whole or not at all.
+//! Photos on disk, named by their SHA-256: each has one row in the store, and is there whole or not at all.
 //!
 //! New photos go into pack files (`packs`): written at a place of their own, flushed in groups, and found
 //! through the place kept in their row in the store (`commit` makes the row durable after the flush). Photos
@@ -44,6 +44,7 @@ pub struct FinishedUpload {
     pub content_type: Option<&'static str>,
 }
 
+/// Flushes a directory, so that the names in it are on disk.
 fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
@@ -52,17 +53,17 @@ impl BlobFiles {
     pub fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
         let root = root.into();
         fs::create_dir_all(root.join("partial"))?;
-        // The directories' names must be on disk before anything stored in them is acknowledged; flushed at
-        // every start, in case the first one ended before they were.
-        sync_dir(&root)?;
-        if let Some(parent) = root.parent() {
-            sync_dir(parent)?;
-        }
         match fs::remove_dir_all(root.join("tmp")) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
             _ => {}
         }
         let packs = Arc::new(Packs::open(root.join("packs"), DEFAULT_PACK_BYTES)?);
+        // The directories' names (`partial`, `packs`, and `blobs` itself) must be on disk before anything stored
+        // in them is acknowledged; flushed at every start, in case the first one ended before they were.
+        sync_dir(&root)?;
+        if let Some(parent) = root.parent() {
+            sync_dir(parent)?;
+        }
         Ok(BlobFiles { root, packs })
     }
 

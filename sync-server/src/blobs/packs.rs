@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::sync_dir;
+
 /// Photos start at multiples of this and are written in whole blocks of it.
 pub const BLOCK: u64 = 4096;
 
@@ -84,7 +86,7 @@ fn open_pack(dir: &Path, id: u32) -> io::Result<PackFile> {
     let path = dir.join(pack_name(id));
     let plain = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path)?;
     // A new pack's name must be on disk before any row points into it.
-    File::open(dir)?.sync_all()?;
+    sync_dir(dir)?;
     let direct = open_direct(OpenOptions::new().write(true), &path);
     Ok(PackFile { id, direct, direct_refused: AtomicBool::new(false), plain })
 }
@@ -112,21 +114,12 @@ fn aligned(len: usize) -> (Vec<u8>, usize) {
     (buf, start)
 }
 
-/// Flushes a directory, so that the names in it are on disk.
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
 impl Packs {
-    /// Opens the packs under `dir`, going on after the last pack's end.
+    /// Opens the packs under `dir`, going on after the last pack's end. The caller flushes `dir`'s parent, so
+    /// that the directory's own name is on disk.
     pub fn open(dir: impl Into<PathBuf>, limit: u64) -> io::Result<Self> {
         let dir = dir.into();
         fs::create_dir_all(&dir)?;
-        // The directory's name, in its parent, must be on disk before a row points into it; flushed at every
-        // start, in case the first one ended before it was.
-        if let Some(parent) = dir.parent() {
-            sync_dir(parent)?;
-        }
         let mut last = 0u32;
         for entry in fs::read_dir(&dir)? {
             let name = entry?.file_name();
