@@ -11,9 +11,11 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use protocol::{DeviceInfo, OpEnvelopeRaw, OpStatus, Role};
 use sync_server::Zone;
-use sync_server::auth::Principal;
-use sync_server::calendar::WorkCalendar;
-use sync_server::store::{BlobMeta, EngineSettings, NewUser, SqliteStore, Store, SyncContext};
+use sync_server::blobs::BlobMeta;
+use sync_server::db::{NewUser, SqliteStore, Store, SyncContext};
+use sync_server::domain::EngineSettings;
+use sync_server::domain::calendar::WorkCalendar;
+use sync_server::principal::Principal;
 use uuid::Uuid;
 
 const BATCH: usize = 100;
@@ -40,7 +42,7 @@ fn main() {
         duplicate_window_hours: 72.0,
     };
     let store = SqliteStore::open(tmp.path(), settings).unwrap();
-    sync_server::demo::ensure_dictionary(&store).unwrap();
+    sync_server::seed::ensure_dictionary(&store).unwrap();
     let now = Utc::now();
     let user = store
         .add_user(

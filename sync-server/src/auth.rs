@@ -1,15 +1,14 @@
-//! Passwords, tokens and the signed-in principal of a request.
+//! Passwords, tokens, and the extractor that finds the signed-in principal of a request.
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use protocol::{Role, UserInfo};
 use rand::RngCore;
-use uuid::Uuid;
 
 use crate::AppState;
 use crate::error::{AppError, AppResult};
+use crate::principal::Principal;
 
 pub fn hash_password(password: &str) -> AppResult<String> {
     let salt = SaltString::encode_b64(&random_bytes::<16>()).map_err(|e| AppError::internal(e.to_string()))?;
@@ -44,51 +43,6 @@ pub fn new_token(prefix: &str) -> String {
 /// Tokens carry 256 random bits, so a plain SHA-256 is a safe stored form.
 pub fn token_hash(token: &str) -> String {
     protocol::digest::sha256_hex(token.as_bytes())
-}
-
-/// A user as the server keeps it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct User {
-    pub id: Uuid,
-    pub username: String,
-    pub display_name: String,
-    pub role: Role,
-    pub team: Option<String>,
-    pub department: Option<String>,
-}
-
-impl User {
-    pub fn info(&self) -> UserInfo {
-        UserInfo {
-            id: self.id,
-            username: self.username.clone(),
-            display_name: self.display_name.clone(),
-            role: self.role,
-            team: self.team.clone(),
-            department: self.department.clone(),
-        }
-    }
-}
-
-/// Who is calling: a user, through a registered device or a console session.
-#[derive(Debug, Clone)]
-pub struct Principal {
-    pub user: User,
-    /// Set when the token is a device token.
-    pub device_id: Option<Uuid>,
-}
-
-impl Principal {
-    pub fn role(&self) -> Role {
-        self.user.role
-    }
-    pub fn require(&self, roles: &[Role], what: &str) -> AppResult<()> {
-        if roles.contains(&self.user.role) {
-            Ok(())
-        } else {
-            Err(AppError::forbidden(format!("role `{}` may not {what}", self.user.role)))
-        }
-    }
 }
 
 /// The bearer token of a request, if any.

@@ -1,25 +1,13 @@
-//! Default data: the dictionary of domain.md on every new store, and with `--demo` a small district
-//! (teams, users of every role, roads) to try the system with. Both only add what is missing.
+//! With `--demo`, a small district (teams, users of every role, roads) to try the system with. It only adds
+//! what is missing.
 
 use chrono::Utc;
 use protocol::{Dictionary, Road, Role};
 
 use crate::auth::hash_password;
+use crate::db::{NewUser, Store};
 use crate::error::{AppError, AppResult};
-use crate::store::{NewUser, Store};
-
-/// The default dictionary (domain.md): 47 categories, 11 departments, the ten big classes.
-pub fn default_dictionary() -> Dictionary {
-    serde_json::from_str(include_str!("default_dictionary.json")).expect("the bundled dictionary is valid JSON")
-}
-
-/// Every store starts with the default dictionary, so that users of a department can be added at once.
-pub fn ensure_dictionary(store: &dyn Store) -> AppResult<()> {
-    if store.dictionary()?.is_none() {
-        store.import_dictionary(default_dictionary(), Utc::now())?;
-    }
-    Ok(())
-}
+use crate::seed::ensure_dictionary;
 
 /// The password of every demo user; printed by `serve --demo` and in the README.
 pub const DEMO_PASSWORD: &str = "demo1234";

@@ -3,22 +3,22 @@
 
 pub mod auth;
 pub mod blobs;
-pub mod calendar;
 pub mod config;
+pub mod db;
 pub mod demo;
-pub mod engine;
+pub mod domain;
 pub mod error;
 pub mod hashing;
-mod routes;
+mod http;
+pub mod principal;
+pub mod seed;
 pub mod state;
-pub mod stats;
-pub mod store;
 
 use std::future::Future;
 
 pub use config::{Config, Zone};
 pub use error::{AppError, AppResult};
-pub use routes::app;
+pub use http::app;
 pub use state::AppState;
 
 /// Serves the API on `listener` until `shutdown` resolves, then finishes the requests under way.

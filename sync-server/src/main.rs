@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use chrono::Utc;
 use clap::{Parser, Subcommand};
 use protocol::{Dictionary, Role};
-use sync_server::store::NewUser;
+use sync_server::db::NewUser;
 use sync_server::{AppError, AppState, Config, Zone, auth, demo};
 
 #[derive(Parser)]

@@ -6,9 +6,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::blobs::BlobFiles;
 use crate::blobs::commit::Committer;
 use crate::config::Config;
+use crate::db::{SqliteStore, Store};
+use crate::domain::EngineSettings;
 use crate::error::{AppError, AppResult};
 use crate::hashing::HashService;
-use crate::store::{EngineSettings, SqliteStore, Store};
 
 /// Uploads of one blob are serialised; 64 stripes keep unrelated uploads apart without a map that grows.
 const UPLOAD_STRIPES: usize = 64;
@@ -38,8 +39,8 @@ impl std::ops::Deref for AppState {
 impl AppState {
     /// Opens the data directory: the SQLite store (created and migrated on first start) and the blobs.
     pub fn open(config: Config) -> AppResult<Self> {
-        let calendar =
-            crate::calendar::WorkCalendar::load(&config.data_dir.join("calendar.json")).map_err(AppError::internal)?;
+        let calendar = crate::domain::calendar::WorkCalendar::load(&config.data_dir.join("calendar.json"))
+            .map_err(AppError::internal)?;
         let settings = EngineSettings {
             zone: config.zone,
             calendar,
@@ -48,7 +49,7 @@ impl AppState {
             duplicate_window_hours: config.duplicate_window_hours,
         };
         let store = SqliteStore::open(&config.data_dir, settings)?;
-        crate::demo::ensure_dictionary(&store)?;
+        crate::seed::ensure_dictionary(&store)?;
         let blobs = BlobFiles::open(config.data_dir.join("blobs"))?;
         // A finished upload whose partial file outlived its photo's commit (a crash between the two). Only
         // space is at stake, so a failure here is reported and the server starts all the same.
@@ -64,7 +65,8 @@ impl AppState {
             tracing::warn!("finished uploads' partial files could not be cleared: {e}");
         }
         let store: Arc<dyn Store> = Arc::new(store);
-        let committer = Committer::start(store.clone(), blobs.clone())?;
+        let recorder = store.clone();
+        let committer = Committer::start(move |rows, now| recorder.record_blobs(rows, now), blobs.clone())?;
         Ok(AppState(Arc::new(Inner {
             store,
             blobs,

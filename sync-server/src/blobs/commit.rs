@@ -11,17 +11,19 @@
 //! the failed one should have made durable, and those photos would then be acknowledged. After a restart the
 //! devices send again whatever was not acknowledged.
 
-use std::sync::Arc;
 use std::sync::mpsc;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::BlobFiles;
+use super::BlobMeta;
 use super::packs::Written;
 use crate::error::{AppError, AppResult};
-use crate::store::{BlobMeta, Store};
+
+/// Records complete photos (their rows, in one durable commit); for each, false when it was already held.
+pub type RecordBlobs = dyn Fn(&[(BlobMeta, Uuid)], DateTime<Utc>) -> AppResult<Vec<bool>> + Send + Sync;
 
 struct Pending {
     written: Written,
@@ -38,7 +40,10 @@ pub struct Committer {
 
 impl Committer {
     /// Starts the `blob-commit` thread.
-    pub fn start(store: Arc<dyn Store>, blobs: BlobFiles) -> std::io::Result<Self> {
+    pub fn start(
+        record: impl Fn(&[(BlobMeta, Uuid)], DateTime<Utc>) -> AppResult<Vec<bool>> + Send + Sync + 'static,
+        blobs: BlobFiles,
+    ) -> std::io::Result<Self> {
         let (jobs, pending) = mpsc::channel();
         std::thread::Builder::new().name("blob-commit".into()).spawn(move || {
             // Without this thread no photo could be stored again while the rest of the server went on.
@@ -52,7 +57,7 @@ impl Committer {
                 }
             }
             let _guard = EndsTheProcessOnPanic;
-            serve(store.as_ref(), &blobs, &pending);
+            serve(&record, &blobs, &pending);
         })?;
         Ok(Committer { jobs })
     }
@@ -69,11 +74,11 @@ impl Committer {
     }
 }
 
-fn serve(store: &dyn Store, blobs: &BlobFiles, pending: &mpsc::Receiver<Pending>) {
+fn serve(record: &RecordBlobs, blobs: &BlobFiles, pending: &mpsc::Receiver<Pending>) {
     while let Ok(first) = pending.recv() {
         let mut group = vec![first];
         group.extend(pending.try_iter());
-        match commit_group(store, blobs, &group) {
+        match commit_group(record, blobs, &group) {
             Ok(created) => {
                 for (p, created) in group.into_iter().zip(created) {
                     let _ = p.reply.send(Ok(created));
@@ -89,7 +94,7 @@ fn serve(store: &dyn Store, blobs: &BlobFiles, pending: &mpsc::Receiver<Pending>
     }
 }
 
-fn commit_group(store: &dyn Store, blobs: &BlobFiles, group: &[Pending]) -> Result<Vec<bool>, String> {
+fn commit_group(record: &RecordBlobs, blobs: &BlobFiles, group: &[Pending]) -> Result<Vec<bool>, String> {
     let mut flushed: Vec<u32> = Vec::with_capacity(1);
     for p in group {
         let pack = p.written.file.id();
@@ -103,7 +108,7 @@ fn commit_group(store: &dyn Store, blobs: &BlobFiles, group: &[Pending]) -> Resu
         flushed.push(pack);
     }
     let rows: Vec<(BlobMeta, Uuid)> = group.iter().map(|p| (p.meta.clone(), p.uploader)).collect();
-    let created = store.record_blobs(&rows, Utc::now()).map_err(|e| format!("recording photos failed: {e}"))?;
+    let created = record(&rows, Utc::now()).map_err(|e| format!("recording photos failed: {e}"))?;
     // A resumable upload of the same photo, finished or abandoned, is no longer needed.
     for p in group {
         if let Err(e) = blobs.discard_partial(&p.meta.sha256) {

@@ -17,8 +17,18 @@ use std::sync::Arc;
 
 use protocol::digest::Sha256;
 
-use crate::store::BlobMeta;
+pub use packs::PackPlace;
 use packs::{DEFAULT_PACK_BYTES, Packs, Written};
+
+/// A complete photo held by the server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlobMeta {
+    pub sha256: String,
+    pub bytes: u64,
+    pub content_type: String,
+    /// Its place in the pack files; `None` for a photo stored in a file of its own (before packs).
+    pub packed: Option<PackPlace>,
+}
 
 /// The image types the server takes, told by their first bytes.
 pub fn sniff_image(head: &[u8]) -> Option<&'static str> {

@@ -9,11 +9,11 @@ use protocol::Role;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::auth::Principal;
+use crate::db::DeviceView;
+use crate::domain::stats::{GroupBy, StatsRow, aggregate, to_csv};
 use crate::error::{AppError, AppResult};
+use crate::principal::Principal;
 use crate::state::AppState;
-use crate::stats::{GroupBy, StatsRow, aggregate, to_csv};
-use crate::store::DeviceView;
 
 #[derive(Debug, Deserialize)]
 pub struct StatsQuery {
@@ -135,7 +135,7 @@ pub async fn import_dictionary(
 
 #[derive(Debug, Serialize)]
 pub struct UserList {
-    users: Vec<crate::store::UserView>,
+    users: Vec<crate::db::UserView>,
 }
 
 pub async fn list_users(State(state): State<AppState>, principal: Principal) -> AppResult<Json<UserList>> {
@@ -176,7 +176,7 @@ pub async fn add_user(
     let user = state
         .blocking(move |s| {
             s.add_user(
-                crate::store::NewUser {
+                crate::db::NewUser {
                     display_name: req
                         .display_name
                         .filter(|n| !n.trim().is_empty())
@@ -201,7 +201,7 @@ pub struct DayQuery {
 
 #[derive(Debug, Serialize)]
 pub struct PatrolList {
-    patrols: Vec<crate::store::PatrolView>,
+    patrols: Vec<crate::db::PatrolView>,
 }
 
 /// `GET /api/v1/patrols?date=` (extension): the day's patrols with tracks; chief: own team.
@@ -212,8 +212,8 @@ pub async fn patrols(
 ) -> AppResult<Json<PatrolList>> {
     let day = date(&q.date, "date")?;
     let scope = match principal.role() {
-        Role::Chief => crate::store::Scope::Team(principal.user.team.clone()),
-        Role::Dispatcher | Role::Admin => crate::store::Scope::All,
+        Role::Chief => crate::db::Scope::Team(principal.user.team.clone()),
+        Role::Dispatcher | Role::Admin => crate::db::Scope::All,
         other => return Err(AppError::forbidden(format!("role `{other}` may not see patrols"))),
     };
     let (from, to) = state.config.zone.day_bounds(day);
@@ -224,7 +224,7 @@ pub async fn patrols(
 pub async fn sync_health(
     State(state): State<AppState>,
     principal: Principal,
-) -> AppResult<Json<crate::store::SyncHealth>> {
+) -> AppResult<Json<crate::db::SyncHealth>> {
     principal.require(&[Role::Admin], "see sync health")?;
     Ok(Json(state.blocking(|s| s.sync_health(Utc::now())).await?))
 }
@@ -257,7 +257,7 @@ pub async fn update_user(
     principal: Principal,
     Path(username): Path<String>,
     body: axum::body::Body,
-) -> AppResult<Json<crate::store::UserView>> {
+) -> AppResult<Json<crate::db::UserView>> {
     let patch: UserPatch = super::read_json(body).await?;
     if patch.display_name.as_deref().is_some_and(|n| n.trim().is_empty()) {
         return Err(AppError::invalid("display_name", "a display name cannot be empty"));
@@ -275,7 +275,7 @@ pub async fn update_user(
         }
     }
     let blank_to_none = |v: Option<Option<String>>| v.map(|t| t.filter(|t| !t.trim().is_empty()));
-    let update = crate::store::UserUpdate {
+    let update = crate::db::UserUpdate {
         display_name: patch.display_name.map(|n| n.trim().to_owned()),
         role: patch.role,
         team: blank_to_none(patch.team),
@@ -292,7 +292,7 @@ pub async fn update_user(
 
 #[derive(Debug, Serialize)]
 pub struct TeamList {
-    teams: Vec<crate::store::TeamView>,
+    teams: Vec<crate::db::TeamView>,
 }
 
 /// `GET /api/v1/teams` (extension, admin and dispatcher): the teams (中队) with their active members.
@@ -324,7 +324,7 @@ pub async fn add_team(
 
 #[derive(Debug, Serialize)]
 pub struct DepartmentList {
-    departments: Vec<crate::store::DepartmentView>,
+    departments: Vec<crate::db::DepartmentView>,
 }
 
 /// `GET /api/v1/departments` (extension, admin and dispatcher): the dictionary's departments with their

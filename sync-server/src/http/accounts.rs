@@ -10,10 +10,11 @@ use chrono::{Duration, Utc};
 use protocol::{Health, RegisterRequest, RegisterResponse, SessionRequest, SessionResponse};
 
 use super::{created, read_json};
-use crate::auth::{self, Principal, User};
+use crate::auth;
+use crate::db::RegisterOutcome;
 use crate::error::{AppError, AppResult};
+use crate::principal::{Principal, User};
 use crate::state::AppState;
-use crate::store::RegisterOutcome;
 
 pub async fn health(State(state): State<AppState>) -> Json<Health> {
     Json(Health {

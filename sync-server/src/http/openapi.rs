@@ -1,5 +1,5 @@
 //! `GET /api/v1/openapi.json`: an OpenAPI 3 description of every endpoint, built from the table below,
-//! which lists the same routes as `routes/mod.rs` (a test checks that every route is described).
+//! which lists the same routes as `http/mod.rs` (a test checks that every route is described).
 
 use axum::Json;
 use serde_json::{Map, Value, json};

@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::config::Zone;
-use crate::store::StatEvent;
 
 /// One kind of fact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +25,19 @@ pub enum Metric {
     Rework,
     /// A case closed in the period; `in_time` = closed before its deadline.
     Closed,
+}
+
+/// One fact the indicators are counted from; `key` is the group it falls in for each grouping.
+#[derive(Debug, Clone)]
+pub struct StatEvent {
+    pub metric: Metric,
+    pub inspector: Option<String>,
+    pub team: Option<String>,
+    pub department: Option<String>,
+    pub category: Option<String>,
+    pub at: DateTime<Utc>,
+    /// For "due"-type metrics: whether it was done in time.
+    pub in_time: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

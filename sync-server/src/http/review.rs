@@ -6,10 +6,10 @@ use chrono::NaiveDate;
 use protocol::Role;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::Principal;
+use crate::db::{ReviewItem, Scope};
 use crate::error::{AppError, AppResult};
+use crate::principal::Principal;
 use crate::state::AppState;
-use crate::store::{ReviewItem, Scope};
 
 #[derive(Debug, Deserialize)]
 pub struct ReviewQuery {

@@ -1,42 +1,36 @@
-//! Applying sync ops inside one transaction: the idempotency rules of the contract and the filing of
-//! cases for `auto` categories. Also the change feed that flows back to devices.
+//! Applying a device's sync ops inside one transaction: the idempotency rules of the contract (an op is
+//! remembered by `(device, seq)` and the hash of its body; a finding by its id), and storing findings, patrols
+//! and task results. A finding of an `auto` category is filed (or merged) here, inside the same transaction.
 
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use protocol::digest::sha256_hex;
 use protocol::{
-    ApiError, CaseState, CaseSummary, Category, Change, ChangeBody, ErrorCode, Finding, FindingAck, FindingState,
-    FindingUpdated, Op, OpEnvelopeRaw, OpResult, OpStatus, PatrolAck, ReviewMode,
+    ApiError, ErrorCode, Finding, FindingAck, FindingState, Op, OpEnvelopeRaw, OpResult, OpStatus, PatrolAck,
+    ReviewMode,
 };
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
 use uuid::Uuid;
 
-use super::sqlite::{DictIndex, SqliteStore, parse_ts, ts};
-use super::{ChangePage, Cursor, EngineSettings, SyncContext};
-use crate::auth::User;
-use crate::config::Zone;
+use super::changes::notify_finding;
+use super::dict::DictIndex;
+use super::filing::{file_case, nearest_open_case};
+use super::history::record_history;
+use super::sql::{json, ts};
+use super::tasks::complete_task;
+use crate::domain::EngineSettings;
 use crate::error::{AppError, AppResult};
+use crate::principal::Principal;
 
-/// Who an entry of a case's history names.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Actor<'a> {
-    pub name: &'a str,
-    pub role: &'a str,
-}
-
-impl<'a> From<&'a User> for Actor<'a> {
-    fn from(u: &'a User) -> Self {
-        Actor { name: &u.username, role: u.role.as_str() }
-    }
-}
-
-/// Automatic routing by the platform's rules (平台法定).
-pub(super) const SYSTEM: Actor<'static> = Actor { name: "system", role: "system" };
-
-fn json<T: Serialize>(value: &T) -> AppResult<String> {
-    serde_json::to_string(value).map_err(|e| AppError::internal(e.to_string()))
+/// Who syncs, and when.
+pub struct SyncContext<'a> {
+    pub principal: &'a Principal,
+    pub device_id: Uuid,
+    pub now: DateTime<Utc>,
+    /// What the device reported of itself: ops waiting, dictionary version held.
+    pub backlog: Option<u64>,
+    pub dictionary_version: Option<i64>,
 }
 
 struct Outcome {
@@ -140,7 +134,7 @@ pub(super) fn prepare(dict: &DictIndex, now: DateTime<Utc>, ops: &[OpEnvelopeRaw
 
 pub(super) fn apply_batch(
     tx: &Connection,
-    store: &SqliteStore,
+    settings: &EngineSettings,
     dict: &DictIndex,
     ctx: &SyncContext<'_>,
     ops: &[PreparedOp],
@@ -150,7 +144,7 @@ pub(super) fn apply_batch(
     let mut results = Vec::with_capacity(ops.len());
     let keys = BatchKeys { device: ctx.device_id.to_string(), now: ts(ctx.now) };
     for prepared in ops {
-        let outcome = apply_one(tx, store, dict, ctx, &keys, prepared, &mut blocked)?;
+        let outcome = apply_one(tx, settings, dict, ctx, &keys, prepared, &mut blocked)?;
         if outcome.status == OpStatus::Rejected
             && let Some(e) = &outcome.result.error
         {
@@ -180,7 +174,7 @@ struct BatchKeys {
 
 fn apply_one(
     tx: &Connection,
-    store: &SqliteStore,
+    settings: &EngineSettings,
     dict: &DictIndex,
     ctx: &SyncContext<'_>,
     keys: &BatchKeys,
@@ -219,7 +213,7 @@ fn apply_one(
     let outcome = match op {
         Op::FindingCreate(f) => {
             let prep = prepared.finding.as_ref().ok_or_else(|| AppError::internal("finding not prepared"))?;
-            finding_create(tx, store, dict, ctx, keys, seq, f, prep)?
+            finding_create(tx, settings, dict, ctx, keys, seq, f, prep)?
         }
         Op::PatrolStart(p) => {
             let owner: Option<String> = tx
@@ -276,7 +270,7 @@ fn apply_one(
                 done(OpStatus::Applied, patrol_ack(seq, e.id))
             }
         }
-        Op::TaskComplete(t) => match super::cases::complete_task(tx, store, ctx, seq, t)? {
+        Op::TaskComplete(t) => match complete_task(tx, settings, &ctx.principal.user, ctx.now, seq, t)? {
             Ok(result) => done(OpStatus::Applied, result),
             Err((status, error)) => Outcome { status, result: OpResult::failed(seq, status, error) },
         },
@@ -310,7 +304,7 @@ fn finding_result(seq: u64, status: OpStatus, ack: FindingAck) -> OpResult {
 #[allow(clippy::too_many_arguments)]
 fn finding_create(
     tx: &Connection,
-    store: &SqliteStore,
+    settings: &EngineSettings,
     dict: &DictIndex,
     ctx: &SyncContext<'_>,
     keys: &BatchKeys,
@@ -358,9 +352,7 @@ fn finding_create(
     // Only an `auto` finding is merged at ingest; for the others the review list works the suggestion out
     // when a chief looks, against the cases open then.
     let duplicate_of = match category.review {
-        ReviewMode::Auto => {
-            nearest_open_case(tx, &store.settings, &f.category, f.location.lat, f.location.lon, observed_ts)?
-        }
+        ReviewMode::Auto => nearest_open_case(tx, settings, &f.category, f.location.lat, f.location.lon, observed_ts)?,
         ReviewMode::Chief => None,
     };
 
@@ -387,7 +379,7 @@ fn finding_create(
             _ => {
                 let case_no = file_case(
                     tx,
-                    &store.settings,
+                    settings,
                     ctx.now,
                     &category,
                     f,
@@ -433,249 +425,7 @@ fn finding_create(
         }
     }
     if let Some(case_no) = &case_no {
-        notify_finding(tx, &store.settings.zone, reporter.id, f.id, state, None, Some(case_no), ctx.now)?;
+        notify_finding(tx, &settings.zone, reporter.id, f.id, state, None, Some(case_no), ctx.now)?;
     }
     Ok(done(OpStatus::Applied, finding_result(seq, OpStatus::Applied, ack)))
-}
-
-/// Opens a case for a finding. `auto` routing dispatches it at once to the category's department; a
-/// finding fixed on the spot becomes a closed, self-handled case.
-#[allow(clippy::too_many_arguments)] // who reported and who files differ when a chief approves
-pub(super) fn file_case(
-    tx: &Connection,
-    settings: &EngineSettings,
-    now: DateTime<Utc>,
-    category: &Category,
-    f: &Finding,
-    reporter: (Uuid, Option<&str>),
-    actor: &User,
-    dispatch: bool,
-) -> AppResult<String> {
-    let day = settings.zone.at(now).format("%Y%m%d").to_string();
-    let n: i64 = tx.query_row(
-        "INSERT INTO case_numbers (day, last) VALUES (?1, 1) ON CONFLICT (day) DO UPDATE SET last = last + 1 RETURNING last",
-        [&day],
-        |r| r.get(0),
-    )?;
-    let case_no = format!("{day}-{n:04}");
-    let due = ts(super::cases::deadline(settings, now, category.time_limit_hours, category.urgent));
-    let self_handled = f.fixed_on_spot;
-    let state = if self_handled {
-        CaseState::Closed
-    } else if dispatch {
-        CaseState::Dispatched
-    } else {
-        CaseState::Filed
-    };
-    tx.prepare_cached(
-        "INSERT INTO cases (case_no, state, category, department, team, reporter_id, lat, lon, first_observed_ts, filed_at,
-                            due_at, self_handled, urgent, closed_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-    )?
-    .execute(params![
-        case_no,
-        state.as_str(),
-        f.category,
-        category.department,
-        reporter.1,
-        reporter.0.to_string(),
-        f.location.lat,
-        f.location.lon,
-        f.observed_at.timestamp(),
-        ts(now),
-        due,
-        self_handled,
-        f.urgent || category.urgent,
-        self_handled.then(|| ts(now)),
-    ])?;
-    record_history(tx, &case_no, now, actor, "file", None, Some(CaseState::Filed), None, &[], Some(&due))?;
-    if self_handled {
-        let note = "当场整改 fixed on the spot";
-        record_history(
-            tx,
-            &case_no,
-            now,
-            actor,
-            "close",
-            Some(CaseState::Filed),
-            Some(CaseState::Closed),
-            Some(note),
-            &[],
-            Some(&due),
-        )?;
-    } else if dispatch {
-        let note = format!("→ {}", category.department);
-        record_history(
-            tx,
-            &case_no,
-            now,
-            SYSTEM,
-            "dispatch",
-            Some(CaseState::Filed),
-            Some(CaseState::Dispatched),
-            Some(&note),
-            &[],
-            Some(&due),
-        )?;
-    }
-    Ok(case_no)
-}
-
-#[allow(clippy::too_many_arguments)]
-pub(super) fn record_history<'a>(
-    tx: &Connection,
-    case_no: &str,
-    at: DateTime<Utc>,
-    actor: impl Into<Actor<'a>>,
-    action: &str,
-    from: Option<CaseState>,
-    to: Option<CaseState>,
-    note: Option<&str>,
-    photos: &[String],
-    due_at: Option<&str>,
-) -> AppResult<()> {
-    let actor = actor.into();
-    tx.prepare_cached(
-        "INSERT INTO case_history (case_no, at, actor, role, action, from_state, to_state, note, photos, due_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?
-    .execute(params![
-        case_no,
-        ts(at),
-        actor.name,
-        actor.role,
-        action,
-        from.map(CaseState::as_str),
-        to.map(CaseState::as_str),
-        note,
-        json(&photos)?,
-        due_at
-    ])?;
-    Ok(())
-}
-
-/// Tells a finding's reporter that its state or case changed.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn notify_finding(
-    tx: &Connection,
-    zone: &Zone,
-    reporter: Uuid,
-    finding_id: Uuid,
-    state: FindingState,
-    reason: Option<String>,
-    case_no: Option<&str>,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    let case = match case_no {
-        None => None,
-        Some(no) => tx
-            .prepare_cached("SELECT state, department, due_at FROM cases WHERE case_no = ?1")?
-            .query_row([no], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<String>>(2)?))
-            })
-            .optional()?
-            .map(|(s, department, due)| CaseSummary {
-                case_no: no.to_owned(),
-                state: CaseState::parse(&s).unwrap_or(CaseState::Filed),
-                department,
-                due_at: due.as_deref().and_then(parse_ts).map(|t| zone.at(t)),
-            }),
-    };
-    let body = ChangeBody::FindingUpdated(FindingUpdated { finding_id, state, reason, case });
-    insert_change(tx, Some(reporter), None, &body, now)
-}
-
-pub(super) fn insert_change(
-    tx: &Connection,
-    user: Option<Uuid>,
-    team: Option<&str>,
-    body: &ChangeBody,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    tx.prepare_cached("INSERT INTO changes (user_id, team, kind, body, at) VALUES (?1, ?2, ?3, ?4, ?5)")?
-        .execute(params![user.map(|u| u.to_string()), team, body.kind(), json(body)?, ts(now)])?;
-    Ok(())
-}
-
-/// The page of changes after `cursor` meant for `user`: their own, everyone's, and their team's.
-pub(super) fn changes_page(
-    conn: &Connection,
-    dict: &DictIndex,
-    zone: &Zone,
-    user: &User,
-    cursor: Option<Cursor>,
-    limit: usize,
-) -> AppResult<ChangePage> {
-    let mut changes = Vec::new();
-    let (mut last_id, mut dict_version) = match cursor {
-        Some(c) => (c.change_id, c.dict_version),
-        None => match &dict.current {
-            Some(d) => {
-                let at = dict.current_at.map(|t| zone.at(t)).unwrap_or_else(|| zone.now());
-                changes.push(Change { at, body: ChangeBody::Dictionary(d.clone()) });
-                (0, d.version)
-            }
-            None => (0, 0),
-        },
-    };
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, body, at FROM changes
-         WHERE id > ?1 AND (user_id = ?2 OR (user_id IS NULL AND (team IS NULL OR team = ?3)))
-         ORDER BY id LIMIT ?4",
-    )?;
-    let rows = stmt.query_map(params![last_id, user.id.to_string(), user.team, (limit + 1) as i64], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
-    })?;
-    let mut more = false;
-    for (i, row) in rows.enumerate() {
-        let (id, body, at) = row?;
-        if i == limit {
-            more = true;
-            break;
-        }
-        last_id = id;
-        let body: ChangeBody = serde_json::from_str(&body).map_err(|e| AppError::internal(e.to_string()))?;
-        if let ChangeBody::Dictionary(d) = &body {
-            // The device already holds this version or a newer one.
-            if d.version <= dict_version {
-                continue;
-            }
-            dict_version = d.version;
-        }
-        let at = parse_ts(&at).map(|t| zone.at(t)).unwrap_or_else(|| zone.now());
-        changes.push(Change { at, body });
-    }
-    Ok(ChangePage { changes, cursor: Cursor { change_id: last_id, dict_version }, more })
-}
-
-/// The nearest open case of a category within the duplicate radius whose first finding was observed
-/// within the duplicate window of `observed_ts`.
-pub(super) fn nearest_open_case(
-    conn: &Connection,
-    settings: &EngineSettings,
-    category: &str,
-    lat: f64,
-    lon: f64,
-    observed_ts: i64,
-) -> AppResult<Option<String>> {
-    let window = (settings.duplicate_window_hours * 3600.0) as i64;
-    let (dlat, dlon) = protocol::geo::degree_box(lat, settings.duplicate_radius_m);
-    let mut stmt = conn.prepare_cached(
-        "SELECT case_no, lat, lon FROM cases
-         WHERE category = ?1 AND state NOT IN ('closed', 'voided') AND first_observed_ts BETWEEN ?2 AND ?3
-           AND lat BETWEEN ?4 AND ?5 AND lon BETWEEN ?6 AND ?7",
-    )?;
-    let rows = stmt.query_map(
-        params![category, observed_ts - window, observed_ts + window, lat - dlat, lat + dlat, lon - dlon, lon + dlon],
-        |r| Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?, r.get::<_, f64>(2)?)),
-    )?;
-    let mut best: Option<(f64, String)> = None;
-    for row in rows {
-        let (case_no, clat, clon) = row?;
-        let d = protocol::geo::distance_m(lat, lon, clat, clon);
-        if d <= settings.duplicate_radius_m && best.as_ref().is_none_or(|(bd, _)| d < *bd) {
-            best = Some((d, case_no));
-        }
-    }
-    Ok(best.map(|(_, c)| c))
 }

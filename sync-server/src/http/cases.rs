@@ -9,11 +9,11 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::read_json;
-use crate::auth::Principal;
-use crate::engine::{CaseAction, may};
+use crate::db::{ActionInput, CaseFilter, CaseScope, CaseView, Decision, ReviewItem};
+use crate::domain::lifecycle::{CaseAction, may};
 use crate::error::{AppError, AppResult};
+use crate::principal::Principal;
 use crate::state::AppState;
-use crate::store::{ActionInput, CaseFilter, CaseScope, CaseView, Decision, ReviewItem};
 
 #[derive(Debug, Deserialize)]
 pub struct ReviewRequest {
@@ -271,9 +271,9 @@ async fn change_task(
     let change = if reassign {
         let assignee =
             text(&req.assignee).ok_or_else(|| AppError::invalid("assignee", "name the inspector by username"))?;
-        crate::store::TaskChange::Reassign { assignee }
+        crate::db::TaskChange::Reassign { assignee }
     } else {
-        crate::store::TaskChange::Cancel
+        crate::db::TaskChange::Cancel
     };
     let note = text(&req.note);
     let user = principal.user.clone();

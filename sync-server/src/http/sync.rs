@@ -8,10 +8,10 @@ use chrono::Utc;
 use protocol::{MAX_OPS_PER_SYNC, MAX_SYNC_BODY_BYTES, OpStatus, SyncRequestRaw, SyncResponse};
 
 use super::{decode, read_body};
-use crate::auth::Principal;
+use crate::db::{Cursor, SyncContext};
 use crate::error::{AppError, AppResult};
+use crate::principal::Principal;
 use crate::state::AppState;
-use crate::store::{Cursor, SyncContext};
 
 /// Changes sent in one answer; `more: true` asks the device to call again.
 const CHANGES_PER_PAGE: usize = 200;

@@ -8,12 +8,12 @@ use chrono::Utc;
 use protocol::{ErrorCode, is_sha256_hex};
 
 use super::{content_type, read_body};
-use crate::auth::Principal;
+use crate::blobs::BlobMeta;
 use crate::blobs::packs::Written;
 use crate::blobs::sniff_image;
 use crate::error::{AppError, AppResult};
+use crate::principal::Principal;
 use crate::state::AppState;
-use crate::store::BlobMeta;
 
 const UPLOAD_OFFSET: &str = "upload-offset";
 const UPLOAD_LENGTH: &str = "upload-length";

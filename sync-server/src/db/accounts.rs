@@ -1,0 +1,257 @@
+//! Users, console sessions and tokens, teams (中队) and the departments' users.
+
+use chrono::{DateTime, Utc};
+use protocol::{Role, Timestamp};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::sql::{USER_COLUMNS, parse_ts, row_user, ts};
+use crate::config::Zone;
+use crate::error::{AppError, AppResult};
+use crate::principal::{Principal, User};
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub password_hash: String,
+    pub display_name: String,
+    pub role: Role,
+    pub team: Option<String>,
+    pub department: Option<String>,
+}
+
+/// A user as the admin sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserView {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub team: Option<String>,
+    pub department: Option<String>,
+    pub active: bool,
+}
+
+/// What an admin changes of a user; `None` leaves a field as it is (`Some(None)` clears team/department).
+#[derive(Debug, Clone, Default)]
+pub struct UserUpdate {
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    pub team: Option<Option<String>>,
+    pub department: Option<Option<String>>,
+    pub active: Option<bool>,
+    pub password_hash: Option<String>,
+}
+
+/// A team (中队) with its active members.
+#[derive(Debug, Clone, Serialize)]
+pub struct TeamView {
+    pub name: String,
+    pub members: i64,
+    pub created_at: Option<Timestamp>,
+}
+
+/// A department of the dictionary with its active users and open cases.
+#[derive(Debug, Clone, Serialize)]
+pub struct DepartmentView {
+    pub code: String,
+    pub name: String,
+    pub users: i64,
+    pub open_cases: i64,
+}
+
+const USER_VIEW_COLUMNS: &str = "id, username, display_name, role, team, department, active";
+
+fn user_view(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserView> {
+    Ok(UserView {
+        id: Uuid::parse_str(&r.get::<_, String>(0)?).unwrap_or_default(),
+        username: r.get(1)?,
+        display_name: r.get(2)?,
+        role: r.get(3)?,
+        team: r.get(4)?,
+        department: r.get(5)?,
+        active: r.get(6)?,
+    })
+}
+
+pub(super) fn users(conn: &Connection) -> AppResult<Vec<UserView>> {
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {USER_VIEW_COLUMNS} FROM users ORDER BY role, team, username"))?;
+    let rows = stmt.query_map([], user_view)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Changes what is given of a user; `None` when there is no such user. A new team is created. A user made
+/// inactive can no longer sign in, and their sessions and devices stop working at once.
+pub(super) fn update_user(
+    tx: &Connection,
+    username: &str,
+    update: &UserUpdate,
+    now: DateTime<Utc>,
+) -> AppResult<Option<UserView>> {
+    let Some(current) = tx
+        .query_row(&format!("SELECT {USER_VIEW_COLUMNS} FROM users WHERE username = ?1"), [username], user_view)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let team = update.team.clone().unwrap_or(current.team);
+    let department = update.department.clone().unwrap_or(current.department);
+    let role = update.role.map(|r| r.as_str().to_owned()).unwrap_or(current.role);
+    if role == protocol::Role::Department.as_str() && department.is_none() {
+        return Err(AppError::invalid("department", "a department user needs a department"));
+    }
+    if let Some(team) = &team {
+        tx.execute("INSERT OR IGNORE INTO teams (name, created_at) VALUES (?1, ?2)", params![team, ts(now)])?;
+    }
+    tx.execute(
+        "UPDATE users SET display_name = ?2, role = ?3, team = ?4, department = ?5, active = ?6,
+                password_hash = COALESCE(?7, password_hash) WHERE username = ?1",
+        params![
+            username,
+            update.display_name.as_deref().unwrap_or(&current.display_name),
+            role,
+            team,
+            department,
+            update.active.unwrap_or(current.active),
+            update.password_hash
+        ],
+    )?;
+    if update.active == Some(false) || update.password_hash.is_some() {
+        tx.execute("DELETE FROM sessions WHERE user_id = ?1", [current.id.to_string()])?;
+    }
+    Ok(Some(tx.query_row(
+        &format!("SELECT {USER_VIEW_COLUMNS} FROM users WHERE username = ?1"),
+        [username],
+        user_view,
+    )?))
+}
+
+pub(super) fn teams(conn: &Connection, zone: &Zone) -> AppResult<Vec<TeamView>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT t.name, t.created_at, (SELECT COUNT(*) FROM users u WHERE u.team = t.name AND u.active = 1)
+         FROM teams t ORDER BY t.name",
+    )?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, created, members)| TeamView { name, members, created_at: parse_ts(&created).map(|t| zone.at(t)) })
+        .collect())
+}
+
+/// Creates a team (中队); `false` when one of that name exists.
+pub(super) fn add_team(conn: &Connection, name: &str, now: DateTime<Utc>) -> AppResult<bool> {
+    Ok(conn.execute("INSERT OR IGNORE INTO teams (name, created_at) VALUES (?1, ?2)", params![name, ts(now)])? == 1)
+}
+
+/// The departments of the current dictionary with their users and open cases.
+pub(super) fn departments(
+    conn: &Connection,
+    dictionary: Option<&protocol::Dictionary>,
+) -> AppResult<Vec<DepartmentView>> {
+    let mut users = conn.prepare_cached("SELECT COUNT(*) FROM users WHERE department = ?1 AND active = 1")?;
+    let mut open =
+        conn.prepare_cached("SELECT COUNT(*) FROM cases WHERE department = ?1 AND state NOT IN ('closed', 'voided')")?;
+    let mut out = Vec::new();
+    for d in dictionary.map(|d| d.departments.as_slice()).unwrap_or_default() {
+        out.push(DepartmentView {
+            code: d.code.clone(),
+            name: d.name.clone(),
+            users: users.query_row([&d.code], |r| r.get(0))?,
+            open_cases: open.query_row([&d.code], |r| r.get(0))?,
+        });
+    }
+    Ok(out)
+}
+
+/// Inserts a user (and the team, if new); refuses (409) a username in use.
+pub(super) fn add_user(tx: &Connection, user: NewUser, now: DateTime<Utc>) -> AppResult<User> {
+    if let Some(team) = &user.team {
+        tx.execute("INSERT OR IGNORE INTO teams (name, created_at) VALUES (?1, ?2)", params![team, ts(now)])?;
+    }
+    let exists: bool =
+        tx.query_row("SELECT EXISTS (SELECT 1 FROM users WHERE username = ?1)", [&user.username], |r| r.get(0))?;
+    if exists {
+        return Err(AppError::conflict(format!("user `{}` exists already", user.username)));
+    }
+    let id = Uuid::now_v7();
+    tx.execute(
+        "INSERT INTO users (id, username, password_hash, display_name, role, team, department, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            id.to_string(),
+            user.username,
+            user.password_hash,
+            user.display_name,
+            user.role.as_str(),
+            user.team,
+            user.department,
+            ts(now)
+        ],
+    )?;
+    Ok(User {
+        id,
+        username: user.username,
+        display_name: user.display_name,
+        role: user.role,
+        team: user.team,
+        department: user.department,
+    })
+}
+
+/// An active user by username, with the stored password hash.
+pub(super) fn credentials(conn: &Connection, username: &str) -> AppResult<Option<(User, String)>> {
+    let sql = format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.username = ?1 AND u.active = 1");
+    Ok(conn.query_row(&sql, [username], |r| Ok((row_user(r, 0)?, r.get::<_, String>(6)?))).optional()?)
+}
+
+pub(super) fn create_session(
+    conn: &Connection,
+    user_id: Uuid,
+    token_hash: &str,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    conn.execute(
+        "INSERT INTO sessions (token_hash, user_id, expires_ts) VALUES (?1, ?2, ?3)",
+        params![token_hash, user_id.to_string(), expires_at.timestamp()],
+    )?;
+    conn.execute("DELETE FROM sessions WHERE expires_ts < ?1", [now.timestamp()])?;
+    Ok(())
+}
+
+pub(super) fn end_session(conn: &Connection, token_hash: &str) -> AppResult<()> {
+    conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
+    Ok(())
+}
+
+/// Who holds a token: a device token of a device not revoked, or a console session not expired; the user
+/// active either way.
+pub(super) fn principal_by_token(
+    conn: &Connection,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> AppResult<Option<Principal>> {
+    // Every request asks this, so the statements are kept prepared.
+    let device = conn
+        .prepare_cached(&format!(
+            "SELECT {USER_COLUMNS}, d.id FROM devices d JOIN users u ON u.id = d.user_id
+             WHERE d.token_hash = ?1 AND d.revoked_at IS NULL AND u.active = 1"
+        ))?
+        .query_row([token_hash], |r| Ok((row_user(r, 0)?, r.get::<_, String>(6)?)))
+        .optional()?;
+    if let Some((user, device_id)) = device {
+        return Ok(Some(Principal { user, device_id: Uuid::parse_str(&device_id).ok() }));
+    }
+    let session = conn
+        .prepare_cached(&format!(
+            "SELECT {USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.token_hash = ?1 AND s.expires_ts > ?2 AND u.active = 1"
+        ))?
+        .query_row(params![token_hash, now.timestamp()], |r| row_user(r, 0))
+        .optional()?;
+    Ok(session.map(|user| Principal { user, device_id: None }))
+}

@@ -1,0 +1,445 @@
+//! Cases as the console reads them (list, detail with findings, history and tasks) and the lifecycle actions
+//! of the console (派遣, 处置, 挂起, 延期, 结案 ...), checked against `domain::lifecycle`.
+
+use chrono::{DateTime, Utc};
+use protocol::{CaseState, Timestamp};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::changes::announce_case;
+use super::dict::DictIndex;
+use super::findings::{ReviewItem, review_items};
+use super::history::record_history;
+use super::sql::{bad_data, parse_ts, ts};
+use super::tasks::{assign_verification, cancel_tasks};
+use crate::domain::EngineSettings;
+use crate::domain::lifecycle::{CaseAction, deadline_applies};
+use crate::error::{AppError, AppResult};
+use crate::principal::User;
+
+/// A point on the map.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct GeoPoint {
+    pub lat: f64,
+    pub lon: f64,
+}
+
+/// One entry of a case's history.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryEntry {
+    pub at: Timestamp,
+    /// Username, or `system` for automatic routing.
+    pub actor: String,
+    pub role: String,
+    pub action: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub note: Option<String>,
+    pub photos: Vec<String>,
+    /// The deadline the action was measured against.
+    pub due_at: Option<Timestamp>,
+}
+
+/// A verification task as the console shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskView {
+    pub id: Uuid,
+    pub assignee: String,
+    pub state: String,
+    pub created_at: Timestamp,
+    pub due_at: Timestamp,
+    pub completed_at: Option<Timestamp>,
+    pub result: Option<String>,
+    pub note: Option<String>,
+}
+
+/// A case as the console endpoints return it; `findings`, `history` and `tasks` only in the detail.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseView {
+    pub case_no: String,
+    pub state: CaseState,
+    pub category: String,
+    pub category_name: Option<String>,
+    pub department: Option<String>,
+    pub team: Option<String>,
+    pub due_at: Option<Timestamp>,
+    pub overdue: bool,
+    pub self_handled: bool,
+    pub rework_count: i64,
+    pub urgent: bool,
+    pub filed_at: Timestamp,
+    pub closed_at: Option<Timestamp>,
+    pub location: GeoPoint,
+    pub address: Option<String>,
+    pub description: String,
+    pub photos: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub findings: Option<Vec<ReviewItem>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<HistoryEntry>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<Vec<TaskView>>,
+}
+
+/// Which cases a viewer may list.
+#[derive(Debug, Clone)]
+pub enum CaseScope {
+    All,
+    Team(Option<String>),
+    Department(Option<String>),
+    Reporter(Uuid),
+}
+
+#[derive(Debug, Clone)]
+pub struct CaseFilter {
+    pub scope: CaseScope,
+    pub state: Option<CaseState>,
+    pub department: Option<String>,
+    pub overdue: bool,
+}
+
+/// What permission checks need to know of a case.
+#[derive(Debug, Clone)]
+pub struct CaseMeta {
+    pub state: CaseState,
+    pub team: Option<String>,
+    pub department: Option<String>,
+}
+
+/// A validated case action.
+#[derive(Debug, Clone)]
+pub struct ActionInput {
+    pub action: CaseAction,
+    pub department: Option<String>,
+    pub note: Option<String>,
+    pub photos: Vec<String>,
+    pub hours: Option<f64>,
+}
+
+pub(super) fn case_meta(conn: &Connection, case_no: &str) -> AppResult<Option<CaseMeta>> {
+    Ok(conn
+        .query_row("SELECT state, team, department FROM cases WHERE case_no = ?1", [case_no], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<String>>(2)?))
+        })
+        .optional()?
+        .map(|(s, team, department)| CaseMeta {
+            state: CaseState::parse(&s).unwrap_or(CaseState::Filed),
+            team,
+            department,
+        }))
+}
+
+const CASE_COLUMNS: &str =
+    "c.case_no, c.state, c.category, c.department, c.team, c.due_at, c.self_handled, c.rework_count,
+     c.urgent, c.filed_at, c.closed_at, c.lat, c.lon";
+
+fn case_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
+    Ok(CaseRow {
+        case_no: r.get(0)?,
+        state: r.get(1)?,
+        category: r.get(2)?,
+        department: r.get(3)?,
+        team: r.get(4)?,
+        due_at: r.get(5)?,
+        self_handled: r.get(6)?,
+        rework_count: r.get(7)?,
+        urgent: r.get(8)?,
+        filed_at: r.get(9)?,
+        closed_at: r.get(10)?,
+        lat: r.get(11)?,
+        lon: r.get(12)?,
+    })
+}
+
+struct CaseRow {
+    case_no: String,
+    state: String,
+    category: String,
+    department: Option<String>,
+    team: Option<String>,
+    due_at: Option<String>,
+    self_handled: bool,
+    rework_count: i64,
+    urgent: bool,
+    filed_at: String,
+    closed_at: Option<String>,
+    lat: f64,
+    lon: f64,
+}
+
+fn view(
+    conn: &Connection,
+    settings: &EngineSettings,
+    dict: &DictIndex,
+    row: CaseRow,
+    now: DateTime<Utc>,
+) -> AppResult<CaseView> {
+    let zone = &settings.zone;
+    let state = CaseState::parse(&row.state).unwrap_or(CaseState::Filed);
+    let due = row.due_at.as_deref().and_then(parse_ts);
+    let (address, description, photos) = {
+        let mut stmt = conn.prepare_cached(
+            "SELECT body FROM findings WHERE case_no = ?1 ORDER BY state = 'merged', observed_ts, id",
+        )?;
+        let bodies = stmt.query_map([&row.case_no], |r| r.get::<_, String>(0))?;
+        let mut address = None;
+        let mut description = String::new();
+        let mut photos = Vec::new();
+        for (i, body) in bodies.enumerate() {
+            let f: protocol::Finding = serde_json::from_str(&body?).map_err(bad_data)?;
+            if i == 0 {
+                address = f.address.clone().or(f.road.clone());
+                description = f.description.clone();
+            }
+            photos.extend(f.photos.into_iter().map(|p| p.sha256));
+        }
+        (address, description, photos)
+    };
+    Ok(CaseView {
+        overdue: deadline_applies(state) && due.is_some_and(|d| d < now),
+        category_name: dict.categories.get(&row.category).map(|(_, c)| c.name.clone()),
+        case_no: row.case_no,
+        state,
+        category: row.category,
+        department: row.department,
+        team: row.team,
+        due_at: due.map(|d| zone.at(d)),
+        self_handled: row.self_handled,
+        rework_count: row.rework_count,
+        urgent: row.urgent,
+        filed_at: parse_ts(&row.filed_at).map(|t| zone.at(t)).unwrap_or_else(|| zone.now()),
+        closed_at: row.closed_at.as_deref().and_then(parse_ts).map(|t| zone.at(t)),
+        location: GeoPoint { lat: row.lat, lon: row.lon },
+        address,
+        description,
+        photos,
+        findings: None,
+        history: None,
+        tasks: None,
+    })
+}
+
+pub(super) fn case_view(
+    conn: &Connection,
+    settings: &EngineSettings,
+    dict: &DictIndex,
+    case_no: &str,
+    now: DateTime<Utc>,
+) -> AppResult<Option<CaseView>> {
+    let row = conn
+        .query_row(&format!("SELECT {CASE_COLUMNS} FROM cases c WHERE c.case_no = ?1"), [case_no], case_row)
+        .optional()?;
+    row.map(|r| view(conn, settings, dict, r, now)).transpose()
+}
+
+pub(super) fn cases(
+    conn: &Connection,
+    settings: &EngineSettings,
+    dict: &DictIndex,
+    filter: &CaseFilter,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<CaseView>> {
+    let (scope_sql, scope_arg): (&str, Option<String>) = match &filter.scope {
+        CaseScope::All => ("1 = 1", None),
+        CaseScope::Team(t) => ("c.team IS ?1", t.clone()),
+        CaseScope::Department(d) => ("c.department IS ?1", d.clone()),
+        CaseScope::Reporter(id) => ("c.reporter_id = ?1", Some(id.to_string())),
+    };
+    let sql = format!(
+        "SELECT {CASE_COLUMNS} FROM cases c WHERE {scope_sql} AND (?2 IS NULL OR c.state = ?2) AND (?3 IS NULL OR c.department = ?3)
+         ORDER BY c.due_at IS NULL, c.due_at, c.case_no"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt
+        .query_map(params![scope_arg, filter.state.map(CaseState::as_str), filter.department], case_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let v = view(conn, settings, dict, row, now)?;
+        if !filter.overdue || v.overdue {
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
+
+pub(super) fn case_detail(
+    conn: &Connection,
+    settings: &EngineSettings,
+    dict: &DictIndex,
+    case_no: &str,
+    now: DateTime<Utc>,
+) -> AppResult<Option<CaseView>> {
+    let Some(mut v) = case_view(conn, settings, dict, case_no, now)? else { return Ok(None) };
+    let zone = &settings.zone;
+    v.findings = Some(review_items(conn, settings, "f.case_no = ?1", &[&case_no], -1, 0)?);
+    let mut stmt = conn.prepare_cached(
+        "SELECT at, actor, role, action, from_state, to_state, note, photos, due_at FROM case_history WHERE case_no = ?1 ORDER BY id",
+    )?;
+    let history = stmt
+        .query_map([case_no], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, Option<String>>(5)?,
+                r.get::<_, Option<String>>(6)?,
+                r.get::<_, String>(7)?,
+                r.get::<_, Option<String>>(8)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    v.history = Some(
+        history
+            .into_iter()
+            .map(|(at, actor, role, action, from, to, note, photos, due)| HistoryEntry {
+                at: parse_ts(&at).map(|t| zone.at(t)).unwrap_or_else(|| zone.now()),
+                actor,
+                role,
+                action,
+                from,
+                to,
+                note,
+                photos: serde_json::from_str(&photos).unwrap_or_default(),
+                due_at: due.as_deref().and_then(parse_ts).map(|t| zone.at(t)),
+            })
+            .collect(),
+    );
+    let mut stmt = conn.prepare_cached(
+        "SELECT t.id, u.username, t.state, t.created_at, t.due_at, t.completed_at, t.result, t.note
+         FROM tasks t JOIN users u ON u.id = t.assignee_id WHERE t.case_no = ?1 ORDER BY t.created_at",
+    )?;
+    let tasks = stmt
+        .query_map([case_no], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, Option<String>>(5)?,
+                r.get::<_, Option<String>>(6)?,
+                r.get::<_, Option<String>>(7)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let t = |s: &str| parse_ts(s).map(|t| zone.at(t)).unwrap_or_else(|| zone.now());
+    v.tasks = Some(
+        tasks
+            .into_iter()
+            .map(|(id, assignee, state, created, due, completed, result, note)| TaskView {
+                id: Uuid::parse_str(&id).unwrap_or_default(),
+                assignee,
+                state,
+                created_at: t(&created),
+                due_at: t(&due),
+                completed_at: completed.as_deref().map(t),
+                result,
+                note,
+            })
+            .collect(),
+    );
+    Ok(Some(v))
+}
+
+pub(super) fn case_action(
+    tx: &Connection,
+    settings: &EngineSettings,
+    actor: &User,
+    case_no: &str,
+    input: &ActionInput,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let (state, department, due, suspended_from, suspended_at, urgent): (
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        bool,
+    ) = tx
+        .query_row(
+            "SELECT state, department, due_at, suspended_from, suspended_at, urgent FROM cases WHERE case_no = ?1",
+            [case_no],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+        )
+        .optional()?
+        .ok_or_else(|| AppError::not_found(format!("no case {case_no}")))?;
+    let from = CaseState::parse(&state).unwrap_or(CaseState::Filed);
+    let to = input.action.next(from, suspended_from.as_deref().and_then(CaseState::parse)).ok_or_else(|| {
+        AppError::invalid_transition(format!("a {} case cannot be {}ed", from.as_str(), input.action.as_str()))
+    })?;
+    let mut due = due.as_deref().and_then(parse_ts);
+    let note = input.note.as_deref();
+    match input.action {
+        CaseAction::Dispatch => {
+            let department = input.department.clone().or(department);
+            tx.execute(
+                "UPDATE cases SET state = ?2, department = ?3 WHERE case_no = ?1",
+                params![case_no, to.as_str(), department],
+            )?;
+        }
+        CaseAction::Suspend => {
+            tx.execute(
+                "UPDATE cases SET state = ?2, suspended_from = ?3, suspended_at = ?4 WHERE case_no = ?1",
+                params![case_no, to.as_str(), from.as_str(), ts(now)],
+            )?;
+        }
+        CaseAction::Resume => {
+            // The deadline clock stood still while the case was parked.
+            if let (Some(d), Some(at)) = (due, suspended_at.as_deref().and_then(parse_ts)) {
+                due = Some(d + (now - at));
+            }
+            tx.execute(
+                "UPDATE cases SET state = ?2, suspended_from = NULL, suspended_at = NULL, due_at = ?3 WHERE case_no = ?1",
+                params![case_no, to.as_str(), due.map(ts)],
+            )?;
+        }
+        CaseAction::Extend => {
+            let hours = input.hours.unwrap_or(0.0);
+            due = Some(settings.deadline(due.unwrap_or(now), hours, urgent));
+            tx.execute("UPDATE cases SET due_at = ?2 WHERE case_no = ?1", params![case_no, due.map(ts)])?;
+        }
+        CaseAction::Close | CaseAction::Void => {
+            tx.execute(
+                "UPDATE cases SET state = ?2, closed_at = ?3 WHERE case_no = ?1",
+                params![case_no, to.as_str(), (to == CaseState::Closed).then(|| ts(now))],
+            )?;
+            cancel_tasks(tx, case_no, now)?;
+        }
+        CaseAction::Handle => {
+            tx.execute("UPDATE cases SET state = ?2 WHERE case_no = ?1", params![case_no, to.as_str()])?;
+            assign_verification(tx, settings, case_no, now)?;
+        }
+        CaseAction::Accept | CaseAction::Return => {
+            tx.execute("UPDATE cases SET state = ?2 WHERE case_no = ?1", params![case_no, to.as_str()])?;
+        }
+    }
+    let due_text = due.map(ts);
+    let mut note_text = note.map(str::to_owned);
+    if input.action == CaseAction::Dispatch
+        && let Some(d) = &input.department
+    {
+        note_text = Some(match note_text {
+            Some(n) => format!("{n} (→ {d})"),
+            None => format!("→ {d}"),
+        });
+    }
+    record_history(
+        tx,
+        case_no,
+        now,
+        actor,
+        input.action.as_str(),
+        Some(from),
+        Some(to),
+        note_text.as_deref(),
+        &input.photos,
+        due_text.as_deref(),
+    )?;
+    announce_case(tx, settings, case_no, now)?;
+    Ok(())
+}

@@ -1,0 +1,261 @@
+//! The change feed that flows back to devices: what is written into it (a finding's new state, a case
+//! announced to its team, tasks, dictionaries), and the pages a device reads after its cursor.
+
+use chrono::{DateTime, Utc};
+use protocol::{CaseState, CaseSummary, Change, ChangeBody, FindingState, FindingUpdated};
+use rand::RngCore;
+use ring::hmac;
+use rusqlite::{Connection, OptionalExtension, params};
+use uuid::Uuid;
+
+use super::dict::DictIndex;
+use super::sql::{bad_data, json, parse_ts, ts};
+use crate::config::Zone;
+use crate::domain::EngineSettings;
+use crate::error::{AppError, AppResult};
+use crate::principal::User;
+
+/// Where a device is in the stream of changes meant for it; travels as an opaque, signed string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub change_id: i64,
+    pub dict_version: i64,
+}
+
+impl Cursor {
+    /// `v1.<change id>.<dictionary version>.<HMAC-SHA256 of the rest, hex>`.
+    pub fn encode(&self, secret: &[u8]) -> String {
+        let payload = format!("v1.{}.{}", self.change_id, self.dict_version);
+        let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), payload.as_bytes());
+        format!("{payload}.{}", hex::encode(tag.as_ref()))
+    }
+
+    /// `None` for anything this server did not issue. Signatures are checked in constant time; a cursor of
+    /// the first form (a truncated SHA-256 of the secret and the payload, issued before HMAC) is still taken,
+    /// so that devices holding one go on where they were.
+    pub fn decode(s: &str, secret: &[u8]) -> Option<Cursor> {
+        let (payload, sig) = s.rsplit_once('.')?;
+        let sig = hex::decode(sig).ok()?;
+        let key = hmac::Key::new(hmac::HMAC_SHA256, secret);
+        let genuine = if sig.len() == LEGACY_SIG_BYTES {
+            // Compares the HMACs of the two, so that the time taken says nothing of the expected value.
+            let expected = legacy_sig(secret, payload);
+            hmac::verify(&key, &expected, hmac::sign(&key, &sig).as_ref()).is_ok()
+        } else {
+            hmac::verify(&key, payload.as_bytes(), &sig).is_ok()
+        };
+        if !genuine {
+            return None;
+        }
+        let mut parts = payload.split('.');
+        (parts.next()? == "v1").then_some(())?;
+        let change_id = parts.next()?.parse().ok()?;
+        let dict_version = parts.next()?.parse().ok()?;
+        parts.next().is_none().then_some(Cursor { change_id, dict_version })
+    }
+}
+
+/// Bytes of a first-form signature.
+const LEGACY_SIG_BYTES: usize = 12;
+
+fn legacy_sig(secret: &[u8], payload: &str) -> Vec<u8> {
+    let mut h = protocol::digest::Sha256::new();
+    h.update(secret);
+    h.update(payload.as_bytes());
+    h.finish()[..LEGACY_SIG_BYTES].to_vec()
+}
+
+pub struct ChangePage {
+    pub changes: Vec<Change>,
+    pub cursor: Cursor,
+    pub more: bool,
+}
+
+pub(super) fn insert_change(
+    tx: &Connection,
+    user: Option<Uuid>,
+    team: Option<&str>,
+    body: &ChangeBody,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    tx.prepare_cached("INSERT INTO changes (user_id, team, kind, body, at) VALUES (?1, ?2, ?3, ?4, ?5)")?
+        .execute(params![user.map(|u| u.to_string()), team, body.kind(), json(body)?, ts(now)])?;
+    Ok(())
+}
+
+/// Tells a finding's reporter that its state or case changed.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn notify_finding(
+    tx: &Connection,
+    zone: &Zone,
+    reporter: Uuid,
+    finding_id: Uuid,
+    state: FindingState,
+    reason: Option<String>,
+    case_no: Option<&str>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let case = match case_no {
+        None => None,
+        Some(no) => tx
+            .prepare_cached("SELECT state, department, due_at FROM cases WHERE case_no = ?1")?
+            .query_row([no], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<String>>(2)?))
+            })
+            .optional()?
+            .map(|(s, department, due)| CaseSummary {
+                case_no: no.to_owned(),
+                state: CaseState::parse(&s).unwrap_or(CaseState::Filed),
+                department,
+                due_at: due.as_deref().and_then(parse_ts).map(|t| zone.at(t)),
+            }),
+    };
+    let body = ChangeBody::FindingUpdated(FindingUpdated { finding_id, state, reason, case });
+    insert_change(tx, Some(reporter), None, &body, now)
+}
+
+/// Tells every reporter of a case's findings the case's new state, and the team's devices the area case.
+pub(super) fn announce_case(
+    tx: &Connection,
+    settings: &EngineSettings,
+    case_no: &str,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let rows = tx
+        .prepare_cached("SELECT id, reporter_id, state FROM findings WHERE case_no = ?1")?
+        .query_map([case_no], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    for (id, reporter, state) in rows {
+        let (Ok(id), Ok(reporter)) = (Uuid::parse_str(&id), Uuid::parse_str(&reporter)) else { continue };
+        let state = FindingState::parse(&state).unwrap_or(FindingState::Filed);
+        notify_finding(tx, &settings.zone, reporter, id, state, None, Some(case_no), now)?;
+    }
+    let zone = &settings.zone;
+    let area = tx
+        .query_row(
+            "SELECT c.case_no, c.category, c.state, c.lat, c.lon, c.first_observed_ts, c.team FROM cases c WHERE c.case_no = ?1",
+            [case_no],
+            |r| {
+                let observed_at = zone.at(DateTime::from_timestamp(r.get::<_, i64>(5)?, 0).unwrap_or(now));
+                let area = protocol::AreaCase {
+                    case_no: r.get(0)?,
+                    category: r.get(1)?,
+                    state: CaseState::parse(&r.get::<_, String>(2)?).unwrap_or(CaseState::Filed),
+                    location: protocol::Location {
+                        lat: r.get(3)?,
+                        lon: r.get(4)?,
+                        accuracy_m: 0.0,
+                        source: protocol::LocationSource::Gps,
+                        fixed_at: observed_at,
+                    },
+                    observed_at,
+                };
+                Ok((area, r.get::<_, Option<String>>(6)?))
+            },
+        )
+        .optional()?;
+    if let Some((area, Some(team))) = area {
+        insert_change(tx, None, Some(&team), &ChangeBody::AreaCase(area), now)?;
+    }
+    Ok(())
+}
+
+/// The page of changes after `cursor` meant for `user`: their own, everyone's, and their team's.
+pub(super) fn changes_page(
+    conn: &Connection,
+    dict: &DictIndex,
+    zone: &Zone,
+    user: &User,
+    cursor: Option<Cursor>,
+    limit: usize,
+) -> AppResult<ChangePage> {
+    let mut changes = Vec::new();
+    let (mut last_id, mut dict_version) = match cursor {
+        Some(c) => (c.change_id, c.dict_version),
+        None => match &dict.current {
+            Some(d) => {
+                let at = dict.current_at.map(|t| zone.at(t)).unwrap_or_else(|| zone.now());
+                changes.push(Change { at, body: ChangeBody::Dictionary(d.clone()) });
+                (0, d.version)
+            }
+            None => (0, 0),
+        },
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, body, at FROM changes
+         WHERE id > ?1 AND (user_id = ?2 OR (user_id IS NULL AND (team IS NULL OR team = ?3)))
+         ORDER BY id LIMIT ?4",
+    )?;
+    let rows = stmt.query_map(params![last_id, user.id.to_string(), user.team, (limit + 1) as i64], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+    })?;
+    let mut more = false;
+    for (i, row) in rows.enumerate() {
+        let (id, body, at) = row?;
+        if i == limit {
+            more = true;
+            break;
+        }
+        last_id = id;
+        let body: ChangeBody = serde_json::from_str(&body).map_err(|e| AppError::internal(e.to_string()))?;
+        if let ChangeBody::Dictionary(d) = &body {
+            // The device already holds this version or a newer one.
+            if d.version <= dict_version {
+                continue;
+            }
+            dict_version = d.version;
+        }
+        let at = parse_ts(&at).map(|t| zone.at(t)).unwrap_or_else(|| zone.now());
+        changes.push(Change { at, body });
+    }
+    Ok(ChangePage { changes, cursor: Cursor { change_id: last_id, dict_version }, more })
+}
+
+/// The secret that signs cursors, made on the first start and kept in `meta`.
+pub(super) fn cursor_secret(conn: &Connection) -> AppResult<Vec<u8>> {
+    let stored = conn
+        .query_row("SELECT value FROM meta WHERE key = 'cursor_secret'", [], |r| r.get::<_, String>(0))
+        .optional()?;
+    match stored {
+        Some(hexed) => hex::decode(hexed).map_err(bad_data),
+        None => {
+            let mut b = vec![0u8; 32];
+            rand::rng().fill_bytes(&mut b);
+            conn.execute("INSERT INTO meta (key, value) VALUES ('cursor_secret', ?1)", [hex::encode(&b)])?;
+            Ok(b)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn a_cursor_comes_back_as_issued() {
+        let c = Cursor { change_id: 42, dict_version: 3 };
+        let s = c.encode(SECRET);
+        assert_eq!(Cursor::decode(&s, SECRET), Some(c));
+        // Another server's secret, or any changed character, is refused.
+        assert_eq!(Cursor::decode(&s, b"another secret"), None);
+        let tampered = s.replacen("v1.42.", "v1.43.", 1);
+        assert_eq!(Cursor::decode(&tampered, SECRET), None);
+        let (payload, sig) = s.rsplit_once('.').unwrap();
+        let flipped = format!("{payload}.{}{}", if sig.starts_with('0') { '1' } else { '0' }, &sig[1..]);
+        assert_eq!(Cursor::decode(&flipped, SECRET), None);
+        assert_eq!(Cursor::decode(payload, SECRET), None);
+        assert_eq!(Cursor::decode("", SECRET), None);
+    }
+
+    #[test]
+    fn a_cursor_of_the_first_form_is_still_taken() {
+        let payload = "v1.7.2";
+        let old = format!("{payload}.{}", hex::encode(legacy_sig(SECRET, payload)));
+        assert_eq!(old.len(), payload.len() + 1 + 2 * LEGACY_SIG_BYTES);
+        assert_eq!(Cursor::decode(&old, SECRET), Some(Cursor { change_id: 7, dict_version: 2 }));
+        assert_eq!(Cursor::decode(&old.replacen("v1.7.", "v1.8.", 1), SECRET), None);
+        assert_eq!(Cursor::decode(&old, b"another secret"), None);
+    }
+}

@@ -1,0 +1,141 @@
+//! Registered devices: registration (a device belongs to one user), revocation, and the admin's list.
+
+use chrono::{DateTime, Utc};
+use protocol::{DeviceInfo, Timestamp};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::sql::{parse_ts, ts};
+use crate::config::Zone;
+use crate::error::AppResult;
+use crate::principal::User;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegisterOutcome {
+    Registered,
+    /// The device id belongs to another user.
+    OtherUser,
+    /// The device was revoked by an admin.
+    Revoked,
+}
+
+/// A registered device as the admin sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceView {
+    pub id: Uuid,
+    pub name: String,
+    pub platform: String,
+    pub app_version: String,
+    pub user: DeviceUser,
+    pub registered_at: Option<Timestamp>,
+    pub last_sync_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+    /// Ops waiting on the device, as it last reported.
+    pub backlog: Option<i64>,
+    /// The dictionary version the device last said it holds.
+    pub dictionary_version: Option<i64>,
+    pub ops_applied: i64,
+    pub ops_rejected: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceUser {
+    pub username: String,
+    pub display_name: String,
+}
+
+pub(super) fn devices(conn: &Connection, zone: &Zone, only: Option<Uuid>) -> AppResult<Vec<DeviceView>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT d.id, d.name, d.platform, d.app_version, u.username, u.display_name, d.registered_at, d.last_sync_at, d.revoked_at, d.backlog,
+                d.dictionary_version,
+                (SELECT COUNT(*) FROM ops o WHERE o.device_id = d.id),
+                (SELECT COUNT(*) FROM rejected_ops r WHERE r.device_id = d.id)
+         FROM devices d JOIN users u ON u.id = d.user_id WHERE (?1 IS NULL OR d.id = ?1) ORDER BY u.username, d.registered_at",
+    )?;
+    let t = |s: Option<String>| s.as_deref().and_then(parse_ts).map(|t| zone.at(t));
+    let rows = stmt.query_map([only.map(|u| u.to_string())], |r| {
+        Ok(DeviceView {
+            id: Uuid::parse_str(&r.get::<_, String>(0)?).unwrap_or_default(),
+            name: r.get(1)?,
+            platform: r.get(2)?,
+            app_version: r.get(3)?,
+            user: DeviceUser { username: r.get(4)?, display_name: r.get(5)? },
+            registered_at: t(r.get(6)?),
+            last_sync_at: t(r.get(7)?),
+            revoked_at: t(r.get(8)?),
+            backlog: r.get(9)?,
+            dictionary_version: r.get(10)?,
+            ops_applied: r.get(11)?,
+            ops_rejected: r.get(12)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Binds a device to a user with a new token (the old token stops working), unless the device belongs to
+/// another user or was revoked.
+pub(super) fn register(
+    tx: &Connection,
+    user: &User,
+    device: &DeviceInfo,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> AppResult<RegisterOutcome> {
+    let existing: Option<(String, Option<String>)> = tx
+        .query_row("SELECT user_id, revoked_at FROM devices WHERE id = ?1", [device.id.to_string()], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    match existing {
+        Some((owner, _)) if owner != user.id.to_string() => return Ok(RegisterOutcome::OtherUser),
+        Some((_, Some(_))) => return Ok(RegisterOutcome::Revoked),
+        Some(_) => {
+            tx.execute(
+                "UPDATE devices SET name = ?2, platform = ?3, app_version = ?4, token_hash = ?5, registered_at = ?6 WHERE id = ?1",
+                params![device.id.to_string(), device.name, device.platform, device.app_version, token_hash, ts(now)],
+            )?;
+        }
+        None => {
+            tx.execute(
+                "INSERT INTO devices (id, user_id, name, platform, app_version, token_hash, registered_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    device.id.to_string(),
+                    user.id.to_string(),
+                    device.name,
+                    device.platform,
+                    device.app_version,
+                    token_hash,
+                    ts(now)
+                ],
+            )?;
+        }
+    }
+    Ok(RegisterOutcome::Registered)
+}
+
+/// Revokes a device: its token stops working and it may not register again.
+pub(super) fn revoke(conn: &Connection, id: Uuid, now: DateTime<Utc>) -> AppResult<()> {
+    conn.execute(
+        "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?2), token_hash = NULL WHERE id = ?1",
+        params![id.to_string(), ts(now)],
+    )?;
+    Ok(())
+}
+
+/// Records a device's sync: when, and what it said of itself (ops waiting, dictionary version held).
+pub(super) fn note_sync(
+    tx: &Connection,
+    id: Uuid,
+    now: DateTime<Utc>,
+    backlog: Option<u64>,
+    dictionary_version: Option<i64>,
+) -> AppResult<()> {
+    tx.execute(
+        "UPDATE devices SET last_sync_at = ?2, backlog = COALESCE(?3, backlog),
+                dictionary_version = COALESCE(?4, dictionary_version) WHERE id = ?1",
+        params![id.to_string(), ts(now), backlog.map(|b| b as i64), dictionary_version],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,68 @@
+//! The dictionary (字典): its versions as stored, and the index in memory that the store's transactions
+//! consult (the newest version, and every category code any version ever had).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use protocol::{Category, Dictionary};
+use rusqlite::{Connection, params};
+
+use super::sql::{bad_data, json, parse_ts, ts};
+use crate::error::AppResult;
+
+/// The dictionary in memory: the newest version, and every category code any version ever had.
+#[derive(Debug, Default)]
+pub struct DictIndex {
+    pub current: Option<Dictionary>,
+    /// When the current version was imported: the `at` of its change.
+    pub current_at: Option<DateTime<Utc>>,
+    /// Code → (version it was last defined in, its definition there).
+    pub categories: HashMap<String, (i64, Category)>,
+}
+
+impl DictIndex {
+    /// The department for a case: a route override of the current dictionary, else `None`.
+    pub fn route(&self, category: &str, road: Option<&str>, grid: Option<&str>) -> Option<String> {
+        self.current.as_ref()?.route(category, road, grid).map(str::to_owned)
+    }
+
+    pub(super) fn add(&mut self, d: &Dictionary, at: DateTime<Utc>) {
+        for c in &d.categories {
+            let newer = self.categories.get(&c.code).is_none_or(|(v, _)| *v <= d.version);
+            if newer {
+                self.categories.insert(c.code.clone(), (d.version, c.clone()));
+            }
+        }
+        if self.current.as_ref().is_none_or(|cur| cur.version <= d.version) {
+            self.current = Some(d.clone());
+            self.current_at = Some(at);
+        }
+    }
+}
+
+/// Reads every stored version into the index.
+pub(super) fn load(conn: &Connection) -> AppResult<DictIndex> {
+    let mut index = DictIndex::default();
+    let mut stmt = conn.prepare("SELECT body, imported_at FROM dictionary_versions ORDER BY version")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    for row in rows {
+        let (body, at) = row?;
+        let d: Dictionary = serde_json::from_str(&body).map_err(bad_data)?;
+        index.add(&d, parse_ts(&at).unwrap_or_default());
+    }
+    Ok(index)
+}
+
+/// Stores a dictionary as a new version (never below the newest stored one plus one); returns it with the
+/// version given.
+pub(super) fn insert_version(tx: &Connection, mut dictionary: Dictionary, now: DateTime<Utc>) -> AppResult<Dictionary> {
+    let latest: Option<i64> = tx.query_row("SELECT MAX(version) FROM dictionary_versions", [], |r| r.get(0))?;
+    if let Some(v) = latest {
+        dictionary.version = dictionary.version.max(v + 1);
+    }
+    tx.execute(
+        "INSERT INTO dictionary_versions (version, body, imported_at) VALUES (?1, ?2, ?3)",
+        params![dictionary.version, json(&dictionary)?, ts(now)],
+    )?;
+    Ok(dictionary)
+}

@@ -1,0 +1,118 @@
+//! Findings as the console reads them: the review list, a finding's state and team for permission checks.
+
+use protocol::{FindingState, Location, PhotoRef};
+use rusqlite::{Connection, OptionalExtension};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::filing::nearest_open_case;
+use super::sql::bad_data;
+use crate::domain::EngineSettings;
+use crate::error::AppResult;
+
+/// One row of `GET /api/v1/review`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReviewItem {
+    pub id: Uuid,
+    pub reporter: String,
+    pub category: String,
+    pub description: String,
+    pub address: Option<String>,
+    pub observed_at: protocol::Timestamp,
+    pub location: Location,
+    pub photos: Vec<PhotoRef>,
+    pub fixed_on_spot: bool,
+    pub urgent: bool,
+    pub state: protocol::FindingState,
+    pub case_no: Option<String>,
+    pub possible_duplicate_of: Option<String>,
+    /// Extensions for the console.
+    pub team: Option<String>,
+    pub road: Option<String>,
+    pub facility_code: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// What permission checks need to know of a finding.
+#[derive(Debug, Clone)]
+pub struct FindingMeta {
+    pub state: protocol::FindingState,
+    pub team: Option<String>,
+}
+
+/// Which findings a viewer may list.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    All,
+    Team(Option<String>),
+}
+
+/// Review items matching `where_sql` (on table alias `f`), oldest first, paged by `limit` (-1: all).
+pub(super) fn review_items(
+    conn: &Connection,
+    settings: &EngineSettings,
+    where_sql: &str,
+    args: &[&dyn rusqlite::ToSql],
+    limit: i64,
+    offset: u32,
+) -> AppResult<Vec<ReviewItem>> {
+    let sql = format!(
+        "SELECT f.body, u.username, f.state, f.case_no, f.possible_duplicate_of, f.team, f.reason, f.category
+         FROM findings f JOIN users u ON u.id = f.reporter_id WHERE {where_sql}
+         ORDER BY f.observed_ts, f.id LIMIT {limit} OFFSET {offset}"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(args, |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Option<String>>(3)?,
+            r.get::<_, Option<String>>(4)?,
+            r.get::<_, Option<String>>(5)?,
+            r.get::<_, Option<String>>(6)?,
+            r.get::<_, String>(7)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (body, reporter, state, case_no, dup, team, reason, category) = row?;
+        let f: protocol::Finding = serde_json::from_str(&body).map_err(bad_data)?;
+        let state = FindingState::parse(&state).unwrap_or(FindingState::PendingReview);
+        // The suggestion is only worth showing while the finding waits, against cases still open now.
+        let possible_duplicate_of = if state == FindingState::PendingReview {
+            nearest_open_case(conn, settings, &category, f.location.lat, f.location.lon, f.observed_at.timestamp())?
+        } else {
+            dup
+        };
+        out.push(ReviewItem {
+            id: f.id,
+            reporter,
+            category,
+            description: f.description,
+            address: f.address,
+            observed_at: f.observed_at,
+            location: f.location,
+            photos: f.photos,
+            fixed_on_spot: f.fixed_on_spot,
+            urgent: f.urgent,
+            state,
+            case_no,
+            possible_duplicate_of,
+            team,
+            road: f.road,
+            facility_code: f.facility_code,
+            reason,
+        });
+    }
+    Ok(out)
+}
+
+pub(super) fn finding_meta(conn: &Connection, id: Uuid) -> AppResult<Option<FindingMeta>> {
+    Ok(conn
+        .query_row("SELECT state, team FROM findings WHERE id = ?1", [id.to_string()], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+        })
+        .optional()?
+        .map(|(s, team)| FindingMeta { state: FindingState::parse(&s).unwrap_or(FindingState::PendingReview), team }))
+}

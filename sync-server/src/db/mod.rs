@@ -1,0 +1,48 @@
+//! What the server keeps. The handlers speak to the `Store` trait (`store.rs`), never to SQL; the embedded
+//! backend `SqliteStore` (`sqlite.rs`) holds the connections and transactions, and each concept's SQL is in
+//! the file named after it. The files form layers; a file imports only files of the layers below it
+//! (`tests/module_layers.rs` checks that no two modules import each other):
+//!
+//! 1. `store`, `sqlite` (the trait and its backend)
+//! 2. `ingest` (sync ops), `review` (a chief's decision)
+//! 3. `cases` (views and lifecycle actions)
+//! 4. `tasks` (verification, 核查), `findings` (the review list)
+//! 5. `filing` (立案, duplicates)
+//! 6. `history`, `changes` (the feed back to devices, the cursor)
+//! 7. `dict`, then `sql` (shared helpers)
+//!
+//! Beside them, each over `sql` only: `accounts`, `devices`, `blobs`, `patrols`, `sync_health`, `stats_facts`.
+
+mod accounts;
+mod blobs;
+mod cases;
+mod changes;
+mod devices;
+mod dict;
+mod filing;
+mod findings;
+mod history;
+mod ingest;
+mod patrols;
+mod review;
+mod schema;
+mod sql;
+mod sqlite;
+mod stats_facts;
+mod store;
+mod sync_health;
+mod tasks;
+
+pub use accounts::{DepartmentView, NewUser, TeamView, UserUpdate, UserView};
+pub use blobs::UploadState;
+pub use cases::{ActionInput, CaseFilter, CaseMeta, CaseScope, CaseView, GeoPoint, HistoryEntry, TaskView};
+pub use changes::{ChangePage, Cursor};
+pub use devices::{DeviceUser, DeviceView, RegisterOutcome};
+pub use findings::{FindingMeta, ReviewItem, Scope};
+pub use ingest::SyncContext;
+pub use patrols::{PatrolView, RoadWalked};
+pub use review::Decision;
+pub use sqlite::SqliteStore;
+pub use store::Store;
+pub use sync_health::{DayCount, RejectedOp, SyncHealth};
+pub use tasks::TaskChange;

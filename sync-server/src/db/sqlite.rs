@@ -1,0 +1,424 @@
+//! The embedded backend: one SQLite file in WAL mode. Every commit is on disk before anything is answered from
+//! it: at synchronous=FULL, or, for sync ingest, committed at NORMAL and flushed right after the write lock is
+//! released (`write_then_flush`).
+//!
+//! Writes go through one connection (SQLite has one writer anyway); reads use a small pool so that the
+//! console and token checks never wait behind an ingest batch. This file holds the connections and
+//! transactions; the SQL of each concept is in the file named after it.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use chrono::{DateTime, Utc};
+use protocol::{ChangeBody, DeviceInfo, Dictionary, OpEnvelopeRaw, OpResult};
+use rusqlite::{Connection, TransactionBehavior};
+use uuid::Uuid;
+
+use super::accounts::{self, DepartmentView, NewUser, TeamView, UserUpdate, UserView};
+use super::blobs::{self, UploadState};
+use super::cases::{self, ActionInput, CaseFilter, CaseMeta, CaseView};
+use super::changes::{self, ChangePage, Cursor};
+use super::devices::{self, DeviceView, RegisterOutcome};
+use super::dict::{self, DictIndex};
+use super::findings::{self, FindingMeta, ReviewItem, Scope};
+use super::ingest::{self, SyncContext};
+use super::patrols::{self, PatrolView};
+use super::review::{self, Decision};
+use super::sql::lock;
+use super::store::Store;
+use super::sync_health::{self, SyncHealth};
+use super::tasks::{self, TaskChange};
+use super::{schema, stats_facts};
+use crate::blobs::BlobMeta;
+use crate::domain::EngineSettings;
+use crate::domain::stats::StatEvent;
+use crate::error::{AppError, AppResult};
+use crate::principal::{Principal, User};
+
+const READERS: usize = 4;
+
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+    settings: EngineSettings,
+    dict: RwLock<Arc<DictIndex>>,
+    secret: Vec<u8>,
+    /// The write-ahead log, flushed by sync requests outside the write lock (`write_then_flush`). Opened once,
+    /// so that a write-back error on it since the server started is reported to the flush.
+    wal_path: PathBuf,
+    wal: Option<std::fs::File>,
+}
+
+fn open_connection(path: &Path) -> AppResult<Connection> {
+    let conn = Connection::open(path)?;
+    // WAL lets readers run beside the writer; FULL makes every commit survive a power cut, which the
+    // contract demands before an `applied` answer is sent.
+    // 8 KB pages: fewer page splits and log frames per finding than the default 4 KB (BENCHMARKS.md, about
+    // 8 % more findings/s). It takes effect when the database file is created; an older file keeps its size.
+    conn.pragma_update(None, "page_size", 8192)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Runs a sync's write transaction and returns once it is durable, holding the write lock only for the
+    /// SQL: the transaction commits with synchronous=NORMAL (its frames are written to the log, not yet
+    /// flushed), the lock is released, and the log is flushed with fdatasync before returning, while the
+    /// next writer already runs.
+    ///
+    /// At NORMAL a commit is visible to readers before it is flushed, so this is only for sync ingest, whose
+    /// every answer (`duplicate` ones included: they too flush after their own commit) and every changes page
+    /// (`changes` flushes before it returns) wait for a flush that began after what they report was committed.
+    /// Everything else, a photo's row included (HEAD answers from it without a flush), keeps synchronous=FULL,
+    /// where SQLite flushes before the commit is visible. A checkpoint flushes the log before it copies pages,
+    /// at NORMAL too.
+    fn write_then_flush<T>(&self, work: impl FnOnce(&rusqlite::Transaction<'_>) -> AppResult<T>) -> AppResult<T> {
+        /// Puts the writer back to FULL however the transaction ends, a panic included.
+        struct BackToFull<'a>(&'a Connection);
+        impl Drop for BackToFull<'_> {
+            fn drop(&mut self) {
+                if let Err(e) = self.0.pragma_update(None, "synchronous", "FULL") {
+                    tracing::error!("the writer could not be set back to synchronous=FULL: {e}");
+                    std::process::abort();
+                }
+            }
+        }
+        let out = {
+            let conn = lock(&self.writer);
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            let _full = BackToFull(&conn);
+            let tx = rusqlite::Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)?;
+            let out = work(&tx)?;
+            tx.commit()?;
+            out
+        };
+        self.flush_log();
+        Ok(out)
+    }
+
+    /// Makes every transaction committed so far durable: fdatasync of the write-ahead log. The log is only
+    /// removed when the last connection closes, after a full checkpoint; then there is nothing to flush.
+    ///
+    /// A failed flush ends the process, as PostgreSQL does: the commits it should have made durable are
+    /// already visible, and a later flush could succeed without them (Linux reports a write-back error once),
+    /// so a `duplicate` answer could acknowledge an op that is not on disk. After a restart SQLite recovers
+    /// from what the log really holds, and the devices send again whatever was not acknowledged.
+    fn flush_log(&self) {
+        let flushed = match &self.wal {
+            Some(log) => log.sync_data(),
+            None => match std::fs::File::open(&self.wal_path) {
+                Ok(log) => log.sync_data(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(e),
+            },
+        };
+        if let Err(e) = flushed {
+            tracing::error!(
+                "flushing the write-ahead log failed ({e}); stopping so that nothing unflushed is acknowledged"
+            );
+            std::process::abort();
+        }
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating and migrating when needed) the store in `dir/server.sqlite`.
+    pub fn open(dir: &Path, settings: EngineSettings) -> AppResult<Self> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join("server.sqlite");
+        let mut writer = open_connection(&path)?;
+        schema::migrations().to_latest(&mut writer)?;
+        let secret = changes::cursor_secret(&writer)?;
+        let index = dict::load(&writer)?;
+        let readers = (0..READERS).map(|_| open_connection(&path).map(Mutex::new)).collect::<AppResult<Vec<_>>>()?;
+        Ok(SqliteStore {
+            writer: Mutex::new(writer),
+            wal: std::fs::File::open(dir.join("server.sqlite-wal")).ok(),
+            wal_path: dir.join("server.sqlite-wal"),
+            readers,
+            next_reader: AtomicUsize::new(0),
+            settings,
+            dict: RwLock::new(Arc::new(index)),
+            secret,
+        })
+    }
+
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        lock(&self.readers[i])
+    }
+
+    fn dict_index(&self) -> Arc<DictIndex> {
+        self.dict.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn known_department(&self, code: &str) -> AppResult<()> {
+        let known = self.dict_index().current.as_ref().is_some_and(|d| d.departments.iter().any(|x| x.code == code));
+        if known {
+            Ok(())
+        } else {
+            Err(AppError::invalid("department", format!("department `{code}` is not a code of the dictionary")))
+        }
+    }
+
+    /// Runs `work` in one immediate transaction of the writer, at synchronous=FULL, and commits it.
+    fn write<T>(&self, work: impl FnOnce(&rusqlite::Transaction<'_>) -> AppResult<T>) -> AppResult<T> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = work(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// The case as the console shows it after a change, read on the writer (so it sees the change).
+    fn case_after(&self, case_no: &str, now: DateTime<Utc>) -> AppResult<CaseView> {
+        cases::case_detail(&lock(&self.writer), &self.settings, &self.dict_index(), case_no, now)?
+            .ok_or_else(|| AppError::internal("case vanished"))
+    }
+}
+
+impl Store for SqliteStore {
+    fn add_user(&self, user: NewUser, now: DateTime<Utc>) -> AppResult<User> {
+        if let Some(dep) = &user.department {
+            self.known_department(dep)?;
+        }
+        self.write(|tx| accounts::add_user(tx, user, now))
+    }
+
+    fn user_credentials(&self, username: &str) -> AppResult<Option<(User, String)>> {
+        accounts::credentials(&self.reader(), username)
+    }
+
+    fn register_device(
+        &self,
+        user: &User,
+        device: &DeviceInfo,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> AppResult<RegisterOutcome> {
+        self.write(|tx| devices::register(tx, user, device, token_hash, now))
+    }
+
+    fn create_session(&self, user_id: Uuid, token_hash: &str, expires_at: DateTime<Utc>) -> AppResult<()> {
+        accounts::create_session(&lock(&self.writer), user_id, token_hash, expires_at, Utc::now())
+    }
+
+    fn end_session(&self, token_hash: &str) -> AppResult<()> {
+        accounts::end_session(&lock(&self.writer), token_hash)
+    }
+
+    fn principal_by_token(&self, token_hash: &str, now: DateTime<Utc>) -> AppResult<Option<Principal>> {
+        accounts::principal_by_token(&self.reader(), token_hash, now)
+    }
+
+    fn dictionary(&self) -> AppResult<Option<Dictionary>> {
+        Ok(self.dict_index().current.clone())
+    }
+
+    fn import_dictionary(&self, dictionary: Dictionary, now: DateTime<Utc>) -> AppResult<i64> {
+        dictionary.validate()?;
+        let dictionary = self.write(|tx| {
+            let stored = dict::insert_version(tx, dictionary, now)?;
+            changes::insert_change(tx, None, None, &ChangeBody::Dictionary(stored.clone()), now)?;
+            Ok(stored)
+        })?;
+        let mut guard = self.dict.write().unwrap_or_else(|e| e.into_inner());
+        let mut index = DictIndex {
+            current: guard.current.clone(),
+            current_at: guard.current_at,
+            categories: guard.categories.clone(),
+        };
+        index.add(&dictionary, now);
+        *guard = Arc::new(index);
+        Ok(dictionary.version)
+    }
+
+    fn blob(&self, sha256: &str) -> AppResult<Option<BlobMeta>> {
+        blobs::blob(&self.reader(), sha256)
+    }
+
+    fn record_blobs(&self, rows: &[(BlobMeta, Uuid)], now: DateTime<Utc>) -> AppResult<Vec<bool>> {
+        // One commit (one flush) for the photos' rows and the end of their uploads. At FULL: HEAD answers from
+        // these rows without flushing, so they must not be visible before they are on disk.
+        self.write(|tx| blobs::record_blobs(tx, rows, now))
+    }
+
+    fn upload(&self, sha256: &str) -> AppResult<Option<UploadState>> {
+        blobs::upload(&self.reader(), sha256)
+    }
+
+    fn begin_upload(&self, sha256: &str, length: u64, by: Uuid, now: DateTime<Utc>) -> AppResult<()> {
+        blobs::begin_upload(&lock(&self.writer), sha256, length, by, now)
+    }
+
+    fn end_upload(&self, sha256: &str) -> AppResult<()> {
+        blobs::end_upload(&lock(&self.writer), sha256)
+    }
+
+    fn may_read_blob(&self, sha256: &str, principal: &Principal) -> AppResult<bool> {
+        blobs::may_read_blob(&self.reader(), sha256, principal)
+    }
+
+    fn apply_ops(&self, ctx: &SyncContext<'_>, ops: &[OpEnvelopeRaw<'_>]) -> AppResult<Vec<OpResult>> {
+        // One transaction per request, flushed before the answer. (Committing concurrent requests together
+        // was measured and lost: the flush is cheap next to the work per op, and every answer of a group
+        // waits for the whole group. So were a checkpoint thread and a larger page cache.) What needs no
+        // database is done before the write lock, in parallel with other requests, and the flush after it.
+        let dict = self.dict_index();
+        let mut prepared = ingest::prepare(&dict, ctx.now, ops);
+        ingest::mark_stored_photos(&mut prepared, &self.reader())?;
+        self.write_then_flush(|tx| {
+            let results = ingest::apply_batch(tx, &self.settings, &dict, ctx, &prepared)?;
+            devices::note_sync(tx, ctx.device_id, ctx.now, ctx.backlog, ctx.dictionary_version)?;
+            Ok(results)
+        })
+    }
+
+    fn changes(&self, user: &User, cursor: Option<Cursor>, limit: usize) -> AppResult<ChangePage> {
+        let page = changes::changes_page(&self.reader(), &self.dict_index(), &self.settings.zone, user, cursor, limit)?;
+        // A change read here may come from a sync whose log flush (outside the write lock) has not ended yet:
+        // it is flushed before it can be sent.
+        self.flush_log();
+        Ok(page)
+    }
+
+    fn cursor_secret(&self) -> &[u8] {
+        &self.secret
+    }
+
+    fn review(
+        &self,
+        scope: &Scope,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: Option<u32>,
+        offset: u32,
+    ) -> AppResult<Vec<ReviewItem>> {
+        let conn = self.reader();
+        let limit = limit.map(i64::from).unwrap_or(-1);
+        let (from, to) = (from.timestamp(), to.timestamp());
+        match scope {
+            Scope::All => findings::review_items(
+                &conn,
+                &self.settings,
+                "f.observed_ts >= ?1 AND f.observed_ts < ?2",
+                &[&from, &to],
+                limit,
+                offset,
+            ),
+            Scope::Team(team) => findings::review_items(
+                &conn,
+                &self.settings,
+                "f.observed_ts >= ?1 AND f.observed_ts < ?2 AND f.team IS ?3",
+                &[&from, &to, team],
+                limit,
+                offset,
+            ),
+        }
+    }
+
+    fn finding_meta(&self, id: Uuid) -> AppResult<Option<FindingMeta>> {
+        findings::finding_meta(&self.reader(), id)
+    }
+
+    fn case_meta(&self, case_no: &str) -> AppResult<Option<CaseMeta>> {
+        cases::case_meta(&self.reader(), case_no)
+    }
+
+    fn review_finding(
+        &self,
+        actor: &User,
+        id: Uuid,
+        decision: &Decision,
+        now: DateTime<Utc>,
+    ) -> AppResult<(ReviewItem, Option<CaseView>)> {
+        let dict = self.dict_index();
+        let case_no = self.write(|tx| review::review_finding(tx, &self.settings, &dict, actor, id, decision, now))?;
+        let conn = lock(&self.writer);
+        let item = findings::review_items(&conn, &self.settings, "f.id = ?1", &[&id.to_string()], -1, 0)?
+            .pop()
+            .ok_or_else(|| AppError::internal("reviewed finding vanished"))?;
+        let case = case_no.map(|no| cases::case_view(&conn, &self.settings, &dict, &no, now)).transpose()?.flatten();
+        Ok((item, case))
+    }
+
+    fn cases(&self, filter: &CaseFilter, now: DateTime<Utc>) -> AppResult<Vec<CaseView>> {
+        cases::cases(&self.reader(), &self.settings, &self.dict_index(), filter, now)
+    }
+
+    fn case_detail(&self, case_no: &str, now: DateTime<Utc>) -> AppResult<Option<CaseView>> {
+        cases::case_detail(&self.reader(), &self.settings, &self.dict_index(), case_no, now)
+    }
+
+    fn case_action(&self, actor: &User, case_no: &str, input: &ActionInput, now: DateTime<Utc>) -> AppResult<CaseView> {
+        self.write(|tx| cases::case_action(tx, &self.settings, actor, case_no, input, now))?;
+        self.case_after(case_no, now)
+    }
+
+    fn stat_events(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> AppResult<Vec<StatEvent>> {
+        stats_facts::stat_events(&self.reader(), &self.dict_index(), from, to)
+    }
+
+    fn devices(&self) -> AppResult<Vec<DeviceView>> {
+        devices::devices(&self.reader(), &self.settings.zone, None)
+    }
+
+    fn revoke_device(&self, id: Uuid, now: DateTime<Utc>) -> AppResult<Option<DeviceView>> {
+        let conn = lock(&self.writer);
+        devices::revoke(&conn, id, now)?;
+        Ok(devices::devices(&conn, &self.settings.zone, Some(id))?.pop())
+    }
+
+    fn users(&self) -> AppResult<Vec<UserView>> {
+        accounts::users(&self.reader())
+    }
+
+    fn update_user(&self, username: &str, update: UserUpdate, now: DateTime<Utc>) -> AppResult<Option<UserView>> {
+        if let Some(Some(dep)) = &update.department {
+            self.known_department(dep)?;
+        }
+        self.write(|tx| accounts::update_user(tx, username, &update, now))
+    }
+
+    fn teams(&self) -> AppResult<Vec<TeamView>> {
+        accounts::teams(&self.reader(), &self.settings.zone)
+    }
+
+    fn add_team(&self, name: &str, now: DateTime<Utc>) -> AppResult<TeamView> {
+        if !accounts::add_team(&lock(&self.writer), name, now)? {
+            return Err(AppError::conflict(format!("team `{name}` exists already")));
+        }
+        Ok(TeamView { name: name.to_owned(), members: 0, created_at: Some(self.settings.zone.at(now)) })
+    }
+
+    fn departments(&self) -> AppResult<Vec<DepartmentView>> {
+        let dict = self.dict_index();
+        accounts::departments(&self.reader(), dict.current.as_ref())
+    }
+
+    fn change_task(
+        &self,
+        actor: &User,
+        task_id: Uuid,
+        change: &TaskChange,
+        note: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> AppResult<CaseView> {
+        let case_no = self.write(|tx| tasks::change_task(tx, &self.settings, actor, task_id, change, note, now))?;
+        self.case_after(&case_no, now)
+    }
+
+    fn patrols(&self, scope: &Scope, from: DateTime<Utc>, to: DateTime<Utc>) -> AppResult<Vec<PatrolView>> {
+        let dict = self.dict_index();
+        patrols::patrols(&self.reader(), &self.settings.zone, dict.current.as_ref(), scope, from, to)
+    }
+
+    fn sync_health(&self, now: DateTime<Utc>) -> AppResult<SyncHealth> {
+        sync_health::sync_health(&self.reader(), &self.settings.zone, now)
+    }
+}

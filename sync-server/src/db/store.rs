@@ -1,0 +1,112 @@
+//! The store's interface, as the HTTP handlers and the photo committer see it: everything the server keeps,
+//! behind one trait so that the embedded backend (`SqliteStore`) is the only code that speaks SQL.
+
+use chrono::{DateTime, Utc};
+use protocol::{DeviceInfo, Dictionary, OpEnvelopeRaw, OpResult};
+use uuid::Uuid;
+
+use super::accounts::{DepartmentView, NewUser, TeamView, UserUpdate, UserView};
+use super::blobs::UploadState;
+use super::cases::{ActionInput, CaseFilter, CaseMeta, CaseView};
+use super::changes::{ChangePage, Cursor};
+use super::devices::{DeviceView, RegisterOutcome};
+use super::findings::{FindingMeta, ReviewItem, Scope};
+use super::ingest::SyncContext;
+use super::patrols::PatrolView;
+use super::review::Decision;
+use super::sync_health::SyncHealth;
+use super::tasks::TaskChange;
+use crate::blobs::BlobMeta;
+use crate::domain::stats::StatEvent;
+use crate::error::AppResult;
+use crate::principal::{Principal, User};
+
+pub trait Store: Send + Sync + 'static {
+    /// Creates a user (and the team, if new). The department must be in the dictionary.
+    fn add_user(&self, user: NewUser, now: DateTime<Utc>) -> AppResult<User>;
+    /// A user and the stored password hash.
+    fn user_credentials(&self, username: &str) -> AppResult<Option<(User, String)>>;
+    /// Binds a device to a user with a new token; the old token stops working.
+    fn register_device(
+        &self,
+        user: &User,
+        device: &DeviceInfo,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> AppResult<RegisterOutcome>;
+    fn create_session(&self, user_id: Uuid, token_hash: &str, expires_at: DateTime<Utc>) -> AppResult<()>;
+    fn end_session(&self, token_hash: &str) -> AppResult<()>;
+    fn principal_by_token(&self, token_hash: &str, now: DateTime<Utc>) -> AppResult<Option<Principal>>;
+
+    /// The newest dictionary, if one was ever imported.
+    fn dictionary(&self) -> AppResult<Option<Dictionary>>;
+    /// Stores a dictionary as a new version and pushes it to devices; returns the version given.
+    fn import_dictionary(&self, dictionary: Dictionary, now: DateTime<Utc>) -> AppResult<i64>;
+
+    fn blob(&self, sha256: &str) -> AppResult<Option<BlobMeta>>;
+    /// Records complete blobs and ends their uploads, if any were under way, in one durable commit; for each,
+    /// false when it was already held.
+    fn record_blobs(&self, blobs: &[(BlobMeta, Uuid)], now: DateTime<Utc>) -> AppResult<Vec<bool>>;
+    fn upload(&self, sha256: &str) -> AppResult<Option<UploadState>>;
+    fn begin_upload(&self, sha256: &str, length: u64, by: Uuid, now: DateTime<Utc>) -> AppResult<()>;
+    fn end_upload(&self, sha256: &str) -> AppResult<()>;
+    /// Whoever uploaded a blob, and whoever may see a finding, case or task that uses it.
+    fn may_read_blob(&self, sha256: &str, principal: &Principal) -> AppResult<bool>;
+
+    /// Applies a batch of ops in one transaction, durable before it returns.
+    fn apply_ops(&self, ctx: &SyncContext<'_>, ops: &[OpEnvelopeRaw<'_>]) -> AppResult<Vec<OpResult>>;
+    /// The changes for a user after a cursor (`None`: from the beginning, current dictionary first).
+    fn changes(&self, user: &User, cursor: Option<Cursor>, limit: usize) -> AppResult<ChangePage>;
+    /// Secret that signs cursors, so that a cursor the server did not issue is recognised.
+    fn cursor_secret(&self) -> &[u8];
+
+    fn finding_meta(&self, id: Uuid) -> AppResult<Option<FindingMeta>>;
+    fn case_meta(&self, case_no: &str) -> AppResult<Option<CaseMeta>>;
+    /// Applies a chief's decision; refuses (409) a finding that is no longer waiting.
+    fn review_finding(
+        &self,
+        actor: &User,
+        id: Uuid,
+        decision: &Decision,
+        now: DateTime<Utc>,
+    ) -> AppResult<(ReviewItem, Option<CaseView>)>;
+    fn cases(&self, filter: &CaseFilter, now: DateTime<Utc>) -> AppResult<Vec<CaseView>>;
+    fn case_detail(&self, case_no: &str, now: DateTime<Utc>) -> AppResult<Option<CaseView>>;
+    /// Moves a case through its lifecycle; refuses (409) what its state does not allow.
+    fn case_action(&self, actor: &User, case_no: &str, input: &ActionInput, now: DateTime<Utc>) -> AppResult<CaseView>;
+    /// The facts the evaluation indicators of `[from, to)` are computed from.
+    fn stat_events(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> AppResult<Vec<StatEvent>>;
+    fn devices(&self) -> AppResult<Vec<DeviceView>>;
+    /// Revokes a device: its token stops working and it may not register again.
+    fn revoke_device(&self, id: Uuid, now: DateTime<Utc>) -> AppResult<Option<DeviceView>>;
+
+    fn users(&self) -> AppResult<Vec<UserView>>;
+    /// Changes a user; `None` when there is no such user.
+    fn update_user(&self, username: &str, update: UserUpdate, now: DateTime<Utc>) -> AppResult<Option<UserView>>;
+    fn teams(&self) -> AppResult<Vec<TeamView>>;
+    /// Creates a team; refuses (409) a name in use.
+    fn add_team(&self, name: &str, now: DateTime<Utc>) -> AppResult<TeamView>;
+    fn departments(&self) -> AppResult<Vec<DepartmentView>>;
+    /// Reassigns or cancels an open verification task; returns the case after it.
+    fn change_task(
+        &self,
+        actor: &User,
+        task_id: Uuid,
+        change: &TaskChange,
+        note: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> AppResult<CaseView>;
+    /// Patrols started in `[from, to)`.
+    fn patrols(&self, scope: &Scope, from: DateTime<Utc>, to: DateTime<Utc>) -> AppResult<Vec<PatrolView>>;
+    fn sync_health(&self, now: DateTime<Utc>) -> AppResult<SyncHealth>;
+
+    /// Findings observed in `[from, to)`, oldest first.
+    fn review(
+        &self,
+        scope: &Scope,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: Option<u32>,
+        offset: u32,
+    ) -> AppResult<Vec<ReviewItem>>;
+}

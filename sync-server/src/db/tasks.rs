@@ -1,0 +1,281 @@
+//! Verification tasks (核查): issued to the reporter when a case is handled, reassigned (改派) or cancelled
+//! from the console, completed by the inspector's `task.complete` op (pass closes, fail sends back: 返工).
+
+use chrono::{DateTime, Utc};
+use protocol::{
+    ApiError, CaseState, ChangeBody, ErrorCode, OpResult, OpStatus, TaskAck, TaskAssigned, TaskComplete, TaskResult,
+    TaskState, TaskType,
+};
+use rusqlite::{Connection, OptionalExtension, params};
+use uuid::Uuid;
+
+use super::changes::{announce_case, insert_change};
+use super::history::record_history;
+use super::sql::{bad_data, parse_ts, ts};
+use crate::domain::EngineSettings;
+use crate::error::{AppError, AppResult};
+use crate::principal::User;
+
+pub(super) fn cancel_tasks(tx: &Connection, case_no: &str, now: DateTime<Utc>) -> AppResult<()> {
+    let open = tx
+        .prepare_cached("SELECT id, assignee_id FROM tasks WHERE case_no = ?1 AND state = 'open'")?
+        .query_map([case_no], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    for (id, assignee) in open {
+        tx.execute("UPDATE tasks SET state = 'cancelled', completed_at = ?2 WHERE id = ?1", params![id, ts(now)])?;
+        if let (Ok(task_id), Ok(user)) = (Uuid::parse_str(&id), Uuid::parse_str(&assignee)) {
+            insert_change(tx, Some(user), None, &ChangeBody::TaskCancelled(protocol::TaskCancelled { task_id }), now)?;
+        }
+    }
+    Ok(())
+}
+
+/// After handling, one verification task goes to the reporter of the case's first finding.
+pub(super) fn assign_verification(
+    tx: &Connection,
+    settings: &EngineSettings,
+    case_no: &str,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    cancel_tasks(tx, case_no, now)?;
+    let reporter: String = tx.query_row(
+        "SELECT f.reporter_id FROM findings f WHERE f.case_no = ?1 ORDER BY f.state = 'merged', f.observed_ts, f.id LIMIT 1",
+        [case_no],
+        |r| r.get(0),
+    )?;
+    let due = settings.verify_due(now);
+    issue_task(tx, settings, case_no, &reporter, due, now)
+}
+
+/// Writes an open verification task of the case for `assignee` (a user id) and sends it to their devices.
+fn issue_task(
+    tx: &Connection,
+    settings: &EngineSettings,
+    case_no: &str,
+    assignee: &str,
+    due: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let (body, category): (String, String) = tx.query_row(
+        "SELECT f.body, c.category FROM findings f JOIN cases c ON c.case_no = f.case_no
+         WHERE f.case_no = ?1 ORDER BY f.state = 'merged', f.observed_ts, f.id LIMIT 1",
+        [case_no],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let finding: protocol::Finding = serde_json::from_str(&body).map_err(bad_data)?;
+    let id = Uuid::now_v7();
+    tx.execute(
+        "INSERT INTO tasks (id, case_no, assignee_id, state, created_at, due_at) VALUES (?1, ?2, ?3, 'open', ?4, ?5)",
+        params![id.to_string(), case_no, assignee, ts(now), ts(due)],
+    )?;
+    let mut photos: Vec<String> = finding.photos.iter().map(|p| p.sha256.clone()).collect();
+    let handled_photos: Option<String> = tx
+        .query_row(
+            "SELECT photos FROM case_history WHERE case_no = ?1 AND action = 'handle' ORDER BY id DESC LIMIT 1",
+            [case_no],
+            |r| r.get(0),
+        )
+        .optional()?;
+    photos.extend(handled_photos.and_then(|p| serde_json::from_str::<Vec<String>>(&p).ok()).unwrap_or_default());
+    let task = protocol::Task {
+        id,
+        task_type: TaskType::Verify,
+        case_no: case_no.to_owned(),
+        category,
+        location: finding.location,
+        address: finding.address.or(finding.road),
+        description: finding.description,
+        due_at: Some(settings.zone.at(due)),
+        photos,
+    };
+    let user = Uuid::parse_str(assignee).map_err(bad_data)?;
+    insert_change(tx, Some(user), None, &ChangeBody::TaskAssigned(TaskAssigned { task }), now)
+}
+
+/// What the console may do with an open verification task.
+#[derive(Debug, Clone)]
+pub enum TaskChange {
+    /// To another inspector (by username), with the same deadline.
+    Reassign { assignee: String },
+    /// Nobody verifies on the spot; the dispatcher decides with `verify` instead.
+    Cancel,
+}
+
+/// Reassigns (改派) or cancels an open verification task. Dispatchers and admins may do it for any case, a
+/// chief for the cases of the team. The old assignee's devices hear `task.cancelled`, the new one's
+/// `task.assigned`; the case's history records it. Returns the case number.
+pub(super) fn change_task(
+    tx: &Connection,
+    settings: &EngineSettings,
+    actor: &User,
+    task_id: Uuid,
+    change: &TaskChange,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+) -> AppResult<String> {
+    let (case_no, state, assignee, due, team, case_state): (String, String, String, String, Option<String>, String) =
+        tx.query_row(
+            "SELECT t.case_no, t.state, u.username, t.due_at, c.team, c.state FROM tasks t
+             JOIN users u ON u.id = t.assignee_id JOIN cases c ON c.case_no = t.case_no WHERE t.id = ?1",
+            [task_id.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+        )
+        .optional()?
+        .ok_or_else(|| AppError::not_found(format!("no verification task {task_id}")))?;
+    let allowed = match actor.role {
+        protocol::Role::Dispatcher | protocol::Role::Admin => true,
+        protocol::Role::Chief => team.is_some() && actor.team == team,
+        _ => false,
+    };
+    if !allowed {
+        return Err(AppError::forbidden(format!("role `{}` may not change this verification task", actor.role)));
+    }
+    if state != TaskState::Open.as_str() {
+        return Err(AppError::invalid_transition(format!("this task is already {state}")));
+    }
+    let (action, text) = match change {
+        TaskChange::Reassign { assignee: to } => {
+            let target: Option<(String, String)> = tx
+                .query_row("SELECT id, role FROM users WHERE username = ?1 AND active = 1", [to], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?;
+            let Some((target_id, role)) = target else {
+                return Err(AppError::invalid("assignee", format!("no active user `{to}`")));
+            };
+            if role != protocol::Role::Inspector.as_str() && role != protocol::Role::Chief.as_str() {
+                return Err(AppError::invalid(
+                    "assignee",
+                    format!("`{to}` is a {role}; verification is done on the spot by inspectors"),
+                ));
+            }
+            cancel_tasks(tx, &case_no, now)?;
+            let due = parse_ts(&due).ok_or_else(|| bad_data("task deadline"))?;
+            issue_task(tx, settings, &case_no, &target_id, due, now)?;
+            ("task_reassign", format!("{assignee} → {to}"))
+        }
+        TaskChange::Cancel => {
+            cancel_tasks(tx, &case_no, now)?;
+            ("task_cancel", assignee)
+        }
+    };
+    let note = match note.map(str::trim).filter(|n| !n.is_empty()) {
+        Some(n) => format!("{text}: {n}"),
+        None => text,
+    };
+    let state = CaseState::parse(&case_state);
+    record_history(tx, &case_no, now, actor, action, state, state, Some(&note), &[], None)?;
+    Ok(case_no)
+}
+
+/// `task.complete` inside the ingest transaction: pass closes the case, fail sends it back (返工).
+pub(super) fn complete_task(
+    tx: &Connection,
+    settings: &EngineSettings,
+    user: &User,
+    now: DateTime<Utc>,
+    seq: u64,
+    t: &TaskComplete,
+) -> AppResult<Result<OpResult, (OpStatus, ApiError)>> {
+    let row: Option<(String, String, String)> = tx
+        .query_row("SELECT case_no, assignee_id, state FROM tasks WHERE id = ?1", [t.task_id.to_string()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    let Some((case_no, assignee, state)) = row else {
+        return Ok(Err((
+            OpStatus::Rejected,
+            ApiError::invalid("task_id", format!("no verification task {}", t.task_id)),
+        )));
+    };
+    if assignee != user.id.to_string() {
+        return Ok(Err((
+            OpStatus::Rejected,
+            ApiError::new(ErrorCode::Forbidden, "this task is assigned to someone else"),
+        )));
+    }
+    if state != TaskState::Open.as_str() {
+        return Ok(Err((
+            OpStatus::Rejected,
+            ApiError::new(ErrorCode::InvalidTransition, format!("this task is already {state}")),
+        )));
+    }
+    for (i, p) in t.photos.iter().enumerate() {
+        if let Err(e) = p.validate(&format!("photos[{i}]")) {
+            return Ok(Err((OpStatus::Rejected, e.into())));
+        }
+    }
+    let mut missing = Vec::new();
+    for p in &t.photos {
+        let held: bool =
+            tx.query_row("SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?1)", [&p.sha256], |r| r.get(0))?;
+        if !held && !missing.contains(&p.sha256) {
+            missing.push(p.sha256.clone());
+        }
+    }
+    if !missing.is_empty() {
+        let e = ApiError::new(ErrorCode::MissingBlobs, "photos must be uploaded before the task result")
+            .with_details(serde_json::json!({ "missing": missing }));
+        return Ok(Err((OpStatus::Retry, e)));
+    }
+    let (task_state, result) = match t.result {
+        TaskResult::Pass => (TaskState::Passed, "pass"),
+        TaskResult::Fail => (TaskState::Failed, "fail"),
+    };
+    let photos: Vec<String> = t.photos.iter().map(|p| p.sha256.clone()).collect();
+    tx.execute(
+        "UPDATE tasks SET state = ?2, completed_at = ?3, result = ?4, note = ?5, photos = ?6 WHERE id = ?1",
+        params![
+            t.task_id.to_string(),
+            task_state.as_str(),
+            ts(t.completed_at.with_timezone(&Utc).min(now)),
+            result,
+            t.note,
+            serde_json::to_string(&photos).unwrap_or_default()
+        ],
+    )?;
+    let case_state: String = tx.query_row("SELECT state FROM cases WHERE case_no = ?1", [&case_no], |r| r.get(0))?;
+    if case_state == CaseState::Handled.as_str() {
+        let due: Option<String> =
+            tx.query_row("SELECT due_at FROM cases WHERE case_no = ?1", [&case_no], |r| r.get(0))?;
+        let note = if t.note.is_empty() { None } else { Some(t.note.as_str()) };
+        // Pass closes the case (the verifier is its closer); fail sends it back to the department (返工).
+        let to = match t.result {
+            TaskResult::Pass => {
+                tx.execute(
+                    "UPDATE cases SET state = 'closed', closed_at = ?2 WHERE case_no = ?1",
+                    params![case_no, ts(now)],
+                )?;
+                CaseState::Closed
+            }
+            TaskResult::Fail => {
+                tx.execute(
+                    "UPDATE cases SET state = 'dispatched', rework_count = rework_count + 1 WHERE case_no = ?1",
+                    [&case_no],
+                )?;
+                CaseState::Dispatched
+            }
+        };
+        record_history(
+            tx,
+            &case_no,
+            now,
+            user,
+            "verify",
+            Some(CaseState::Handled),
+            Some(to),
+            note,
+            &photos,
+            due.as_deref(),
+        )?;
+        announce_case(tx, settings, &case_no, now)?;
+    }
+    Ok(Ok(OpResult {
+        seq,
+        status: OpStatus::Applied,
+        finding: None,
+        patrol: None,
+        task: Some(TaskAck { id: t.task_id, state: task_state }),
+        error: None,
+    }))
+}

@@ -1,0 +1,52 @@
+//! Who is calling: a user of the server, through a registered device or a console session. Plain data,
+//! known to every layer; the HTTP extractor that finds it is in `auth.rs`.
+
+use protocol::{Role, UserInfo};
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+
+/// A user as the server keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub team: Option<String>,
+    pub department: Option<String>,
+}
+
+impl User {
+    pub fn info(&self) -> UserInfo {
+        UserInfo {
+            id: self.id,
+            username: self.username.clone(),
+            display_name: self.display_name.clone(),
+            role: self.role,
+            team: self.team.clone(),
+            department: self.department.clone(),
+        }
+    }
+}
+
+/// Who is calling: a user, through a registered device or a console session.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user: User,
+    /// Set when the token is a device token.
+    pub device_id: Option<Uuid>,
+}
+
+impl Principal {
+    pub fn role(&self) -> Role {
+        self.user.role
+    }
+    pub fn require(&self, roles: &[Role], what: &str) -> AppResult<()> {
+        if roles.contains(&self.user.role) {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(format!("role `{}` may not {what}", self.user.role)))
+        }
+    }
+}
