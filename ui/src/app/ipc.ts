@@ -54,7 +54,30 @@ export const photoBegin = (): Promise<string> => invoke('photo_begin');
 export const photoAppend = (uploadId: string, chunk: string): Promise<number> =>
   invoke('photo_append', { uploadId, chunk });
 
-export const photoFinish = (uploadId: string): Promise<StagedPhoto> => invoke('photo_finish', { uploadId });
+/**
+ * What a photo is stamped with besides the time (when the stamp is on in the settings): the position the
+ * report will have and its place (the address, else the road), as the patrol CLI stamps its photos.
+ */
+export interface PhotoStamp {
+  lat: number;
+  lon: number;
+  accuracy_m: number;
+  /** The address or road; Rust keeps its first 40 characters. */
+  place: string | null;
+}
+
+/**
+ * Processes and stores the uploaded bytes. Without a stamp (no position known yet, or a photo that is not
+ * of a report) the photo is stamped with the time only.
+ */
+export const photoFinish = (uploadId: string, stamp: PhotoStamp | null = null): Promise<StagedPhoto> =>
+  invoke('photo_finish', {
+    uploadId,
+    lat: stamp?.lat ?? null,
+    lon: stamp?.lon ?? null,
+    accuracy: stamp?.accuracy_m ?? null,
+    place: stamp?.place ?? null,
+  });
 
 /** Base64 of bytes without Node's Buffer; `String.fromCharCode` in slices keeps the call stack small. */
 export function toBase64(bytes: Uint8Array): string {
@@ -78,10 +101,15 @@ function readBytes(blob: Blob): Promise<ArrayBuffer> {
 }
 
 /**
- * Hands a photo file to Rust piece by piece and returns what the photo pipeline stored. Only one chunk is
- * held as base64 at a time, so a 10 MB camera photo does not need 10 MB of strings at once.
+ * Hands a photo file to Rust piece by piece and returns what the photo pipeline stored (stamped with
+ * `stamp`, see `photoFinish`). Only one chunk is held as base64 at a time, so a 10 MB camera photo does not
+ * need 10 MB of strings at once.
  */
-export async function stagePhoto(file: Blob, onProgress?: (sent: number, total: number) => void): Promise<StagedPhoto> {
+export async function stagePhoto(
+  file: Blob,
+  stamp: PhotoStamp | null = null,
+  onProgress?: (sent: number, total: number) => void,
+): Promise<StagedPhoto> {
   const uploadId = await photoBegin();
   const total = file.size;
   for (let offset = 0; offset < total; offset += PHOTO_CHUNK_BYTES) {
@@ -89,7 +117,7 @@ export async function stagePhoto(file: Blob, onProgress?: (sent: number, total: 
     await photoAppend(uploadId, toBase64(bytes));
     onProgress?.(Math.min(offset + PHOTO_CHUNK_BYTES, total), total);
   }
-  return photoFinish(uploadId);
+  return photoFinish(uploadId, stamp);
 }
 
 /** Platforms whose webview reaches custom URI schemes as http://<scheme>.localhost (Tauri's convention). */

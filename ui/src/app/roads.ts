@@ -1,8 +1,6 @@
 // Which dictionary road a position is on, to fill in the report's road without typing.
 import type { Dictionary } from '../shared/types';
-
-/** A road further than this from the position is not "the road here". */
-export const ROAD_MATCH_M = 30;
+import { ROAD_MATCH_M } from '../shared/limits';
 
 const METRES_PER_DEGREE = 111320;
 

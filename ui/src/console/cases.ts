@@ -1,24 +1,35 @@
-// What the console offers on a case: the actions its state allows (protocol.md, case states) intersected
-// with what the signed-in role may do. The server checks both again; this only hides buttons that would
-// certainly be refused.
-import type { Case, CaseAction, CaseState, UserInfo } from '../shared/types';
+// What the console offers on a case: the actions its state allows intersected with what the signed-in role
+// may do on it. Both restate the server's case lifecycle (sync-server/src/domain/lifecycle.rs):
+// `CaseAction::next` (state), `CaseAction::roles` and `may` (role, team, department). The server checks both again; this only hides buttons that would certainly be
+// refused. tests/units.test.ts pins the whole table.
+import type { Case, CaseAction, CaseState, Role, UserInfo } from '../shared/types';
 
+/** The actions each state allows (`CaseAction::next`), in the order the buttons show. */
 const BY_STATE: Record<CaseState, CaseAction[]> = {
-  filed: ['dispatch', 'suspend', 'void'],
+  filed: ['dispatch', 'extend', 'suspend', 'void'],
   // `dispatch` on a dispatched case is a redispatch to another department.
   dispatched: ['accept', 'return', 'dispatch', 'extend', 'suspend', 'void'],
   accepted: ['handle', 'return', 'extend', 'suspend', 'void'],
   handled: ['close', 'suspend', 'void'],
-  suspended: ['resume', 'void'],
+  suspended: ['resume', 'extend', 'void'],
   closed: [],
   voided: [],
 };
 
-const BY_ROLE: Record<string, CaseAction[]> = {
+/** The actions each role may ask for at all (`CaseAction::roles`); an admin may ask for every one. */
+const BY_ROLE: Record<Exclude<Role, 'admin'>, CaseAction[]> = {
   dispatcher: ['dispatch', 'suspend', 'resume', 'extend', 'close', 'void'],
   chief: ['close', 'void'],
   department: ['accept', 'return', 'handle'],
+  inspector: [],
 };
+
+/** Whether the user's department or team owns the case, as `may` requires of department users and chiefs. */
+function owns(c: Case, user: UserInfo): boolean {
+  if (user.role === 'department') return !!user.department && user.department === c.department;
+  if (user.role === 'chief') return !!user.team && user.team === (c.team ?? null);
+  return true;
+}
 
 export const OPEN_STATES: CaseState[] = ['filed', 'dispatched', 'accepted', 'handled', 'suspended'];
 
@@ -30,11 +41,8 @@ export function allowedActions(c: Case, user: UserInfo | null): CaseAction[] {
   if (!user) return [];
   const byState = BY_STATE[c.state] ?? [];
   if (user.role === 'admin') return byState;
+  if (!owns(c, user)) return [];
   const byRole = BY_ROLE[user.role] ?? [];
-  if (user.role === 'department' && user.department && c.department && user.department !== c.department) {
-    return [];
-  }
-  if (user.role === 'chief' && user.team && c.team && user.team !== c.team) return [];
   return byState.filter((a) => byRole.includes(a));
 }
 
@@ -52,5 +60,6 @@ export function deadlineStatus(c: Case, now = Date.now()): DeadlineStatus {
   return left <= NEAR_DEADLINE_MS ? 'near' : 'ok';
 }
 
-/** Actions whose form needs a written reason. */
-export const NEEDS_NOTE: CaseAction[] = ['return', 'suspend', 'void', 'extend'];
+/** Actions whose form needs a written reason: those the server refuses without a note (the note check of
+ * `case_action`, sync-server/src/http/cases.rs). */
+export const NEEDS_NOTE: CaseAction[] = ['return', 'extend', 'void'];

@@ -114,7 +114,8 @@ describe('report', () => {
     }
     // (A loop: deep equality of half a million elements is slow.)
     expect(joined.every((b, i) => b === bytes[i])).toBe(true);
-    expect(callsOf('photo_finish')[0].args).toEqual({ uploadId: 'upload-1' });
+    // Stamped with the report's position (the simulated fix); no address or road yet, so no place.
+    expect(callsOf('photo_finish')[0].args).toEqual({ uploadId: 'upload-1', lat: 41.7968, lon: 123.4328, accuracy: 8, place: null });
     expect(byTestId('report-photo-item').map((e) => e.getAttribute('data-sha256'))).toEqual([SHA]);
 
     // The position came from the simulated source; nearby cases were asked for 50 m around it.
@@ -208,6 +209,50 @@ describe('report', () => {
       ],
     });
     expect(input.location).toMatchObject({ lat: 41.8, lon: 123.4, source: 'manual' });
+  });
+
+  it('stamps photos with the position and the address, else the road, as the patrol CLI does', async () => {
+    const { callsOf } = await mountApp('/report', {
+      ...photoHandlers(),
+      simulated_location: () => ({ lat: 41.8012, lon: 123.4011, accuracy_m: 12, source: 'network' }),
+    });
+    const [road] = byTestId<HTMLInputElement>('report-road');
+    road.value = '中山路';
+    road.dispatchEvent(new Event('input'));
+    await settle();
+    await chooseFiles(byTestId<HTMLInputElement>('report-photo-input')[0], [fileOf(1000).file]);
+    expect(callsOf('photo_finish')[0].args).toEqual({ uploadId: 'upload-1', lat: 41.8012, lon: 123.4011, accuracy: 12, place: '中山路' });
+
+    const [address] = byTestId<HTMLInputElement>('report-address');
+    address.value = '  中山路 12 号 ';
+    address.dispatchEvent(new Event('input'));
+    await settle();
+    await chooseFiles(byTestId<HTMLInputElement>('report-photo-gallery-input')[0], [fileOf(2000, 'IMG_0002.jpg').file]);
+    expect(callsOf('photo_finish')[1].args).toEqual({ uploadId: 'upload-2', lat: 41.8012, lon: 123.4011, accuracy: 12, place: '中山路 12 号' });
+    expect(byTestId('report-photo-item')).toHaveLength(2);
+  });
+
+  it('takes a photo stamped with the time only while no position is known', async () => {
+    const { callsOf } = await mountApp('/report', { ...photoHandlers(), simulated_location: () => null });
+    expect(byTestId('report-position')).toHaveLength(0);
+    expect(byTestId('report-position-problem')).toHaveLength(1);
+    await chooseFiles(byTestId<HTMLInputElement>('report-photo-input')[0], [fileOf(1000).file]);
+    expect(callsOf('photo_finish')[0].args).toEqual({ uploadId: 'upload-1', lat: null, lon: null, accuracy: null, place: null });
+    expect(byTestId('report-photo-item').map((e) => e.getAttribute('data-sha256'))).toEqual([SHA]);
+  });
+
+  it("warns of open cases within the nearby radius, and takes a description as long as the protocol's", async () => {
+    await mountApp('/report', { nearby_cases: () => [{ case_no: '20261121-0003', category: 'C0102', distance_m: 23.4 }] });
+    const [notice] = byTestId('report-nearby');
+    expect(notice.getAttribute('data-count')).toBe('1');
+    expect(notice.textContent).toContain('附近 50 米内已有未结案件');
+    expect(notice.textContent).toContain('20261121-0003 污水井盖 (23 米)');
+    // Vant cuts the text at `maxlength` as it is typed.
+    const [description] = byTestId<HTMLTextAreaElement>('report-description');
+    description.value = '井'.repeat(2100);
+    description.dispatchEvent(new Event('input'));
+    await settle();
+    expect(description.value).toHaveLength(2000);
   });
 
   it('shows a readable message for an unsupported photo and saves nothing without a photo', async () => {

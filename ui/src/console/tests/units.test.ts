@@ -1,9 +1,9 @@
 /// <reference types="node" />
 // Unit tests of the console's pure pieces: the API client's new calls, teams and user edits, verification
-// tasks, patrol roads, labels and messages.
+// tasks, the case actions offered, patrol roads, labels and messages.
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Team, UserInfo } from '../../shared/types';
+import type { CaseAction, CaseState, Role, Team, UserInfo } from '../../shared/types';
 import zhCN from '../../shared/i18n/zh-CN';
 import en from '../../shared/i18n/en';
 import { setLocale } from '../../shared/i18n';
@@ -19,6 +19,7 @@ import {
   setToken,
   updateUser,
 } from '../api';
+import { allowedActions, NEEDS_NOTE } from '../cases';
 import { actionLabel, taskStateLabel, taskStateType } from '../labels';
 import { splitRoads } from '../patrols';
 import { canManageTasks, isUsername, reassignCandidates } from '../tasks';
@@ -178,6 +179,97 @@ describe('verification tasks', () => {
     expect(isUsername('inspector2')).toBe(true);
     expect(isUsername('a')).toBe(false);
     expect(isUsername('张 伟')).toBe(false);
+  });
+});
+
+describe('case actions', () => {
+  // The server's case lifecycle, written out: sync-server/src/domain/lifecycle.rs, `CaseAction::next` for the states an action starts from and
+  // `CaseAction::roles` for who may ask:
+  //   dispatch: filed, dispatched                           dispatcher, admin
+  //   accept: dispatched;  handle: accepted                 department, admin
+  //   return: dispatched, accepted                          department, admin
+  //   close: handled                                        dispatcher, chief, admin
+  //   suspend: filed, dispatched, accepted, handled         dispatcher, admin
+  //   resume: suspended                                     dispatcher, admin
+  //   void: filed, dispatched, accepted, handled, suspended dispatcher, chief, admin
+  //   extend: filed, dispatched, accepted, suspended        dispatcher, admin
+  // Per state and role, for a case of the user's own team and department:
+  const EXPECTED: Record<CaseState, Record<Role, CaseAction[]>> = {
+    filed: {
+      admin: ['dispatch', 'extend', 'suspend', 'void'],
+      dispatcher: ['dispatch', 'extend', 'suspend', 'void'],
+      chief: ['void'],
+      department: [],
+      inspector: [],
+    },
+    dispatched: {
+      admin: ['accept', 'dispatch', 'extend', 'return', 'suspend', 'void'],
+      dispatcher: ['dispatch', 'extend', 'suspend', 'void'],
+      chief: ['void'],
+      department: ['accept', 'return'],
+      inspector: [],
+    },
+    accepted: {
+      admin: ['extend', 'handle', 'return', 'suspend', 'void'],
+      dispatcher: ['extend', 'suspend', 'void'],
+      chief: ['void'],
+      department: ['handle', 'return'],
+      inspector: [],
+    },
+    handled: {
+      admin: ['close', 'suspend', 'void'],
+      dispatcher: ['close', 'suspend', 'void'],
+      chief: ['close', 'void'],
+      department: [],
+      inspector: [],
+    },
+    suspended: {
+      admin: ['extend', 'resume', 'void'],
+      dispatcher: ['extend', 'resume', 'void'],
+      chief: ['void'],
+      department: [],
+      inspector: [],
+    },
+    closed: { admin: [], dispatcher: [], chief: [], department: [], inspector: [] },
+    voided: { admin: [], dispatcher: [], chief: [], department: [], inspector: [] },
+  };
+  const userOf = (role: Role, fields: Partial<UserInfo> = {}): UserInfo => ({
+    id: `id-${role}`,
+    username: role,
+    display_name: role,
+    role,
+    team: role === 'chief' ? '一中队' : null,
+    ...(role === 'department' ? { department: 'HW' } : {}),
+    ...fields,
+  });
+
+  it("offers per state and role exactly what the server's lifecycle allows", () => {
+    for (const [state, byRole] of Object.entries(EXPECTED) as [CaseState, Record<Role, CaseAction[]>][]) {
+      for (const [role, expected] of Object.entries(byRole) as [Role, CaseAction[]][]) {
+        const offered = allowedActions(caseOf({ state, department: 'HW', team: '一中队' }), userOf(role));
+        expect([...offered].sort(), `${role} on a ${state} case`).toEqual(expected);
+      }
+    }
+  });
+
+  it("offers department users only their department's cases, chiefs only their team's (the server's `may`)", () => {
+    const dispatched = (fields = {}) => caseOf({ state: 'dispatched', department: 'HW', team: '一中队', ...fields });
+    expect(allowedActions(dispatched({ department: 'SZ' }), userOf('department'))).toEqual([]);
+    expect(allowedActions(dispatched({ department: null }), userOf('department'))).toEqual([]);
+    expect(allowedActions(dispatched(), userOf('department', { department: undefined }))).toEqual([]);
+    expect(allowedActions(dispatched(), userOf('chief', { team: '二中队' }))).toEqual([]);
+    expect(allowedActions(dispatched({ team: null }), userOf('chief'))).toEqual([]);
+    expect(allowedActions(dispatched(), userOf('chief', { team: null }))).toEqual([]);
+    // Dispatchers and admins act on every case.
+    expect(allowedActions(dispatched({ department: 'SZ', team: '二中队' }), userOf('dispatcher'))).toContain('dispatch');
+    expect(allowedActions(dispatched({ department: null, team: null }), userOf('admin'))).toContain('accept');
+    expect(allowedActions(dispatched(), null)).toEqual([]);
+  });
+
+  it('asks for a reason where the server requires a note: return, extend and void', () => {
+    // sync-server/src/http/cases.rs, `case_action`:
+    // `matches!(action, CaseAction::Return | CaseAction::Extend | CaseAction::Void) && note.is_none()` is refused.
+    expect([...NEEDS_NOTE].sort()).toEqual(['extend', 'return', 'void']);
   });
 });
 

@@ -165,7 +165,7 @@ const en: MessageSchema = {
       afterPhotos: 'Photos after the fix',
       facility: 'Facility code',
       facilityPlaceholder: 'e.g. manhole number (optional)',
-      nearby: 'Open cases within 50 m; make sure this is not a duplicate: {cases}',
+      nearby: 'Open cases within {m} m; make sure this is not a duplicate: {cases}',
       nearbyItem: '{caseNo} {category} ({distance} m)',
       save: 'Save report',
       saved: 'Saved, waiting to send',

@@ -164,7 +164,7 @@ const zhCN = {
       afterPhotos: '整改后照片',
       facility: '部件编码',
       facilityPlaceholder: '如井盖编号 (可选)',
-      nearby: '附近 50 米内已有未结案件, 请确认不是重复上报: {cases}',
+      nearby: '附近 {m} 米内已有未结案件, 请确认不是重复上报: {cases}',
       nearbyItem: '{caseNo} {category} ({distance} 米)',
       save: '保存上报',
       saved: '已保存，等待发送',

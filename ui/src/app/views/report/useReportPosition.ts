@@ -1,0 +1,73 @@
+// Where the report is: the inspector's manual pin, else the draft's saved position, else the GPS fix. The
+// position is watched while the report screen is open.
+import { computed, onMounted, onUnmounted, ref } from 'vue';
+import { useI18n } from 'vue-i18n';
+import { showFailToast } from 'vant';
+import type { Location } from '../../../shared/types';
+import { formatCoordinate } from '../../format';
+import { acquire, isFresh, position, POOR_ACCURACY_M, release } from '../../position';
+
+export function useReportPosition() {
+  const { t } = useI18n();
+
+  /** Where the draft was saved; it stands for the finding's place until a manual pin or "use GPS". */
+  const draftLocation = ref<Location | null>(null);
+  const manual = ref<Location | null>(null);
+  const showManual = ref(false);
+  const manualLat = ref('');
+  const manualLon = ref('');
+
+  const location = computed<Location | null>(() => manual.value ?? draftLocation.value ?? position.fix);
+  const fromDraft = computed(() => !manual.value && !!draftLocation.value);
+  // The last fix is kept when the GPS goes quiet (tunnels, arcades): say so rather than pretend it is current.
+  // (A draft's position is old on purpose: it is where the problem was seen.)
+  const stale = computed(
+    () => !!location.value && location.value.source !== 'manual' && !fromDraft.value && !isFresh(location.value),
+  );
+  const poorAccuracy = computed(
+    () => !!location.value && location.value.source !== 'manual' && location.value.accuracy_m > POOR_ACCURACY_M,
+  );
+
+  onMounted(() => acquire('report'));
+  onUnmounted(() => release('report'));
+
+  function openManual(): void {
+    const current = location.value;
+    manualLat.value = current ? formatCoordinate(current.lat) : '';
+    manualLon.value = current ? formatCoordinate(current.lon) : '';
+    showManual.value = true;
+  }
+
+  function applyManual(): void {
+    const lat = Number(manualLat.value);
+    const lon = Number(manualLon.value);
+    if (!manualLat.value.trim() || !manualLon.value.trim() || !(Math.abs(lat) <= 90) || !(Math.abs(lon) <= 180)) {
+      showFailToast(t('app.position.invalidManual'));
+      return;
+    }
+    manual.value = { lat, lon, accuracy_m: 0, source: 'manual', fixed_at: new Date().toISOString() };
+    showManual.value = false;
+  }
+
+  /** Back to the GPS: drops the manual pin and the draft's position. */
+  function clearManual(): void {
+    manual.value = null;
+    draftLocation.value = null;
+    showManual.value = false;
+  }
+
+  return {
+    draftLocation,
+    manual,
+    showManual,
+    manualLat,
+    manualLon,
+    location,
+    fromDraft,
+    stale,
+    poorAccuracy,
+    openManual,
+    applyManual,
+    clearManual,
+  };
+}
