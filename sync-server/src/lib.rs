@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 pub mod hashing;
 mod http;
+pub mod policy;
 pub mod principal;
 pub mod seed;
 pub mod state;

@@ -4,8 +4,6 @@
 use protocol::{Role, UserInfo};
 use uuid::Uuid;
 
-use crate::error::{AppError, AppResult};
-
 /// A user as the server keeps it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
@@ -41,12 +39,5 @@ pub struct Principal {
 impl Principal {
     pub fn role(&self) -> Role {
         self.user.role
-    }
-    pub fn require(&self, roles: &[Role], what: &str) -> AppResult<()> {
-        if roles.contains(&self.user.role) {
-            Ok(())
-        } else {
-            Err(AppError::forbidden(format!("role `{}` may not {what}", self.user.role)))
-        }
     }
 }

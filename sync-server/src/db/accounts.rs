@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::sql::{USER_COLUMNS, parse_ts, row_user, ts};
+use super::sql::{Sql, USER_COLUMNS, row_user, ts};
 use crate::config::Zone;
 use crate::error::{AppError, AppResult};
 use crate::principal::{Principal, User};
@@ -27,7 +27,7 @@ pub struct UserView {
     pub id: Uuid,
     pub username: String,
     pub display_name: String,
-    pub role: String,
+    pub role: Role,
     pub team: Option<String>,
     pub department: Option<String>,
     pub active: bool,
@@ -65,10 +65,10 @@ const USER_VIEW_COLUMNS: &str = "id, username, display_name, role, team, departm
 
 fn user_view(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserView> {
     Ok(UserView {
-        id: Uuid::parse_str(&r.get::<_, String>(0)?).unwrap_or_default(),
+        id: r.get::<_, Sql<Uuid>>(0)?.0,
         username: r.get(1)?,
         display_name: r.get(2)?,
-        role: r.get(3)?,
+        role: r.get::<_, Sql<Role>>(3)?.0,
         team: r.get(4)?,
         department: r.get(5)?,
         active: r.get(6)?,
@@ -98,8 +98,8 @@ pub(super) fn update_user(
     };
     let team = update.team.clone().unwrap_or(current.team);
     let department = update.department.clone().unwrap_or(current.department);
-    let role = update.role.map(|r| r.as_str().to_owned()).unwrap_or(current.role);
-    if role == protocol::Role::Department.as_str() && department.is_none() {
+    let role = update.role.unwrap_or(current.role);
+    if role == Role::Department && department.is_none() {
         return Err(AppError::invalid("department", "a department user needs a department"));
     }
     if let Some(team) = &team {
@@ -111,7 +111,7 @@ pub(super) fn update_user(
         params![
             username,
             update.display_name.as_deref().unwrap_or(&current.display_name),
-            role,
+            role.as_str(),
             team,
             department,
             update.active.unwrap_or(current.active),
@@ -134,12 +134,15 @@ pub(super) fn teams(conn: &Connection, zone: &Zone) -> AppResult<Vec<TeamView>> 
          FROM teams t ORDER BY t.name",
     )?;
     let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?
+        .query_map([], |r| {
+            Ok(TeamView {
+                name: r.get(0)?,
+                created_at: r.get::<_, Option<Sql<DateTime<Utc>>>>(1)?.map(|t| zone.at(t.0)),
+                members: r.get(2)?,
+            })
+        })?
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows
-        .into_iter()
-        .map(|(name, created, members)| TeamView { name, members, created_at: parse_ts(&created).map(|t| zone.at(t)) })
-        .collect())
+    Ok(rows)
 }
 
 /// Creates a team (中队); `false` when one of that name exists.
@@ -241,10 +244,10 @@ pub(super) fn principal_by_token(
             "SELECT {USER_COLUMNS}, d.id FROM devices d JOIN users u ON u.id = d.user_id
              WHERE d.token_hash = ?1 AND d.revoked_at IS NULL AND u.active = 1"
         ))?
-        .query_row([token_hash], |r| Ok((row_user(r, 0)?, r.get::<_, String>(6)?)))
+        .query_row([token_hash], |r| Ok((row_user(r, 0)?, r.get::<_, Sql<Uuid>>(6)?.0)))
         .optional()?;
     if let Some((user, device_id)) = device {
-        return Ok(Some(Principal { user, device_id: Uuid::parse_str(&device_id).ok() }));
+        return Ok(Some(Principal { user, device_id: Some(device_id) }));
     }
     let session = conn
         .prepare_cached(&format!(

@@ -2,14 +2,14 @@
 //! who may read a photo.
 
 use chrono::{DateTime, Utc};
-use protocol::Role;
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
-use super::sql::ts;
+use super::sql::{Sql, ts};
 use crate::blobs::{BlobMeta, PackPlace};
 use crate::error::AppResult;
-use crate::principal::Principal;
+use crate::policy::{CaseOwners, PhotoUse};
+use crate::principal::User;
 
 /// A resumable upload in progress.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,7 +68,7 @@ pub(super) fn upload(conn: &Connection, sha256: &str) -> AppResult<Option<Upload
             Ok(UploadState {
                 sha256: sha256.to_owned(),
                 length: r.get::<_, i64>(0)? as u64,
-                started_by: Uuid::parse_str(&r.get::<_, String>(1)?).unwrap_or_default(),
+                started_by: r.get::<_, Sql<Uuid>>(1)?.0,
             })
         })
         .optional()?)
@@ -93,55 +93,41 @@ pub(super) fn end_upload(conn: &Connection, sha256: &str) -> AppResult<()> {
     Ok(())
 }
 
-/// Whoever uploaded a photo, and whoever may see a finding, case or task that uses it.
-pub(super) fn may_read_blob(conn: &Connection, sha256: &str, principal: &Principal) -> AppResult<bool> {
+/// Where a photo is used, as seen from `user`: what the policy decides from whether they may read it.
+/// `None` when no such photo is held.
+pub(super) fn photo_use(conn: &Connection, sha256: &str, user: &User) -> AppResult<Option<PhotoUse>> {
     let uploader: Option<String> =
         conn.query_row("SELECT uploaded_by FROM blobs WHERE sha256 = ?1", [sha256], |r| r.get(0)).optional()?;
     let Some(uploader) = uploader else {
-        return Ok(false);
+        return Ok(None);
     };
-    if uploader == principal.user.id.to_string() {
-        return Ok(true);
-    }
-    let user = &principal.user;
+    let me = user.id.to_string();
     // Photos of findings, and photos attached to a case's history (handling) or a task's result.
-    let case_photo = "SELECT c.case_no, c.team, c.department, c.reporter_id FROM cases c WHERE c.case_no IN
+    let case_photo = "SELECT c.team, c.department, c.reporter_id FROM cases c WHERE c.case_no IN
          (SELECT f.case_no FROM finding_photos p JOIN findings f ON f.id = p.finding_id WHERE p.sha256 = ?1
           UNION SELECT h.case_no FROM case_history h WHERE h.photos LIKE '%' || ?1 || '%')";
-    let mut stmt = conn.prepare_cached(case_photo)?;
-    let cases = stmt
+    let cases = conn
+        .prepare_cached(case_photo)?
         .query_map([sha256], |r| {
-            Ok((r.get::<_, Option<String>>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, String>(3)?))
+            Ok(CaseOwners { team: r.get(0)?, department: r.get(1)?, reported_by_caller: r.get::<_, String>(2)? == me })
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    let in_case = cases.iter().any(|(team, department, reporter)| match user.role {
-        Role::Admin | Role::Dispatcher => true,
-        Role::Chief => user.team.is_some() && *team == user.team,
-        Role::Department => user.department.is_some() && *department == user.department,
-        Role::Inspector => *reporter == user.id.to_string(),
-    });
-    let visible = in_case
-        || match user.role {
-            Role::Admin | Role::Dispatcher => {
-                conn.query_row("SELECT EXISTS (SELECT 1 FROM finding_photos WHERE sha256 = ?1)", [sha256], |r| {
-                    r.get(0)
-                })?
-            }
-            Role::Chief => conn.query_row(
-                "SELECT EXISTS (SELECT 1 FROM finding_photos p JOIN findings f ON f.id = p.finding_id
-                 WHERE p.sha256 = ?1 AND f.team IS ?2)",
-                params![sha256, user.team],
-                |r| r.get(0),
-            )?,
-            Role::Inspector => conn.query_row(
-                "SELECT EXISTS (SELECT 1 FROM finding_photos p JOIN findings f ON f.id = p.finding_id
-                 WHERE p.sha256 = ?1 AND f.reporter_id = ?2)
-                 OR EXISTS (SELECT 1 FROM tasks t JOIN case_history h ON h.case_no = t.case_no
-                 WHERE t.assignee_id = ?2 AND h.photos LIKE '%' || ?1 || '%')",
-                params![sha256, user.id.to_string()],
-                |r| r.get(0),
-            )?,
-            Role::Department => false,
-        };
-    Ok(visible)
+    let exists = |sql: &str, args: &[&dyn rusqlite::ToSql]| -> AppResult<bool> {
+        Ok(conn.prepare_cached(sql)?.query_row(args, |r| r.get(0))?)
+    };
+    const IN_FINDING: &str = "SELECT EXISTS (SELECT 1 FROM finding_photos p JOIN findings f ON f.id = p.finding_id
+        WHERE p.sha256 = ?1 AND (?2 IS NULL OR f.team = ?2) AND (?3 IS NULL OR f.reporter_id = ?3))";
+    let none: Option<&str> = None;
+    Ok(Some(PhotoUse {
+        uploaded_by_caller: uploader == me,
+        cases,
+        in_a_finding: exists(IN_FINDING, &[&sha256, &none, &none])?,
+        in_a_finding_of_team: user.team.is_some() && exists(IN_FINDING, &[&sha256, &user.team, &none])?,
+        in_a_finding_of_caller: exists(IN_FINDING, &[&sha256, &none, &me])?,
+        in_a_task_of_caller: exists(
+            "SELECT EXISTS (SELECT 1 FROM tasks t JOIN case_history h ON h.case_no = t.case_no
+             WHERE t.assignee_id = ?2 AND h.photos LIKE '%' || ?1 || '%')",
+            &[&sha256, &me],
+        )?,
+    }))
 }

@@ -11,11 +11,12 @@ use super::changes::announce_case;
 use super::dict::DictIndex;
 use super::findings::{ReviewItem, review_items};
 use super::history::record_history;
-use super::sql::{bad_data, parse_ts, ts};
+use super::sql::{Sql, bad_data, ts};
 use super::tasks::{assign_verification, cancel_tasks};
 use crate::domain::EngineSettings;
 use crate::domain::lifecycle::{CaseAction, deadline_applies};
 use crate::error::{AppError, AppResult};
+use crate::policy::Scope;
 use crate::principal::User;
 
 /// A point on the map.
@@ -82,18 +83,9 @@ pub struct CaseView {
     pub tasks: Option<Vec<TaskView>>,
 }
 
-/// Which cases a viewer may list.
-#[derive(Debug, Clone)]
-pub enum CaseScope {
-    All,
-    Team(Option<String>),
-    Department(Option<String>),
-    Reporter(Uuid),
-}
-
 #[derive(Debug, Clone)]
 pub struct CaseFilter {
-    pub scope: CaseScope,
+    pub scope: Scope,
     pub state: Option<CaseState>,
     pub department: Option<String>,
     pub overdue: bool,
@@ -120,14 +112,9 @@ pub struct ActionInput {
 pub(super) fn case_meta(conn: &Connection, case_no: &str) -> AppResult<Option<CaseMeta>> {
     Ok(conn
         .query_row("SELECT state, team, department FROM cases WHERE case_no = ?1", [case_no], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<String>>(2)?))
+            Ok(CaseMeta { state: r.get::<_, Sql<CaseState>>(0)?.0, team: r.get(1)?, department: r.get(2)? })
         })
-        .optional()?
-        .map(|(s, team, department)| CaseMeta {
-            state: CaseState::parse(&s).unwrap_or(CaseState::Filed),
-            team,
-            department,
-        }))
+        .optional()?)
 }
 
 const CASE_COLUMNS: &str =
@@ -137,16 +124,16 @@ const CASE_COLUMNS: &str =
 fn case_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
     Ok(CaseRow {
         case_no: r.get(0)?,
-        state: r.get(1)?,
+        state: r.get::<_, Sql<CaseState>>(1)?.0,
         category: r.get(2)?,
         department: r.get(3)?,
         team: r.get(4)?,
-        due_at: r.get(5)?,
+        due_at: r.get::<_, Option<Sql<DateTime<Utc>>>>(5)?.map(|t| t.0),
         self_handled: r.get(6)?,
         rework_count: r.get(7)?,
         urgent: r.get(8)?,
-        filed_at: r.get(9)?,
-        closed_at: r.get(10)?,
+        filed_at: r.get::<_, Sql<DateTime<Utc>>>(9)?.0,
+        closed_at: r.get::<_, Option<Sql<DateTime<Utc>>>>(10)?.map(|t| t.0),
         lat: r.get(11)?,
         lon: r.get(12)?,
     })
@@ -154,16 +141,16 @@ fn case_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
 
 struct CaseRow {
     case_no: String,
-    state: String,
+    state: CaseState,
     category: String,
     department: Option<String>,
     team: Option<String>,
-    due_at: Option<String>,
+    due_at: Option<DateTime<Utc>>,
     self_handled: bool,
     rework_count: i64,
     urgent: bool,
-    filed_at: String,
-    closed_at: Option<String>,
+    filed_at: DateTime<Utc>,
+    closed_at: Option<DateTime<Utc>>,
     lat: f64,
     lon: f64,
 }
@@ -176,8 +163,8 @@ fn view(
     now: DateTime<Utc>,
 ) -> AppResult<CaseView> {
     let zone = &settings.zone;
-    let state = CaseState::parse(&row.state).unwrap_or(CaseState::Filed);
-    let due = row.due_at.as_deref().and_then(parse_ts);
+    let state = row.state;
+    let due = row.due_at;
     let (address, description, photos) = {
         let mut stmt = conn.prepare_cached(
             "SELECT body FROM findings WHERE case_no = ?1 ORDER BY state = 'merged', observed_ts, id",
@@ -208,8 +195,8 @@ fn view(
         self_handled: row.self_handled,
         rework_count: row.rework_count,
         urgent: row.urgent,
-        filed_at: parse_ts(&row.filed_at).map(|t| zone.at(t)).unwrap_or_else(|| zone.now()),
-        closed_at: row.closed_at.as_deref().and_then(parse_ts).map(|t| zone.at(t)),
+        filed_at: zone.at(row.filed_at),
+        closed_at: row.closed_at.map(|t| zone.at(t)),
         location: GeoPoint { lat: row.lat, lon: row.lon },
         address,
         description,
@@ -241,10 +228,11 @@ pub(super) fn cases(
     now: DateTime<Utc>,
 ) -> AppResult<Vec<CaseView>> {
     let (scope_sql, scope_arg): (&str, Option<String>) = match &filter.scope {
-        CaseScope::All => ("1 = 1", None),
-        CaseScope::Team(t) => ("c.team IS ?1", t.clone()),
-        CaseScope::Department(d) => ("c.department IS ?1", d.clone()),
-        CaseScope::Reporter(id) => ("c.reporter_id = ?1", Some(id.to_string())),
+        Scope::All => ("1 = 1", None),
+        // `=`, not `IS`: a user without a team or department sees no case.
+        Scope::Team(t) => ("c.team = ?1", t.clone()),
+        Scope::Department(d) => ("c.department = ?1", d.clone()),
+        Scope::Reporter(id) => ("c.reporter_id = ?1", Some(id.to_string())),
     };
     let sql = format!(
         "SELECT {CASE_COLUMNS} FROM cases c WHERE {scope_sql} AND (?2 IS NULL OR c.state = ?2) AND (?3 IS NULL OR c.department = ?3)
@@ -280,7 +268,7 @@ pub(super) fn case_detail(
     let history = stmt
         .query_map([case_no], |r| {
             Ok((
-                r.get::<_, String>(0)?,
+                r.get::<_, Sql<DateTime<Utc>>>(0)?.0,
                 r.get::<_, String>(1)?,
                 r.get::<_, String>(2)?,
                 r.get::<_, String>(3)?,
@@ -288,25 +276,27 @@ pub(super) fn case_detail(
                 r.get::<_, Option<String>>(5)?,
                 r.get::<_, Option<String>>(6)?,
                 r.get::<_, String>(7)?,
-                r.get::<_, Option<String>>(8)?,
+                r.get::<_, Option<Sql<DateTime<Utc>>>>(8)?.map(|t| t.0),
             ))
         })?
         .collect::<Result<Vec<_>, _>>()?;
     v.history = Some(
         history
             .into_iter()
-            .map(|(at, actor, role, action, from, to, note, photos, due)| HistoryEntry {
-                at: parse_ts(&at).map(|t| zone.at(t)).unwrap_or_else(|| zone.now()),
-                actor,
-                role,
-                action,
-                from,
-                to,
-                note,
-                photos: serde_json::from_str(&photos).unwrap_or_default(),
-                due_at: due.as_deref().and_then(parse_ts).map(|t| zone.at(t)),
+            .map(|(at, actor, role, action, from, to, note, photos, due)| {
+                Ok(HistoryEntry {
+                    at: zone.at(at),
+                    actor,
+                    role,
+                    action,
+                    from,
+                    to,
+                    note,
+                    photos: serde_json::from_str(&photos).map_err(bad_data)?,
+                    due_at: due.map(|t| zone.at(t)),
+                })
             })
-            .collect(),
+            .collect::<AppResult<_>>()?,
     );
     let mut stmt = conn.prepare_cached(
         "SELECT t.id, u.username, t.state, t.created_at, t.due_at, t.completed_at, t.result, t.note
@@ -315,28 +305,28 @@ pub(super) fn case_detail(
     let tasks = stmt
         .query_map([case_no], |r| {
             Ok((
-                r.get::<_, String>(0)?,
+                r.get::<_, Sql<Uuid>>(0)?.0,
                 r.get::<_, String>(1)?,
                 r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, Option<String>>(5)?,
+                r.get::<_, Sql<DateTime<Utc>>>(3)?.0,
+                r.get::<_, Sql<DateTime<Utc>>>(4)?.0,
+                r.get::<_, Option<Sql<DateTime<Utc>>>>(5)?.map(|t| t.0),
                 r.get::<_, Option<String>>(6)?,
                 r.get::<_, Option<String>>(7)?,
             ))
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    let t = |s: &str| parse_ts(s).map(|t| zone.at(t)).unwrap_or_else(|| zone.now());
+    let t = |t: DateTime<Utc>| zone.at(t);
     v.tasks = Some(
         tasks
             .into_iter()
             .map(|(id, assignee, state, created, due, completed, result, note)| TaskView {
-                id: Uuid::parse_str(&id).unwrap_or_default(),
+                id,
                 assignee,
                 state,
-                created_at: t(&created),
-                due_at: t(&due),
-                completed_at: completed.as_deref().map(t),
+                created_at: t(created),
+                due_at: t(due),
+                completed_at: completed.map(t),
                 result,
                 note,
             })
@@ -353,26 +343,26 @@ pub(super) fn case_action(
     input: &ActionInput,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let (state, department, due, suspended_from, suspended_at, urgent): (
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        bool,
-    ) = tx
+    let (from, department, mut due, suspended_from, suspended_at, urgent) = tx
         .query_row(
             "SELECT state, department, due_at, suspended_from, suspended_at, urgent FROM cases WHERE case_no = ?1",
             [case_no],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+            |r| {
+                Ok((
+                    r.get::<_, Sql<CaseState>>(0)?.0,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<Sql<DateTime<Utc>>>>(2)?.map(|t| t.0),
+                    r.get::<_, Option<Sql<CaseState>>>(3)?.map(|s| s.0),
+                    r.get::<_, Option<Sql<DateTime<Utc>>>>(4)?.map(|t| t.0),
+                    r.get::<_, bool>(5)?,
+                ))
+            },
         )
         .optional()?
         .ok_or_else(|| AppError::not_found(format!("no case {case_no}")))?;
-    let from = CaseState::parse(&state).unwrap_or(CaseState::Filed);
-    let to = input.action.next(from, suspended_from.as_deref().and_then(CaseState::parse)).ok_or_else(|| {
+    let to = input.action.next(from, suspended_from).ok_or_else(|| {
         AppError::invalid_transition(format!("a {} case cannot be {}ed", from.as_str(), input.action.as_str()))
     })?;
-    let mut due = due.as_deref().and_then(parse_ts);
     let note = input.note.as_deref();
     match input.action {
         CaseAction::Dispatch => {
@@ -390,7 +380,7 @@ pub(super) fn case_action(
         }
         CaseAction::Resume => {
             // The deadline clock stood still while the case was parked.
-            if let (Some(d), Some(at)) = (due, suspended_at.as_deref().and_then(parse_ts)) {
+            if let (Some(d), Some(at)) = (due, suspended_at) {
                 due = Some(d + (now - at));
             }
             tx.execute(

@@ -9,7 +9,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use super::dict::DictIndex;
-use super::sql::{bad_data, json, parse_ts, ts};
+use super::sql::{Sql, bad_data, json, stored, ts};
 use crate::config::Zone;
 use crate::domain::EngineSettings;
 use crate::error::{AppError, AppResult};
@@ -100,15 +100,14 @@ pub(super) fn notify_finding(
         Some(no) => tx
             .prepare_cached("SELECT state, department, due_at FROM cases WHERE case_no = ?1")?
             .query_row([no], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<String>>(2)?))
+                Ok(CaseSummary {
+                    case_no: no.to_owned(),
+                    state: r.get::<_, Sql<CaseState>>(0)?.0,
+                    department: r.get(1)?,
+                    due_at: r.get::<_, Option<Sql<DateTime<Utc>>>>(2)?.map(|t| zone.at(t.0)),
+                })
             })
-            .optional()?
-            .map(|(s, department, due)| CaseSummary {
-                case_no: no.to_owned(),
-                state: CaseState::parse(&s).unwrap_or(CaseState::Filed),
-                department,
-                due_at: due.as_deref().and_then(parse_ts).map(|t| zone.at(t)),
-            }),
+            .optional()?,
     };
     let body = ChangeBody::FindingUpdated(FindingUpdated { finding_id, state, reason, case });
     insert_change(tx, Some(reporter), None, &body, now)
@@ -123,11 +122,11 @@ pub(super) fn announce_case(
 ) -> AppResult<()> {
     let rows = tx
         .prepare_cached("SELECT id, reporter_id, state FROM findings WHERE case_no = ?1")?
-        .query_map([case_no], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?
+        .query_map([case_no], |r| {
+            Ok((r.get::<_, Sql<Uuid>>(0)?.0, r.get::<_, Sql<Uuid>>(1)?.0, r.get::<_, Sql<FindingState>>(2)?.0))
+        })?
         .collect::<Result<Vec<_>, _>>()?;
     for (id, reporter, state) in rows {
-        let (Ok(id), Ok(reporter)) = (Uuid::parse_str(&id), Uuid::parse_str(&reporter)) else { continue };
-        let state = FindingState::parse(&state).unwrap_or(FindingState::Filed);
         notify_finding(tx, &settings.zone, reporter, id, state, None, Some(case_no), now)?;
     }
     let zone = &settings.zone;
@@ -136,11 +135,14 @@ pub(super) fn announce_case(
             "SELECT c.case_no, c.category, c.state, c.lat, c.lon, c.first_observed_ts, c.team FROM cases c WHERE c.case_no = ?1",
             [case_no],
             |r| {
-                let observed_at = zone.at(DateTime::from_timestamp(r.get::<_, i64>(5)?, 0).unwrap_or(now));
+                let observed = r.get::<_, i64>(5)?;
+                let observed_at = zone.at(DateTime::from_timestamp(observed, 0).ok_or_else(|| {
+                    rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Integer, "time out of range".into())
+                })?);
                 let area = protocol::AreaCase {
                     case_no: r.get(0)?,
                     category: r.get(1)?,
-                    state: CaseState::parse(&r.get::<_, String>(2)?).unwrap_or(CaseState::Filed),
+                    state: r.get::<_, Sql<CaseState>>(2)?.0,
                     location: protocol::Location {
                         lat: r.get(3)?,
                         lon: r.get(4)?,
@@ -205,7 +207,7 @@ pub(super) fn changes_page(
             }
             dict_version = d.version;
         }
-        let at = parse_ts(&at).map(|t| zone.at(t)).unwrap_or_else(|| zone.now());
+        let at = zone.at(stored(&at)?);
         changes.push(Change { at, body });
     }
     Ok(ChangePage { changes, cursor: Cursor { change_id: last_id, dict_version }, more })

@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::sql::{parse_ts, ts};
+use super::sql::{Sql, ts};
 use crate::config::Zone;
 use crate::error::AppResult;
 use crate::principal::User;
@@ -53,10 +53,10 @@ pub(super) fn devices(conn: &Connection, zone: &Zone, only: Option<Uuid>) -> App
                 (SELECT COUNT(*) FROM rejected_ops r WHERE r.device_id = d.id)
          FROM devices d JOIN users u ON u.id = d.user_id WHERE (?1 IS NULL OR d.id = ?1) ORDER BY u.username, d.registered_at",
     )?;
-    let t = |s: Option<String>| s.as_deref().and_then(parse_ts).map(|t| zone.at(t));
+    let t = |t: Option<Sql<DateTime<Utc>>>| t.map(|t| zone.at(t.0));
     let rows = stmt.query_map([only.map(|u| u.to_string())], |r| {
         Ok(DeviceView {
-            id: Uuid::parse_str(&r.get::<_, String>(0)?).unwrap_or_default(),
+            id: r.get::<_, Sql<Uuid>>(0)?.0,
             name: r.get(1)?,
             platform: r.get(2)?,
             app_version: r.get(3)?,

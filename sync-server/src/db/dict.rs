@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use protocol::{Category, Dictionary};
 use rusqlite::{Connection, params};
 
-use super::sql::{bad_data, json, parse_ts, ts};
+use super::sql::{Sql, bad_data, json, ts};
 use crate::error::AppResult;
 
 /// The dictionary in memory: the newest version, and every category code any version ever had.
@@ -44,11 +44,11 @@ impl DictIndex {
 pub(super) fn load(conn: &Connection) -> AppResult<DictIndex> {
     let mut index = DictIndex::default();
     let mut stmt = conn.prepare("SELECT body, imported_at FROM dictionary_versions ORDER BY version")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Sql<DateTime<Utc>>>(1)?.0)))?;
     for row in rows {
         let (body, at) = row?;
         let d: Dictionary = serde_json::from_str(&body).map_err(bad_data)?;
-        index.add(&d, parse_ts(&at).unwrap_or_default());
+        index.add(&d, at);
     }
     Ok(index)
 }

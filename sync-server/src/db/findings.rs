@@ -6,7 +6,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::filing::nearest_open_case;
-use super::sql::bad_data;
+use super::sql::{Sql, bad_data};
 use crate::domain::EngineSettings;
 use crate::error::AppResult;
 
@@ -40,13 +40,6 @@ pub struct FindingMeta {
     pub team: Option<String>,
 }
 
-/// Which findings a viewer may list.
-#[derive(Debug, Clone)]
-pub enum Scope {
-    All,
-    Team(Option<String>),
-}
-
 /// Review items matching `where_sql` (on table alias `f`), oldest first, paged by `limit` (-1: all).
 pub(super) fn review_items(
     conn: &Connection,
@@ -66,7 +59,7 @@ pub(super) fn review_items(
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
+            r.get::<_, Sql<FindingState>>(2)?.0,
             r.get::<_, Option<String>>(3)?,
             r.get::<_, Option<String>>(4)?,
             r.get::<_, Option<String>>(5)?,
@@ -78,7 +71,6 @@ pub(super) fn review_items(
     for row in rows {
         let (body, reporter, state, case_no, dup, team, reason, category) = row?;
         let f: protocol::Finding = serde_json::from_str(&body).map_err(bad_data)?;
-        let state = FindingState::parse(&state).unwrap_or(FindingState::PendingReview);
         // The suggestion is only worth showing while the finding waits, against cases still open now.
         let possible_duplicate_of = if state == FindingState::PendingReview {
             nearest_open_case(conn, settings, &category, f.location.lat, f.location.lon, f.observed_at.timestamp())?
@@ -111,8 +103,7 @@ pub(super) fn review_items(
 pub(super) fn finding_meta(conn: &Connection, id: Uuid) -> AppResult<Option<FindingMeta>> {
     Ok(conn
         .query_row("SELECT state, team FROM findings WHERE id = ?1", [id.to_string()], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+            Ok(FindingMeta { state: r.get::<_, Sql<FindingState>>(0)?.0, team: r.get(1)? })
         })
-        .optional()?
-        .map(|(s, team)| FindingMeta { state: FindingState::parse(&s).unwrap_or(FindingState::PendingReview), team }))
+        .optional()?)
 }

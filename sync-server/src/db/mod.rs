@@ -35,10 +35,10 @@ mod tasks;
 
 pub use accounts::{DepartmentView, NewUser, TeamView, UserUpdate, UserView};
 pub use blobs::UploadState;
-pub use cases::{ActionInput, CaseFilter, CaseMeta, CaseScope, CaseView, GeoPoint, HistoryEntry, TaskView};
+pub use cases::{ActionInput, CaseFilter, CaseMeta, CaseView, GeoPoint, HistoryEntry, TaskView};
 pub use changes::{ChangePage, Cursor};
 pub use devices::{DeviceUser, DeviceView, RegisterOutcome};
-pub use findings::{FindingMeta, ReviewItem, Scope};
+pub use findings::{FindingMeta, ReviewItem};
 pub use ingest::SyncContext;
 pub use patrols::{PatrolView, RoadWalked};
 pub use review::Decision;

@@ -7,10 +7,10 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::devices::DeviceUser;
-use super::findings::Scope;
-use super::sql::parse_ts;
+use super::sql::{Sql, stored};
 use crate::config::Zone;
 use crate::error::AppResult;
+use crate::policy::Scope;
 
 /// A patrol with its track, for the chief's map.
 #[derive(Debug, Clone, Serialize)]
@@ -43,13 +43,15 @@ pub(super) fn patrols(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> AppResult<Vec<PatrolView>> {
-    let team = match scope {
-        Scope::All => None,
-        Scope::Team(t) => Some(t.clone()),
+    let visible = |user_id: &str, user_team: &Option<String>| match scope {
+        Scope::All => true,
+        Scope::Team(team) => team.is_some() && team == user_team,
+        Scope::Reporter(id) => *user_id == id.to_string(),
+        Scope::Department(_) => false,
     };
     let mut stmt = conn.prepare_cached(
         "SELECT p.id, u.username, u.display_name, u.team, p.started_at, p.ended_at, p.distance_m,
-                (SELECT COUNT(*) FROM findings f WHERE json_extract(f.body, '$.patrol_id') = p.id)
+                (SELECT COUNT(*) FROM findings f WHERE json_extract(f.body, '$.patrol_id') = p.id), p.user_id
          FROM patrols p JOIN users u ON u.id = p.user_id ORDER BY p.started_at",
     )?;
     let rows = stmt
@@ -59,23 +61,21 @@ pub(super) fn patrols(
                 r.get::<_, String>(1)?,
                 r.get::<_, String>(2)?,
                 r.get::<_, Option<String>>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, Option<String>>(5)?,
+                r.get::<_, Sql<DateTime<Utc>>>(4)?.0,
+                r.get::<_, Option<Sql<DateTime<Utc>>>>(5)?.map(|t| t.0),
                 r.get::<_, Option<f64>>(6)?,
                 r.get::<_, i64>(7)?,
+                r.get::<_, String>(8)?,
             ))
         })?
         .collect::<Result<Vec<_>, _>>()?;
     let mut out = Vec::new();
     let mut points = conn.prepare_cached("SELECT lat, lon, t FROM track_points WHERE patrol_id = ?1 ORDER BY t")?;
-    for (id, username, display_name, user_team, started, ended, distance, findings) in rows {
-        let Some(start) = parse_ts(&started) else { continue };
+    for (id, username, display_name, user_team, start, ended, distance, findings, user_id) in rows {
         if start < from || start >= to {
             continue;
         }
-        if let Some(t) = &team
-            && (t.is_none() || *t != user_team)
-        {
+        if !visible(&user_id, &user_team) {
             continue;
         }
         let track = points
@@ -91,11 +91,11 @@ pub(super) fn patrols(
             })
             .unwrap_or_default();
         out.push(PatrolView {
-            id: Uuid::parse_str(&id).unwrap_or_default(),
+            id: stored(&id)?,
             user: DeviceUser { username, display_name },
             team: user_team,
             started_at: zone.at(start),
-            ended_at: ended.as_deref().and_then(parse_ts).map(|t| zone.at(t)),
+            ended_at: ended.map(|t| zone.at(t)),
             distance_m: distance.unwrap_or(0.0),
             findings,
             points: track,

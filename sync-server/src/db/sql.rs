@@ -6,6 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 use chrono::{DateTime, SecondsFormat, Utc};
 use protocol::Role;
 use rusqlite::Connection;
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -36,16 +37,96 @@ pub(super) fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
 }
 
 pub(super) fn row_user(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<User> {
-    let id: String = row.get(first)?;
-    let role: String = row.get(first + 3)?;
     Ok(User {
-        id: Uuid::parse_str(&id).unwrap_or_default(),
+        id: row.get::<_, Sql<Uuid>>(first)?.0,
         username: row.get(first + 1)?,
         display_name: row.get(first + 2)?,
-        role: Role::parse(&role).unwrap_or(Role::Inspector),
+        role: row.get::<_, Sql<Role>>(first + 3)?.0,
         team: row.get(first + 4)?,
         department: row.get(first + 5)?,
     })
 }
 
 pub(super) const USER_COLUMNS: &str = "u.id, u.username, u.display_name, u.role, u.team, u.department";
+
+/// A value stored as TEXT in its wire form: a state, a role, an id or a time. Read through `Sql`, a stored
+/// value that does not parse is an error ("stored data unreadable"), never a default that could be acted on.
+pub(super) trait Stored: Sized {
+    /// What the value is, for the error.
+    const WHAT: &'static str;
+    fn parse_stored(s: &str) -> Option<Self>;
+}
+
+macro_rules! stored {
+    ($t:ty, $what:literal, $parse:expr) => {
+        impl Stored for $t {
+            const WHAT: &'static str = $what;
+            fn parse_stored(s: &str) -> Option<Self> {
+                $parse(s)
+            }
+        }
+    };
+}
+
+stored!(protocol::CaseState, "case state", protocol::CaseState::parse);
+stored!(protocol::FindingState, "finding state", protocol::FindingState::parse);
+stored!(Role, "role", Role::parse);
+stored!(Uuid, "id", |s: &str| Uuid::parse_str(s).ok());
+stored!(DateTime<Utc>, "time", parse_ts);
+
+/// A `Stored` value as a column: `row.get::<_, Sql<CaseState>>(i)?.0`.
+pub(super) struct Sql<T>(pub T);
+
+impl<T: Stored> FromSql for Sql<T> {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let s = value.as_str()?;
+        T::parse_stored(s).map(Sql).ok_or_else(|| FromSqlError::Other(format!("`{s}` is not a {}", T::WHAT).into()))
+    }
+}
+
+/// Parses a stored value already read as text.
+pub(super) fn stored<T: Stored>(s: &str) -> AppResult<T> {
+    T::parse_stored(s).ok_or_else(|| bad_data(format!("`{s}` is not a {}", T::WHAT)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::{CaseState, FindingState};
+
+    fn read<T: Stored>(text: &str) -> rusqlite::Result<T> {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.query_row("SELECT ?1", [text], |r| r.get::<_, Sql<T>>(0)).map(|v| v.0)
+    }
+
+    #[test]
+    fn stored_values_read_back_typed() {
+        assert_eq!(read::<CaseState>("dispatched").unwrap(), CaseState::Dispatched);
+        assert_eq!(read::<FindingState>("merged").unwrap(), FindingState::Merged);
+        assert_eq!(read::<Role>("chief").unwrap(), Role::Chief);
+        let id = Uuid::now_v7();
+        assert_eq!(read::<Uuid>(&id.to_string()).unwrap(), id);
+        let t = read::<DateTime<Utc>>("2026-12-04T08:30:00.000Z").unwrap();
+        assert_eq!(ts(t), "2026-12-04T08:30:00.000Z");
+        // A time stored with the sender's offset (patrols) is the same instant.
+        assert_eq!(read::<DateTime<Utc>>("2026-12-04T16:30:00+08:00").unwrap(), t);
+    }
+
+    #[test]
+    fn an_unreadable_stored_value_is_an_error_not_a_default() {
+        // Each of these once became a usable value (`filed`, `pending_review`, `inspector`, the nil id).
+        let errors = [
+            read::<CaseState>("fild").map(|_| ()),
+            read::<FindingState>("").map(|_| ()),
+            read::<Role>("superuser").map(|_| ()),
+            read::<Uuid>("not-an-id").map(|_| ()),
+            read::<DateTime<Utc>>("yesterday").map(|_| ()),
+        ];
+        for e in errors {
+            let e = e.unwrap_err();
+            assert!(matches!(e, rusqlite::Error::FromSqlConversionFailure(..)), "{e}");
+        }
+        assert!(read::<Role>("superuser").unwrap_err().to_string().contains("`superuser` is not a role"));
+        assert!(stored::<CaseState>("fild").is_err());
+    }
+}

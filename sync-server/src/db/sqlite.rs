@@ -21,7 +21,7 @@ use super::cases::{self, ActionInput, CaseFilter, CaseMeta, CaseView};
 use super::changes::{self, ChangePage, Cursor};
 use super::devices::{self, DeviceView, RegisterOutcome};
 use super::dict::{self, DictIndex};
-use super::findings::{self, FindingMeta, ReviewItem, Scope};
+use super::findings::{self, FindingMeta, ReviewItem};
 use super::ingest::{self, SyncContext};
 use super::patrols::{self, PatrolView};
 use super::review::{self, Decision};
@@ -34,6 +34,7 @@ use crate::blobs::BlobMeta;
 use crate::domain::EngineSettings;
 use crate::domain::stats::StatEvent;
 use crate::error::{AppError, AppResult};
+use crate::policy::{PhotoUse, Scope};
 use crate::principal::{Principal, User};
 
 const READERS: usize = 4;
@@ -260,8 +261,8 @@ impl Store for SqliteStore {
         blobs::end_upload(&lock(&self.writer), sha256)
     }
 
-    fn may_read_blob(&self, sha256: &str, principal: &Principal) -> AppResult<bool> {
-        blobs::may_read_blob(&self.reader(), sha256, principal)
+    fn photo_use(&self, sha256: &str, user: &User) -> AppResult<Option<PhotoUse>> {
+        blobs::photo_use(&self.reader(), sha256, user)
     }
 
     fn apply_ops(&self, ctx: &SyncContext<'_>, ops: &[OpEnvelopeRaw<'_>]) -> AppResult<Vec<OpResult>> {
@@ -302,24 +303,17 @@ impl Store for SqliteStore {
         let conn = self.reader();
         let limit = limit.map(i64::from).unwrap_or(-1);
         let (from, to) = (from.timestamp(), to.timestamp());
-        match scope {
-            Scope::All => findings::review_items(
-                &conn,
-                &self.settings,
-                "f.observed_ts >= ?1 AND f.observed_ts < ?2",
-                &[&from, &to],
-                limit,
-                offset,
-            ),
-            Scope::Team(team) => findings::review_items(
-                &conn,
-                &self.settings,
-                "f.observed_ts >= ?1 AND f.observed_ts < ?2 AND f.team IS ?3",
-                &[&from, &to, team],
-                limit,
-                offset,
-            ),
-        }
+        let period = "f.observed_ts >= ?1 AND f.observed_ts < ?2";
+        let (who, owner): (&str, Option<String>) = match scope {
+            Scope::All => ("?3 IS NULL", None),
+            // `=`, not `IS`: a user without a team sees no finding.
+            Scope::Team(team) => ("f.team = ?3", team.clone()),
+            Scope::Reporter(id) => ("f.reporter_id = ?3", Some(id.to_string())),
+            // Findings have no department until they are cases.
+            Scope::Department(_) => ("?3 IS NULL AND 0", None),
+        };
+        let filter = format!("{period} AND {who}");
+        findings::review_items(&conn, &self.settings, &filter, &[&from, &to, &owner], limit, offset)
     }
 
     fn finding_meta(&self, id: Uuid) -> AppResult<Option<FindingMeta>> {
@@ -399,6 +393,14 @@ impl Store for SqliteStore {
     fn departments(&self) -> AppResult<Vec<DepartmentView>> {
         let dict = self.dict_index();
         accounts::departments(&self.reader(), dict.current.as_ref())
+    }
+
+    fn task_case(&self, task_id: Uuid) -> AppResult<Option<CaseMeta>> {
+        let conn = self.reader();
+        match tasks::task_case(&conn, task_id)? {
+            Some(case_no) => cases::case_meta(&conn, &case_no),
+            None => Ok(None),
+        }
     }
 
     fn change_task(

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 
 use super::dict::DictIndex;
-use super::sql::{parse_ts, ts};
+use super::sql::{Sql, bad_data, ts};
 use crate::domain::stats::{Metric, StatEvent};
 use crate::error::AppResult;
 
@@ -25,14 +25,13 @@ fn deadline_events(
             r.get::<_, Option<String>>(1)?,
             r.get::<_, Option<String>>(2)?,
             r.get::<_, String>(3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, Option<String>>(5)?,
+            r.get::<_, Sql<DateTime<Utc>>>(4)?.0,
+            r.get::<_, Option<Sql<DateTime<Utc>>>>(5)?.map(|t| t.0),
         ))
     })?;
     for row in rows {
         let (user, team, department, category, due, done) = row?;
-        let due = parse_ts(&due).unwrap_or(from);
-        let in_time = done.as_deref().and_then(parse_ts).is_some_and(|d| d <= due);
+        let in_time = done.is_some_and(|d| d <= due);
         out.push(StatEvent {
             metric,
             inspector: Some(user),
@@ -71,7 +70,7 @@ pub(super) fn stat_events(
     })?;
     for row in rows {
         let (user, team, category, observed, state, fixed) = row?;
-        let at = DateTime::from_timestamp(observed, 0).unwrap_or(from);
+        let at = DateTime::from_timestamp(observed, 0).ok_or_else(|| bad_data(format!("time {observed}")))?;
         let valid = state == "filed" || state == "merged";
         let base = StatEvent {
             metric: Metric::Reported,
@@ -117,23 +116,22 @@ pub(super) fn stat_events(
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, Option<String>>(1)?,
-            r.get::<_, String>(2)?,
+            r.get::<_, Sql<DateTime<Utc>>>(2)?.0,
             r.get::<_, String>(3)?,
             r.get::<_, Option<String>>(4)?,
             r.get::<_, Option<String>>(5)?,
             r.get::<_, String>(6)?,
-            r.get::<_, Option<String>>(7)?,
+            r.get::<_, Option<Sql<DateTime<Utc>>>>(7)?.map(|t| t.0),
         ))
     })?;
     for row in rows {
         let (action, to_state, at, user, team, department, category, due) = row?;
-        let at = parse_ts(&at).unwrap_or(from);
         let metric = match (action.as_str(), to_state.as_deref()) {
             ("handle", _) => Metric::Handled,
             ("verify", Some("dispatched")) => Metric::Rework,
             _ => Metric::Closed,
         };
-        let in_time = due.as_deref().and_then(parse_ts).is_none_or(|d| at <= d);
+        let in_time = due.is_none_or(|d| at <= d);
         out.push(StatEvent { metric, inspector: Some(user), team, department, category: Some(category), at, in_time });
     }
     Ok(out)

@@ -10,7 +10,7 @@ use super::blobs::UploadState;
 use super::cases::{ActionInput, CaseFilter, CaseMeta, CaseView};
 use super::changes::{ChangePage, Cursor};
 use super::devices::{DeviceView, RegisterOutcome};
-use super::findings::{FindingMeta, ReviewItem, Scope};
+use super::findings::{FindingMeta, ReviewItem};
 use super::ingest::SyncContext;
 use super::patrols::PatrolView;
 use super::review::Decision;
@@ -19,6 +19,7 @@ use super::tasks::TaskChange;
 use crate::blobs::BlobMeta;
 use crate::domain::stats::StatEvent;
 use crate::error::AppResult;
+use crate::policy::{PhotoUse, Scope};
 use crate::principal::{Principal, User};
 
 pub trait Store: Send + Sync + 'static {
@@ -50,8 +51,9 @@ pub trait Store: Send + Sync + 'static {
     fn upload(&self, sha256: &str) -> AppResult<Option<UploadState>>;
     fn begin_upload(&self, sha256: &str, length: u64, by: Uuid, now: DateTime<Utc>) -> AppResult<()>;
     fn end_upload(&self, sha256: &str) -> AppResult<()>;
-    /// Whoever uploaded a blob, and whoever may see a finding, case or task that uses it.
-    fn may_read_blob(&self, sha256: &str, principal: &Principal) -> AppResult<bool>;
+    /// Where a photo is used, as seen from `user` (for the policy's decision who may read it); `None` when
+    /// no such photo is held.
+    fn photo_use(&self, sha256: &str, user: &User) -> AppResult<Option<PhotoUse>>;
 
     /// Applies a batch of ops in one transaction, durable before it returns.
     fn apply_ops(&self, ctx: &SyncContext<'_>, ops: &[OpEnvelopeRaw<'_>]) -> AppResult<Vec<OpResult>>;
@@ -87,6 +89,8 @@ pub trait Store: Send + Sync + 'static {
     /// Creates a team; refuses (409) a name in use.
     fn add_team(&self, name: &str, now: DateTime<Utc>) -> AppResult<TeamView>;
     fn departments(&self) -> AppResult<Vec<DepartmentView>>;
+    /// The case a verification task belongs to, as permission checks need it.
+    fn task_case(&self, task_id: Uuid) -> AppResult<Option<CaseMeta>>;
     /// Reassigns or cancels an open verification task; returns the case after it.
     fn change_task(
         &self,

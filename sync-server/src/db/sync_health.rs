@@ -5,7 +5,7 @@ use protocol::Timestamp;
 use rusqlite::{Connection, params};
 use serde::Serialize;
 
-use super::sql::{parse_ts, ts};
+use super::sql::{Sql, ts};
 use crate::config::Zone;
 use crate::error::AppResult;
 
@@ -54,23 +54,19 @@ pub(super) fn sync_health(conn: &Connection, zone: &Zone, now: DateTime<Utc>) ->
                 code: r.get(3)?,
                 message: r.get(4)?,
                 field: r.get(5)?,
-                at: r.get::<_, String>(6).map(|s| parse_ts(&s).map(|t| zone.at(t)))?,
+                at: r.get::<_, Option<Sql<DateTime<Utc>>>>(6)?.map(|t| zone.at(t.0)),
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
     let since = ts(now - chrono::Duration::days(14));
     let mut per_day: std::collections::BTreeMap<String, (i64, i64)> = std::collections::BTreeMap::new();
     let mut stmt = conn.prepare_cached("SELECT applied_at FROM ops WHERE applied_at >= ?1")?;
-    for at in stmt.query_map(params![since], |r| r.get::<_, String>(0))? {
-        if let Some(t) = parse_ts(&at?) {
-            per_day.entry(zone.at(t).format("%Y-%m-%d").to_string()).or_default().0 += 1;
-        }
+    for at in stmt.query_map(params![since], |r| r.get::<_, Sql<DateTime<Utc>>>(0))? {
+        per_day.entry(zone.at(at?.0).format("%Y-%m-%d").to_string()).or_default().0 += 1;
     }
     let mut stmt = conn.prepare_cached("SELECT at FROM rejected_ops WHERE at >= ?1")?;
-    for at in stmt.query_map(params![since], |r| r.get::<_, String>(0))? {
-        if let Some(t) = parse_ts(&at?) {
-            per_day.entry(zone.at(t).format("%Y-%m-%d").to_string()).or_default().1 += 1;
-        }
+    for at in stmt.query_map(params![since], |r| r.get::<_, Sql<DateTime<Utc>>>(0))? {
+        per_day.entry(zone.at(at?.0).format("%Y-%m-%d").to_string()).or_default().1 += 1;
     }
     Ok(SyncHealth {
         rejected_ops: rejected,

@@ -11,21 +11,23 @@ use uuid::Uuid;
 
 use super::changes::{announce_case, insert_change};
 use super::history::record_history;
-use super::sql::{bad_data, parse_ts, ts};
+use super::sql::{Sql, bad_data, stored, ts};
 use crate::domain::EngineSettings;
 use crate::error::{AppError, AppResult};
+use crate::policy::verifies_on_the_spot;
 use crate::principal::User;
 
 pub(super) fn cancel_tasks(tx: &Connection, case_no: &str, now: DateTime<Utc>) -> AppResult<()> {
     let open = tx
         .prepare_cached("SELECT id, assignee_id FROM tasks WHERE case_no = ?1 AND state = 'open'")?
-        .query_map([case_no], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+        .query_map([case_no], |r| Ok((r.get::<_, Sql<Uuid>>(0)?.0, r.get::<_, Sql<Uuid>>(1)?.0)))?
         .collect::<Result<Vec<_>, _>>()?;
-    for (id, assignee) in open {
-        tx.execute("UPDATE tasks SET state = 'cancelled', completed_at = ?2 WHERE id = ?1", params![id, ts(now)])?;
-        if let (Ok(task_id), Ok(user)) = (Uuid::parse_str(&id), Uuid::parse_str(&assignee)) {
-            insert_change(tx, Some(user), None, &ChangeBody::TaskCancelled(protocol::TaskCancelled { task_id }), now)?;
-        }
+    for (task_id, user) in open {
+        tx.execute(
+            "UPDATE tasks SET state = 'cancelled', completed_at = ?2 WHERE id = ?1",
+            params![task_id.to_string(), ts(now)],
+        )?;
+        insert_change(tx, Some(user), None, &ChangeBody::TaskCancelled(protocol::TaskCancelled { task_id }), now)?;
     }
     Ok(())
 }
@@ -101,8 +103,7 @@ pub enum TaskChange {
     Cancel,
 }
 
-/// Reassigns (改派) or cancels an open verification task. Dispatchers and admins may do it for any case, a
-/// chief for the cases of the team. The old assignee's devices hear `task.cancelled`, the new one's
+/// Reassigns (改派) or cancels an open verification task (who may ask is the policy's, checked before). The old assignee's devices hear `task.cancelled`, the new one's
 /// `task.assigned`; the case's history records it. Returns the case number.
 pub(super) fn change_task(
     tx: &Connection,
@@ -113,23 +114,15 @@ pub(super) fn change_task(
     note: Option<&str>,
     now: DateTime<Utc>,
 ) -> AppResult<String> {
-    let (case_no, state, assignee, due, team, case_state): (String, String, String, String, Option<String>, String) =
-        tx.query_row(
-            "SELECT t.case_no, t.state, u.username, t.due_at, c.team, c.state FROM tasks t
+    let (case_no, state, assignee, due, case_state): (String, String, String, String, String) = tx
+        .query_row(
+            "SELECT t.case_no, t.state, u.username, t.due_at, c.state FROM tasks t
              JOIN users u ON u.id = t.assignee_id JOIN cases c ON c.case_no = t.case_no WHERE t.id = ?1",
             [task_id.to_string()],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )
         .optional()?
         .ok_or_else(|| AppError::not_found(format!("no verification task {task_id}")))?;
-    let allowed = match actor.role {
-        protocol::Role::Dispatcher | protocol::Role::Admin => true,
-        protocol::Role::Chief => team.is_some() && actor.team == team,
-        _ => false,
-    };
-    if !allowed {
-        return Err(AppError::forbidden(format!("role `{}` may not change this verification task", actor.role)));
-    }
     if state != TaskState::Open.as_str() {
         return Err(AppError::invalid_transition(format!("this task is already {state}")));
     }
@@ -143,14 +136,15 @@ pub(super) fn change_task(
             let Some((target_id, role)) = target else {
                 return Err(AppError::invalid("assignee", format!("no active user `{to}`")));
             };
-            if role != protocol::Role::Inspector.as_str() && role != protocol::Role::Chief.as_str() {
+            let role: protocol::Role = stored(&role)?;
+            if !verifies_on_the_spot(role) {
                 return Err(AppError::invalid(
                     "assignee",
                     format!("`{to}` is a {role}; verification is done on the spot by inspectors"),
                 ));
             }
             cancel_tasks(tx, &case_no, now)?;
-            let due = parse_ts(&due).ok_or_else(|| bad_data("task deadline"))?;
+            let due: DateTime<Utc> = stored(&due)?;
             issue_task(tx, settings, &case_no, &target_id, due, now)?;
             ("task_reassign", format!("{assignee} → {to}"))
         }
@@ -163,8 +157,8 @@ pub(super) fn change_task(
         Some(n) => format!("{text}: {n}"),
         None => text,
     };
-    let state = CaseState::parse(&case_state);
-    record_history(tx, &case_no, now, actor, action, state, state, Some(&note), &[], None)?;
+    let state: CaseState = stored(&case_state)?;
+    record_history(tx, &case_no, now, actor, action, Some(state), Some(state), Some(&note), &[], None)?;
     Ok(case_no)
 }
 
@@ -278,4 +272,9 @@ pub(super) fn complete_task(
         task: Some(TaskAck { id: t.task_id, state: task_state }),
         error: None,
     }))
+}
+
+/// The case of a verification task, for the permission check; `None` when there is no such task.
+pub(super) fn task_case(conn: &Connection, task_id: Uuid) -> AppResult<Option<String>> {
+    Ok(conn.query_row("SELECT case_no FROM tasks WHERE id = ?1", [task_id.to_string()], |r| r.get(0)).optional()?)
 }

@@ -1,7 +1,7 @@
-//! The case lifecycle as data: which action moves a case from which state to which, and who may ask.
-//! Pure rules, no storage; the store applies them inside its transactions.
+//! The case lifecycle as data: which action moves a case from which state to which. Pure rules, no storage;
+//! the store applies them inside its transactions. Who may ask for an action is in `policy.rs`.
 
-use protocol::{CaseState, Role};
+use protocol::CaseState;
 
 /// Actions of `POST /api/v1/cases/{case_no}/actions`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,18 +55,6 @@ impl CaseAction {
         }
     }
 
-    /// The roles that may ask for the action at all; department users and chiefs are further limited to
-    /// their own department's or team's cases (`may`).
-    pub fn roles(self) -> &'static [Role] {
-        match self {
-            CaseAction::Dispatch | CaseAction::Suspend | CaseAction::Resume | CaseAction::Extend => {
-                &[Role::Dispatcher, Role::Admin]
-            }
-            CaseAction::Accept | CaseAction::Return | CaseAction::Handle => &[Role::Department, Role::Admin],
-            CaseAction::Close | CaseAction::Void => &[Role::Dispatcher, Role::Chief, Role::Admin],
-        }
-    }
-
     /// The state after the action, or `None` when the current state does not allow it. `resume` goes
     /// back to the state the case was suspended in.
     pub fn next(self, from: CaseState, suspended_from: Option<CaseState>) -> Option<CaseState> {
@@ -83,25 +71,6 @@ impl CaseAction {
             (CaseAction::Extend, Filed | Dispatched | Accepted | Suspended) => Some(from),
             _ => None,
         }
-    }
-}
-
-/// Whether `role` (with its team / department) may act on a case of `case_team` / `case_department`.
-pub fn may(
-    action: CaseAction,
-    role: Role,
-    user_team: Option<&str>,
-    user_department: Option<&str>,
-    case_team: Option<&str>,
-    case_department: Option<&str>,
-) -> bool {
-    if !action.roles().contains(&role) {
-        return false;
-    }
-    match role {
-        Role::Department => user_department.is_some() && user_department == case_department,
-        Role::Chief => user_team.is_some() && user_team == case_team,
-        _ => true,
     }
 }
 
@@ -140,17 +109,5 @@ mod tests {
         ] {
             assert_eq!(action.next(from, None), None, "{action:?} from {from:?} must be refused");
         }
-    }
-
-    #[test]
-    fn roles_and_ownership() {
-        let hw = Some("HW");
-        assert!(may(CaseAction::Accept, Role::Department, None, hw, None, hw));
-        assert!(!may(CaseAction::Accept, Role::Department, None, Some("SZ"), None, hw));
-        assert!(!may(CaseAction::Dispatch, Role::Department, None, hw, None, hw));
-        assert!(may(CaseAction::Close, Role::Chief, Some("一中队"), None, Some("一中队"), hw));
-        assert!(!may(CaseAction::Close, Role::Chief, Some("二中队"), None, Some("一中队"), hw));
-        assert!(!may(CaseAction::Handle, Role::Inspector, None, None, None, hw));
-        assert!(may(CaseAction::Handle, Role::Admin, None, None, None, hw));
     }
 }

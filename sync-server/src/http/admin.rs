@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::db::DeviceView;
 use crate::domain::stats::{GroupBy, StatsRow, aggregate, to_csv};
 use crate::error::{AppError, AppResult};
+use crate::policy::{Listing, Scope, Target, Verb};
 use crate::principal::Principal;
 use crate::state::AppState;
 
@@ -50,16 +51,16 @@ pub async fn stats(
     let group_name = q.group_by.clone().unwrap_or_else(|| "team".into());
     let group_by = GroupBy::parse(&group_name)
         .ok_or_else(|| AppError::invalid("group_by", "group_by is inspector, team, department, category or day"))?;
-    let team_only = match principal.role() {
-        Role::Dispatcher | Role::Admin => None,
-        Role::Chief => Some(principal.user.team.clone()),
-        other => return Err(AppError::forbidden(format!("role `{other}` may not read statistics"))),
-    };
+    let scope = principal.scope(Listing::Indicators)?;
     let (start, _) = state.config.zone.day_bounds(from);
     let (_, end) = state.config.zone.day_bounds(to);
     let mut events = state.blocking(move |s| s.stat_events(start, end)).await?;
-    if let Some(team) = team_only {
-        events.retain(|e| team.is_some() && e.team == team);
+    match &scope {
+        Scope::All => {}
+        Scope::Team(team) => events.retain(|e| team.is_some() && e.team == *team),
+        Scope::Department(department) => events.retain(|e| department.is_some() && e.department == *department),
+        // Indicators are not counted per reporter id; no role is given this scope for them.
+        Scope::Reporter(_) => events.clear(),
     }
     let rows = aggregate(&events, group_by, &state.config.zone);
     let wants_csv = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/csv"));
@@ -77,7 +78,7 @@ pub struct DeviceList {
 }
 
 pub async fn list_devices(State(state): State<AppState>, principal: Principal) -> AppResult<Json<DeviceList>> {
-    principal.require(&[Role::Admin], "list devices")?;
+    principal.may(Verb::ListDevices, &Target::Server)?;
     let devices = state.blocking(|s| s.devices()).await?;
     Ok(Json(DeviceList { devices }))
 }
@@ -92,7 +93,7 @@ pub async fn revoke_device(
     if !known {
         return Err(AppError::not_found("no such device"));
     }
-    principal.require(&[Role::Admin], "revoke devices")?;
+    principal.may(Verb::RevokeDevice, &Target::Server)?;
     let device = state
         .blocking(move |s| s.revoke_device(id, Utc::now()))
         .await?
@@ -128,7 +129,7 @@ pub async fn import_dictionary(
 ) -> AppResult<Json<Imported>> {
     let dict: protocol::Dictionary = super::read_json(body).await?;
     dict.validate()?;
-    principal.require(&[Role::Admin], "import dictionaries")?;
+    principal.may(Verb::ImportDictionary, &Target::Server)?;
     let version = state.blocking(move |s| s.import_dictionary(dict, Utc::now())).await?;
     Ok(Json(Imported { version }))
 }
@@ -139,7 +140,7 @@ pub struct UserList {
 }
 
 pub async fn list_users(State(state): State<AppState>, principal: Principal) -> AppResult<Json<UserList>> {
-    principal.require(&[Role::Admin], "list users")?;
+    principal.may(Verb::ListUsers, &Target::Server)?;
     Ok(Json(UserList { users: state.blocking(|s| s.users()).await? }))
 }
 
@@ -172,7 +173,7 @@ pub async fn add_user(
     if req.role == Role::Department && req.department.is_none() {
         return Err(AppError::invalid("department", "a department user needs a department"));
     }
-    principal.require(&[Role::Admin], "add users")?;
+    principal.may(Verb::AddUser, &Target::Server)?;
     let user = state
         .blocking(move |s| {
             s.add_user(
@@ -211,11 +212,7 @@ pub async fn patrols(
     Query(q): Query<DayQuery>,
 ) -> AppResult<Json<PatrolList>> {
     let day = date(&q.date, "date")?;
-    let scope = match principal.role() {
-        Role::Chief => crate::db::Scope::Team(principal.user.team.clone()),
-        Role::Dispatcher | Role::Admin => crate::db::Scope::All,
-        other => return Err(AppError::forbidden(format!("role `{other}` may not see patrols"))),
-    };
+    let scope = principal.scope(Listing::Patrols)?;
     let (from, to) = state.config.zone.day_bounds(day);
     Ok(Json(PatrolList { patrols: state.blocking(move |s| s.patrols(&scope, from, to)).await? }))
 }
@@ -225,7 +222,7 @@ pub async fn sync_health(
     State(state): State<AppState>,
     principal: Principal,
 ) -> AppResult<Json<crate::db::SyncHealth>> {
-    principal.require(&[Role::Admin], "see sync health")?;
+    principal.may(Verb::SeeSyncHealth, &Target::Server)?;
     Ok(Json(state.blocking(|s| s.sync_health(Utc::now())).await?))
 }
 
@@ -265,7 +262,7 @@ pub async fn update_user(
     if patch.password.as_deref().is_some_and(|p| p.len() < 6) {
         return Err(AppError::invalid("password", "a password has at least 6 characters"));
     }
-    principal.require(&[Role::Admin], "change users")?;
+    principal.may(Verb::ChangeUser, &Target::Server)?;
     if username == principal.user.username {
         if patch.active == Some(false) {
             return Err(AppError::invalid("active", "an admin cannot lock themselves out"));
@@ -297,7 +294,7 @@ pub struct TeamList {
 
 /// `GET /api/v1/teams` (extension, admin and dispatcher): the teams (中队) with their active members.
 pub async fn list_teams(State(state): State<AppState>, principal: Principal) -> AppResult<Json<TeamList>> {
-    principal.require(&[Role::Admin, Role::Dispatcher], "list teams")?;
+    principal.may(Verb::ListTeams, &Target::Server)?;
     Ok(Json(TeamList { teams: state.blocking(|s| s.teams()).await? }))
 }
 
@@ -317,7 +314,7 @@ pub async fn add_team(
     if name.is_empty() || name.chars().count() > 40 {
         return Err(AppError::invalid("name", "a team name has 1 to 40 characters"));
     }
-    principal.require(&[Role::Admin], "add teams")?;
+    principal.may(Verb::AddTeam, &Target::Server)?;
     let team = state.blocking(move |s| s.add_team(&name, Utc::now())).await?;
     Ok(super::created(team))
 }
@@ -330,6 +327,6 @@ pub struct DepartmentList {
 /// `GET /api/v1/departments` (extension, admin and dispatcher): the dictionary's departments with their
 /// users and open cases.
 pub async fn list_departments(State(state): State<AppState>, principal: Principal) -> AppResult<Json<DepartmentList>> {
-    principal.require(&[Role::Admin, Role::Dispatcher], "list departments")?;
+    principal.may(Verb::ListDepartments, &Target::Server)?;
     Ok(Json(DepartmentList { departments: state.blocking(|s| s.departments()).await? }))
 }

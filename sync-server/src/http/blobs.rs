@@ -12,6 +12,7 @@ use crate::blobs::BlobMeta;
 use crate::blobs::packs::Written;
 use crate::blobs::sniff_image;
 use crate::error::{AppError, AppResult};
+use crate::policy::{Target, Verb};
 use crate::principal::Principal;
 use crate::state::AppState;
 
@@ -239,7 +240,11 @@ pub async fn get_blob(
             let Some(meta) = store.blob(&sha)? else {
                 return Ok(None);
             };
-            if !store.may_read_blob(&sha, &principal)? {
+            // A photo the caller may not read is answered as one that does not exist.
+            let readable = store
+                .photo_use(&sha, &principal.user)?
+                .is_some_and(|used| principal.may(Verb::ReadPhoto, &Target::Photo(&used)).is_ok());
+            if !readable {
                 return Ok(None);
             }
             let bytes = st.blobs.read(&meta)?;

@@ -4,14 +4,15 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use chrono::Utc;
-use protocol::{CaseState, FindingState, Role, is_case_no, is_sha256_hex};
+use protocol::{CaseState, FindingState, is_case_no, is_sha256_hex};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::read_json;
-use crate::db::{ActionInput, CaseFilter, CaseScope, CaseView, Decision, ReviewItem};
-use crate::domain::lifecycle::{CaseAction, may};
+use crate::db::{ActionInput, CaseFilter, CaseView, Decision, ReviewItem};
+use crate::domain::lifecycle::CaseAction;
 use crate::error::{AppError, AppResult};
+use crate::policy::{Listing, Target, Verb};
 use crate::principal::Principal;
 use crate::state::AppState;
 
@@ -73,12 +74,7 @@ pub async fn review_finding(
         }
         other => return Err(AppError::invalid("decision", format!("`{other}` is not approve, reject or merge"))),
     };
-    match principal.role() {
-        Role::Dispatcher | Role::Admin => {}
-        Role::Chief if principal.user.team.is_some() && principal.user.team == meta.team => {}
-        Role::Chief => return Err(AppError::forbidden("a chief reviews the own team's findings only")),
-        other => return Err(AppError::forbidden(format!("role `{other}` may not review findings"))),
-    }
+    principal.may(Verb::ReviewFinding, &Target::Finding { team: meta.team.as_deref() })?;
     if meta.state != FindingState::PendingReview {
         return Err(AppError::invalid_transition(format!(
             "this finding was already reviewed ({})",
@@ -102,24 +98,6 @@ pub struct CaseList {
     cases: Vec<CaseView>,
 }
 
-fn scope_of(principal: &Principal) -> CaseScope {
-    match principal.role() {
-        Role::Dispatcher | Role::Admin => CaseScope::All,
-        Role::Chief => CaseScope::Team(principal.user.team.clone()),
-        Role::Department => CaseScope::Department(principal.user.department.clone()),
-        Role::Inspector => CaseScope::Reporter(principal.user.id),
-    }
-}
-
-fn visible(principal: &Principal, team: Option<&str>, department: Option<&str>) -> bool {
-    match scope_of(principal) {
-        CaseScope::All => true,
-        CaseScope::Team(t) => t.is_some() && t.as_deref() == team,
-        CaseScope::Department(d) => d.is_some() && d.as_deref() == department,
-        CaseScope::Reporter(_) => true,
-    }
-}
-
 pub async fn list_cases(
     State(state): State<AppState>,
     principal: Principal,
@@ -136,8 +114,12 @@ pub async fn list_cases(
         Some("true") => true,
         Some(_) => return Err(AppError::invalid("overdue", "overdue is true or false")),
     };
-    let filter =
-        CaseFilter { scope: scope_of(&principal), state: case_state, department: text(&q.department), overdue };
+    let filter = CaseFilter {
+        scope: principal.scope(Listing::Cases)?,
+        state: case_state,
+        department: text(&q.department),
+        overdue,
+    };
     let cases = state.blocking(move |s| s.cases(&filter, Utc::now())).await?;
     Ok(Json(CaseList { cases }))
 }
@@ -154,13 +136,11 @@ pub async fn get_case(
         .blocking(move |s| s.case_detail(&case_no, Utc::now()))
         .await?
         .ok_or_else(|| AppError::not_found("no such case"))?;
-    let own_report = principal.role() == Role::Inspector
-        && view.findings.as_ref().is_some_and(|fs| fs.iter().any(|f| f.reporter == principal.user.username));
-    if principal.role() == Role::Inspector && !own_report
-        || !visible(&principal, view.team.as_deref(), view.department.as_deref())
-    {
-        return Err(AppError::forbidden("this case belongs to another team or department"));
-    }
+    let reported_by_caller =
+        view.findings.as_ref().is_some_and(|fs| fs.iter().any(|f| f.reporter == principal.user.username));
+    let target =
+        Target::Case { team: view.team.as_deref(), department: view.department.as_deref(), reported_by_caller };
+    principal.may(Verb::ReadCase, &target)?;
     Ok(Json(view))
 }
 
@@ -214,19 +194,11 @@ pub async fn case_action(
             return Err(AppError::invalid(format!("photos[{i}]"), "upload the photo before naming it"));
         }
     }
-    let user = &principal.user;
-    if !may(
-        action,
-        user.role,
-        user.team.as_deref(),
-        user.department.as_deref(),
-        meta.team.as_deref(),
-        meta.department.as_deref(),
-    ) {
-        return Err(AppError::forbidden(format!("role `{}` may not {} this case", user.role, action.as_str())));
-    }
+    let target =
+        Target::Case { team: meta.team.as_deref(), department: meta.department.as_deref(), reported_by_caller: false };
+    principal.may(Verb::Act(action), &target)?;
     let input = ActionInput { action, department, note, photos: req.photos, hours: req.hours };
-    let actor = user.clone();
+    let actor = principal.user.clone();
     let view = state.blocking(move |s| s.case_action(&actor, &case_no, &input, Utc::now())).await?;
     Ok(Json(view))
 }
@@ -276,6 +248,13 @@ async fn change_task(
         crate::db::TaskChange::Cancel
     };
     let note = text(&req.note);
+    let case = state
+        .blocking(move |s| s.task_case(id))
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("no verification task {id}")))?;
+    let target =
+        Target::Case { team: case.team.as_deref(), department: case.department.as_deref(), reported_by_caller: false };
+    principal.may(Verb::ChangeTask, &target)?;
     let user = principal.user.clone();
     Ok(Json(state.blocking(move |s| s.change_task(&user, id, &change, note.as_deref(), Utc::now())).await?))
 }

@@ -3,11 +3,11 @@
 use axum::Json;
 use axum::extract::{Query, State};
 use chrono::NaiveDate;
-use protocol::Role;
 use serde::{Deserialize, Serialize};
 
-use crate::db::{ReviewItem, Scope};
+use crate::db::ReviewItem;
 use crate::error::{AppError, AppResult};
+use crate::policy::Listing;
 use crate::principal::Principal;
 use crate::state::AppState;
 
@@ -39,13 +39,7 @@ pub async fn review(
         .map_err(|_| AppError::invalid("date", "date must be YYYY-MM-DD"))?;
     let limit = number(&q.limit, "limit")?;
     let offset = number(&q.offset, "offset")?.unwrap_or(0);
-    let scope = match principal.role() {
-        Role::Chief => Scope::Team(principal.user.team.clone()),
-        Role::Dispatcher | Role::Admin => Scope::All,
-        other => {
-            return Err(AppError::forbidden(format!("role `{other}` may not review findings")));
-        }
-    };
+    let scope = principal.scope(Listing::Findings)?;
     let (from, to) = state.config.zone.day_bounds(day);
     let findings = state.blocking(move |store| store.review(&scope, from, to, limit, offset)).await?;
     Ok(Json(ReviewList { findings }))

@@ -1,7 +1,8 @@
 // What the console offers on a case: the actions its state allows intersected with what the signed-in role
-// may do on it. Both restate the server's case lifecycle (sync-server/src/domain/lifecycle.rs):
-// `CaseAction::next` (state), `CaseAction::roles` and `may` (role, team, department). The server checks both again; this only hides buttons that would certainly be
-// refused. tests/units.test.ts pins the whole table.
+// may do on it. Both restate the server: the states from `CaseAction::next` (sync-server/src/domain/
+// lifecycle.rs), the roles, teams and departments from `Principal::may` (sync-server/src/policy.rs). The
+// server checks both again; this only hides buttons that would certainly be refused. tests/units.test.ts
+// pins the whole table.
 import type { Case, CaseAction, CaseState, Role, UserInfo } from '../shared/types';
 
 /** The actions each state allows (`CaseAction::next`), in the order the buttons show. */
@@ -16,7 +17,7 @@ const BY_STATE: Record<CaseState, CaseAction[]> = {
   voided: [],
 };
 
-/** The actions each role may ask for at all (`CaseAction::roles`); an admin may ask for every one. */
+/** The actions each role may ask for at all (`action_roles` in policy.rs); an admin may ask for every one. */
 const BY_ROLE: Record<Exclude<Role, 'admin'>, CaseAction[]> = {
   dispatcher: ['dispatch', 'suspend', 'resume', 'extend', 'close', 'void'],
   chief: ['close', 'void'],
@@ -24,7 +25,7 @@ const BY_ROLE: Record<Exclude<Role, 'admin'>, CaseAction[]> = {
   inspector: [],
 };
 
-/** Whether the user's department or team owns the case, as `may` requires of department users and chiefs. */
+/** Whether the user's department or team owns the case, as the policy requires of department users and chiefs. */
 function owns(c: Case, user: UserInfo): boolean {
   if (user.role === 'department') return !!user.department && user.department === c.department;
   if (user.role === 'chief') return !!user.team && user.team === (c.team ?? null);

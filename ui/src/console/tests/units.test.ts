@@ -183,8 +183,8 @@ describe('verification tasks', () => {
 });
 
 describe('case actions', () => {
-  // The server's case lifecycle, written out: sync-server/src/domain/lifecycle.rs, `CaseAction::next` for the states an action starts from and
-  // `CaseAction::roles` for who may ask:
+  // The server's case lifecycle, written out: `CaseAction::next` (sync-server/src/domain/lifecycle.rs) for
+  // the states an action starts from, and the policy (sync-server/src/policy.rs) for who may ask:
   //   dispatch: filed, dispatched                           dispatcher, admin
   //   accept: dispatched;  handle: accepted                 department, admin
   //   return: dispatched, accepted                          department, admin
@@ -252,7 +252,7 @@ describe('case actions', () => {
     }
   });
 
-  it("offers department users only their department's cases, chiefs only their team's (the server's `may`)", () => {
+  it("offers department users only their department's cases, chiefs only their team's (the server's policy)", () => {
     const dispatched = (fields = {}) => caseOf({ state: 'dispatched', department: 'HW', team: '一中队', ...fields });
     expect(allowedActions(dispatched({ department: 'SZ' }), userOf('department'))).toEqual([]);
     expect(allowedActions(dispatched({ department: null }), userOf('department'))).toEqual([]);
