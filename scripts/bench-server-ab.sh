@@ -8,7 +8,7 @@
 # file creation by a tenth, a cost no server that keeps its photos pays.
 #
 #   cp target/release/sync-server /tmp/server-a      # the build before the change
-#   cargo build --release -p sync-server --bins      # the build with it
+#   cargo build --release -p sync-server -p loadgen  # the build with it, and the load generator
 #   scripts/bench-server-ab.sh /tmp/server-a target/release/sync-server 3 \
 #       --mode ingest --devices 50 --findings 100000 --batch 100
 set -euo pipefail

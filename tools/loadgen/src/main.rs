@@ -1,6 +1,8 @@
 //! `loadgen`: simulates many devices syncing to a running sync server over real HTTP and reports
 //! throughput and batch latency. Two workloads (performance.md):
-//! - `ingest`: findings whose photo is already uploaded, in batches of `--batch` ops per sync;
+//! - `ingest`: findings whose photo is already uploaded, in batches of `--batch` ops per sync; by default one
+//!   photo shared by every finding and time-ordered (v7) ids, the best case for every index of the store;
+//!   `--ids v4 --ingest-photos distinct` is the realistic one (random ids, a photo of each finding's own);
 //! - `photos`: each finding with its own photo of `--photo-bytes`, PUT then a one-op sync.
 //!
 //! Every answer is checked: a run with any op not `applied` fails.
@@ -23,6 +25,24 @@ use uuid::Uuid;
 enum Mode {
     Ingest,
     Photos,
+}
+
+/// How finding ids are made.
+#[derive(Clone, Copy, ValueEnum)]
+enum Ids {
+    /// Time-ordered, as the app makes them.
+    V7,
+    /// Random: the contract accepts any RFC 4122 id, and other clients send these.
+    V4,
+}
+
+/// Which photo the findings of the ingest workload name.
+#[derive(Clone, Copy, ValueEnum)]
+enum IngestPhotos {
+    /// One photo, uploaded once, named by every finding.
+    Shared,
+    /// A 4 KB photo of each finding's own, all uploaded before the clock starts.
+    Distinct,
 }
 
 #[derive(Parser)]
@@ -56,6 +76,12 @@ struct Args {
     /// A category with chief review, so that findings wait rather than file cases.
     #[arg(long, default_value = "E0102")]
     category: String,
+    /// Finding ids: time-ordered (v7) or random (v4).
+    #[arg(long, value_enum, default_value = "v7")]
+    ids: Ids,
+    /// Ingest mode: one photo shared by all findings, or a photo of each finding's own.
+    #[arg(long, value_enum, default_value = "shared")]
+    ingest_photos: IngestPhotos,
 }
 
 /// Bytes the server accepts as a JPEG: the JPEG signature and random filler, so each hash is new.
@@ -67,12 +93,15 @@ fn fake_jpeg(len: usize) -> (Vec<u8>, String) {
     (bytes, sha)
 }
 
-fn finding(photo: &PhotoRef, category: &str, n: usize) -> Finding {
+fn finding(photo: &PhotoRef, args: &Args, n: usize) -> Finding {
     let now = chrono::Local::now().fixed_offset();
     Finding {
-        id: Uuid::now_v7(),
+        id: match args.ids {
+            Ids::V7 => Uuid::now_v7(),
+            Ids::V4 => Uuid::new_v4(),
+        },
         patrol_id: None,
-        category: category.to_owned(),
+        category: args.category.clone(),
         description: format!("load test finding {n}"),
         urgent: false,
         fixed_on_spot: false,
@@ -114,9 +143,13 @@ struct Batch {
     photo: Option<(Vec<u8>, String)>,
 }
 
-/// Every request of one device, in order, with seqs from 1.
-fn plan_device(args: &Args, shared: &PhotoRef, d: usize, per_device: usize) -> Vec<Batch> {
+/// A photo's bytes and its SHA-256.
+type Photo = (Vec<u8>, String);
+
+/// Every request of one device, in order, with seqs from 1, and the photos to upload before the clock starts.
+fn plan_device(args: &Args, shared: &PhotoRef, d: usize, per_device: usize) -> (Vec<Batch>, Vec<Photo>) {
     let mut batches = Vec::new();
+    let mut preload = Vec::new();
     let (mut seq, mut done) = (0u64, 0usize);
     while done < per_device {
         let take = match args.mode {
@@ -126,9 +159,15 @@ fn plan_device(args: &Args, shared: &PhotoRef, d: usize, per_device: usize) -> V
         let mut ops = Vec::with_capacity(take);
         let mut photo = None;
         for i in 0..take {
-            let used = match args.mode {
-                Mode::Ingest => shared.clone(),
-                Mode::Photos => {
+            let used = match (args.mode, args.ingest_photos) {
+                (Mode::Ingest, IngestPhotos::Shared) => shared.clone(),
+                (Mode::Ingest, IngestPhotos::Distinct) => {
+                    let (bytes, sha) = fake_jpeg(4096);
+                    let used = PhotoRef { sha256: sha.clone(), bytes: bytes.len() as u64, ..shared.clone() };
+                    preload.push((bytes, sha));
+                    used
+                }
+                (Mode::Photos, _) => {
                     let (bytes, sha) = fake_jpeg(args.photo_bytes);
                     let used = PhotoRef { sha256: sha.clone(), bytes: bytes.len() as u64, ..shared.clone() };
                     photo = Some((bytes, sha));
@@ -136,12 +175,12 @@ fn plan_device(args: &Args, shared: &PhotoRef, d: usize, per_device: usize) -> V
                 }
             };
             seq += 1;
-            ops.push(Op::FindingCreate(finding(&used, &args.category, d * per_device + done + i)).envelope(seq));
+            ops.push(Op::FindingCreate(finding(&used, args, d * per_device + done + i)).envelope(seq));
         }
         batches.push(Batch { ops_json: serde_json::to_string(&ops).unwrap_or_default(), count: take, photo });
         done += take;
     }
-    batches
+    (batches, preload)
 }
 
 struct Client {
@@ -238,11 +277,25 @@ async fn run(args: Arc<Args>, client: Arc<Client>) -> Result<(), String> {
 
     let per_device = args.findings.div_ceil(args.devices);
     let planner = args.clone();
-    let plans: Vec<Vec<Batch>> = tokio::task::spawn_blocking(move || {
-        (0..planner.devices).map(|d| plan_device(&planner, &shared, d, per_device)).collect()
+    let (plans, preloads): (Vec<Vec<Batch>>, Vec<Vec<Photo>>) = tokio::task::spawn_blocking(move || {
+        (0..planner.devices).map(|d| plan_device(&planner, &shared, d, per_device)).unzip()
     })
     .await
     .map_err(|e| e.to_string())?;
+    // The photos of `--ingest-photos distinct`, uploaded by their devices side by side.
+    let mut uploads = Vec::new();
+    for ((_, token), photos) in devices.iter().zip(preloads) {
+        let (client, token) = (client.clone(), token.clone());
+        uploads.push(tokio::spawn(async move {
+            for (bytes, sha) in photos {
+                client.put(&token, bytes, &sha).await?;
+            }
+            Ok::<_, String>(())
+        }));
+    }
+    for u in uploads {
+        u.await.map_err(|e| e.to_string())??;
+    }
     let started = Instant::now();
     let mut handles = Vec::new();
     for (d, ((device_id, token), plan)) in devices.into_iter().zip(plans).enumerate() {
@@ -297,10 +350,15 @@ async fn run(args: Arc<Args>, client: Arc<Client>) -> Result<(), String> {
     latencies.sort();
     let rate = total as f64 / elapsed.as_secs_f64();
     println!(
-        "mode={} devices={} offered={} findings={} elapsed={:.2}s rate={:.0}/s requests={} p50={:.1}ms p99={:.1}ms max={:.1}ms{}",
-        match args.mode {
-            Mode::Ingest => "ingest",
-            Mode::Photos => "photos",
+        "mode={} ids={} devices={} offered={} findings={} elapsed={:.2}s rate={:.0}/s requests={} p50={:.1}ms p99={:.1}ms max={:.1}ms{}",
+        match (args.mode, args.ingest_photos) {
+            (Mode::Ingest, IngestPhotos::Shared) => "ingest",
+            (Mode::Ingest, IngestPhotos::Distinct) => "ingest-distinct-photos",
+            (Mode::Photos, _) => "photos",
+        },
+        match args.ids {
+            Ids::V7 => "v7",
+            Ids::V4 => "v4",
         },
         args.devices,
         if args.rate > 0.0 { format!("{:.0}/s", args.rate) } else { "max".into() },
