@@ -104,7 +104,7 @@ pub(super) fn photo_use(conn: &Connection, sha256: &str, user: &User) -> AppResu
     let me = user.id.to_string();
     // Photos of findings, and photos attached to a case's history (handling) or a task's result.
     let case_photo = "SELECT c.team, c.department, c.reporter_id FROM cases c WHERE c.case_no IN
-         (SELECT f.case_no FROM finding_photos p JOIN findings f ON f.id = p.finding_id WHERE p.sha256 = ?1
+         (SELECT f.case_no FROM finding_photos p JOIN findings f ON f.seq = p.finding WHERE p.sha256 = ?1
           UNION SELECT h.case_no FROM case_history h WHERE h.photos LIKE '%' || ?1 || '%')";
     let cases = conn
         .prepare_cached(case_photo)?
@@ -115,7 +115,7 @@ pub(super) fn photo_use(conn: &Connection, sha256: &str, user: &User) -> AppResu
     let exists = |sql: &str, args: &[&dyn rusqlite::ToSql]| -> AppResult<bool> {
         Ok(conn.prepare_cached(sql)?.query_row(args, |r| r.get(0))?)
     };
-    const IN_FINDING: &str = "SELECT EXISTS (SELECT 1 FROM finding_photos p JOIN findings f ON f.id = p.finding_id
+    const IN_FINDING: &str = "SELECT EXISTS (SELECT 1 FROM finding_photos p JOIN findings f ON f.seq = p.finding
         WHERE p.sha256 = ?1 AND (?2 IS NULL OR f.team = ?2) AND (?3 IS NULL OR f.reporter_id = ?3))";
     let none: Option<&str> = None;
     Ok(Some(PhotoUse {

@@ -417,11 +417,13 @@ fn finding_create(
         f.fixed_on_spot
     ])?;
     {
+        // Keyed by the finding's place in the order received, so that a batch's photos are appended.
+        let finding = tx.last_insert_rowid();
         let mut stmt =
-            tx.prepare_cached("INSERT INTO finding_photos (finding_id, idx, sha256, role) VALUES (?1, ?2, ?3, ?4)")?;
+            tx.prepare_cached("INSERT INTO finding_photos (finding, idx, sha256, role) VALUES (?1, ?2, ?3, ?4)")?;
         for (i, p) in f.photos.iter().enumerate() {
             let role = if p.role == protocol::PhotoRole::After { "after" } else { "before" };
-            stmt.execute(params![prep.id, i as i64, p.sha256, role])?;
+            stmt.execute(params![finding, i as i64, p.sha256, role])?;
         }
     }
     if let Some(case_no) = &case_no {

@@ -3,7 +3,7 @@
 use rusqlite_migration::{M, Migrations};
 
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5), M::up(V6).foreign_key_check()])
 }
 
 const V1: &str = r#"
@@ -236,6 +236,57 @@ ALTER TABLE blobs ADD COLUMN pack INTEGER;
 ALTER TABLE blobs ADD COLUMN pack_offset INTEGER;
 "#;
 
+/// A finding's photos keyed by the finding's place in the order received (`findings.seq`, an explicit integer
+/// key, so that VACUUM keeps it) instead of its id. Ids may be random (any RFC 4122 id is allowed), and a
+/// batch of random ids touched a leaf page of the photo table per finding; keyed by `seq`, a batch's photos
+/// are appended side by side. Tables are rebuilt the way SQLite documents for such changes: new table, copy,
+/// drop, rename, with foreign keys off for the migration (the store turns them off around all migrations)
+/// and checked before it commits.
+const V6: &str = r#"
+CREATE TABLE findings_v6 (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    body_hash TEXT NOT NULL,
+    body TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    reporter_id TEXT NOT NULL REFERENCES users(id),
+    team TEXT,
+    category TEXT NOT NULL,
+    dict_version INTEGER NOT NULL,
+    observed_ts INTEGER NOT NULL,
+    lat REAL NOT NULL,
+    lon REAL NOT NULL,
+    state TEXT NOT NULL,
+    case_no TEXT,
+    reason TEXT,
+    possible_duplicate_of TEXT,
+    first_ack TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    fixed_on_spot INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO findings_v6 (seq, id, body_hash, body, device_id, reporter_id, team, category, dict_version, observed_ts,
+                         lat, lon, state, case_no, reason, possible_duplicate_of, first_ack, received_at, fixed_on_spot)
+    SELECT rowid, id, body_hash, body, device_id, reporter_id, team, category, dict_version, observed_ts,
+           lat, lon, state, case_no, reason, possible_duplicate_of, first_ack, received_at, fixed_on_spot
+    FROM findings ORDER BY rowid;
+CREATE TABLE finding_photos_v6 (
+    finding INTEGER NOT NULL REFERENCES findings_v6(seq),
+    idx INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    role TEXT NOT NULL,
+    PRIMARY KEY (finding, idx)
+) WITHOUT ROWID;
+INSERT INTO finding_photos_v6 (finding, idx, sha256, role)
+    SELECT f.rowid, p.idx, p.sha256, p.role FROM finding_photos p JOIN findings f ON f.id = p.finding_id;
+DROP TABLE finding_photos;
+DROP TABLE findings;
+ALTER TABLE findings_v6 RENAME TO findings;
+ALTER TABLE finding_photos_v6 RENAME TO finding_photos;
+CREATE INDEX findings_observed ON findings(observed_ts);
+CREATE INDEX findings_case ON findings(case_no) WHERE case_no IS NOT NULL;
+CREATE INDEX finding_photos_sha ON finding_photos(sha256);
+"#;
+
 #[cfg(test)]
 mod tests {
     use rusqlite::Connection;
@@ -255,5 +306,68 @@ mod tests {
         let join =
             plan(&conn, "SELECT f.id FROM cases c JOIN findings f ON f.case_no = c.case_no WHERE c.state = 'closed'");
         assert!(join.contains("findings_case"), "{join}");
+    }
+
+    #[test]
+    fn the_migrations_apply_to_an_empty_store() {
+        super::migrations().validate().unwrap();
+    }
+
+    /// A store of schema 5 (the previous release) with findings, their photos and a review in the
+    /// findings' history, upgraded: nothing lost, photos joined to their findings by `seq`.
+    #[test]
+    fn a_store_of_schema_5_upgrades_with_its_findings_and_photos() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        // As the store opens: foreign keys off while the schema changes.
+        conn.pragma_update(None, "foreign_keys", "OFF").unwrap();
+        let migrations = super::migrations();
+        migrations.to_version(&mut conn, 5).unwrap();
+        conn.execute_batch(
+            "INSERT INTO teams (name, created_at) VALUES ('一中队', '2026-11-01T00:00:00.000Z');
+             INSERT INTO users (id, username, password_hash, display_name, role, team, created_at)
+                 VALUES ('u-1', 'inspector1', 'x', '张伟', 'inspector', '一中队', '2026-11-01T00:00:00.000Z');
+             INSERT INTO findings (id, body_hash, body, device_id, reporter_id, team, category, dict_version,
+                                   observed_ts, lat, lon, state, case_no, first_ack, received_at, fixed_on_spot)
+                 VALUES ('f-b', 'h1', '{}', 'd-1', 'u-1', '一中队', 'E0102', 1, 100, 41.79, 123.43, 'pending_review',
+                         NULL, '{}', '2026-11-02T00:00:00.000Z', 0),
+                        ('f-a', 'h2', '{}', 'd-1', 'u-1', '一中队', 'C0102', 1, 200, 41.80, 123.44, 'filed',
+                         '20261102-0001', '{}', '2026-11-02T00:00:01.000Z', 1);
+             INSERT INTO finding_photos (finding_id, idx, sha256, role)
+                 VALUES ('f-b', 0, 'aa', 'before'), ('f-b', 1, 'bb', 'after'), ('f-a', 0, 'cc', 'before');
+             INSERT INTO finding_history (finding_id, at, actor, role, action, from_state, to_state)
+                 VALUES ('f-a', '2026-11-02T01:00:00.000Z', 'chief1', 'chief', 'approve', 'pending_review', 'filed');",
+        )
+        .unwrap();
+        migrations.to_latest(&mut conn).unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+
+        let photos: Vec<(i64, String, i64, String, String)> = conn
+            .prepare(
+                "SELECT f.seq, f.id, p.idx, p.sha256, p.role FROM finding_photos p JOIN findings f ON f.seq = p.finding
+                 ORDER BY f.seq, p.idx",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let expected = [(1, "f-b", 0, "aa", "before"), (1, "f-b", 1, "bb", "after"), (2, "f-a", 0, "cc", "before")]
+            .map(|(seq, id, idx, sha, role)| (seq, id.to_owned(), idx, sha.to_owned(), role.to_owned()));
+        assert_eq!(photos, expected, "photos keyed by the order the findings were received");
+        let kept: (String, String, Option<String>, i64) = conn
+            .query_row("SELECT state, category, case_no, fixed_on_spot FROM findings WHERE id = 'f-a'", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .unwrap();
+        assert_eq!(kept, ("filed".into(), "C0102".into(), Some("20261102-0001".into()), 1));
+        let broken: i64 = conn.query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).unwrap();
+        assert_eq!(broken, 0);
+        // A second finding with the same id is still refused, and a new one goes after the others.
+        assert!(conn.execute("INSERT INTO findings (id, body_hash, body, device_id, reporter_id, category, dict_version, observed_ts, lat, lon, state, first_ack, received_at) SELECT id, body_hash, body, device_id, reporter_id, category, dict_version, observed_ts, lat, lon, state, first_ack, received_at FROM findings WHERE id = 'f-a'", []).is_err());
+        let by_sha =
+            plan(&conn, "SELECT f.id FROM finding_photos p JOIN findings f ON f.seq = p.finding WHERE p.sha256 = 'aa'");
+        assert!(by_sha.contains("finding_photos_sha"), "{by_sha}");
+        let by_id = plan(&conn, "SELECT body_hash FROM findings WHERE id = 'f-a'");
+        assert!(by_id.contains("USING INDEX"), "{by_id}");
     }
 }
