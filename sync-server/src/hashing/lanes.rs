@@ -40,7 +40,7 @@ const K: [u32; 64] = [
     0xc67178f2,
 ];
 
-/// The chaining state of sixteen messages: `words[i][lane]` is word `i` of that lane's state.
+/// The chaining state of eight messages (`LANES`): `words[i][lane]` is word `i` of that lane's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct State {
     pub words: [[u32; LANES]; 8],
