@@ -10,11 +10,11 @@ use uuid::Uuid;
 use super::changes::announce_case;
 use super::dict::DictIndex;
 use super::findings::{ReviewItem, review_items};
-use super::history::record_history;
+use super::history::{Details, record};
 use super::sql::{Sql, bad_data, ts};
 use super::tasks::{assign_verification, cancel_tasks};
 use crate::domain::EngineSettings;
-use crate::domain::lifecycle::{CaseAction, deadline_applies};
+use crate::domain::lifecycle::{CaseAction, CaseEvent, deadline_applies};
 use crate::error::{AppError, AppResult};
 use crate::policy::Scope;
 use crate::principal::User;
@@ -360,7 +360,8 @@ pub(super) fn case_action(
         )
         .optional()?
         .ok_or_else(|| AppError::not_found(format!("no case {case_no}")))?;
-    let to = input.action.next(from, suspended_from).ok_or_else(|| {
+    let event = CaseEvent::Act(input.action);
+    let to = event.next(Some(from), suspended_from).ok_or_else(|| {
         AppError::invalid_transition(format!("a {} case cannot be {}ed", from.as_str(), input.action.as_str()))
     })?;
     let note = input.note.as_deref();
@@ -400,15 +401,10 @@ pub(super) fn case_action(
             )?;
             cancel_tasks(tx, case_no, now)?;
         }
-        CaseAction::Handle => {
-            tx.execute("UPDATE cases SET state = ?2 WHERE case_no = ?1", params![case_no, to.as_str()])?;
-            assign_verification(tx, settings, case_no, now)?;
-        }
-        CaseAction::Accept | CaseAction::Return => {
+        CaseAction::Accept | CaseAction::Return | CaseAction::Handle => {
             tx.execute("UPDATE cases SET state = ?2 WHERE case_no = ?1", params![case_no, to.as_str()])?;
         }
     }
-    let due_text = due.map(ts);
     let mut note_text = note.map(str::to_owned);
     if input.action == CaseAction::Dispatch
         && let Some(d) = &input.department
@@ -418,18 +414,12 @@ pub(super) fn case_action(
             None => format!("→ {d}"),
         });
     }
-    record_history(
-        tx,
-        case_no,
-        now,
-        actor,
-        input.action.as_str(),
-        Some(from),
-        Some(to),
-        note_text.as_deref(),
-        &input.photos,
-        due_text.as_deref(),
-    )?;
+    let details = Details { note: note_text.as_deref(), photos: &input.photos, due_at: due };
+    record(tx, case_no, now, actor, event, (Some(from), Some(to)), details)?;
+    if input.action == CaseAction::Handle {
+        // After the history entry: the task carries the photos of this handling.
+        assign_verification(tx, settings, case_no, now)?;
+    }
     announce_case(tx, settings, case_no, now)?;
     Ok(())
 }

@@ -6,10 +6,11 @@ use protocol::{CaseState, Category, Finding};
 use rusqlite::{Connection, params};
 use uuid::Uuid;
 
-use super::history::{SYSTEM, record_history};
-use super::sql::ts;
+use super::history::{Details, SYSTEM, record};
+use super::sql::{Sql, ts};
 use crate::domain::EngineSettings;
-use crate::error::AppResult;
+use crate::domain::lifecycle::CaseEvent;
+use crate::error::{AppError, AppResult};
 use crate::principal::User;
 
 /// Opens a case for a finding. `auto` routing dispatches it at once to the category's department; a
@@ -32,14 +33,21 @@ pub(super) fn file_case(
         |r| r.get(0),
     )?;
     let case_no = format!("{day}-{n:04}");
-    let due = ts(settings.deadline(now, category.time_limit_hours, category.urgent));
+    let due_at = settings.deadline(now, category.time_limit_hours, category.urgent);
     let self_handled = f.fixed_on_spot;
-    let state = if self_handled {
-        CaseState::Closed
+    // Filed, then at once closed (fixed on the spot) or dispatched by the platform's rule (平台法定).
+    let then = if self_handled {
+        Some(CaseEvent::SelfClose)
     } else if dispatch {
-        CaseState::Dispatched
+        Some(CaseEvent::AutoDispatch)
     } else {
-        CaseState::Filed
+        None
+    };
+    let refused = |e: CaseEvent| AppError::internal(format!("the lifecycle refuses {e:?} when filing"));
+    let filed = CaseEvent::File.next(None, None).ok_or_else(|| refused(CaseEvent::File))?;
+    let state = match then {
+        Some(e) => e.next(Some(filed), None).ok_or_else(|| refused(e))?,
+        None => filed,
     };
     tx.prepare_cached(
         "INSERT INTO cases (case_no, state, category, department, team, reporter_id, lat, lon, first_observed_ts, filed_at,
@@ -57,40 +65,32 @@ pub(super) fn file_case(
         f.location.lon,
         f.observed_at.timestamp(),
         ts(now),
-        due,
+        ts(due_at),
         self_handled,
         f.urgent || category.urgent,
-        self_handled.then(|| ts(now)),
+        (state == CaseState::Closed).then(|| ts(now)),
     ])?;
-    record_history(tx, &case_no, now, actor, "file", None, Some(CaseState::Filed), None, &[], Some(&due))?;
-    if self_handled {
-        let note = "当场整改 fixed on the spot";
-        record_history(
-            tx,
-            &case_no,
-            now,
-            actor,
-            "close",
-            Some(CaseState::Filed),
-            Some(CaseState::Closed),
-            Some(note),
-            &[],
-            Some(&due),
-        )?;
-    } else if dispatch {
-        let note = format!("→ {}", category.department);
-        record_history(
-            tx,
-            &case_no,
-            now,
-            SYSTEM,
-            "dispatch",
-            Some(CaseState::Filed),
-            Some(CaseState::Dispatched),
-            Some(&note),
-            &[],
-            Some(&due),
-        )?;
+    let details = Details { due_at: Some(due_at), ..Details::default() };
+    record(tx, &case_no, now, actor, CaseEvent::File, (None, Some(filed)), details)?;
+    match then {
+        Some(CaseEvent::SelfClose) => {
+            let note = Some("当场整改 fixed on the spot");
+            record(
+                tx,
+                &case_no,
+                now,
+                actor,
+                CaseEvent::SelfClose,
+                (Some(filed), Some(state)),
+                Details { note, ..details },
+            )?;
+        }
+        Some(event) => {
+            let note = format!("→ {}", category.department);
+            let details = Details { note: Some(&note), ..details };
+            record(tx, &case_no, now, SYSTEM, event, (Some(filed), Some(state)), details)?;
+        }
+        None => {}
     }
     Ok(case_no)
 }
@@ -104,24 +104,24 @@ pub(super) fn nearest_open_case(
     lat: f64,
     lon: f64,
     observed_ts: i64,
-) -> AppResult<Option<String>> {
+) -> AppResult<Option<(String, CaseState)>> {
     let window = (settings.duplicate_window_hours * 3600.0) as i64;
     let (dlat, dlon) = protocol::geo::degree_box(lat, settings.duplicate_radius_m);
     let mut stmt = conn.prepare_cached(
-        "SELECT case_no, lat, lon FROM cases
+        "SELECT case_no, lat, lon, state FROM cases
          WHERE category = ?1 AND state NOT IN ('closed', 'voided') AND first_observed_ts BETWEEN ?2 AND ?3
            AND lat BETWEEN ?4 AND ?5 AND lon BETWEEN ?6 AND ?7",
     )?;
     let rows = stmt.query_map(
         params![category, observed_ts - window, observed_ts + window, lat - dlat, lat + dlat, lon - dlon, lon + dlon],
-        |r| Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?, r.get::<_, f64>(2)?)),
+        |r| Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?, r.get::<_, f64>(2)?, r.get::<_, Sql<CaseState>>(3)?.0)),
     )?;
-    let mut best: Option<(f64, String)> = None;
+    let mut best: Option<(f64, (String, CaseState))> = None;
     for row in rows {
-        let (case_no, clat, clon) = row?;
+        let (case_no, clat, clon, state) = row?;
         let d = protocol::geo::distance_m(lat, lon, clat, clon);
         if d <= settings.duplicate_radius_m && best.as_ref().is_none_or(|(bd, _)| d < *bd) {
-            best = Some((d, case_no));
+            best = Some((d, (case_no, state)));
         }
     }
     Ok(best.map(|(_, c)| c))

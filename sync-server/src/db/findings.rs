@@ -74,6 +74,7 @@ pub(super) fn review_items(
         // The suggestion is only worth showing while the finding waits, against cases still open now.
         let possible_duplicate_of = if state == FindingState::PendingReview {
             nearest_open_case(conn, settings, &category, f.location.lat, f.location.lon, f.observed_at.timestamp())?
+                .map(|(case_no, _)| case_no)
         } else {
             dup
         };

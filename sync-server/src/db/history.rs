@@ -7,7 +7,8 @@ use rusqlite::{Connection, params};
 use uuid::Uuid;
 
 use super::sql::{json, ts};
-use crate::error::AppResult;
+use crate::domain::lifecycle::CaseEvent;
+use crate::error::{AppError, AppResult};
 use crate::principal::User;
 
 /// Who an entry of a case's history names.
@@ -26,20 +27,27 @@ impl<'a> From<&'a User> for Actor<'a> {
 /// Automatic routing by the platform's rules (平台法定).
 pub(super) const SYSTEM: Actor<'static> = Actor { name: "system", role: "system" };
 
-#[allow(clippy::too_many_arguments)]
-pub(super) fn record_history<'a>(
+/// What an entry says besides its event and states: a note, photos, the deadline it was measured against.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Details<'a> {
+    pub note: Option<&'a str>,
+    pub photos: &'a [String],
+    pub due_at: Option<DateTime<Utc>>,
+}
+
+/// Writes a case's history entry for `event`, from `from` to `to` (as `CaseEvent::next` decided; an event
+/// that changes no state, a merge, stores neither).
+pub(super) fn record<'a>(
     tx: &Connection,
     case_no: &str,
     at: DateTime<Utc>,
     actor: impl Into<Actor<'a>>,
-    action: &str,
-    from: Option<CaseState>,
-    to: Option<CaseState>,
-    note: Option<&str>,
-    photos: &[String],
-    due_at: Option<&str>,
+    event: CaseEvent,
+    (from, to): (Option<CaseState>, Option<CaseState>),
+    details: Details<'_>,
 ) -> AppResult<()> {
     let actor = actor.into();
+    let (from, to) = if event.records_states() { (from, to) } else { (None, None) };
     tx.prepare_cached(
         "INSERT INTO case_history (case_no, at, actor, role, action, from_state, to_state, note, photos, due_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -49,14 +57,32 @@ pub(super) fn record_history<'a>(
         ts(at),
         actor.name,
         actor.role,
-        action,
+        event.action(),
         from.map(CaseState::as_str),
         to.map(CaseState::as_str),
-        note,
-        json(&photos)?,
-        due_at
+        details.note,
+        json(&details.photos)?,
+        details.due_at.map(ts)
     ])?;
     Ok(())
+}
+
+/// Moves a case through `event` by the lifecycle's rule and writes its history entry; returns the state
+/// after it, for the caller to store. A change the rule does not allow is refused (409).
+pub(super) fn step<'a>(
+    tx: &Connection,
+    case_no: &str,
+    at: DateTime<Utc>,
+    actor: impl Into<Actor<'a>>,
+    event: CaseEvent,
+    from: CaseState,
+    details: Details<'_>,
+) -> AppResult<CaseState> {
+    let to = event.next(Some(from), None).ok_or_else(|| {
+        AppError::invalid_transition(format!("case {case_no} is {}: {} does not apply", from.as_str(), event.action()))
+    })?;
+    record(tx, case_no, at, actor, event, (Some(from), Some(to)), details)?;
+    Ok(to)
 }
 
 /// A review decision in the finding's own history (it always leaves `pending_review`).

@@ -16,10 +16,11 @@ use uuid::Uuid;
 use super::changes::notify_finding;
 use super::dict::DictIndex;
 use super::filing::{file_case, nearest_open_case};
-use super::history::record_history;
+use super::history::{Details, step};
 use super::sql::{json, ts};
 use super::tasks::complete_task;
 use crate::domain::EngineSettings;
+use crate::domain::lifecycle::CaseEvent;
 use crate::error::{AppError, AppResult};
 use crate::principal::Principal;
 
@@ -361,19 +362,10 @@ fn finding_create(
         // A self-fixed problem is its own closed case; an urgent report of a problem already open is
         // another report of that case, not a second case.
         ReviewMode::Auto => match (&duplicate_of, f.fixed_on_spot) {
-            (Some(case_no), false) => {
-                record_history(
-                    tx,
-                    case_no,
-                    ctx.now,
-                    reporter,
-                    "merge",
-                    None,
-                    None,
-                    Some(&f.id.to_string()),
-                    &[],
-                    None,
-                )?;
+            (Some((case_no, open)), false) => {
+                let note = f.id.to_string();
+                let details = Details { note: Some(&note), ..Details::default() };
+                step(tx, case_no, ctx.now, reporter, CaseEvent::Merge, *open, details)?;
                 (FindingState::Merged, Some(case_no.clone()))
             }
             _ => {
@@ -411,7 +403,7 @@ fn finding_create(
         f.location.lon,
         state.as_str(),
         case_no,
-        duplicate_of,
+        duplicate_of.map(|(case_no, _)| case_no),
         json(&ack)?,
         keys.now,
         f.fixed_on_spot

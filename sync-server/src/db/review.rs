@@ -10,9 +10,10 @@ use super::cases::case_meta;
 use super::changes::{announce_case, notify_finding};
 use super::dict::DictIndex;
 use super::filing::file_case;
-use super::history::{finding_history, record_history};
+use super::history::{Details, finding_history, step};
 use super::sql::bad_data;
 use crate::domain::EngineSettings;
+use crate::domain::lifecycle::CaseEvent;
 use crate::error::{AppError, AppResult};
 use crate::principal::User;
 
@@ -80,7 +81,9 @@ pub(super) fn review_finding(
                     meta.state.as_str()
                 )));
             }
-            record_history(tx, case_no, now, actor, "merge", None, None, Some(&id.to_string()), &[], None)?;
+            let note_id = id.to_string();
+            let details = Details { note: Some(&note_id), ..Details::default() };
+            step(tx, case_no, now, actor, CaseEvent::Merge, meta.state, details)?;
             (FindingState::Merged, Some(case_no.clone()), note.clone(), "merge")
         }
     };

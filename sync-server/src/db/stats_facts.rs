@@ -2,10 +2,12 @@
 //! reported, tasks and cases with their deadlines, handling, rework and closing from the case history.
 
 use chrono::{DateTime, Utc};
+use protocol::CaseState;
 use rusqlite::{Connection, params};
 
 use super::dict::DictIndex;
 use super::sql::{Sql, bad_data, ts};
+use crate::domain::lifecycle::{CaseAction, CaseEvent};
 use crate::domain::stats::{Metric, StatEvent};
 use crate::error::AppResult;
 
@@ -115,7 +117,7 @@ pub(super) fn stat_events(
     let rows = stmt.query_map(params![ts(from), ts(to)], |r| {
         Ok((
             r.get::<_, String>(0)?,
-            r.get::<_, Option<String>>(1)?,
+            r.get::<_, Option<Sql<CaseState>>>(1)?.map(|s| s.0),
             r.get::<_, Sql<DateTime<Utc>>>(2)?.0,
             r.get::<_, String>(3)?,
             r.get::<_, Option<String>>(4)?,
@@ -126,10 +128,11 @@ pub(super) fn stat_events(
     })?;
     for row in rows {
         let (action, to_state, at, user, team, department, category, due) = row?;
-        let metric = match (action.as_str(), to_state.as_deref()) {
-            ("handle", _) => Metric::Handled,
-            ("verify", Some("dispatched")) => Metric::Rework,
-            _ => Metric::Closed,
+        let metric = match CaseEvent::of_history(&action, to_state) {
+            Some(CaseEvent::Act(CaseAction::Handle)) => Metric::Handled,
+            Some(CaseEvent::VerifyFail) => Metric::Rework,
+            _ if to_state == Some(CaseState::Closed) => Metric::Closed,
+            _ => return Err(bad_data(format!("history entry `{action}` is no indicator's fact"))),
         };
         let in_time = due.is_none_or(|d| at <= d);
         out.push(StatEvent { metric, inspector: Some(user), team, department, category: Some(category), at, in_time });

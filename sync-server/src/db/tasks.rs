@@ -10,9 +10,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use super::changes::{announce_case, insert_change};
-use super::history::record_history;
+use super::history::{Details, step};
 use super::sql::{Sql, bad_data, stored, ts};
 use crate::domain::EngineSettings;
+use crate::domain::lifecycle::CaseEvent;
 use crate::error::{AppError, AppResult};
 use crate::policy::verifies_on_the_spot;
 use crate::principal::User;
@@ -126,7 +127,7 @@ pub(super) fn change_task(
     if state != TaskState::Open.as_str() {
         return Err(AppError::invalid_transition(format!("this task is already {state}")));
     }
-    let (action, text) = match change {
+    let (event, text) = match change {
         TaskChange::Reassign { assignee: to } => {
             let target: Option<(String, String)> = tx
                 .query_row("SELECT id, role FROM users WHERE username = ?1 AND active = 1", [to], |r| {
@@ -146,11 +147,11 @@ pub(super) fn change_task(
             cancel_tasks(tx, &case_no, now)?;
             let due: DateTime<Utc> = stored(&due)?;
             issue_task(tx, settings, &case_no, &target_id, due, now)?;
-            ("task_reassign", format!("{assignee} → {to}"))
+            (CaseEvent::TaskReassign, format!("{assignee} → {to}"))
         }
         TaskChange::Cancel => {
             cancel_tasks(tx, &case_no, now)?;
-            ("task_cancel", assignee)
+            (CaseEvent::TaskCancel, assignee)
         }
     };
     let note = match note.map(str::trim).filter(|n| !n.is_empty()) {
@@ -158,7 +159,7 @@ pub(super) fn change_task(
         None => text,
     };
     let state: CaseState = stored(&case_state)?;
-    record_history(tx, &case_no, now, actor, action, Some(state), Some(state), Some(&note), &[], None)?;
+    step(tx, &case_no, now, actor, event, state, Details { note: Some(&note), ..Details::default() })?;
     Ok(case_no)
 }
 
@@ -228,39 +229,22 @@ pub(super) fn complete_task(
             serde_json::to_string(&photos).unwrap_or_default()
         ],
     )?;
-    let case_state: String = tx.query_row("SELECT state FROM cases WHERE case_no = ?1", [&case_no], |r| r.get(0))?;
-    if case_state == CaseState::Handled.as_str() {
-        let due: Option<String> =
-            tx.query_row("SELECT due_at FROM cases WHERE case_no = ?1", [&case_no], |r| r.get(0))?;
+    let (case_state, due) = tx.query_row("SELECT state, due_at FROM cases WHERE case_no = ?1", [&case_no], |r| {
+        Ok((r.get::<_, Sql<CaseState>>(0)?.0, r.get::<_, Option<Sql<DateTime<Utc>>>>(1)?.map(|t| t.0)))
+    })?;
+    // A task of a case that is no longer `handled` (voided, say) is still recorded; the case stays.
+    if case_state == CaseState::Handled {
         let note = if t.note.is_empty() { None } else { Some(t.note.as_str()) };
         // Pass closes the case (the verifier is its closer); fail sends it back to the department (返工).
-        let to = match t.result {
-            TaskResult::Pass => {
-                tx.execute(
-                    "UPDATE cases SET state = 'closed', closed_at = ?2 WHERE case_no = ?1",
-                    params![case_no, ts(now)],
-                )?;
-                CaseState::Closed
-            }
-            TaskResult::Fail => {
-                tx.execute(
-                    "UPDATE cases SET state = 'dispatched', rework_count = rework_count + 1 WHERE case_no = ?1",
-                    [&case_no],
-                )?;
-                CaseState::Dispatched
-            }
+        let event = match t.result {
+            TaskResult::Pass => CaseEvent::VerifyPass,
+            TaskResult::Fail => CaseEvent::VerifyFail,
         };
-        record_history(
-            tx,
-            &case_no,
-            now,
-            user,
-            "verify",
-            Some(CaseState::Handled),
-            Some(to),
-            note,
-            &photos,
-            due.as_deref(),
+        let to = step(tx, &case_no, now, user, event, case_state, Details { note, photos: &photos, due_at: due })?;
+        tx.execute(
+            "UPDATE cases SET state = ?2, closed_at = CASE WHEN ?2 = 'closed' THEN ?3 ELSE closed_at END,
+                    rework_count = rework_count + ?4 WHERE case_no = ?1",
+            params![case_no, to.as_str(), ts(now), i64::from(event == CaseEvent::VerifyFail)],
         )?;
         announce_case(tx, settings, &case_no, now)?;
     }

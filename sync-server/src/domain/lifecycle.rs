@@ -1,5 +1,8 @@
-//! The case lifecycle as data: which action moves a case from which state to which. Pure rules, no storage;
-//! the store applies them inside its transactions. Who may ask for an action is in `policy.rs`.
+//! The case lifecycle as data: which event moves a case from which state to which. Every change of a case
+//! goes through `CaseEvent::next`, the console's actions (`CaseAction`) and the system's own steps alike
+//! (filing, automatic dispatch, a finding fixed on the spot, another report merged in, verification passed or
+//! failed, a verification task reassigned or cancelled). Pure rules, no storage; the store applies them inside
+//! its transactions. Who may ask for an action is in `policy.rs`.
 
 use protocol::CaseState;
 
@@ -74,6 +77,81 @@ impl CaseAction {
     }
 }
 
+/// Everything that happens to a case and is written in its history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseEvent {
+    /// 立案: a finding becomes a case.
+    File,
+    /// 自动派遣: a case of an `auto` category goes to its department at once (平台法定).
+    AutoDispatch,
+    /// 当场整改: a finding fixed on the spot closes its own case.
+    SelfClose,
+    /// Another report of an open case (合并).
+    Merge,
+    /// An action of the console.
+    Act(CaseAction),
+    /// 核查通过: the inspector found the problem fixed; the case closes.
+    VerifyPass,
+    /// 核查不通过: not fixed; the case goes back to the department (返工).
+    VerifyFail,
+    /// 改派: an open verification task goes to another inspector.
+    TaskReassign,
+    /// A verification task withdrawn; the case waits in `handled`.
+    TaskCancel,
+}
+
+impl CaseEvent {
+    /// The state after the event, or `None` when the case's state (`None`: no case yet) does not allow it.
+    /// Merging, and changing a verification task, leave the state as it is.
+    pub fn next(self, from: Option<CaseState>, suspended_from: Option<CaseState>) -> Option<CaseState> {
+        use CaseState::*;
+        match (self, from) {
+            (CaseEvent::File, None) => Some(Filed),
+            (CaseEvent::AutoDispatch, Some(Filed)) => Some(Dispatched),
+            (CaseEvent::SelfClose, Some(Filed)) => Some(Closed),
+            (CaseEvent::Merge, Some(s)) if s.is_open() => Some(s),
+            (CaseEvent::Act(action), Some(s)) => action.next(s, suspended_from),
+            (CaseEvent::VerifyPass, Some(Handled)) => Some(Closed),
+            (CaseEvent::VerifyFail, Some(Handled)) => Some(Dispatched),
+            (CaseEvent::TaskReassign | CaseEvent::TaskCancel, Some(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The name the history stores (`case_history.action`), which the console labels.
+    pub fn action(self) -> &'static str {
+        match self {
+            CaseEvent::File => "file",
+            CaseEvent::AutoDispatch => CaseAction::Dispatch.as_str(),
+            CaseEvent::SelfClose => CaseAction::Close.as_str(),
+            CaseEvent::Merge => "merge",
+            CaseEvent::Act(action) => action.as_str(),
+            CaseEvent::VerifyPass | CaseEvent::VerifyFail => "verify",
+            CaseEvent::TaskReassign => "task_reassign",
+            CaseEvent::TaskCancel => "task_cancel",
+        }
+    }
+
+    /// Whether the history keeps the states before and after (a merge names no state change).
+    pub fn records_states(self) -> bool {
+        self != CaseEvent::Merge
+    }
+
+    /// The event of a stored history entry, as far as its action and its state after tell (a dispatch by
+    /// the system reads as the console's).
+    pub fn of_history(action: &str, to: Option<CaseState>) -> Option<CaseEvent> {
+        Some(match (action, to) {
+            ("file", _) => CaseEvent::File,
+            ("merge", _) => CaseEvent::Merge,
+            ("verify", Some(CaseState::Closed)) => CaseEvent::VerifyPass,
+            ("verify", _) => CaseEvent::VerifyFail,
+            ("task_reassign", _) => CaseEvent::TaskReassign,
+            ("task_cancel", _) => CaseEvent::TaskCancel,
+            (other, _) => CaseEvent::Act(CaseAction::parse(other)?),
+        })
+    }
+}
+
 /// A case's deadline runs only while the case waits for handling.
 pub fn deadline_applies(state: CaseState) -> bool {
     matches!(state, CaseState::Filed | CaseState::Dispatched | CaseState::Accepted)
@@ -109,5 +187,47 @@ mod tests {
         ] {
             assert_eq!(action.next(from, None), None, "{action:?} from {from:?} must be refused");
         }
+    }
+
+    #[test]
+    fn system_events_follow_the_same_rules() {
+        assert_eq!(CaseEvent::File.next(None, None), Some(Filed));
+        assert_eq!(CaseEvent::File.next(Some(Filed), None), None, "a case is filed once");
+        assert_eq!(CaseEvent::AutoDispatch.next(Some(Filed), None), Some(Dispatched));
+        assert_eq!(CaseEvent::SelfClose.next(Some(Filed), None), Some(Closed));
+        assert_eq!(CaseEvent::SelfClose.next(Some(Dispatched), None), None);
+        assert_eq!(CaseEvent::Merge.next(Some(Accepted), None), Some(Accepted));
+        for closed in [Closed, Voided] {
+            assert_eq!(CaseEvent::Merge.next(Some(closed), None), None, "no report joins a {closed:?} case");
+        }
+        assert_eq!(CaseEvent::VerifyPass.next(Some(Handled), None), Some(Closed));
+        assert_eq!(CaseEvent::VerifyFail.next(Some(Handled), None), Some(Dispatched));
+        assert_eq!(CaseEvent::VerifyPass.next(Some(Dispatched), None), None, "only a handled case is verified");
+        assert_eq!(CaseEvent::TaskReassign.next(Some(Handled), None), Some(Handled));
+        assert_eq!(CaseEvent::Act(CaseAction::Close).next(Some(Handled), None), Some(Closed));
+        assert_eq!(CaseEvent::Act(CaseAction::Close).next(None, None), None);
+    }
+
+    #[test]
+    fn a_stored_history_entry_reads_back_as_its_event() {
+        let events = [
+            (CaseEvent::File, Some(Filed)),
+            (CaseEvent::Merge, None),
+            (CaseEvent::VerifyPass, Some(Closed)),
+            (CaseEvent::VerifyFail, Some(Dispatched)),
+            (CaseEvent::TaskReassign, Some(Handled)),
+            (CaseEvent::TaskCancel, Some(Handled)),
+            (CaseEvent::Act(CaseAction::Handle), Some(Handled)),
+            (CaseEvent::Act(CaseAction::Extend), Some(Accepted)),
+        ];
+        for (event, to) in events {
+            assert_eq!(CaseEvent::of_history(event.action(), to), Some(event), "{event:?}");
+        }
+        // The system's steps are stored under the console's names.
+        assert_eq!(
+            CaseEvent::of_history(CaseEvent::AutoDispatch.action(), Some(Dispatched)),
+            Some(CaseEvent::Act(CaseAction::Dispatch))
+        );
+        assert_eq!(CaseEvent::of_history("approve", Some(Filed)), None);
     }
 }
