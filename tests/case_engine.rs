@@ -170,6 +170,7 @@ fn cases_walk_every_path_and_leave_history_and_indicators() {
     assert_eq!(ok(dispatcher.act(&c2, json!({"action": "resume"})))["state"], "dispatched");
     let before = chief.case(&c2)["due_at"].as_str().unwrap().to_owned();
     expect(&dispatcher.act(&c2, json!({"action": "extend", "hours": 2})), 422, "invalid");
+    expect(&dispatcher.act(&c2, json!({"action": "extend", "hours": 721, "note": "太久"})), 422, "invalid");
     let extended = ok(dispatcher.act(&c2, json!({"action": "extend", "hours": 2, "note": "需要封路"})));
     let after = extended["due_at"].as_str().unwrap();
     let delta =

@@ -18,8 +18,10 @@ pub(super) fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// Reads back whatever `ts` or chrono's RFC 3339 form wrote: with chrono's lenient parser, so that a time a
+/// device sent with a year beyond 9999 or before 0 (stored as `+10000-…` or `-0001-…`) is read, not refused.
 pub(super) fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+    s.parse::<DateTime<chrono::FixedOffset>>().ok().map(|t| t.with_timezone(&Utc))
 }
 
 /// A value as stored in a JSON column.
@@ -110,6 +112,11 @@ mod tests {
         assert_eq!(ts(t), "2026-12-04T08:30:00.000Z");
         // A time stored with the sender's offset (patrols) is the same instant.
         assert_eq!(read::<DateTime<Utc>>("2026-12-04T16:30:00+08:00").unwrap(), t);
+        // Years out of four digits, as chrono writes them, read back (a device may send such a time).
+        for far in ["+10000-01-01T00:00:00.000Z", "-0001-06-01T00:00:00.000Z"] {
+            let t: DateTime<Utc> = far.parse().unwrap();
+            assert_eq!(read::<DateTime<Utc>>(&ts(t)).unwrap(), t, "{far}");
+        }
     }
 
     #[test]

@@ -316,8 +316,8 @@ impl Store for SqliteStore {
     fn apply_ops(&self, ctx: &SyncContext<'_>, ops: &[OpEnvelopeRaw<'_>]) -> AppResult<Vec<OpResult>> {
         // One transaction per request, flushed before the answer. (Committing concurrent requests together
         // was measured and lost: the flush is cheap next to the work per op, and every answer of a group
-        // waits for the whole group. So were a checkpoint thread and a larger page cache.) What needs no
-        // database is done before the write lock, in parallel with other requests, and the flush after it.
+        // waits for the whole group.) What needs no database is done before the write lock, in parallel
+        // with other requests, and the flush after it.
         let dict = self.dict_index();
         let mut prepared = ingest::prepare(&dict, ctx.now, ops);
         ingest::mark_stored_photos(&mut prepared, &self.reader())?;

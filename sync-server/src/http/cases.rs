@@ -144,6 +144,9 @@ pub async fn get_case(
     Ok(Json(view))
 }
 
+/// The most hours one `extend` may add (the contract: `hours` in (0, 720]).
+const MAX_EXTEND_HOURS: f64 = 720.0;
+
 #[derive(Debug, Deserialize)]
 pub struct ActionRequest {
     action: String,
@@ -175,8 +178,8 @@ pub async fn case_action(
     if matches!(action, CaseAction::Return | CaseAction::Extend | CaseAction::Void) && note.is_none() {
         return Err(AppError::invalid("note", format!("{} needs a reason in note", action.as_str())));
     }
-    if action == CaseAction::Extend && !req.hours.is_some_and(|h| h.is_finite() && h > 0.0) {
-        return Err(AppError::invalid("hours", "extend needs a positive number of hours"));
+    if action == CaseAction::Extend && !req.hours.is_some_and(|h| h > 0.0 && h <= MAX_EXTEND_HOURS) {
+        return Err(AppError::invalid("hours", format!("extend needs hours in (0, {MAX_EXTEND_HOURS}]")));
     }
     let department = text(&req.department);
     if let Some(d) = &department {
