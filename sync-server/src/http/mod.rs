@@ -1,12 +1,17 @@
 //! The HTTP API of protocol.md: routing, limits and the shared plumbing of the handlers.
 
 mod accounts;
-mod admin;
 mod blobs;
 mod cases;
+mod devices;
+mod dictionary;
 mod openapi;
+mod patrols;
 mod review;
+mod stats;
 mod sync;
+mod teams;
+mod users;
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -47,19 +52,19 @@ pub fn app(state: AppState) -> Router {
         .route("/cases", get(cases::list_cases))
         .route("/cases/{case_no}", get(cases::get_case))
         .route("/cases/{case_no}/actions", post(cases::case_action))
-        .route("/stats", get(admin::stats))
-        .route("/devices", get(admin::list_devices))
-        .route("/devices/{id}/revoke", post(admin::revoke_device))
-        .route("/me", get(admin::me))
-        .route("/dictionary", get(admin::get_dictionary).post(admin::import_dictionary))
-        .route("/users", get(admin::list_users).post(admin::add_user))
-        .route("/users/{username}", axum::routing::patch(admin::update_user))
-        .route("/teams", get(admin::list_teams).post(admin::add_team))
-        .route("/departments", get(admin::list_departments))
+        .route("/stats", get(stats::stats))
+        .route("/devices", get(devices::list_devices))
+        .route("/devices/{id}/revoke", post(devices::revoke_device))
+        .route("/me", get(users::me))
+        .route("/dictionary", get(dictionary::get_dictionary).post(dictionary::import_dictionary))
+        .route("/users", get(users::list_users).post(users::add_user))
+        .route("/users/{username}", axum::routing::patch(users::update_user))
+        .route("/teams", get(teams::list_teams).post(teams::add_team))
+        .route("/departments", get(teams::list_departments))
         .route("/tasks/{id}/reassign", post(cases::reassign_task))
         .route("/tasks/{id}/cancel", post(cases::cancel_task))
-        .route("/patrols", get(admin::patrols))
-        .route("/sync-health", get(admin::sync_health))
+        .route("/patrols", get(patrols::patrols))
+        .route("/sync-health", get(devices::sync_health))
         .route("/openapi.json", get(openapi::openapi))
         .fallback(api_not_found)
         .method_not_allowed_fallback(method_not_allowed);
@@ -191,4 +196,11 @@ pub(crate) fn content_type(headers: &HeaderMap) -> Option<String> {
 
 pub(crate) fn created<T: serde::Serialize>(value: T) -> axum::response::Response {
     (StatusCode::CREATED, axum::Json(value)).into_response()
+}
+
+/// A `YYYY-MM-DD` query parameter, required.
+pub(super) fn date(v: &Option<String>, field: &str) -> AppResult<chrono::NaiveDate> {
+    let s = v.as_deref().ok_or_else(|| AppError::invalid(field, format!("{field}=YYYY-MM-DD is required")))?;
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| AppError::invalid(field, format!("{field} must be YYYY-MM-DD")))
 }

@@ -1,0 +1,64 @@
+//! `GET /api/v1/stats`: the evaluation indicators (综合评价) of a period, grouped, as JSON or CSV.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use super::date;
+use crate::domain::stats::{GroupBy, StatsRow, aggregate, to_csv};
+use crate::error::{AppError, AppResult};
+use crate::policy::{Listing, Scope};
+use crate::principal::Principal;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct StatsQuery {
+    from: Option<String>,
+    to: Option<String>,
+    group_by: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StatsAnswer {
+    from: String,
+    to: String,
+    group_by: String,
+    rows: Vec<StatsRow>,
+}
+
+pub async fn stats(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    Query(q): Query<StatsQuery>,
+) -> AppResult<Response> {
+    let from = date(&q.from, "from")?;
+    let to = date(&q.to, "to")?;
+    if to < from {
+        return Err(AppError::invalid("to", "to is before from"));
+    }
+    let group_name = q.group_by.clone().unwrap_or_else(|| "team".into());
+    let group_by = GroupBy::parse(&group_name)
+        .ok_or_else(|| AppError::invalid("group_by", "group_by is inspector, team, department, category or day"))?;
+    let scope = principal.scope(Listing::Indicators)?;
+    let (start, _) = state.config.zone.day_bounds(from);
+    let (_, end) = state.config.zone.day_bounds(to);
+    let mut events = state.blocking(move |s| s.stat_events(start, end)).await?;
+    match &scope {
+        Scope::All => {}
+        Scope::Team(team) => events.retain(|e| team.is_some() && e.team == *team),
+        Scope::Department(department) => events.retain(|e| department.is_some() && e.department == *department),
+        // Indicators are not counted per reporter id; no role is given this scope for them.
+        Scope::Reporter(_) => events.clear(),
+    }
+    let rows = aggregate(&events, group_by, &state.config.zone);
+    let wants_csv = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/csv"));
+    if wants_csv {
+        let mut r = to_csv(&rows).into_response();
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+        return Ok(r);
+    }
+    Ok(Json(StatsAnswer { from: from.to_string(), to: to.to_string(), group_by: group_name, rows }).into_response())
+}

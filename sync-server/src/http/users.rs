@@ -1,0 +1,144 @@
+//! Users: who is signed in (`/me`), and the admin's list, new users and changes.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use chrono::Utc;
+use protocol::Role;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{AppError, AppResult};
+use crate::policy::{Target, Verb};
+use crate::principal::Principal;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize)]
+pub struct Me {
+    user: protocol::UserInfo,
+}
+
+/// `GET /api/v1/me`: who the token belongs to (extension).
+pub async fn me(principal: Principal) -> Json<Me> {
+    Json(Me { user: principal.user.info() })
+}
+
+#[derive(Debug, Serialize)]
+pub struct UserList {
+    users: Vec<crate::db::UserView>,
+}
+
+pub async fn list_users(State(state): State<AppState>, principal: Principal) -> AppResult<Json<UserList>> {
+    principal.may(Verb::ListUsers, &Target::Server)?;
+    Ok(Json(UserList { users: state.blocking(|s| s.users()).await? }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewUserRequest {
+    username: String,
+    password: String,
+    #[serde(default)]
+    display_name: Option<String>,
+    role: Role,
+    #[serde(default)]
+    team: Option<String>,
+    #[serde(default)]
+    department: Option<String>,
+}
+
+/// `POST /api/v1/users` (extension, admin): adds a user; the team is created when new.
+pub async fn add_user(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: axum::body::Body,
+) -> AppResult<axum::response::Response> {
+    let req: NewUserRequest = super::read_json(body).await?;
+    if req.username.trim().is_empty() {
+        return Err(AppError::invalid("username", "a username is needed"));
+    }
+    if req.password.len() < 6 {
+        return Err(AppError::invalid("password", "a password has at least 6 characters"));
+    }
+    if req.role == Role::Department && req.department.is_none() {
+        return Err(AppError::invalid("department", "a department user needs a department"));
+    }
+    principal.may(Verb::AddUser, &Target::Server)?;
+    let user = state
+        .blocking(move |s| {
+            s.add_user(
+                crate::db::NewUser {
+                    display_name: req
+                        .display_name
+                        .filter(|n| !n.trim().is_empty())
+                        .unwrap_or_else(|| req.username.clone()),
+                    password_hash: crate::auth::hash_password(&req.password)?,
+                    username: req.username,
+                    role: req.role,
+                    team: req.team.filter(|t| !t.trim().is_empty()),
+                    department: req.department.filter(|d| !d.trim().is_empty()),
+                },
+                Utc::now(),
+            )
+        })
+        .await?;
+    Ok(super::created(user.info()))
+}
+
+/// Absent → `None` (leave as is); `null` → `Some(None)` (clear); a value → `Some(Some(v))`.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Ok(Some(Option::<String>::deserialize(d)?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    #[serde(default)]
+    display_name: Option<String>,
+    #[serde(default)]
+    role: Option<Role>,
+    #[serde(default, deserialize_with = "present")]
+    team: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    department: Option<Option<String>>,
+    #[serde(default)]
+    active: Option<bool>,
+    #[serde(default)]
+    password: Option<String>,
+}
+
+/// `PATCH /api/v1/users/{username}` (extension, admin): name, role, team, department, active, password.
+pub async fn update_user(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(username): Path<String>,
+    body: axum::body::Body,
+) -> AppResult<Json<crate::db::UserView>> {
+    let patch: UserPatch = super::read_json(body).await?;
+    if patch.display_name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+        return Err(AppError::invalid("display_name", "a display name cannot be empty"));
+    }
+    if patch.password.as_deref().is_some_and(|p| p.len() < 6) {
+        return Err(AppError::invalid("password", "a password has at least 6 characters"));
+    }
+    principal.may(Verb::ChangeUser, &Target::Server)?;
+    if username == principal.user.username {
+        if patch.active == Some(false) {
+            return Err(AppError::invalid("active", "an admin cannot lock themselves out"));
+        }
+        if patch.role.is_some_and(|r| r != Role::Admin) {
+            return Err(AppError::invalid("role", "an admin cannot take away their own admin role"));
+        }
+    }
+    let blank_to_none = |v: Option<Option<String>>| v.map(|t| t.filter(|t| !t.trim().is_empty()));
+    let update = crate::db::UserUpdate {
+        display_name: patch.display_name.map(|n| n.trim().to_owned()),
+        role: patch.role,
+        team: blank_to_none(patch.team),
+        department: blank_to_none(patch.department),
+        active: patch.active,
+        password_hash: patch.password.as_deref().map(crate::auth::hash_password).transpose()?,
+    };
+    state
+        .blocking(move |s| s.update_user(&username, update, Utc::now()))
+        .await?
+        .map(Json)
+        .ok_or_else(|| AppError::not_found("no such user"))
+}
