@@ -7,6 +7,7 @@ use crate::Timestamp;
 
 /// The five roles of the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// 巡查员: patrols, reports, verifies.
@@ -47,6 +48,7 @@ impl std::fmt::Display for Role {
 
 /// `GET /api/v1/health`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Health {
     pub status: String,
     pub version: String,
@@ -57,6 +59,7 @@ pub struct Health {
 
 /// The device part of a registration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DeviceInfo {
     pub id: Uuid,
     pub name: String,
@@ -66,6 +69,7 @@ pub struct DeviceInfo {
 
 /// `POST /api/v1/devices/register`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RegisterRequest {
     pub username: String,
     pub password: String,
@@ -74,6 +78,7 @@ pub struct RegisterRequest {
 
 /// The signed-in user as answers describe it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UserInfo {
     pub id: Uuid,
     pub username: String,
@@ -87,6 +92,7 @@ pub struct UserInfo {
 
 /// Answer to a registration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RegisterResponse {
     pub token: String,
     pub user: UserInfo,
@@ -95,6 +101,7 @@ pub struct RegisterResponse {
 
 /// `POST /api/v1/sessions`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SessionRequest {
     pub username: String,
     pub password: String,
@@ -102,6 +109,7 @@ pub struct SessionRequest {
 
 /// Answer to a console sign-in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SessionResponse {
     pub token: String,
     pub user: UserInfo,

@@ -7,6 +7,7 @@ use crate::{Dictionary, FindingState, Location, Task, Timestamp};
 
 /// Case states of the lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CaseState {
     Filed,
@@ -53,6 +54,7 @@ impl CaseState {
 
 /// `case` inside `finding.updated`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CaseSummary {
     pub case_no: String,
     pub state: CaseState,
@@ -61,6 +63,7 @@ pub struct CaseSummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FindingUpdated {
     pub finding_id: Uuid,
     pub state: FindingState,
@@ -69,17 +72,20 @@ pub struct FindingUpdated {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TaskAssigned {
     pub task: Task,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TaskCancelled {
     pub task_id: Uuid,
 }
 
 /// An open case in the user's team area, kept on the phone to warn before a duplicate is reported.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AreaCase {
     pub case_no: String,
     pub category: String,
@@ -90,6 +96,7 @@ pub struct AreaCase {
 
 /// The body of a change, tagged by `kind`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind")]
 pub enum ChangeBody {
     #[serde(rename = "finding.updated")]
@@ -104,6 +111,7 @@ pub enum ChangeBody {
     AreaCase(AreaCase),
     /// A kind this build does not know (a newer server); kept so one change never breaks a sync.
     #[serde(other)]
+    #[cfg_attr(feature = "schema", schemars(skip))]
     Unknown,
 }
 
@@ -122,6 +130,7 @@ impl ChangeBody {
 
 /// A change: its kind's fields and `at`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Change {
     pub at: Timestamp,
     #[serde(flatten)]

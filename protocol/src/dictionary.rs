@@ -6,6 +6,7 @@ use crate::FieldError;
 
 /// 部件 (component, a fixed facility) or 事件 (event, a situation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Branch {
     Component,
@@ -14,6 +15,7 @@ pub enum Branch {
 
 /// Whether a section chief reviews a finding before it is filed, or it is filed and dispatched at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewMode {
     Chief,
@@ -21,6 +23,7 @@ pub enum ReviewMode {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Category {
     pub code: String,
     pub name: String,
@@ -38,12 +41,14 @@ pub struct Category {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Department {
     pub code: String,
     pub name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Road {
     pub name: String,
     #[serde(default)]
@@ -56,6 +61,7 @@ pub struct Road {
 /// A routing rule that sends a category's cases (or all cases) on a road or in a grid to another
 /// department than the category's own (路长制, street-office areas). An extension of the dictionary.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RouteOverride {
     /// The category it applies to; none: every category.
     #[serde(default)]
@@ -83,6 +89,7 @@ impl RouteOverride {
 
 /// A big class (大类) of the category tree; an extension that lets the phone group categories.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CategoryClass {
     pub code: String,
     pub name: String,
@@ -91,6 +98,7 @@ pub struct CategoryClass {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Dictionary {
     pub version: i64,
     pub categories: Vec<Category>,

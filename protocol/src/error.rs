@@ -5,6 +5,7 @@ use serde_json::Value;
 
 /// Error codes of protocol.md, plus the op-level codes used in sync results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     Unauthorized,
@@ -75,6 +76,7 @@ impl ErrorCode {
 
 /// `{"code", "message", "details"}`: the inside of the error body, also used for op results.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
@@ -115,6 +117,7 @@ impl From<FieldError> for ApiError {
 
 /// The whole error body: `{"error": {...}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ErrorBody {
     pub error: ApiError,
 }

@@ -12,6 +12,7 @@ pub const MAX_DESCRIPTION_CHARS: usize = 2000;
 pub const MAX_CLOCK_AHEAD_MINUTES: i64 = 10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LocationSource {
     Gps,
@@ -21,6 +22,7 @@ pub enum LocationSource {
 
 /// A position fix in WGS-84, as the GPS (or the inspector's pin) gave it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Location {
     pub lat: f64,
     pub lon: f64,
@@ -30,6 +32,7 @@ pub struct Location {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PhotoRole {
     Before,
@@ -38,6 +41,7 @@ pub enum PhotoRole {
 
 /// One photo of a finding (or of a task result): the processed bytes, addressed by their SHA-256.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PhotoRef {
     pub sha256: String,
     pub role: PhotoRole,
@@ -49,6 +53,7 @@ pub struct PhotoRef {
 
 /// A finding as the device creates it (`finding.create`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Finding {
     pub id: Uuid,
     #[serde(default)]
@@ -75,6 +80,7 @@ pub struct Finding {
 
 /// Server-side states of a finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FindingState {
     /// Waits for a section chief.

@@ -9,6 +9,7 @@ use crate::{ApiError, Change, FieldError, Finding, FindingState, TaskComplete, T
 
 /// One op as it travels: the kind names the body's type.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OpEnvelope {
     pub seq: u64,
     pub kind: String,
@@ -17,6 +18,7 @@ pub struct OpEnvelope {
 
 /// The sync request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SyncRequest {
     pub device_id: Uuid,
     #[serde(default)]
@@ -57,6 +59,7 @@ pub struct OpEnvelopeRaw<'a> {
 
 /// `patrol.start`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PatrolStart {
     pub id: Uuid,
     pub started_at: Timestamp,
@@ -64,6 +67,7 @@ pub struct PatrolStart {
 
 /// One point of a patrol track.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TrackPoint {
     pub t: Timestamp,
     pub lat: f64,
@@ -83,6 +87,7 @@ impl TrackPoint {
 
 /// `patrol.track`: points may arrive in several ops and more than once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PatrolTrack {
     pub patrol_id: Uuid,
     pub points: Vec<TrackPoint>,
@@ -90,6 +95,7 @@ pub struct PatrolTrack {
 
 /// `patrol.end`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PatrolEnd {
     pub id: Uuid,
     pub ended_at: Timestamp,
@@ -184,6 +190,7 @@ impl Op {
 
 /// How an op fared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OpStatus {
     /// Done now.
@@ -198,6 +205,7 @@ pub enum OpStatus {
 
 /// `finding` in a result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FindingAck {
     pub id: Uuid,
     pub state: FindingState,
@@ -206,12 +214,14 @@ pub struct FindingAck {
 
 /// `patrol` in a result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PatrolAck {
     pub id: Uuid,
 }
 
 /// `task` in a result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TaskAck {
     pub id: Uuid,
     pub state: TaskState,
@@ -219,6 +229,7 @@ pub struct TaskAck {
 
 /// One result per op, in the order sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OpResult {
     pub seq: u64,
     pub status: OpStatus,
@@ -240,6 +251,7 @@ impl OpResult {
 
 /// The sync answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SyncResponse {
     pub results: Vec<OpResult>,
     pub changes: Vec<Change>,

@@ -6,6 +6,7 @@ use uuid::Uuid;
 use crate::{Location, PhotoRef, Timestamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TaskResult {
     Pass,
@@ -13,6 +14,7 @@ pub enum TaskResult {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TaskState {
     Open,
@@ -37,6 +39,7 @@ impl TaskState {
 
 /// `task.complete`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TaskComplete {
     pub task_id: Uuid,
     pub result: TaskResult,
@@ -48,6 +51,7 @@ pub struct TaskComplete {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TaskType {
     /// 核查: on-site verification that a handled case is really fixed.
@@ -56,6 +60,7 @@ pub enum TaskType {
 
 /// A task as `task.assigned` delivers it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Task {
     pub id: Uuid,
     #[serde(rename = "type")]

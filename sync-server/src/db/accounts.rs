@@ -22,7 +22,7 @@ pub struct NewUser {
 }
 
 /// A user as the admin sees it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct UserView {
     pub id: Uuid,
     pub username: String,
@@ -45,7 +45,7 @@ pub struct UserUpdate {
 }
 
 /// A team (中队) with its active members.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TeamView {
     pub name: String,
     pub members: i64,
@@ -53,7 +53,7 @@ pub struct TeamView {
 }
 
 /// A department of the dictionary with its active users and open cases.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DepartmentView {
     pub code: String,
     pub name: String,

@@ -2,7 +2,7 @@
 //! of the console (派遣, 处置, 挂起, 延期, 结案 ...), checked against `domain::lifecycle`.
 
 use chrono::{DateTime, Utc};
-use protocol::{CaseState, Timestamp};
+use protocol::{CaseState, TaskResult, TaskState, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use uuid::Uuid;
@@ -20,22 +20,22 @@ use crate::policy::Scope;
 use crate::principal::User;
 
 /// A point on the map.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, schemars::JsonSchema)]
 pub struct GeoPoint {
     pub lat: f64,
     pub lon: f64,
 }
 
 /// One entry of a case's history.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct HistoryEntry {
     pub at: Timestamp,
     /// Username, or `system` for automatic routing.
     pub actor: String,
     pub role: String,
     pub action: String,
-    pub from: Option<String>,
-    pub to: Option<String>,
+    pub from: Option<CaseState>,
+    pub to: Option<CaseState>,
     pub note: Option<String>,
     pub photos: Vec<String>,
     /// The deadline the action was measured against.
@@ -43,20 +43,20 @@ pub struct HistoryEntry {
 }
 
 /// A verification task as the console shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TaskView {
     pub id: Uuid,
     pub assignee: String,
-    pub state: String,
+    pub state: TaskState,
     pub created_at: Timestamp,
     pub due_at: Timestamp,
     pub completed_at: Option<Timestamp>,
-    pub result: Option<String>,
+    pub result: Option<TaskResult>,
     pub note: Option<String>,
 }
 
 /// A case as the console endpoints return it; `findings`, `history` and `tasks` only in the detail.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct CaseView {
     pub case_no: String,
     pub state: CaseState,
@@ -272,8 +272,8 @@ pub(super) fn case_detail(
                 r.get::<_, String>(1)?,
                 r.get::<_, String>(2)?,
                 r.get::<_, String>(3)?,
-                r.get::<_, Option<String>>(4)?,
-                r.get::<_, Option<String>>(5)?,
+                r.get::<_, Option<Sql<CaseState>>>(4)?.map(|s| s.0),
+                r.get::<_, Option<Sql<CaseState>>>(5)?.map(|s| s.0),
                 r.get::<_, Option<String>>(6)?,
                 r.get::<_, String>(7)?,
                 r.get::<_, Option<Sql<DateTime<Utc>>>>(8)?.map(|t| t.0),
@@ -307,11 +307,11 @@ pub(super) fn case_detail(
             Ok((
                 r.get::<_, Sql<Uuid>>(0)?.0,
                 r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
+                r.get::<_, Sql<TaskState>>(2)?.0,
                 r.get::<_, Sql<DateTime<Utc>>>(3)?.0,
                 r.get::<_, Sql<DateTime<Utc>>>(4)?.0,
                 r.get::<_, Option<Sql<DateTime<Utc>>>>(5)?.map(|t| t.0),
-                r.get::<_, Option<String>>(6)?,
+                r.get::<_, Option<Sql<TaskResult>>>(6)?.map(|r| r.0),
                 r.get::<_, Option<String>>(7)?,
             ))
         })?

@@ -21,7 +21,7 @@ pub enum RegisterOutcome {
 }
 
 /// A registered device as the admin sees it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DeviceView {
     pub id: Uuid,
     pub name: String,
@@ -39,7 +39,7 @@ pub struct DeviceView {
     pub ops_rejected: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DeviceUser {
     pub username: String,
     pub display_name: String,

@@ -11,7 +11,7 @@ use crate::domain::EngineSettings;
 use crate::error::AppResult;
 
 /// One row of `GET /api/v1/review`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ReviewItem {
     pub id: Uuid,
     pub reporter: String,

@@ -13,7 +13,7 @@ use crate::error::AppResult;
 use crate::policy::Scope;
 
 /// A patrol with its track, for the chief's map.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PatrolView {
     pub id: Uuid,
     pub user: DeviceUser,
@@ -29,7 +29,7 @@ pub struct PatrolView {
 }
 
 /// Metres of a patrol's track along one road.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RoadWalked {
     pub name: String,
     pub distance_m: f64,

@@ -73,6 +73,12 @@ macro_rules! stored {
 stored!(protocol::CaseState, "case state", protocol::CaseState::parse);
 stored!(protocol::FindingState, "finding state", protocol::FindingState::parse);
 stored!(Role, "role", Role::parse);
+stored!(protocol::TaskState, "task state", protocol::TaskState::parse);
+stored!(protocol::TaskResult, "task result", |s: &str| match s {
+    "pass" => Some(protocol::TaskResult::Pass),
+    "fail" => Some(protocol::TaskResult::Fail),
+    _ => None,
+});
 stored!(Uuid, "id", |s: &str| Uuid::parse_str(s).ok());
 stored!(DateTime<Utc>, "time", parse_ts);
 

@@ -9,7 +9,7 @@ use super::sql::{Sql, ts};
 use crate::config::Zone;
 use crate::error::AppResult;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RejectedOp {
     pub device_id: String,
     pub seq: i64,
@@ -20,7 +20,7 @@ pub struct RejectedOp {
     pub at: Option<Timestamp>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DayCount {
     pub day: String,
     pub applied: i64,
@@ -28,7 +28,7 @@ pub struct DayCount {
 }
 
 /// The admin's view of sync health.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SyncHealth {
     pub rejected_ops: Vec<RejectedOp>,
     pub ops_per_day: Vec<DayCount>,

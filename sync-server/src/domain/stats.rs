@@ -62,7 +62,7 @@ impl GroupBy {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct StatsRow {
     pub key: String,
     /// 上报数

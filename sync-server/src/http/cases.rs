@@ -16,7 +16,7 @@ use crate::policy::{Listing, Target, Verb};
 use crate::principal::Principal;
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct ReviewRequest {
     decision: String,
     #[serde(default)]
@@ -27,7 +27,7 @@ pub struct ReviewRequest {
     category: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ReviewAnswer {
     finding: ReviewItem,
     case: Option<CaseView>,
@@ -93,7 +93,7 @@ pub struct CasesQuery {
     overdue: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct CaseList {
     cases: Vec<CaseView>,
 }
@@ -147,7 +147,7 @@ pub async fn get_case(
 /// The most hours one `extend` may add (the contract: `hours` in (0, 720]).
 const MAX_EXTEND_HOURS: f64 = 720.0;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct ActionRequest {
     action: String,
     #[serde(default)]
@@ -206,7 +206,7 @@ pub async fn case_action(
     Ok(Json(view))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct TaskChangeRequest {
     #[serde(default)]
     assignee: Option<String>,

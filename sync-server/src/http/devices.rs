@@ -12,7 +12,7 @@ use crate::policy::{Target, Verb};
 use crate::principal::Principal;
 use crate::state::AppState;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct DeviceList {
     devices: Vec<DeviceView>,
 }

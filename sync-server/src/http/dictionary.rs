@@ -15,7 +15,7 @@ pub async fn get_dictionary(State(state): State<AppState>, _p: Principal) -> App
     state.blocking(|s| s.dictionary()).await?.map(Json).ok_or_else(|| AppError::not_found("no dictionary yet"))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Imported {
     version: i64,
 }

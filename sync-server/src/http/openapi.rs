@@ -1,7 +1,11 @@
-//! `GET /api/v1/openapi.json`: an OpenAPI 3 description of every endpoint, built from the table below,
-//! which lists the same routes as `http/mod.rs` (a test checks that every route is described).
+//! `GET /api/v1/openapi.json`: an OpenAPI 3 description of every endpoint. The paths come from the table
+//! below, which lists the same routes as `http/mod.rs` (a test checks that every route is described); the
+//! schemas are generated from the Rust types (`schemars`, from their serde attributes). The document is also
+//! committed as `sync-server/openapi.json`, and a test fails when that file is not what the types give
+//! (`UPDATE_OPENAPI=1 cargo test -p sync-server openapi` writes it anew).
 
 use axum::Json;
+use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
 /// (method, path, summary, who may call it, request schema, success status, response schema)
@@ -93,15 +97,15 @@ pub const ENDPOINTS: &[Endpoint] = &[
         200,
         Some("CaseList"),
     ),
-    ("get", "/cases/{case_no}", "A case with its findings, history and tasks", "by role", None, 200, Some("Case")),
+    ("get", "/cases/{case_no}", "A case with its findings, history and tasks", "by role", None, 200, Some("CaseView")),
     (
         "post",
         "/cases/{case_no}/actions",
         "dispatch, accept, return, handle, close, suspend, resume, void, extend",
         "by action and role",
-        Some("CaseAction"),
+        Some("ActionRequest"),
         200,
-        Some("Case"),
+        Some("CaseView"),
     ),
     (
         "get",
@@ -110,10 +114,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "chief (own team), dispatcher, admin",
         None,
         200,
-        Some("Stats"),
+        Some("StatsAnswer"),
     ),
     ("get", "/devices", "Registered devices with last sync and backlog", "admin", None, 200, Some("DeviceList")),
-    ("post", "/devices/{id}/revoke", "Revoke a device", "admin", None, 200, Some("Device")),
+    ("post", "/devices/{id}/revoke", "Revoke a device", "admin", None, 200, Some("DeviceView")),
     ("get", "/me", "The user of the token", "signed in", None, 200, Some("Me")),
     ("get", "/dictionary", "The current category dictionary", "signed in", None, 200, Some("Dictionary")),
     (
@@ -126,7 +130,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         Some("Imported"),
     ),
     ("get", "/users", "Users", "admin", None, 200, Some("UserList")),
-    ("post", "/users", "Add a user", "admin", Some("NewUser"), 201, Some("User")),
+    ("post", "/users", "Add a user", "admin", Some("NewUserRequest"), 201, Some("UserInfo")),
     (
         "patch",
         "/users/{username}",
@@ -137,7 +141,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         Some("UserView"),
     ),
     ("get", "/teams", "Teams with their active members", "admin, dispatcher", None, 200, Some("TeamList")),
-    ("post", "/teams", "Add a team", "admin", Some("NewTeam"), 201, Some("Team")),
+    ("post", "/teams", "Add a team", "admin", Some("NewTeam"), 201, Some("TeamView")),
     (
         "get",
         "/departments",
@@ -152,18 +156,18 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "/tasks/{id}/reassign",
         "Give an open verification task to another inspector, same deadline",
         "dispatcher, admin, chief of the case's team",
-        Some("TaskChange"),
+        Some("TaskChangeRequest"),
         200,
-        Some("Case"),
+        Some("CaseView"),
     ),
     (
         "post",
         "/tasks/{id}/cancel",
         "Cancel an open verification task",
         "dispatcher, admin, chief of the case's team",
-        Some("TaskChange"),
+        Some("TaskChangeRequest"),
         200,
-        Some("Case"),
+        Some("CaseView"),
     ),
     (
         "get",
@@ -178,144 +182,58 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ("get", "/openapi.json", "This description", "anyone", None, 200, None),
 ];
 
-fn obj(fields: &[(&str, Value)]) -> Value {
-    let props: Map<String, Value> = fields.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
-    json!({"type": "object", "properties": props})
-}
-
-fn s(t: &str) -> Value {
-    json!({"type": t})
-}
-
 fn r(name: &str) -> Value {
     json!({"$ref": format!("#/components/schemas/{name}")})
 }
 
-fn arr(items: Value) -> Value {
-    json!({"type": "array", "items": items})
-}
-
-fn schemas() -> Value {
-    let time = json!({"type": "string", "format": "date-time"});
-    let uuid = json!({"type": "string", "format": "uuid"});
-    let location = obj(&[
-        ("lat", s("number")),
-        ("lon", s("number")),
-        ("accuracy_m", s("number")),
-        ("source", json!({"enum": ["gps", "network", "manual"]})),
-        ("fixed_at", time.clone()),
-    ]);
-    let photo = obj(&[
-        ("sha256", s("string")),
-        ("role", json!({"enum": ["before", "after"]})),
-        ("taken_at", time.clone()),
-        ("width", s("integer")),
-        ("height", s("integer")),
-        ("bytes", s("integer")),
-    ]);
-    let user = obj(&[
-        ("id", uuid.clone()),
-        ("username", s("string")),
-        ("display_name", s("string")),
-        ("role", json!({"enum": ["inspector", "chief", "dispatcher", "department", "admin"]})),
-        ("team", s("string")),
-        ("department", s("string")),
-    ]);
-    let review_item = obj(&[
-        ("id", uuid.clone()),
-        ("reporter", s("string")),
-        ("category", s("string")),
-        ("description", s("string")),
-        ("address", s("string")),
-        ("observed_at", time.clone()),
-        ("location", r("Location")),
-        ("photos", arr(r("PhotoRef"))),
-        ("fixed_on_spot", s("boolean")),
-        ("urgent", s("boolean")),
-        ("state", json!({"enum": ["pending_review", "filed", "merged", "rejected"]})),
-        ("case_no", s("string")),
-        ("possible_duplicate_of", s("string")),
-    ]);
-    let case = obj(&[
-        ("case_no", s("string")),
-        ("state", json!({"enum": ["filed", "dispatched", "accepted", "handled", "closed", "suspended", "voided"]})),
-        ("category", s("string")),
-        ("department", s("string")),
-        ("due_at", time.clone()),
-        ("overdue", s("boolean")),
-        ("self_handled", s("boolean")),
-        ("rework_count", s("integer")),
-        ("findings", arr(r("ReviewItem"))),
-        (
-            "history",
-            arr(obj(&[
-                ("at", time.clone()),
-                ("actor", s("string")),
-                ("role", s("string")),
-                ("action", s("string")),
-                ("from", s("string")),
-                ("to", s("string")),
-                ("note", s("string")),
-                ("photos", arr(s("string"))),
-                ("due_at", time.clone()),
-            ])),
-        ),
-    ]);
-    let stats_row = obj(&[
-        ("key", s("string")),
-        ("reported", s("integer")),
-        ("valid", s("integer")),
-        ("valid_rate", s("number")),
-        ("self_handled", s("integer")),
-        ("verify_due", s("integer")),
-        ("verified_on_time", s("integer")),
-        ("due", s("integer")),
-        ("handled_on_time", s("integer")),
-        ("on_time_rate", s("number")),
-        ("handled", s("integer")),
-        ("rework", s("integer")),
-        ("rework_rate", s("number")),
-        ("closed", s("integer")),
-        ("closed_on_time", s("integer")),
-    ]);
-    json!({
-        "Error": obj(&[("error", obj(&[("code", s("string")), ("message", s("string")), ("details", s("object"))]))]),
-        "Health": obj(&[("status", s("string")), ("version", s("string")), ("protocol", s("integer")), ("server_time", time.clone()), ("max_blob_bytes", s("integer"))]),
-        "User": user,
-        "Me": obj(&[("user", r("User"))]),
-        "RegisterRequest": obj(&[("username", s("string")), ("password", s("string")), ("device", obj(&[("id", uuid.clone()), ("name", s("string")), ("platform", s("string")), ("app_version", s("string"))]))]),
-        "RegisterResponse": obj(&[("token", s("string")), ("user", r("User")), ("server_time", time.clone())]),
-        "SessionRequest": obj(&[("username", s("string")), ("password", s("string"))]),
-        "SessionResponse": obj(&[("token", s("string")), ("user", r("User")), ("expires_at", time.clone())]),
-        "Location": location,
-        "PhotoRef": photo,
-        "Finding": obj(&[("id", uuid.clone()), ("patrol_id", uuid.clone()), ("category", s("string")), ("description", s("string")), ("urgent", s("boolean")), ("fixed_on_spot", s("boolean")), ("location", r("Location")), ("address", s("string")), ("road", s("string")), ("grid", s("string")), ("facility_code", s("string")), ("observed_at", time.clone()), ("photos", arr(r("PhotoRef")))]),
-        "SyncRequest": obj(&[("device_id", uuid.clone()), ("ops", arr(obj(&[("seq", s("integer")), ("kind", json!({"enum": ["finding.create", "patrol.start", "patrol.track", "patrol.end", "task.complete"]})), ("body", s("object"))]))), ("cursor", s("string"))]),
-        "SyncResponse": obj(&[("results", arr(obj(&[("seq", s("integer")), ("status", json!({"enum": ["applied", "duplicate", "rejected", "retry"]})), ("finding", s("object")), ("patrol", s("object")), ("task", s("object")), ("error", s("object"))]))), ("changes", arr(s("object"))), ("cursor", s("string")), ("more", s("boolean")), ("server_time", time.clone())]),
-        "ReviewItem": review_item,
-        "ReviewList": obj(&[("findings", arr(r("ReviewItem")))]),
-        "ReviewRequest": obj(&[("decision", json!({"enum": ["approve", "reject", "merge"]})), ("reason", s("string")), ("case_no", s("string")), ("category", s("string"))]),
-        "ReviewAnswer": obj(&[("finding", r("ReviewItem")), ("case", r("Case"))]),
-        "Case": case,
-        "CaseList": obj(&[("cases", arr(r("Case")))]),
-        "CaseAction": obj(&[("action", json!({"enum": ["dispatch", "accept", "return", "handle", "close", "suspend", "resume", "void", "extend"]})), ("department", s("string")), ("note", s("string")), ("photos", arr(s("string"))), ("hours", s("number"))]),
-        "Stats": obj(&[("from", s("string")), ("to", s("string")), ("group_by", s("string")), ("rows", arr(stats_row))]),
-        "Device": obj(&[("id", uuid.clone()), ("name", s("string")), ("platform", s("string")), ("app_version", s("string")), ("user", s("object")), ("last_sync_at", time.clone()), ("revoked_at", time.clone()), ("backlog", s("integer"))]),
-        "DeviceList": obj(&[("devices", arr(r("Device")))]),
-        "Dictionary": obj(&[("version", s("integer")), ("categories", arr(s("object"))), ("departments", arr(s("object"))), ("roads", arr(s("object")))]),
-        "Imported": obj(&[("version", s("integer"))]),
-        "NewUser": obj(&[("username", s("string")), ("password", s("string")), ("display_name", s("string")), ("role", s("string")), ("team", s("string")), ("department", s("string"))]),
-        "UserList": obj(&[("users", arr(r("User")))]),
-        "PatrolList": obj(&[("patrols", arr(obj(&[("id", uuid.clone()), ("user", s("object")), ("team", s("string")), ("started_at", time.clone()), ("ended_at", time.clone()), ("distance_m", s("number")), ("findings", s("integer")), ("points", arr(s("array"))), ("roads", arr(obj(&[("name", s("string")), ("distance_m", s("number"))])))])))]),
-        "UserPatch": obj(&[("display_name", s("string")), ("role", s("string")), ("team", s("string")), ("department", s("string")), ("active", s("boolean")), ("password", s("string"))]),
-        "UserView": obj(&[("id", uuid.clone()), ("username", s("string")), ("display_name", s("string")), ("role", s("string")), ("team", s("string")), ("department", s("string")), ("active", s("boolean"))]),
-        "Team": obj(&[("name", s("string")), ("members", s("integer")), ("created_at", time.clone())]),
-        "TeamList": obj(&[("teams", arr(r("Team")))]),
-        "NewTeam": obj(&[("name", s("string"))]),
-        "DepartmentList": obj(&[("departments", arr(obj(&[("code", s("string")), ("name", s("string")), ("users", s("integer")), ("open_cases", s("integer"))])))]),
-        "TaskChange": obj(&[("assignee", s("string")), ("note", s("string"))]),
-        "SyncHealth": obj(&[("rejected_ops", arr(s("object"))), ("ops_per_day", arr(s("object"))), ("storage_bytes", s("integer"))]),
-    })
+/// The schemas of every type the endpoints take or answer with, generated from the Rust types themselves
+/// (their serde attributes included), so that they cannot drift from what is sent.
+fn schemas() -> Map<String, Value> {
+    let mut generator = SchemaSettings::openapi3().into_generator();
+    macro_rules! add {
+        ($($t:ty),* $(,)?) => { $( generator.subschema_for::<$t>(); )* };
+    }
+    add!(
+        protocol::ErrorBody,
+        protocol::Health,
+        protocol::UserInfo,
+        protocol::RegisterRequest,
+        protocol::RegisterResponse,
+        protocol::SessionRequest,
+        protocol::SessionResponse,
+        protocol::SyncRequest,
+        protocol::SyncResponse,
+        protocol::Dictionary,
+        // The ops a sync request carries, by `kind`.
+        protocol::Finding,
+        protocol::PatrolStart,
+        protocol::PatrolTrack,
+        protocol::PatrolEnd,
+        protocol::TaskComplete,
+        super::users::Me,
+        super::users::NewUserRequest,
+        super::users::UserList,
+        super::users::UserPatch,
+        super::review::ReviewList,
+        super::cases::ReviewRequest,
+        super::cases::ReviewAnswer,
+        super::cases::CaseList,
+        super::cases::ActionRequest,
+        super::cases::TaskChangeRequest,
+        super::stats::StatsAnswer,
+        super::devices::DeviceList,
+        super::dictionary::Imported,
+        super::patrols::PatrolList,
+        super::teams::TeamList,
+        super::teams::NewTeam,
+        super::teams::DepartmentList,
+        crate::db::CaseView,
+        crate::db::DeviceView,
+        crate::db::TeamView,
+        crate::db::UserView,
+        crate::db::SyncHealth,
+    );
+    generator.take_definitions(true)
 }
 
 pub fn document() -> Value {
@@ -325,7 +243,7 @@ pub fn document() -> Value {
             "summary": summary,
             "description": format!("Who may call it: {who}."),
             "responses": {
-                "default": {"description": "an error", "content": {"application/json": {"schema": r("Error")}}}
+                "default": {"description": "an error", "content": {"application/json": {"schema": r("ErrorBody")}}}
             }
         });
         let ok = match response {
@@ -355,16 +273,65 @@ pub fn document() -> Value {
         "info": {"title": "Tiejiaoban (铁脚板) sync server", "version": env!("CARGO_PKG_VERSION"),
                  "description": "Sync protocol v1 for field devices and the console API of the case engine."},
         "paths": paths,
-        "components": {"schemas": schemas(), "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}}
+        "components": {"schemas": Value::Object(schemas()), "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}}
     })
 }
 
 pub async fn openapi() -> Json<Value> {
-    Json(document())
+    Json(canonical(document()))
+}
+
+/// The document with every object's keys in order, whatever order serde_json keeps them in (the order of
+/// insertion where a crate of the build turns on `preserve_order`): what `openapi.json` holds.
+fn canonical(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().map(|(k, v)| (k, canonical(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(canonical).collect()),
+        other => other,
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_committed_document_is_the_generated_one() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi.json");
+        let generated = serde_json::to_string_pretty(&super::canonical(super::document())).unwrap() + "\n";
+        if std::env::var_os("UPDATE_OPENAPI").is_some() {
+            std::fs::write(&path, &generated).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "sync-server/openapi.json is not what the types give: run `UPDATE_OPENAPI=1 cargo test -p sync-server \
+             openapi` and commit the file"
+        );
+    }
+
+    #[test]
+    fn the_schemas_follow_the_types() {
+        // Fields the hand-kept schemas had lost (case, sync request, sync health, dictionary) are there.
+        let schemas = super::schemas();
+        let fields = |name: &str| -> Vec<String> {
+            let props = schemas[name]["properties"].as_object().unwrap_or_else(|| panic!("{name}: {}", schemas[name]));
+            props.keys().cloned().collect()
+        };
+        for (name, field) in [
+            ("CaseView", "category_name"),
+            ("CaseView", "tasks"),
+            ("SyncRequest", "backlog"),
+            ("SyncRequest", "dictionary_version"),
+            ("SyncHealth", "devices"),
+            ("Dictionary", "routes"),
+        ] {
+            assert!(fields(name).iter().any(|f| f == field), "{name} lacks {field}: {:?}", fields(name));
+        }
+    }
+
     #[test]
     fn every_route_is_described_and_every_reference_resolves() {
         let doc = super::document();

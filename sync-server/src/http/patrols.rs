@@ -15,7 +15,7 @@ pub struct DayQuery {
     date: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct PatrolList {
     patrols: Vec<crate::db::PatrolView>,
 }

@@ -18,7 +18,7 @@ pub struct ReviewQuery {
     offset: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ReviewList {
     findings: Vec<ReviewItem>,
 }

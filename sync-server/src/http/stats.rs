@@ -20,7 +20,7 @@ pub struct StatsQuery {
     group_by: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct StatsAnswer {
     from: String,
     to: String,

@@ -10,7 +10,7 @@ use crate::policy::{Target, Verb};
 use crate::principal::Principal;
 use crate::state::AppState;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct TeamList {
     teams: Vec<crate::db::TeamView>,
 }
@@ -21,7 +21,7 @@ pub async fn list_teams(State(state): State<AppState>, principal: Principal) -> 
     Ok(Json(TeamList { teams: state.blocking(|s| s.teams()).await? }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct NewTeam {
     name: String,
 }
@@ -42,7 +42,7 @@ pub async fn add_team(
     Ok(super::created(team))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct DepartmentList {
     departments: Vec<crate::db::DepartmentView>,
 }

@@ -11,7 +11,7 @@ use crate::policy::{Target, Verb};
 use crate::principal::Principal;
 use crate::state::AppState;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Me {
     user: protocol::UserInfo,
 }
@@ -21,7 +21,7 @@ pub async fn me(principal: Principal) -> Json<Me> {
     Json(Me { user: principal.user.info() })
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct UserList {
     users: Vec<crate::db::UserView>,
 }
@@ -31,7 +31,7 @@ pub async fn list_users(State(state): State<AppState>, principal: Principal) -> 
     Ok(Json(UserList { users: state.blocking(|s| s.users()).await? }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct NewUserRequest {
     username: String,
     password: String,
@@ -87,7 +87,7 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
     Ok(Some(Option::<String>::deserialize(d)?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
     #[serde(default)]
