@@ -1,5 +1,8 @@
-// Shapes of the data the front-ends receive from the Tauri shell and the sync server.
-// They mirror the Rust types (src-tauri and the protocol crate) by hand for now.
+// Shapes of the data the front-ends receive from the Tauri shell and the sync server. Those of the server's
+// HTTP API move, one at a time, to the types generated from its OpenAPI document (console/generated/api.ts,
+// itself generated from the Rust types); the rest still mirror the Rust types (src-tauri and the protocol
+// crate) by hand.
+import type * as api from '../console/generated/api';
 
 /** Answer of the Tauri command `status`. */
 export interface DeviceStatus {
@@ -125,58 +128,15 @@ export interface ReviewRequest {
   category?: string;
 }
 
-export interface CaseHistoryEntry {
-  at: string;
-  actor: string;
-  role: string;
-  action: string;
-  from: CaseState | null;
-  to: CaseState | null;
-  note: string | null;
-  photos: string[];
-  due_at?: string | null;
-}
 
-export interface Case {
-  case_no: string;
-  state: CaseState;
-  category: string;
-  category_name?: string;
-  department: string | null;
-  team?: string | null;
-  due_at: string | null;
-  overdue: boolean;
-  self_handled: boolean;
-  rework_count: number;
-  urgent?: boolean;
-  filed_at?: string;
-  closed_at?: string | null;
-  location?: { lat: number; lon: number } | null;
-  address?: string | null;
-  description?: string | null;
-  /** SHA-256 of every photo of the case's findings. */
-  photos?: string[];
-  /** Only in `GET /api/v1/cases/{case_no}`. */
-  findings?: ReviewItem[];
-  history?: CaseHistoryEntry[];
-  /** Only in `GET /api/v1/cases/{case_no}`: the case's verification tasks (核查), oldest first. */
-  tasks?: CaseTask[];
-}
 
-export type CaseTaskState = 'open' | 'passed' | 'failed' | 'cancelled';
+/** A case as the console endpoints return it (`findings`, `history` and `tasks` only in the detail), an
+ * entry of its history, one of its verification tasks: generated from the server's types. */
+export type Case = api.CaseView;
+export type CaseHistoryEntry = api.HistoryEntry;
+export type CaseTask = api.TaskView;
+export type CaseTaskState = api.TaskState;
 
-/** A verification task of a case, as the case detail shows it. */
-export interface CaseTask {
-  id: string;
-  /** Username of the inspector who is to verify. */
-  assignee: string;
-  state: CaseTaskState;
-  created_at: string;
-  due_at: string | null;
-  completed_at: string | null;
-  result: 'pass' | 'fail' | null;
-  note: string | null;
-}
 
 /** `POST /api/v1/tasks/{id}/reassign` request body. */
 export interface TaskReassignRequest {

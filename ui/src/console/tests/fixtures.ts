@@ -33,6 +33,11 @@ export function caseOf(fields: Partial<Case> = {}): Case {
     overdue: false,
     self_handled: false,
     rework_count: 0,
+    urgent: false,
+    filed_at: '2026-11-22T08:00:00+08:00',
+    location: { lat: 41.7968, lon: 123.4328 },
+    description: '',
+    photos: [],
     ...fields,
   };
 }
