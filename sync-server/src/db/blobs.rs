@@ -105,7 +105,7 @@ pub(super) fn photo_use(conn: &Connection, sha256: &str, user: &User) -> AppResu
     // Photos of findings, and photos attached to a case's history (handling) or a task's result.
     let case_photo = "SELECT c.team, c.department, c.reporter_id FROM cases c WHERE c.case_no IN
          (SELECT f.case_no FROM finding_photos p JOIN findings f ON f.seq = p.finding WHERE p.sha256 = ?1
-          UNION SELECT h.case_no FROM case_history h WHERE h.photos LIKE '%' || ?1 || '%')";
+          UNION SELECT case_no FROM case_photos WHERE sha256 = ?1)";
     let cases = conn
         .prepare_cached(case_photo)?
         .query_map([sha256], |r| {
@@ -125,8 +125,8 @@ pub(super) fn photo_use(conn: &Connection, sha256: &str, user: &User) -> AppResu
         in_a_finding_of_team: user.team.is_some() && exists(IN_FINDING, &[&sha256, &user.team, &none])?,
         in_a_finding_of_caller: exists(IN_FINDING, &[&sha256, &none, &me])?,
         in_a_task_of_caller: exists(
-            "SELECT EXISTS (SELECT 1 FROM tasks t JOIN case_history h ON h.case_no = t.case_no
-             WHERE t.assignee_id = ?2 AND h.photos LIKE '%' || ?1 || '%')",
+            "SELECT EXISTS (SELECT 1 FROM tasks t JOIN case_photos p ON p.case_no = t.case_no
+             WHERE t.assignee_id = ?2 AND p.sha256 = ?1)",
             &[&sha256, &me],
         )?,
     }))

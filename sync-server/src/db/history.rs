@@ -64,6 +64,14 @@ pub(super) fn record<'a>(
         json(&details.photos)?,
         details.due_at.map(ts)
     ])?;
+    if !details.photos.is_empty() {
+        let entry = tx.last_insert_rowid();
+        let mut photo =
+            tx.prepare_cached("INSERT OR IGNORE INTO case_photos (history_id, sha256, case_no) VALUES (?1, ?2, ?3)")?;
+        for sha in details.photos {
+            photo.execute(params![entry, sha, case_no])?;
+        }
+    }
     Ok(())
 }
 

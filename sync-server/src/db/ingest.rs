@@ -228,8 +228,14 @@ fn apply_one(
                 Some(_) => done(OpStatus::Applied, patrol_ack(seq, p.id)),
                 None => {
                     tx.execute(
-                        "INSERT INTO patrols (id, device_id, user_id, started_at) VALUES (?1, ?2, ?3, ?4)",
-                        params![p.id.to_string(), device, ctx.principal.user.id.to_string(), p.started_at.to_rfc3339()],
+                        "INSERT INTO patrols (id, device_id, user_id, started_at, started_ts) VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![
+                            p.id.to_string(),
+                            device,
+                            ctx.principal.user.id.to_string(),
+                            p.started_at.to_rfc3339(),
+                            p.started_at.timestamp()
+                        ],
                     )?;
                     done(OpStatus::Applied, patrol_ack(seq, p.id))
                 }
@@ -386,8 +392,8 @@ fn finding_create(
     let ack = FindingAck { id: f.id, state, case_no: case_no.clone() };
     tx.prepare_cached(
         "INSERT INTO findings (id, body_hash, body, device_id, reporter_id, team, category, dict_version, observed_ts, lat, lon,
-                               state, case_no, possible_duplicate_of, first_ack, received_at, fixed_on_spot)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                               state, case_no, possible_duplicate_of, first_ack, received_at, fixed_on_spot, patrol_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
     )?
     .execute(params![
         prep.id,
@@ -406,7 +412,8 @@ fn finding_create(
         duplicate_of.map(|(case_no, _)| case_no),
         json(&ack)?,
         keys.now,
-        f.fixed_on_spot
+        f.fixed_on_spot,
+        f.patrol_id.map(|p| p.to_string())
     ])?;
     {
         // Keyed by the finding's place in the order received, so that a batch's photos are appended.

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use protocol::Timestamp;
-use rusqlite::Connection;
+use rusqlite::{Connection, params};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -51,11 +51,12 @@ pub(super) fn patrols(
     };
     let mut stmt = conn.prepare_cached(
         "SELECT p.id, u.username, u.display_name, u.team, p.started_at, p.ended_at, p.distance_m,
-                (SELECT COUNT(*) FROM findings f WHERE json_extract(f.body, '$.patrol_id') = p.id), p.user_id
-         FROM patrols p JOIN users u ON u.id = p.user_id ORDER BY p.started_at",
+                (SELECT COUNT(*) FROM findings f WHERE f.patrol_id = p.id), p.user_id
+         FROM patrols p JOIN users u ON u.id = p.user_id
+         WHERE p.started_ts >= ?1 AND p.started_ts < ?2 ORDER BY p.started_ts, p.id",
     )?;
     let rows = stmt
-        .query_map([], |r| {
+        .query_map(params![from.timestamp(), to.timestamp()], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
@@ -72,9 +73,6 @@ pub(super) fn patrols(
     let mut out = Vec::new();
     let mut points = conn.prepare_cached("SELECT lat, lon, t FROM track_points WHERE patrol_id = ?1 ORDER BY t")?;
     for (id, username, display_name, user_team, start, ended, distance, findings, user_id) in rows {
-        if start < from || start >= to {
-            continue;
-        }
         if !visible(&user_id, &user_team) {
             continue;
         }

@@ -3,7 +3,15 @@
 use rusqlite_migration::{M, Migrations};
 
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5), M::up(V6).foreign_key_check()])
+    Migrations::new(vec![
+        M::up(V1),
+        M::up(V2),
+        M::up(V3),
+        M::up(V4),
+        M::up(V5),
+        M::up(V6).foreign_key_check(),
+        M::up(V7),
+    ])
 }
 
 const V1: &str = r#"
@@ -287,6 +295,30 @@ CREATE INDEX findings_case ON findings(case_no) WHERE case_no IS NOT NULL;
 CREATE INDEX finding_photos_sha ON finding_photos(sha256);
 "#;
 
+/// What the server searched in JSON or loaded whole, as columns and a table:
+/// - `case_photos`: the photos of each history entry (handling, verification), which a photo's readers were
+///   looked up by with `photos LIKE '%sha%'` over the whole history;
+/// - `findings.patrol_id`, which the patrol list counted findings by with `json_extract` over every finding;
+/// - `patrols.started_ts`: the start as epoch seconds (the text keeps the sender's offset), so that the patrol
+///   list reads one day's patrols instead of every patrol ever.
+const V7: &str = r#"
+CREATE TABLE case_photos (
+    history_id INTEGER NOT NULL REFERENCES case_history(id),
+    sha256 TEXT NOT NULL,
+    case_no TEXT NOT NULL REFERENCES cases(case_no),
+    PRIMARY KEY (history_id, sha256)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO case_photos (history_id, sha256, case_no)
+    SELECT h.id, j.value, h.case_no FROM case_history h, json_each(h.photos) j;
+CREATE INDEX case_photos_sha ON case_photos(sha256);
+ALTER TABLE findings ADD COLUMN patrol_id TEXT;
+UPDATE findings SET patrol_id = json_extract(body, '$.patrol_id') WHERE json_extract(body, '$.patrol_id') IS NOT NULL;
+CREATE INDEX findings_patrol ON findings(patrol_id) WHERE patrol_id IS NOT NULL;
+ALTER TABLE patrols ADD COLUMN started_ts INTEGER NOT NULL DEFAULT 0;
+UPDATE patrols SET started_ts = COALESCE(unixepoch(started_at), 0);
+CREATE INDEX patrols_started ON patrols(started_ts);
+"#;
+
 #[cfg(test)]
 mod tests {
     use rusqlite::Connection;
@@ -369,5 +401,45 @@ mod tests {
         assert!(by_sha.contains("finding_photos_sha"), "{by_sha}");
         let by_id = plan(&conn, "SELECT body_hash FROM findings WHERE id = 'f-a'");
         assert!(by_id.contains("USING INDEX"), "{by_id}");
+    }
+
+    /// A store of schema 6 with a handled case, a patrol and a finding made on it: the handling photo is
+    /// found by its hash, the finding by its patrol, the patrol by its start.
+    #[test]
+    fn a_store_of_schema_6_upgrades_with_its_photos_and_patrols() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", "OFF").unwrap();
+        let migrations = super::migrations();
+        migrations.to_version(&mut conn, 6).unwrap();
+        conn.execute_batch(
+            "INSERT INTO teams (name, created_at) VALUES ('一中队', '2026-11-01T00:00:00.000Z');
+             INSERT INTO users (id, username, password_hash, display_name, role, team, created_at)
+                 VALUES ('u-1', 'inspector1', 'x', '张伟', 'inspector', '一中队', '2026-11-01T00:00:00.000Z');
+             INSERT INTO patrols (id, device_id, user_id, started_at)
+                 VALUES ('p-1', 'd-1', 'u-1', '2026-11-02T08:30:00.5+08:00');
+             INSERT INTO findings (id, body_hash, body, device_id, reporter_id, team, category, dict_version,
+                                   observed_ts, lat, lon, state, case_no, first_ack, received_at)
+                 VALUES ('f-1', 'h', '{\"patrol_id\":\"p-1\"}', 'd-1', 'u-1', '一中队', 'C0102', 1, 100, 41.8, 123.4,
+                         'filed', 'C-1', '{}', '2026-11-02T01:00:00.000Z'),
+                        ('f-2', 'h2', '{}', 'd-1', 'u-1', '一中队', 'C0102', 1, 100, 41.8, 123.4,
+                         'filed', 'C-1', '{}', '2026-11-02T01:00:00.000Z');
+             INSERT INTO cases (case_no, state, category, reporter_id, lat, lon, first_observed_ts, filed_at)
+                 VALUES ('C-1', 'handled', 'C0102', 'u-1', 41.8, 123.4, 100, '2026-11-02T01:00:00.000Z');
+             INSERT INTO case_history (case_no, at, actor, role, action, photos)
+                 VALUES ('C-1', '2026-11-02T02:00:00.000Z', 'dept-sz', 'department', 'handle', '[\"aa\",\"bb\"]'),
+                        ('C-1', '2026-11-02T01:00:00.000Z', 'chief1', 'chief', 'file', '[]');",
+        )
+        .unwrap();
+        migrations.to_latest(&mut conn).unwrap();
+        let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(count("SELECT COUNT(*) FROM case_photos WHERE sha256 = 'bb' AND case_no = 'C-1'"), 1);
+        assert_eq!(count("SELECT COUNT(*) FROM case_photos"), 2);
+        assert_eq!(count("SELECT COUNT(*) FROM findings WHERE patrol_id = 'p-1'"), 1);
+        // 08:30:00.5 at +08:00 is 00:30:00 UTC.
+        assert_eq!(count("SELECT started_ts FROM patrols WHERE id = 'p-1'"), 1_793_579_400);
+        let by_sha = plan(&conn, "SELECT case_no FROM case_photos WHERE sha256 = 'aa'");
+        assert!(by_sha.contains("case_photos_sha"), "{by_sha}");
+        let by_patrol = plan(&conn, "SELECT COUNT(*) FROM findings WHERE patrol_id = 'p-1'");
+        assert!(by_patrol.contains("findings_patrol"), "{by_patrol}");
     }
 }
