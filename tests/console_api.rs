@@ -136,3 +136,19 @@ fn console_extensions_answer_by_role() {
     assert!(health.body["storage_bytes"].as_i64().unwrap() > 0);
     assert_eq!(api.get("/sync-health", Some(&chief)).status, 403);
 }
+
+#[test]
+fn every_answer_carries_a_request_id() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("server"));
+    let api = server.api();
+    let id = |a: &tiejiaoban::Answer| a.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    // A new one for each request, errors included; a client's own is kept.
+    let (a, b) = (api.get("/health", None), api.get("/no-such-endpoint", None));
+    assert_eq!(b.status, 404);
+    let (a, b) = (id(&a).expect("an id on a success"), id(&b).expect("an id on an error"));
+    assert_ne!(a, b);
+    assert!(uuid::Uuid::parse_str(&a).is_ok(), "{a}");
+    let own = api.send(api.http.get(format!("{}/health", api.base)).header("x-request-id", "phone-42-7"));
+    assert_eq!(id(&own).as_deref(), Some("phone-42-7"));
+}

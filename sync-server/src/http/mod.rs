@@ -30,6 +30,7 @@ use http_body_util::BodyExt;
 use protocol::ErrorCode;
 use serde::de::DeserializeOwned;
 use tower_http::decompression::RequestDecompressionLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::error::{AppError, AppResult};
@@ -83,8 +84,18 @@ pub fn app(state: AppState) -> Router {
         .fallback(api_not_found)
         .layer(RequestDecompressionLayer::new().gzip(true).pass_through_unaccepted(false))
         .layer(axum::middleware::from_fn(drain_unread))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        // Every request gets an id (a client's own `x-request-id` is kept), in the log's spans and in the
+        // answer, so that a report from the field can be found in the server's log.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
+}
+
+/// The log span of a request: method, path and request id.
+fn request_span(req: &axum::http::Request<Body>) -> tracing::Span {
+    let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
 }
 
 async fn api_not_found() -> AppError {
