@@ -21,7 +21,7 @@
 //! uploaded it, whoever may read a case it belongs to, the centre, a chief for a finding of the team, and an
 //! inspector for an own finding or a case whose verification was given to them.
 
-use protocol::Role;
+use protocol::{CaseState, Role};
 use uuid::Uuid;
 
 use crate::domain::lifecycle::CaseAction;
@@ -248,6 +248,16 @@ impl Principal {
             }
     }
 
+    /// The actions of the console the caller may take on a case now: its state allows them and the policy
+    /// gives them to the caller. In `CaseAction::ALL`'s order.
+    pub fn case_actions(&self, state: CaseState, team: Option<&str>, department: Option<&str>) -> Vec<CaseAction> {
+        let target = Target::Case { team, department, reported_by_caller: false };
+        CaseAction::ALL
+            .into_iter()
+            .filter(|a| a.next(state, None).is_some() && self.may(Verb::Act(*a), &target).is_ok())
+            .collect()
+    }
+
     /// What of a listing the caller may see, or a refusal (403) for a listing not meant for the role.
     pub fn scope(&self, listing: Listing) -> AppResult<Scope> {
         let user = &self.user;
@@ -465,5 +475,64 @@ mod tests {
             .filter(|r| verifies_on_the_spot(*r))
             .collect();
         assert_eq!(verifying, [Role::Inspector, Role::Chief]);
+    }
+
+    #[test]
+    fn the_actions_a_case_offers_follow_its_state_and_the_caller() {
+        let hw = principal(Role::Department, None, Some("HW"));
+        let dispatcher = principal(Role::Dispatcher, None, None);
+        let chief = principal(Role::Chief, Some("一中队"), None);
+        let (team, department) = (Some("一中队"), Some("HW"));
+        use CaseAction::*;
+        assert_eq!(hw.case_actions(CaseState::Dispatched, team, department), [Accept, Return]);
+        assert_eq!(hw.case_actions(CaseState::Dispatched, team, Some("SZ")), []);
+        assert_eq!(dispatcher.case_actions(CaseState::Dispatched, team, department), [Dispatch, Extend, Suspend, Void]);
+        assert_eq!(dispatcher.case_actions(CaseState::Suspended, team, department), [Resume, Extend, Void]);
+        assert_eq!(chief.case_actions(CaseState::Handled, team, department), [Close, Void]);
+        assert_eq!(chief.case_actions(CaseState::Handled, Some("二中队"), department), []);
+        for state in [CaseState::Closed, CaseState::Voided] {
+            assert_eq!(principal(Role::Admin, None, None).case_actions(state, team, department), []);
+        }
+        assert_eq!(principal(Role::Inspector, None, None).case_actions(CaseState::Filed, team, department), []);
+    }
+
+    /// Every state × role, for a case of the caller's own team and department, as the console shows it.
+    const ACTIONS: &str = "
+        state       admin                                    dispatcher                    chief       department
+        filed       dispatch,extend,suspend,void             dispatch,extend,suspend,void  void        -
+        dispatched  accept,return,dispatch,extend,suspend,void dispatch,extend,suspend,void void       accept,return
+        accepted    handle,return,extend,suspend,void        extend,suspend,void           void        handle,return
+        handled     close,suspend,void                       close,suspend,void            close,void  -
+        suspended   resume,extend,void                       resume,extend,void            void        -
+        closed      -                                        -                             -           -
+        voided      -                                        -                             -           -
+    ";
+
+    #[test]
+    fn every_state_offers_each_role_what_the_lifecycle_and_the_policy_allow() {
+        let callers = [
+            principal(Role::Admin, None, None),
+            principal(Role::Dispatcher, None, None),
+            principal(Role::Chief, Some("一中队"), None),
+            principal(Role::Department, None, Some("HW")),
+        ];
+        let rows: Vec<Vec<&str>> =
+            ACTIONS.lines().map(|l| l.split_whitespace().collect()).filter(|r: &Vec<&str>| !r.is_empty()).collect();
+        assert_eq!(rows.len() - 1, 7, "one row per state");
+        for row in &rows[1..] {
+            let state = CaseState::parse(row[0]).unwrap();
+            for (caller, cell) in callers.iter().zip(&row[1..]) {
+                let offered: Vec<&str> =
+                    caller.case_actions(state, Some("一中队"), Some("HW")).iter().map(|a| a.as_str()).collect();
+                let expected: Vec<&str> = if *cell == "-" { vec![] } else { cell.split(',').collect() };
+                assert_eq!(offered, expected, "{} on a {} case", caller.user.role, row[0]);
+            }
+            // An inspector acts on no case from the console.
+            assert!(
+                principal(Role::Inspector, Some("一中队"), None)
+                    .case_actions(state, Some("一中队"), Some("HW"))
+                    .is_empty()
+            );
+        }
     }
 }

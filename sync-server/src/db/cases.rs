@@ -75,6 +75,9 @@ pub struct CaseView {
     pub address: Option<String>,
     pub description: String,
     pub photos: Vec<String>,
+    /// What the caller may do with the case now, by its state and the caller's role (the HTTP layer fills it
+    /// in for each answer; the console shows these buttons and no others).
+    pub allowed_actions: Vec<CaseAction>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub findings: Option<Vec<ReviewItem>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -201,6 +204,7 @@ fn view(
         address,
         description,
         photos,
+        allowed_actions: Vec::new(),
         findings: None,
         history: None,
         tasks: None,

@@ -7,7 +7,8 @@
 use protocol::CaseState;
 
 /// Actions of `POST /api/v1/cases/{case_no}/actions`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum CaseAction {
     /// 派遣 (or redispatch): send to a department.
     Dispatch,
@@ -29,6 +30,19 @@ pub enum CaseAction {
 }
 
 impl CaseAction {
+    /// Every action, in the order the console shows them (the way forward first, the way out last).
+    pub const ALL: [CaseAction; 9] = [
+        CaseAction::Accept,
+        CaseAction::Handle,
+        CaseAction::Close,
+        CaseAction::Resume,
+        CaseAction::Return,
+        CaseAction::Dispatch,
+        CaseAction::Extend,
+        CaseAction::Suspend,
+        CaseAction::Void,
+    ];
+
     pub fn parse(s: &str) -> Option<CaseAction> {
         Some(match s {
             "dispatch" => CaseAction::Dispatch,
@@ -229,5 +243,14 @@ mod tests {
             Some(CaseEvent::Act(CaseAction::Dispatch))
         );
         assert_eq!(CaseEvent::of_history("approve", Some(Filed)), None);
+    }
+
+    #[test]
+    fn every_action_once_and_named_as_serde_names_it() {
+        for action in CaseAction::ALL {
+            assert_eq!(CaseAction::ALL.iter().filter(|a| **a == action).count(), 1);
+            assert_eq!(serde_json::to_value(action).unwrap(), action.as_str());
+            assert_eq!(CaseAction::parse(action.as_str()), Some(action));
+        }
     }
 }

@@ -33,6 +33,12 @@ pub struct ReviewAnswer {
     case: Option<CaseView>,
 }
 
+/// The case with the actions the caller may take on it now.
+fn for_caller(principal: &Principal, mut case: CaseView) -> CaseView {
+    case.allowed_actions = principal.case_actions(case.state, case.team.as_deref(), case.department.as_deref());
+    case
+}
+
 fn text(v: &Option<String>) -> Option<String> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
 }
@@ -83,7 +89,7 @@ pub async fn review_finding(
     }
     let user = principal.user.clone();
     let (finding, case) = state.blocking(move |s| s.review_finding(&user, id, &decision, Utc::now())).await?;
-    Ok(Json(ReviewAnswer { finding, case }))
+    Ok(Json(ReviewAnswer { finding, case: case.map(|c| for_caller(&principal, c)) }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -121,7 +127,7 @@ pub async fn list_cases(
         overdue,
     };
     let cases = state.blocking(move |s| s.cases(&filter, Utc::now())).await?;
-    Ok(Json(CaseList { cases }))
+    Ok(Json(CaseList { cases: cases.into_iter().map(|c| for_caller(&principal, c)).collect() }))
 }
 
 pub async fn get_case(
@@ -141,7 +147,7 @@ pub async fn get_case(
     let target =
         Target::Case { team: view.team.as_deref(), department: view.department.as_deref(), reported_by_caller };
     principal.may(Verb::ReadCase, &target)?;
-    Ok(Json(view))
+    Ok(Json(for_caller(&principal, view)))
 }
 
 /// The most hours one `extend` may add (the contract: `hours` in (0, 720]).
@@ -203,7 +209,7 @@ pub async fn case_action(
     let input = ActionInput { action, department, note, photos: req.photos, hours: req.hours };
     let actor = principal.user.clone();
     let view = state.blocking(move |s| s.case_action(&actor, &case_no, &input, Utc::now())).await?;
-    Ok(Json(view))
+    Ok(Json(for_caller(&principal, view)))
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -259,5 +265,6 @@ async fn change_task(
         Target::Case { team: case.team.as_deref(), department: case.department.as_deref(), reported_by_caller: false };
     principal.may(Verb::ChangeTask, &target)?;
     let user = principal.user.clone();
-    Ok(Json(state.blocking(move |s| s.change_task(&user, id, &change, note.as_deref(), Utc::now())).await?))
+    let view = state.blocking(move |s| s.change_task(&user, id, &change, note.as_deref(), Utc::now())).await?;
+    Ok(Json(for_caller(&principal, view)))
 }

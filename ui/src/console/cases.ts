@@ -1,36 +1,7 @@
-// What the console offers on a case: the actions its state allows intersected with what the signed-in role
-// may do on it. Both restate the server: the states from `CaseAction::next` (sync-server/src/domain/
-// lifecycle.rs), the roles, teams and departments from `Principal::may` (sync-server/src/policy.rs). The
-// server checks both again; this only hides buttons that would certainly be refused. tests/units.test.ts
-// pins the whole table.
-import type { Case, CaseAction, CaseState, Role, UserInfo } from '../shared/types';
-
-/** The actions each state allows (`CaseAction::next`), in the order the buttons show. */
-const BY_STATE: Record<CaseState, CaseAction[]> = {
-  filed: ['dispatch', 'extend', 'suspend', 'void'],
-  // `dispatch` on a dispatched case is a redispatch to another department.
-  dispatched: ['accept', 'return', 'dispatch', 'extend', 'suspend', 'void'],
-  accepted: ['handle', 'return', 'extend', 'suspend', 'void'],
-  handled: ['close', 'suspend', 'void'],
-  suspended: ['resume', 'extend', 'void'],
-  closed: [],
-  voided: [],
-};
-
-/** The actions each role may ask for at all (`action_roles` in policy.rs); an admin may ask for every one. */
-const BY_ROLE: Record<Exclude<Role, 'admin'>, CaseAction[]> = {
-  dispatcher: ['dispatch', 'suspend', 'resume', 'extend', 'close', 'void'],
-  chief: ['close', 'void'],
-  department: ['accept', 'return', 'handle'],
-  inspector: [],
-};
-
-/** Whether the user's department or team owns the case, as the policy requires of department users and chiefs. */
-function owns(c: Case, user: UserInfo): boolean {
-  if (user.role === 'department') return !!user.department && user.department === c.department;
-  if (user.role === 'chief') return !!user.team && user.team === (c.team ?? null);
-  return true;
-}
+// Cases in the console: which are open, how near their deadline, which actions need a written reason. What
+// the signed-in user may do with a case is the server's to say (`allowed_actions` in every case it sends,
+// from its lifecycle and its policy); the console shows those buttons and no others.
+import type { Case, CaseAction, CaseState, UserInfo } from '../shared/types';
 
 export const OPEN_STATES: CaseState[] = ['filed', 'dispatched', 'accepted', 'handled', 'suspended'];
 
@@ -38,13 +9,9 @@ export function isOpen(c: Case): boolean {
   return OPEN_STATES.includes(c.state);
 }
 
+/** The actions the server offers the signed-in user on the case, in the server's order. */
 export function allowedActions(c: Case, user: UserInfo | null): CaseAction[] {
-  if (!user) return [];
-  const byState = BY_STATE[c.state] ?? [];
-  if (user.role === 'admin') return byState;
-  if (!owns(c, user)) return [];
-  const byRole = BY_ROLE[user.role] ?? [];
-  return byState.filter((a) => byRole.includes(a));
+  return user ? c.allowed_actions : [];
 }
 
 /** Cases due within this window are highlighted as near their deadline. */

@@ -1485,6 +1485,8 @@ export interface components {
          * @enum {string}
          */
         Branch: "component" | "event";
+        /** @description Actions of `POST /api/v1/cases/{case_no}/actions`. */
+        CaseAction: "resume" | "dispatch" | "accept" | "return" | "handle" | "close" | "suspend" | "void" | "extend";
         CaseList: {
             cases: components["schemas"]["CaseView"][];
         };
@@ -1504,6 +1506,11 @@ export interface components {
         /** @description A case as the console endpoints return it; `findings`, `history` and `tasks` only in the detail. */
         CaseView: {
             address?: string | null;
+            /**
+             * @description What the caller may do with the case now, by its state and the caller's role (the HTTP layer fills it
+             *     in for each answer; the console shows these buttons and no others).
+             */
+            allowed_actions: components["schemas"]["CaseAction"][];
             case_no: string;
             category: string;
             category_name?: string | null;
@@ -2214,6 +2221,7 @@ export type ActionRequest = components['schemas']['ActionRequest'];
 export type ApiError = components['schemas']['ApiError'];
 export type AreaCase = components['schemas']['AreaCase'];
 export type Branch = components['schemas']['Branch'];
+export type CaseAction = components['schemas']['CaseAction'];
 export type CaseList = components['schemas']['CaseList'];
 export type CaseState = components['schemas']['CaseState'];
 export type CaseSummary = components['schemas']['CaseSummary'];

@@ -38,6 +38,7 @@ export function caseOf(fields: Partial<Case> = {}): Case {
     location: { lat: 41.7968, lon: 123.4328 },
     description: '',
     photos: [],
+    allowed_actions: [],
     ...fields,
   };
 }
