@@ -6,9 +6,22 @@ use uuid::Uuid;
 use crate::Timestamp;
 
 /// The five roles of the contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::EnumIter,
+)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Role {
     /// 巡查员: patrols, reports, verifies.
     Inspector,
@@ -23,20 +36,13 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [Role::Inspector, Role::Chief, Role::Dispatcher, Role::Department, Role::Admin];
-
+    /// The wire name (serde's).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Inspector => "inspector",
-            Role::Chief => "chief",
-            Role::Dispatcher => "dispatcher",
-            Role::Department => "department",
-            Role::Admin => "admin",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s)
+        s.parse().ok()
     }
 }
 

@@ -6,9 +6,22 @@ use uuid::Uuid;
 use crate::{Dictionary, FindingState, Location, Task, Timestamp};
 
 /// Case states of the lifecycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::EnumIter,
+)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum CaseState {
     Filed,
     Dispatched,
@@ -20,30 +33,13 @@ pub enum CaseState {
 }
 
 impl CaseState {
-    pub const ALL: [CaseState; 7] = [
-        CaseState::Filed,
-        CaseState::Dispatched,
-        CaseState::Accepted,
-        CaseState::Handled,
-        CaseState::Closed,
-        CaseState::Suspended,
-        CaseState::Voided,
-    ];
-
+    /// The wire name (serde's).
     pub fn as_str(self) -> &'static str {
-        match self {
-            CaseState::Filed => "filed",
-            CaseState::Dispatched => "dispatched",
-            CaseState::Accepted => "accepted",
-            CaseState::Handled => "handled",
-            CaseState::Closed => "closed",
-            CaseState::Suspended => "suspended",
-            CaseState::Voided => "voided",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == s)
+        s.parse().ok()
     }
 
     /// Closed and voided cases are over; everything else is open.

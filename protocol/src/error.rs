@@ -4,9 +4,22 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Error codes of protocol.md, plus the op-level codes used in sync results.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::EnumIter,
+)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ErrorCode {
     Unauthorized,
     Forbidden,
@@ -51,26 +64,9 @@ impl ErrorCode {
         }
     }
 
+    /// The wire name (serde's).
     pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::Unauthorized => "unauthorized",
-            ErrorCode::Forbidden => "forbidden",
-            ErrorCode::NotFound => "not_found",
-            ErrorCode::Conflict => "conflict",
-            ErrorCode::InvalidTransition => "invalid_transition",
-            ErrorCode::PayloadTooLarge => "payload_too_large",
-            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
-            ErrorCode::Invalid => "invalid",
-            ErrorCode::HashMismatch => "hash_mismatch",
-            ErrorCode::BadRequest => "bad_request",
-            ErrorCode::MethodNotAllowed => "method_not_allowed",
-            ErrorCode::RateLimited => "rate_limited",
-            ErrorCode::Unavailable => "unavailable",
-            ErrorCode::MissingBlobs => "missing_blobs",
-            ErrorCode::DependsOn => "depends_on",
-            ErrorCode::Busy => "busy",
-            ErrorCode::Internal => "internal",
-        }
+        self.into()
     }
 }
 

@@ -79,9 +79,22 @@ pub struct Finding {
 }
 
 /// Server-side states of a finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::EnumIter,
+)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum FindingState {
     /// Waits for a section chief.
     PendingReview,
@@ -94,17 +107,13 @@ pub enum FindingState {
 }
 
 impl FindingState {
+    /// The wire name (serde's).
     pub fn as_str(self) -> &'static str {
-        match self {
-            FindingState::PendingReview => "pending_review",
-            FindingState::Filed => "filed",
-            FindingState::Merged => "merged",
-            FindingState::Rejected => "rejected",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::PendingReview, Self::Filed, Self::Merged, Self::Rejected].into_iter().find(|v| v.as_str() == s)
+        s.parse().ok()
     }
 }
 

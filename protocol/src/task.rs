@@ -13,9 +13,22 @@ pub enum TaskResult {
     Fail,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::EnumIter,
+)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum TaskState {
     Open,
     Passed,
@@ -24,16 +37,12 @@ pub enum TaskState {
 }
 
 impl TaskState {
+    /// The wire name (serde's).
     pub fn as_str(self) -> &'static str {
-        match self {
-            TaskState::Open => "open",
-            TaskState::Passed => "passed",
-            TaskState::Failed => "failed",
-            TaskState::Cancelled => "cancelled",
-        }
+        self.into()
     }
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Open, Self::Passed, Self::Failed, Self::Cancelled].into_iter().find(|v| v.as_str() == s)
+        s.parse().ok()
     }
 }
 

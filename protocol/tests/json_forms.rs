@@ -175,3 +175,27 @@ fn error_body_form() {
     assert_eq!(ErrorCode::InvalidTransition.http_status(), 409);
     assert_eq!(serde_json::to_value(ErrorCode::HashMismatch).unwrap(), json!("hash_mismatch"));
 }
+
+/// Each enum's name on the wire (serde's) is the one `as_str` gives and `parse` takes, for every variant.
+#[test]
+fn enum_names_are_the_wire_names() {
+    use strum::IntoEnumIterator;
+    fn check<T>(as_str: fn(T) -> &'static str, parse: fn(&str) -> Option<T>)
+    where
+        T: IntoEnumIterator + serde::Serialize + PartialEq + std::fmt::Debug + Copy,
+    {
+        let mut n = 0;
+        for v in T::iter() {
+            assert_eq!(serde_json::to_value(v).unwrap(), as_str(v), "{v:?}");
+            assert_eq!(parse(as_str(v)), Some(v));
+            n += 1;
+        }
+        assert!(n >= 4, "{n} variants");
+        assert_eq!(parse("no-such-name"), None);
+    }
+    check(Role::as_str, Role::parse);
+    check(CaseState::as_str, CaseState::parse);
+    check(FindingState::as_str, FindingState::parse);
+    check(TaskState::as_str, TaskState::parse);
+    check(ErrorCode::as_str, |s| s.parse().ok());
+}

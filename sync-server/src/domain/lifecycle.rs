@@ -7,8 +7,20 @@
 use protocol::CaseState;
 
 /// Actions of `POST /api/v1/cases/{case_no}/actions`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum CaseAction {
     /// 派遣 (or redispatch): send to a department.
     Dispatch,
@@ -44,32 +56,12 @@ impl CaseAction {
     ];
 
     pub fn parse(s: &str) -> Option<CaseAction> {
-        Some(match s {
-            "dispatch" => CaseAction::Dispatch,
-            "accept" => CaseAction::Accept,
-            "return" => CaseAction::Return,
-            "handle" => CaseAction::Handle,
-            "close" => CaseAction::Close,
-            "suspend" => CaseAction::Suspend,
-            "resume" => CaseAction::Resume,
-            "void" => CaseAction::Void,
-            "extend" => CaseAction::Extend,
-            _ => return None,
-        })
+        s.parse().ok()
     }
 
+    /// The wire name (serde's).
     pub fn as_str(self) -> &'static str {
-        match self {
-            CaseAction::Dispatch => "dispatch",
-            CaseAction::Accept => "accept",
-            CaseAction::Return => "return",
-            CaseAction::Handle => "handle",
-            CaseAction::Close => "close",
-            CaseAction::Suspend => "suspend",
-            CaseAction::Resume => "resume",
-            CaseAction::Void => "void",
-            CaseAction::Extend => "extend",
-        }
+        self.into()
     }
 
     /// The state after the action, or `None` when the current state does not allow it. `resume` goes

@@ -40,7 +40,8 @@ pub struct StatEvent {
     pub in_time: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum GroupBy {
     Inspector,
     Team,
@@ -51,14 +52,7 @@ pub enum GroupBy {
 
 impl GroupBy {
     pub fn parse(s: &str) -> Option<GroupBy> {
-        Some(match s {
-            "inspector" => GroupBy::Inspector,
-            "team" => GroupBy::Team,
-            "department" => GroupBy::Department,
-            "category" => GroupBy::Category,
-            "day" => GroupBy::Day,
-            _ => return None,
-        })
+        s.parse().ok()
     }
 }
 
