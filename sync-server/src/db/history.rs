@@ -76,7 +76,8 @@ pub(super) fn record<'a>(
 }
 
 /// Moves a case through `event` by the lifecycle's rule and writes its history entry; returns the state
-/// after it, for the caller to store. A change the rule does not allow is refused (409).
+/// after it, for the caller to store. A change the rule does not allow is refused (409). Not for `resume`,
+/// whose next state is the one the case was suspended in: `case_action` asks `CaseEvent::next` with it.
 pub(super) fn step<'a>(
     tx: &Connection,
     case_no: &str,

@@ -5,7 +5,7 @@
 //! (`UPDATE_OPENAPI=1 cargo test -p sync-server openapi` writes it anew).
 
 use axum::Json;
-use schemars::generate::SchemaSettings;
+use schemars::generate::{Contract, SchemaSettings};
 use serde_json::{Map, Value, json};
 
 /// (method, path, summary, who may call it, request schema, success status, response schema)
@@ -187,45 +187,33 @@ fn r(name: &str) -> Value {
 }
 
 /// The schemas of every type the endpoints take or answer with, generated from the Rust types themselves
-/// (their serde attributes included), so that they cannot drift from what is sent.
+/// (their serde attributes included), so that they cannot drift from what is sent. What the server sends is
+/// described as it serialises it (a field always sent is required, `null` or not); what it only takes is
+/// described as it reads it (a field with a default may be left out). A type that is both is described as sent.
 fn schemas() -> Map<String, Value> {
-    let mut generator = SchemaSettings::openapi3().into_generator();
+    let mut sent = SchemaSettings::openapi3().with(|s| s.contract = Contract::Serialize).into_generator();
+    let mut taken = SchemaSettings::openapi3().into_generator();
     macro_rules! add {
-        ($($t:ty),* $(,)?) => { $( generator.subschema_for::<$t>(); )* };
+        ($generator:ident: $($t:ty),* $(,)?) => { $( $generator.subschema_for::<$t>(); )* };
     }
-    add!(
+    add!(sent:
         protocol::ErrorBody,
         protocol::Health,
         protocol::UserInfo,
-        protocol::RegisterRequest,
         protocol::RegisterResponse,
-        protocol::SessionRequest,
         protocol::SessionResponse,
-        protocol::SyncRequest,
         protocol::SyncResponse,
         protocol::Dictionary,
-        // The ops a sync request carries, by `kind`.
-        protocol::Finding,
-        protocol::PatrolStart,
-        protocol::PatrolTrack,
-        protocol::PatrolEnd,
-        protocol::TaskComplete,
         super::users::Me,
-        super::users::NewUserRequest,
         super::users::UserList,
-        super::users::UserPatch,
         super::review::ReviewList,
-        super::cases::ReviewRequest,
         super::cases::ReviewAnswer,
         super::cases::CaseList,
-        super::cases::ActionRequest,
-        super::cases::TaskChangeRequest,
         super::stats::StatsAnswer,
         super::devices::DeviceList,
         super::dictionary::Imported,
         super::patrols::PatrolList,
         super::teams::TeamList,
-        super::teams::NewTeam,
         super::teams::DepartmentList,
         crate::db::CaseView,
         crate::db::DeviceView,
@@ -233,7 +221,26 @@ fn schemas() -> Map<String, Value> {
         crate::db::UserView,
         crate::db::SyncHealth,
     );
-    generator.take_definitions(true)
+    add!(taken:
+        protocol::RegisterRequest,
+        protocol::SessionRequest,
+        protocol::SyncRequest,
+        // The ops a sync request carries, by `kind`.
+        protocol::Finding,
+        protocol::PatrolStart,
+        protocol::PatrolTrack,
+        protocol::PatrolEnd,
+        protocol::TaskComplete,
+        super::users::NewUserRequest,
+        super::users::UserPatch,
+        super::cases::ReviewRequest,
+        super::cases::ActionRequest,
+        super::cases::TaskChangeRequest,
+        super::teams::NewTeam,
+    );
+    let mut schemas = taken.take_definitions(true);
+    schemas.extend(sent.take_definitions(true));
+    schemas
 }
 
 pub fn document() -> Value {

@@ -1498,14 +1498,14 @@ export interface components {
         /** @description `case` inside `finding.updated`. */
         CaseSummary: {
             case_no: string;
-            department?: string | null;
+            department: string | null;
             /** Format: date-time */
-            due_at?: string | null;
+            due_at: string | null;
             state: components["schemas"]["CaseState"];
         };
         /** @description A case as the console endpoints return it; `findings`, `history` and `tasks` only in the detail. */
         CaseView: {
-            address?: string | null;
+            address: string | null;
             /**
              * @description What the caller may do with the case now, by its state and the caller's role (the HTTP layer fills it
              *     in for each answer; the console shows these buttons and no others).
@@ -1513,13 +1513,13 @@ export interface components {
             allowed_actions: components["schemas"]["CaseAction"][];
             case_no: string;
             category: string;
-            category_name?: string | null;
+            category_name: string | null;
             /** Format: date-time */
-            closed_at?: string | null;
-            department?: string | null;
+            closed_at: string | null;
+            department: string | null;
             description: string;
             /** Format: date-time */
-            due_at?: string | null;
+            due_at: string | null;
             /** Format: date-time */
             filed_at: string;
             findings?: components["schemas"]["ReviewItem"][] | null;
@@ -1532,7 +1532,7 @@ export interface components {
             self_handled: boolean;
             state: components["schemas"]["CaseState"];
             tasks?: components["schemas"]["TaskView"][] | null;
-            team?: string | null;
+            team: string | null;
             urgent: boolean;
         };
         Category: {
@@ -1625,16 +1625,16 @@ export interface components {
              * Format: int64
              * @description Ops waiting on the device, as it last reported.
              */
-            backlog?: number | null;
+            backlog: number | null;
             /**
              * Format: int64
              * @description The dictionary version the device last said it holds.
              */
-            dictionary_version?: number | null;
+            dictionary_version: number | null;
             /** Format: uuid */
             id: string;
             /** Format: date-time */
-            last_sync_at?: string | null;
+            last_sync_at: string | null;
             name: string;
             /** Format: int64 */
             ops_applied: number;
@@ -1642,9 +1642,9 @@ export interface components {
             ops_rejected: number;
             platform: string;
             /** Format: date-time */
-            registered_at?: string | null;
+            registered_at: string | null;
             /** Format: date-time */
-            revoked_at?: string | null;
+            revoked_at: string | null;
             user: components["schemas"]["DeviceUser"];
         };
         Dictionary: {
@@ -1694,7 +1694,7 @@ export interface components {
         };
         /** @description `finding` in a result. */
         FindingAck: {
-            case_no?: string | null;
+            case_no: string | null;
             /** Format: uuid */
             id: string;
             state: components["schemas"]["FindingState"];
@@ -1702,10 +1702,10 @@ export interface components {
         /** @description Server-side states of a finding. */
         FindingState: "pending_review" | "filed" | "merged" | "rejected";
         FindingUpdated: {
-            case?: components["schemas"]["CaseSummary"] | (null);
+            case: components["schemas"]["CaseSummary"] | (null);
             /** Format: uuid */
             finding_id: string;
-            reason?: string | null;
+            reason: string | null;
             state: components["schemas"]["FindingState"];
         };
         /** @description A point on the map. */
@@ -1737,12 +1737,12 @@ export interface components {
              * Format: date-time
              * @description The deadline the action was measured against.
              */
-            due_at?: string | null;
-            from?: components["schemas"]["CaseState"] | (null);
-            note?: string | null;
+            due_at: string | null;
+            from: components["schemas"]["CaseState"] | (null);
+            note: string | null;
             photos: string[];
             role: string;
-            to?: components["schemas"]["CaseState"] | (null);
+            to: components["schemas"]["CaseState"] | (null);
         };
         Imported: {
             /** Format: int64 */
@@ -1833,7 +1833,7 @@ export interface components {
             /** Format: double */
             distance_m: number;
             /** Format: date-time */
-            ended_at?: string | null;
+            ended_at: string | null;
             /** Format: int64 */
             findings: number;
             /** Format: uuid */
@@ -1848,7 +1848,7 @@ export interface components {
             roads: components["schemas"]["RoadWalked"][];
             /** Format: date-time */
             started_at: string;
-            team?: string | null;
+            team: string | null;
             user: components["schemas"]["DeviceUser"];
         };
         /** @description One photo of a finding (or of a task result): the processed bytes, addressed by their SHA-256. */
@@ -1860,7 +1860,7 @@ export interface components {
             role: components["schemas"]["PhotoRole"];
             sha256: string;
             /** Format: date-time */
-            taken_at?: string | null;
+            taken_at: string | null;
             /** Format: uint32 */
             width: number;
         };
@@ -1881,26 +1881,26 @@ export interface components {
         };
         RejectedOp: {
             /** Format: date-time */
-            at?: string | null;
+            at: string | null;
             code: string;
             device_id: string;
-            field?: string | null;
+            field: string | null;
             kind: string;
             message: string;
             /** Format: int64 */
             seq: number;
         };
         ReviewAnswer: {
-            case?: components["schemas"]["CaseView"] | (null);
+            case: components["schemas"]["CaseView"] | (null);
             finding: components["schemas"]["ReviewItem"];
         };
         /** @description One row of `GET /api/v1/review`. */
         ReviewItem: {
-            address?: string | null;
-            case_no?: string | null;
+            address: string | null;
+            case_no: string | null;
             category: string;
             description: string;
-            facility_code?: string | null;
+            facility_code: string | null;
             fixed_on_spot: boolean;
             /** Format: uuid */
             id: string;
@@ -1908,13 +1908,13 @@ export interface components {
             /** Format: date-time */
             observed_at: string;
             photos: components["schemas"]["PhotoRef"][];
-            possible_duplicate_of?: string | null;
-            reason?: string | null;
+            possible_duplicate_of: string | null;
+            reason: string | null;
             reporter: string;
-            road?: string | null;
+            road: string | null;
             state: components["schemas"]["FindingState"];
             /** @description Extensions for the console. */
-            team?: string | null;
+            team: string | null;
             urgent: boolean;
         };
         ReviewList: {
@@ -2005,7 +2005,7 @@ export interface components {
              * Format: double
              * @description 按期处置率 = handled_on_time ÷ due
              */
-            on_time_rate?: number | null;
+            on_time_rate: number | null;
             /**
              * Format: uint64
              * @description 上报数
@@ -2017,7 +2017,7 @@ export interface components {
              * Format: double
              * @description 返工率 = rework ÷ handled
              */
-            rework_rate?: number | null;
+            rework_rate: number | null;
             /**
              * Format: uint64
              * @description 自行处置数
@@ -2029,7 +2029,7 @@ export interface components {
              * Format: double
              * @description 有效上报率 = valid ÷ reported
              */
-            valid_rate?: number | null;
+            valid_rate: number | null;
             /**
              * Format: uint64
              * @description 按时核查率 = verified_on_time ÷ verify_due
@@ -2086,12 +2086,12 @@ export interface components {
         };
         /** @description A task as `task.assigned` delivers it. */
         Task: {
-            address?: string | null;
+            address: string | null;
             case_no: string;
             category: string;
             description: string;
             /** Format: date-time */
-            due_at?: string | null;
+            due_at: string | null;
             /** Format: uuid */
             id: string;
             location: components["schemas"]["Location"];
@@ -2138,15 +2138,15 @@ export interface components {
         TaskView: {
             assignee: string;
             /** Format: date-time */
-            completed_at?: string | null;
+            completed_at: string | null;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
             due_at: string;
             /** Format: uuid */
             id: string;
-            note?: string | null;
-            result?: components["schemas"]["TaskResult"] | (null);
+            note: string | null;
+            result: components["schemas"]["TaskResult"] | (null);
             state: components["schemas"]["TaskState"];
         };
         TeamList: {
@@ -2155,7 +2155,7 @@ export interface components {
         /** @description A team (中队) with its active members. */
         TeamView: {
             /** Format: date-time */
-            created_at?: string | null;
+            created_at: string | null;
             /** Format: int64 */
             members: number;
             name: string;
@@ -2179,7 +2179,7 @@ export interface components {
             /** Format: uuid */
             id: string;
             role: components["schemas"]["Role"];
-            team?: string | null;
+            team: string | null;
             username: string;
         };
         UserList: {
@@ -2202,12 +2202,12 @@ export interface components {
         /** @description A user as the admin sees it. */
         UserView: {
             active: boolean;
-            department?: string | null;
+            department: string | null;
             display_name: string;
             /** Format: uuid */
             id: string;
             role: components["schemas"]["Role"];
-            team?: string | null;
+            team: string | null;
             username: string;
         };
     };

@@ -343,6 +343,7 @@ describe('CaseDrawer', () => {
           to: 'handled',
           note: 'inspector1 → inspector2',
           photos: [],
+          due_at: null,
         },
       ],
     };

@@ -39,6 +39,9 @@ export function caseOf(fields: Partial<Case> = {}): Case {
     description: '',
     photos: [],
     allowed_actions: [],
+    category_name: null,
+    closed_at: null,
+    address: null,
     ...fields,
   };
 }

@@ -13,6 +13,7 @@ describe('generated API types', () => {
   it('name the fields the server sends', () => {
     const text = readFileSync(outputPath, 'utf8');
     expect(text).toContain('export type CaseView = ');
-    expect(text).toMatch(/category_name\?: string \| null/);
+    // Sent always, null or not: required and nullable.
+    expect(text).toMatch(/category_name: string \| null;/);
   });
 });
