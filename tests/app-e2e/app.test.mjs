@@ -511,7 +511,9 @@ describe('phone app (real binary under tauri-driver): an inspector\'s day, offli
     await tap(app, testid('report-category'));
     await app.waitFor(testid('category-picker'), { visible: true });
     await app.type(testid('category-search'), CATEGORY);
-    await tap(app, testid('category-option', { code: CATEGORY }));
+    // The option among the search results: before the query lands, the same code is also in the browse list,
+    // which the search then replaces (a tap there can hit an element on its way out).
+    await tap(app, `.scroll:not(.list) ${testid('category-option', { code: CATEGORY })}`);
     await app.waitFor(testid('report-category', { code: CATEGORY }));
     await waitFor(async () => !(await (await app.find(testid('category-picker')))?.displayed()), {
       message: 'the category picker to close',
