@@ -13,8 +13,8 @@ use protocol::{DeviceInfo, OpEnvelopeRaw, OpStatus, Role};
 use sync_server::Zone;
 use sync_server::blobs::BlobMeta;
 use sync_server::db::{NewUser, SqliteStore, Store, SyncContext};
-use sync_server::domain::EngineSettings;
 use sync_server::domain::calendar::WorkCalendar;
+use sync_server::domain::{EngineSettings, ops};
 use sync_server::principal::Principal;
 use uuid::Uuid;
 
@@ -127,7 +127,8 @@ fn main() {
                             };
                             let t = Instant::now();
                             let request: Batch<'_> = serde_json::from_str(text).unwrap();
-                            let results = store.apply_ops(&ctx, &request.ops).unwrap();
+                            let prepared = ops::prepare(ctx.now, &request.ops, store.category_check());
+                            let results = store.apply_ops(&ctx, prepared).unwrap();
                             let took = t.elapsed();
                             assert!(results.iter().all(|r| r.status == OpStatus::Applied), "{results:?}");
                             took

@@ -5,11 +5,7 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use protocol::digest::sha256_hex;
-use protocol::{
-    ApiError, ErrorCode, Finding, FindingAck, FindingState, Op, OpEnvelopeRaw, OpResult, OpStatus, PatrolAck,
-    ReviewMode,
-};
+use protocol::{ApiError, ErrorCode, Finding, FindingAck, FindingState, Op, OpResult, OpStatus, PatrolAck, ReviewMode};
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
@@ -21,6 +17,7 @@ use super::sql::{json, ts};
 use super::tasks::complete_task;
 use crate::domain::EngineSettings;
 use crate::domain::lifecycle::CaseEvent;
+use crate::domain::ops::{OP_HASH_V2, PreparedFinding, PreparedOp, legacy_op_hash};
 use crate::error::{AppError, AppResult};
 use crate::principal::Principal;
 
@@ -51,38 +48,6 @@ fn done(status: OpStatus, result: OpResult) -> Outcome {
     Outcome { status, result }
 }
 
-/// An op with the work that needs no database done: parsed, checked, hashed and serialised. Done for a
-/// whole batch before the write lock is taken, so that concurrent requests do it in parallel and the
-/// single writer only runs SQL.
-pub(super) struct PreparedOp {
-    seq: u64,
-    kind: String,
-    /// The typed op with the hash its (device, seq) is remembered by, or why it cannot be parsed.
-    op: Result<(Op, String), ApiError>,
-    /// For `finding.create`: the finding's own check, hash and stored JSON.
-    finding: Option<PreparedFinding>,
-}
-
-struct PreparedFinding {
-    valid: Result<(), ApiError>,
-    hash: String,
-    json: String,
-    id: String,
-    /// Every photo was already stored when the batch was prepared (blobs are never removed, so this
-    /// holds under the write lock too); otherwise they are looked up again there.
-    photos_stored: bool,
-}
-
-/// Marks the current form of an op's remembered hash: `2:` and the SHA-256 of the typed body (for
-/// `finding.create`, the finding's own hash). Rows without it hold the first form, the hash of
-/// `[kind, body]` with the body's keys sorted, and are compared in that form.
-const OP_HASH_V2: &str = "2:";
-
-/// The first form: the body goes through a `Value`, so its keys come out sorted.
-fn legacy_op_hash(op: &Op) -> String {
-    sha256_hex(&serde_json::to_vec(&(op.kind(), op.body())).unwrap_or_default())
-}
-
 /// Notes the findings whose photos are all stored already, with a reader connection (taken only for these
 /// lookups, after the parsing, so that token checks and the console are not kept waiting for one).
 pub(super) fn mark_stored_photos(prepared: &mut [PreparedOp], reader: &Connection) -> AppResult<()> {
@@ -103,34 +68,6 @@ pub(super) fn mark_stored_photos(prepared: &mut [PreparedOp], reader: &Connectio
         prep.photos_stored = all;
     }
     Ok(())
-}
-
-pub(super) fn prepare(dict: &DictIndex, now: DateTime<Utc>, ops: &[OpEnvelopeRaw<'_>]) -> Vec<PreparedOp> {
-    ops.iter()
-        .map(|env| {
-            let op = Op::parse_str(&env.kind, env.body.get()).map_err(ApiError::from);
-            let (op, finding) = match op {
-                Ok(Op::FindingCreate(f)) => {
-                    let json = serde_json::to_string(&f).unwrap_or_default();
-                    let hash = sha256_hex(json.as_bytes());
-                    let prepared = PreparedFinding {
-                        valid: f.validate(now, |code| dict.categories.contains_key(code)).map_err(ApiError::from),
-                        hash: hash.clone(),
-                        json,
-                        id: f.id.to_string(),
-                        photos_stored: false,
-                    };
-                    (Ok((Op::FindingCreate(f), format!("{OP_HASH_V2}{hash}"))), Some(prepared))
-                }
-                Ok(op) => {
-                    let hash = format!("{OP_HASH_V2}{}", sha256_hex(op.body_json().as_bytes()));
-                    (Ok((op, hash)), None)
-                }
-                Err(e) => (Err(e), None),
-            };
-            PreparedOp { seq: env.seq, kind: env.kind.clone(), op, finding }
-        })
-        .collect()
 }
 
 pub(super) fn apply_batch(

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use protocol::{ChangeBody, DeviceInfo, Dictionary, OpEnvelopeRaw, OpResult};
+use protocol::{ChangeBody, DeviceInfo, Dictionary, OpResult};
 use rusqlite::{Connection, TransactionBehavior};
 use uuid::Uuid;
 
@@ -34,6 +34,7 @@ use super::tasks::{self, TaskChange};
 use super::{schema, stats_facts};
 use crate::blobs::BlobMeta;
 use crate::domain::EngineSettings;
+use crate::domain::ops::PreparedOp;
 use crate::domain::stats::StatEvent;
 use crate::error::{AppError, AppResult};
 use crate::policy::{PhotoUse, Scope};
@@ -313,13 +314,17 @@ impl Store for SqliteStore {
         blobs::photo_use(&self.reader(), sha256, user)
     }
 
-    fn apply_ops(&self, ctx: &SyncContext<'_>, ops: &[OpEnvelopeRaw<'_>]) -> AppResult<Vec<OpResult>> {
+    fn category_check(&self) -> Box<dyn Fn(&str) -> bool + Send> {
+        let dict = self.dict_index();
+        Box::new(move |code| dict.categories.contains_key(code))
+    }
+
+    fn apply_ops(&self, ctx: &SyncContext<'_>, mut prepared: Vec<PreparedOp>) -> AppResult<Vec<OpResult>> {
         // One transaction per request, flushed before the answer. (Committing concurrent requests together
         // was measured and lost: the flush is cheap next to the work per op, and every answer of a group
         // waits for the whole group.) What needs no database is done before the write lock, in parallel
         // with other requests, and the flush after it.
         let dict = self.dict_index();
-        let mut prepared = ingest::prepare(&dict, ctx.now, ops);
         ingest::mark_stored_photos(&mut prepared, &self.reader())?;
         self.write_then_flush(|tx| {
             let results = ingest::apply_batch(tx, &self.settings, &dict, ctx, &prepared)?;

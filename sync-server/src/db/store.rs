@@ -2,7 +2,7 @@
 //! behind one trait so that the embedded backend (`SqliteStore`) is the only code that speaks SQL.
 
 use chrono::{DateTime, Utc};
-use protocol::{DeviceInfo, Dictionary, OpEnvelopeRaw, OpResult};
+use protocol::{DeviceInfo, Dictionary, OpResult};
 use uuid::Uuid;
 
 use super::accounts::{DepartmentView, NewUser, TeamView, UserUpdate, UserView};
@@ -17,6 +17,7 @@ use super::review::Decision;
 use super::sync_health::SyncHealth;
 use super::tasks::TaskChange;
 use crate::blobs::BlobMeta;
+use crate::domain::ops::PreparedOp;
 use crate::domain::stats::StatEvent;
 use crate::error::AppResult;
 use crate::policy::{PhotoUse, Scope};
@@ -55,8 +56,12 @@ pub trait Store: Send + Sync + 'static {
     /// no such photo is held.
     fn photo_use(&self, sha256: &str, user: &User) -> AppResult<Option<PhotoUse>>;
 
-    /// Applies a batch of ops in one transaction, durable before it returns.
-    fn apply_ops(&self, ctx: &SyncContext<'_>, ops: &[OpEnvelopeRaw<'_>]) -> AppResult<Vec<OpResult>>;
+    /// Whether a category code is in any version of the dictionary, as of now (ops are checked against it
+    /// before they reach `apply_ops`): one look at the dictionary for a whole batch.
+    fn category_check(&self) -> Box<dyn Fn(&str) -> bool + Send>;
+    /// Applies a batch of ops (made ready by `domain::ops::prepare`) in one transaction, durable before it
+    /// returns.
+    fn apply_ops(&self, ctx: &SyncContext<'_>, ops: Vec<PreparedOp>) -> AppResult<Vec<OpResult>>;
     /// The changes for a user after a cursor (`None`: from the beginning, current dictionary first).
     fn changes(&self, user: &User, cursor: Option<Cursor>, limit: usize) -> AppResult<ChangePage>;
     /// Secret that signs cursors, so that a cursor the server did not issue is recognised.

@@ -3,6 +3,7 @@
 
 pub mod calendar;
 pub mod lifecycle;
+pub mod ops;
 pub mod stats;
 
 use chrono::{DateTime, Duration, Utc};

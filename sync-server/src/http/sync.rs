@@ -9,6 +9,7 @@ use protocol::{MAX_OPS_PER_SYNC, MAX_SYNC_BODY_BYTES, OpStatus, SyncRequestRaw, 
 
 use super::{decode, read_body};
 use crate::db::{Cursor, SyncContext};
+use crate::domain::ops;
 use crate::error::{AppError, AppResult};
 use crate::principal::Principal;
 use crate::state::AppState;
@@ -49,7 +50,8 @@ pub async fn sync(State(state): State<AppState>, principal: Principal, body: Bod
                 backlog: req.backlog,
                 dictionary_version: req.dictionary_version,
             };
-            Ok((store.apply_ops(&ctx, &req.ops)?, cursor))
+            let prepared = ops::prepare(ctx.now, &req.ops, store.category_check());
+            Ok((store.apply_ops(&ctx, prepared)?, cursor))
         })
         .await?;
     let durable = results.iter().filter(|r| matches!(r.status, OpStatus::Applied | OpStatus::Duplicate)).count();

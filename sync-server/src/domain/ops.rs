@@ -1,0 +1,73 @@
+//! A sync's ops made ready for the store: parsed from their raw JSON, checked, hashed and serialised, with no
+//! storage involved. Done for a whole batch before the store's write lock is taken, so that concurrent
+//! requests do it in parallel and the single writer only runs SQL; a second backend takes the same ops.
+
+use chrono::{DateTime, Utc};
+use protocol::digest::sha256_hex;
+use protocol::{ApiError, Op, OpEnvelopeRaw};
+
+/// An op with the work that needs no database done: parsed, checked, hashed and serialised. Done for a
+/// whole batch before the write lock is taken, so that concurrent requests do it in parallel and the
+/// single writer only runs SQL.
+pub struct PreparedOp {
+    pub seq: u64,
+    pub kind: String,
+    /// The typed op with the hash its (device, seq) is remembered by, or why it cannot be parsed.
+    pub op: Result<(Op, String), ApiError>,
+    /// For `finding.create`: the finding's own check, hash and stored JSON.
+    pub finding: Option<PreparedFinding>,
+}
+
+pub struct PreparedFinding {
+    pub valid: Result<(), ApiError>,
+    pub hash: String,
+    pub json: String,
+    pub id: String,
+    /// Every photo was already stored when the batch was prepared (blobs are never removed, so this
+    /// holds under the write lock too); otherwise they are looked up again there.
+    pub photos_stored: bool,
+}
+
+/// Marks the current form of an op's remembered hash: `2:` and the SHA-256 of the typed body (for
+/// `finding.create`, the finding's own hash). Rows without it hold the first form, the hash of
+/// `[kind, body]` with the body's keys sorted, and are compared in that form.
+pub const OP_HASH_V2: &str = "2:";
+
+/// The first form: the body goes through a `Value`, so its keys come out sorted.
+pub fn legacy_op_hash(op: &Op) -> String {
+    sha256_hex(&serde_json::to_vec(&(op.kind(), op.body())).unwrap_or_default())
+}
+
+/// The ops of a sync request made ready; `known_category` says whether a category code is in any version
+/// of the dictionary.
+pub fn prepare(
+    now: DateTime<Utc>,
+    ops: &[OpEnvelopeRaw<'_>],
+    known_category: impl Fn(&str) -> bool,
+) -> Vec<PreparedOp> {
+    ops.iter()
+        .map(|env| {
+            let op = Op::parse_str(&env.kind, env.body.get()).map_err(ApiError::from);
+            let (op, finding) = match op {
+                Ok(Op::FindingCreate(f)) => {
+                    let json = serde_json::to_string(&f).unwrap_or_default();
+                    let hash = sha256_hex(json.as_bytes());
+                    let prepared = PreparedFinding {
+                        valid: f.validate(now, &known_category).map_err(ApiError::from),
+                        hash: hash.clone(),
+                        json,
+                        id: f.id.to_string(),
+                        photos_stored: false,
+                    };
+                    (Ok((Op::FindingCreate(f), format!("{OP_HASH_V2}{hash}"))), Some(prepared))
+                }
+                Ok(op) => {
+                    let hash = format!("{OP_HASH_V2}{}", sha256_hex(op.body_json().as_bytes()));
+                    (Ok((op, hash)), None)
+                }
+                Err(e) => (Err(e), None),
+            };
+            PreparedOp { seq: env.seq, kind: env.kind.clone(), op, finding }
+        })
+        .collect()
+}
