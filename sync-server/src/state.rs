@@ -22,6 +22,8 @@ pub struct Inner {
     pub config: Config,
     /// Checks uploaded photos against their names.
     pub hasher: HashService,
+    /// Signs the cursors the server issues (made on the first start, kept by the store).
+    pub cursor_secret: Vec<u8>,
     durable_ops: AtomicU64,
     upload_locks: Vec<tokio::sync::Mutex<()>>,
 }
@@ -64,6 +66,12 @@ impl AppState {
         if let Err(e) = leftovers {
             tracing::warn!("finished uploads' partial files could not be cleared: {e}");
         }
+        let cursor_secret = {
+            let mut fresh = [0u8; 32];
+            rand::RngCore::fill_bytes(&mut rand::rng(), &mut fresh);
+            let kept = store.setting_or_insert("cursor_secret", &hex::encode(fresh))?;
+            hex::decode(kept).map_err(|e| AppError::internal(format!("the stored cursor secret is unreadable: {e}")))?
+        };
         let store: Arc<dyn Store> = Arc::new(store);
         let recorder = store.clone();
         let committer = Committer::start(move |rows, now| recorder.record_blobs(rows, now), blobs.clone())?;
@@ -73,6 +81,7 @@ impl AppState {
             committer,
             config,
             hasher: HashService::start(),
+            cursor_secret,
             durable_ops: AtomicU64::new(0),
             upload_locks: (0..UPLOAD_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
         })))

@@ -8,7 +8,7 @@
 //! 3. `cases` (views and lifecycle actions)
 //! 4. `tasks` (verification, 核查), `findings` (the review list)
 //! 5. `filing` (立案, duplicates)
-//! 6. `history`, `changes` (the feed back to devices, the cursor)
+//! 6. `history`, `changes` (the feed back to devices)
 //! 7. `dict`, then `sql` (shared helpers)
 //!
 //! Beside them, each over `sql` only: `accounts`, `devices`, `blobs`, `patrols`, `sync_health`, `stats_facts`.
@@ -36,7 +36,7 @@ mod tasks;
 pub use accounts::{DepartmentView, NewUser, TeamView, UserUpdate, UserView};
 pub use blobs::UploadState;
 pub use cases::{ActionInput, CaseFilter, CaseMeta, CaseView, GeoPoint, HistoryEntry, TaskView};
-pub use changes::{ChangePage, Cursor};
+pub use changes::ChangePage;
 pub use devices::{DeviceUser, DeviceView, RegisterOutcome};
 pub use findings::{FindingMeta, ReviewItem};
 pub use ingest::SyncContext;

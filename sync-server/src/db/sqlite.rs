@@ -20,7 +20,7 @@ use uuid::Uuid;
 use super::accounts::{self, DepartmentView, NewUser, TeamView, UserUpdate, UserView};
 use super::blobs::{self, UploadState};
 use super::cases::{self, ActionInput, CaseFilter, CaseMeta, CaseView};
-use super::changes::{self, ChangePage, Cursor};
+use super::changes::{self, ChangePage};
 use super::devices::{self, DeviceView, RegisterOutcome};
 use super::dict::{self, DictIndex};
 use super::findings::{self, FindingMeta, ReviewItem};
@@ -34,6 +34,7 @@ use super::tasks::{self, TaskChange};
 use super::{schema, stats_facts};
 use crate::blobs::BlobMeta;
 use crate::domain::EngineSettings;
+use crate::domain::cursor::Cursor;
 use crate::domain::ops::PreparedOp;
 use crate::domain::stats::StatEvent;
 use crate::error::{AppError, AppResult};
@@ -74,7 +75,6 @@ pub struct SqliteStore {
     next_reader: AtomicUsize,
     settings: EngineSettings,
     dict: RwLock<Arc<DictIndex>>,
-    secret: Vec<u8>,
     /// The write-ahead log, flushed by sync requests outside the write lock (`write_then_flush`). Opened once,
     /// so that a write-back error on it since the server started is reported to the flush.
     wal_path: PathBuf,
@@ -181,7 +181,6 @@ impl SqliteStore {
         writer.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
         writer.pragma_update(None, "wal_autocheckpoint", FALLBACK_CHECKPOINT_PAGES)?;
         let committed = checkpointer(open_connection(&path)?)?;
-        let secret = changes::cursor_secret(&writer)?;
         let index = dict::load(&writer)?;
         let readers = (0..READERS).map(|_| open_connection(&path).map(Mutex::new)).collect::<AppResult<Vec<_>>>()?;
         Ok(SqliteStore {
@@ -192,7 +191,6 @@ impl SqliteStore {
             next_reader: AtomicUsize::new(0),
             settings,
             dict: RwLock::new(Arc::new(index)),
-            secret,
             committed,
         })
     }
@@ -341,8 +339,11 @@ impl Store for SqliteStore {
         Ok(page)
     }
 
-    fn cursor_secret(&self) -> &[u8] {
-        &self.secret
+    fn setting_or_insert(&self, key: &str, value: &str) -> AppResult<String> {
+        self.write(|tx| {
+            tx.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)", [key, value])?;
+            Ok(tx.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))?)
+        })
     }
 
     fn review(

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::accounts::{DepartmentView, NewUser, TeamView, UserUpdate, UserView};
 use super::blobs::UploadState;
 use super::cases::{ActionInput, CaseFilter, CaseMeta, CaseView};
-use super::changes::{ChangePage, Cursor};
+use super::changes::ChangePage;
 use super::devices::{DeviceView, RegisterOutcome};
 use super::findings::{FindingMeta, ReviewItem};
 use super::ingest::SyncContext;
@@ -17,6 +17,7 @@ use super::review::Decision;
 use super::sync_health::SyncHealth;
 use super::tasks::TaskChange;
 use crate::blobs::BlobMeta;
+use crate::domain::cursor::Cursor;
 use crate::domain::ops::PreparedOp;
 use crate::domain::stats::StatEvent;
 use crate::error::AppResult;
@@ -64,8 +65,9 @@ pub trait Store: Send + Sync + 'static {
     fn apply_ops(&self, ctx: &SyncContext<'_>, ops: Vec<PreparedOp>) -> AppResult<Vec<OpResult>>;
     /// The changes for a user after a cursor (`None`: from the beginning, current dictionary first).
     fn changes(&self, user: &User, cursor: Option<Cursor>, limit: usize) -> AppResult<ChangePage>;
-    /// Secret that signs cursors, so that a cursor the server did not issue is recognised.
-    fn cursor_secret(&self) -> &[u8];
+    /// The value kept under `key` in the server's own settings, storing `value` there first if there is
+    /// none (the first start makes the server's secrets; every later start reads them).
+    fn setting_or_insert(&self, key: &str, value: &str) -> AppResult<String>;
 
     fn finding_meta(&self, id: Uuid) -> AppResult<Option<FindingMeta>>;
     fn case_meta(&self, case_no: &str) -> AppResult<Option<CaseMeta>>;

@@ -2,6 +2,7 @@
 //! deadlines and the indicators. Pure functions over typed values; the `db` layer persists what they decide.
 
 pub mod calendar;
+pub mod cursor;
 pub mod lifecycle;
 pub mod ops;
 pub mod stats;

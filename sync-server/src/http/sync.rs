@@ -8,7 +8,8 @@ use chrono::Utc;
 use protocol::{MAX_OPS_PER_SYNC, MAX_SYNC_BODY_BYTES, OpStatus, SyncRequestRaw, SyncResponse};
 
 use super::{decode, read_body};
-use crate::db::{Cursor, SyncContext};
+use crate::db::SyncContext;
+use crate::domain::cursor::Cursor;
 use crate::domain::ops;
 use crate::error::{AppError, AppResult};
 use crate::principal::Principal;
@@ -20,7 +21,7 @@ const CHANGES_PER_PAGE: usize = 200;
 pub async fn sync(State(state): State<AppState>, principal: Principal, body: Body) -> AppResult<Json<SyncResponse>> {
     let bytes = read_body(body, MAX_SYNC_BODY_BYTES).await?;
     let p = principal.clone();
-    let secret = state.store.cursor_secret().to_vec();
+    let secret = state.cursor_secret.clone();
     // Decoding, checking and applying all run on the blocking pool: the ops' bodies stay raw JSON text
     // until each is decoded once into its typed op.
     let (results, cursor) = state
@@ -62,7 +63,7 @@ pub async fn sync(State(state): State<AppState>, principal: Principal, body: Bod
     Ok(Json(SyncResponse {
         results,
         changes: page.changes,
-        cursor: page.cursor.encode(state.store.cursor_secret()),
+        cursor: page.cursor.encode(&state.cursor_secret),
         more: page.more,
         server_time: state.config.zone.now(),
     }))
