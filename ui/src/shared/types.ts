@@ -32,28 +32,8 @@ export interface DeviceStatus {
 
 export type Role = 'inspector' | 'chief' | 'dispatcher' | 'department' | 'admin';
 
-/** The signed-in user as the server describes it. */
-export interface UserInfo {
-  id: string;
-  username: string;
-  display_name: string;
-  role: Role;
-  team: string | null;
-  department?: string;
-}
 
-/** `POST /api/v1/sessions` request body. */
-export interface SessionRequest {
-  username: string;
-  password: string;
-}
 
-/** `POST /api/v1/sessions` answer (201). */
-export interface SessionResponse {
-  token: string;
-  user: UserInfo;
-  expires_at?: string;
-}
 
 /** The body of every non-2xx answer of the server. */
 export interface ApiErrorBody {
@@ -82,51 +62,9 @@ export type CaseAction =
   | 'extend';
 export type StatsGroupBy = 'inspector' | 'team' | 'department' | 'category' | 'day';
 
-/** A WGS-84 position as the phone's GPS (or a manual pin) gave it. */
-export interface Location {
-  lat: number;
-  lon: number;
-  accuracy_m: number;
-  source: 'gps' | 'network' | 'manual';
-  fixed_at: string;
-}
 
-export interface PhotoRef {
-  sha256: string;
-  role: 'before' | 'after';
-  taken_at: string | null;
-  width: number;
-  height: number;
-  bytes: number;
-}
 
-/** One finding as `GET /api/v1/review` lists it. */
-export interface ReviewItem {
-  id: string;
-  reporter: string;
-  category: string;
-  description: string;
-  address: string | null;
-  observed_at: string;
-  location: Location;
-  photos: PhotoRef[];
-  fixed_on_spot: boolean;
-  urgent: boolean;
-  state: FindingState;
-  case_no: string | null;
-  possible_duplicate_of: string | null;
-  team?: string | null;
-  road?: string | null;
-  facility_code?: string | null;
-  reason?: string | null;
-}
 
-export interface ReviewRequest {
-  decision: ReviewDecision;
-  reason?: string;
-  case_no?: string;
-  category?: string;
-}
 
 
 
@@ -136,171 +74,45 @@ export type Case = api.CaseView;
 export type CaseHistoryEntry = api.HistoryEntry;
 export type CaseTask = api.TaskView;
 export type CaseTaskState = api.TaskState;
+/** The console's other records, as the server sends them (generated). */
+export type StatsResponse = api.StatsAnswer;
+export type ReviewResponse = api.ReviewAnswer;
+export type NewUserRequest = api.NewUserRequest;
+export type UserPatch = api.UserPatch;
+export type TaskReassignRequest = api.TaskChangeRequest;
+export type CaseActionRequest = api.ActionRequest;
+export type ReviewRequest = api.ReviewRequest;
+export type SessionRequest = api.SessionRequest;
+export type SessionResponse = api.SessionResponse;
+export type UserInfo = api.UserInfo;
+export type Location = api.Location;
+export type PhotoRef = api.PhotoRef;
+export type DeviceRecord = api.DeviceView;
+export type ConsoleUser = api.UserView;
+export type Team = api.TeamView;
+export type DepartmentSummary = api.DepartmentView;
+export type RejectedOp = api.RejectedOp;
+export type SyncHealth = api.SyncHealth;
+export type StatsRow = api.StatsRow;
+export type ReviewItem = api.ReviewItem;
 
 
-/** `POST /api/v1/tasks/{id}/reassign` request body. */
-export interface TaskReassignRequest {
-  assignee: string;
-  note?: string;
-}
 
-export interface ReviewResponse {
-  finding: ReviewItem;
-  case: Case | null;
-}
 
-export interface CaseActionRequest {
-  action: CaseAction;
-  department?: string;
-  note?: string;
-  photos?: string[];
-  hours?: number;
-}
 
-export interface StatsRow {
-  key: string;
-  reported: number;
-  valid: number;
-  valid_rate: number | null;
-  self_handled: number;
-  verify_due: number;
-  verified_on_time: number;
-  due: number;
-  handled_on_time: number;
-  on_time_rate: number | null;
-  handled: number;
-  rework: number;
-  rework_rate: number | null;
-  closed: number;
-  closed_on_time: number;
-}
 
-export interface StatsResponse {
-  from: string;
-  to: string;
-  group_by: StatsGroupBy;
-  rows: StatsRow[];
-}
 
-export interface DeviceRecord {
-  id: string;
-  name: string | null;
-  platform: string | null;
-  app_version: string | null;
-  user: { username: string; display_name: string } | null;
-  registered_at: string;
-  last_sync_at: string | null;
-  revoked_at: string | null;
-  /** Ops the server knows are still waiting on the device, when it can tell. */
-  backlog: number | null;
-  dictionary_version?: number | null;
-  ops_applied?: number;
-  ops_rejected?: number;
-}
 
-export interface DictionaryCategory {
-  code: string;
-  name: string;
-  name_en: string;
-  branch: 'component' | 'event';
-  parent: string;
-  department: string;
-  time_limit_hours: number;
-  review: 'chief' | 'auto';
-  urgent: boolean;
-}
 
-export interface Dictionary {
-  version: number;
-  categories: DictionaryCategory[];
-  departments: { code: string; name: string }[];
-  roads: { name: string; grid: string | null; points: [number, number][] }[];
-  classes?: { code: string; name: string; name_en: string }[];
-}
 
-export interface ConsoleUser {
-  id: string;
-  username: string;
-  display_name: string;
-  role: Role;
-  team: string | null;
-  department: string | null;
-  active: boolean;
-}
 
-export interface NewUserRequest {
-  username: string;
-  password: string;
-  display_name: string;
-  role: Role;
-  team?: string;
-  department?: string;
-}
 
-/** `PATCH /api/v1/users/{username}` request body: only the fields to change. */
-export interface UserPatch {
-  display_name?: string;
-  role?: Role;
-  /** null takes the user out of any team; a team that does not exist yet is created. */
-  team?: string | null;
-  department?: string | null;
-  active?: boolean;
-  password?: string;
-}
 
-/** A team (中队) as `GET /api/v1/teams` lists it. */
-export interface Team {
-  name: string;
-  members: number;
-  created_at: string;
-}
 
-/** A department (of the dictionary) as `GET /api/v1/departments` lists it. */
-export interface DepartmentSummary {
-  code: string;
-  name: string;
-  users: number;
-  open_cases: number;
-}
 
-export interface PatrolRecord {
-  id: string;
-  user: { username: string; display_name: string };
-  team: string | null;
-  started_at: string;
-  ended_at: string | null;
-  distance_m: number | null;
-  findings: number;
-  /** [lat, lon, time] */
-  points: [number, number, string][];
-  /** Roads of the dictionary the track follows, longest stretch first; empty without road geometry. */
-  roads?: PatrolRoad[];
-}
 
-export interface PatrolRoad {
-  name: string;
-  distance_m: number;
-}
 
-export interface RejectedOp {
-  device_id: string;
-  seq: number;
-  kind: string;
-  code: string;
-  message: string;
-  field: string | null;
-  at: string;
-}
 
-export interface SyncHealth {
-  rejected_ops: RejectedOp[];
-  storage_bytes: number;
-  blobs: number;
-  findings: number;
-  cases?: number;
-  devices?: number;
-  ops_per_day: { day: string; applied: number; rejected: number }[];
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // Phone app: the Tauri commands' arguments and answers (the IPC contract of src-tauri/src/commands.rs).
@@ -487,4 +299,43 @@ export interface SimulatedLocation {
   lon: number;
   accuracy_m: number;
   source: Location['source'];
+}
+
+export interface Dictionary {
+  version: number;
+  categories: DictionaryCategory[];
+  departments: { code: string; name: string }[];
+  roads: { name: string; grid: string | null; points: [number, number][] }[];
+  classes?: { code: string; name: string; name_en: string }[];
+}
+
+export interface DictionaryCategory {
+  code: string;
+  name: string;
+  name_en: string;
+  branch: 'component' | 'event';
+  parent: string;
+  department: string;
+  time_limit_hours: number;
+  review: 'chief' | 'auto';
+  urgent: boolean;
+}
+
+export interface PatrolRecord {
+  id: string;
+  user: { username: string; display_name: string };
+  team: string | null;
+  started_at: string;
+  ended_at: string | null;
+  distance_m: number | null;
+  findings: number;
+  /** [lat, lon, time] */
+  points: [number, number, string][];
+  /** Roads of the dictionary the track follows, longest stretch first; empty without road geometry. */
+  roads?: PatrolRoad[];
+}
+
+export interface PatrolRoad {
+  name: string;
+  distance_m: number;
 }

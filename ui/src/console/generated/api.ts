@@ -1454,16 +1454,16 @@ export interface components {
         ActionRequest: {
             action: string;
             /** @default null */
-            department: string | null;
+            department?: string | null;
             /**
              * Format: double
              * @default null
              */
-            hours: number | null;
+            hours?: number | null;
             /** @default null */
-            note: string | null;
+            note?: string | null;
             /** @default [] */
-            photos: string[];
+            photos?: string[];
         };
         /** @description `{"code", "message", "details"}`: the inside of the error body, also used for op results. */
         ApiError: {
@@ -1666,16 +1666,16 @@ export interface components {
         /** @description A finding as the device creates it (`finding.create`). */
         Finding: {
             /** @default null */
-            address: string | null;
+            address?: string | null;
             category: string;
             /** @default  */
-            description: string;
+            description?: string;
             /** @default null */
-            facility_code: string | null;
+            facility_code?: string | null;
             /** @default false */
-            fixed_on_spot: boolean;
+            fixed_on_spot?: boolean;
             /** @default null */
-            grid: string | null;
+            grid?: string | null;
             /** Format: uuid */
             id: string;
             location: components["schemas"]["Location"];
@@ -1685,12 +1685,12 @@ export interface components {
              * Format: uuid
              * @default null
              */
-            patrol_id: string | null;
+            patrol_id?: string | null;
             photos: components["schemas"]["PhotoRef"][];
             /** @default null */
-            road: string | null;
+            road?: string | null;
             /** @default false */
-            urgent: boolean;
+            urgent?: boolean;
         };
         /** @description `finding` in a result. */
         FindingAck: {
@@ -1770,13 +1770,13 @@ export interface components {
         };
         NewUserRequest: {
             /** @default null */
-            department: string | null;
+            department?: string | null;
             /** @default null */
-            display_name: string | null;
+            display_name?: string | null;
             password: string;
             role: components["schemas"]["Role"];
             /** @default null */
-            team: string | null;
+            team?: string | null;
             username: string;
         };
         /** @description One op as it travels: the kind names the body's type. */
@@ -1927,12 +1927,12 @@ export interface components {
         ReviewMode: "chief" | "auto";
         ReviewRequest: {
             /** @default null */
-            case_no: string | null;
+            case_no?: string | null;
             /** @default null */
-            category: string | null;
+            category?: string | null;
             decision: string;
             /** @default null */
-            reason: string | null;
+            reason?: string | null;
         };
         Road: {
             /** @default null */
@@ -2064,7 +2064,7 @@ export interface components {
              */
             backlog?: number | null;
             /** @default null */
-            cursor: string | null;
+            cursor?: string | null;
             /** Format: uuid */
             device_id: string;
             /**
@@ -2073,7 +2073,7 @@ export interface components {
              */
             dictionary_version?: number | null;
             /** @default [] */
-            ops: components["schemas"]["OpEnvelope"][];
+            ops?: components["schemas"]["OpEnvelope"][];
         };
         /** @description The sync answer. */
         SyncResponse: {
@@ -2113,18 +2113,18 @@ export interface components {
         };
         TaskChangeRequest: {
             /** @default null */
-            assignee: string | null;
+            assignee?: string | null;
             /** @default null */
-            note: string | null;
+            note?: string | null;
         };
         /** @description `task.complete`. */
         TaskComplete: {
             /** Format: date-time */
             completed_at: string;
             /** @default  */
-            note: string;
+            note?: string;
             /** @default [] */
-            photos: components["schemas"]["PhotoRef"][];
+            photos?: components["schemas"]["PhotoRef"][];
             result: components["schemas"]["TaskResult"];
             /** Format: uuid */
             task_id: string;
@@ -2187,17 +2187,17 @@ export interface components {
         };
         UserPatch: {
             /** @default null */
-            active: boolean | null;
+            active?: boolean | null;
             /** @default null */
-            department: string | null;
+            department?: string | null;
             /** @default null */
-            display_name: string | null;
+            display_name?: string | null;
             /** @default null */
-            password: string | null;
+            password?: string | null;
             /** @default null */
-            role: components["schemas"]["Role"] | (null);
+            role?: components["schemas"]["Role"] | (null);
             /** @default null */
-            team: string | null;
+            team?: string | null;
         };
         /** @description A user as the admin sees it. */
         UserView: {
