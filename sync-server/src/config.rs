@@ -81,6 +81,9 @@ pub struct Config {
     pub console_dir: Option<PathBuf>,
     /// Test hook: abort right after this many sync ops have been made durable.
     pub crash_after_ops: Option<u64>,
+    /// Photo hashing through the AVX-512 lanes (`SYNC_SERVER_HASH_LANES=on|off`), for measuring one
+    /// against the other; unset, the CPU decides (`HashService::start`).
+    pub hash_lanes: Option<bool>,
 }
 
 impl Config {
@@ -95,6 +98,11 @@ impl Config {
             verify_hours: 24.0,
             console_dir: None,
             crash_after_ops: std::env::var("SYNC_SERVER_CRASH_AFTER_OPS").ok().and_then(|v| v.parse().ok()),
+            hash_lanes: match std::env::var("SYNC_SERVER_HASH_LANES").as_deref() {
+                Ok("on") => Some(true),
+                Ok("off") => Some(false),
+                _ => None,
+            },
         }
     }
 }

@@ -35,9 +35,3 @@ pub struct Principal {
     /// Set when the token is a device token.
     pub device_id: Option<Uuid>,
 }
-
-impl Principal {
-    pub fn role(&self) -> Role {
-        self.user.role
-    }
-}

@@ -75,12 +75,13 @@ impl AppState {
         let store: Arc<dyn Store> = Arc::new(store);
         let recorder = store.clone();
         let committer = Committer::start(move |rows, now| recorder.record_blobs(rows, now), blobs.clone())?;
+        let hasher = HashService::choose(config.hash_lanes);
         Ok(AppState(Arc::new(Inner {
             store,
             blobs,
             committer,
             config,
-            hasher: HashService::start(),
+            hasher,
             cursor_secret,
             durable_ops: AtomicU64::new(0),
             upload_locks: (0..UPLOAD_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),

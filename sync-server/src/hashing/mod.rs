@@ -44,6 +44,15 @@ impl HashService {
         if has_sha_instructions() { Self::scalar() } else { Self::with_lanes().unwrap_or_else(Self::scalar) }
     }
 
+    /// The service asked for: the lanes (where the CPU has AVX-512) or not, or the CPU's rule (`None`).
+    pub fn choose(lanes: Option<bool>) -> Self {
+        match lanes {
+            None => Self::start(),
+            Some(true) => Self::with_lanes().unwrap_or_else(Self::scalar),
+            Some(false) => Self::scalar(),
+        }
+    }
+
     /// Starts the `sha-lanes` thread wherever the CPU has AVX-512, SHA instructions or not (the benchmark
     /// compares the two); `None` without AVX-512.
     pub fn with_lanes() -> Option<Self> {
@@ -267,6 +276,10 @@ mod tests {
     fn the_lanes_serve_only_cpus_without_sha_instructions() {
         let expected = Lanes::new().is_some() && !has_sha_instructions();
         assert_eq!(HashService::start().uses_lanes(), expected);
+        assert_eq!(HashService::choose(None).uses_lanes(), expected);
+        // Asked for, as the A/B benchmark does: the lanes wherever the CPU can run them, or never.
+        assert_eq!(HashService::choose(Some(true)).uses_lanes(), Lanes::new().is_some());
+        assert!(!HashService::choose(Some(false)).uses_lanes());
     }
 
     async fn futures_join(service: &HashService, datas: &[Bytes]) -> Vec<[u8; 32]> {
