@@ -1,6 +1,7 @@
 // Benchmark of the console's review page (今日上报审核) with a day of 2,000 findings, against the brief's
 // target: first paint ≤ 1 s in headless Chromium, API answer ≤ 100 ms.
 //
+//   cargo build --release -p sync-server -p loadgen   # in the repository's root, once
 //   npm run build:console          # once, if dist/console is missing
 //   npm run bench:review           # = node scripts/bench-review.mjs
 //
