@@ -4,6 +4,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use protocol::{ApiError, ErrorBody, ErrorCode, FieldError};
 
+use crate::db::StoreError;
+
 /// An answer of the contract (code, message, details) and any headers it carries.
 #[derive(Debug)]
 pub struct ApiFailure {
@@ -15,10 +17,8 @@ pub struct ApiFailure {
 pub enum AppError {
     #[error("{}: {}", .0.error.code.as_str(), .0.error.message)]
     Api(Box<ApiFailure>),
-    #[error("storage: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("migration: {0}")]
-    Migration(#[from] rusqlite_migration::Error),
+    #[error("{0}")]
+    Store(#[from] StoreError),
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
     #[error("{0}")]
@@ -75,6 +75,7 @@ impl AppError {
     pub fn code(&self) -> ErrorCode {
         match self {
             AppError::Api(failure) => failure.error.code,
+            AppError::Store(e) => e.to_api().map_or(ErrorCode::Internal, |a| a.code),
             _ => ErrorCode::Internal,
         }
     }
@@ -111,6 +112,7 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (error, headers) = match self {
             AppError::Api(failure) => (failure.error, failure.headers),
+            AppError::Store(e) if let Some(error) = e.to_api() => (error, HeaderMap::new()),
             other => {
                 tracing::error!(error = %other, "request failed");
                 (ApiError::new(ErrorCode::Internal, "internal server error"), HeaderMap::new())

@@ -110,12 +110,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn describe(e: AppError) -> String {
-    match e {
-        AppError::Api(failure) => match failure.error.field() {
-            Some(field) => format!("{} ({field})", failure.error.message),
-            None => failure.error.message,
-        },
+fn describe(e: impl Into<AppError>) -> String {
+    let said = |error: protocol::ApiError| match error.field() {
+        Some(field) => format!("{} ({field})", error.message),
+        None => error.message,
+    };
+    match e.into() {
+        AppError::Api(failure) => said(failure.error),
+        AppError::Store(e) => e.to_api().map_or_else(|| e.to_string(), said),
         other => other.to_string(),
     }
 }

@@ -74,7 +74,8 @@ impl AppState {
         };
         let store: Arc<dyn Store> = Arc::new(store);
         let recorder = store.clone();
-        let committer = Committer::start(move |rows, now| recorder.record_blobs(rows, now), blobs.clone())?;
+        let committer =
+            Committer::start(move |rows, now| recorder.record_blobs(rows, now).map_err(Into::into), blobs.clone())?;
         let hasher = HashService::choose(config.hash_lanes);
         Ok(AppState(Arc::new(Inner {
             store,
@@ -89,13 +90,14 @@ impl AppState {
     }
 
     /// Runs store work off the async runtime.
-    pub async fn blocking<T, F>(&self, f: F) -> AppResult<T>
+    pub async fn blocking<T, E, F>(&self, f: F) -> AppResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&dyn Store) -> AppResult<T> + Send + 'static,
+        E: Into<AppError> + Send + 'static,
+        F: FnOnce(&dyn Store) -> Result<T, E> + Send + 'static,
     {
         let state = self.clone();
-        tokio::task::spawn_blocking(move || f(state.store.as_ref())).await?
+        tokio::task::spawn_blocking(move || f(state.store.as_ref())).await?.map_err(Into::into)
     }
 
     pub async fn lock_upload(&self, sha: &str) -> tokio::sync::MutexGuard<'_, ()> {

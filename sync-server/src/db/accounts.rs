@@ -6,9 +6,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::error::{StoreError, StoreResult};
 use super::sql::{Sql, USER_COLUMNS, row_user, ts};
 use crate::config::Zone;
-use crate::error::{AppError, AppResult};
 use crate::principal::{Principal, User};
 
 #[derive(Debug, Clone)]
@@ -75,7 +75,7 @@ fn user_view(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserView> {
     })
 }
 
-pub(super) fn users(conn: &Connection) -> AppResult<Vec<UserView>> {
+pub(super) fn users(conn: &Connection) -> StoreResult<Vec<UserView>> {
     let mut stmt =
         conn.prepare_cached(&format!("SELECT {USER_VIEW_COLUMNS} FROM users ORDER BY role, team, username"))?;
     let rows = stmt.query_map([], user_view)?;
@@ -89,7 +89,7 @@ pub(super) fn update_user(
     username: &str,
     update: &UserUpdate,
     now: DateTime<Utc>,
-) -> AppResult<Option<UserView>> {
+) -> StoreResult<Option<UserView>> {
     let Some(current) = tx
         .query_row(&format!("SELECT {USER_VIEW_COLUMNS} FROM users WHERE username = ?1"), [username], user_view)
         .optional()?
@@ -100,7 +100,7 @@ pub(super) fn update_user(
     let department = update.department.clone().unwrap_or(current.department);
     let role = update.role.unwrap_or(current.role);
     if role == Role::Department && department.is_none() {
-        return Err(AppError::invalid("department", "a department user needs a department"));
+        return Err(StoreError::invalid("department", "a department user needs a department"));
     }
     if let Some(team) = &team {
         tx.execute("INSERT OR IGNORE INTO teams (name, created_at) VALUES (?1, ?2)", params![team, ts(now)])?;
@@ -128,7 +128,7 @@ pub(super) fn update_user(
     )?))
 }
 
-pub(super) fn teams(conn: &Connection, zone: &Zone) -> AppResult<Vec<TeamView>> {
+pub(super) fn teams(conn: &Connection, zone: &Zone) -> StoreResult<Vec<TeamView>> {
     let mut stmt = conn.prepare_cached(
         "SELECT t.name, t.created_at, (SELECT COUNT(*) FROM users u WHERE u.team = t.name AND u.active = 1)
          FROM teams t ORDER BY t.name",
@@ -146,7 +146,7 @@ pub(super) fn teams(conn: &Connection, zone: &Zone) -> AppResult<Vec<TeamView>> 
 }
 
 /// Creates a team (中队); `false` when one of that name exists.
-pub(super) fn add_team(conn: &Connection, name: &str, now: DateTime<Utc>) -> AppResult<bool> {
+pub(super) fn add_team(conn: &Connection, name: &str, now: DateTime<Utc>) -> StoreResult<bool> {
     Ok(conn.execute("INSERT OR IGNORE INTO teams (name, created_at) VALUES (?1, ?2)", params![name, ts(now)])? == 1)
 }
 
@@ -154,7 +154,7 @@ pub(super) fn add_team(conn: &Connection, name: &str, now: DateTime<Utc>) -> App
 pub(super) fn departments(
     conn: &Connection,
     dictionary: Option<&protocol::Dictionary>,
-) -> AppResult<Vec<DepartmentView>> {
+) -> StoreResult<Vec<DepartmentView>> {
     let mut users = conn.prepare_cached("SELECT COUNT(*) FROM users WHERE department = ?1 AND active = 1")?;
     let mut open =
         conn.prepare_cached("SELECT COUNT(*) FROM cases WHERE department = ?1 AND state NOT IN ('closed', 'voided')")?;
@@ -171,14 +171,14 @@ pub(super) fn departments(
 }
 
 /// Inserts a user (and the team, if new); refuses (409) a username in use.
-pub(super) fn add_user(tx: &Connection, user: NewUser, now: DateTime<Utc>) -> AppResult<User> {
+pub(super) fn add_user(tx: &Connection, user: NewUser, now: DateTime<Utc>) -> StoreResult<User> {
     if let Some(team) = &user.team {
         tx.execute("INSERT OR IGNORE INTO teams (name, created_at) VALUES (?1, ?2)", params![team, ts(now)])?;
     }
     let exists: bool =
         tx.query_row("SELECT EXISTS (SELECT 1 FROM users WHERE username = ?1)", [&user.username], |r| r.get(0))?;
     if exists {
-        return Err(AppError::conflict(format!("user `{}` exists already", user.username)));
+        return Err(StoreError::conflict(format!("user `{}` exists already", user.username)));
     }
     let id = Uuid::now_v7();
     tx.execute(
@@ -206,7 +206,7 @@ pub(super) fn add_user(tx: &Connection, user: NewUser, now: DateTime<Utc>) -> Ap
 }
 
 /// An active user by username, with the stored password hash.
-pub(super) fn credentials(conn: &Connection, username: &str) -> AppResult<Option<(User, String)>> {
+pub(super) fn credentials(conn: &Connection, username: &str) -> StoreResult<Option<(User, String)>> {
     let sql = format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.username = ?1 AND u.active = 1");
     Ok(conn.query_row(&sql, [username], |r| Ok((row_user(r, 0)?, r.get::<_, String>(6)?))).optional()?)
 }
@@ -217,7 +217,7 @@ pub(super) fn create_session(
     token_hash: &str,
     expires_at: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> AppResult<()> {
+) -> StoreResult<()> {
     conn.execute(
         "INSERT INTO sessions (token_hash, user_id, expires_ts) VALUES (?1, ?2, ?3)",
         params![token_hash, user_id.to_string(), expires_at.timestamp()],
@@ -226,7 +226,7 @@ pub(super) fn create_session(
     Ok(())
 }
 
-pub(super) fn end_session(conn: &Connection, token_hash: &str) -> AppResult<()> {
+pub(super) fn end_session(conn: &Connection, token_hash: &str) -> StoreResult<()> {
     conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
     Ok(())
 }
@@ -237,7 +237,7 @@ pub(super) fn principal_by_token(
     conn: &Connection,
     token_hash: &str,
     now: DateTime<Utc>,
-) -> AppResult<Option<Principal>> {
+) -> StoreResult<Option<Principal>> {
     // Every request asks this, so the statements are kept prepared.
     let device = conn
         .prepare_cached(&format!(

@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
+use super::error::StoreResult;
 use super::sql::{Sql, ts};
 use crate::blobs::{BlobMeta, PackPlace};
-use crate::error::AppResult;
 use crate::policy::{CaseOwners, PhotoUse};
 use crate::principal::User;
 
@@ -19,7 +19,7 @@ pub struct UploadState {
     pub started_by: Uuid,
 }
 
-pub(super) fn blob(conn: &Connection, sha256: &str) -> AppResult<Option<BlobMeta>> {
+pub(super) fn blob(conn: &Connection, sha256: &str) -> StoreResult<Option<BlobMeta>> {
     Ok(conn
         .prepare_cached("SELECT bytes, content_type, pack, pack_offset FROM blobs WHERE sha256 = ?1")?
         .query_row([sha256], |r| {
@@ -38,7 +38,7 @@ pub(super) fn blob(conn: &Connection, sha256: &str) -> AppResult<Option<BlobMeta
 }
 
 /// Records complete photos and ends their uploads; for each, false when it was already held.
-pub(super) fn record_blobs(tx: &Connection, blobs: &[(BlobMeta, Uuid)], now: DateTime<Utc>) -> AppResult<Vec<bool>> {
+pub(super) fn record_blobs(tx: &Connection, blobs: &[(BlobMeta, Uuid)], now: DateTime<Utc>) -> StoreResult<Vec<bool>> {
     let mut created = Vec::with_capacity(blobs.len());
     let mut insert = tx.prepare_cached(
         "INSERT OR IGNORE INTO blobs (sha256, bytes, content_type, uploaded_by, created_at, pack, pack_offset) \
@@ -62,7 +62,7 @@ pub(super) fn record_blobs(tx: &Connection, blobs: &[(BlobMeta, Uuid)], now: Dat
     Ok(created)
 }
 
-pub(super) fn upload(conn: &Connection, sha256: &str) -> AppResult<Option<UploadState>> {
+pub(super) fn upload(conn: &Connection, sha256: &str) -> StoreResult<Option<UploadState>> {
     Ok(conn
         .query_row("SELECT length, started_by FROM uploads WHERE sha256 = ?1", [sha256], |r| {
             Ok(UploadState {
@@ -80,7 +80,7 @@ pub(super) fn begin_upload(
     length: u64,
     by: Uuid,
     now: DateTime<Utc>,
-) -> AppResult<()> {
+) -> StoreResult<()> {
     conn.execute(
         "INSERT OR REPLACE INTO uploads (sha256, length, started_by, started_at) VALUES (?1, ?2, ?3, ?4)",
         params![sha256, length as i64, by.to_string(), ts(now)],
@@ -88,14 +88,14 @@ pub(super) fn begin_upload(
     Ok(())
 }
 
-pub(super) fn end_upload(conn: &Connection, sha256: &str) -> AppResult<()> {
+pub(super) fn end_upload(conn: &Connection, sha256: &str) -> StoreResult<()> {
     conn.execute("DELETE FROM uploads WHERE sha256 = ?1", [sha256])?;
     Ok(())
 }
 
 /// Where a photo is used, as seen from `user`: what the policy decides from whether they may read it.
 /// `None` when no such photo is held.
-pub(super) fn photo_use(conn: &Connection, sha256: &str, user: &User) -> AppResult<Option<PhotoUse>> {
+pub(super) fn photo_use(conn: &Connection, sha256: &str, user: &User) -> StoreResult<Option<PhotoUse>> {
     let uploader: Option<String> =
         conn.query_row("SELECT uploaded_by FROM blobs WHERE sha256 = ?1", [sha256], |r| r.get(0)).optional()?;
     let Some(uploader) = uploader else {
@@ -116,7 +116,7 @@ pub(super) fn photo_use(conn: &Connection, sha256: &str, user: &User) -> AppResu
             Ok(CaseOwners { team: r.get(0)?, department: r.get(1)?, reported_by_caller: r.get::<_, String>(2)? == me })
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    let exists = |sql: &str, args: &[&dyn rusqlite::ToSql]| -> AppResult<bool> {
+    let exists = |sql: &str, args: &[&dyn rusqlite::ToSql]| -> StoreResult<bool> {
         Ok(conn.prepare_cached(sql)?.query_row(args, |r| r.get(0))?)
     };
     const IN_FINDING: &str = "SELECT EXISTS (SELECT 1 FROM finding_photos p JOIN findings f ON f.seq = p.finding

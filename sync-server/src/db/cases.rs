@@ -9,13 +9,13 @@ use uuid::Uuid;
 
 use super::changes::announce_case;
 use super::dict::DictIndex;
+use super::error::{StoreError, StoreResult};
 use super::findings::{ReviewItem, review_items};
 use super::history::{Details, record};
 use super::sql::{Sql, bad_data, ts};
 use super::tasks::{assign_verification, cancel_tasks};
 use crate::domain::EngineSettings;
 use crate::domain::lifecycle::{CaseAction, CaseEvent, deadline_applies};
-use crate::error::{AppError, AppResult};
 use crate::policy::Scope;
 use crate::principal::User;
 
@@ -112,7 +112,7 @@ pub struct ActionInput {
     pub hours: Option<f64>,
 }
 
-pub(super) fn case_meta(conn: &Connection, case_no: &str) -> AppResult<Option<CaseMeta>> {
+pub(super) fn case_meta(conn: &Connection, case_no: &str) -> StoreResult<Option<CaseMeta>> {
     Ok(conn
         .query_row("SELECT state, team, department FROM cases WHERE case_no = ?1", [case_no], |r| {
             Ok(CaseMeta { state: r.get::<_, Sql<CaseState>>(0)?.0, team: r.get(1)?, department: r.get(2)? })
@@ -164,7 +164,7 @@ fn view(
     dict: &DictIndex,
     row: CaseRow,
     now: DateTime<Utc>,
-) -> AppResult<CaseView> {
+) -> StoreResult<CaseView> {
     let zone = &settings.zone;
     let state = row.state;
     let due = row.due_at;
@@ -217,7 +217,7 @@ pub(super) fn case_view(
     dict: &DictIndex,
     case_no: &str,
     now: DateTime<Utc>,
-) -> AppResult<Option<CaseView>> {
+) -> StoreResult<Option<CaseView>> {
     let row = conn
         .query_row(&format!("SELECT {CASE_COLUMNS} FROM cases c WHERE c.case_no = ?1"), [case_no], case_row)
         .optional()?;
@@ -230,7 +230,7 @@ pub(super) fn cases(
     dict: &DictIndex,
     filter: &CaseFilter,
     now: DateTime<Utc>,
-) -> AppResult<Vec<CaseView>> {
+) -> StoreResult<Vec<CaseView>> {
     let (scope_sql, scope_arg): (&str, Option<String>) = match &filter.scope {
         Scope::All => ("1 = 1", None),
         // `=`, not `IS`: a user without a team or department sees no case.
@@ -262,7 +262,7 @@ pub(super) fn case_detail(
     dict: &DictIndex,
     case_no: &str,
     now: DateTime<Utc>,
-) -> AppResult<Option<CaseView>> {
+) -> StoreResult<Option<CaseView>> {
     let Some(mut v) = case_view(conn, settings, dict, case_no, now)? else { return Ok(None) };
     let zone = &settings.zone;
     v.findings = Some(review_items(conn, settings, "f.case_no = ?1", &[&case_no], -1, 0)?);
@@ -300,7 +300,7 @@ pub(super) fn case_detail(
                     due_at: due.map(|t| zone.at(t)),
                 })
             })
-            .collect::<AppResult<_>>()?,
+            .collect::<StoreResult<_>>()?,
     );
     let mut stmt = conn.prepare_cached(
         "SELECT t.id, u.username, t.state, t.created_at, t.due_at, t.completed_at, t.result, t.note
@@ -346,7 +346,7 @@ pub(super) fn case_action(
     case_no: &str,
     input: &ActionInput,
     now: DateTime<Utc>,
-) -> AppResult<()> {
+) -> StoreResult<()> {
     let (from, department, mut due, suspended_from, suspended_at, urgent) = tx
         .query_row(
             "SELECT state, department, due_at, suspended_from, suspended_at, urgent FROM cases WHERE case_no = ?1",
@@ -363,10 +363,10 @@ pub(super) fn case_action(
             },
         )
         .optional()?
-        .ok_or_else(|| AppError::not_found(format!("no case {case_no}")))?;
+        .ok_or_else(|| StoreError::not_found(format!("no case {case_no}")))?;
     let event = CaseEvent::Act(input.action);
     let to = event.next(Some(from), suspended_from).ok_or_else(|| {
-        AppError::invalid_transition(format!("a {} case cannot be {}ed", from.as_str(), input.action.as_str()))
+        StoreError::invalid_transition(format!("a {} case cannot be {}ed", from.as_str(), input.action.as_str()))
     })?;
     let note = input.note.as_deref();
     match input.action {

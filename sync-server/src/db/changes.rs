@@ -7,11 +7,11 @@ use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use super::dict::DictIndex;
+use super::error::{StoreError, StoreResult};
 use super::sql::{Sql, json, stored, ts};
 use crate::config::Zone;
 use crate::domain::EngineSettings;
 use crate::domain::cursor::Cursor;
-use crate::error::{AppError, AppResult};
 use crate::principal::User;
 
 pub struct ChangePage {
@@ -26,7 +26,7 @@ pub(super) fn insert_change(
     team: Option<&str>,
     body: &ChangeBody,
     now: DateTime<Utc>,
-) -> AppResult<()> {
+) -> StoreResult<()> {
     tx.prepare_cached("INSERT INTO changes (user_id, team, kind, body, at) VALUES (?1, ?2, ?3, ?4, ?5)")?
         .execute(params![user.map(|u| u.to_string()), team, body.kind(), json(body)?, ts(now)])?;
     Ok(())
@@ -43,7 +43,7 @@ pub(super) fn notify_finding(
     reason: Option<String>,
     case_no: Option<&str>,
     now: DateTime<Utc>,
-) -> AppResult<()> {
+) -> StoreResult<()> {
     let case = match case_no {
         None => None,
         Some(no) => tx
@@ -68,7 +68,7 @@ pub(super) fn announce_case(
     settings: &EngineSettings,
     case_no: &str,
     now: DateTime<Utc>,
-) -> AppResult<()> {
+) -> StoreResult<()> {
     let rows = tx
         .prepare_cached("SELECT id, reporter_id, state FROM findings WHERE case_no = ?1")?
         .query_map([case_no], |r| {
@@ -119,7 +119,7 @@ pub(super) fn changes_page(
     user: &User,
     cursor: Option<Cursor>,
     limit: usize,
-) -> AppResult<ChangePage> {
+) -> StoreResult<ChangePage> {
     let mut changes = Vec::new();
     let (mut last_id, mut dict_version) = match cursor {
         Some(c) => (c.change_id, c.dict_version),
@@ -148,7 +148,7 @@ pub(super) fn changes_page(
             break;
         }
         last_id = id;
-        let body: ChangeBody = serde_json::from_str(&body).map_err(|e| AppError::internal(e.to_string()))?;
+        let body: ChangeBody = serde_json::from_str(&body).map_err(StoreError::from)?;
         if let ChangeBody::Dictionary(d) = &body {
             // The device already holds this version or a newer one.
             if d.version <= dict_version {

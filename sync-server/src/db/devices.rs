@@ -6,9 +6,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::error::StoreResult;
 use super::sql::{Sql, ts};
 use crate::config::Zone;
-use crate::error::AppResult;
 use crate::principal::User;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +45,7 @@ pub struct DeviceUser {
     pub display_name: String,
 }
 
-pub(super) fn devices(conn: &Connection, zone: &Zone, only: Option<Uuid>) -> AppResult<Vec<DeviceView>> {
+pub(super) fn devices(conn: &Connection, zone: &Zone, only: Option<Uuid>) -> StoreResult<Vec<DeviceView>> {
     let mut stmt = conn.prepare_cached(
         "SELECT d.id, d.name, d.platform, d.app_version, u.username, u.display_name, d.registered_at, d.last_sync_at, d.revoked_at, d.backlog,
                 d.dictionary_version,
@@ -81,7 +81,7 @@ pub(super) fn register(
     device: &DeviceInfo,
     token_hash: &str,
     now: DateTime<Utc>,
-) -> AppResult<RegisterOutcome> {
+) -> StoreResult<RegisterOutcome> {
     let existing: Option<(String, Option<String>)> = tx
         .query_row("SELECT user_id, revoked_at FROM devices WHERE id = ?1", [device.id.to_string()], |r| {
             Ok((r.get(0)?, r.get(1)?))
@@ -116,7 +116,7 @@ pub(super) fn register(
 }
 
 /// Revokes a device: its token stops working and it may not register again.
-pub(super) fn revoke(conn: &Connection, id: Uuid, now: DateTime<Utc>) -> AppResult<()> {
+pub(super) fn revoke(conn: &Connection, id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
     conn.execute(
         "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?2), token_hash = NULL WHERE id = ?1",
         params![id.to_string(), ts(now)],
@@ -131,7 +131,7 @@ pub(super) fn note_sync(
     now: DateTime<Utc>,
     backlog: Option<u64>,
     dictionary_version: Option<i64>,
-) -> AppResult<()> {
+) -> StoreResult<()> {
     tx.execute(
         "UPDATE devices SET last_sync_at = ?2, backlog = COALESCE(?3, backlog),
                 dictionary_version = COALESCE(?4, dictionary_version) WHERE id = ?1",

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use protocol::{Category, Dictionary};
 use rusqlite::{Connection, params};
 
+use super::error::StoreResult;
 use super::sql::{Sql, bad_data, json, ts};
-use crate::error::AppResult;
 
 /// The dictionary in memory: the newest version, and every category code any version ever had.
 #[derive(Debug, Default)]
@@ -41,7 +41,7 @@ impl DictIndex {
 }
 
 /// Reads every stored version into the index.
-pub(super) fn load(conn: &Connection) -> AppResult<DictIndex> {
+pub(super) fn load(conn: &Connection) -> StoreResult<DictIndex> {
     let mut index = DictIndex::default();
     let mut stmt = conn.prepare("SELECT body, imported_at FROM dictionary_versions ORDER BY version")?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Sql<DateTime<Utc>>>(1)?.0)))?;
@@ -55,7 +55,11 @@ pub(super) fn load(conn: &Connection) -> AppResult<DictIndex> {
 
 /// Stores a dictionary as a new version (never below the newest stored one plus one); returns it with the
 /// version given.
-pub(super) fn insert_version(tx: &Connection, mut dictionary: Dictionary, now: DateTime<Utc>) -> AppResult<Dictionary> {
+pub(super) fn insert_version(
+    tx: &Connection,
+    mut dictionary: Dictionary,
+    now: DateTime<Utc>,
+) -> StoreResult<Dictionary> {
     let latest: Option<i64> = tx.query_row("SELECT MAX(version) FROM dictionary_versions", [], |r| r.get(0))?;
     if let Some(v) = latest {
         dictionary.version = dictionary.version.max(v + 1);

@@ -6,11 +6,11 @@ use protocol::{CaseState, Category, Finding};
 use rusqlite::{Connection, params};
 use uuid::Uuid;
 
+use super::error::{StoreError, StoreResult};
 use super::history::{Details, SYSTEM, record};
 use super::sql::{Sql, ts};
 use crate::domain::EngineSettings;
 use crate::domain::lifecycle::CaseEvent;
-use crate::error::{AppError, AppResult};
 use crate::principal::User;
 
 /// Opens a case for a finding. `auto` routing dispatches it at once to the category's department; a
@@ -25,7 +25,7 @@ pub(super) fn file_case(
     reporter: (Uuid, Option<&str>),
     actor: &User,
     dispatch: bool,
-) -> AppResult<String> {
+) -> StoreResult<String> {
     let day = settings.zone.at(now).format("%Y%m%d").to_string();
     let n: i64 = tx.query_row(
         "INSERT INTO case_numbers (day, last) VALUES (?1, 1) ON CONFLICT (day) DO UPDATE SET last = last + 1 RETURNING last",
@@ -43,7 +43,7 @@ pub(super) fn file_case(
     } else {
         None
     };
-    let refused = |e: CaseEvent| AppError::internal(format!("the lifecycle refuses {e:?} when filing"));
+    let refused = |e: CaseEvent| StoreError::internal(format!("the lifecycle refuses {e:?} when filing"));
     let filed = CaseEvent::File.next(None, None).ok_or_else(|| refused(CaseEvent::File))?;
     let state = match then {
         Some(e) => e.next(Some(filed), None).ok_or_else(|| refused(e))?,
@@ -104,7 +104,7 @@ pub(super) fn nearest_open_case(
     lat: f64,
     lon: f64,
     observed_ts: i64,
-) -> AppResult<Option<(String, CaseState)>> {
+) -> StoreResult<Option<(String, CaseState)>> {
     let window = (settings.duplicate_window_hours * 3600.0) as i64;
     let (dlat, dlon) = protocol::geo::degree_box(lat, settings.duplicate_radius_m);
     let mut stmt = conn.prepare_cached(

@@ -5,10 +5,10 @@ use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::error::StoreResult;
 use super::filing::nearest_open_case;
 use super::sql::{Sql, bad_data};
 use crate::domain::EngineSettings;
-use crate::error::AppResult;
 
 /// One row of `GET /api/v1/review`.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -48,7 +48,7 @@ pub(super) fn review_items(
     args: &[&dyn rusqlite::ToSql],
     limit: i64,
     offset: u32,
-) -> AppResult<Vec<ReviewItem>> {
+) -> StoreResult<Vec<ReviewItem>> {
     let sql = format!(
         "SELECT f.body, u.username, f.state, f.case_no, f.possible_duplicate_of, f.team, f.reason, f.category
          FROM findings f JOIN users u ON u.id = f.reporter_id WHERE {where_sql}
@@ -101,7 +101,7 @@ pub(super) fn review_items(
     Ok(out)
 }
 
-pub(super) fn finding_meta(conn: &Connection, id: Uuid) -> AppResult<Option<FindingMeta>> {
+pub(super) fn finding_meta(conn: &Connection, id: Uuid) -> StoreResult<Option<FindingMeta>> {
     Ok(conn
         .query_row("SELECT state, team FROM findings WHERE id = ?1", [id.to_string()], |r| {
             Ok(FindingMeta { state: r.get::<_, Sql<FindingState>>(0)?.0, team: r.get(1)? })

@@ -6,9 +6,9 @@ use protocol::{CaseState, FindingState};
 use rusqlite::{Connection, params};
 use uuid::Uuid;
 
+use super::error::{StoreError, StoreResult};
 use super::sql::{json, ts};
 use crate::domain::lifecycle::CaseEvent;
-use crate::error::{AppError, AppResult};
 use crate::principal::User;
 
 /// Who an entry of a case's history names.
@@ -45,7 +45,7 @@ pub(super) fn record<'a>(
     event: CaseEvent,
     (from, to): (Option<CaseState>, Option<CaseState>),
     details: Details<'_>,
-) -> AppResult<()> {
+) -> StoreResult<()> {
     let actor = actor.into();
     let (from, to) = if event.records_states() { (from, to) } else { (None, None) };
     tx.prepare_cached(
@@ -86,9 +86,13 @@ pub(super) fn step<'a>(
     event: CaseEvent,
     from: CaseState,
     details: Details<'_>,
-) -> AppResult<CaseState> {
+) -> StoreResult<CaseState> {
     let to = event.next(Some(from), None).ok_or_else(|| {
-        AppError::invalid_transition(format!("case {case_no} is {}: {} does not apply", from.as_str(), event.action()))
+        StoreError::invalid_transition(format!(
+            "case {case_no} is {}: {} does not apply",
+            from.as_str(),
+            event.action()
+        ))
     })?;
     record(tx, case_no, at, actor, event, (Some(from), Some(to)), details)?;
     Ok(to)
@@ -103,7 +107,7 @@ pub(super) fn finding_history(
     to: FindingState,
     note: Option<&str>,
     now: DateTime<Utc>,
-) -> AppResult<()> {
+) -> StoreResult<()> {
     tx.execute(
         "INSERT INTO finding_history (finding_id, at, actor, role, action, from_state, to_state, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![id.to_string(), ts(now), actor.username, actor.role.as_str(), action, FindingState::PendingReview.as_str(), to.as_str(), note],

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::changes::notify_finding;
 use super::dict::DictIndex;
+use super::error::{StoreError, StoreResult};
 use super::filing::{file_case, nearest_open_case};
 use super::history::{Details, step};
 use super::sql::{json, ts};
@@ -18,7 +19,6 @@ use super::tasks::complete_task;
 use crate::domain::EngineSettings;
 use crate::domain::lifecycle::CaseEvent;
 use crate::domain::ops::{OP_HASH_V2, PreparedFinding, PreparedOp, legacy_op_hash};
-use crate::error::{AppError, AppResult};
 use crate::principal::Principal;
 
 /// Who syncs, and when.
@@ -50,7 +50,7 @@ fn done(status: OpStatus, result: OpResult) -> Outcome {
 
 /// Notes the findings whose photos are all stored already, with a reader connection (taken only for these
 /// lookups, after the parsing, so that token checks and the console are not kept waiting for one).
-pub(super) fn mark_stored_photos(prepared: &mut [PreparedOp], reader: &Connection) -> AppResult<()> {
+pub(super) fn mark_stored_photos(prepared: &mut [PreparedOp], reader: &Connection) -> StoreResult<()> {
     let mut stored = reader.prepare_cached("SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?1)")?;
     let mut known: HashSet<String> = HashSet::new();
     for op in prepared.iter_mut() {
@@ -76,7 +76,7 @@ pub(super) fn apply_batch(
     dict: &DictIndex,
     ctx: &SyncContext<'_>,
     ops: &[PreparedOp],
-) -> AppResult<Vec<OpResult>> {
+) -> StoreResult<Vec<OpResult>> {
     // Entities whose op in this batch was not applied: later ops about them must wait.
     let mut blocked: HashSet<Uuid> = HashSet::new();
     let mut results = Vec::with_capacity(ops.len());
@@ -118,7 +118,7 @@ fn apply_one(
     keys: &BatchKeys,
     prepared: &PreparedOp,
     blocked: &mut HashSet<Uuid>,
-) -> AppResult<Outcome> {
+) -> StoreResult<Outcome> {
     let seq = prepared.seq;
     let (op, op_hash) = match &prepared.op {
         Ok(op) => op,
@@ -139,7 +139,7 @@ fn apply_one(
             let msg = format!("seq {seq} of this device was already used for a different op");
             return Ok(rejected(seq, ApiError::new(ErrorCode::Conflict, msg)));
         }
-        let mut result: OpResult = serde_json::from_str(&first).map_err(|e| AppError::internal(e.to_string()))?;
+        let mut result: OpResult = serde_json::from_str(&first).map_err(StoreError::from)?;
         result.status = OpStatus::Duplicate;
         return Ok(done(OpStatus::Duplicate, result));
     }
@@ -150,7 +150,7 @@ fn apply_one(
     }
     let outcome = match op {
         Op::FindingCreate(f) => {
-            let prep = prepared.finding.as_ref().ok_or_else(|| AppError::internal("finding not prepared"))?;
+            let prep = prepared.finding.as_ref().ok_or_else(|| StoreError::internal("finding not prepared"))?;
             finding_create(tx, settings, dict, ctx, keys, seq, f, prep)?
         }
         Op::PatrolStart(p) => {
@@ -237,7 +237,7 @@ fn patrol_ack(seq: u64, id: Uuid) -> OpResult {
     OpResult { seq, status: OpStatus::Applied, finding: None, patrol: Some(PatrolAck { id }), task: None, error: None }
 }
 
-fn patrol_exists(tx: &Connection, id: Uuid) -> AppResult<bool> {
+fn patrol_exists(tx: &Connection, id: Uuid) -> StoreResult<bool> {
     Ok(tx.query_row("SELECT EXISTS (SELECT 1 FROM patrols WHERE id = ?1)", [id.to_string()], |r| r.get(0))?)
 }
 
@@ -255,7 +255,7 @@ fn finding_create(
     seq: u64,
     f: &Finding,
     prep: &PreparedFinding,
-) -> AppResult<Outcome> {
+) -> StoreResult<Outcome> {
     if let Err(e) = &prep.valid {
         return Ok(rejected(seq, e.clone()));
     }
@@ -269,7 +269,7 @@ fn finding_create(
             let msg = format!("finding {} is already stored with a different body", f.id);
             return Ok(rejected(seq, ApiError::new(ErrorCode::Conflict, msg)));
         }
-        let ack: FindingAck = serde_json::from_str(&first_ack).map_err(|e| AppError::internal(e.to_string()))?;
+        let ack: FindingAck = serde_json::from_str(&first_ack).map_err(StoreError::from)?;
         return Ok(done(OpStatus::Duplicate, finding_result(seq, OpStatus::Duplicate, ack)));
     }
     let mut missing: Vec<&str> = Vec::new();
@@ -288,7 +288,7 @@ fn finding_create(
     }
 
     let (dict_version, mut category) =
-        dict.categories.get(&f.category).cloned().ok_or_else(|| AppError::internal("category vanished"))?;
+        dict.categories.get(&f.category).cloned().ok_or_else(|| StoreError::internal("category vanished"))?;
     // Routing is data: a road or grid override of the dictionary beats the category's own department.
     category.department = dict.route(&f.category, f.road.as_deref(), f.grid.as_deref()).unwrap_or(category.department);
     let reporter = &ctx.principal.user;

@@ -9,7 +9,7 @@
 //! 4. `tasks` (verification, 核查), `findings` (the review list)
 //! 5. `filing` (立案, duplicates)
 //! 6. `history`, `changes` (the feed back to devices)
-//! 7. `dict`, then `sql` (shared helpers)
+//! 7. `dict`, then `sql` (shared helpers), then `error` (the storage-neutral `StoreError`)
 //!
 //! Beside them, each over `sql` only: `accounts`, `devices`, `blobs`, `patrols`, `sync_health`, `stats_facts`.
 
@@ -19,6 +19,7 @@ mod cases;
 mod changes;
 mod devices;
 mod dict;
+mod error;
 mod filing;
 mod findings;
 mod history;
@@ -38,6 +39,7 @@ pub use blobs::UploadState;
 pub use cases::{ActionInput, CaseFilter, CaseMeta, CaseView, GeoPoint, HistoryEntry, TaskView};
 pub use changes::ChangePage;
 pub use devices::{DeviceUser, DeviceView, RegisterOutcome};
+pub use error::{StoreError, StoreResult};
 pub use findings::{FindingMeta, ReviewItem};
 pub use ingest::SyncContext;
 pub use patrols::{PatrolView, RoadWalked};

@@ -7,9 +7,9 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::devices::DeviceUser;
+use super::error::StoreResult;
 use super::sql::{Sql, stored};
 use crate::config::Zone;
-use crate::error::AppResult;
 use crate::policy::Scope;
 
 /// A patrol with its track, for the chief's map.
@@ -42,7 +42,7 @@ pub(super) fn patrols(
     scope: &Scope,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> AppResult<Vec<PatrolView>> {
+) -> StoreResult<Vec<PatrolView>> {
     let visible = |user_id: &str, user_team: &Option<String>| match scope {
         Scope::All => true,
         Scope::Team(team) => team.is_some() && team == user_team,

@@ -9,12 +9,12 @@ use uuid::Uuid;
 use super::cases::case_meta;
 use super::changes::{announce_case, notify_finding};
 use super::dict::DictIndex;
+use super::error::{StoreError, StoreResult};
 use super::filing::file_case;
 use super::history::{Details, finding_history, step};
 use super::sql::bad_data;
 use crate::domain::EngineSettings;
 use crate::domain::lifecycle::CaseEvent;
-use crate::error::{AppError, AppResult};
 use crate::principal::User;
 
 /// A section chief's decision on a finding.
@@ -43,15 +43,15 @@ pub(super) fn review_finding(
     id: Uuid,
     decision: &Decision,
     now: DateTime<Utc>,
-) -> AppResult<Option<String>> {
+) -> StoreResult<Option<String>> {
     let (body, state, reporter, team): (String, String, String, Option<String>) = tx
         .query_row("SELECT body, state, reporter_id, team FROM findings WHERE id = ?1", [id.to_string()], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })
         .optional()?
-        .ok_or_else(|| AppError::not_found("no such finding"))?;
+        .ok_or_else(|| StoreError::not_found("no such finding"))?;
     if state != FindingState::PendingReview.as_str() {
-        return Err(AppError::invalid_transition(format!("this finding was already reviewed ({state})")));
+        return Err(StoreError::invalid_transition(format!("this finding was already reviewed ({state})")));
     }
     let mut finding: protocol::Finding = serde_json::from_str(&body).map_err(bad_data)?;
     let reporter = Uuid::parse_str(&reporter).map_err(bad_data)?;
@@ -64,7 +64,7 @@ pub(super) fn review_finding(
                 .categories
                 .get(&finding.category)
                 .cloned()
-                .ok_or_else(|| AppError::invalid("category", "unknown category"))?;
+                .ok_or_else(|| StoreError::invalid("category", "unknown category"))?;
             cat.department = dict
                 .route(&finding.category, finding.road.as_deref(), finding.grid.as_deref())
                 .unwrap_or(cat.department);
@@ -74,9 +74,9 @@ pub(super) fn review_finding(
         }
         Decision::Reject { reason } => (FindingState::Rejected, None, Some(reason.clone()), "reject"),
         Decision::Merge { case_no, note } => {
-            let meta = case_meta(tx, case_no)?.ok_or_else(|| AppError::not_found(format!("no case {case_no}")))?;
+            let meta = case_meta(tx, case_no)?.ok_or_else(|| StoreError::not_found(format!("no case {case_no}")))?;
             if !meta.state.is_open() {
-                return Err(AppError::conflict(format!(
+                return Err(StoreError::conflict(format!(
                     "case {case_no} is {} and takes no more reports",
                     meta.state.as_str()
                 )));

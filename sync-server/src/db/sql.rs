@@ -10,7 +10,7 @@ use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::error::{AppError, AppResult};
+use super::error::{StoreError, StoreResult};
 use crate::principal::User;
 
 /// A time as stored in TEXT columns: UTC, RFC 3339 with milliseconds.
@@ -25,12 +25,12 @@ pub(super) fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
 }
 
 /// A value as stored in a JSON column.
-pub(super) fn json<T: Serialize>(value: &T) -> AppResult<String> {
-    serde_json::to_string(value).map_err(|e| AppError::internal(e.to_string()))
+pub(super) fn json<T: Serialize>(value: &T) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::internal(e.to_string()))
 }
 
-pub(super) fn bad_data(e: impl std::fmt::Display) -> AppError {
-    AppError::internal(format!("stored data unreadable: {e}"))
+pub(super) fn bad_data(e: impl std::fmt::Display) -> StoreError {
+    StoreError::corrupt(e.to_string())
 }
 
 pub(super) fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
@@ -93,7 +93,7 @@ impl<T: Stored> FromSql for Sql<T> {
 }
 
 /// Parses a stored value already read as text.
-pub(super) fn stored<T: Stored>(s: &str) -> AppResult<T> {
+pub(super) fn stored<T: Stored>(s: &str) -> StoreResult<T> {
     T::parse_stored(s).ok_or_else(|| bad_data(format!("`{s}` is not a {}", T::WHAT)))
 }
 

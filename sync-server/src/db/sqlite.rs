@@ -23,6 +23,7 @@ use super::cases::{self, ActionInput, CaseFilter, CaseMeta, CaseView};
 use super::changes::{self, ChangePage};
 use super::devices::{self, DeviceView, RegisterOutcome};
 use super::dict::{self, DictIndex};
+use super::error::{StoreError, StoreResult};
 use super::findings::{self, FindingMeta, ReviewItem};
 use super::ingest::{self, SyncContext};
 use super::patrols::{self, PatrolView};
@@ -37,7 +38,6 @@ use crate::domain::EngineSettings;
 use crate::domain::cursor::Cursor;
 use crate::domain::ops::PreparedOp;
 use crate::domain::stats::StatEvent;
-use crate::error::{AppError, AppResult};
 use crate::policy::{PhotoUse, Scope};
 use crate::principal::{Principal, User};
 
@@ -54,7 +54,7 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 /// checkpoint (it waits for no reader or writer) after commits, at most every `CHECKPOINT_EVERY`. Each
 /// checkpoint flushes the log before it copies and the database after, as SQLite's own do. A failed one is
 /// reported and tried again after the next commit. Returns what the writer wakes it with after each commit.
-fn checkpointer(conn: Connection) -> AppResult<SyncSender<()>> {
+fn checkpointer(conn: Connection) -> StoreResult<SyncSender<()>> {
     let (committed, commits) = std::sync::mpsc::sync_channel::<()>(1);
     std::thread::Builder::new().name("checkpoint".into()).spawn(move || {
         while commits.recv().is_ok() {
@@ -83,7 +83,7 @@ pub struct SqliteStore {
     committed: SyncSender<()>,
 }
 
-fn open_connection(path: &Path) -> AppResult<Connection> {
+fn open_connection(path: &Path) -> StoreResult<Connection> {
     let conn = Connection::open(path)?;
     // WAL lets readers run beside the writer; FULL makes every commit survive a power cut, which the
     // contract demands before an `applied` answer is sent.
@@ -109,7 +109,7 @@ impl SqliteStore {
     /// Everything else, a photo's row included (HEAD answers from it without a flush), keeps synchronous=FULL,
     /// where SQLite flushes before the commit is visible. A checkpoint flushes the log before it copies pages,
     /// at NORMAL too.
-    fn write_then_flush<T>(&self, work: impl FnOnce(&rusqlite::Transaction<'_>) -> AppResult<T>) -> AppResult<T> {
+    fn write_then_flush<T>(&self, work: impl FnOnce(&rusqlite::Transaction<'_>) -> StoreResult<T>) -> StoreResult<T> {
         /// Puts the writer back to FULL however the transaction ends, a panic included.
         struct BackToFull<'a>(&'a Connection);
         impl Drop for BackToFull<'_> {
@@ -161,7 +161,7 @@ impl SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating and migrating when needed) the store in `dir/server.sqlite`.
-    pub fn open(dir: &Path, settings: EngineSettings) -> AppResult<Self> {
+    pub fn open(dir: &Path, settings: EngineSettings) -> StoreResult<Self> {
         std::fs::create_dir_all(dir)?;
         let path = dir.join("server.sqlite");
         let mut writer = open_connection(&path)?;
@@ -182,7 +182,7 @@ impl SqliteStore {
         writer.pragma_update(None, "wal_autocheckpoint", FALLBACK_CHECKPOINT_PAGES)?;
         let committed = checkpointer(open_connection(&path)?)?;
         let index = dict::load(&writer)?;
-        let readers = (0..READERS).map(|_| open_connection(&path).map(Mutex::new)).collect::<AppResult<Vec<_>>>()?;
+        let readers = (0..READERS).map(|_| open_connection(&path).map(Mutex::new)).collect::<StoreResult<Vec<_>>>()?;
         Ok(SqliteStore {
             writer: Mutex::new(writer),
             wal: std::fs::File::open(dir.join("server.sqlite-wal")).ok(),
@@ -204,17 +204,17 @@ impl SqliteStore {
         self.dict.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    fn known_department(&self, code: &str) -> AppResult<()> {
+    fn known_department(&self, code: &str) -> StoreResult<()> {
         let known = self.dict_index().current.as_ref().is_some_and(|d| d.departments.iter().any(|x| x.code == code));
         if known {
             Ok(())
         } else {
-            Err(AppError::invalid("department", format!("department `{code}` is not a code of the dictionary")))
+            Err(StoreError::invalid("department", format!("department `{code}` is not a code of the dictionary")))
         }
     }
 
     /// Runs `work` in one immediate transaction of the writer, at synchronous=FULL, and commits it.
-    fn write<T>(&self, work: impl FnOnce(&rusqlite::Transaction<'_>) -> AppResult<T>) -> AppResult<T> {
+    fn write<T>(&self, work: impl FnOnce(&rusqlite::Transaction<'_>) -> StoreResult<T>) -> StoreResult<T> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = work(&tx)?;
@@ -224,21 +224,21 @@ impl SqliteStore {
     }
 
     /// The case as the console shows it after a change, read on the writer (so it sees the change).
-    fn case_after(&self, case_no: &str, now: DateTime<Utc>) -> AppResult<CaseView> {
+    fn case_after(&self, case_no: &str, now: DateTime<Utc>) -> StoreResult<CaseView> {
         cases::case_detail(&lock(&self.writer), &self.settings, &self.dict_index(), case_no, now)?
-            .ok_or_else(|| AppError::internal("case vanished"))
+            .ok_or_else(|| StoreError::corrupt("case vanished"))
     }
 }
 
 impl Store for SqliteStore {
-    fn add_user(&self, user: NewUser, now: DateTime<Utc>) -> AppResult<User> {
+    fn add_user(&self, user: NewUser, now: DateTime<Utc>) -> StoreResult<User> {
         if let Some(dep) = &user.department {
             self.known_department(dep)?;
         }
         self.write(|tx| accounts::add_user(tx, user, now))
     }
 
-    fn user_credentials(&self, username: &str) -> AppResult<Option<(User, String)>> {
+    fn user_credentials(&self, username: &str) -> StoreResult<Option<(User, String)>> {
         accounts::credentials(&self.reader(), username)
     }
 
@@ -248,27 +248,27 @@ impl Store for SqliteStore {
         device: &DeviceInfo,
         token_hash: &str,
         now: DateTime<Utc>,
-    ) -> AppResult<RegisterOutcome> {
+    ) -> StoreResult<RegisterOutcome> {
         self.write(|tx| devices::register(tx, user, device, token_hash, now))
     }
 
-    fn create_session(&self, user_id: Uuid, token_hash: &str, expires_at: DateTime<Utc>) -> AppResult<()> {
+    fn create_session(&self, user_id: Uuid, token_hash: &str, expires_at: DateTime<Utc>) -> StoreResult<()> {
         accounts::create_session(&lock(&self.writer), user_id, token_hash, expires_at, Utc::now())
     }
 
-    fn end_session(&self, token_hash: &str) -> AppResult<()> {
+    fn end_session(&self, token_hash: &str) -> StoreResult<()> {
         accounts::end_session(&lock(&self.writer), token_hash)
     }
 
-    fn principal_by_token(&self, token_hash: &str, now: DateTime<Utc>) -> AppResult<Option<Principal>> {
+    fn principal_by_token(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<Principal>> {
         accounts::principal_by_token(&self.reader(), token_hash, now)
     }
 
-    fn dictionary(&self) -> AppResult<Option<Dictionary>> {
+    fn dictionary(&self) -> StoreResult<Option<Dictionary>> {
         Ok(self.dict_index().current.clone())
     }
 
-    fn import_dictionary(&self, dictionary: Dictionary, now: DateTime<Utc>) -> AppResult<i64> {
+    fn import_dictionary(&self, dictionary: Dictionary, now: DateTime<Utc>) -> StoreResult<i64> {
         dictionary.validate()?;
         let dictionary = self.write(|tx| {
             let stored = dict::insert_version(tx, dictionary, now)?;
@@ -286,29 +286,29 @@ impl Store for SqliteStore {
         Ok(dictionary.version)
     }
 
-    fn blob(&self, sha256: &str) -> AppResult<Option<BlobMeta>> {
+    fn blob(&self, sha256: &str) -> StoreResult<Option<BlobMeta>> {
         blobs::blob(&self.reader(), sha256)
     }
 
-    fn record_blobs(&self, rows: &[(BlobMeta, Uuid)], now: DateTime<Utc>) -> AppResult<Vec<bool>> {
+    fn record_blobs(&self, rows: &[(BlobMeta, Uuid)], now: DateTime<Utc>) -> StoreResult<Vec<bool>> {
         // One commit (one flush) for the photos' rows and the end of their uploads. At FULL: HEAD answers from
         // these rows without flushing, so they must not be visible before they are on disk.
         self.write(|tx| blobs::record_blobs(tx, rows, now))
     }
 
-    fn upload(&self, sha256: &str) -> AppResult<Option<UploadState>> {
+    fn upload(&self, sha256: &str) -> StoreResult<Option<UploadState>> {
         blobs::upload(&self.reader(), sha256)
     }
 
-    fn begin_upload(&self, sha256: &str, length: u64, by: Uuid, now: DateTime<Utc>) -> AppResult<()> {
+    fn begin_upload(&self, sha256: &str, length: u64, by: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
         blobs::begin_upload(&lock(&self.writer), sha256, length, by, now)
     }
 
-    fn end_upload(&self, sha256: &str) -> AppResult<()> {
+    fn end_upload(&self, sha256: &str) -> StoreResult<()> {
         blobs::end_upload(&lock(&self.writer), sha256)
     }
 
-    fn photo_use(&self, sha256: &str, user: &User) -> AppResult<Option<PhotoUse>> {
+    fn photo_use(&self, sha256: &str, user: &User) -> StoreResult<Option<PhotoUse>> {
         blobs::photo_use(&self.reader(), sha256, user)
     }
 
@@ -317,7 +317,7 @@ impl Store for SqliteStore {
         Box::new(move |code| dict.categories.contains_key(code))
     }
 
-    fn apply_ops(&self, ctx: &SyncContext<'_>, mut prepared: Vec<PreparedOp>) -> AppResult<Vec<OpResult>> {
+    fn apply_ops(&self, ctx: &SyncContext<'_>, mut prepared: Vec<PreparedOp>) -> StoreResult<Vec<OpResult>> {
         // One transaction per request, flushed before the answer. (Committing concurrent requests together
         // was measured and lost: the flush is cheap next to the work per op, and every answer of a group
         // waits for the whole group.) What needs no database is done before the write lock, in parallel
@@ -331,7 +331,7 @@ impl Store for SqliteStore {
         })
     }
 
-    fn changes(&self, user: &User, cursor: Option<Cursor>, limit: usize) -> AppResult<ChangePage> {
+    fn changes(&self, user: &User, cursor: Option<Cursor>, limit: usize) -> StoreResult<ChangePage> {
         let page = changes::changes_page(&self.reader(), &self.dict_index(), &self.settings.zone, user, cursor, limit)?;
         // A change read here may come from a sync whose log flush (outside the write lock) has not ended yet:
         // it is flushed before it can be sent.
@@ -339,7 +339,7 @@ impl Store for SqliteStore {
         Ok(page)
     }
 
-    fn setting_or_insert(&self, key: &str, value: &str) -> AppResult<String> {
+    fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String> {
         self.write(|tx| {
             tx.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)", [key, value])?;
             Ok(tx.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))?)
@@ -353,7 +353,7 @@ impl Store for SqliteStore {
         to: DateTime<Utc>,
         limit: Option<u32>,
         offset: u32,
-    ) -> AppResult<Vec<ReviewItem>> {
+    ) -> StoreResult<Vec<ReviewItem>> {
         let conn = self.reader();
         let limit = limit.map(i64::from).unwrap_or(-1);
         let (from, to) = (from.timestamp(), to.timestamp());
@@ -370,11 +370,11 @@ impl Store for SqliteStore {
         findings::review_items(&conn, &self.settings, &filter, &[&from, &to, &owner], limit, offset)
     }
 
-    fn finding_meta(&self, id: Uuid) -> AppResult<Option<FindingMeta>> {
+    fn finding_meta(&self, id: Uuid) -> StoreResult<Option<FindingMeta>> {
         findings::finding_meta(&self.reader(), id)
     }
 
-    fn case_meta(&self, case_no: &str) -> AppResult<Option<CaseMeta>> {
+    fn case_meta(&self, case_no: &str) -> StoreResult<Option<CaseMeta>> {
         cases::case_meta(&self.reader(), case_no)
     }
 
@@ -384,72 +384,78 @@ impl Store for SqliteStore {
         id: Uuid,
         decision: &Decision,
         now: DateTime<Utc>,
-    ) -> AppResult<(ReviewItem, Option<CaseView>)> {
+    ) -> StoreResult<(ReviewItem, Option<CaseView>)> {
         let dict = self.dict_index();
         let case_no = self.write(|tx| review::review_finding(tx, &self.settings, &dict, actor, id, decision, now))?;
         let conn = lock(&self.writer);
         let item = findings::review_items(&conn, &self.settings, "f.id = ?1", &[&id.to_string()], -1, 0)?
             .pop()
-            .ok_or_else(|| AppError::internal("reviewed finding vanished"))?;
+            .ok_or_else(|| StoreError::corrupt("reviewed finding vanished"))?;
         let case = case_no.map(|no| cases::case_view(&conn, &self.settings, &dict, &no, now)).transpose()?.flatten();
         Ok((item, case))
     }
 
-    fn cases(&self, filter: &CaseFilter, now: DateTime<Utc>) -> AppResult<Vec<CaseView>> {
+    fn cases(&self, filter: &CaseFilter, now: DateTime<Utc>) -> StoreResult<Vec<CaseView>> {
         cases::cases(&self.reader(), &self.settings, &self.dict_index(), filter, now)
     }
 
-    fn case_detail(&self, case_no: &str, now: DateTime<Utc>) -> AppResult<Option<CaseView>> {
+    fn case_detail(&self, case_no: &str, now: DateTime<Utc>) -> StoreResult<Option<CaseView>> {
         cases::case_detail(&self.reader(), &self.settings, &self.dict_index(), case_no, now)
     }
 
-    fn case_action(&self, actor: &User, case_no: &str, input: &ActionInput, now: DateTime<Utc>) -> AppResult<CaseView> {
+    fn case_action(
+        &self,
+        actor: &User,
+        case_no: &str,
+        input: &ActionInput,
+        now: DateTime<Utc>,
+    ) -> StoreResult<CaseView> {
         self.write(|tx| cases::case_action(tx, &self.settings, actor, case_no, input, now))?;
         self.case_after(case_no, now)
     }
 
-    fn stat_events(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> AppResult<Vec<StatEvent>> {
+    fn stat_events(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<StatEvent>> {
         stats_facts::stat_events(&self.reader(), &self.dict_index(), from, to)
     }
 
-    fn devices(&self) -> AppResult<Vec<DeviceView>> {
+    fn devices(&self) -> StoreResult<Vec<DeviceView>> {
         devices::devices(&self.reader(), &self.settings.zone, None)
     }
 
-    fn revoke_device(&self, id: Uuid, now: DateTime<Utc>) -> AppResult<Option<DeviceView>> {
+    fn revoke_device(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<Option<DeviceView>> {
         let conn = lock(&self.writer);
         devices::revoke(&conn, id, now)?;
         Ok(devices::devices(&conn, &self.settings.zone, Some(id))?.pop())
     }
 
-    fn users(&self) -> AppResult<Vec<UserView>> {
+    fn users(&self) -> StoreResult<Vec<UserView>> {
         accounts::users(&self.reader())
     }
 
-    fn update_user(&self, username: &str, update: UserUpdate, now: DateTime<Utc>) -> AppResult<Option<UserView>> {
+    fn update_user(&self, username: &str, update: UserUpdate, now: DateTime<Utc>) -> StoreResult<Option<UserView>> {
         if let Some(Some(dep)) = &update.department {
             self.known_department(dep)?;
         }
         self.write(|tx| accounts::update_user(tx, username, &update, now))
     }
 
-    fn teams(&self) -> AppResult<Vec<TeamView>> {
+    fn teams(&self) -> StoreResult<Vec<TeamView>> {
         accounts::teams(&self.reader(), &self.settings.zone)
     }
 
-    fn add_team(&self, name: &str, now: DateTime<Utc>) -> AppResult<TeamView> {
+    fn add_team(&self, name: &str, now: DateTime<Utc>) -> StoreResult<TeamView> {
         if !accounts::add_team(&lock(&self.writer), name, now)? {
-            return Err(AppError::conflict(format!("team `{name}` exists already")));
+            return Err(StoreError::conflict(format!("team `{name}` exists already")));
         }
         Ok(TeamView { name: name.to_owned(), members: 0, created_at: Some(self.settings.zone.at(now)) })
     }
 
-    fn departments(&self) -> AppResult<Vec<DepartmentView>> {
+    fn departments(&self) -> StoreResult<Vec<DepartmentView>> {
         let dict = self.dict_index();
         accounts::departments(&self.reader(), dict.current.as_ref())
     }
 
-    fn task_case(&self, task_id: Uuid) -> AppResult<Option<CaseMeta>> {
+    fn task_case(&self, task_id: Uuid) -> StoreResult<Option<CaseMeta>> {
         let conn = self.reader();
         match tasks::task_case(&conn, task_id)? {
             Some(case_no) => cases::case_meta(&conn, &case_no),
@@ -464,17 +470,17 @@ impl Store for SqliteStore {
         change: &TaskChange,
         note: Option<&str>,
         now: DateTime<Utc>,
-    ) -> AppResult<CaseView> {
+    ) -> StoreResult<CaseView> {
         let case_no = self.write(|tx| tasks::change_task(tx, &self.settings, actor, task_id, change, note, now))?;
         self.case_after(&case_no, now)
     }
 
-    fn patrols(&self, scope: &Scope, from: DateTime<Utc>, to: DateTime<Utc>) -> AppResult<Vec<PatrolView>> {
+    fn patrols(&self, scope: &Scope, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<PatrolView>> {
         let dict = self.dict_index();
         patrols::patrols(&self.reader(), &self.settings.zone, dict.current.as_ref(), scope, from, to)
     }
 
-    fn sync_health(&self, now: DateTime<Utc>) -> AppResult<SyncHealth> {
+    fn sync_health(&self, now: DateTime<Utc>) -> StoreResult<SyncHealth> {
         sync_health::sync_health(&self.reader(), &self.settings.zone, now)
     }
 }

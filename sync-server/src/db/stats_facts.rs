@@ -6,10 +6,10 @@ use protocol::CaseState;
 use rusqlite::{Connection, params};
 
 use super::dict::DictIndex;
+use super::error::StoreResult;
 use super::sql::{Sql, bad_data, ts};
 use crate::domain::lifecycle::{CaseAction, CaseEvent};
 use crate::domain::stats::{Metric, StatEvent};
-use crate::error::AppResult;
 
 /// Facts with a deadline: `sql` selects (inspector, team, department, category, due_at, done_at) of the
 /// deadlines falling in the period; a fact is in time when it was done at or before its deadline.
@@ -19,7 +19,7 @@ fn deadline_events(
     metric: Metric,
     (from, to): (DateTime<Utc>, DateTime<Utc>),
     out: &mut Vec<StatEvent>,
-) -> AppResult<()> {
+) -> StoreResult<()> {
     let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map(params![ts(from), ts(to)], |r| {
         Ok((
@@ -52,7 +52,7 @@ pub(super) fn stat_events(
     dict: &DictIndex,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> AppResult<Vec<StatEvent>> {
+) -> StoreResult<Vec<StatEvent>> {
     let department_of = |category: &str| dict.categories.get(category).map(|(_, c)| c.department.clone());
     let mut out = Vec::new();
     // Findings reported, valid, fixed on the spot.

@@ -10,6 +10,7 @@ use super::blobs::UploadState;
 use super::cases::{ActionInput, CaseFilter, CaseMeta, CaseView};
 use super::changes::ChangePage;
 use super::devices::{DeviceView, RegisterOutcome};
+use super::error::StoreResult;
 use super::findings::{FindingMeta, ReviewItem};
 use super::ingest::SyncContext;
 use super::patrols::PatrolView;
@@ -20,15 +21,14 @@ use crate::blobs::BlobMeta;
 use crate::domain::cursor::Cursor;
 use crate::domain::ops::PreparedOp;
 use crate::domain::stats::StatEvent;
-use crate::error::AppResult;
 use crate::policy::{PhotoUse, Scope};
 use crate::principal::{Principal, User};
 
 pub trait Store: Send + Sync + 'static {
     /// Creates a user (and the team, if new). The department must be in the dictionary.
-    fn add_user(&self, user: NewUser, now: DateTime<Utc>) -> AppResult<User>;
+    fn add_user(&self, user: NewUser, now: DateTime<Utc>) -> StoreResult<User>;
     /// A user and the stored password hash.
-    fn user_credentials(&self, username: &str) -> AppResult<Option<(User, String)>>;
+    fn user_credentials(&self, username: &str) -> StoreResult<Option<(User, String)>>;
     /// Binds a device to a user with a new token; the old token stops working.
     fn register_device(
         &self,
@@ -36,41 +36,41 @@ pub trait Store: Send + Sync + 'static {
         device: &DeviceInfo,
         token_hash: &str,
         now: DateTime<Utc>,
-    ) -> AppResult<RegisterOutcome>;
-    fn create_session(&self, user_id: Uuid, token_hash: &str, expires_at: DateTime<Utc>) -> AppResult<()>;
-    fn end_session(&self, token_hash: &str) -> AppResult<()>;
-    fn principal_by_token(&self, token_hash: &str, now: DateTime<Utc>) -> AppResult<Option<Principal>>;
+    ) -> StoreResult<RegisterOutcome>;
+    fn create_session(&self, user_id: Uuid, token_hash: &str, expires_at: DateTime<Utc>) -> StoreResult<()>;
+    fn end_session(&self, token_hash: &str) -> StoreResult<()>;
+    fn principal_by_token(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<Principal>>;
 
     /// The newest dictionary, if one was ever imported.
-    fn dictionary(&self) -> AppResult<Option<Dictionary>>;
+    fn dictionary(&self) -> StoreResult<Option<Dictionary>>;
     /// Stores a dictionary as a new version and pushes it to devices; returns the version given.
-    fn import_dictionary(&self, dictionary: Dictionary, now: DateTime<Utc>) -> AppResult<i64>;
+    fn import_dictionary(&self, dictionary: Dictionary, now: DateTime<Utc>) -> StoreResult<i64>;
 
-    fn blob(&self, sha256: &str) -> AppResult<Option<BlobMeta>>;
+    fn blob(&self, sha256: &str) -> StoreResult<Option<BlobMeta>>;
     /// Records complete blobs and ends their uploads, if any were under way, in one durable commit; for each,
     /// false when it was already held.
-    fn record_blobs(&self, blobs: &[(BlobMeta, Uuid)], now: DateTime<Utc>) -> AppResult<Vec<bool>>;
-    fn upload(&self, sha256: &str) -> AppResult<Option<UploadState>>;
-    fn begin_upload(&self, sha256: &str, length: u64, by: Uuid, now: DateTime<Utc>) -> AppResult<()>;
-    fn end_upload(&self, sha256: &str) -> AppResult<()>;
+    fn record_blobs(&self, blobs: &[(BlobMeta, Uuid)], now: DateTime<Utc>) -> StoreResult<Vec<bool>>;
+    fn upload(&self, sha256: &str) -> StoreResult<Option<UploadState>>;
+    fn begin_upload(&self, sha256: &str, length: u64, by: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
+    fn end_upload(&self, sha256: &str) -> StoreResult<()>;
     /// Where a photo is used, as seen from `user` (for the policy's decision who may read it); `None` when
     /// no such photo is held.
-    fn photo_use(&self, sha256: &str, user: &User) -> AppResult<Option<PhotoUse>>;
+    fn photo_use(&self, sha256: &str, user: &User) -> StoreResult<Option<PhotoUse>>;
 
     /// Whether a category code is in any version of the dictionary, as of now (ops are checked against it
     /// before they reach `apply_ops`): one look at the dictionary for a whole batch.
     fn category_check(&self) -> Box<dyn Fn(&str) -> bool + Send>;
     /// Applies a batch of ops (made ready by `domain::ops::prepare`) in one transaction, durable before it
     /// returns.
-    fn apply_ops(&self, ctx: &SyncContext<'_>, ops: Vec<PreparedOp>) -> AppResult<Vec<OpResult>>;
+    fn apply_ops(&self, ctx: &SyncContext<'_>, ops: Vec<PreparedOp>) -> StoreResult<Vec<OpResult>>;
     /// The changes for a user after a cursor (`None`: from the beginning, current dictionary first).
-    fn changes(&self, user: &User, cursor: Option<Cursor>, limit: usize) -> AppResult<ChangePage>;
+    fn changes(&self, user: &User, cursor: Option<Cursor>, limit: usize) -> StoreResult<ChangePage>;
     /// The value kept under `key` in the server's own settings, storing `value` there first if there is
     /// none (the first start makes the server's secrets; every later start reads them).
-    fn setting_or_insert(&self, key: &str, value: &str) -> AppResult<String>;
+    fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String>;
 
-    fn finding_meta(&self, id: Uuid) -> AppResult<Option<FindingMeta>>;
-    fn case_meta(&self, case_no: &str) -> AppResult<Option<CaseMeta>>;
+    fn finding_meta(&self, id: Uuid) -> StoreResult<Option<FindingMeta>>;
+    fn case_meta(&self, case_no: &str) -> StoreResult<Option<CaseMeta>>;
     /// Applies a chief's decision; refuses (409) a finding that is no longer waiting.
     fn review_finding(
         &self,
@@ -78,26 +78,32 @@ pub trait Store: Send + Sync + 'static {
         id: Uuid,
         decision: &Decision,
         now: DateTime<Utc>,
-    ) -> AppResult<(ReviewItem, Option<CaseView>)>;
-    fn cases(&self, filter: &CaseFilter, now: DateTime<Utc>) -> AppResult<Vec<CaseView>>;
-    fn case_detail(&self, case_no: &str, now: DateTime<Utc>) -> AppResult<Option<CaseView>>;
+    ) -> StoreResult<(ReviewItem, Option<CaseView>)>;
+    fn cases(&self, filter: &CaseFilter, now: DateTime<Utc>) -> StoreResult<Vec<CaseView>>;
+    fn case_detail(&self, case_no: &str, now: DateTime<Utc>) -> StoreResult<Option<CaseView>>;
     /// Moves a case through its lifecycle; refuses (409) what its state does not allow.
-    fn case_action(&self, actor: &User, case_no: &str, input: &ActionInput, now: DateTime<Utc>) -> AppResult<CaseView>;
+    fn case_action(
+        &self,
+        actor: &User,
+        case_no: &str,
+        input: &ActionInput,
+        now: DateTime<Utc>,
+    ) -> StoreResult<CaseView>;
     /// The facts the evaluation indicators of `[from, to)` are computed from.
-    fn stat_events(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> AppResult<Vec<StatEvent>>;
-    fn devices(&self) -> AppResult<Vec<DeviceView>>;
+    fn stat_events(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<StatEvent>>;
+    fn devices(&self) -> StoreResult<Vec<DeviceView>>;
     /// Revokes a device: its token stops working and it may not register again.
-    fn revoke_device(&self, id: Uuid, now: DateTime<Utc>) -> AppResult<Option<DeviceView>>;
+    fn revoke_device(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<Option<DeviceView>>;
 
-    fn users(&self) -> AppResult<Vec<UserView>>;
+    fn users(&self) -> StoreResult<Vec<UserView>>;
     /// Changes a user; `None` when there is no such user.
-    fn update_user(&self, username: &str, update: UserUpdate, now: DateTime<Utc>) -> AppResult<Option<UserView>>;
-    fn teams(&self) -> AppResult<Vec<TeamView>>;
+    fn update_user(&self, username: &str, update: UserUpdate, now: DateTime<Utc>) -> StoreResult<Option<UserView>>;
+    fn teams(&self) -> StoreResult<Vec<TeamView>>;
     /// Creates a team; refuses (409) a name in use.
-    fn add_team(&self, name: &str, now: DateTime<Utc>) -> AppResult<TeamView>;
-    fn departments(&self) -> AppResult<Vec<DepartmentView>>;
+    fn add_team(&self, name: &str, now: DateTime<Utc>) -> StoreResult<TeamView>;
+    fn departments(&self) -> StoreResult<Vec<DepartmentView>>;
     /// The case a verification task belongs to, as permission checks need it.
-    fn task_case(&self, task_id: Uuid) -> AppResult<Option<CaseMeta>>;
+    fn task_case(&self, task_id: Uuid) -> StoreResult<Option<CaseMeta>>;
     /// Reassigns or cancels an open verification task; returns the case after it.
     fn change_task(
         &self,
@@ -106,10 +112,10 @@ pub trait Store: Send + Sync + 'static {
         change: &TaskChange,
         note: Option<&str>,
         now: DateTime<Utc>,
-    ) -> AppResult<CaseView>;
+    ) -> StoreResult<CaseView>;
     /// Patrols started in `[from, to)`.
-    fn patrols(&self, scope: &Scope, from: DateTime<Utc>, to: DateTime<Utc>) -> AppResult<Vec<PatrolView>>;
-    fn sync_health(&self, now: DateTime<Utc>) -> AppResult<SyncHealth>;
+    fn patrols(&self, scope: &Scope, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<PatrolView>>;
+    fn sync_health(&self, now: DateTime<Utc>) -> StoreResult<SyncHealth>;
 
     /// Findings observed in `[from, to)`, oldest first.
     fn review(
@@ -119,5 +125,5 @@ pub trait Store: Send + Sync + 'static {
         to: DateTime<Utc>,
         limit: Option<u32>,
         offset: u32,
-    ) -> AppResult<Vec<ReviewItem>>;
+    ) -> StoreResult<Vec<ReviewItem>>;
 }

@@ -5,9 +5,9 @@ use protocol::Timestamp;
 use rusqlite::{Connection, params};
 use serde::Serialize;
 
+use super::error::StoreResult;
 use super::sql::{Sql, ts};
 use crate::config::Zone;
-use crate::error::AppResult;
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RejectedOp {
@@ -40,8 +40,8 @@ pub struct SyncHealth {
     pub devices: i64,
 }
 
-pub(super) fn sync_health(conn: &Connection, zone: &Zone, now: DateTime<Utc>) -> AppResult<SyncHealth> {
-    let count = |sql: &str| -> AppResult<i64> { Ok(conn.query_row(sql, [], |r| r.get(0))?) };
+pub(super) fn sync_health(conn: &Connection, zone: &Zone, now: DateTime<Utc>) -> StoreResult<SyncHealth> {
+    let count = |sql: &str| -> StoreResult<i64> { Ok(conn.query_row(sql, [], |r| r.get(0))?) };
     let mut stmt = conn.prepare_cached(
         "SELECT device_id, seq, kind, code, message, field, at FROM rejected_ops ORDER BY id DESC LIMIT 200",
     )?;

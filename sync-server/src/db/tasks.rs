@@ -10,15 +10,15 @@ use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use super::changes::{announce_case, insert_change};
+use super::error::{StoreError, StoreResult};
 use super::history::{Details, step};
 use super::sql::{Sql, bad_data, stored, ts};
 use crate::domain::EngineSettings;
 use crate::domain::lifecycle::CaseEvent;
-use crate::error::{AppError, AppResult};
 use crate::policy::verifies_on_the_spot;
 use crate::principal::User;
 
-pub(super) fn cancel_tasks(tx: &Connection, case_no: &str, now: DateTime<Utc>) -> AppResult<()> {
+pub(super) fn cancel_tasks(tx: &Connection, case_no: &str, now: DateTime<Utc>) -> StoreResult<()> {
     let open = tx
         .prepare_cached("SELECT id, assignee_id FROM tasks WHERE case_no = ?1 AND state = 'open'")?
         .query_map([case_no], |r| Ok((r.get::<_, Sql<Uuid>>(0)?.0, r.get::<_, Sql<Uuid>>(1)?.0)))?
@@ -39,7 +39,7 @@ pub(super) fn assign_verification(
     settings: &EngineSettings,
     case_no: &str,
     now: DateTime<Utc>,
-) -> AppResult<()> {
+) -> StoreResult<()> {
     cancel_tasks(tx, case_no, now)?;
     let reporter: String = tx.query_row(
         "SELECT f.reporter_id FROM findings f WHERE f.case_no = ?1 ORDER BY f.state = 'merged', f.observed_ts, f.id LIMIT 1",
@@ -58,7 +58,7 @@ fn issue_task(
     assignee: &str,
     due: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> AppResult<()> {
+) -> StoreResult<()> {
     let (body, category): (String, String) = tx.query_row(
         "SELECT f.body, c.category FROM findings f JOIN cases c ON c.case_no = f.case_no
          WHERE f.case_no = ?1 ORDER BY f.state = 'merged', f.observed_ts, f.id LIMIT 1",
@@ -114,7 +114,7 @@ pub(super) fn change_task(
     change: &TaskChange,
     note: Option<&str>,
     now: DateTime<Utc>,
-) -> AppResult<String> {
+) -> StoreResult<String> {
     let (case_no, state, assignee, due, case_state): (String, String, String, String, String) = tx
         .query_row(
             "SELECT t.case_no, t.state, u.username, t.due_at, c.state FROM tasks t
@@ -123,9 +123,9 @@ pub(super) fn change_task(
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )
         .optional()?
-        .ok_or_else(|| AppError::not_found(format!("no verification task {task_id}")))?;
+        .ok_or_else(|| StoreError::not_found(format!("no verification task {task_id}")))?;
     if state != TaskState::Open.as_str() {
-        return Err(AppError::invalid_transition(format!("this task is already {state}")));
+        return Err(StoreError::invalid_transition(format!("this task is already {state}")));
     }
     let (event, text) = match change {
         TaskChange::Reassign { assignee: to } => {
@@ -135,11 +135,11 @@ pub(super) fn change_task(
                 })
                 .optional()?;
             let Some((target_id, role)) = target else {
-                return Err(AppError::invalid("assignee", format!("no active user `{to}`")));
+                return Err(StoreError::invalid("assignee", format!("no active user `{to}`")));
             };
             let role: protocol::Role = stored(&role)?;
             if !verifies_on_the_spot(role) {
-                return Err(AppError::invalid(
+                return Err(StoreError::invalid(
                     "assignee",
                     format!("`{to}` is a {role}; verification is done on the spot by inspectors"),
                 ));
@@ -171,7 +171,7 @@ pub(super) fn complete_task(
     now: DateTime<Utc>,
     seq: u64,
     t: &TaskComplete,
-) -> AppResult<Result<OpResult, (OpStatus, ApiError)>> {
+) -> StoreResult<Result<OpResult, (OpStatus, ApiError)>> {
     let row: Option<(String, String, String)> = tx
         .query_row("SELECT case_no, assignee_id, state FROM tasks WHERE id = ?1", [t.task_id.to_string()], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
@@ -259,6 +259,6 @@ pub(super) fn complete_task(
 }
 
 /// The case of a verification task, for the permission check; `None` when there is no such task.
-pub(super) fn task_case(conn: &Connection, task_id: Uuid) -> AppResult<Option<String>> {
+pub(super) fn task_case(conn: &Connection, task_id: Uuid) -> StoreResult<Option<String>> {
     Ok(conn.query_row("SELECT case_no FROM tasks WHERE id = ?1", [task_id.to_string()], |r| r.get(0)).optional()?)
 }

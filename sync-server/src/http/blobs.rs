@@ -95,7 +95,7 @@ pub async fn put_blob(
     let meta = BlobMeta { sha256: sha.clone(), bytes: len, content_type: declared, packed: None };
     let written = state
         .blocking(move |store| match store.blob(&sha)? {
-            Some(held) => Ok(Err(held.bytes)),
+            Some(held) => Ok::<_, AppError>(Err(held.bytes)),
             None => Ok(Ok(st.blobs.write(&bytes)?)),
         })
         .await?;
@@ -238,7 +238,7 @@ pub async fn get_blob(
     let found = state
         .blocking(move |store| {
             let Some(meta) = store.blob(&sha)? else {
-                return Ok(None);
+                return Ok::<_, AppError>(None);
             };
             // A photo the caller may not read is answered as one that does not exist.
             let readable = store

@@ -62,8 +62,8 @@ pub async fn add_user(
     }
     principal.may(Verb::AddUser, &Target::Server)?;
     let user = state
-        .blocking(move |s| {
-            s.add_user(
+        .blocking(move |s| -> AppResult<_> {
+            Ok(s.add_user(
                 crate::db::NewUser {
                     display_name: req
                         .display_name
@@ -76,7 +76,7 @@ pub async fn add_user(
                     department: req.department.filter(|d| !d.trim().is_empty()),
                 },
                 Utc::now(),
-            )
+            )?)
         })
         .await?;
     Ok(super::created(user.info()))

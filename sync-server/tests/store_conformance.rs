@@ -1,0 +1,428 @@
+//! The storage trait's promises, written once and run against every backend: what a handler may rely on
+//! whichever database sits behind `Store`. Each case takes a function that opens an empty store; the
+//! `conformance!` list at the end instantiates every case for every backend (the embedded SQLite one today;
+//! a second backend adds one line there and must pass the same cases).
+//!
+//! The cases speak to the trait only (`&dyn Store`), never to SQL, and check outcomes a client would see:
+//! an op applied once and answered `duplicate` after, a case filed once, a refused transition named as such.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use protocol::{CaseState, ChangeBody, DeviceInfo, ErrorCode, FindingState, OpResult, OpStatus, Role, SyncRequestRaw};
+use sync_server::blobs::BlobMeta;
+use sync_server::db::{
+    ActionInput, CaseFilter, Decision, NewUser, RegisterOutcome, SqliteStore, Store, StoreError, SyncContext,
+};
+use sync_server::domain::EngineSettings;
+use sync_server::domain::calendar::WorkCalendar;
+use sync_server::domain::lifecycle::CaseAction;
+use sync_server::domain::ops;
+use sync_server::policy::Scope;
+use sync_server::principal::{Principal, User};
+use uuid::Uuid;
+
+/// An empty store of one backend, and whatever keeps it alive (a temporary directory, a database).
+struct Opened {
+    store: Arc<dyn Store>,
+    _keep: Box<dyn std::any::Any>,
+}
+
+type Open = dyn Fn() -> Opened;
+
+fn settings() -> EngineSettings {
+    EngineSettings {
+        zone: sync_server::Zone::parse("+08:00").expect("zone"),
+        calendar: WorkCalendar::default(),
+        verify_hours: 24.0,
+        duplicate_radius_m: 30.0,
+        duplicate_window_hours: 72.0,
+    }
+}
+
+fn sqlite() -> Opened {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(dir.path(), settings()).expect("open the store");
+    sync_server::seed::ensure_dictionary(&store).expect("first dictionary");
+    Opened { store: Arc::new(store), _keep: Box::new(dir) }
+}
+
+// ---- helpers over the trait ----
+
+/// A category whose findings a chief reviews, and one whose findings are filed and dispatched at once.
+const REVIEWED: &str = "C0118";
+const AUTOMATIC: &str = "C0101";
+
+fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+fn user(store: &dyn Store, name: &str, role: Role, team: Option<&str>, department: Option<&str>) -> User {
+    store
+        .add_user(
+            NewUser {
+                username: name.into(),
+                password_hash: format!("hash-of-{name}"),
+                display_name: name.into(),
+                role,
+                team: team.map(Into::into),
+                department: department.map(Into::into),
+            },
+            now(),
+        )
+        .expect("add user")
+}
+
+fn device(store: &dyn Store, owner: &User) -> Principal {
+    let info =
+        DeviceInfo {
+            id: Uuid::new_v4(), name: "测试手机".into(), platform: "android".into(), app_version: "1".into()
+        };
+    let outcome = store.register_device(owner, &info, &format!("token-{}", info.id), now()).expect("register");
+    assert!(matches!(outcome, RegisterOutcome::Registered));
+    Principal { user: owner.clone(), device_id: Some(info.id) }
+}
+
+fn finding_body(id: Uuid, category: &str, photo: &str, lat: f64) -> String {
+    let at = now().to_rfc3339();
+    serde_json::json!({
+        "id": id, "patrol_id": null, "category": category, "description": "conformance",
+        "urgent": false, "fixed_on_spot": false,
+        "location": {"lat": lat, "lon": 123.4328, "accuracy_m": 4.0, "source": "gps", "fixed_at": at},
+        "address": null, "road": null, "grid": null, "facility_code": null, "observed_at": at,
+        "photos": [{"sha256": photo, "role": "before", "taken_at": at, "width": 1600, "height": 1200, "bytes": 1000}]
+    })
+    .to_string()
+}
+
+/// Sends ops (`(seq, kind, body)`) as one sync batch of the device.
+fn sync(store: &dyn Store, device: &Principal, ops: &[(u64, &str, String)]) -> Vec<OpResult> {
+    let envelopes: Vec<String> =
+        ops.iter().map(|(seq, kind, body)| format!(r#"{{"seq":{seq},"kind":"{kind}","body":{body}}}"#)).collect();
+    let text = format!(r#"{{"device_id":"{}","ops":[{}]}}"#, device.device_id.expect("a device"), envelopes.join(","));
+    let req: SyncRequestRaw<'_> = serde_json::from_str(&text).expect("a sync request");
+    let ctx = SyncContext {
+        principal: device,
+        device_id: req.device_id,
+        now: now(),
+        backlog: None,
+        dictionary_version: None,
+    };
+    let prepared = ops::prepare(ctx.now, &req.ops, store.category_check());
+    store.apply_ops(&ctx, prepared).expect("apply ops")
+}
+
+fn photo(store: &dyn Store, uploader: &User, n: u8) -> String {
+    let sha = format!("{n:02x}").repeat(32);
+    let meta = BlobMeta { sha256: sha.clone(), bytes: 1000, content_type: "image/jpeg".into(), packed: None };
+    store.record_blobs(&[(meta, uploader.id)], now()).expect("record blob");
+    sha
+}
+
+/// An inspector of team 一中队 with a device, a photo held, and the team's chief.
+struct Team {
+    inspector: User,
+    phone: Principal,
+    chief: User,
+    photo: String,
+}
+
+fn team(store: &dyn Store) -> Team {
+    let inspector = user(store, "wang", Role::Inspector, Some("一中队"), None);
+    let chief = user(store, "li", Role::Chief, Some("一中队"), None);
+    let phone = device(store, &inspector);
+    let photo = photo(store, &inspector, 1);
+    Team { inspector, phone, chief, photo }
+}
+
+fn everything() -> CaseFilter {
+    CaseFilter { scope: Scope::All, state: None, department: None, overdue: false }
+}
+
+// ---- the cases ----
+
+fn users_and_sessions(open: &Open) {
+    let o = open();
+    let s = o.store.as_ref();
+    let wang = user(s, "wang", Role::Inspector, Some("一中队"), None);
+    let (read, hash) = s.user_credentials("wang").unwrap().expect("the user is there");
+    assert_eq!((read.id, hash.as_str(), read.team.as_deref()), (wang.id, "hash-of-wang", Some("一中队")));
+    assert!(s.user_credentials("nobody").unwrap().is_none());
+    assert!(s.teams().unwrap().iter().any(|t| t.name == "一中队"), "a user's new team is created with them");
+
+    let again = s.add_user(
+        NewUser {
+            username: "wang".into(),
+            password_hash: "x".into(),
+            display_name: "另一个".into(),
+            role: Role::Inspector,
+            team: None,
+            department: None,
+        },
+        now(),
+    );
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    let unknown_department = s.add_user(
+        NewUser {
+            username: "dept".into(),
+            password_hash: "x".into(),
+            display_name: "部门".into(),
+            role: Role::Department,
+            team: None,
+            department: Some("XX".into()),
+        },
+        now(),
+    );
+    assert!(
+        matches!(unknown_department, Err(StoreError::Invalid { ref field, .. }) if field == "department"),
+        "{unknown_department:?}"
+    );
+
+    s.create_session(wang.id, "session-a", now() + Duration::hours(1)).unwrap();
+    s.create_session(wang.id, "session-old", now() - Duration::seconds(1)).unwrap();
+    let p = s.principal_by_token("session-a", now()).unwrap().expect("a live session");
+    assert_eq!((p.user.id, p.device_id), (wang.id, None));
+    assert!(s.principal_by_token("session-old", now()).unwrap().is_none(), "an expired session is no principal");
+    s.end_session("session-a").unwrap();
+    assert!(s.principal_by_token("session-a", now()).unwrap().is_none(), "an ended session is no principal");
+}
+
+fn devices_register_and_revoke(open: &Open) {
+    let o = open();
+    let s = o.store.as_ref();
+    let wang = user(s, "wang", Role::Inspector, Some("一中队"), None);
+    let zhao = user(s, "zhao", Role::Inspector, Some("一中队"), None);
+    let phone = device(s, &wang);
+    let id = phone.device_id.unwrap();
+    let token = format!("token-{id}");
+    let by_token = s.principal_by_token(&token, now()).unwrap().expect("the device token works");
+    assert_eq!((by_token.user.id, by_token.device_id), (wang.id, Some(id)));
+
+    let info = DeviceInfo { id, name: "测试手机".into(), platform: "android".into(), app_version: "2".into() };
+    assert!(matches!(s.register_device(&zhao, &info, "token-zhao", now()).unwrap(), RegisterOutcome::OtherUser));
+    // Registering again gives a new token; the old one stops working.
+    assert!(matches!(s.register_device(&wang, &info, "token-new", now()).unwrap(), RegisterOutcome::Registered));
+    assert!(s.principal_by_token(&token, now()).unwrap().is_none());
+    assert!(s.principal_by_token("token-new", now()).unwrap().is_some());
+
+    let revoked = s.revoke_device(id, now()).unwrap().expect("the device is there");
+    assert!(revoked.revoked_at.is_some());
+    assert!(s.principal_by_token("token-new", now()).unwrap().is_none(), "a revoked device's token is dead");
+    assert!(matches!(s.register_device(&wang, &info, "token-3", now()).unwrap(), RegisterOutcome::Revoked));
+    assert!(s.revoke_device(Uuid::new_v4(), now()).unwrap().is_none());
+    assert_eq!(s.devices().unwrap().len(), 1);
+}
+
+fn dictionary_versions(open: &Open) {
+    let o = open();
+    let s = o.store.as_ref();
+    let first = s.dictionary().unwrap().expect("a store starts with a dictionary");
+    let mut next = first.clone();
+    next.categories.retain(|c| c.code != REVIEWED);
+    let version = s.import_dictionary(next, now()).unwrap();
+    assert!(version > first.version, "a new dictionary gets a higher version ({version} after {})", first.version);
+    let newest = s.dictionary().unwrap().unwrap();
+    assert_eq!(newest.version, version);
+    assert!(newest.categories.iter().all(|c| c.code != REVIEWED));
+    // A code of an older version is still known: findings of it made offline are not refused.
+    assert!(s.category_check()(REVIEWED));
+    assert!(!s.category_check()("Z9999"));
+
+    let wang = user(s, "wang", Role::Inspector, Some("一中队"), None);
+    let page = s.changes(&wang, None, 50).unwrap();
+    match &page.changes.first().map(|c| &c.body) {
+        Some(ChangeBody::Dictionary(d)) => assert_eq!(d.version, version, "the feed starts with the newest"),
+        other => panic!("the feed should start with the dictionary, not {other:?}"),
+    }
+}
+
+fn settings_keep_the_first_value(open: &Open) {
+    let o = open();
+    let s = o.store.as_ref();
+    assert_eq!(s.setting_or_insert("cursor_secret", "first").unwrap(), "first");
+    assert_eq!(s.setting_or_insert("cursor_secret", "second").unwrap(), "first");
+    assert_eq!(s.setting_or_insert("other", "second").unwrap(), "second");
+}
+
+fn photos_and_uploads(open: &Open) {
+    let o = open();
+    let s = o.store.as_ref();
+    let wang = user(s, "wang", Role::Inspector, Some("一中队"), None);
+    let sha = "ab".repeat(32);
+    assert!(s.blob(&sha).unwrap().is_none());
+    s.begin_upload(&sha, 1000, wang.id, now()).unwrap();
+    let up = s.upload(&sha).unwrap().expect("an upload under way");
+    assert_eq!((up.length, up.started_by), (1000, wang.id));
+
+    let meta = BlobMeta { sha256: sha.clone(), bytes: 1000, content_type: "image/jpeg".into(), packed: None };
+    assert_eq!(s.record_blobs(&[(meta.clone(), wang.id)], now()).unwrap(), vec![true]);
+    assert!(s.upload(&sha).unwrap().is_none(), "recording a photo ends its upload");
+    assert_eq!(s.record_blobs(&[(meta, wang.id)], now()).unwrap(), vec![false], "a photo is held once");
+    let held = s.blob(&sha).unwrap().expect("held");
+    assert_eq!((held.bytes, held.content_type.as_str()), (1000, "image/jpeg"));
+    let used = s.photo_use(&sha, &wang).unwrap().expect("a held photo has a use");
+    assert!(used.uploaded_by_caller);
+    assert!(s.photo_use(&"cd".repeat(32), &wang).unwrap().is_none());
+}
+
+fn ops_apply_exactly_once(open: &Open) {
+    let o = open();
+    let s = o.store.as_ref();
+    let t = team(s);
+    let id = Uuid::new_v4();
+    let missing = "ef".repeat(32);
+
+    // A photo not yet held: nothing is done, the device is told to send it again later.
+    let waiting = sync(s, &t.phone, &[(1, "finding.create", finding_body(id, REVIEWED, &missing, 41.79))]);
+    assert_eq!(waiting[0].status, OpStatus::Retry);
+    assert_eq!(waiting[0].error.as_ref().map(|e| e.code), Some(ErrorCode::MissingBlobs));
+    assert!(s.finding_meta(id).unwrap().is_none());
+
+    let body = finding_body(id, REVIEWED, &t.photo, 41.79);
+    let first = sync(s, &t.phone, &[(1, "finding.create", body.clone())]);
+    assert_eq!(first[0].status, OpStatus::Applied, "{first:?}");
+    assert_eq!(first[0].finding.as_ref().map(|f| f.state), Some(FindingState::PendingReview));
+    // The same op again (its answer was lost): the first answer, nothing done twice.
+    let again = sync(s, &t.phone, &[(1, "finding.create", body)]);
+    assert_eq!(again[0].status, OpStatus::Duplicate);
+    assert_eq!(again[0].finding, first[0].finding);
+    assert_eq!(s.review(&Scope::All, now() - Duration::days(1), now() + Duration::days(1), None, 0).unwrap().len(), 1);
+
+    // Another op under a used seq is refused, and so is the same finding id from another body.
+    let other = sync(s, &t.phone, &[(1, "finding.create", finding_body(Uuid::new_v4(), REVIEWED, &t.photo, 41.7))]);
+    assert_eq!(other[0].status, OpStatus::Rejected);
+    let reused = sync(s, &t.phone, &[(2, "finding.create", finding_body(id, AUTOMATIC, &t.photo, 41.7))]);
+    assert_eq!(reused[0].status, OpStatus::Rejected);
+    assert_eq!(s.finding_meta(id).unwrap().map(|m| m.state), Some(FindingState::PendingReview));
+}
+
+fn automatic_category_files_and_dispatches(open: &Open) {
+    let o = open();
+    let s = o.store.as_ref();
+    let t = team(s);
+    let id = Uuid::new_v4();
+    let r = sync(s, &t.phone, &[(1, "finding.create", finding_body(id, AUTOMATIC, &t.photo, 41.79))]);
+    let ack = r[0].finding.clone().expect("a finding ack");
+    let case_no = ack.case_no.expect("an automatic category files a case at once");
+    let case = s.case_detail(&case_no, now()).unwrap().expect("the case is there");
+    assert_eq!(case.state, CaseState::Dispatched);
+    assert_eq!(case.department.as_deref(), Some("SW"), "routed to the category's department");
+    assert!(case.due_at.is_some());
+    assert_eq!(s.cases(&everything(), now()).unwrap().len(), 1);
+    let meta = s.case_meta(&case_no).unwrap().expect("meta");
+    assert_eq!((meta.state, meta.team.as_deref()), (CaseState::Dispatched, Some("一中队")));
+    assert!(s.case_detail("nope", now()).unwrap().is_none());
+}
+
+fn review_files_a_case_once(open: &Open) {
+    let o = open();
+    let s = o.store.as_ref();
+    let t = team(s);
+    let id = Uuid::new_v4();
+    sync(s, &t.phone, &[(1, "finding.create", finding_body(id, REVIEWED, &t.photo, 41.79))]);
+    let approve = Decision::Approve { category: None, note: Some("属实".into()) };
+    let (item, case) = s.review_finding(&t.chief, id, &approve, now()).unwrap();
+    let case = case.expect("approval files a case");
+    assert_eq!((item.state, item.case_no.as_deref()), (FindingState::Filed, Some(case.case_no.as_str())));
+    assert_eq!(s.cases(&everything(), now()).unwrap().len(), 1);
+
+    let twice = s.review_finding(&t.chief, id, &approve, now());
+    assert!(matches!(twice, Err(StoreError::InvalidTransition(_))), "{twice:?}");
+    assert_eq!(s.cases(&everything(), now()).unwrap().len(), 1, "no second case");
+    let unknown = s.review_finding(&t.chief, Uuid::new_v4(), &approve, now());
+    assert!(matches!(unknown, Err(StoreError::NotFound(_))), "{unknown:?}");
+
+    // The reporter's device hears of it.
+    let feed = s.changes(&t.inspector, None, 50).unwrap();
+    assert!(feed.changes.iter().any(|c| matches!(&c.body, ChangeBody::FindingUpdated(u) if u.finding_id == id)));
+}
+
+fn case_actions_follow_the_lifecycle(open: &Open) {
+    let o = open();
+    let s = o.store.as_ref();
+    let t = team(s);
+    let dept = user(s, "sw", Role::Department, None, Some("SW"));
+    let r = sync(s, &t.phone, &[(1, "finding.create", finding_body(Uuid::new_v4(), AUTOMATIC, &t.photo, 41.79))]);
+    let case_no = r[0].finding.clone().and_then(|f| f.case_no).expect("a case");
+    let act = |action| ActionInput { action, department: None, note: None, photos: vec![], hours: None };
+
+    let refused = s.case_action(&dept, &case_no, &act(CaseAction::Resume), now());
+    assert!(matches!(refused, Err(StoreError::InvalidTransition(_))), "{refused:?}");
+    let accepted = s.case_action(&dept, &case_no, &act(CaseAction::Accept), now()).unwrap();
+    assert_eq!(accepted.state, CaseState::Accepted);
+    let detail = s.case_detail(&case_no, now()).unwrap().unwrap();
+    assert_eq!(detail.state, CaseState::Accepted, "the action is stored, not only answered");
+    assert!(detail.history.as_ref().is_some_and(|h| h.len() >= 2), "filing and acceptance are both in the history");
+    let missing = s.case_action(&dept, "2099-000001", &act(CaseAction::Accept), now());
+    assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
+}
+
+fn changes_page_on_from_a_cursor(open: &Open) {
+    let o = open();
+    let s = o.store.as_ref();
+    let t = team(s);
+    let ops: Vec<(u64, &str, String)> = (1..=5)
+        .map(|i| (i, "finding.create", finding_body(Uuid::new_v4(), AUTOMATIC, &t.photo, 41.0 + i as f64 * 0.01)))
+        .collect();
+    assert!(sync(s, &t.phone, &ops).iter().all(|r| r.status == OpStatus::Applied));
+
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = s.changes(&t.inspector, cursor, 2).unwrap();
+        assert!(page.changes.len() <= 2);
+        seen.extend(page.changes.iter().map(|c| serde_json::to_string(c).unwrap()));
+        cursor = Some(page.cursor);
+        if !page.more {
+            break;
+        }
+    }
+    let distinct: std::collections::HashSet<_> = seen.iter().collect();
+    assert_eq!(distinct.len(), seen.len(), "no change is sent twice across pages");
+    assert!(seen.len() >= 6, "the dictionary and the five findings' updates or cases, got {}", seen.len());
+    let after = s.changes(&t.inspector, cursor, 10).unwrap();
+    assert!(after.changes.is_empty() && !after.more, "nothing new after the last cursor");
+}
+
+fn teams_are_unique(open: &Open) {
+    let o = open();
+    let s = o.store.as_ref();
+    let made = s.add_team("二中队", now()).unwrap();
+    assert_eq!(made.name, "二中队");
+    assert!(matches!(s.add_team("二中队", now()), Err(StoreError::Conflict(_))));
+    assert!(s.departments().unwrap().iter().any(|d| d.code == "SW"), "departments come from the dictionary");
+}
+
+/// Instantiates every case for every backend, as a module per backend with a test per case.
+macro_rules! conformance {
+    (backends: [$($backend:ident),* $(,)?]; cases: $cases:tt) => {
+        $(conformance!(@one $backend, $cases);)*
+    };
+    (@one $backend:ident, [$($case:ident),* $(,)?]) => {
+        mod $backend {
+            $(
+                #[test]
+                fn $case() {
+                    super::$case(&super::$backend)
+                }
+            )*
+        }
+    };
+}
+
+conformance! {
+    backends: [sqlite];
+    cases: [
+        users_and_sessions,
+        devices_register_and_revoke,
+        dictionary_versions,
+        settings_keep_the_first_value,
+        photos_and_uploads,
+        ops_apply_exactly_once,
+        automatic_category_files_and_dispatches,
+        review_files_a_case_once,
+        case_actions_follow_the_lifecycle,
+        changes_page_on_from_a_cursor,
+        teams_are_unique,
+    ]
+}
