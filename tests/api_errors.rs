@@ -141,6 +141,9 @@ fn every_endpoint_refuses_bad_input_with_the_contract_error() {
     // Review.
     expect(&api.get("/review", Some(&console)), 422, "invalid");
     expect(&api.get("/review?date=21.11.2026", Some(&console)), 422, "invalid");
+    // A query string or path segment that cannot be decoded at all is a contract error too, not plain text.
+    expect(&api.get("/cases?state=filed&state=closed", Some(&console)), 400, "bad_request");
+    expect(&api.get("/cases/%FF%FE", Some(&console)), 400, "bad_request");
     expect(&api.get("/review?date=2026-11-21", Some(&token)), 403, "forbidden");
 
     assert_eq!(snapshot(&server), before, "bad requests changed what the server holds");

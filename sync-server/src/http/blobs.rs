@@ -1,7 +1,9 @@
 //! Photos: whole uploads (PUT), resumable uploads (PATCH from the server's offset), HEAD and GET.
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
+
+use super::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;

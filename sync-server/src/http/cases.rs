@@ -2,7 +2,9 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+
+use super::extract::{Path, Query};
 use chrono::Utc;
 use protocol::{CaseState, FindingState, is_case_no, is_sha256_hex};
 use serde::{Deserialize, Serialize};

@@ -1,7 +1,9 @@
 //! The admin's devices: the list, revocation, and the health of sync.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
+
+use super::extract::Path;
 use chrono::Utc;
 use serde::Serialize;
 use uuid::Uuid;

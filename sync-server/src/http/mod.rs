@@ -5,6 +5,7 @@ mod blobs;
 mod cases;
 mod devices;
 mod dictionary;
+mod extract;
 mod openapi;
 mod patrols;
 mod review;

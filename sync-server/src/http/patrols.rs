@@ -1,7 +1,9 @@
 //! `GET /api/v1/patrols?date=` (extension): the day's patrols with their tracks and the roads walked.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
+
+use super::extract::Query;
 use serde::{Deserialize, Serialize};
 
 use super::date;

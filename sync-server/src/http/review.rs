@@ -1,7 +1,9 @@
 //! `GET /api/v1/review`: the findings of a calendar day, for section chiefs and the centre.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
+
+use super::extract::Query;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 

@@ -1,7 +1,9 @@
 //! `GET /api/v1/stats`: the evaluation indicators (综合评价) of a period, grouped, as JSON or CSV.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
+
+use super::extract::Query;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};

@@ -1,7 +1,9 @@
 //! Users: who is signed in (`/me`), and the admin's list, new users and changes.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
+
+use super::extract::Path;
 use chrono::Utc;
 use protocol::Role;
 use serde::{Deserialize, Serialize};
