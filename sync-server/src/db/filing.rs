@@ -1,5 +1,6 @@
-//! Filing (立案): a finding becomes a case with a number, a department and a deadline; and the duplicate
-//! check (the nearest open case of a category, 50 m / 72 h by default) that merges instead.
+//! Filing (立案) in storage: a case's row and first history entries as `domain::filing` plans them, its
+//! number counted per day, and the candidates of the duplicate check (open cases of a category near a
+//! point, within the window; 50 m / 72 h by default) for `domain::filing::nearest_within` to choose from.
 
 use chrono::{DateTime, Utc};
 use protocol::{CaseState, Category, Finding};
@@ -10,6 +11,7 @@ use super::error::{StoreError, StoreResult};
 use super::history::{Details, SYSTEM, record};
 use super::sql::{Sql, ts};
 use crate::domain::EngineSettings;
+use crate::domain::filing::{FilingPlan, case_day, case_number, nearest_within};
 use crate::domain::lifecycle::CaseEvent;
 use crate::principal::User;
 
@@ -26,29 +28,16 @@ pub(super) fn file_case(
     actor: &User,
     dispatch: bool,
 ) -> StoreResult<String> {
-    let day = settings.zone.at(now).format("%Y%m%d").to_string();
+    let day = case_day(&settings.zone, now);
     let n: i64 = tx.query_row(
         "INSERT INTO case_numbers (day, last) VALUES (?1, 1) ON CONFLICT (day) DO UPDATE SET last = last + 1 RETURNING last",
         [&day],
         |r| r.get(0),
     )?;
-    let case_no = format!("{day}-{n:04}");
-    let due_at = settings.deadline(now, category.time_limit_hours, category.urgent);
-    let self_handled = f.fixed_on_spot;
-    // Filed, then at once closed (fixed on the spot) or dispatched by the platform's rule (平台法定).
-    let then = if self_handled {
-        Some(CaseEvent::SelfClose)
-    } else if dispatch {
-        Some(CaseEvent::AutoDispatch)
-    } else {
-        None
-    };
-    let refused = |e: CaseEvent| StoreError::internal(format!("the lifecycle refuses {e:?} when filing"));
-    let filed = CaseEvent::File.next(None, None).ok_or_else(|| refused(CaseEvent::File))?;
-    let state = match then {
-        Some(e) => e.next(Some(filed), None).ok_or_else(|| refused(e))?,
-        None => filed,
-    };
+    let case_no = case_number(&day, n);
+    let plan = FilingPlan::new(settings, now, category, f.urgent, f.fixed_on_spot, dispatch)
+        .map_err(|e| StoreError::internal(format!("the lifecycle refuses {e:?} when filing")))?;
+    let FilingPlan { filed, then, state, due_at, .. } = plan;
     tx.prepare_cached(
         "INSERT INTO cases (case_no, state, category, department, team, reporter_id, lat, lon, first_observed_ts, filed_at,
                             due_at, self_handled, urgent, closed_at)
@@ -66,8 +55,8 @@ pub(super) fn file_case(
         f.observed_at.timestamp(),
         ts(now),
         ts(due_at),
-        self_handled,
-        f.urgent || category.urgent,
+        plan.self_handled,
+        plan.urgent,
         (state == CaseState::Closed).then(|| ts(now)),
     ])?;
     let details = Details { due_at: Some(due_at), ..Details::default() };
@@ -116,13 +105,8 @@ pub(super) fn nearest_open_case(
         params![category, observed_ts - window, observed_ts + window, lat - dlat, lat + dlat, lon - dlon, lon + dlon],
         |r| Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?, r.get::<_, f64>(2)?, r.get::<_, Sql<CaseState>>(3)?.0)),
     )?;
-    let mut best: Option<(f64, (String, CaseState))> = None;
-    for row in rows {
-        let (case_no, clat, clon, state) = row?;
-        let d = protocol::geo::distance_m(lat, lon, clat, clon);
-        if d <= settings.duplicate_radius_m && best.as_ref().is_none_or(|(bd, _)| d < *bd) {
-            best = Some((d, (case_no, state)));
-        }
-    }
-    Ok(best.map(|(_, c)| c))
+    let candidates = rows
+        .map(|row| row.map(|(case_no, clat, clon, state)| ((case_no, state), clat, clon)))
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(nearest_within(lat, lon, settings.duplicate_radius_m, candidates))
 }

@@ -17,6 +17,7 @@ use super::history::{Details, step};
 use super::sql::{json, ts};
 use super::tasks::complete_task;
 use crate::domain::EngineSettings;
+use crate::domain::filing::Intake;
 use crate::domain::lifecycle::CaseEvent;
 use crate::domain::ops::{OP_HASH_V2, PreparedFinding, PreparedOp, legacy_op_hash};
 use crate::principal::Principal;
@@ -300,31 +301,27 @@ fn finding_create(
         ReviewMode::Chief => None,
     };
 
-    let (state, case_no) = match category.review {
-        ReviewMode::Chief => (FindingState::PendingReview, None),
-        // A self-fixed problem is its own closed case; an urgent report of a problem already open is
-        // another report of that case, not a second case.
-        ReviewMode::Auto => match (&duplicate_of, f.fixed_on_spot) {
-            (Some((case_no, open)), false) => {
-                let note = f.id.to_string();
-                let details = Details { note: Some(&note), ..Details::default() };
-                step(tx, case_no, ctx.now, reporter, CaseEvent::Merge, *open, details)?;
-                (FindingState::Merged, Some(case_no.clone()))
-            }
-            _ => {
-                let case_no = file_case(
-                    tx,
-                    settings,
-                    ctx.now,
-                    &category,
-                    f,
-                    (reporter.id, reporter.team.as_deref()),
-                    reporter,
-                    true,
-                )?;
-                (FindingState::Filed, Some(case_no))
-            }
-        },
+    let (state, case_no) = match Intake::decide(category.review, f.fixed_on_spot, duplicate_of.clone()) {
+        Intake::AwaitReview => (FindingState::PendingReview, None),
+        Intake::Merge { case_no, state: open } => {
+            let note = f.id.to_string();
+            let details = Details { note: Some(&note), ..Details::default() };
+            step(tx, &case_no, ctx.now, reporter, CaseEvent::Merge, open, details)?;
+            (FindingState::Merged, Some(case_no))
+        }
+        Intake::File => {
+            let case_no = file_case(
+                tx,
+                settings,
+                ctx.now,
+                &category,
+                f,
+                (reporter.id, reporter.team.as_deref()),
+                reporter,
+                true,
+            )?;
+            (FindingState::Filed, Some(case_no))
+        }
     };
     let ack = FindingAck { id: f.id, state, case_no: case_no.clone() };
     tx.prepare_cached(

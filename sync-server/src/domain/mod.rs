@@ -1,8 +1,10 @@
-//! The rules of 数字城管 (digital urban management) that need no storage: the case lifecycle, working-time
-//! deadlines and the indicators. Pure functions over typed values; the `db` layer persists what they decide.
+//! The rules of 数字城管 (digital urban management) that need no storage: the case lifecycle, filing and
+//! duplicates, working-time deadlines and the indicators. Pure functions over typed values; the `db` layer
+//! persists what they decide.
 
 pub mod calendar;
 pub mod cursor;
+pub mod filing;
 pub mod lifecycle;
 pub mod ops;
 pub mod stats;
