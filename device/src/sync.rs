@@ -38,10 +38,23 @@ impl StoreAccess for Mutex<DeviceStore> {
     }
 }
 
+/// The step a sync is at: photos first, then the ops, then the changes the server sends back.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    #[default]
+    Photos,
+    Ops,
+    Changes,
+    Done,
+}
+
 /// Where a sync is, for progress displays.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Progress {
-    pub phase: &'static str,
+    pub phase: Phase,
     pub photos_done: u32,
     pub photos_total: u32,
     pub bytes_done: u64,
@@ -52,6 +65,7 @@ pub struct Progress {
 
 /// What one sync did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SyncReport {
     pub photos_uploaded: u32,
     pub photo_bytes_sent: u64,
@@ -186,7 +200,7 @@ impl SyncClient {
         let mut report = SyncReport::default();
         let blobs = if upload_photos { store.with(|s| s.pending_blobs())? } else { Vec::new() };
         let mut p = Progress {
-            phase: "photos",
+            phase: Phase::Photos,
             photos_total: blobs.len() as u32,
             bytes_total: blobs.iter().map(|b| b.bytes).sum(),
             ops_total: store.with(|s| s.pending_count())?,
@@ -213,7 +227,7 @@ impl SyncClient {
             progress(&p);
         }
 
-        p.phase = "ops";
+        p.phase = Phase::Ops;
         let mut after = 0;
         let mut more = true;
         let mut first = true;
@@ -227,7 +241,7 @@ impl SyncClient {
             }
             first = false;
             if batch.is_empty() {
-                p.phase = "changes";
+                p.phase = Phase::Changes;
             }
             let (cursor, backlog, dictionary_version) = store.with(|s| -> DeviceResult<_> {
                 let status = s.status()?;
@@ -260,7 +274,7 @@ impl SyncClient {
             s.checkpoint()?;
             s.pending_count()
         })?;
-        p.phase = "done";
+        p.phase = Phase::Done;
         progress(&p);
         Ok(report)
     }

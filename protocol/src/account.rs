@@ -20,6 +20,7 @@ use crate::Timestamp;
     strum::EnumIter,
 )]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum Role {
@@ -55,6 +56,7 @@ impl std::fmt::Display for Role {
 /// `GET /api/v1/health`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Health {
     pub status: String,
     pub version: String,
@@ -66,6 +68,7 @@ pub struct Health {
 /// The device part of a registration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct DeviceInfo {
     pub id: Uuid,
     pub name: String,
@@ -76,6 +79,7 @@ pub struct DeviceInfo {
 /// `POST /api/v1/devices/register`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RegisterRequest {
     pub username: String,
     pub password: String,
@@ -85,6 +89,7 @@ pub struct RegisterRequest {
 /// The signed-in user as answers describe it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct UserInfo {
     pub id: Uuid,
     pub username: String,
@@ -99,6 +104,7 @@ pub struct UserInfo {
 /// Answer to a registration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RegisterResponse {
     pub token: String,
     pub user: UserInfo,
@@ -108,6 +114,7 @@ pub struct RegisterResponse {
 /// `POST /api/v1/sessions`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SessionRequest {
     pub username: String,
     pub password: String,
@@ -116,6 +123,7 @@ pub struct SessionRequest {
 /// Answer to a console sign-in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SessionResponse {
     pub token: String,
     pub user: UserInfo,

@@ -20,6 +20,7 @@ use crate::{Dictionary, FindingState, Location, Task, Timestamp};
     strum::EnumIter,
 )]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum CaseState {
@@ -51,6 +52,7 @@ impl CaseState {
 /// `case` inside `finding.updated`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct CaseSummary {
     pub case_no: String,
     pub state: CaseState,
@@ -60,6 +62,7 @@ pub struct CaseSummary {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct FindingUpdated {
     pub finding_id: Uuid,
     pub state: FindingState,
@@ -69,12 +72,14 @@ pub struct FindingUpdated {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TaskAssigned {
     pub task: Task,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TaskCancelled {
     pub task_id: Uuid,
 }
@@ -82,6 +87,7 @@ pub struct TaskCancelled {
 /// An open case in the user's team area, kept on the phone to warn before a duplicate is reported.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct AreaCase {
     pub case_no: String,
     pub category: String,
@@ -93,6 +99,7 @@ pub struct AreaCase {
 /// The body of a change, tagged by `kind`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "kind")]
 pub enum ChangeBody {
     #[serde(rename = "finding.updated")]
@@ -108,6 +115,7 @@ pub enum ChangeBody {
     /// A kind this build does not know (a newer server); kept so one change never breaks a sync.
     #[serde(other)]
     #[cfg_attr(feature = "schema", schemars(skip))]
+    #[cfg_attr(feature = "specta", specta(skip))]
     Unknown,
 }
 
@@ -127,6 +135,7 @@ impl ChangeBody {
 /// A change: its kind's fields and `at`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Change {
     pub at: Timestamp,
     #[serde(flatten)]

@@ -7,6 +7,7 @@ use crate::FieldError;
 /// 部件 (component, a fixed facility) or 事件 (event, a situation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum Branch {
     Component,
@@ -16,6 +17,7 @@ pub enum Branch {
 /// Whether a section chief reviews a finding before it is filed, or it is filed and dispatched at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewMode {
     Chief,
@@ -24,6 +26,7 @@ pub enum ReviewMode {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Category {
     pub code: String,
     pub name: String,
@@ -42,6 +45,7 @@ pub struct Category {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Department {
     pub code: String,
     pub name: String,
@@ -49,6 +53,7 @@ pub struct Department {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Road {
     pub name: String,
     #[serde(default)]
@@ -62,6 +67,7 @@ pub struct Road {
 /// department than the category's own (路长制, street-office areas). An extension of the dictionary.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RouteOverride {
     /// The category it applies to; none: every category.
     #[serde(default)]
@@ -90,6 +96,7 @@ impl RouteOverride {
 /// A big class (大类) of the category tree; an extension that lets the phone group categories.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct CategoryClass {
     pub code: String,
     pub name: String,
@@ -99,6 +106,7 @@ pub struct CategoryClass {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Dictionary {
     pub version: i64,
     pub categories: Vec<Category>,

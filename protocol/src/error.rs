@@ -18,6 +18,7 @@ use serde_json::Value;
     strum::EnumIter,
 )]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum ErrorCode {
@@ -73,6 +74,7 @@ impl ErrorCode {
 /// `{"code", "message", "details"}`: the inside of the error body, also used for op results.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
@@ -114,6 +116,7 @@ impl From<FieldError> for ApiError {
 /// The whole error body: `{"error": {...}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ErrorBody {
     pub error: ApiError,
 }

@@ -13,6 +13,7 @@ pub const MAX_CLOCK_AHEAD_MINUTES: i64 = 10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum LocationSource {
     Gps,
@@ -23,6 +24,7 @@ pub enum LocationSource {
 /// A position fix in WGS-84, as the GPS (or the inspector's pin) gave it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Location {
     pub lat: f64,
     pub lon: f64,
@@ -33,6 +35,7 @@ pub struct Location {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum PhotoRole {
     Before,
@@ -42,6 +45,7 @@ pub enum PhotoRole {
 /// One photo of a finding (or of a task result): the processed bytes, addressed by their SHA-256.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PhotoRef {
     pub sha256: String,
     pub role: PhotoRole,
@@ -54,6 +58,7 @@ pub struct PhotoRef {
 /// A finding as the device creates it (`finding.create`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Finding {
     pub id: Uuid,
     #[serde(default)]
@@ -93,6 +98,7 @@ pub struct Finding {
     strum::EnumIter,
 )]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum FindingState {

@@ -10,6 +10,7 @@ use crate::{ApiError, Change, FieldError, Finding, FindingState, TaskComplete, T
 /// One op as it travels: the kind names the body's type.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct OpEnvelope {
     pub seq: u64,
     pub kind: String,
@@ -19,6 +20,7 @@ pub struct OpEnvelope {
 /// The sync request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SyncRequest {
     pub device_id: Uuid,
     #[serde(default)]
@@ -60,6 +62,7 @@ pub struct OpEnvelopeRaw<'a> {
 /// `patrol.start`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PatrolStart {
     pub id: Uuid,
     pub started_at: Timestamp,
@@ -68,6 +71,7 @@ pub struct PatrolStart {
 /// One point of a patrol track.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TrackPoint {
     pub t: Timestamp,
     pub lat: f64,
@@ -88,6 +92,7 @@ impl TrackPoint {
 /// `patrol.track`: points may arrive in several ops and more than once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PatrolTrack {
     pub patrol_id: Uuid,
     pub points: Vec<TrackPoint>,
@@ -96,6 +101,7 @@ pub struct PatrolTrack {
 /// `patrol.end`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PatrolEnd {
     pub id: Uuid,
     pub ended_at: Timestamp,
@@ -191,6 +197,7 @@ impl Op {
 /// How an op fared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum OpStatus {
     /// Done now.
@@ -206,6 +213,7 @@ pub enum OpStatus {
 /// `finding` in a result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct FindingAck {
     pub id: Uuid,
     pub state: FindingState,
@@ -215,6 +223,7 @@ pub struct FindingAck {
 /// `patrol` in a result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PatrolAck {
     pub id: Uuid,
 }
@@ -222,6 +231,7 @@ pub struct PatrolAck {
 /// `task` in a result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TaskAck {
     pub id: Uuid,
     pub state: TaskState,
@@ -230,6 +240,7 @@ pub struct TaskAck {
 /// One result per op, in the order sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct OpResult {
     pub seq: u64,
     pub status: OpStatus,
@@ -252,6 +263,7 @@ impl OpResult {
 /// The sync answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SyncResponse {
     pub results: Vec<OpResult>,
     pub changes: Vec<Change>,

@@ -7,6 +7,7 @@ use crate::{Location, PhotoRef, Timestamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum TaskResult {
     Pass,
@@ -27,6 +28,7 @@ pub enum TaskResult {
     strum::EnumIter,
 )]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum TaskState {
@@ -49,6 +51,7 @@ impl TaskState {
 /// `task.complete`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TaskComplete {
     pub task_id: Uuid,
     pub result: TaskResult,
@@ -61,6 +64,7 @@ pub struct TaskComplete {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum TaskType {
     /// 核查: on-site verification that a handled case is really fixed.
@@ -70,6 +74,7 @@ pub enum TaskType {
 /// A task as `task.assigned` delivers it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Task {
     pub id: Uuid,
     #[serde(rename = "type")]

@@ -39,7 +39,7 @@ async fn with_store<T: Send + 'static>(
     .map_err(CommandError::from)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, specta::Type)]
 pub struct AppStatus {
     #[serde(flatten)]
     status: device::Status,
@@ -50,6 +50,7 @@ pub struct AppStatus {
 
 /// The device at a glance: registration, queue, patrol, tasks, last sync.
 #[tauri::command]
+#[specta::specta]
 pub async fn status(core: State<'_, Core>) -> Result<AppStatus> {
     with_store(&core, |s| {
         Ok(AppStatus {
@@ -62,7 +63,7 @@ pub async fn status(core: State<'_, Core>) -> Result<AppStatus> {
     .await
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, specta::Type)]
 pub struct Registered {
     device_id: Uuid,
     user: UserInfo,
@@ -70,6 +71,7 @@ pub struct Registered {
 
 /// Registers this phone with a server and fetches the dictionary.
 #[tauri::command]
+#[specta::specta]
 pub async fn register(
     core: State<'_, Core>,
     server: String,
@@ -84,8 +86,20 @@ pub async fn register(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn dictionary(core: State<'_, Core>) -> Result<Option<Dictionary>> {
     with_store(&core, |s| s.dictionary()).await
+}
+
+/// The dictionary road within reach of a position (`protocol::ROAD_MATCH_M`), to fill in a report's road
+/// without typing: the same rule the device applies when a report leaves the road empty.
+#[tauri::command]
+#[specta::specta]
+pub async fn nearest_road(core: State<'_, Core>, lat: f64, lon: f64) -> Result<Option<String>> {
+    with_store(&core, move |s| {
+        Ok(s.dictionary()?.and_then(|d| d.nearest_road(lat, lon, protocol::ROAD_MATCH_M).map(|r| r.name.clone())))
+    })
+    .await
 }
 
 /// Photos arrive from the web view in base64 chunks (Android's IPC has no raw bodies).
@@ -93,6 +107,7 @@ pub async fn dictionary(core: State<'_, Core>) -> Result<Option<Dictionary>> {
 pub struct Uploads(Mutex<HashMap<String, Vec<u8>>>);
 
 #[tauri::command]
+#[specta::specta]
 pub fn photo_begin(uploads: State<'_, Uploads>) -> String {
     let id = Uuid::new_v4().to_string();
     uploads.0.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), Vec::new());
@@ -100,6 +115,7 @@ pub fn photo_begin(uploads: State<'_, Uploads>) -> String {
 }
 
 #[tauri::command]
+#[specta::specta]
 pub fn photo_append(uploads: State<'_, Uploads>, upload_id: String, chunk: String) -> Result<usize> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(chunk.as_bytes())
@@ -119,6 +135,7 @@ pub fn photo_append(uploads: State<'_, Uploads>, upload_id: String, chunk: Strin
 /// Runs the photo pipeline on the received bytes and stores the result; the stamp carries the position
 /// given (the one the report will have).
 #[tauri::command]
+#[specta::specta]
 pub async fn photo_finish(
     core: State<'_, Core>,
     uploads: State<'_, Uploads>,
@@ -153,13 +170,13 @@ pub async fn photo_finish(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, specta::Type)]
 pub struct PhotoChoice {
     sha256: String,
     role: PhotoRole,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, specta::Type)]
 pub struct ReportInput {
     category: String,
     #[serde(default)]
@@ -209,6 +226,7 @@ impl ReportInput {
 
 /// Saves a finding and queues it; works with no network. Returns the finding id.
 #[tauri::command]
+#[specta::specta]
 pub async fn report(core: State<'_, Core>, syncer: State<'_, Syncer>, input: ReportInput) -> Result<Uuid> {
     queue(&core, &syncer, input, None).await
 }
@@ -231,6 +249,7 @@ async fn queue(core: &Core, syncer: &Syncer, input: ReportInput, draft: Option<U
 
 /// Saves a draft (new without `id`, else replacing that draft); nothing is sent. Returns its id.
 #[tauri::command]
+#[specta::specta]
 pub async fn draft_save(core: State<'_, Core>, id: Option<Uuid>, input: ReportInput) -> Result<Uuid> {
     with_store(&core, move |s| {
         let new = input.into_new(s)?;
@@ -241,6 +260,7 @@ pub async fn draft_save(core: State<'_, Core>, id: Option<Uuid>, input: ReportIn
 
 /// Queues a draft with the fields given, checked as a report is. Returns its id.
 #[tauri::command]
+#[specta::specta]
 pub async fn draft_submit(
     core: State<'_, Core>,
     syncer: State<'_, Syncer>,
@@ -251,11 +271,13 @@ pub async fn draft_submit(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn draft_delete(core: State<'_, Core>, id: Uuid) -> Result<()> {
     with_store(&core, move |s| s.delete_draft(id)).await
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn findings(
     core: State<'_, Core>,
     state: Option<String>,
@@ -267,13 +289,14 @@ pub async fn findings(
         .await
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, specta::Type)]
 pub struct FindingDetail {
     row: device::FindingRow,
     finding: Finding,
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn finding(core: State<'_, Core>, id: Uuid) -> Result<FindingDetail> {
     with_store(&core, move |s| {
         s.finding(id)?
@@ -284,11 +307,13 @@ pub async fn finding(core: State<'_, Core>, id: Uuid) -> Result<FindingDetail> {
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn tasks(core: State<'_, Core>) -> Result<Vec<TaskRow>> {
     with_store(&core, |s| s.tasks()).await
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn complete_task(
     core: State<'_, Core>,
     syncer: State<'_, Syncer>,
@@ -307,6 +332,7 @@ pub async fn complete_task(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn patrol_start(core: State<'_, Core>) -> Result<PatrolRow> {
     with_store(&core, |s| {
         s.start_patrol(Local::now().fixed_offset())?;
@@ -316,16 +342,19 @@ pub async fn patrol_start(core: State<'_, Core>) -> Result<PatrolRow> {
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn patrol_pause(core: State<'_, Core>) -> Result<PatrolRow> {
     with_store(&core, |s| s.pause_patrol(true)).await
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn patrol_resume(core: State<'_, Core>) -> Result<PatrolRow> {
     with_store(&core, |s| s.pause_patrol(false)).await
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn patrol_end(core: State<'_, Core>, syncer: State<'_, Syncer>) -> Result<PatrolRow> {
     let patrol = with_store(&core, |s| s.end_patrol(Local::now().fixed_offset())).await?;
     syncer.wake();
@@ -333,6 +362,7 @@ pub async fn patrol_end(core: State<'_, Core>, syncer: State<'_, Syncer>) -> Res
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn patrol_track(core: State<'_, Core>, lat: f64, lon: f64, accuracy: f64) -> Result<bool> {
     with_store(&core, move |s| {
         s.track_point(protocol::TrackPoint { t: Local::now().fixed_offset(), lat, lon, accuracy_m: accuracy })
@@ -342,6 +372,7 @@ pub async fn patrol_track(core: State<'_, Core>, lat: f64, lon: f64, accuracy: f
 
 /// One sync now, reporting progress on the channel.
 #[tauri::command]
+#[specta::specta]
 pub async fn sync_now<R: Runtime>(
     app: AppHandle<R>,
     syncer: State<'_, Syncer>,
@@ -353,27 +384,32 @@ pub async fn sync_now<R: Runtime>(
 /// Asks a running sync to stop at its next step (between photo chunks' uploads or op batches); true when
 /// one was running. What was sent stays sent; the rest goes next time.
 #[tauri::command]
+#[specta::specta]
 pub fn sync_cancel(syncer: State<'_, Syncer>) -> bool {
     syncer.cancel()
 }
 
 #[tauri::command]
+#[specta::specta]
 pub fn sync_state(syncer: State<'_, Syncer>) -> SyncState {
     syncer.state()
 }
 
 /// The web view tells the core which network it is on (it can see `online`/`offline`).
 #[tauri::command]
+#[specta::specta]
 pub fn notify_network(syncer: State<'_, Syncer>, online: bool, wifi: bool) {
     syncer.set_network(online, wifi);
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn settings_get(core: State<'_, Core>) -> Result<Settings> {
     with_store(&core, |s| s.settings()).await
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn settings_set(core: State<'_, Core>, settings: Settings) -> Result<Settings> {
     if !(320..=4096).contains(&settings.photo_max_edge) || !(30..=100).contains(&settings.photo_quality) {
         return Err(CommandError {
@@ -387,7 +423,7 @@ pub async fn settings_set(core: State<'_, Core>, settings: Settings) -> Result<S
     .await
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, specta::Type)]
 pub struct NearbyCase {
     case_no: String,
     category: String,
@@ -395,6 +431,7 @@ pub struct NearbyCase {
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn nearby_cases(core: State<'_, Core>, lat: f64, lon: f64, radius_m: Option<f64>) -> Result<Vec<NearbyCase>> {
     with_store(&core, move |s| {
         Ok(s.nearby_cases(lat, lon, radius_m.unwrap_or(50.0))?
@@ -405,7 +442,7 @@ pub async fn nearby_cases(core: State<'_, Core>, lat: f64, lon: f64, radius_m: O
     .await
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, specta::Type)]
 pub struct SimulatedFix {
     lat: f64,
     lon: f64,
@@ -416,6 +453,7 @@ pub struct SimulatedFix {
 /// A simulated position for desktop runs and tests (`TIEJIAOBAN_SIM_LOCATION=lat,lon[,accuracy]`);
 /// phones use their own positioning and get `null`.
 #[tauri::command]
+#[specta::specta]
 pub fn simulated_location() -> Option<SimulatedFix> {
     let text = std::env::var("TIEJIAOBAN_SIM_LOCATION").ok()?;
     let mut parts = text.split(',').map(|p| p.trim().parse::<f64>());

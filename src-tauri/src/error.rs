@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-#[derive(Debug, Clone, thiserror::Error, Serialize)]
+#[derive(Debug, Clone, thiserror::Error, Serialize, specta::Type)]
 #[error("{message}")]
 pub struct CommandError {
     pub code: String,

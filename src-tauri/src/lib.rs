@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use device::DeviceStore;
-use tauri::{Manager, Runtime};
+use tauri::{Manager, Runtime, generate_handler};
 
 pub use error::CommandError;
 pub use sync_loop::Syncer;
@@ -35,16 +35,16 @@ fn home_dir<R: Runtime>(app: &tauri::App<R>) -> Result<PathBuf, Box<dyn std::err
     Ok(app.path().app_data_dir()?)
 }
 
-/// The builder with every command and the `photo` scheme registered; generic so tests can pass tauri's
-/// mock runtime. The caller manages `Core` and `Syncer` (see `manage_core`).
-pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
-    builder
-        .manage(commands::Uploads::default())
-        .register_asynchronous_uri_scheme_protocol("photo", photo_scheme::serve)
-        .invoke_handler(tauri::generate_handler![
+/// Every command of the IPC, listed once: for Tauri's handler (`generate_handler`, generic over the
+/// runtime) and for the TypeScript bindings (`collect_commands`, for one runtime). `sync_now` is the one
+/// command generic over the runtime, so each caller names it.
+macro_rules! ipc_commands {
+    ($collect:ident, $($sync_now:tt)+) => {
+        $collect![
             commands::status,
             commands::register,
             commands::dictionary,
+            commands::nearest_road,
             commands::photo_begin,
             commands::photo_append,
             commands::photo_finish,
@@ -61,7 +61,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::patrol_resume,
             commands::patrol_end,
             commands::patrol_track,
-            commands::sync_now,
+            $($sync_now)+,
             commands::sync_state,
             commands::sync_cancel,
             commands::notify_network,
@@ -69,7 +69,38 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::settings_set,
             commands::nearby_cases,
             commands::simulated_location,
-        ])
+        ]
+    };
+}
+
+/// The builder with every command and the `photo` scheme registered; generic so tests can pass tauri's
+/// mock runtime. The caller manages `Core` and `Syncer` (see `manage_core`).
+pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    builder
+        .manage(commands::Uploads::default())
+        .register_asynchronous_uri_scheme_protocol("photo", photo_scheme::serve)
+        .invoke_handler(ipc_commands!(generate_handler, commands::sync_now))
+}
+
+/// The IPC as the front end sees it: the TypeScript bindings it calls the commands through
+/// (`ui/src/app/generated/bindings.ts`, made by `export_bindings`). Commands reject with a `CommandError`,
+/// thrown in TypeScript; counts are `u64` in Rust and never near 2^53, so they are numbers there, and
+/// so are floats (never NaN).
+pub fn ipc() -> tauri_specta::Builder<tauri::Wry> {
+    use tauri_specta::collect_commands;
+    tauri_specta::Builder::<tauri::Wry>::new()
+        .commands(ipc_commands!(collect_commands, commands::sync_now::<tauri::Wry>))
+        .error_handling(tauri_specta::ErrorHandlingMode::Throw)
+        .dangerously_cast_bigints_to_number()
+        // Positions and distances are never NaN or infinite, so an `f64` is a `number`, not `number | null`.
+        .semantic_types(specta_typescript::semantic::Configuration::empty().enable_lossless_floats())
+}
+
+/// Writes the TypeScript bindings of the IPC to `path`.
+pub fn export_bindings(path: &std::path::Path) -> Result<(), String> {
+    let header = "// Generated from the Tauri commands (src-tauri/src/commands.rs) by `export_bindings`; do not edit.\n\
+                  // UPDATE_BINDINGS=1 cargo test -p tiejiaoban-app bindings writes it again.";
+    ipc().export(specta_typescript::Typescript::default().header(header), path).map_err(|e| e.to_string())
 }
 
 /// Opens the store under `home` and puts it, with its syncer, into the app's state.
@@ -108,6 +139,27 @@ mod tests {
     use tauri::{App, WebviewWindow};
 
     use super::*;
+
+    /// The committed TypeScript bindings are what the commands make now: a command, argument or type
+    /// changed in Rust without the bindings written again fails here (and the front end's type check fails
+    /// where it calls what changed).
+    #[test]
+    fn bindings_are_current() {
+        let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/app/generated/bindings.ts");
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = dir.path().join("bindings.ts");
+        export_bindings(&fresh).unwrap();
+        let fresh = std::fs::read_to_string(&fresh).unwrap();
+        if std::env::var_os("UPDATE_BINDINGS").is_some() {
+            std::fs::create_dir_all(committed.parent().unwrap()).unwrap();
+            std::fs::write(&committed, &fresh).unwrap();
+        }
+        let held = std::fs::read_to_string(&committed).unwrap_or_default();
+        assert!(
+            held == fresh,
+            "ui/src/app/generated/bindings.ts is stale: run UPDATE_BINDINGS=1 cargo test -p tiejiaoban-app bindings"
+        );
+    }
 
     fn app(home: &std::path::Path) -> (App<MockRuntime>, WebviewWindow<MockRuntime>) {
         let app = builder(mock_builder()).build(mock_context(noop_assets())).unwrap();
@@ -184,6 +236,28 @@ mod tests {
         .unwrap_err();
         assert_eq!(refused["code"], "not_registered");
         assert!(refused["message"].as_str().unwrap().contains("register"));
+    }
+
+    /// The report form's road comes from Rust's rule over the dictionary the phone holds.
+    #[test]
+    fn the_nearest_road_is_the_dictionary_road_within_reach() {
+        let home = tempfile::tempdir().unwrap();
+        {
+            let mut store = DeviceStore::open(home.path()).unwrap();
+            let answer: protocol::SyncResponse = serde_json::from_value(json!({
+                "results": [], "cursor": "c1", "more": false, "server_time": "2026-12-04T08:00:00+08:00",
+                "changes": [{"at": "2026-12-04T08:00:00+08:00", "kind": "dictionary", "version": 3,
+                    "categories": [], "departments": [],
+                    "roads": [{"name": "中山路", "grid": null, "points": [[41.7968, 123.43], [41.7968, 123.44]]}]}]
+            }))
+            .unwrap();
+            store.apply_answer(&answer).unwrap();
+        }
+        let (_app, webview) = app(home.path());
+        let near = |lat: f64| invoke(&webview, "nearest_road", json!({"lat": lat, "lon": 123.435})).unwrap();
+        // About 5 m and 80 m from the centre line (within reach: 30 m).
+        assert_eq!(near(41.79685), json!("中山路"));
+        assert_eq!(near(41.7975), Value::Null);
     }
 
     #[test]

@@ -20,7 +20,7 @@ const IDLE: Duration = Duration::from_secs(120);
 const BACKOFF_FIRST: Duration = Duration::from_secs(15);
 const BACKOFF_MAX: Duration = Duration::from_secs(600);
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, specta::Type)]
 pub struct SyncState {
     pub running: bool,
     pub progress: Option<Progress>,

@@ -224,7 +224,7 @@ fn run(cli: Cli) -> Result<ExitCode, DeviceError> {
             let server = store.lock().unwrap_or_else(|e| e.into_inner()).require_account()?.server_url;
             let client = SyncClient::new(&server)?;
             let mut show = |p: &Progress| {
-                if p.phase == "photos" && p.photos_total > 0 {
+                if p.phase == device::sync::Phase::Photos && p.photos_total > 0 {
                     eprint!("\rphotos {}/{} [{}]", p.photos_done, p.photos_total, bar(p.bytes_done, p.bytes_total));
                     if p.photos_done == p.photos_total {
                         eprintln!();

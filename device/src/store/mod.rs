@@ -57,6 +57,7 @@ pub(super) fn now_text() -> String {
 
 /// The registration this device holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Account {
     pub server_url: String,
     pub device_id: Uuid,
@@ -82,6 +83,7 @@ pub struct NewFinding {
 
 /// What the inspector can set in the app.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(default)]
 pub struct Settings {
     /// Long edge of stored photos, in pixels.
@@ -108,6 +110,7 @@ impl Default for Settings {
 
 /// What the start-up check did and found.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct CheckReport {
     pub removed_temp_files: u32,
     pub removed_orphans: u32,
@@ -119,6 +122,7 @@ pub struct CheckReport {
 
 /// A processed photo stored on the device, ready to be attached to a report or a task result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct StagedPhoto {
     pub sha256: String,
     pub width: u32,
@@ -129,6 +133,7 @@ pub struct StagedPhoto {
 
 /// One finding as lists show it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct FindingRow {
     pub id: Uuid,
     pub local_state: String,
@@ -144,6 +149,7 @@ pub struct FindingRow {
 
 /// A verification task on the device.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TaskRow {
     pub id: Uuid,
     pub case_no: String,
@@ -160,6 +166,7 @@ pub struct TaskRow {
 
 /// A patrol walked on this device.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PatrolRow {
     pub id: Uuid,
     pub started_at: String,
@@ -172,6 +179,7 @@ pub struct PatrolRow {
 
 /// The device at a glance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Status {
     pub registered: bool,
     pub server_url: Option<String>,

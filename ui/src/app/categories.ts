@@ -25,6 +25,11 @@ export function categoryLabel(dict: Dictionary | null, code: string, locale: str
   return category ? localName(category, locale) : code;
 }
 
+/** The big class (大类) a category belongs to: its parent, else the first three characters of its code (C0101 → C01). */
+export function classCode(category: DictionaryCategory): string {
+  return category.parent || category.code.slice(0, 3);
+}
+
 /**
  * The big classes in dictionary order. An older dictionary without `classes` still groups by the
  * categories' parent codes, named by the code.
@@ -34,8 +39,9 @@ export function classesOf(dict: Dictionary | null): CategoryClass[] {
   if (dict.classes && dict.classes.length > 0) return dict.classes;
   const seen: CategoryClass[] = [];
   for (const category of dict.categories) {
-    if (!seen.some((c) => c.code === category.parent)) {
-      seen.push({ code: category.parent, name: category.parent, name_en: category.parent });
+    const code = classCode(category);
+    if (!seen.some((c) => c.code === code)) {
+      seen.push({ code, name: code, name_en: code });
     }
   }
   return seen;

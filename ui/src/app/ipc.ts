@@ -1,7 +1,8 @@
-// Every call from the phone app to its Rust side goes through this module: one typed function per Tauri
-// command of the IPC contract (src-tauri/src/commands.rs). Argument names are camelCase here; Tauri maps
-// them to the commands' snake_case parameters. Commands reject with an `IpcError` ({code, message}).
-import { Channel, invoke } from '@tauri-apps/api/core';
+// Every call from the phone app to its Rust side goes through this module: one function per Tauri command
+// of the IPC contract (src-tauri/src/commands.rs), each calling the generated binding of that command
+// (generated/bindings.ts, made from the commands themselves), so that a command's name, arguments or answer
+// changed in Rust fails the type check here. Commands reject with an `IpcError` ({code, message}).
+import { Channel } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import type {
   CompleteTaskRequest,
@@ -24,6 +25,7 @@ import type {
   SyncState,
   TaskRow,
 } from '../shared/types';
+import { commands } from './generated/bindings';
 
 export function isIpcError(error: unknown): error is IpcError {
   return (
@@ -34,12 +36,15 @@ export function isIpcError(error: unknown): error is IpcError {
   );
 }
 
-export const status = (): Promise<DeviceStatus> => invoke('status');
+export const status = (): Promise<DeviceStatus> => commands.status();
 
 export const register = (request: RegisterRequest): Promise<RegisterResult> =>
-  invoke('register', { ...request });
+  commands.register(request.server, request.username, request.password, request.deviceName);
 
-export const dictionary = (): Promise<Dictionary | null> => invoke('dictionary');
+export const dictionary = (): Promise<Dictionary | null> => commands.dictionary();
+
+/** The dictionary road within reach of a position (30 m, the rule the device applies), or null. */
+export const nearestRoad = (lat: number, lon: number): Promise<string | null> => commands.nearestRoad(lat, lon);
 
 // --- photos --------------------------------------------------------------------------------------------
 
@@ -49,10 +54,10 @@ export const dictionary = (): Promise<Dictionary | null> => invoke('dictionary')
  */
 export const PHOTO_CHUNK_BYTES = 256 * 1024;
 
-export const photoBegin = (): Promise<string> => invoke('photo_begin');
+export const photoBegin = (): Promise<string> => commands.photoBegin();
 
 export const photoAppend = (uploadId: string, chunk: string): Promise<number> =>
-  invoke('photo_append', { uploadId, chunk });
+  commands.photoAppend(uploadId, chunk);
 
 /**
  * What a photo is stamped with besides the time (when the stamp is on in the settings): the position the
@@ -71,13 +76,7 @@ export interface PhotoStamp {
  * of a report) the photo is stamped with the time only.
  */
 export const photoFinish = (uploadId: string, stamp: PhotoStamp | null = null): Promise<StagedPhoto> =>
-  invoke('photo_finish', {
-    uploadId,
-    lat: stamp?.lat ?? null,
-    lon: stamp?.lon ?? null,
-    accuracy: stamp?.accuracy_m ?? null,
-    place: stamp?.place ?? null,
-  });
+  commands.photoFinish(uploadId, stamp?.lat ?? null, stamp?.lon ?? null, stamp?.accuracy_m ?? null, stamp?.place ?? null);
 
 /** Base64 of bytes without Node's Buffer; `String.fromCharCode` in slices keeps the call stack small. */
 export function toBase64(bytes: Uint8Array): string {
@@ -134,43 +133,45 @@ export function photoUrl(sha256: string, thumb = false): string {
 
 // --- findings and tasks --------------------------------------------------------------------------------
 
-export const report = (input: ReportInput): Promise<string> => invoke('report', { input });
+export const report = (input: ReportInput): Promise<string> => commands.report(input);
 
 // A draft is a finding still being edited: saved on the phone, not queued. `draft_submit` queues it like
 // `report` (same checks) and wakes the sync.
 
 /** Saves a draft (a new one when `id` is null, else replaces that draft's fields and photos); its id. */
-export const draftSave = (id: string | null, input: ReportInput): Promise<string> => invoke('draft_save', { id, input });
+export const draftSave = (id: string | null, input: ReportInput): Promise<string> => commands.draftSave(id, input);
 
 /** Saves the draft's latest fields and queues it for sending. */
-export const draftSubmit = (id: string, input: ReportInput): Promise<string> => invoke('draft_submit', { id, input });
+export const draftSubmit = (id: string, input: ReportInput): Promise<string> => commands.draftSubmit(id, input);
 
-export const draftDelete = (id: string): Promise<null> => invoke('draft_delete', { id });
+export const draftDelete = (id: string): Promise<null> => commands.draftDelete(id);
 
-export const findings = (query: FindingQuery): Promise<FindingRow[]> => invoke('findings', { ...query });
+export const findings = (query: FindingQuery): Promise<FindingRow[]> =>
+  commands.findings(query.state ?? null, query.day ?? null, query.limit, query.offset) as Promise<FindingRow[]>;
 
-export const finding = (id: string): Promise<FindingDetail> => invoke('finding', { id });
+export const finding = (id: string): Promise<FindingDetail> => commands.finding(id) as Promise<FindingDetail>;
 
-export const tasks = (): Promise<TaskRow[]> => invoke('tasks');
+export const tasks = (): Promise<TaskRow[]> => commands.tasks() as Promise<TaskRow[]>;
 
 export const completeTask = (request: CompleteTaskRequest): Promise<null> =>
-  invoke('complete_task', { ...request });
+  commands.completeTask(request.taskId, request.result, request.note, request.photos);
 
 export const nearbyCases = (lat: number, lon: number, radiusM: number): Promise<NearbyCase[]> =>
-  invoke('nearby_cases', { lat, lon, radiusM });
+  commands.nearbyCases(lat, lon, radiusM);
 
 // --- patrol and position -------------------------------------------------------------------------------
 
-export const patrolStart = (): Promise<Patrol> => invoke('patrol_start');
-export const patrolPause = (): Promise<Patrol> => invoke('patrol_pause');
-export const patrolResume = (): Promise<Patrol> => invoke('patrol_resume');
-export const patrolEnd = (): Promise<Patrol> => invoke('patrol_end');
+export const patrolStart = (): Promise<Patrol> => commands.patrolStart();
+export const patrolPause = (): Promise<Patrol> => commands.patrolPause();
+export const patrolResume = (): Promise<Patrol> => commands.patrolResume();
+export const patrolEnd = (): Promise<Patrol> => commands.patrolEnd();
 
 /** Adds a fix to the running patrol's track; false when Rust dropped it (too close, too inaccurate). */
 export const patrolTrack = (lat: number, lon: number, accuracy: number): Promise<boolean> =>
-  invoke('patrol_track', { lat, lon, accuracy });
+  commands.patrolTrack(lat, lon, accuracy);
 
-export const simulatedLocation = (): Promise<SimulatedLocation | null> => invoke('simulated_location');
+export const simulatedLocation = (): Promise<SimulatedLocation | null> =>
+  commands.simulatedLocation() as Promise<SimulatedLocation | null>;
 
 // --- sync ----------------------------------------------------------------------------------------------
 
@@ -178,16 +179,16 @@ export const simulatedLocation = (): Promise<SimulatedLocation | null> => invoke
 export function syncNow(onProgress?: (progress: SyncProgress) => void): Promise<SyncReport> {
   const channel = new Channel<SyncProgress>();
   if (onProgress) channel.onmessage = onProgress;
-  return invoke('sync_now', { onProgress: channel });
+  return commands.syncNow(channel);
 }
 
-export const syncState = (): Promise<SyncState> => invoke('sync_state');
+export const syncState = (): Promise<SyncState> => commands.syncState();
 
 /**
  * Asks the running sync to stop; true when one was running. It then ends with `last_error.code` "cancelled"
  * (a `sync_now` waiting on it may reject with that code too).
  */
-export const syncCancel = (): Promise<boolean> => invoke('sync_cancel');
+export const syncCancel = (): Promise<boolean> => commands.syncCancel();
 
 /** The error code of a sync that was stopped on request: not a failure. */
 export const SYNC_CANCELLED = 'cancelled';
@@ -196,12 +197,11 @@ export const SYNC_CANCELLED = 'cancelled';
 export const onSyncState = (handler: (state: SyncState) => void): Promise<UnlistenFn> =>
   listen<SyncState>('sync-state', (event) => handler(event.payload));
 
-export const notifyNetwork = (online: boolean, wifi: boolean): Promise<null> =>
-  invoke('notify_network', { online, wifi });
+export const notifyNetwork = (online: boolean, wifi: boolean): Promise<void> => commands.notifyNetwork(online, wifi);
 
 // --- settings ------------------------------------------------------------------------------------------
 
-export const settingsGet = (): Promise<DeviceSettings> => invoke('settings_get');
+export const settingsGet = (): Promise<DeviceSettings> => commands.settingsGet() as Promise<DeviceSettings>;
 
 export const settingsSet = (settings: DeviceSettings): Promise<DeviceSettings> =>
-  invoke('settings_set', { settings });
+  commands.settingsSet(settings) as Promise<DeviceSettings>;

@@ -15,5 +15,3 @@ export const MAX_PHOTOS = 9;
  */
 export const MAX_DESCRIPTION_CHARS = 2000;
 
-/** A road further than this (metres) from a position is not "the road here": protocol/src/dictionary.rs `ROAD_MATCH_M`. */
-export const ROAD_MATCH_M = 30;

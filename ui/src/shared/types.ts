@@ -1,34 +1,9 @@
-// Shapes of the data the front-ends receive from the Tauri shell and the sync server. Those of the server's
-// HTTP API move, one at a time, to the types generated from its OpenAPI document (console/generated/api.ts,
-// itself generated from the Rust types); the rest still mirror the Rust types (src-tauri and the protocol
-// crate) by hand.
+// Shapes of the data the front-ends receive from the Tauri shell and the sync server, generated from the
+// Rust types: the server's HTTP API from its OpenAPI document (console/generated/api.ts), the phone app's
+// IPC from the Tauri commands (app/generated/bindings.ts). What is written here by hand narrows a text the
+// Rust side keeps as a string to the values it takes, or describes the console's patrol records.
 import type * as api from '../console/generated/api';
-
-/** Answer of the Tauri command `status`. */
-export interface DeviceStatus {
-  registered: boolean;
-  server_url: string | null;
-  username: string | null;
-  device_id: string | null;
-  /** Sync operations stored on the phone and not yet accepted by the server. */
-  pending_ops: number;
-  /** Bytes of photos stored on the phone and not yet uploaded. */
-  pending_photo_bytes: number;
-  /** Findings reported from this phone, sent or not, drafts included. */
-  findings: number;
-  /** Drafts: saved on the phone, not yet queued. */
-  drafts: number;
-  /** Findings the server refused for good (local state `rejected`). */
-  rejected: number;
-  dictionary_version: number | null;
-  last_sync_at: string | null;
-  /** Server clock minus phone clock, measured at the last sync. */
-  clock_offset_ms: number | null;
-  /** The current (or today's last) patrol. */
-  patrol: Patrol | null;
-  /** Verification tasks still to do. */
-  open_tasks: number;
-}
+import type * as ipc from '../app/generated/bindings';
 
 export type Role = 'inspector' | 'chief' | 'dispatcher' | 'department' | 'admin';
 
@@ -115,14 +90,17 @@ export type ReviewItem = api.ReviewItem;
 
 
 // ---------------------------------------------------------------------------------------------------------
-// Phone app: the Tauri commands' arguments and answers (the IPC contract of src-tauri/src/commands.rs).
+// Phone app: the Tauri commands' arguments and answers, generated from the commands themselves
+// (app/generated/bindings.ts; `UPDATE_BINDINGS=1 cargo test -p tiejiaoban-app bindings` writes it again).
+// Answers are a type's `_Serialize` form, arguments its `_Deserialize` form.
+
+/** Answer of the Tauri command `status`: the device at a glance. */
+export type DeviceStatus = ipc.AppStatus_Serialize;
 
 /** How every Tauri command of ours rejects. */
-export interface IpcError {
-  code: string;
-  message: string;
-}
+export type IpcError = ipc.CommandError;
 
+/** The arguments of `register` (ipc.ts takes them as one object). */
 export interface RegisterRequest {
   /** An origin such as http://192.168.1.10:8080 */
   server: string;
@@ -131,34 +109,15 @@ export interface RegisterRequest {
   deviceName: string;
 }
 
-export interface RegisterResult {
-  device_id: string;
-  user: UserInfo;
-}
+export type RegisterResult = ipc.Registered_Serialize;
 
 /** A photo the Rust pipeline has stored (upright, resized, stamped, EXIF removed). */
-export interface StagedPhoto {
-  sha256: string;
-  width: number;
-  height: number;
-  bytes: number;
-  taken_at: string | null;
-}
+export type StagedPhoto = ipc.StagedPhoto_Serialize;
 
-export type PhotoRole = 'before' | 'after';
+export type PhotoRole = ipc.PhotoRole;
 
 /** What the report screen sends: to `report`, or to `draft_save` / `draft_submit` (a draft may have category "" and no photos). */
-export interface ReportInput {
-  category: string;
-  description: string;
-  urgent: boolean;
-  fixed_on_spot: boolean;
-  location: Location;
-  address: string | null;
-  road: string | null;
-  facility_code: string | null;
-  photos: { sha256: string; role: PhotoRole }[];
-}
+export type ReportInput = ipc.ReportInput_Deserialize;
 
 /**
  * Where a finding is on its way from the phone: a draft still being edited, stored here and queued,
@@ -166,20 +125,17 @@ export interface ReportInput {
  */
 export type LocalState = 'draft' | 'queued' | 'received' | 'rejected';
 
-export interface FindingRow {
-  id: string;
+/**
+ * A finding in the phone's list. The device keeps its states as text; the app reads them as the states
+ * the device and the contract name.
+ */
+export type FindingRow = Omit<ipc.FindingRow_Serialize, 'local_state' | 'server_state' | 'case_state'> & {
   local_state: LocalState;
   server_state: FindingState | null;
-  case_no: string | null;
   case_state: CaseState | null;
-  /** Why the server or the chief rejected it. */
-  reason: string | null;
-  category: string;
-  description: string;
-  observed_at: string;
-  photos: number;
-}
+};
 
+/** The arguments of `findings` (ipc.ts takes them as one object). */
 export interface FindingQuery {
   state?: LocalState;
   /** YYYY-MM-DD, the phone's local day. */
@@ -188,138 +144,49 @@ export interface FindingQuery {
   offset: number;
 }
 
-export interface FindingDetail {
-  row: FindingRow;
-  finding: {
-    id: string;
-    category: string;
-    description: string;
-    urgent: boolean;
-    fixed_on_spot: boolean;
-    location: Location;
-    address: string | null;
-    road: string | null;
-    facility_code: string | null;
-    observed_at: string;
-    photos: PhotoRef[];
-  };
-}
+export type FindingDetail = Omit<ipc.FindingDetail_Serialize, 'row'> & { row: FindingRow };
 
 export type TaskState = 'open' | 'done' | 'cancelled';
 
 /** An on-site verification (核查) of a handled case. */
-export interface TaskRow {
-  id: string;
-  case_no: string;
+export type TaskRow = Omit<ipc.TaskRow_Serialize, 'state' | 'result'> & {
   state: TaskState;
-  due_at: string | null;
-  result: 'pass' | 'fail' | null;
-  category: string;
-  description: string;
-  address: string | null;
-  lat: number | null;
-  lon: number | null;
-}
+  result: ipc.TaskResult | null;
+};
 
+/** The arguments of `complete_task` (ipc.ts takes them as one object). */
 export interface CompleteTaskRequest {
   taskId: string;
-  result: 'pass' | 'fail';
+  result: ipc.TaskResult;
   note: string;
   /** SHA-256 of staged photos. */
   photos: string[];
 }
 
-export interface Patrol {
-  id: string;
-  started_at: string;
-  ended_at: string | null;
-  distance_m: number;
-  /** Track points kept. */
-  points: number;
-  paused: boolean;
-}
+export type Patrol = ipc.PatrolRow_Serialize;
 
-export type SyncPhase = 'photos' | 'ops' | 'changes' | 'done';
+export type SyncPhase = ipc.Phase;
 
-export interface SyncProgress {
-  phase: SyncPhase;
-  photos_done: number;
-  photos_total: number;
-  bytes_done: number;
-  bytes_total: number;
-  ops_done: number;
-  ops_total: number;
-}
+export type SyncProgress = ipc.Progress;
 
-export interface SyncReport {
-  photos_uploaded: number;
-  photo_bytes_sent: number;
-  ops_sent: number;
-  applied: number;
-  duplicate: number;
-  /** [seq, reason] of each operation the server refused. */
-  rejected: [number, string][];
-  /** Operations to send again later (server busy, transient errors). */
-  retry: number;
-  changes_received: number;
-  /** Operations still waiting after this run. */
-  remaining: number;
-  /** [sha256, reason] of each photo that could not be uploaded. */
-  photo_errors: [string, string][];
-}
+export type SyncReport = ipc.SyncReport;
 
 /** Payload of the `sync-state` event and answer of `sync_state`. */
-export interface SyncState {
-  running: boolean;
-  progress: SyncProgress | null;
-  last_report: SyncReport | null;
-  last_error: IpcError | null;
-  last_sync_at: string | null;
-}
+export type SyncState = ipc.SyncState_Serialize;
 
 export type PhotoMaxEdge = 1280 | 1600 | 2048;
 
-export interface DeviceSettings {
-  photo_max_edge: number;
-  photo_quality: number;
-  wifi_only_photos: boolean;
-  stamp: boolean;
-  language: 'zh-CN' | 'en';
-}
+export type DeviceSettings = Omit<ipc.Settings_Serialize, 'language'> & { language: 'zh-CN' | 'en' };
 
-export interface NearbyCase {
-  case_no: string;
-  category: string;
-  distance_m: number;
-}
+export type NearbyCase = ipc.NearbyCase;
 
 /** A simulated position (desktop runs and tests). */
-export interface SimulatedLocation {
-  lat: number;
-  lon: number;
-  accuracy_m: number;
-  source: Location['source'];
-}
+export type SimulatedLocation = Omit<ipc.SimulatedFix, 'source'> & { source: Location['source'] };
 
-export interface Dictionary {
-  version: number;
-  categories: DictionaryCategory[];
-  departments: { code: string; name: string }[];
-  roads: { name: string; grid: string | null; points: [number, number][] }[];
-  classes?: { code: string; name: string; name_en: string }[];
-}
+/** The dictionary, as the phone holds it and the server serves it. */
+export type Dictionary = ipc.Dictionary_Serialize;
 
-export interface DictionaryCategory {
-  code: string;
-  name: string;
-  name_en: string;
-  branch: 'component' | 'event';
-  parent: string;
-  department: string;
-  time_limit_hours: number;
-  review: 'chief' | 'auto';
-  urgent: boolean;
-}
+export type DictionaryCategory = ipc.Category_Serialize;
 
 export interface PatrolRecord {
   id: string;

@@ -232,6 +232,20 @@ describe('report', () => {
     expect(byTestId('report-photo-item')).toHaveLength(2);
   });
 
+  it('fills in the road Rust finds for the position, until the inspector types one', async () => {
+    const { callsOf } = await mountApp('/report', {
+      simulated_location: () => ({ lat: 41.7968, lon: 123.4328, accuracy_m: 8, source: 'gps' }),
+      nearest_road: ({ lat }) => (lat === 41.7968 ? '中山路' : null),
+    });
+    expect(callsOf('nearest_road')[0].args).toEqual({ lat: 41.7968, lon: 123.4328 });
+    const [road] = byTestId<HTMLInputElement>('report-road');
+    expect(road.value).toBe('中山路');
+    road.value = '解放街';
+    road.dispatchEvent(new Event('input'));
+    await settle();
+    expect(road.value).toBe('解放街');
+  });
+
   it('takes a photo stamped with the time only while no position is known', async () => {
     const { callsOf } = await mountApp('/report', { ...photoHandlers(), simulated_location: () => null });
     expect(byTestId('report-position')).toHaveLength(0);
@@ -284,7 +298,8 @@ describe('drafts', () => {
     row: draftRow(),
     finding: {
       id: 'd1', category: '', description: '井盖松动', urgent: false, fixed_on_spot: false, location: DRAFT_LOCATION,
-      address: '中山路 12 号', road: null, facility_code: null, observed_at: '2026-11-21T08:00:00Z',
+      address: '中山路 12 号', road: null, grid: null, facility_code: null, observed_at: '2026-11-21T08:00:00Z',
+      patrol_id: null,
       photos: [{ sha256: SHA, role: 'before', width: 1600, height: 1200, bytes: 400000, taken_at: null }],
     },
   });
@@ -458,7 +473,7 @@ describe('my reports', () => {
       findings: (args) => (args.offset === 0 ? rows : []),
     });
     expect(callsOf('findings')[0].args).toMatchObject({ limit: 20, offset: 0 });
-    expect(callsOf('findings')[0].args.state).toBeUndefined();
+    expect(callsOf('findings')[0].args.state ?? null).toBeNull(); // no state filter
 
     const rendered = byTestId('findings-row');
     expect(rendered.map((r) => r.getAttribute('data-id'))).toEqual(['f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7']);

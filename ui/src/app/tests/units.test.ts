@@ -8,7 +8,6 @@ import { hasMessage, literalKeys } from '../../shared/testing/messages';
 import { photoUrl, toBase64 } from '../ipc';
 import { normalizeServer, formatElapsed, formatDistance } from '../format';
 import { findingStatus } from '../labels';
-import { nearestRoad } from '../roads';
 import { classesOf, rememberCategory, recentCategories, searchCategories, RECENT_MAX } from '../categories';
 import { DICTIONARY, decodeBase64 } from './harness';
 
@@ -66,16 +65,6 @@ describe('findingStatus', () => {
     expect(findingStatus(row({ server_state: 'merged', case_no: '20261121-0001' })).text).toBe('已合并到 20261121-0001');
     expect(findingStatus(row({ server_state: 'rejected', reason: '重复' })).text).toBe('被驳回：重复');
     expect(findingStatus(row({ local_state: 'rejected' })).text).toBe('被驳回');
-  });
-});
-
-describe('nearestRoad', () => {
-  const dict = { ...DICTIONARY, roads: [{ name: '中山路', grid: null, points: [[41.7968, 123.43], [41.7968, 123.44]] as [number, number][] }] };
-
-  it('matches a road within 30 m only', () => {
-    expect(nearestRoad(dict, 41.79685, 123.435)).toBe('中山路');
-    expect(nearestRoad(dict, 41.7975, 123.435)).toBeNull();
-    expect(nearestRoad(null, 41.7968, 123.435)).toBeNull();
   });
 });
 

@@ -1,12 +1,11 @@
 // The report's own fields: photos, category, description, flags, facility, address and road. The road
-// follows the position (the dictionary's nearest road) until the inspector edits it.
+// follows the position (the dictionary's road within reach, as Rust finds it) until the inspector edits it.
 import { computed, ref, watch, type Ref } from 'vue';
 import { useI18n } from 'vue-i18n';
 import type { FindingDetail, Location, PhotoRef, PhotoRole, ReportInput, StagedPhoto } from '../../../shared/types';
 import { MAX_PHOTOS } from '../../../shared/limits';
-import type { PhotoStamp } from '../../ipc';
+import { nearestRoad, type PhotoStamp } from '../../ipc';
 import { findCategory, recentCategories } from '../../categories';
-import { nearestRoad } from '../../roads';
 import { app } from '../../state';
 
 export const PHRASES = ['garbage', 'stall', 'manhole', 'ads', 'parking', 'road', 'cables', 'dumped'] as const;
@@ -37,10 +36,16 @@ export function useReportForm(location: Readonly<Ref<Location | null>>) {
   const road = ref('');
   const roadTouched = ref(false);
 
+  // Rust answers from the dictionary the phone holds, by the rule it applies to a report sent without a
+  // road; an answer for a position the form has since left is dropped.
+  let roadAsked = 0;
   watch(
     location,
-    (loc) => {
-      if (loc && !roadTouched.value) road.value = nearestRoad(app.dictionary, loc.lat, loc.lon) ?? '';
+    async (loc) => {
+      if (!loc || roadTouched.value) return;
+      const asked = ++roadAsked;
+      const name = await nearestRoad(loc.lat, loc.lon).catch(() => null);
+      if (asked === roadAsked && !roadTouched.value) road.value = name ?? '';
     },
     { immediate: true },
   );
