@@ -62,6 +62,7 @@ fn report(photos: Vec<StagedPhoto>) -> NewFinding {
         facility_code: None,
         observed_at: now,
         photos: photos.into_iter().map(|p| (p, PhotoRole::Before)).collect(),
+        gps: None,
     }
 }
 

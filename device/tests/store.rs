@@ -42,6 +42,7 @@ fn new_finding(category: &str, photos: Vec<StagedPhoto>, lat: f64, lon: f64) -> 
         facility_code: None,
         observed_at: at(1),
         photos: photos.into_iter().map(|p| (p, PhotoRole::Before)).collect(),
+        gps: None,
     }
 }
 

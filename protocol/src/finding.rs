@@ -33,6 +33,18 @@ pub struct Location {
     pub fixed_at: Timestamp,
 }
 
+/// The device's own fix (WGS-84) when the inspector placed the finding by hand: kept beside the pin, so the
+/// place reported and the place the phone was at are both on record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct GpsFix {
+    pub lat: f64,
+    pub lon: f64,
+    pub accuracy_m: f64,
+    pub fixed_at: Timestamp,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -81,6 +93,10 @@ pub struct Finding {
     pub facility_code: Option<String>,
     pub observed_at: Timestamp,
     pub photos: Vec<PhotoRef>,
+    /// The device's fix when `location` is a manual pin; absent otherwise. Left out of the body when absent,
+    /// so that a finding sent before this field existed keeps the hash it is remembered by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gps: Option<GpsFix>,
 }
 
 /// Server-side states of a finding.
@@ -123,18 +139,29 @@ impl FindingState {
     }
 }
 
+/// The range rules of every position: a latitude, a longitude and an accuracy in metres.
+fn check_position(prefix: &str, lat: f64, lon: f64, accuracy_m: f64) -> Result<(), FieldError> {
+    if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
+        return Err(FieldError::new(format!("{prefix}.lat"), "latitude must be within [-90, 90]"));
+    }
+    if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
+        return Err(FieldError::new(format!("{prefix}.lon"), "longitude must be within [-180, 180]"));
+    }
+    if !accuracy_m.is_finite() || accuracy_m < 0.0 {
+        return Err(FieldError::new(format!("{prefix}.accuracy_m"), "accuracy must be a number ≥ 0"));
+    }
+    Ok(())
+}
+
 impl Location {
     pub fn validate(&self, prefix: &str) -> Result<(), FieldError> {
-        if !self.lat.is_finite() || !(-90.0..=90.0).contains(&self.lat) {
-            return Err(FieldError::new(format!("{prefix}.lat"), "latitude must be within [-90, 90]"));
-        }
-        if !self.lon.is_finite() || !(-180.0..=180.0).contains(&self.lon) {
-            return Err(FieldError::new(format!("{prefix}.lon"), "longitude must be within [-180, 180]"));
-        }
-        if !self.accuracy_m.is_finite() || self.accuracy_m < 0.0 {
-            return Err(FieldError::new(format!("{prefix}.accuracy_m"), "accuracy must be a number ≥ 0"));
-        }
-        Ok(())
+        check_position(prefix, self.lat, self.lon, self.accuracy_m)
+    }
+}
+
+impl GpsFix {
+    pub fn validate(&self, prefix: &str) -> Result<(), FieldError> {
+        check_position(prefix, self.lat, self.lon, self.accuracy_m)
     }
 }
 
@@ -158,6 +185,9 @@ impl Finding {
             return Err(FieldError::new("description", "description is longer than 2000 characters"));
         }
         self.location.validate("location")?;
+        if let Some(gps) = &self.gps {
+            gps.validate("gps")?;
+        }
         if self.observed_at.with_timezone(&Utc) > now + Duration::minutes(MAX_CLOCK_AHEAD_MINUTES) {
             return Err(FieldError::new(
                 "observed_at",

@@ -109,6 +109,9 @@ pub struct PatrolEnd {
 }
 
 /// The typed form of an op body.
+// Findings are by far the most frequent op and each is decoded, checked and stored once; boxing them to
+// shrink the rare variants would add an allocation to every finding for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Op {
     FindingCreate(Finding),

@@ -26,6 +26,21 @@ fn finding_round_trips_exactly() {
     assert_eq!(serde_json::to_value(&f).unwrap(), v);
     assert_eq!(f.location.source, LocationSource::Gps);
     assert_eq!(f.photos[0].role, PhotoRole::Before);
+    assert!(f.gps.is_none());
+
+    // A pin placed by hand with the phone's fix beside it (second wave); absent, the key is not written,
+    // so a finding of the first wave keeps its body and hash.
+    let mut pinned = finding_json();
+    pinned["location"]["source"] = json!("manual");
+    pinned["gps"] =
+        json!({"lat": 41.79712, "lon": 123.43301, "accuracy_m": 7.5, "fixed_at": "2026-11-21T08:59:58+08:00"});
+    let f: Finding = serde_json::from_value(pinned.clone()).unwrap();
+    assert_eq!(serde_json::to_value(&f).unwrap(), pinned);
+    assert_eq!(f.gps.as_ref().map(|g| g.accuracy_m), Some(7.5));
+    let mut null_gps = finding_json();
+    null_gps["gps"] = Value::Null;
+    let f: Finding = serde_json::from_value(null_gps).unwrap();
+    assert_eq!(serde_json::to_value(&f).unwrap(), finding_json(), "null is the same as absent");
 }
 
 #[test]
@@ -42,6 +57,9 @@ fn finding_validation_rules() {
     assert_eq!(field(&|v| v["location"]["lat"] = json!(91.0)), "location.lat");
     assert_eq!(field(&|v| v["location"]["lon"] = json!(-180.5)), "location.lon");
     assert_eq!(field(&|v| v["location"]["accuracy_m"] = json!(-1)), "location.accuracy_m");
+    let gps = |lat: f64, accuracy: f64| json!({"lat": lat, "lon": 123.4, "accuracy_m": accuracy, "fixed_at": "2026-11-21T09:00:00+08:00"});
+    assert_eq!(field(&|v| v["gps"] = gps(-90.5, 5.0)), "gps.lat");
+    assert_eq!(field(&|v| v["gps"] = gps(41.8, -2.0)), "gps.accuracy_m");
     assert_eq!(field(&|v| v["photos"] = json!([])), "photos");
     assert_eq!(field(&|v| v["description"] = json!("长".repeat(2001))), "description");
     assert_eq!(field(&|v| v["observed_at"] = json!("2026-11-21T01:15:01Z")), "observed_at");

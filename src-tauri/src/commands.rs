@@ -193,6 +193,9 @@ pub struct ReportInput {
     #[serde(default)]
     facility_code: Option<String>,
     photos: Vec<PhotoChoice>,
+    /// The phone's last fix, when `location` is a pin placed by hand.
+    #[serde(default)]
+    gps: Option<protocol::GpsFix>,
 }
 
 fn staged(s: &DeviceStore, sha: &str) -> std::result::Result<StagedPhoto, DeviceError> {
@@ -220,6 +223,7 @@ impl ReportInput {
             facility_code: text(self.facility_code),
             observed_at: Local::now().fixed_offset(),
             photos,
+            gps: self.gps,
         })
     }
 }

@@ -215,6 +215,7 @@ fn run(cli: Cli) -> Result<ExitCode, DeviceError> {
                 facility_code,
                 observed_at: now,
                 photos: processed,
+                gps: None,
             })?;
             eprintln!("saved with {} photo(s); waiting to send: {}", finding.photos.len(), store.pending_count()?);
             println!("{}", finding.id);

@@ -117,6 +117,8 @@ impl DeviceStore {
                 .and_then(|d| d.nearest_road(new.location.lat, new.location.lon, protocol::ROAD_MATCH_M))
                 .map(|r| r.name.clone())
         });
+        // The contract sends the fix beside a manual pin only; a GPS position is its own fix.
+        let gps = new.gps.filter(|_| new.location.source == protocol::LocationSource::Manual);
         Ok(Finding {
             id,
             patrol_id,
@@ -131,6 +133,7 @@ impl DeviceStore {
             facility_code: new.facility_code,
             observed_at: new.observed_at,
             photos: refs,
+            gps,
         })
     }
 

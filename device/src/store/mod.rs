@@ -79,6 +79,8 @@ pub struct NewFinding {
     pub facility_code: Option<String>,
     pub observed_at: protocol::Timestamp,
     pub photos: Vec<(StagedPhoto, PhotoRole)>,
+    /// The phone's own fix when `location` is a pin placed by hand; kept only then.
+    pub gps: Option<protocol::GpsFix>,
 }
 
 /// What the inspector can set in the app.

@@ -20,6 +20,8 @@ pub struct ReviewItem {
     pub address: Option<String>,
     pub observed_at: protocol::Timestamp,
     pub location: Location,
+    /// The device's own fix beside a pin placed by hand, as sent; null otherwise.
+    pub gps: Option<protocol::GpsFix>,
     pub photos: Vec<PhotoRef>,
     pub fixed_on_spot: bool,
     pub urgent: bool,
@@ -86,6 +88,7 @@ pub(super) fn review_items(
             address: f.address,
             observed_at: f.observed_at,
             location: f.location,
+            gps: f.gps,
             photos: f.photos,
             fixed_on_spot: f.fixed_on_spot,
             urgent: f.urgent,

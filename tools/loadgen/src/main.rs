@@ -118,6 +118,7 @@ fn finding(photo: &PhotoRef, args: &Args, n: usize) -> Finding {
         facility_code: None,
         observed_at: now,
         photos: vec![photo.clone()],
+        gps: None,
     }
 }
 

@@ -119,6 +119,9 @@ export type PhotoRole = ipc.PhotoRole;
 /** What the report screen sends: to `report`, or to `draft_save` / `draft_submit` (a draft may have category "" and no photos). */
 export type ReportInput = ipc.ReportInput_Deserialize;
 
+/** The phone's own fix, kept beside a pin placed by hand. */
+export type GpsFix = ipc.GpsFix;
+
 /**
  * Where a finding is on its way from the phone: a draft still being edited, stored here and queued,
  * accepted by the server, or refused.

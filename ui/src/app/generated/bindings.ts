@@ -213,6 +213,11 @@ export type Finding_Deserialize = {
 	facility_code?: string | null,
 	observed_at: string,
 	photos: PhotoRef_Deserialize[],
+	/**
+	 *  The device's fix when `location` is a manual pin; absent otherwise. Left out of the body when absent,
+	 *  so that a finding sent before this field existed keeps the hash it is remembered by.
+	 */
+	gps?: GpsFix | null,
 };
 
 /**  A finding as the device creates it (`finding.create`). */
@@ -230,6 +235,22 @@ export type Finding_Serialize = {
 	facility_code: string | null,
 	observed_at: string,
 	photos: PhotoRef_Serialize[],
+	/**
+	 *  The device's fix when `location` is a manual pin; absent otherwise. Left out of the body when absent,
+	 *  so that a finding sent before this field existed keeps the hash it is remembered by.
+	 */
+	gps?: GpsFix,
+};
+
+/**
+ *  The device's own fix (WGS-84) when the inspector placed the finding by hand: kept beside the pin, so the
+ *  place reported and the place the phone was at are both on record.
+ */
+export type GpsFix = {
+	lat: number,
+	lon: number,
+	accuracy_m: number,
+	fixed_at: string,
 };
 
 /**  A position fix in WGS-84, as the GPS (or the inspector's pin) gave it. */
@@ -342,6 +363,8 @@ export type ReportInput_Deserialize = {
 	road?: string | null,
 	facility_code?: string | null,
 	photos: PhotoChoice[],
+	/**  The phone's last fix, when `location` is a pin placed by hand. */
+	gps?: GpsFix | null,
 };
 
 export type ReportInput_Serialize = {
@@ -354,6 +377,8 @@ export type ReportInput_Serialize = {
 	road: string | null,
 	facility_code: string | null,
 	photos: PhotoChoice[],
+	/**  The phone's last fix, when `location` is a pin placed by hand. */
+	gps: GpsFix | null,
 };
 
 /**  Whether a section chief reviews a finding before it is filed, or it is filed and dispatched at once. */

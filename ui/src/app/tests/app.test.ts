@@ -155,6 +155,7 @@ describe('report', () => {
     });
     expect(input.location).toMatchObject({ lat: 41.7968, lon: 123.4328, accuracy_m: 8, source: 'gps' });
     expect(typeof (input.location as { fixed_at: string }).fixed_at).toBe('string');
+    expect(input.gps ?? null).toBeNull(); // at the GPS position there is no second fix to keep
     expect(toastText()).toContain('已保存，等待发送');
     expect(router.currentRoute.value.name).toBe('home');
     expect(JSON.parse(localStorage.getItem('tiejiaoban.recentCategories') ?? '[]')[0]).toBe('C0102');
@@ -209,6 +210,9 @@ describe('report', () => {
       ],
     });
     expect(input.location).toMatchObject({ lat: 41.8, lon: 123.4, source: 'manual' });
+    // The phone's own fix goes beside the pin, so the console shows both.
+    expect(input.gps).toMatchObject({ lat: 41.7968, lon: 123.4328, accuracy_m: 120 });
+    expect(typeof (input.gps as { fixed_at: string }).fixed_at).toBe('string');
   });
 
   it('stamps photos with the position and the address, else the road, as the patrol CLI does', async () => {

@@ -1674,6 +1674,11 @@ export interface components {
             facility_code?: string | null;
             /** @default false */
             fixed_on_spot?: boolean;
+            /**
+             * @description The device's fix when `location` is a manual pin; absent otherwise. Left out of the body when absent,
+             *     so that a finding sent before this field existed keeps the hash it is remembered by.
+             */
+            gps?: components["schemas"]["GpsFix"] | (null);
             /** @default null */
             grid?: string | null;
             /** Format: uuid */
@@ -1710,6 +1715,20 @@ export interface components {
         };
         /** @description A point on the map. */
         GeoPoint: {
+            /** Format: double */
+            lat: number;
+            /** Format: double */
+            lon: number;
+        };
+        /**
+         * @description The device's own fix (WGS-84) when the inspector placed the finding by hand: kept beside the pin, so the
+         *     place reported and the place the phone was at are both on record.
+         */
+        GpsFix: {
+            /** Format: double */
+            accuracy_m: number;
+            /** Format: date-time */
+            fixed_at: string;
             /** Format: double */
             lat: number;
             /** Format: double */
@@ -1902,6 +1921,8 @@ export interface components {
             description: string;
             facility_code: string | null;
             fixed_on_spot: boolean;
+            /** @description The device's own fix beside a pin placed by hand, as sent; null otherwise. */
+            gps: components["schemas"]["GpsFix"] | (null);
             /** Format: uuid */
             id: string;
             location: components["schemas"]["Location"];
@@ -2245,6 +2266,7 @@ export type FindingAck = components['schemas']['FindingAck'];
 export type FindingState = components['schemas']['FindingState'];
 export type FindingUpdated = components['schemas']['FindingUpdated'];
 export type GeoPoint = components['schemas']['GeoPoint'];
+export type GpsFix = components['schemas']['GpsFix'];
 export type Health = components['schemas']['Health'];
 export type HistoryEntry = components['schemas']['HistoryEntry'];
 export type Imported = components['schemas']['Imported'];

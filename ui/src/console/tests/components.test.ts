@@ -7,7 +7,8 @@ import CaseTasks from '../components/CaseTasks.vue';
 import TeamsView from '../views/admin/TeamsView.vue';
 import UsersView from '../views/admin/UsersView.vue';
 import PatrolsTab from '../views/review/PatrolsTab.vue';
-import { caseOf, consoleUser, task } from './fixtures';
+import FindingDetail from '../views/review/FindingDetail.vue';
+import { caseOf, consoleUser, reviewItem, task } from './fixtures';
 import { answer, byTestId, fakeServer, mountConsole, settle, signOut, signedInAs, type } from './harness';
 
 let wrapper: VueWrapper | null = null;
@@ -277,6 +278,27 @@ describe('UsersView', () => {
       { active: false },
       { display_name: '王强 (三中队)' },
     ]);
+  });
+});
+
+describe('FindingDetail', () => {
+  it('shows the phone fix beside a manual pin, and how far apart they are', async () => {
+    signedInAs('chief', '一中队');
+    fakeServer({});
+    const pinned = reviewItem({
+      location: { lat: 41.7968, lon: 123.4328, accuracy_m: 0, source: 'manual', fixed_at: '2026-11-22T08:00:00+08:00' },
+      // About 111 m north of the pin.
+      gps: { lat: 41.7978, lon: 123.4328, accuracy_m: 9, fixed_at: '2026-11-22T07:59:40+08:00' },
+    });
+    wrapper = await mountConsole(FindingDetail, { finding: pinned, busy: false }, { PhotoViewer: true });
+    const [fix] = byTestId('finding-gps');
+    expect(fix.dataset.distance).toBe('111');
+    expect(fix.textContent).toContain('41.797800, 123.432800');
+    expect(fix.textContent).toContain('距标注点 111 米');
+    expect(wrapper.text()).toContain('手动标注');
+
+    await wrapper.setProps({ finding: reviewItem() });
+    expect(byTestId('finding-gps')).toHaveLength(0);
   });
 });
 

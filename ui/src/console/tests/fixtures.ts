@@ -1,5 +1,5 @@
 // Records the console's tests build: users, verification tasks and cases, with fields overridden per test.
-import type { Case, CaseTask, ConsoleUser } from '../../shared/types';
+import type { Case, CaseTask, ConsoleUser, ReviewItem } from '../../shared/types';
 
 /** An active inspector of no team, unless `fields` says otherwise. */
 export function consoleUser(username: string, fields: Partial<ConsoleUser> = {}): ConsoleUser {
@@ -42,6 +42,31 @@ export function caseOf(fields: Partial<Case> = {}): Case {
     category_name: null,
     closed_at: null,
     address: null,
+    ...fields,
+  };
+}
+
+/** A finding of inspector1 waiting for review, at the GPS position. */
+export function reviewItem(fields: Partial<ReviewItem> = {}): ReviewItem {
+  return {
+    id: 'f-1',
+    reporter: 'inspector1',
+    category: 'E0102',
+    description: '路边暴露垃圾',
+    address: null,
+    observed_at: '2026-11-22T08:00:00+08:00',
+    location: { lat: 41.7968, lon: 123.4328, accuracy_m: 6, source: 'gps', fixed_at: '2026-11-22T08:00:00+08:00' },
+    gps: null,
+    photos: [],
+    fixed_on_spot: false,
+    urgent: false,
+    state: 'pending_review',
+    case_no: null,
+    possible_duplicate_of: null,
+    team: '一中队',
+    road: null,
+    facility_code: null,
+    reason: null,
     ...fields,
   };
 }

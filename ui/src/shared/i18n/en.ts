@@ -455,6 +455,8 @@ const en: MessageSchema = {
       observedAt: 'Observed',
       position: 'Position',
       accuracy: '±{m} m',
+      gpsFix: 'Phone fix',
+      pinToFix: '{m} m from the pin',
       source: {
         gps: 'GPS',
         network: 'network',

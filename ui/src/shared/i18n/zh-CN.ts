@@ -454,6 +454,8 @@ const zhCN = {
       observedAt: '发现时间',
       position: '位置',
       accuracy: '精度 {m} 米',
+      gpsFix: '手机定位',
+      pinToFix: '距标注点 {m} 米',
       source: {
         gps: 'GPS',
         network: '网络定位',

@@ -4,7 +4,7 @@ import { computed, nextTick, onMounted, ref, type Ref } from 'vue';
 import { useI18n } from 'vue-i18n';
 import { onBeforeRouteLeave, useRoute, useRouter, type RouteLocationRaw } from 'vue-router';
 import { showConfirmDialog, showSuccessToast, showToast } from 'vant';
-import type { Location, ReportInput } from '../../../shared/types';
+import type { GpsFix, Location, ReportInput } from '../../../shared/types';
 import { MAX_PHOTOS } from '../../../shared/limits';
 import * as ipc from '../../ipc';
 import { whileBusy } from '../../busy';
@@ -18,9 +18,12 @@ export interface DraftPosition {
   location: Readonly<Ref<Location | null>>;
   /** Set to the draft's saved position when a draft is loaded. */
   draftLocation: Ref<Location | null>;
+  /** The phone's fix beside a pin placed by hand (sent with the report), and the draft's, set on loading. */
+  gps: Readonly<Ref<GpsFix | null>>;
+  draftGps: Ref<GpsFix | null>;
 }
 
-export function useDraft(form: ReportForm, { location, draftLocation }: DraftPosition) {
+export function useDraft(form: ReportForm, { location, draftLocation, gps, draftGps }: DraftPosition) {
   const { t } = useI18n();
   const route = useRoute();
   const router = useRouter();
@@ -69,7 +72,7 @@ export function useDraft(form: ReportForm, { location, draftLocation }: DraftPos
       if (!form.category.value && form.before.value.length > 0) form.showPicker.value = true;
       return;
     }
-    const input: ReportInput = { ...form.fields(), location: location.value! };
+    const input: ReportInput = { ...form.fields(), location: location.value!, gps: gps.value };
     await whileBusy(saving, 'report', async () => {
       if (draftId.value) await ipc.draftSubmit(draftId.value, input);
       else await ipc.report(input);
@@ -89,7 +92,7 @@ export function useDraft(form: ReportForm, { location, draftLocation }: DraftPos
       return;
     }
     await whileBusy(saving, 'draft', async () => {
-      draftId.value = await ipc.draftSave(draftId.value, { ...form.fields(), location: location.value! });
+      draftId.value = await ipc.draftSave(draftId.value, { ...form.fields(), location: location.value!, gps: gps.value });
       saved.value = true;
       showSuccessToast({ message: t('app.report.draftSaved'), duration: 1500 });
       await router.replace(exit());
@@ -127,6 +130,7 @@ export function useDraft(form: ReportForm, { location, draftLocation }: DraftPos
       }
       form.fill(finding);
       draftLocation.value = finding.location;
+      draftGps.value = finding.gps ?? null;
       // After the watchers (the road follows the position when the draft had none).
       await nextTick();
       loadedSnapshot.value = snapshot();

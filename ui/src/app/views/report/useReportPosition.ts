@@ -3,7 +3,7 @@
 import { computed, onMounted, onUnmounted, ref } from 'vue';
 import { useI18n } from 'vue-i18n';
 import { showFailToast } from 'vant';
-import type { Location } from '../../../shared/types';
+import type { GpsFix, Location } from '../../../shared/types';
 import { formatCoordinate } from '../../format';
 import { acquire, isFresh, position, POOR_ACCURACY_M, release } from '../../position';
 
@@ -17,7 +17,20 @@ export function useReportPosition() {
   const manualLat = ref('');
   const manualLon = ref('');
 
+  /** The phone's fix kept with a draft placed by hand. */
+  const draftGps = ref<GpsFix | null>(null);
+
   const location = computed<Location | null>(() => manual.value ?? draftLocation.value ?? position.fix);
+  /**
+   * The phone's own fix, sent beside a pin placed by hand so that both are on record: the fix at hand when
+   * the pin is set, the draft's when the draft's pin stands, none when the report is at the GPS position.
+   */
+  const gps = computed<GpsFix | null>(() => {
+    if (!manual.value) return location.value?.source === 'manual' ? draftGps.value : null;
+    const fix = position.fix;
+    if (!fix || fix.source === 'manual') return null;
+    return { lat: fix.lat, lon: fix.lon, accuracy_m: fix.accuracy_m, fixed_at: fix.fixed_at };
+  });
   const fromDraft = computed(() => !manual.value && !!draftLocation.value);
   // The last fix is kept when the GPS goes quiet (tunnels, arcades): say so rather than pretend it is current.
   // (A draft's position is old on purpose: it is where the problem was seen.)
@@ -53,11 +66,14 @@ export function useReportPosition() {
   function clearManual(): void {
     manual.value = null;
     draftLocation.value = null;
+    draftGps.value = null;
     showManual.value = false;
   }
 
   return {
     draftLocation,
+    draftGps,
+    gps,
     manual,
     showManual,
     manualLat,
