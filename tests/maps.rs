@@ -1,8 +1,12 @@
 //! Positions and maps: a pin placed by hand keeps the phone's own fix beside it (`gps`), shown wherever the
-//! finding is.
+//! finding is; offline base maps (MBTiles) are uploaded by the admin or imported on the command line, listed
+//! and downloaded (resumably) by phones.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use serde_json::{Value, json};
-use tiejiaoban::{Server, finding_body, fixture, sha256_hex};
+use tiejiaoban::{Api, Server, bin_dir, finding_body, fixture, sha256_hex};
 
 fn today() -> String {
     chrono::Local::now().format("%Y-%m-%d").to_string()
@@ -68,4 +72,154 @@ fn a_manual_pin_keeps_the_gps_fix_beside_it() {
     let case = api.get(&format!("/cases/{case_no}"), Some(&chief));
     assert_eq!(case.status, 200, "{}", case.body);
     assert_eq!(case.body["findings"][0]["gps"], gps, "a case's findings carry the fix too");
+}
+
+/// An MBTiles package of `tiles` PNG tiles at zoom 14 around Shenyang, with or without the metadata's bounds.
+fn mbtiles(dir: &Path, name: &str, tiles: u32, with_bounds: bool) -> PathBuf {
+    let path = dir.join(format!("{name}.mbtiles"));
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE metadata (name TEXT, value TEXT);
+         CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, tile_data BLOB);
+         CREATE UNIQUE INDEX tile_index ON tiles (zoom_level, tile_column, tile_row);
+         INSERT INTO metadata VALUES ('name', '沈河区'), ('format', 'png'), ('minzoom', '14'), ('maxzoom', '14');",
+    )
+    .unwrap();
+    if with_bounds {
+        conn.execute("INSERT INTO metadata VALUES ('bounds', '123.40,41.77,123.46,41.81')", []).unwrap();
+    }
+    for i in 0..tiles {
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend((0..4000u32).map(|b| ((b * 31 + i * 7) % 251) as u8));
+        conn.execute("INSERT INTO tiles VALUES (14, ?1, ?2, ?3)", rusqlite::params![13810 + i % 8, 10000 + i / 8, png])
+            .unwrap();
+    }
+    path
+}
+
+fn put_basemap(api: &Api, token: &str, name: &str, query: &str, bytes: Vec<u8>) -> tiejiaoban::Answer {
+    api.send(api.http.put(format!("{}/basemaps/{name}{query}", api.base)).bearer_auth(token).body(bytes))
+}
+
+/// The package files the server keeps, temporary ones included.
+fn kept_files(data: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(data.join("basemaps"))
+        .map(|d| d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn an_admin_uploads_a_base_map_and_phones_list_and_resume_its_download() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("server");
+    let server = Server::start(&data);
+    let api = server.api();
+    let admin = api.sign_in("admin");
+    let (_, phone) = api.register("inspector1");
+    let package = std::fs::read(mbtiles(tmp.path(), "shenhe", 40, true)).unwrap();
+
+    // Only an admin uploads, under a name of a-z, 0-9 and -.
+    assert_eq!(put_basemap(&api, &phone, "shenhe", "", package.clone()).status, 403);
+    assert_eq!(put_basemap(&api, &admin, "Shen_He", "", package.clone()).status, 422);
+    assert_eq!(put_basemap(&api, &admin, "shenhe", "?datum=bd09", package.clone()).code(), "invalid");
+    // What is not a readable MBTiles package is refused, and nothing of it is kept.
+    let junk = put_basemap(&api, &admin, "shenhe", "", b"SQLite format 3\0 but not really".to_vec());
+    assert_eq!((junk.status, junk.code()), (422, "invalid"), "{}", junk.body);
+    assert!(junk.body["error"]["message"].as_str().unwrap().contains("MBTiles"), "{}", junk.body);
+    assert!(kept_files(&data).is_empty(), "{:?}", kept_files(&data));
+    assert_eq!(api.get("/basemaps", Some(&phone)).body["basemaps"], json!([]));
+
+    let made = put_basemap(&api, &admin, "shenhe", "?datum=gcj02", package.clone());
+    assert_eq!(made.status, 201, "{}", made.body);
+    let listed = api.get("/basemaps", Some(&phone));
+    assert_eq!(listed.status, 200);
+    let b = &listed.body["basemaps"][0];
+    assert_eq!(
+        (b["name"].as_str(), b["format"].as_str(), b["datum"].as_str()),
+        (Some("shenhe"), Some("mbtiles"), Some("gcj02"))
+    );
+    assert_eq!(b["bounds"], json!([123.40, 41.77, 123.46, 41.81]));
+    assert_eq!((b["minzoom"].as_u64(), b["maxzoom"].as_u64()), (Some(14), Some(14)));
+    assert_eq!(b["bytes"].as_u64(), Some(package.len() as u64));
+    assert_eq!(b["sha256"].as_str(), Some(sha256_hex(&package).as_str()));
+    assert!(b["updated_at"].as_str().is_some());
+    assert_eq!(kept_files(&data), ["shenhe.mbtiles"]);
+
+    // The whole file, then the rest of it from a byte on (a broken download resumed).
+    let get = |range: Option<&str>| {
+        let mut req = api.http.get(format!("{}/basemaps/shenhe", api.base)).bearer_auth(&phone);
+        if let Some(r) = range {
+            req = req.header("Range", r);
+        }
+        let resp = req.send().unwrap();
+        (resp.status().as_u16(), resp.bytes().unwrap().to_vec())
+    };
+    assert_eq!(get(None), (200, package.clone()));
+    let from = package.len() / 3;
+    let (status, rest) = get(Some(&format!("bytes={from}-")));
+    assert_eq!((status, rest.as_slice()), (206, &package[from..]));
+    assert_eq!(api.get("/basemaps/elsewhere", Some(&phone)).status, 404);
+    assert_eq!(api.get("/basemaps", None).status, 401);
+
+    // Replaced: 200, the new size and hash; the old file is gone.
+    let bigger = std::fs::read(mbtiles(tmp.path(), "shenhe-2", 64, false)).unwrap();
+    let replaced = put_basemap(&api, &admin, "shenhe", "", bigger.clone());
+    assert_eq!(replaced.status, 200, "{}", replaced.body);
+    assert_eq!(replaced.body["sha256"].as_str(), Some(sha256_hex(&bigger).as_str()));
+    assert_eq!(replaced.body["datum"], "wgs84");
+    // Without bounds in the metadata, they are those of the tiles (columns 13810..13817 at zoom 14).
+    let west = replaced.body["bounds"][0].as_f64().unwrap();
+    assert!((west - (13810.0 / 16384.0 * 360.0 - 180.0)).abs() < 1e-9, "{}", replaced.body);
+    assert_eq!(get(None), (200, bigger));
+
+    let del = |token: &str| api.send(api.http.delete(format!("{}/basemaps/shenhe", api.base)).bearer_auth(token));
+    assert_eq!(del(&phone).status, 403);
+    assert_eq!(del(&admin).status, 204);
+    assert_eq!(del(&admin).status, 404);
+    assert_eq!(api.get("/basemaps/shenhe", Some(&phone)).status, 404);
+    assert!(kept_files(&data).is_empty());
+}
+
+#[test]
+fn the_command_line_imports_a_base_map_offline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("server");
+    let cli = |args: &[&str]| Command::new(bin_dir().join("sync-server")).args(args).output().unwrap();
+    let package = mbtiles(tmp.path(), "dadong", 8, true);
+    let data_s = data.to_str().unwrap();
+    let out = cli(&[
+        "basemap",
+        "import",
+        "--data",
+        data_s,
+        "--name",
+        "dadong",
+        "--datum",
+        "gcj02",
+        package.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("imported base map dadong"));
+
+    // Not a package: a clear message, a non-zero exit, nothing kept.
+    let junk = tmp.path().join("junk.mbtiles");
+    std::fs::write(&junk, "not a database").unwrap();
+    let out = cli(&["basemap", "import", "--data", data_s, "--name", "junk", junk.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("MBTiles"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = cli(&["basemap", "import", "--data", data_s, "--name", "../up", package.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a base map name"));
+    assert_eq!(kept_files(&data), ["dadong.mbtiles"]);
+
+    let server = Server::start(&data);
+    let api = server.api();
+    let (_, phone) = api.register("inspector1");
+    let listed = api.get("/basemaps", Some(&phone));
+    assert_eq!(listed.body["basemaps"][0]["name"], "dadong");
+    assert_eq!(listed.body["basemaps"][0]["datum"], "gcj02");
+    let bytes = std::fs::read(&package).unwrap();
+    assert_eq!(listed.body["basemaps"][0]["sha256"].as_str(), Some(sha256_hex(&bytes).as_str()));
 }

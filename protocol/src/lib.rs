@@ -5,6 +5,7 @@
 //! each other in.
 
 pub mod account;
+pub mod basemap;
 pub mod change;
 pub mod dictionary;
 pub mod digest;
@@ -16,6 +17,7 @@ pub mod sync;
 pub mod task;
 
 pub use account::*;
+pub use basemap::*;
 pub use change::*;
 pub use dictionary::*;
 pub use error::*;

@@ -68,6 +68,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Largest photo taken, announced as `max_blob_bytes`.
     pub max_blob_bytes: u64,
+    /// Largest offline base map package taken (`PUT /basemaps/{name}`).
+    pub max_basemap_bytes: u64,
     /// How long a console session lasts unless its user signs out.
     pub session_hours: i64,
     pub zone: Zone,
@@ -91,6 +93,8 @@ impl Config {
         Config {
             data_dir: data_dir.into(),
             max_blob_bytes: protocol::DEFAULT_MAX_BLOB_BYTES,
+            // A district's raster tiles to zoom 18 are a few hundred megabytes; a city's, a few gigabytes.
+            max_basemap_bytes: 8 << 30,
             session_hours: 12,
             zone: Zone::Host,
             duplicate_radius_m: 50.0,

@@ -2,6 +2,7 @@
 //! The binary in `main.rs` is a thin command line over this, and tests use it directly.
 
 pub mod auth;
+pub mod basemaps;
 pub mod blobs;
 pub mod config;
 pub mod db;

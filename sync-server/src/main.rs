@@ -57,6 +57,28 @@ enum Command {
         #[command(subcommand)]
         command: DictCommand,
     },
+    /// Manages the offline base maps phones download.
+    Basemap {
+        #[command(subcommand)]
+        command: BasemapCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BasemapCommand {
+    /// Imports an MBTiles file of raster tiles (png, jpg or webp) as the base map NAME, replacing one of that
+    /// name; phones see it in the list of base maps.
+    Import {
+        #[arg(long)]
+        data: PathBuf,
+        /// 1 to 64 of a-z, 0-9 and -.
+        #[arg(long)]
+        name: String,
+        /// The datum the tiles are drawn in: wgs84 (天地图, OpenStreetMap) or gcj02 (most Chinese online maps).
+        #[arg(long, default_value = "wgs84")]
+        datum: String,
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -174,6 +196,40 @@ fn run(cli: Cli) -> Result<(), String> {
             let state = AppState::open(Config::new(data)).map_err(describe)?;
             let version = state.store.import_dictionary(dict, Utc::now()).map_err(describe)?;
             println!("imported dictionary version {version}");
+            Ok(())
+        }
+        Command::Basemap { command: BasemapCommand::Import { data, name, datum, file } } => {
+            if !protocol::is_basemap_name(&name) {
+                return Err(format!("`{name}` is not a base map name: 1 to 64 of a-z, 0-9 and -"));
+            }
+            let datum =
+                protocol::Datum::parse(&datum).ok_or_else(|| format!("`{datum}` is not a datum: wgs84 or gcj02"))?;
+            if !file.is_file() {
+                return Err(format!("{} is not a file", file.display()));
+            }
+            let state = AppState::open(Config::new(data)).map_err(describe)?;
+            let received =
+                state.basemaps.receive_file(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let inspected = match sync_server::basemaps::inspect(&received.path) {
+                Ok(i) => i,
+                Err(reason) => {
+                    let _ = std::fs::remove_file(&received.path);
+                    return Err(format!("{}: {reason}", file.display()));
+                }
+            };
+            let basemap = sync_server::basemaps::describe(&name, datum, inspected, &received, Utc::now());
+            state.basemaps.install(&received, &name).map_err(|e| format!("cannot keep the base map: {e}"))?;
+            let created = state.store.save_basemap(&basemap).map_err(describe)?;
+            println!(
+                "{} base map {name}: {} bytes, zoom {}–{}, {} tiles in {}, sha256 {}",
+                if created { "imported" } else { "replaced" },
+                basemap.bytes,
+                basemap.minzoom,
+                basemap.maxzoom,
+                basemap.tile_format.as_deref().unwrap_or("?"),
+                basemap.datum.as_str(),
+                basemap.sha256
+            );
             Ok(())
         }
     }

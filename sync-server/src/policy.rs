@@ -50,11 +50,13 @@ pub enum Verb {
     SeeSyncHealth,
     /// Read a photo (`GET /blobs/{sha256}`).
     ReadPhoto,
+    /// Upload, replace or delete an offline base map package.
+    ManageBasemaps,
 }
 
 impl Verb {
     /// Every verb, for tests that walk the whole table.
-    pub const ALL: [Verb; 23] = [
+    pub const ALL: [Verb; 24] = [
         Verb::ReviewFinding,
         Verb::ReadCase,
         Verb::Act(CaseAction::Dispatch),
@@ -78,6 +80,7 @@ impl Verb {
         Verb::ImportDictionary,
         Verb::SeeSyncHealth,
         Verb::ReadPhoto,
+        Verb::ManageBasemaps,
     ];
 
     /// What the verb does, for the answer that refuses it ("may not …").
@@ -98,6 +101,7 @@ impl Verb {
             Verb::ImportDictionary => "import dictionaries".into(),
             Verb::SeeSyncHealth => "see sync health".into(),
             Verb::ReadPhoto => "read this photo".into(),
+            Verb::ManageBasemaps => "manage base maps".into(),
         }
     }
 }
@@ -204,6 +208,7 @@ impl Principal {
             | Verb::ListDevices
             | Verb::RevokeDevice
             | Verb::ImportDictionary
+            | Verb::ManageBasemaps
             | Verb::SeeSyncHealth => user.role == Role::Admin,
         };
         if !by_role {
@@ -341,6 +346,7 @@ mod tests {
         ImportDictionary   -        -        -         -         -        -    -        -        -       Y
         SeeSyncHealth      -        -        -         -         -        -    -        -        -       Y
         ReadPhoto          Y        -        Y         -         -        Y    Y        -        -       Y
+        ManageBasemaps     -        -        -         -         -        -    -        -        -       Y
     ";
 
     fn verb_name(verb: Verb) -> String {

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::basemaps::BasemapFiles;
 use crate::blobs::BlobFiles;
 use crate::blobs::commit::Committer;
 use crate::config::Config;
@@ -26,6 +27,10 @@ pub struct Inner {
     pub cursor_secret: Vec<u8>,
     durable_ops: AtomicU64,
     upload_locks: Vec<tokio::sync::Mutex<()>>,
+    /// The offline base map packages' files.
+    pub basemaps: BasemapFiles,
+    /// Base map uploads and deletions one at a time: a package's file and its row change together.
+    pub basemap_lock: tokio::sync::Mutex<()>,
 }
 
 #[derive(Clone)]
@@ -77,7 +82,10 @@ impl AppState {
         let committer =
             Committer::start(move |rows, now| recorder.record_blobs(rows, now).map_err(Into::into), blobs.clone())?;
         let hasher = HashService::choose(config.hash_lanes);
+        let basemaps = BasemapFiles::open(config.data_dir.join("basemaps"))?;
         Ok(AppState(Arc::new(Inner {
+            basemaps,
+            basemap_lock: tokio::sync::Mutex::new(()),
             store,
             blobs,
             committer,

@@ -393,6 +393,34 @@ fn teams_are_unique(open: &Open) {
     assert!(s.departments().unwrap().iter().any(|d| d.code == "SW"), "departments come from the dictionary");
 }
 
+fn basemaps_are_replaced_and_forgotten(open: &Open) {
+    let o = open();
+    let s = o.store.as_ref();
+    let at = "2026-12-04T08:00:00+08:00".parse().unwrap();
+    let mut b = protocol::Basemap {
+        name: "shenhe".into(),
+        format: protocol::BasemapFormat::Mbtiles,
+        datum: protocol::Datum::Gcj02,
+        bounds: [123.4, 41.77, 123.46, 41.81],
+        minzoom: 12,
+        maxzoom: 17,
+        bytes: 1 << 20,
+        sha256: "ab".repeat(32),
+        updated_at: at,
+        tile_format: Some("png".into()),
+    };
+    assert!(s.basemaps().unwrap().is_empty());
+    assert!(s.save_basemap(&b).unwrap(), "a new name");
+    assert_eq!(s.basemap("shenhe").unwrap().as_ref(), Some(&b), "read back as written");
+    b.bytes = 2 << 20;
+    b.datum = protocol::Datum::Wgs84;
+    assert!(!s.save_basemap(&b).unwrap(), "the same name replaces");
+    assert_eq!(s.basemaps().unwrap(), vec![b]);
+    assert!(s.delete_basemap("shenhe").unwrap());
+    assert!(!s.delete_basemap("shenhe").unwrap());
+    assert!(s.basemap("shenhe").unwrap().is_none());
+}
+
 /// Instantiates every case for every backend, as a module per backend with a test per case.
 macro_rules! conformance {
     (backends: [$($backend:ident),* $(,)?]; cases: $cases:tt) => {
@@ -424,5 +452,6 @@ conformance! {
         case_actions_follow_the_lifecycle,
         changes_page_on_from_a_cursor,
         teams_are_unique,
+        basemaps_are_replaced_and_forgotten,
     ]
 }

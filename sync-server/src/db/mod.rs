@@ -11,9 +11,10 @@
 //! 6. `history`, `changes` (the feed back to devices)
 //! 7. `dict`, then `sql` (shared helpers), then `error` (the storage-neutral `StoreError`)
 //!
-//! Beside them, each over `sql` only: `accounts`, `devices`, `blobs`, `patrols`, `sync_health`, `stats_facts`.
+//! Beside them, each over `sql` only: `accounts`, `devices`, `blobs`, `basemaps`, `patrols`, `sync_health`, `stats_facts`.
 
 mod accounts;
+mod basemaps;
 mod blobs;
 mod cases;
 mod changes;

@@ -11,6 +11,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V5),
         M::up(V6).foreign_key_check(),
         M::up(V7),
+        M::up(V8),
     ])
 }
 
@@ -317,6 +318,24 @@ CREATE INDEX findings_patrol ON findings(patrol_id) WHERE patrol_id IS NOT NULL;
 ALTER TABLE patrols ADD COLUMN started_ts INTEGER NOT NULL DEFAULT 0;
 UPDATE patrols SET started_ts = COALESCE(unixepoch(started_at), 0);
 CREATE INDEX patrols_started ON patrols(started_ts);
+"#;
+
+/// The offline base maps offered to phones (the MBTiles files are under `basemaps/` of the data directory).
+const V8: &str = r#"
+CREATE TABLE basemaps (
+    name TEXT PRIMARY KEY,
+    datum TEXT NOT NULL,
+    tile_format TEXT,
+    west REAL NOT NULL,
+    south REAL NOT NULL,
+    east REAL NOT NULL,
+    north REAL NOT NULL,
+    minzoom INTEGER NOT NULL,
+    maxzoom INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
 "#;
 
 #[cfg(test)]

@@ -80,6 +80,7 @@ stored!(protocol::TaskResult, "task result", |s: &str| match s {
     _ => None,
 });
 stored!(Uuid, "id", |s: &str| Uuid::parse_str(s).ok());
+stored!(protocol::Datum, "datum", protocol::Datum::parse);
 stored!(DateTime<Utc>, "time", parse_ts);
 
 /// A `Stored` value as a column: `row.get::<_, Sql<CaseState>>(i)?.0`.

@@ -13,11 +13,12 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use protocol::{ChangeBody, DeviceInfo, Dictionary, OpResult};
+use protocol::{Basemap, ChangeBody, DeviceInfo, Dictionary, OpResult};
 use rusqlite::{Connection, TransactionBehavior};
 use uuid::Uuid;
 
 use super::accounts::{self, DepartmentView, NewUser, TeamView, UserUpdate, UserView};
+use super::basemaps;
 use super::blobs::{self, UploadState};
 use super::cases::{self, ActionInput, CaseFilter, CaseMeta, CaseView};
 use super::changes::{self, ChangePage};
@@ -482,5 +483,21 @@ impl Store for SqliteStore {
 
     fn sync_health(&self, now: DateTime<Utc>) -> StoreResult<SyncHealth> {
         sync_health::sync_health(&self.reader(), &self.settings.zone, now)
+    }
+
+    fn basemaps(&self) -> StoreResult<Vec<Basemap>> {
+        basemaps::basemaps(&self.reader())
+    }
+
+    fn basemap(&self, name: &str) -> StoreResult<Option<Basemap>> {
+        basemaps::basemap(&self.reader(), name)
+    }
+
+    fn save_basemap(&self, basemap: &Basemap) -> StoreResult<bool> {
+        self.write(|tx| basemaps::save_basemap(tx, basemap))
+    }
+
+    fn delete_basemap(&self, name: &str) -> StoreResult<bool> {
+        self.write(|tx| basemaps::delete_basemap(tx, name))
     }
 }

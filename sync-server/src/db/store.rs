@@ -2,7 +2,7 @@
 //! behind one trait so that the embedded backend (`SqliteStore`) is the only code that speaks SQL.
 
 use chrono::{DateTime, Utc};
-use protocol::{DeviceInfo, Dictionary, OpResult};
+use protocol::{Basemap, DeviceInfo, Dictionary, OpResult};
 use uuid::Uuid;
 
 use super::accounts::{DepartmentView, NewUser, TeamView, UserUpdate, UserView};
@@ -116,6 +116,14 @@ pub trait Store: Send + Sync + 'static {
     /// Patrols started in `[from, to)`.
     fn patrols(&self, scope: &Scope, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<PatrolView>>;
     fn sync_health(&self, now: DateTime<Utc>) -> StoreResult<SyncHealth>;
+
+    /// The offline base maps offered, by name.
+    fn basemaps(&self) -> StoreResult<Vec<Basemap>>;
+    fn basemap(&self, name: &str) -> StoreResult<Option<Basemap>>;
+    /// Describes a package whose file is in place, replacing one of the same name; true when new.
+    fn save_basemap(&self, basemap: &Basemap) -> StoreResult<bool>;
+    /// Forgets a package; false when there was none.
+    fn delete_basemap(&self, name: &str) -> StoreResult<bool>;
 
     /// Findings observed in `[from, to)`, oldest first.
     fn review(

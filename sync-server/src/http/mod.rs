@@ -1,6 +1,7 @@
 //! The HTTP API of protocol.md: routing, limits and the shared plumbing of the handlers.
 
 mod accounts;
+mod basemaps;
 mod blobs;
 mod cases;
 mod devices;
@@ -67,6 +68,8 @@ pub fn app(state: AppState) -> Router {
         .route("/tasks/{id}/cancel", post(cases::cancel_task))
         .route("/patrols", get(patrols::patrols))
         .route("/sync-health", get(devices::sync_health))
+        .route("/basemaps", get(basemaps::list))
+        .route("/basemaps/{name}", get(basemaps::download).put(basemaps::upload).delete(basemaps::delete))
         .route("/openapi.json", get(openapi::openapi))
         .fallback(api_not_found)
         .method_not_allowed_fallback(method_not_allowed);

@@ -179,6 +179,26 @@ pub const ENDPOINTS: &[Endpoint] = &[
         Some("PatrolList"),
     ),
     ("get", "/sync-health", "Rejected ops, ops per day, storage", "admin", None, 200, Some("SyncHealth")),
+    ("get", "/basemaps", "The offline base maps offered (MBTiles)", "signed in", None, 200, Some("BasemapList")),
+    (
+        "get",
+        "/basemaps/{name}",
+        "A base map's file; Range: bytes=n- answers 206 from byte n",
+        "signed in",
+        None,
+        200,
+        None,
+    ),
+    (
+        "put",
+        "/basemaps/{name}",
+        "Upload an MBTiles file (?datum=wgs84|gcj02): 201, or 200 when replaced",
+        "admin",
+        None,
+        201,
+        Some("Basemap"),
+    ),
+    ("delete", "/basemaps/{name}", "Delete a base map", "admin", None, 204, None),
     ("get", "/openapi.json", "This description", "anyone", None, 200, None),
 ];
 
@@ -220,6 +240,8 @@ fn schemas() -> Map<String, Value> {
         crate::db::TeamView,
         crate::db::UserView,
         crate::db::SyncHealth,
+        protocol::BasemapList,
+        protocol::Basemap,
     );
     add!(taken:
         protocol::RegisterRequest,
