@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::{Value, json};
-use tiejiaoban::{Api, Server, bin_dir, finding_body, fixture, sha256_hex};
+use tiejiaoban::{Api, CutProxy, Device, Server, bin_dir, finding_body, fixture, sha256_hex};
 
 fn today() -> String {
     chrono::Local::now().format("%Y-%m-%d").to_string()
@@ -88,12 +88,14 @@ fn mbtiles(dir: &Path, name: &str, tiles: u32, with_bounds: bool) -> PathBuf {
     if with_bounds {
         conn.execute("INSERT INTO metadata VALUES ('bounds', '123.40,41.77,123.46,41.81')", []).unwrap();
     }
+    conn.execute_batch("BEGIN").unwrap();
     for i in 0..tiles {
         let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
         png.extend((0..4000u32).map(|b| ((b * 31 + i * 7) % 251) as u8));
         conn.execute("INSERT INTO tiles VALUES (14, ?1, ?2, ?3)", rusqlite::params![13810 + i % 8, 10000 + i / 8, png])
             .unwrap();
     }
+    conn.execute_batch("COMMIT").unwrap();
     path
 }
 
@@ -222,4 +224,59 @@ fn the_command_line_imports_a_base_map_offline() {
     assert_eq!(listed.body["basemaps"][0]["datum"], "gcj02");
     let bytes = std::fs::read(&package).unwrap();
     assert_eq!(listed.body["basemaps"][0]["sha256"].as_str(), Some(sha256_hex(&bytes).as_str()));
+}
+
+#[test]
+fn a_phone_resumes_a_cut_download_and_checks_the_package_before_using_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("server");
+    let server = Server::start(&data);
+    let api = server.api();
+    let admin = api.sign_in("admin");
+    let package = std::fs::read(mbtiles(tmp.path(), "shenhe", 300, true)).unwrap();
+    assert!(package.len() > 1_000_000, "{}", package.len());
+    assert_eq!(put_basemap(&api, &admin, "shenhe", "", package.clone()).status, 201);
+
+    let proxy = CutProxy::start(server.port);
+    let phone = Device::new(&tmp.path().join("phone"));
+    phone.register(&proxy.url(), "inspector1");
+    let listed = phone.ok(&["basemap", "list"]);
+    assert!(listed.contains("shenhe") && listed.contains("\t-"), "{listed}");
+
+    // The signal goes about 400 KB into the package.
+    let before = proxy.received();
+    proxy.cut_answer_after(400_000);
+    let cut = phone.run(&["basemap", "get", "shenhe"]);
+    assert!(!cut.status.success(), "the cut download fails");
+    assert_eq!(proxy.cuts(), 1);
+    let got_before_cut = proxy.received() - before;
+    let part = tmp.path().join("phone/basemaps/shenhe.part");
+    let kept = std::fs::metadata(&part).unwrap().len();
+    assert!(kept > 0 && kept < package.len() as u64, "{kept}");
+    assert!(!tmp.path().join("phone/basemaps/shenhe.mbtiles").exists(), "nothing half-downloaded is installed");
+
+    // Again: it resumes where the bytes end, and sends only the rest.
+    let before = proxy.received();
+    let out = phone.run(&["basemap", "get", "shenhe"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains(&format!("resuming shenhe from byte {kept}")), "{stderr}");
+    let resent = proxy.received() - before;
+    let rest = package.len() as u64 - kept;
+    assert!(
+        resent < rest + 20_000,
+        "only the rest came again: {resent} bytes for {rest} ({got_before_cut} before the cut)"
+    );
+    assert_eq!(std::fs::read(tmp.path().join("phone/basemaps/shenhe.mbtiles")).unwrap(), package);
+    assert!(!part.exists());
+    assert!(phone.ok(&["basemap", "list"]).contains("installed"));
+
+    // A package replaced on the server is downloaded whole again; removal frees the phone.
+    let newer = std::fs::read(mbtiles(tmp.path(), "shenhe-new", 20, true)).unwrap();
+    assert_eq!(put_basemap(&api, &admin, "shenhe", "", newer.clone()).status, 200);
+    assert!(phone.ok(&["basemap", "list"]).contains("installed, older"));
+    phone.ok(&["basemap", "get", "shenhe"]);
+    assert_eq!(std::fs::read(tmp.path().join("phone/basemaps/shenhe.mbtiles")).unwrap(), newer);
+    phone.ok(&["basemap", "remove", "shenhe"]);
+    assert!(!tmp.path().join("phone/basemaps/shenhe.mbtiles").exists());
 }

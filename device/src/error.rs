@@ -28,6 +28,8 @@ pub enum DeviceError {
     Busy,
     #[error("cancelled")]
     Cancelled,
+    #[error("not enough free space: {} MB needed, {} MB free", .needed.div_ceil(1 << 20), .free / (1 << 20))]
+    NoSpace { needed: u64, free: u64 },
 }
 
 pub type DeviceResult<T> = Result<T, DeviceError>;
@@ -47,6 +49,7 @@ impl DeviceError {
             DeviceError::Io(_) => "io",
             DeviceError::Busy => "busy",
             DeviceError::Cancelled => "cancelled",
+            DeviceError::NoSpace { .. } => "no_space",
         }
     }
 }

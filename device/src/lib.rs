@@ -2,6 +2,7 @@
 //! pipeline, and the sync client. The Tauri app, the `patrol` command line and the load generator all
 //! use it, so that a report made anywhere takes the same path to the server.
 
+pub mod basemaps;
 pub mod error;
 mod fast_jpeg;
 pub mod photo;

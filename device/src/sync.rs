@@ -176,6 +176,85 @@ impl SyncClient {
         Ok(account)
     }
 
+    /// The offline base maps the server offers.
+    pub async fn basemaps(&self, store: &impl StoreAccess) -> DeviceResult<Vec<protocol::Basemap>> {
+        let account = store.with(|s| s.require_account())?;
+        let response = self
+            .http
+            .get(format!("{}/basemaps", self.base))
+            .bearer_auth(&account.token)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        if !response.status().is_success() {
+            return Err(error_of(response).await);
+        }
+        Ok(response.json::<protocol::BasemapList>().await.map_err(unreachable)?.basemaps)
+    }
+
+    /// Downloads the package `offered` into `maps`, resuming what an earlier, cut download left (when the
+    /// server still offers the same file), reporting bytes on the phone as they arrive, stopping between
+    /// pieces when `cancel` is set (what arrived stays for the next attempt); then checks and installs it.
+    pub async fn download_basemap(
+        &self,
+        store: &impl StoreAccess,
+        maps: &crate::basemaps::Basemaps,
+        offered: &protocol::Basemap,
+        progress: &mut (dyn FnMut(crate::basemaps::DownloadProgress) + Send),
+        cancel: Option<&AtomicBool>,
+    ) -> DeviceResult<protocol::Basemap> {
+        let account = store.with(|s| s.require_account())?;
+        let total = offered.bytes;
+        let mut have = maps.begin(offered)?;
+        progress(crate::basemaps::DownloadProgress { done: have, total });
+        if have < total {
+            let mut request = self
+                .http
+                .get(format!("{}/basemaps/{}", self.base, offered.name))
+                .bearer_auth(&account.token)
+                // A package takes minutes on a slow network; a stalled one is caught per piece below.
+                .timeout(Duration::from_secs(24 * 3600));
+            if have > 0 {
+                request = request.header(reqwest::header::RANGE, format!("bytes={have}-"));
+            }
+            let mut response = request.send().await.map_err(unreachable)?;
+            match response.status() {
+                StatusCode::PARTIAL_CONTENT => {}
+                StatusCode::OK => {
+                    // The whole file again (the server ignored the range): start over.
+                    maps.restart(&offered.name)?;
+                    have = 0;
+                }
+                StatusCode::RANGE_NOT_SATISFIABLE => {}
+                _ => return Err(error_of(response).await),
+            }
+            loop {
+                if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                    return Err(DeviceError::Cancelled);
+                }
+                let piece = tokio::time::timeout(Duration::from_secs(60), response.chunk())
+                    .await
+                    .map_err(|_| DeviceError::Unreachable("the download stalled for a minute".into()))?
+                    .map_err(unreachable)?;
+                let Some(piece) = piece else { break };
+                if have + piece.len() as u64 > total {
+                    maps.restart(&offered.name)?;
+                    return Err(DeviceError::Invalid(format!(
+                        "the server sent more than the {total} bytes of {}",
+                        offered.name
+                    )));
+                }
+                maps.append(&offered.name, have, &piece)?;
+                have += piece.len() as u64;
+                progress(crate::basemaps::DownloadProgress { done: have, total });
+            }
+            if have < total {
+                return Err(DeviceError::Unreachable(format!("the download ended after {have} of {total} bytes")));
+            }
+        }
+        maps.finish(offered)
+    }
+
     /// One full sync: photos, ops in batches, changes until `more` is false.
     pub async fn sync(
         &self,

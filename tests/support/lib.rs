@@ -345,6 +345,9 @@ pub struct CutProxy {
     sent: std::sync::Arc<std::sync::atomic::AtomicU64>,
     cut_at: std::sync::Arc<std::sync::atomic::AtomicU64>,
     cuts: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Bytes of answers passed back, and the one that is cut (a download losing its signal).
+    received: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    cut_received_at: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl CutProxy {
@@ -359,7 +362,10 @@ impl CutProxy {
         let sent = Arc::new(AtomicU64::new(0));
         let cut_at = Arc::new(AtomicU64::new(u64::MAX));
         let cuts = Arc::new(AtomicU64::new(0));
+        let received = Arc::new(AtomicU64::new(0));
+        let cut_received_at = Arc::new(AtomicU64::new(u64::MAX));
         let (s, c, n) = (sent.clone(), cut_at.clone(), cuts.clone());
+        let (r, rc) = (received.clone(), cut_received_at.clone());
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { continue };
@@ -367,7 +373,9 @@ impl CutProxy {
                 let (mut client_r, mut server_w) = (client.try_clone().unwrap(), server.try_clone().unwrap());
                 let (mut server_r, mut client_w) = (server, client);
                 let (s, c, n) = (s.clone(), c.clone(), n.clone());
+                let (r, rc, n2) = (r.clone(), rc.clone(), n.clone());
                 let (kill_a, kill_b) = (client_r.try_clone().unwrap(), server_w.try_clone().unwrap());
+                let (kill_c, kill_d) = (kill_a.try_clone().unwrap(), kill_b.try_clone().unwrap());
                 std::thread::spawn(move || {
                     let mut buf = [0u8; 16 * 1024];
                     while let Ok(k) = client_r.read(&mut buf) {
@@ -394,12 +402,32 @@ impl CutProxy {
                     }
                 });
                 std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut server_r, &mut client_w);
+                    let mut buf = [0u8; 16 * 1024];
+                    while let Ok(k) = server_r.read(&mut buf) {
+                        if k == 0 {
+                            break;
+                        }
+                        let before = r.fetch_add(k as u64, Ordering::SeqCst);
+                        let limit = rc.load(Ordering::SeqCst);
+                        if before + k as u64 > limit {
+                            let keep = limit.saturating_sub(before) as usize;
+                            let _ = client_w.write_all(&buf[..keep]);
+                            r.fetch_sub((k - keep) as u64, Ordering::SeqCst);
+                            rc.store(u64::MAX, Ordering::SeqCst);
+                            n2.fetch_add(1, Ordering::SeqCst);
+                            let _ = kill_c.shutdown(Shutdown::Both);
+                            let _ = kill_d.shutdown(Shutdown::Both);
+                            return;
+                        }
+                        if client_w.write_all(&buf[..k]).is_err() {
+                            break;
+                        }
+                    }
                     let _ = client_w.shutdown(Shutdown::Both);
                 });
             }
         });
-        CutProxy { port, sent, cut_at, cuts }
+        CutProxy { port, sent, cut_at, cuts, received, cut_received_at }
     }
 
     pub fn url(&self) -> String {
@@ -414,6 +442,16 @@ impl CutProxy {
     /// Cuts the connection that carries the client's byte number `sent() + n`.
     pub fn cut_after(&self, n: u64) {
         self.cut_at.store(self.sent() + n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Bytes of answers passed back to clients so far.
+    pub fn received(&self) -> u64 {
+        self.received.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Cuts the connection that carries the answers' byte number `received() + n`.
+    pub fn cut_answer_after(&self, n: u64) {
+        self.cut_received_at.store(self.received() + n, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn cuts(&self) -> u64 {

@@ -100,6 +100,21 @@ enum Command {
         #[command(subcommand)]
         command: PatrolCommand,
     },
+    /// Offline base maps: what the server offers and this device holds; download one.
+    Basemap {
+        #[command(subcommand)]
+        command: BasemapCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BasemapCommand {
+    /// The packages the server offers, and which of them this device holds.
+    List,
+    /// Downloads a package (resuming a cut download), checks its SHA-256 and installs it.
+    Get { name: String },
+    /// Removes a package from this device.
+    Remove { name: String },
 }
 
 #[derive(Subcommand)]
@@ -331,6 +346,63 @@ fn run(cli: Cli) -> Result<ExitCode, DeviceError> {
                 .collect::<Result<Vec<_>, _>>()?;
             store.complete_task(id, result, note, staged, now)?;
             eprintln!("task result saved; waiting to send: {}", store.pending_count()?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Basemap { command } => {
+            let maps = device::basemaps::Basemaps::open(&home)?;
+            let server = store.lock().unwrap_or_else(|e| e.into_inner()).require_account()?.server_url;
+            let client = SyncClient::new(&server)?;
+            let mb = |b: u64| format!("{:.1} MB", b as f64 / 1048576.0);
+            match command {
+                BasemapCommand::List => {
+                    let held = maps.installed()?;
+                    for b in runtime()?.block_on(client.basemaps(&store))? {
+                        let here = match held.iter().find(|h| h.name == b.name) {
+                            Some(h) if h.sha256 == b.sha256 => "installed",
+                            Some(_) => "installed, older",
+                            None => "-",
+                        };
+                        println!(
+                            "{}\t{}\tzoom {}-{}\t{}\t{}",
+                            b.name,
+                            mb(b.bytes),
+                            b.minzoom,
+                            b.maxzoom,
+                            b.datum.as_str(),
+                            here
+                        );
+                    }
+                }
+                BasemapCommand::Get { name } => {
+                    let offered = runtime()?
+                        .block_on(client.basemaps(&store))?
+                        .into_iter()
+                        .find(|b| b.name == name)
+                        .ok_or_else(|| DeviceError::Invalid(format!("the server offers no base map `{name}`")))?;
+                    if let Some((entry, have)) =
+                        maps.partial(&name).filter(|(e, h)| e.sha256 == offered.sha256 && *h > 0)
+                    {
+                        eprintln!("resuming {} from byte {have}", entry.name);
+                    }
+                    let mut show = |p: device::basemaps::DownloadProgress| {
+                        eprint!("\r{name} [{}] {} / {}", bar(p.done, p.total), mb(p.done), mb(p.total));
+                    };
+                    let installed =
+                        runtime()?.block_on(client.download_basemap(&store, &maps, &offered, &mut show, None));
+                    eprintln!();
+                    let installed = installed?;
+                    println!(
+                        "installed base map {} ({}, sha256 {})",
+                        installed.name,
+                        mb(installed.bytes),
+                        installed.sha256
+                    );
+                }
+                BasemapCommand::Remove { name } => {
+                    maps.remove(&name)?;
+                    println!("removed base map {name}");
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Patrol { command } => {
