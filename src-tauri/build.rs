@@ -28,6 +28,13 @@ fn main() {
         "settings_set",
         "nearby_cases",
         "simulated_location",
+        "nearest_road",
+        "map_layers",
+        "basemaps_installed",
+        "basemaps_offered",
+        "basemap_download",
+        "basemap_cancel",
+        "basemap_remove",
     ])))
     .expect("tauri build script");
 }

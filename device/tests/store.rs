@@ -187,3 +187,43 @@ fn a_cancelled_sync_stops_before_sending_and_keeps_the_queue() {
     assert_eq!(store.pending_count().unwrap(), 1, "the report still waits");
     assert_eq!(store.pending_blobs().unwrap().len(), 1, "its photo still waits");
 }
+
+#[test]
+fn the_map_reads_findings_cases_tasks_and_the_running_track_from_the_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut store = DeviceStore::open(tmp.path()).unwrap();
+    let first = store.save_draft(None, new_finding("", vec![], 41.80, 123.40)).unwrap();
+    let second = store.save_draft(None, new_finding("", vec![], 41.81, 123.41)).unwrap();
+    // A draft moved by hand moves its marker.
+    store.save_draft(Some(first.id), new_finding("", vec![], 41.805, 123.405)).unwrap();
+
+    let patrol = store.start_patrol(at(2)).unwrap();
+    for (i, lat) in [41.800, 41.801, 41.802].iter().enumerate() {
+        let point = protocol::TrackPoint { t: at(3 + i as u32), lat: *lat, lon: 123.4, accuracy_m: 5.0 };
+        assert!(store.track_point(point).unwrap());
+    }
+    let layers = store.map_layers(2000).unwrap();
+    let positions: Vec<(Uuid, f64, f64)> = layers.findings.iter().map(|f| (f.id, f.lat, f.lon)).collect();
+    assert_eq!(positions, [(second.id, 41.81, 123.41), (first.id, 41.805, 123.405)], "newest first");
+    assert!(layers.findings.iter().all(|f| f.local_state == local_state::DRAFT));
+    assert_eq!(layers.track, [[41.800, 123.4], [41.801, 123.4], [41.802, 123.4]]);
+    assert_eq!(store.map_layers(1).unwrap().findings.len(), 1, "at most the limit");
+
+    store.end_patrol(at(9)).unwrap();
+    assert!(store.map_layers(2000).unwrap().track.is_empty(), "no patrol, no track");
+    let _ = patrol;
+}
+
+#[test]
+fn the_phone_fix_is_kept_beside_a_manual_pin_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut store = DeviceStore::open(tmp.path()).unwrap();
+    let fix = protocol::GpsFix { lat: 41.7971, lon: 123.4330, accuracy_m: 8.0, fixed_at: at(0) };
+    let mut pinned = new_finding("", vec![], 41.7968, 123.4328);
+    pinned.location.source = LocationSource::Manual;
+    pinned.gps = Some(fix.clone());
+    assert_eq!(store.save_draft(None, pinned).unwrap().gps, Some(fix.clone()));
+    let mut at_gps = new_finding("", vec![], 41.7968, 123.4328);
+    at_gps.gps = Some(fix);
+    assert_eq!(store.save_draft(None, at_gps).unwrap().gps, None, "a GPS position is its own fix");
+}

@@ -3,6 +3,7 @@
 
 mod commands;
 mod error;
+mod maps;
 mod photo_scheme;
 mod sync_loop;
 
@@ -69,6 +70,12 @@ macro_rules! ipc_commands {
             commands::settings_set,
             commands::nearby_cases,
             commands::simulated_location,
+            maps::map_layers,
+            maps::basemaps_installed,
+            maps::basemaps_offered,
+            maps::basemap_download,
+            maps::basemap_cancel,
+            maps::basemap_remove,
         ]
     };
 }
@@ -79,6 +86,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     builder
         .manage(commands::Uploads::default())
         .register_asynchronous_uri_scheme_protocol("photo", photo_scheme::serve)
+        .register_asynchronous_uri_scheme_protocol("tiles", maps::serve)
         .invoke_handler(ipc_commands!(generate_handler, commands::sync_now))
 }
 
@@ -107,6 +115,7 @@ pub fn export_bindings(path: &std::path::Path) -> Result<(), String> {
 pub fn manage_core<R: Runtime, M: Manager<R>>(app: &M, home: &std::path::Path) -> Result<Syncer, CommandError> {
     let core = Core::open(home)?;
     let syncer = Syncer::new(core.store.clone());
+    app.manage(maps::Maps::open(home)?);
     app.manage(core);
     app.manage(syncer.clone());
     Ok(syncer)
@@ -236,6 +245,34 @@ mod tests {
         .unwrap_err();
         assert_eq!(refused["code"], "not_registered");
         assert!(refused["message"].as_str().unwrap().contains("register"));
+    }
+
+    /// Every command the front end can call is declared to Tauri's access control (build.rs) and allowed
+    /// in both capability files; a command added without its permission would be refused on a phone.
+    #[test]
+    fn every_command_has_its_permission() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let bindings = std::fs::read_to_string(root.join("../ui/src/app/generated/bindings.ts")).unwrap();
+        let commands: Vec<&str> = bindings
+            .split("__TAURI_INVOKE<")
+            .skip(1)
+            .filter_map(|s| s.split("(\"").nth(1)?.split('"').next())
+            .collect();
+        assert!(commands.len() > 30, "{commands:?}");
+        let build = std::fs::read_to_string(root.join("build.rs")).unwrap();
+        for file in ["capabilities/desktop.json", "capabilities/mobile.json"] {
+            let caps: Value = serde_json::from_str(&std::fs::read_to_string(root.join(file)).unwrap()).unwrap();
+            // Phones take their own positions; the simulated one is for desktop runs.
+            let skipped: &[&str] = if file.contains("mobile") { &["simulated_location"] } else { &[] };
+            for c in commands.iter().filter(|c| !skipped.contains(c)) {
+                assert!(build.contains(&format!("\"{c}\"")), "{c} is not in build.rs");
+                let permission = format!("allow-{}", c.replace('_', "-"));
+                assert!(
+                    caps["permissions"].as_array().unwrap().contains(&json!(permission)),
+                    "{file} lacks {permission}"
+                );
+            }
+        }
     }
 
     /// The report form's road comes from Rust's rule over the dictionary the phone holds.

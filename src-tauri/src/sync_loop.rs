@@ -75,6 +75,11 @@ impl Syncer {
         }
     }
 
+    /// (online, on Wi-Fi) as the web view last said.
+    pub fn network(&self) -> (bool, bool) {
+        *self.0.network.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Asks the running sync to stop; false when none runs.
     pub fn cancel(&self) -> bool {
         let running = self.0.state.lock().unwrap_or_else(|e| e.into_inner()).running;

@@ -147,10 +147,12 @@ impl DeviceStore {
             tx.execute("DELETE FROM photos WHERE finding_id = ?1", [finding.id.to_string()])?;
         }
         tx.execute(
-            "INSERT INTO findings (id, body, category, description, observed_at, observed_day, patrol_id, local_state, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
+            "INSERT INTO findings (id, body, category, description, observed_at, observed_day, patrol_id, local_state, created_at, updated_at,
+                                   lat, lon)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11)
              ON CONFLICT (id) DO UPDATE SET body = excluded.body, category = excluded.category,
-                 description = excluded.description, local_state = excluded.local_state, updated_at = excluded.updated_at
+                 description = excluded.description, local_state = excluded.local_state, updated_at = excluded.updated_at,
+                 lat = excluded.lat, lon = excluded.lon
              WHERE findings.local_state = 'draft'",
             params![
                 finding.id.to_string(),
@@ -161,7 +163,9 @@ impl DeviceStore {
                 finding.observed_at.with_timezone(&Local).format("%Y-%m-%d").to_string(),
                 finding.patrol_id.map(|p| p.to_string()),
                 state,
-                now
+                now,
+                finding.location.lat,
+                finding.location.lon
             ],
         )?;
         let mut insert_photo = tx.prepare_cached(

@@ -5,13 +5,15 @@
 //! outbox only when the server said `applied`, `duplicate` or `rejected`.
 //!
 //! One `impl DeviceStore` block a concept: `account`, `photos`, `findings`, `outbox`, `inbox` (the answers of
-//! a sync), `tasks`, `patrols`, `check` (start-up check and status); the schema's steps are SQL files in
+//! a sync), `tasks`, `patrols`, `map` (what the map draws), `check` (start-up check and status); the schema's steps are SQL files in
 //! `migrations/`.
 
 mod account;
 mod check;
 mod findings;
 mod inbox;
+mod map;
+pub use map::{MapCase, MapFinding, MapLayers, MapTask};
 mod outbox;
 mod patrols;
 mod photos;
@@ -36,6 +38,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/02-tasks-area-cases-patrols.sql")),
         M::up(include_str!("migrations/03-photo-files-patrol-pause.sql")),
         M::up(include_str!("migrations/04-newest-first-indexes.sql")),
+        M::up(include_str!("migrations/05-map-positions-tracks.sql")),
     ])
 }
 
@@ -96,6 +99,8 @@ pub struct Settings {
     /// Print time and place on each photo.
     pub stamp: bool,
     pub language: String,
+    /// Download offline base maps only on Wi-Fi (they are hundreds of megabytes).
+    pub wifi_only_basemaps: bool,
 }
 
 impl Default for Settings {
@@ -106,6 +111,7 @@ impl Default for Settings {
             wifi_only_photos: false,
             stamp: true,
             language: "zh-CN".into(),
+            wifi_only_basemaps: true,
         }
     }
 }
@@ -306,6 +312,30 @@ mod tests {
         assert_eq!(listed.len(), 1);
         assert_eq!((listed[0].description.as_str(), listed[0].photos), ("暴露垃圾", 1));
         let version: i64 = store.conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-        assert_eq!(version, 4);
+        assert_eq!(version, 5, "migrated to the newest schema");
+    }
+
+    /// A store of schema 4 (before the map) gets its findings' positions as columns, so its reports are
+    /// on the map at once.
+    #[test]
+    fn a_store_of_schema_4_puts_its_findings_on_the_map() {
+        let home = tempfile::tempdir().unwrap();
+        {
+            let mut conn = Connection::open(home.path().join("device.sqlite")).unwrap();
+            migrations().to_version(&mut conn, 4).unwrap();
+            conn.execute_batch(
+                r#"INSERT INTO findings (id, body, category, description, observed_at, observed_day, local_state,
+                                       created_at, updated_at)
+                     VALUES ('0192f5c0-0000-7000-8000-000000000002',
+                             '{"location": {"lat": 41.7968, "lon": 123.4328, "accuracy_m": 5, "source": "gps"}}',
+                             'E0102', '暴露垃圾', '2026-11-30T09:00:00.000+08:00', '2026-11-30', 'received',
+                             '2026-11-30T01:00:00.000Z', '2026-11-30T01:00:00.000Z');"#,
+            )
+            .unwrap();
+        }
+        let store = DeviceStore::open(home.path()).unwrap();
+        let layers = store.map_layers(10).unwrap();
+        assert_eq!(layers.findings.len(), 1);
+        assert_eq!((layers.findings[0].lat, layers.findings[0].lon), (41.7968, 123.4328));
     }
 }

@@ -71,6 +71,11 @@ impl DeviceStore {
         let now = now_text();
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
+            "INSERT INTO track_points (patrol_id, seq, lat, lon, t)
+             SELECT id, points + 1, ?2, ?3, ?4 FROM patrols WHERE id = ?1",
+            params![patrol.id.to_string(), point.lat, point.lon, point.t.to_rfc3339()],
+        )?;
+        tx.execute(
             "UPDATE patrols SET distance_m = distance_m + ?2, last_lat = ?3, last_lon = ?4, points = points + 1 WHERE id = ?1",
             params![patrol.id.to_string(), step, point.lat, point.lon],
         )?;

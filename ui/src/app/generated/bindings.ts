@@ -57,6 +57,23 @@ export const commands = {
 	 *  phones use their own positioning and get `null`.
 	 */
 	simulatedLocation: () => __TAURI_INVOKE<SimulatedFix | null>("simulated_location"),
+	/**
+	 *  What the map draws, from the phone's store (works with no network): my findings, open tasks, the team's
+	 *  open cases and the running patrol's track.
+	 */
+	mapLayers: () => __TAURI_INVOKE<MapLayers_Serialize>("map_layers"),
+	/**  The packages installed on this device; works with no network. */
+	basemapsInstalled: () => __TAURI_INVOKE<Basemap_Serialize[]>("basemaps_installed"),
+	/**  The packages the server offers, each with what this device holds of it. */
+	basemapsOffered: () => __TAURI_INVOKE<BasemapOffer_Serialize[]>("basemaps_offered"),
+	/**
+	 *  Downloads (or resumes) the package `name`, reporting bytes on the phone on `on_progress`; on a
+	 *  metered network only when `wifi_only_basemaps` is off or `anyway` is set.
+	 */
+	basemapDownload: (name: string, anyway: boolean, onProgress: Channel<DownloadProgress>) => __TAURI_INVOKE<Basemap_Serialize>("basemap_download", { name, anyway, onProgress }),
+	/**  Stops the download under way (what arrived stays, to resume); false when none runs. */
+	basemapCancel: () => __TAURI_INVOKE<boolean>("basemap_cancel"),
+	basemapRemove: (name: string) => __TAURI_INVOKE<null>("basemap_remove", { name }),
 };
 
 /* Types */
@@ -73,6 +90,71 @@ export type AppStatus_Serialize = {
 	patrol: PatrolRow_Serialize | null,
 	open_tasks: number,
 } & Status_Serialize;
+
+/**  One offered package. */
+export type Basemap = Basemap_Serialize | Basemap_Deserialize;
+
+/**  The package format; MBTiles only (an SQLite file of raster tiles). */
+export type BasemapFormat = "mbtiles";
+
+/**  A package the server offers, and what this device holds of it. */
+export type BasemapOffer = BasemapOffer_Serialize | BasemapOffer_Deserialize;
+
+/**  A package the server offers, and what this device holds of it. */
+export type BasemapOffer_Deserialize = {
+	basemap: Basemap_Deserialize,
+	/**
+	 *  `installed` (this very file), `older` (another version of it), `partial` (a download to resume)
+	 *  or `none`.
+	 */
+	held: string,
+	/**  Bytes already on the phone of a download to resume. */
+	partial_bytes: number,
+};
+
+/**  A package the server offers, and what this device holds of it. */
+export type BasemapOffer_Serialize = {
+	basemap: Basemap_Serialize,
+	/**
+	 *  `installed` (this very file), `older` (another version of it), `partial` (a download to resume)
+	 *  or `none`.
+	 */
+	held: string,
+	/**  Bytes already on the phone of a download to resume. */
+	partial_bytes: number,
+};
+
+/**  One offered package. */
+export type Basemap_Deserialize = {
+	name: string,
+	format: BasemapFormat,
+	datum: Datum,
+	/**  `[west, south, east, north]` in degrees. */
+	bounds: [number, number, number, number],
+	minzoom: number,
+	maxzoom: number,
+	bytes: number,
+	sha256: string,
+	updated_at: string,
+	/**  Extension: the tiles' image type (`png`, `jpg` or `webp`). */
+	tile_format?: string | null,
+};
+
+/**  One offered package. */
+export type Basemap_Serialize = {
+	name: string,
+	format: BasemapFormat,
+	datum: Datum,
+	/**  `[west, south, east, north]` in degrees. */
+	bounds: [number, number, number, number],
+	minzoom: number,
+	maxzoom: number,
+	bytes: number,
+	sha256: string,
+	updated_at: string,
+	/**  Extension: the tiles' image type (`png`, `jpg` or `webp`). */
+	tile_format: string | null,
+};
 
 /**  部件 (component, a fixed facility) or 事件 (event, a situation). */
 export type Branch = "component" | "event";
@@ -127,6 +209,12 @@ export type CommandError = {
 	message: string,
 };
 
+/**
+ *  The datum a package's tiles are drawn in. Positions are WGS-84 everywhere else; a GCJ-02 map (most
+ *  Chinese online maps) needs them shifted for drawing, once.
+ */
+export type Datum = "wgs84" | "gcj02";
+
 export type Department = {
 	code: string,
 	name: string,
@@ -150,6 +238,12 @@ export type Dictionary_Serialize = {
 	roads: Road_Serialize[],
 	classes?: CategoryClass_Serialize[],
 	routes?: RouteOverride_Serialize[],
+};
+
+/**  Where a download of a package stands: bytes on the phone of all. */
+export type DownloadProgress = {
+	done: number,
+	total: number,
 };
 
 /**  A finding as the device creates it (`finding.create`). */
@@ -263,6 +357,88 @@ export type Location = {
 };
 
 export type LocationSource = "gps" | "network" | "manual";
+
+/**  An open case of my team the server told this device of. */
+export type MapCase = {
+	case_no: string,
+	category: string,
+	state: string,
+	lat: number,
+	lon: number,
+};
+
+/**  A finding of mine on the map. */
+export type MapFinding = MapFinding_Serialize | MapFinding_Deserialize;
+
+/**  A finding of mine on the map. */
+export type MapFinding_Deserialize = {
+	id: string,
+	lat: number,
+	lon: number,
+	category: string,
+	/**  `draft`, `queued`, `received` or `rejected`. */
+	local_state: string,
+	server_state?: string | null,
+	case_state?: string | null,
+	observed_at: string,
+};
+
+/**  A finding of mine on the map. */
+export type MapFinding_Serialize = {
+	id: string,
+	lat: number,
+	lon: number,
+	category: string,
+	/**  `draft`, `queued`, `received` or `rejected`. */
+	local_state: string,
+	server_state: string | null,
+	case_state: string | null,
+	observed_at: string,
+};
+
+/**  Everything the map draws. */
+export type MapLayers = MapLayers_Serialize | MapLayers_Deserialize;
+
+/**  Everything the map draws. */
+export type MapLayers_Deserialize = {
+	findings: MapFinding_Deserialize[],
+	tasks: MapTask_Deserialize[],
+	cases: MapCase[],
+	/**  The running patrol's track, `[lat, lon]` in the order walked; empty without a patrol. */
+	track: ([number, number])[],
+};
+
+/**  Everything the map draws. */
+export type MapLayers_Serialize = {
+	findings: MapFinding_Serialize[],
+	tasks: MapTask_Serialize[],
+	cases: MapCase[],
+	/**  The running patrol's track, `[lat, lon]` in the order walked; empty without a patrol. */
+	track: ([number, number])[],
+};
+
+/**  An open verification task (核查) at its place. */
+export type MapTask = MapTask_Serialize | MapTask_Deserialize;
+
+/**  An open verification task (核查) at its place. */
+export type MapTask_Deserialize = {
+	id: string,
+	case_no: string,
+	category: string,
+	due_at?: string | null,
+	lat: number,
+	lon: number,
+};
+
+/**  An open verification task (核查) at its place. */
+export type MapTask_Serialize = {
+	id: string,
+	case_no: string,
+	category: string,
+	due_at: string | null,
+	lat: number,
+	lon: number,
+};
 
 export type NearbyCase = {
 	case_no: string,
@@ -456,6 +632,8 @@ export type Settings_Deserialize = {
 	/**  Print time and place on each photo. */
 	stamp?: boolean,
 	language?: string,
+	/**  Download offline base maps only on Wi-Fi (they are hundreds of megabytes). */
+	wifi_only_basemaps?: boolean,
 };
 
 /**  What the inspector can set in the app. */
@@ -468,6 +646,8 @@ export type Settings_Serialize = {
 	/**  Print time and place on each photo. */
 	stamp: boolean,
 	language: string,
+	/**  Download offline base maps only on Wi-Fi (they are hundreds of megabytes). */
+	wifi_only_basemaps: boolean,
 };
 
 export type SimulatedFix = {
