@@ -26,8 +26,8 @@
 //                      sent in its own format, as tauri-driver would translate them)
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -584,6 +584,75 @@ describe('phone app (real binary under tauri-driver): an inspector\'s day, offli
     await app.waitText(testid('detail-case-no'), s.caseNo);
     await app.waitFor(testid('detail-photo', { sha256: s.photoSha }));
     await shot(app, '09-finding-detail');
+  });
+
+  step('the map shows my finding; an offline map downloaded from the server draws its tiles from the phone', async () => {
+    // The admin offers a small package around the simulated position.
+    const file = path.join(tempDir('basemap'), 'e2e.mbtiles');
+    const [lat, lon] = SIM_LOCATION.split(',').map(Number);
+    execFileSync('python3', [path.join(here, 'make-mbtiles.py'), file, String(lat), String(lon)]);
+    const put = await fetch(`${server.origin}/api/v1/basemaps/e2e`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${s.adminToken}` },
+      body: readFileSync(file),
+    });
+    assert.equal(put.status, 201, await put.text());
+
+    // Before the download: the schematic map, with my finding on it (drawn by Leaflet, in WebKit).
+    await openTab(app, 'map', '/map');
+    await app.waitFor(testid('map-schematic'));
+    await app.waitText(testid('map-count-findings'), /1/);
+    await app.waitFor('.map-dot', { message: 'a marker on the map' });
+    await shot(app, '09a-map-schematic');
+
+    // Download it on the offline maps page (desktop runs count as Wi-Fi).
+    await tap(app, testid('map-offline'));
+    await app.waitRoute('/maps/offline');
+    await tap(app, testid('offline-map-download'));
+    await app.waitFor(testid('offline-map', { name: 'e2e', held: 'installed' }), { timeout: 60_000 });
+    await shot(app, '09b-offline-maps');
+
+    // The map now draws the package's tiles, served by the app's own scheme.
+    await openTab(app, 'map', '/map');
+    await app.waitText(testid('map-basemap'), 'e2e');
+    await waitFor(async () => (await app.execute('return document.querySelectorAll(".leaflet-tile-loaded").length')) > 0, {
+      timeout: 30_000,
+      message: 'tiles drawn from the offline map',
+    });
+    const broken = await app.execute(
+      'return [...document.querySelectorAll(".leaflet-tile")].filter((t) => t.complete && t.naturalWidth === 0 && t.classList.contains("leaflet-tile-loaded")).length',
+    );
+    assert.equal(broken, 0, 'no tile drawn broken');
+    await shot(app, '09c-map-offline-tiles');
+
+    // The report's 手动定位 opens the map with a pin; a tap elsewhere moves it and fills the coordinates.
+    await openTab(app, 'home', '/home');
+    await tap(app, testid('home-report'));
+    await app.waitRoute('/report');
+    await app.waitFor(testid('report-position', { source: 'gps' }), { timeout: 30_000 });
+    await tap(app, testid('report-manual'));
+    await app.waitFor('.pin-map .leaflet-marker-draggable', { visible: true, message: 'the pin on the map' });
+    await waitFor(async () => (await app.execute('return document.querySelectorAll(".pin-map .leaflet-tile-loaded").length')) > 0, {
+      message: 'the offline map under the pin',
+    });
+    const before = await app.execute('return document.querySelector("[data-testid=report-manual-lat]").value');
+    await app.execute(`const map = document.querySelector('.pin-map .leaflet-container');
+      const r = map.getBoundingClientRect();
+      map.dispatchEvent(new MouseEvent('click', { bubbles: true, clientX: r.left + r.width * 0.3, clientY: r.top + r.height * 0.25 }));
+      return true;`);
+    await waitFor(async () => (await app.execute('return document.querySelector("[data-testid=report-manual-lat]").value')) !== before, {
+      message: 'the coordinates to follow the pin',
+    });
+    const pinnedLat = Number(await app.execute('return document.querySelector("[data-testid=report-manual-lat]").value'));
+    assert.ok(pinnedLat > lat, `a pin north of the fix has a larger latitude (${pinnedLat} > ${lat})`);
+    await shot(app, '09d-report-pin');
+    await tap(app, testid('report-manual-apply'));
+    await app.waitFor(testid('report-position', { source: 'manual' }));
+    await waitFor(async () => !(await (await app.find(testid('report-manual-popup')))?.displayed()), {
+      message: 'the pin popup to close',
+    });
+    await tap(app, '.van-nav-bar__left');
+    await app.waitRoute('/home');
   });
 
   step('the department handles the case; the verification task arrives and is passed with a photo', async () => {

@@ -14,6 +14,8 @@ const KNOWN_CODES = [
   'not_registered',
   'invalid_credentials',
   'disk_full',
+  'no_space',
+  'needs_wifi',
 ] as const;
 type KnownCode = (typeof KNOWN_CODES)[number];
 

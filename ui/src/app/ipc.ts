@@ -24,6 +24,10 @@ import type {
   SyncReport,
   SyncState,
   TaskRow,
+  Basemap,
+  BasemapOffer,
+  DownloadProgress,
+  MapLayers,
 } from '../shared/types';
 import { commands } from './generated/bindings';
 
@@ -125,9 +129,19 @@ function usesHttpSchemeHost(): boolean {
   return agent.includes('Android') || agent.includes('Windows');
 }
 
+/** A URL of one of Rust's URI schemes (`photo`, `tiles`) as this platform's webview reaches it. */
+export function schemeUrl(scheme: string, path: string): string {
+  return usesHttpSchemeHost() ? `http://${scheme}.localhost/${path}` : `${scheme}://localhost/${path}`;
+}
+
+/** The URL template of an installed base map's tiles, served by Rust's `tiles` scheme (Leaflet's {z}/{x}/{y}). */
+export function tileUrlTemplate(name: string): string {
+  return schemeUrl('tiles', `${name}/{z}/{x}/{y}`);
+}
+
 /** The `src` of a stored photo, served by Rust's `photo` URI scheme. */
 export function photoUrl(sha256: string, thumb = false): string {
-  const base = usesHttpSchemeHost() ? `http://photo.localhost/${sha256}` : `photo://localhost/${sha256}`;
+  const base = schemeUrl('photo', sha256);
   return thumb ? `${base}?thumb=1` : base;
 }
 
@@ -172,6 +186,36 @@ export const patrolTrack = (lat: number, lon: number, accuracy: number): Promise
 
 export const simulatedLocation = (): Promise<SimulatedLocation | null> =>
   commands.simulatedLocation() as Promise<SimulatedLocation | null>;
+
+// --- map and offline base maps --------------------------------------------------------------------------
+
+/** What the map draws, from the phone's store: my findings, open tasks, the team's open cases, the track. */
+export const mapLayers = (): Promise<MapLayers> => commands.mapLayers();
+
+/** The base maps installed on this phone (no network needed). */
+export const basemapsInstalled = (): Promise<Basemap[]> => commands.basemapsInstalled();
+
+/** The base maps the server offers, each with what this phone holds of it. */
+export const basemapsOffered = (): Promise<BasemapOffer[]> => commands.basemapsOffered() as Promise<BasemapOffer[]>;
+
+/**
+ * Downloads (or resumes) a base map; progress arrives on `onProgress`. Rejects with `needs_wifi` on a metered
+ * network while the Wi-Fi-only setting is on, unless `anyway`.
+ */
+export function basemapDownload(
+  name: string,
+  anyway: boolean,
+  onProgress?: (progress: DownloadProgress) => void,
+): Promise<Basemap> {
+  const channel = new Channel<DownloadProgress>();
+  if (onProgress) channel.onmessage = onProgress;
+  return commands.basemapDownload(name, anyway, channel);
+}
+
+/** Stops the download under way (what arrived is kept, to resume); false when none runs. */
+export const basemapCancel = (): Promise<boolean> => commands.basemapCancel();
+
+export const basemapRemove = (name: string): Promise<null> => commands.basemapRemove(name);
 
 // --- sync ----------------------------------------------------------------------------------------------
 

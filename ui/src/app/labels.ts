@@ -28,3 +28,10 @@ export function findingStatus(row: FindingRow): FindingStatus {
   }
   return { key: 'received', text: t('app.state.received'), type: 'success' };
 }
+
+/** A case state in words (`app.caseState`); an unknown state as it is. */
+export function caseStateLabel(state: string): string {
+  const { t, te } = i18n.global;
+  const key = `app.caseState.${state}`;
+  return te(key) ? t(key) : state;
+}

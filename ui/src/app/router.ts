@@ -11,6 +11,8 @@ import TasksView from './views/TasksView.vue';
 import TaskView from './views/TaskView.vue';
 import SyncView from './views/SyncView.vue';
 import SettingsView from './views/SettingsView.vue';
+import MapView from './views/MapView.vue';
+import OfflineMapsView from './views/OfflineMapsView.vue';
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -28,6 +30,8 @@ export const routes: RouteRecordRaw[] = [
   { path: '/findings/:id', name: 'finding', component: FindingDetailView, props: true },
   { path: '/tasks', name: 'tasks', component: TasksView, meta: { tab: true } },
   { path: '/tasks/:id', name: 'task', component: TaskView, props: true },
+  { path: '/map', name: 'map', component: MapView, meta: { tab: true } },
+  { path: '/maps/offline', name: 'offline-maps', component: OfflineMapsView },
   { path: '/sync', name: 'sync', component: SyncView, meta: { tab: true } },
   { path: '/settings', name: 'settings', component: SettingsView, meta: { tab: true } },
   { path: '/:pathMatch(.*)*', redirect: '/home' },

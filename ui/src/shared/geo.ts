@@ -42,6 +42,23 @@ export function wgs84ToGcj02(lat: number, lon: number): [number, number] {
   return [lat + dLat, lon + dLon];
 }
 
+/**
+ * GCJ-02 → WGS-84, as [lat, lon]: the inverse of `wgs84ToGcj02`, found by iterating it (the offset varies
+ * slowly, so a few steps reach well under a centimetre). For a pin placed on a GCJ-02 base map.
+ */
+export function gcj02ToWgs84(lat: number, lon: number): [number, number] {
+  let [wLat, wLon] = [lat, lon];
+  for (let i = 0; i < 8; i++) {
+    const [gLat, gLon] = wgs84ToGcj02(wLat, wLon);
+    const dLat = gLat - lat;
+    const dLon = gLon - lon;
+    wLat -= dLat;
+    wLon -= dLon;
+    if (Math.abs(dLat) < 1e-10 && Math.abs(dLon) < 1e-10) break;
+  }
+  return [wLat, wLon];
+}
+
 /** Great-circle distance in metres (haversine), good enough for track lengths. */
 export function distanceMetres(a: [number, number], b: [number, number]): number {
   const R = 6371008.8;

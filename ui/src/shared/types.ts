@@ -186,10 +186,27 @@ export type NearbyCase = ipc.NearbyCase;
 /** A simulated position (desktop runs and tests). */
 export type SimulatedLocation = Omit<ipc.SimulatedFix, 'source'> & { source: Location['source'] };
 
+/** An offline base map package (MBTiles), as the server offers it and the phone installs it. */
+export type Basemap = ipc.Basemap_Serialize;
+
+/** A package the server offers and what this phone holds of it (`installed`, `older`, `partial`, `none`). */
+export type BasemapOffer = Omit<ipc.BasemapOffer_Serialize, 'held'> & { held: 'installed' | 'older' | 'partial' | 'none' };
+
+export type DownloadProgress = ipc.DownloadProgress;
+
+/** What the phone's map draws, from its store. */
+export type MapLayers = ipc.MapLayers_Serialize;
+export type MapFinding = ipc.MapFinding_Serialize;
+export type MapTask = ipc.MapTask_Serialize;
+export type MapCase = ipc.MapCase;
+
 /** The dictionary, as the phone holds it and the server serves it. */
 export type Dictionary = ipc.Dictionary_Serialize;
 
 export type DictionaryCategory = ipc.Category_Serialize;
+
+/** A road of the dictionary with its centre line ([lat, lon] pairs). */
+export type Road = ipc.Road_Serialize;
 
 export interface PatrolRecord {
   id: string;

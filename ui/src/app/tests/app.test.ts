@@ -3,6 +3,7 @@ import { emit } from '@tauri-apps/api/event';
 import type { FindingDetail, FindingRow, SyncProgress, SyncReport } from '../../shared/types';
 import { PHOTO_CHUNK_BYTES } from '../ipc';
 import { startBackground } from '../state';
+import PhoneMap from '../map/PhoneMap.vue';
 import { byTestId, chooseFiles, decodeBase64, mountApp, resetApp, settle, statusOf, toastText } from './harness';
 
 afterEach(resetApp);
@@ -162,11 +163,16 @@ describe('report', () => {
   });
 
   it('adds "after" photos only when fixed on the spot, and uses a manual pin', async () => {
-    const { callsOf } = await mountApp('/report', {
-      ...photoHandlers(),
-      simulated_location: () => ({ lat: 41.7968, lon: 123.4328, accuracy_m: 120, source: 'network' }),
-      report: () => 'finding-2',
-    });
+    const { callsOf } = await mountApp(
+      '/report',
+      {
+        ...photoHandlers(),
+        simulated_location: () => ({ lat: 41.7968, lon: 123.4328, accuracy_m: 120, source: 'network' }),
+        report: () => 'finding-2',
+        basemaps_installed: () => [],
+      },
+      { PhoneMap: true },
+    );
     expect(byTestId('report-accuracy-warning')).toHaveLength(1);
 
     await chooseFiles(byTestId<HTMLInputElement>('report-photo-input')[0], [fileOf(1000).file]);
@@ -213,6 +219,46 @@ describe('report', () => {
     // The phone's own fix goes beside the pin, so the console shows both.
     expect(input.gps).toMatchObject({ lat: 41.7968, lon: 123.4328, accuracy_m: 120 });
     expect(typeof (input.gps as { fixed_at: string }).fixed_at).toBe('string');
+  });
+
+  it('places the pin on the map: a tap or a drag fills the coordinates, which the report then uses', async () => {
+    const { wrapper, callsOf } = await mountApp(
+      '/report',
+      {
+        ...photoHandlers(),
+        simulated_location: () => ({ lat: 41.7968, lon: 123.4328, accuracy_m: 9, source: 'gps' }),
+        basemaps_installed: () => [],
+        report: () => 'finding-3',
+      },
+      { PhoneMap: true },
+    );
+    await chooseFiles(byTestId<HTMLInputElement>('report-photo-input')[0], [fileOf(1000).file]);
+    byTestId('report-manual')[0].click();
+    await settle();
+    const map = wrapper.findComponent(PhoneMap);
+    // The map opens with the pin where the report stands now, and my fix beside it.
+    expect(map.props('pin')).toEqual([41.7968, 123.4328]);
+    expect(map.props('here')).toMatchObject({ lat: 41.7968, lon: 123.4328 });
+    map.vm.$emit('pin', 41.79712345678, 123.43398765432);
+    await settle();
+    expect(byTestId<HTMLInputElement>('report-manual-lat')[0].value).toBe('41.797123');
+    expect(byTestId<HTMLInputElement>('report-manual-lon')[0].value).toBe('123.433988');
+    expect(map.props('pin')).toEqual([41.797123, 123.433988]);
+    byTestId('report-manual-apply')[0].click();
+    await settle();
+    byTestId('report-category')[0].click();
+    await settle();
+    const [search] = byTestId<HTMLInputElement>('category-search');
+    search.value = '占道';
+    search.dispatchEvent(new Event('input'));
+    await settle();
+    byTestId('category-option')[0].click();
+    await settle();
+    byTestId('report-save')[0].click();
+    await settle(6);
+    const { input } = callsOf('report')[0].args as { input: Record<string, unknown> };
+    expect(input.location).toMatchObject({ lat: 41.797123, lon: 123.433988, source: 'manual' });
+    expect(input.gps).toMatchObject({ lat: 41.7968, lon: 123.4328, accuracy_m: 9 });
   });
 
   it('stamps photos with the position and the address, else the road, as the patrol CLI does', async () => {

@@ -113,7 +113,15 @@ function clearTrackedTimers(): void {
   timers.clear();
 }
 
-export async function mountApp(path: string, handlers: Record<string, Handler> = {}): Promise<Mounted> {
+/**
+ * Mounts the app at `path` with mocked commands. `stubs` replaces child components by name: the Leaflet map
+ * (PhoneMap), whose animation timers never let a test's clock settle outside a real browser.
+ */
+export async function mountApp(
+  path: string,
+  handlers: Record<string, Handler> = {},
+  stubs: Record<string, boolean> = {},
+): Promise<Mounted> {
   const table = { ...defaults(), ...handlers };
   const calls: Call[] = [];
   mockIPC(
@@ -130,7 +138,7 @@ export async function mountApp(path: string, handlers: Record<string, Handler> =
   const router = createAppRouter();
   await router.push(path);
   await router.isReady();
-  const wrapper = mount(App, { global: { plugins: [i18n, router] }, attachTo: document.body });
+  const wrapper = mount(App, { global: { plugins: [i18n, router], stubs }, attachTo: document.body });
   wrappers.push(wrapper);
   await settle();
   return { wrapper, calls, callsOf: (cmd) => calls.filter((c) => c.cmd === cmd), router };

@@ -44,6 +44,22 @@ export function useReportPosition() {
   onMounted(() => acquire('report'));
   onUnmounted(() => release('report'));
 
+  /** The pin the map shows while placing by hand: the typed coordinates when they are valid. */
+  const pinAt = computed<[number, number] | null>(() => {
+    const lat = Number(manualLat.value);
+    const lon = Number(manualLon.value);
+    if (!manualLat.value.trim() || !manualLon.value.trim() || !(Math.abs(lat) <= 90) || !(Math.abs(lon) <= 180)) {
+      return null;
+    }
+    return [lat, lon];
+  });
+
+  /** The pin dragged or tapped on the map (WGS-84): it fills the coordinates. */
+  function placePin(lat: number, lon: number): void {
+    manualLat.value = formatCoordinate(lat);
+    manualLon.value = formatCoordinate(lon);
+  }
+
   function openManual(): void {
     const current = location.value;
     manualLat.value = current ? formatCoordinate(current.lat) : '';
@@ -82,6 +98,8 @@ export function useReportPosition() {
     fromDraft,
     stale,
     poorAccuracy,
+    pinAt,
+    placePin,
     openManual,
     applyManual,
     clearManual,

@@ -1,0 +1,166 @@
+// The map tab and the offline maps page against mocked Tauri commands: what is drawn from the store, where
+// a marker leads, and downloading a base map (Wi-Fi only unless the inspector says otherwise).
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Basemap, BasemapOffer, MapLayers } from '../../shared/types';
+import PhoneMap from '../map/PhoneMap.vue';
+import type { MapMarker } from '../map/layers';
+import { byTestId, mountApp, resetApp, settle, toastText } from './harness';
+
+afterEach(resetApp);
+
+const LAYERS: MapLayers = {
+  findings: [
+    {
+      id: 'f-1',
+      lat: 41.7968,
+      lon: 123.4328,
+      category: 'C0102',
+      local_state: 'received',
+      server_state: 'filed',
+      case_state: 'dispatched',
+      observed_at: '2026-12-04T08:00:00+08:00',
+    },
+  ],
+  tasks: [{ id: 't-1', case_no: '20261204-0001', category: 'C0102', due_at: null, lat: 41.8, lon: 123.44 }],
+  cases: [{ case_no: '20261204-0002', category: 'C0102', state: 'dispatched', lat: 41.79, lon: 123.42 }],
+  track: [
+    [41.79, 123.43],
+    [41.791, 123.431],
+  ],
+};
+
+function basemap(name: string, bytes = 50 * 1048576): Basemap {
+  return {
+    name,
+    format: 'mbtiles',
+    datum: 'gcj02',
+    bounds: [123.4, 41.77, 123.46, 41.81],
+    minzoom: 12,
+    maxzoom: 17,
+    bytes,
+    sha256: 'a'.repeat(64),
+    updated_at: '2026-12-04T08:00:00+08:00',
+    tile_format: 'png',
+  };
+}
+
+describe('the map tab', () => {
+  it('draws what the store holds, on the schematic map without a package, and opens what is tapped', async () => {
+    const { wrapper, router, callsOf } = await mountApp(
+      '/map',
+      { map_layers: () => LAYERS, basemaps_installed: () => [] },
+      { PhoneMap: true },
+    );
+    expect(callsOf('map_layers')).toHaveLength(1);
+    expect(byTestId('map-schematic')).toHaveLength(1);
+    expect(byTestId('map-count-findings')[0].textContent).toContain('我的上报 1');
+    expect(byTestId('map-count-tasks')[0].textContent).toContain('待核查 1');
+    expect(byTestId('map-count-cases')[0].textContent).toContain('片区案件 1');
+    const map = wrapper.findComponent(PhoneMap);
+    expect(map.props('layers')).toEqual(LAYERS);
+    expect(map.props('basemap')).toBeNull();
+    // The schematic map draws the dictionary's roads.
+    expect(map.props('roads')).toEqual(expect.any(Array));
+    const marker = (kind: MapMarker['kind'], id: string): MapMarker => ({
+      key: `${kind}:${id}`,
+      kind,
+      id,
+      at: [41.8, 123.4],
+      color: '#000',
+      state: 'dispatched',
+      category: 'C0102',
+    });
+    map.vm.$emit('select', marker('case', '20261204-0002'));
+    await settle();
+    expect(document.body.textContent).toContain('案件 20261204-0002');
+    expect(document.body.textContent).toContain('状态: 已派遣');
+    map.vm.$emit('select', marker('task', 't-1'));
+    await settle();
+    expect(router.currentRoute.value.name).toBe('task');
+    expect(router.currentRoute.value.params.id).toBe('t-1');
+  });
+
+  it('uses the installed package that covers the position', async () => {
+    const elsewhere = { ...basemap('elsewhere'), bounds: [116.3, 39.8, 116.5, 40.0] as [number, number, number, number] };
+    const { wrapper } = await mountApp(
+      '/map',
+      {
+        map_layers: () => LAYERS,
+        basemaps_installed: () => [elsewhere, basemap('shenhe')],
+        simulated_location: () => ({ lat: 41.7968, lon: 123.4328, accuracy_m: 8, source: 'gps' }),
+      },
+      { PhoneMap: true },
+    );
+    await settle(4);
+    expect(byTestId('map-basemap')[0].textContent).toContain('离线地图: shenhe');
+    expect(wrapper.findComponent(PhoneMap).props('basemap')).toMatchObject({ name: 'shenhe', datum: 'gcj02' });
+    expect(wrapper.findComponent(PhoneMap).props('here')).toMatchObject({ lat: 41.7968, lon: 123.4328 });
+  });
+});
+
+describe('offline maps', () => {
+  const offers = (): BasemapOffer[] => [
+    { basemap: basemap('shenhe'), held: 'none', partial_bytes: 0 },
+    { basemap: basemap('dadong', 20 * 1048576), held: 'partial', partial_bytes: 5 * 1048576 },
+    { basemap: basemap('heping'), held: 'installed', partial_bytes: 0 },
+  ];
+
+  it('lists what the server offers with what the phone holds, and asks before using mobile data', async () => {
+    let downloads = 0;
+    const { callsOf } = await mountApp('/maps/offline', {
+      basemaps_installed: () => [basemap('heping')],
+      basemaps_offered: () => offers(),
+      basemap_download: (args) => {
+        downloads += 1;
+        if (!args.anyway) throw { code: 'needs_wifi', message: 'Wi-Fi only' };
+        return basemap(String(args.name));
+      },
+    });
+    const rows = byTestId('offline-map');
+    expect(rows.map((r) => [r.dataset.name, r.dataset.held])).toEqual([
+      ['shenhe', 'none'],
+      ['dadong', 'partial'],
+      ['heping', 'installed'],
+    ]);
+    expect(rows[0].textContent).toContain('50.0 MB');
+    expect(rows[1].textContent).toContain('已下载 25%');
+    expect(rows[1].textContent).toContain('继续下载');
+    expect(rows[2].textContent).toContain('已下载');
+
+    (rows[1].querySelector('[data-testid="offline-map-download"]') as HTMLElement).click();
+    await settle(4);
+    expect(callsOf('basemap_download')[0].args).toMatchObject({ name: 'dadong', anyway: false });
+    // On mobile data: the size still to come, and a choice.
+    expect(document.body.textContent).toContain('约 15.0 MB');
+    (document.querySelector('.van-dialog__confirm') as HTMLElement).click();
+    await settle(6);
+    expect(callsOf('basemap_download')[1].args).toMatchObject({ name: 'dadong', anyway: true });
+    expect(downloads).toBe(2);
+    expect(toastText()).toContain('已下载 dadong');
+  });
+
+  it('still shows the maps on the phone when the server cannot be reached', async () => {
+    await mountApp('/maps/offline', {
+      basemaps_installed: () => [basemap('heping')],
+      basemaps_offered: () => {
+        throw { code: 'unreachable', message: 'no route' };
+      },
+    });
+    expect(byTestId('offline-maps-unreachable')).toHaveLength(1);
+    expect(byTestId('offline-map-here').map((r) => r.dataset.name)).toEqual(['heping']);
+  });
+
+  it('has a setting for downloading on Wi-Fi only, on by default', async () => {
+    const settings = { photo_max_edge: 1600, photo_quality: 85, wifi_only_photos: false, stamp: true, language: 'zh-CN', wifi_only_basemaps: true };
+    const { callsOf } = await mountApp('/settings', {
+      settings_get: () => settings,
+      settings_set: (args) => args.settings,
+    });
+    const [toggle] = byTestId('settings-wifi-only-maps');
+    expect(toggle.classList.contains('van-switch--on')).toBe(true);
+    toggle.click();
+    await settle(4);
+    expect(callsOf('settings_set')[0].args.settings).toMatchObject({ wifi_only_basemaps: false });
+    expect(byTestId('settings-offline-maps')).toHaveLength(1);
+  });
+});

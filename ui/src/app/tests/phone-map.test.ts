@@ -1,0 +1,85 @@
+// The Leaflet map itself, mounted for real: clustered markers that answer a tap, the schematic roads
+// without a base map, the tile URL of an installed package, and a pin that reports where it was put.
+import { afterEach, describe, expect, it } from 'vitest';
+import { mount, type VueWrapper } from '@vue/test-utils';
+import type { Basemap, MapLayers } from '../../shared/types';
+import PhoneMap from '../map/PhoneMap.vue';
+
+let wrapper: VueWrapper | null = null;
+afterEach(() => {
+  wrapper?.unmount();
+  wrapper = null;
+  document.body.innerHTML = '';
+});
+
+const LAYERS: MapLayers = {
+  findings: Array.from({ length: 3 }, (_, i) => ({
+    id: `f-${i}`,
+    lat: 41.79 + i * 0.01,
+    lon: 123.43,
+    category: 'E0102',
+    local_state: 'received',
+    server_state: 'filed',
+    case_state: 'dispatched',
+    observed_at: '2026-12-04T08:00:00+08:00',
+  })),
+  tasks: [],
+  cases: [],
+  track: [],
+};
+
+async function mountMap(props: Record<string, unknown>) {
+  const host = document.createElement('div');
+  host.style.width = '400px';
+  host.style.height = '600px';
+  document.body.appendChild(host);
+  wrapper = mount(PhoneMap, { props: { height: '600px', ...props }, attachTo: host });
+  await new Promise((r) => setTimeout(r, 0));
+  return wrapper;
+}
+
+describe('PhoneMap', () => {
+  // (Markers are drawn only inside the visible area, which a DOM without layout does not have: the app's
+  // end-to-end test sees and taps them in a real WebKit.)
+  it('draws the schematic roads without a base map, with a finite zoom range for the clusters', async () => {
+    const w = await mountMap({
+      layers: LAYERS,
+      roads: [{ name: '中山路', grid: null, points: [[41.79, 123.42], [41.79, 123.44]] }],
+    });
+    expect(w.element.classList.contains('schematic')).toBe(true);
+    expect(document.body.textContent).toContain('中山路');
+    expect(w.attributes('data-markers')).toBe('3');
+  });
+
+  it('takes tiles from the installed package through the tiles scheme', async () => {
+    const basemap: Basemap = {
+      name: 'shenhe',
+      format: 'mbtiles',
+      datum: 'wgs84',
+      bounds: [123.4, 41.77, 123.46, 41.81],
+      minzoom: 12,
+      maxzoom: 17,
+      bytes: 1,
+      sha256: 'a'.repeat(64),
+      updated_at: '2026-12-04T08:00:00+08:00',
+      tile_format: 'png',
+    };
+    const w = await mountMap({ layers: LAYERS, basemap });
+    expect(w.element.classList.contains('schematic')).toBe(false);
+    const tiles = [...document.querySelectorAll<HTMLImageElement>('img.leaflet-tile')].map((t) => t.getAttribute('src'));
+    expect(tiles.length).toBeGreaterThan(0);
+    expect(tiles.every((src) => /^tiles:\/\/localhost\/shenhe\/\d+\/\d+\/\d+$/.test(src ?? ''))).toBe(true);
+  });
+
+  it('moves the pin where the map is tapped and says where, in WGS-84', async () => {
+    const w = await mountMap({ pin: [41.7968, 123.4328], basemap: null });
+    expect(document.querySelectorAll('.leaflet-marker-draggable').length).toBe(1);
+    const map = w.element as HTMLElement;
+    map.dispatchEvent(new MouseEvent('click', { bubbles: true, clientX: 200, clientY: 300 }));
+    const pinned = w.emitted('pin');
+    expect(pinned).toHaveLength(1);
+    const [lat, lon] = pinned![0] as [number, number];
+    expect(Math.abs(lat - 41.7968)).toBeLessThan(0.01);
+    expect(Math.abs(lon - 123.4328)).toBeLessThan(0.01);
+  });
+});
