@@ -3,6 +3,7 @@
 // session ended (expired, signed out elsewhere, user disabled) and is reported once to `onUnauthorized`.
 import type {
   ApiErrorBody,
+  Basemap,
   Case,
   CaseActionRequest,
   ConsoleUser,
@@ -215,6 +216,50 @@ export async function putBlob(sha256: string, data: ArrayBuffer, contentType: st
 }
 
 // --- administration -----------------------------------------------------------------------------------------
+
+export async function listBasemaps(): Promise<Basemap[]> {
+  return (await json<{ basemaps: Basemap[] }>('GET', '/basemaps')).basemaps;
+}
+
+/**
+ * Uploads an MBTiles package under `name` (201 new, 200 replaced); `onProgress` hears the bytes sent, which
+ * fetch cannot report, hence XMLHttpRequest. Rejects with `ApiError` as the other calls do.
+ */
+export function uploadBasemap(
+  name: string,
+  file: Blob,
+  datum: Basemap['datum'],
+  onProgress?: (sent: number, total: number) => void,
+): Promise<Basemap> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('PUT', urlOf(`/basemaps/${seg(name)}`, { datum }));
+    if (token) xhr.setRequestHeader('Authorization', `Bearer ${token}`);
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.upload.onprogress = (e) => onProgress?.(e.loaded, e.lengthComputable ? e.total : file.size);
+    xhr.onerror = () => reject(new TypeError('network error'));
+    xhr.onload = () => {
+      let body: unknown = null;
+      try {
+        body = JSON.parse(xhr.responseText);
+      } catch {
+        body = null;
+      }
+      if (xhr.status >= 200 && xhr.status < 300) return resolve(body as Basemap);
+      if (xhr.status === 401 && token !== null) unauthorizedHandler?.();
+      reject(
+        isApiErrorBody(body)
+          ? new ApiError(xhr.status, body.error.code, body.error.message, body.error.details ?? null)
+          : new ApiError(xhr.status, null, null),
+      );
+    };
+    xhr.send(file);
+  });
+}
+
+export async function deleteBasemap(name: string): Promise<void> {
+  await send('DELETE', `/basemaps/${seg(name)}`);
+}
 
 export async function listDevices(): Promise<DeviceRecord[]> {
   return (await json<{ devices: DeviceRecord[] }>('GET', '/devices')).devices;

@@ -68,6 +68,12 @@ const routes: RouteRecordRaw[] = [
     meta: { roles: ['admin'], menu: 'console.menu.dictionary', testid: 'menu-dictionary' },
   },
   {
+    path: '/admin/basemaps',
+    name: 'basemaps',
+    component: () => import('./views/admin/BasemapsView.vue'),
+    meta: { roles: ['admin'], menu: 'console.menu.basemaps', testid: 'menu-basemaps' },
+  },
+  {
     path: '/admin/sync-health',
     name: 'sync-health',
     component: () => import('./views/admin/SyncHealthView.vue'),

@@ -5,6 +5,7 @@
 //   cd ui && npm run build && npm run test:e2e
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
@@ -24,6 +25,8 @@ import {
   sha256File,
   signIn,
   startServer,
+  tempDir,
+  uiDir,
   today,
   whileCalling,
 } from './harness.mjs';
@@ -567,6 +570,47 @@ describe('web console: one case from device report to close, role by role', () =
     await editDialog.waitFor({ state: 'hidden' });
     await userRow.filter({ hasText: '王强 (三中队)' }).waitFor();
     assertNoPageErrors(page);
+  });
+
+  it('admin uploads an offline base map on the offline maps page; a file that is not one is refused', { timeout: 60_000 }, async () => {
+    const dir = tempDir('basemap');
+    const good = path.join(dir, 'shenhe-e2e.mbtiles');
+    const maker = path.resolve(uiDir, '../tests/app-e2e/make-mbtiles.py');
+    execFileSync('python3', [maker, good, String(PLACE.lat), String(PLACE.lon)]);
+    const junk = path.join(dir, 'junk.mbtiles');
+    writeFileSync(junk, 'not a database');
+
+    const page = await openPage();
+    await signIn(page, origin, 'admin', 'admin');
+    const listed = await whileCalling(page, 'GET', '/basemaps', () => page.getByTestId('menu-basemaps').click());
+    assert.equal(listed.status(), 200);
+    await page.waitForURL(/#\/admin\/basemaps$/);
+
+    // Not a package: the server's reason is shown, nothing is listed.
+    await page.getByTestId('basemap-file').setInputFiles(junk);
+    await page.getByTestId('basemap-name').fill('junk');
+    const refused = await whileCalling(page, 'PUT', /^\/basemaps\/junk/, () => page.getByTestId('basemap-upload').click());
+    assert.equal(refused.status(), 422);
+    await page.locator('.el-message--error', { hasText: 'MBTiles' }).waitFor();
+    assert.equal(await page.locator('tr [data-testid="basemap-row"]').count(), 0);
+
+    // A package: its name guessed from the file, the datum chosen, uploaded, listed with the server's hash.
+    await page.getByTestId('basemap-name').fill('');
+    await page.getByTestId('basemap-file').setInputFiles(good);
+    assert.equal(await page.getByTestId('basemap-name').inputValue(), 'shenhe-e2e');
+    await page.getByTestId('basemap-datum').click();
+    await page.locator('.el-select-dropdown__item:visible', { hasText: 'GCJ-02' }).click();
+    const uploaded = await whileCalling(page, 'PUT', /^\/basemaps\/shenhe-e2e\?datum=gcj02$/, () =>
+      page.getByTestId('basemap-upload').click(),
+    );
+    assert.equal(uploaded.status(), 201);
+    await row(page, 'basemap-row', { name: 'shenhe-e2e', datum: 'gcj02' }).waitFor();
+    const { basemaps } = await api.get('/basemaps', 'admin');
+    assert.deepEqual(
+      basemaps.map((b) => [b.name, b.sha256, b.minzoom, b.maxzoom]),
+      [['shenhe-e2e', sha256File(good), 15, 17]],
+    );
+    await shot(page, 'console-basemaps');
   });
 
   it("chief1's patrols tab shows the roads each patrol walked", { timeout: 60_000 }, async () => {

@@ -8,6 +8,7 @@ import TeamsView from '../views/admin/TeamsView.vue';
 import UsersView from '../views/admin/UsersView.vue';
 import PatrolsTab from '../views/review/PatrolsTab.vue';
 import FindingDetail from '../views/review/FindingDetail.vue';
+import BasemapsView from '../views/admin/BasemapsView.vue';
 import { caseOf, consoleUser, reviewItem, task } from './fixtures';
 import { answer, byTestId, fakeServer, mountConsole, settle, signOut, signedInAs, type } from './harness';
 
@@ -278,6 +279,42 @@ describe('UsersView', () => {
       { active: false },
       { display_name: '王强 (三中队)' },
     ]);
+  });
+});
+
+describe('BasemapsView', () => {
+  it('lists the offline maps offered and removes one after confirming', async () => {
+    signedInAs('admin');
+    let removed = false;
+    const shenhe = {
+      name: 'shenhe',
+      format: 'mbtiles',
+      datum: 'gcj02',
+      bounds: [123.4, 41.77, 123.46, 41.81],
+      minzoom: 12,
+      maxzoom: 17,
+      bytes: 52428800,
+      sha256: 'ab'.repeat(32),
+      updated_at: '2026-12-04T08:00:00+08:00',
+      tile_format: 'png',
+    };
+    const server = fakeServer({
+      'GET /api/v1/basemaps': () => answer(200, { basemaps: removed ? [] : [shenhe] }),
+      'DELETE /api/v1/basemaps/shenhe': () => {
+        removed = true;
+        return new Response(null, { status: 204 });
+      },
+    });
+    wrapper = await mountConsole(BasemapsView);
+    expect(inRows('basemap-row').map((e) => [e.dataset.name, e.dataset.datum])).toEqual([['shenhe', 'gcj02']]);
+    expect(document.body.textContent).toContain('50.0 MB');
+    expect(document.body.textContent).toContain('12–17');
+    click(inRows('basemap-remove')[0]);
+    await settle();
+    click(document.querySelector('.el-message-box__btns .el-button--primary')!);
+    await settle(4);
+    expect(server.calls.some((c) => c.method === 'DELETE' && c.path === '/api/v1/basemaps/shenhe')).toBe(true);
+    expect(inRows('basemap-row')).toHaveLength(0);
   });
 });
 
