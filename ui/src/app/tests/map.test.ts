@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Basemap, MapLayers } from '../../shared/types';
 import { wgs84ToGcj02 } from '../../shared/geo';
-import { chooseBasemap, findingState, fromDisplay, markersOf, routeOf, toDisplay } from '../map/layers';
+import { bearingDegrees, chooseBasemap, compassPoint, findingState, fromDisplay, markersOf, routeOf, toDisplay } from '../map/layers';
 
 const finding = (id: string, fields: Partial<MapLayers['findings'][number]> = {}) => ({
   id,
@@ -80,5 +80,18 @@ describe('the base map drawn', () => {
     expect(chooseBasemap([shenhe, dadong], [30.0, 120.0])?.name).toBe('shenhe');
     expect(chooseBasemap([shenhe], null)?.name).toBe('shenhe');
     expect(chooseBasemap([], [41.8, 123.42])).toBeNull();
+  });
+});
+
+describe('the way to a place', () => {
+  it('is a bearing from north and its compass point', () => {
+    const here: [number, number] = [41.7968, 123.4328];
+    expect(bearingDegrees(here, [41.8068, 123.4328])).toBeCloseTo(0, 3);
+    expect(bearingDegrees(here, [41.7968, 123.4428])).toBeCloseTo(90, 0);
+    expect(bearingDegrees(here, [41.7868, 123.4328])).toBeCloseTo(180, 3);
+    expect(compassPoint(bearingDegrees(here, [41.8, 123.437]))).toBe('ne');
+    expect(compassPoint(350)).toBe('n');
+    expect(compassPoint(200)).toBe('s');
+    expect(compassPoint(-90)).toBe('w');
   });
 });

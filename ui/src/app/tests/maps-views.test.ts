@@ -164,3 +164,30 @@ describe('offline maps', () => {
     expect(byTestId('settings-offline-maps')).toHaveLength(1);
   });
 });
+
+describe('a verification task', () => {
+  it('shows the place on a map, how far it is and which way', async () => {
+    const task = {
+      id: 't-1', case_no: '20261120-0011', state: 'open', due_at: null, result: null,
+      category: 'E0102', description: '垃圾已清运', address: null, lat: 41.8, lon: 123.437,
+    };
+    const { wrapper } = await mountApp(
+      '/tasks/t-1',
+      {
+        tasks: () => [task],
+        basemaps_installed: () => [],
+        simulated_location: () => ({ lat: 41.7968, lon: 123.4328, accuracy_m: 8, source: 'gps' }),
+      },
+      { PhoneMap: true },
+    );
+    await settle(4);
+    const [way] = byTestId('task-way');
+    // About 490 m to the north-east.
+    expect(way.dataset.dir).toBe('ne');
+    expect(Number(way.dataset.metres)).toBeGreaterThan(450);
+    expect(Number(way.dataset.metres)).toBeLessThan(530);
+    expect(way.textContent).toContain('东北');
+    const map = wrapper.findComponent(PhoneMap);
+    expect(map.props('layers')?.tasks).toMatchObject([{ id: 't-1', lat: 41.8, lon: 123.437 }]);
+  });
+});

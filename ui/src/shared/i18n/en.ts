@@ -334,6 +334,18 @@ const en: MessageSchema = {
       caseState: 'State: {state}',
       noPosition: 'No position yet',
       loadFailed: 'The map data could not be read: {detail}',
+      way: 'Distance and direction',
+      wayText: 'about {m} m · {dir}',
+      compass: {
+        n: 'north',
+        ne: 'north-east',
+        e: 'east',
+        se: 'south-east',
+        s: 'south',
+        sw: 'south-west',
+        w: 'west',
+        nw: 'north-west',
+      },
     },
     offlineMaps: {
       title: 'Offline maps',

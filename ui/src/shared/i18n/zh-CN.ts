@@ -333,6 +333,18 @@ const zhCN = {
       caseState: '状态: {state}',
       noPosition: '暂未获取到位置',
       loadFailed: '地图数据读取失败: {detail}',
+      way: '距离与方向',
+      wayText: '约 {m} 米 · {dir}',
+      compass: {
+        n: '正北',
+        ne: '东北',
+        e: '正东',
+        se: '东南',
+        s: '正南',
+        sw: '西南',
+        w: '正西',
+        nw: '西北',
+      },
     },
     offlineMaps: {
       title: '离线地图',
