@@ -163,6 +163,26 @@ fn an_admin_uploads_a_base_map_and_phones_list_and_resume_its_download() {
     let (status, rest) = get(Some(&format!("bytes={from}-")));
     assert_eq!((status, rest.as_slice()), (206, &package[from..]));
     assert_eq!(api.get("/basemaps/elsewhere", Some(&phone)).status, 404);
+
+    // One tile at a time, rows counted from the north (the console's map): TMS row 10000 at zoom 14 is row
+    // 16383 - 10000 from the north.
+    let tile = |token: &str, path: &str| {
+        let resp =
+            api.http.get(format!("{}/basemaps/shenhe/tiles/{path}", api.base)).bearer_auth(token).send().unwrap();
+        let kind = resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
+        (resp.status().as_u16(), kind, resp.bytes().unwrap().to_vec())
+    };
+    let conn = rusqlite::Connection::open(tmp.path().join("shenhe.mbtiles")).unwrap();
+    let expected: Vec<u8> = conn
+        .query_row(
+            "SELECT tile_data FROM tiles WHERE zoom_level = 14 AND tile_column = 13810 AND tile_row = 10000",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(tile(&admin, "14/13810/6383.png"), (200, Some("image/png".to_owned()), expected));
+    assert_eq!(tile(&admin, "14/13810/10000").0, 404, "no tile there (the row is counted from the north)");
+    assert_eq!(tile(&admin, "14/abc/6383").0, 400);
     assert_eq!(api.get("/basemaps", None).status, 401);
 
     // Replaced: 200, the new size and hash; the old file is gone.

@@ -14,10 +14,18 @@ use chrono::{DateTime, Utc};
 use protocol::{Basemap, BasemapFormat, Datum};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
-/// The directory of the packages.
-#[derive(Debug, Clone)]
+/// The directory of the packages, and the packages open for serving tiles to the console.
+#[derive(Debug)]
 pub struct BasemapFiles {
     dir: PathBuf,
+    open: std::sync::Mutex<HashMap<String, Connection>>,
+}
+
+/// A tile's bytes and media type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tile {
+    pub bytes: Vec<u8>,
+    pub content_type: &'static str,
 }
 
 /// What inspecting a package found out: what the listing says besides the name, datum, size and hash.
@@ -49,7 +57,34 @@ impl BasemapFiles {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
-        Ok(BasemapFiles { dir })
+        Ok(BasemapFiles { dir, open: std::sync::Mutex::new(HashMap::new()) })
+    }
+
+    /// Forgets an open package (replaced or deleted): the next tile opens the file now in place.
+    fn forget(&self, name: &str) {
+        self.open.lock().unwrap_or_else(|e| e.into_inner()).remove(name);
+    }
+
+    /// The tile at zoom `z`, column `x`, row `y` counted from the north (as web maps count; MBTiles counts
+    /// from the south) of an installed package; `None` where there is none.
+    pub fn tile(&self, name: &str, z: u8, x: u32, y: u32) -> rusqlite::Result<Option<Tile>> {
+        if !protocol::is_basemap_name(name) || z > 24 || u64::from(x) >= 1 << z || u64::from(y) >= 1 << z {
+            return Ok(None);
+        }
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if !open.contains_key(name) {
+            let path = self.path(name);
+            if !path.is_file() {
+                return Ok(None);
+            }
+            open.insert(name.to_owned(), open_mbtiles(&path)?);
+        }
+        let row = (1u32 << z) - 1 - y;
+        let bytes: Option<Vec<u8>> = open[name]
+            .prepare_cached("SELECT tile_data FROM tiles WHERE zoom_level = ?1 AND tile_column = ?2 AND tile_row = ?3")?
+            .query_row(rusqlite::params![z, x, row], |r| r.get(0))
+            .optional()?;
+        Ok(bytes.map(|bytes| Tile { content_type: media_type(&bytes), bytes }))
     }
 
     /// The file of an installed package.
@@ -66,10 +101,12 @@ impl BasemapFiles {
     /// reader of the previous file keeps reading it until it closes it.
     pub fn install(&self, received: &Received, name: &str) -> std::io::Result<()> {
         std::fs::rename(&received.path, self.path(name))?;
+        self.forget(name);
         std::fs::File::open(&self.dir)?.sync_all()
     }
 
     pub fn remove(&self, name: &str) -> std::io::Result<()> {
+        self.forget(name);
         match std::fs::remove_file(self.path(name)) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
@@ -189,6 +226,19 @@ pub fn inspect(path: &Path) -> Result<Inspected, String> {
         None => tile_bounds(&conn, minzoom).map_err(unreadable)?,
     };
     Ok(Inspected { tile_format, bounds, minzoom, maxzoom })
+}
+
+/// A tile's media type, told by its first bytes.
+fn media_type(bytes: &[u8]) -> &'static str {
+    if bytes.starts_with(b"\x89PNG") {
+        "image/png"
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        "image/jpeg"
+    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        "image/webp"
+    } else {
+        "application/octet-stream"
+    }
 }
 
 /// The tiles' image type: what the metadata says, else what the first tile's bytes are.
@@ -337,5 +387,26 @@ mod tests {
         let left: Vec<_> =
             std::fs::read_dir(dir.path().join("basemaps")).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(left, ["shenhe.mbtiles"], "nothing else remains");
+    }
+
+    #[test]
+    fn tiles_are_served_rows_from_the_north_and_follow_a_replaced_package() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = BasemapFiles::open(dir.path().join("basemaps")).unwrap();
+        // Zoom 1, x=1, TMS row 1: the north-eastern quarter, row 0 counted from the north.
+        let first = package(dir.path(), &[("format", "png")], &[(1, 1, 1, PNG)]);
+        files.install(&files.receive_file(&first).unwrap(), "shenhe").unwrap();
+        let tile = files.tile("shenhe", 1, 1, 0).unwrap().unwrap();
+        assert_eq!((tile.bytes.as_slice(), tile.content_type), (PNG, "image/png"));
+        assert_eq!(files.tile("shenhe", 1, 1, 1).unwrap(), None);
+        assert_eq!(files.tile("shenhe", 1, 2, 0).unwrap(), None);
+        assert_eq!(files.tile("other", 1, 1, 0).unwrap(), None);
+
+        let jpeg: &[u8] = &[0xFF, 0xD8, 0xFF, 0xE0];
+        let second = package(dir.path(), &[("format", "jpg")], &[(1, 1, 1, jpeg)]);
+        files.install(&files.receive_file(&second).unwrap(), "shenhe").unwrap();
+        assert_eq!(files.tile("shenhe", 1, 1, 0).unwrap().unwrap().content_type, "image/jpeg", "the new package");
+        files.remove("shenhe").unwrap();
+        assert_eq!(files.tile("shenhe", 1, 1, 0).unwrap(), None);
     }
 }

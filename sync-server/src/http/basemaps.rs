@@ -57,6 +57,34 @@ pub async fn download(
     Ok(served.map(Body::new))
 }
 
+/// `GET /api/v1/basemaps/{name}/tiles/{z}/{x}/{y}` (extension, any signed-in user): one tile of a package, rows
+/// counted from the north as web maps count (`y` may end in an extension); 404 where there is none. The
+/// console draws the same base map as the phones with it.
+pub async fn tile(
+    State(state): State<AppState>,
+    _p: Principal,
+    Path((name, z, x, y)): Path<(String, u8, u32, String)>,
+) -> AppResult<Response> {
+    let y: u32 = y
+        .split('.')
+        .next()
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| AppError::bad_request("the tile row is not a number"))?;
+    let st = state.clone();
+    let found = tokio::task::spawn_blocking(move || st.basemaps.tile(&name, z, x, y))
+        .await?
+        .map_err(|e| AppError::internal(format!("base map tile: {e}")))?;
+    let tile = found.ok_or_else(|| AppError::not_found("no such tile"))?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, tile.content_type),
+            (axum::http::header::CACHE_CONTROL, "private, max-age=3600"),
+        ],
+        tile.bytes,
+    )
+        .into_response())
+}
+
 #[derive(Debug, Deserialize)]
 pub struct UploadQuery {
     datum: Option<String>,

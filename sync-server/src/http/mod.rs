@@ -70,6 +70,7 @@ pub fn app(state: AppState) -> Router {
         .route("/sync-health", get(devices::sync_health))
         .route("/basemaps", get(basemaps::list))
         .route("/basemaps/{name}", get(basemaps::download).put(basemaps::upload).delete(basemaps::delete))
+        .route("/basemaps/{name}/tiles/{z}/{x}/{y}", get(basemaps::tile))
         .route("/openapi.json", get(openapi::openapi))
         .fallback(api_not_found)
         .method_not_allowed_fallback(method_not_allowed);

@@ -199,6 +199,15 @@ pub const ENDPOINTS: &[Endpoint] = &[
         Some("Basemap"),
     ),
     ("delete", "/basemaps/{name}", "Delete a base map", "admin", None, 204, None),
+    (
+        "get",
+        "/basemaps/{name}/tiles/{z}/{x}/{y}",
+        "One tile of a base map (rows from the north; y may end in .png): the console's map",
+        "signed in",
+        None,
+        200,
+        None,
+    ),
     ("get", "/openapi.json", "This description", "anyone", None, 200, None),
 ];
 

@@ -257,6 +257,11 @@ export function uploadBasemap(
   });
 }
 
+/** One tile of an offered base map (rows from the north), for the console's map. */
+export async function basemapTile(name: string, z: number, x: number, y: number): Promise<Blob> {
+  return (await send('GET', `/basemaps/${seg(name)}/tiles/${z}/${x}/${y}`, { accept: 'image/*' })).blob();
+}
+
 export async function deleteBasemap(name: string): Promise<void> {
   await send('DELETE', `/basemaps/${seg(name)}`);
 }

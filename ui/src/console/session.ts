@@ -1,5 +1,6 @@
 // The signed-in session. The token lives in sessionStorage: it survives a reload of the tab but not the
 // closing of the browser, and is not shared with other tabs (a shared office PC is the usual setting).
+import { resetServerBasemap } from './basemap';
 import { computed, ref } from 'vue';
 import type { SessionResponse } from '../shared/types';
 import { setToken } from './api';
@@ -42,6 +43,7 @@ export function endSession(reason: 'expired' | null = null): void {
   current.value = null;
   sessionEndedReason.value = reason;
   setToken(null);
+  resetServerBasemap();
   try {
     sessionStorage.removeItem(STORAGE_KEY);
   } catch {

@@ -611,6 +611,13 @@ describe('web console: one case from device report to close, role by role', () =
       [['shenhe-e2e', sha256File(good), 15, 17]],
     );
     await shot(page, 'console-basemaps');
+
+    // The review page's map now draws that package's tiles (fetched with the session's token), under the
+    // day's findings around it.
+    await whileCalling(page, 'GET', /^\/review\?date=/, () => page.getByTestId('menu-review').click());
+    await page.locator('[data-testid="map"][data-basemap="shenhe-e2e"]').waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="map"] .leaflet-tile-loaded').length > 0);
+    await shot(page, 'console-review-basemap');
   });
 
   it("chief1's patrols tab shows the roads each patrol walked", { timeout: 60_000 }, async () => {
