@@ -512,7 +512,13 @@ describe('phone app (real binary under tauri-driver): an inspector\'s day, offli
     await app.waitFor(testid('category-picker'), { visible: true });
     await app.type(testid('category-search'), CATEGORY);
     // The option among the search results: before the query lands, the same code is also in the browse list,
-    // which the search then replaces (a tap there can hit an element on its way out).
+    // which the search then replaces (a tap there can hit an element on its way out); and while the results of
+    // the code's first characters still shrink to the one, the option moves under the tap. So: one result first.
+    await waitFor(
+      async () =>
+        (await app.execute(`return document.querySelectorAll('.scroll:not(.list) [data-testid="category-option"]').length`)) === 1,
+      { message: 'the search to settle on one category' },
+    );
     await tap(app, `.scroll:not(.list) ${testid('category-option', { code: CATEGORY })}`);
     await app.waitFor(testid('report-category', { code: CATEGORY }));
     await waitFor(async () => !(await (await app.find(testid('category-picker')))?.displayed()), {
