@@ -9,7 +9,6 @@
 use std::time::{Duration, Instant};
 
 use device::basemaps::Basemaps;
-use rusqlite::{Connection, params};
 
 const TILE_BYTES: usize = 20_000;
 const READS: usize = 20_000;
@@ -26,18 +25,9 @@ fn ms(d: Duration) -> f64 {
 /// A package around Shenyang's centre, zoom 12 to 18 over about 6 × 6 km: the tiles a district's package
 /// holds (3,600 tiles of 20 KB, about 70 MB). Returns the tiles written, as (z, x, y counted from the north).
 fn package(path: &std::path::Path) -> Vec<(u8, u32, u32)> {
-    let conn = Connection::open(path).unwrap();
-    conn.execute_batch(
-        "CREATE TABLE metadata (name TEXT, value TEXT);
-         CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, tile_data BLOB);
-         CREATE UNIQUE INDEX tile_index ON tiles (zoom_level, tile_column, tile_row);
-         INSERT INTO metadata VALUES ('format', 'png'), ('minzoom', '12'), ('maxzoom', '18');
-         BEGIN;",
-    )
-    .unwrap();
     let (lat, lon, half_km) = (41.7968f64, 123.4328f64, 3.0);
     let mut written = Vec::new();
-    let mut insert = conn.prepare("INSERT INTO tiles VALUES (?1, ?2, ?3, ?4)").unwrap();
+    let mut tiles = Vec::new();
     for z in 12u8..=18 {
         let n = f64::from(1u32 << z);
         let tile = |la: f64, lo: f64| {
@@ -53,13 +43,13 @@ fn package(path: &std::path::Path) -> Vec<(u8, u32, u32)> {
             for y in y0..=y1 {
                 let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
                 bytes.extend((0..TILE_BYTES).map(|i| (i as u32 ^ x ^ (y << 3) ^ u32::from(z)) as u8));
-                insert.execute(params![z, x, (1u32 << z) - 1 - y, bytes]).unwrap();
+                tiles.push((z, x, (1u32 << z) - 1 - y, bytes));
                 written.push((z, x, y));
             }
         }
     }
-    drop(insert);
-    conn.execute_batch("COMMIT").unwrap();
+    let metadata = [("format", "png"), ("minzoom", "12"), ("maxzoom", "18")];
+    mbtiles::write(path, &metadata, tiles.iter().map(|(z, x, row, b)| (*z, *x, *row, b.as_slice()))).unwrap();
     written
 }
 

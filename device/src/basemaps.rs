@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use protocol::{Basemap, is_basemap_name};
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use rusqlite::Connection;
 
 use crate::error::{DeviceError, DeviceResult};
 
@@ -26,12 +26,7 @@ pub struct Basemaps {
     open: Mutex<HashMap<String, Connection>>,
 }
 
-/// A tile's bytes and media type.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Tile {
-    pub bytes: Vec<u8>,
-    pub content_type: &'static str,
-}
+pub use mbtiles::Tile;
 
 /// Where a download of a package stands: bytes on the phone of all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -52,34 +47,6 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     f.write_all(bytes)?;
     f.sync_all()?;
     std::fs::rename(tmp, path)
-}
-
-/// Opens an MBTiles file read-only, as immutable (it is never written once installed).
-fn open_mbtiles(path: &Path) -> rusqlite::Result<Connection> {
-    let mut uri = String::from("file:");
-    for c in path.to_string_lossy().chars() {
-        match c {
-            '%' => uri.push_str("%25"),
-            '?' => uri.push_str("%3f"),
-            '#' => uri.push_str("%23"),
-            c => uri.push(c),
-        }
-    }
-    uri.push_str("?immutable=1");
-    Connection::open_with_flags(uri, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI)
-}
-
-/// The media type of a tile, told by its first bytes.
-fn content_type(bytes: &[u8]) -> &'static str {
-    if bytes.starts_with(b"\x89PNG") {
-        "image/png"
-    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        "image/jpeg"
-    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        "image/webp"
-    } else {
-        "application/octet-stream"
-    }
 }
 
 impl Basemaps {
@@ -140,24 +107,15 @@ impl Basemaps {
     /// counts rows from the south); `None` where the package has no tile.
     pub fn tile(&self, name: &str, z: u8, x: u32, y: u32) -> DeviceResult<Option<Tile>> {
         valid(name)?;
-        if z > 24 || u64::from(x) >= 1 << z || u64::from(y) >= 1 << z {
-            return Ok(None);
-        }
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         if !open.contains_key(name) {
             let path = self.file(name, "mbtiles");
             if !path.is_file() {
                 return Ok(None);
             }
-            open.insert(name.to_owned(), open_mbtiles(&path)?);
+            open.insert(name.to_owned(), mbtiles::open(&path)?);
         }
-        let conn = &open[name];
-        let row = (1u32 << z) - 1 - y;
-        let bytes: Option<Vec<u8>> = conn
-            .prepare_cached("SELECT tile_data FROM tiles WHERE zoom_level = ?1 AND tile_column = ?2 AND tile_row = ?3")?
-            .query_row(rusqlite::params![z, x, row], |r| r.get(0))
-            .optional()?;
-        Ok(bytes.map(|bytes| Tile { content_type: content_type(&bytes), bytes }))
+        Ok(mbtiles::tile(&open[name], z, x, y)?)
     }
 
     /// Prepares the download of `offered`: the bytes already here when they are of the same file (same
@@ -219,22 +177,16 @@ impl Basemaps {
                     offered.name
                 )));
             }
-            let conn = open_mbtiles(&part)?;
-            let has_tiles: Option<i64> = conn.query_row("SELECT 1 FROM tiles LIMIT 1", [], |r| r.get(0)).optional()?;
-            if has_tiles.is_none() {
-                return Err(DeviceError::Invalid(format!("the base map {} holds no tiles", offered.name)));
-            }
+            // The same check the server made before offering it: a package of raster tiles, with tiles.
+            mbtiles::inspect(&part).map_err(|reason| {
+                DeviceError::Invalid(format!("the base map {} cannot be used: {reason}", offered.name))
+            })?;
             Ok(())
         })();
         if let Err(e) = checked {
             let _ = std::fs::remove_file(&part);
             let _ = std::fs::remove_file(self.file(&offered.name, "part.json"));
-            return Err(match e {
-                DeviceError::Sqlite(s) => {
-                    DeviceError::Invalid(format!("the base map {} is not a readable MBTiles file: {s}", offered.name))
-                }
-                other => other,
-            });
+            return Err(e);
         }
         // The old entry goes first: at every moment the entry on disk describes the file beside it, or
         // there is none and the package is simply not installed.
@@ -264,16 +216,9 @@ mod tests {
     /// A package with two tiles at zoom 1: x=0 in the northern row (TMS row 1), x=1 in the southern (row 0).
     fn package(dir: &Path) -> Vec<u8> {
         let path = dir.join("made.mbtiles");
-        let conn = Connection::open(&path).unwrap();
-        conn.execute_batch(
-            "CREATE TABLE metadata (name TEXT, value TEXT);
-             CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, tile_data BLOB);
-             INSERT INTO metadata VALUES ('format', 'png');",
-        )
-        .unwrap();
-        conn.execute("INSERT INTO tiles VALUES (1, 0, 1, ?1)", [b"\x89PNG-north-west".to_vec()]).unwrap();
-        conn.execute("INSERT INTO tiles VALUES (1, 1, 0, ?1)", [b"\xFF\xD8\xFF-south-east".to_vec()]).unwrap();
-        drop(conn);
+        let tiles: [(u8, u32, u32, &[u8]); 2] =
+            [(1, 0, 1, b"\x89PNG-north-west"), (1, 1, 0, b"\xFF\xD8\xFF-south-east")];
+        mbtiles::write(&path, &[("format", "png")], tiles).unwrap();
         std::fs::read(path).unwrap()
     }
 
@@ -342,7 +287,7 @@ mod tests {
         let fake = entry("fake", &text);
         maps.begin(&fake).unwrap();
         maps.append("fake", 0, &text).unwrap();
-        assert!(maps.finish(&fake).unwrap_err().to_string().contains("not a readable MBTiles"));
+        assert!(maps.finish(&fake).unwrap_err().to_string().contains("not an MBTiles package"));
     }
 
     #[test]

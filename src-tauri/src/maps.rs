@@ -194,14 +194,8 @@ mod tests {
     /// An installed package with one tile at zoom 2, x=1, in the northernmost row (TMS row 3).
     fn installed(home: &std::path::Path) -> Basemaps {
         let file = home.join("made.mbtiles");
-        let conn = rusqlite::Connection::open(&file).unwrap();
-        conn.execute_batch(
-            "CREATE TABLE metadata (name TEXT, value TEXT);
-             CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, tile_data BLOB);",
-        )
-        .unwrap();
-        conn.execute("INSERT INTO tiles VALUES (2, 1, 3, ?1)", [b"\x89PNG-tile".to_vec()]).unwrap();
-        drop(conn);
+        let tile: &[u8] = b"\x89PNG-tile";
+        mbtiles::write(&file, &[], [(2, 1, 3, tile)]).unwrap();
         let bytes = std::fs::read(&file).unwrap();
         let offered: Basemap = serde_json::from_value(serde_json::json!({
             "name": "shenhe", "format": "mbtiles", "datum": "wgs84", "bounds": [-180, -85, 180, 85],

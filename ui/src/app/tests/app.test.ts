@@ -8,6 +8,17 @@ import { byTestId, chooseFiles, decodeBase64, mountApp, resetApp, settle, status
 
 afterEach(resetApp);
 
+/** Opens the report's category picker and searches it; the options found. */
+async function searchCategory(query: string): Promise<HTMLElement[]> {
+  byTestId('report-category')[0].click();
+  await settle();
+  const [search] = byTestId<HTMLInputElement>('category-search');
+  search.value = query;
+  search.dispatchEvent(new Event('input'));
+  await settle();
+  return byTestId('category-option');
+}
+
 const SHA = 'ab'.repeat(32);
 
 /** photo_begin / photo_append / photo_finish that keep the bytes they were sent. */
@@ -192,13 +203,7 @@ describe('report', () => {
     await settle();
     expect(byTestId('report-accuracy-warning')).toHaveLength(0);
 
-    byTestId('report-category')[0].click();
-    await settle();
-    const [search] = byTestId<HTMLInputElement>('category-search');
-    search.value = '占道';
-    search.dispatchEvent(new Event('input'));
-    await settle();
-    const options = byTestId('category-option');
+    const options = await searchCategory('占道');
     expect(options.map((o) => o.getAttribute('data-code'))).toEqual(['E0512']);
     options[0].click();
     await settle();
@@ -246,13 +251,7 @@ describe('report', () => {
     expect(map.props('pin')).toEqual([41.797123, 123.433988]);
     byTestId('report-manual-apply')[0].click();
     await settle();
-    byTestId('report-category')[0].click();
-    await settle();
-    const [search] = byTestId<HTMLInputElement>('category-search');
-    search.value = '占道';
-    search.dispatchEvent(new Event('input'));
-    await settle();
-    byTestId('category-option')[0].click();
+    (await searchCategory('占道'))[0].click();
     await settle();
     byTestId('report-save')[0].click();
     await settle(6);
