@@ -107,12 +107,16 @@ describe('offline maps', () => {
 
   it('lists what the server offers with what the phone holds, and asks before using mobile data', async () => {
     let downloads = 0;
+    // The second download (over mobile data) runs until the test lets it finish.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
     const { callsOf } = await mountApp('/maps/offline', {
       basemaps_installed: () => [basemap('heping')],
       basemaps_offered: () => offers(),
-      basemap_download: (args) => {
+      basemap_download: async (args) => {
         downloads += 1;
         if (!args.anyway) throw { code: 'needs_wifi', message: 'Wi-Fi only' };
+        await held;
         return basemap(String(args.name));
       },
     });
@@ -133,6 +137,11 @@ describe('offline maps', () => {
     // On mobile data: the size still to come, and a choice.
     expect(document.body.textContent).toContain('约 15.0 MB');
     (document.querySelector('.van-dialog__confirm') as HTMLElement).click();
+    await settle(2);
+    // While the download over mobile data runs, its progress shows and no other download can start.
+    expect(byTestId('offline-map-progress')).toHaveLength(1);
+    expect(byTestId('offline-map-download').every((b) => b.hasAttribute('disabled'))).toBe(true);
+    release();
     await settle(6);
     expect(callsOf('basemap_download')[1].args).toMatchObject({ name: 'dadong', anyway: true });
     expect(downloads).toBe(2);
