@@ -341,6 +341,34 @@ async function syncNow(app) {
   return !!(await app.find(testid('sync-error')));
 }
 
+/** Opens 手动定位 on the report, taps the map at a fraction of its width and height, and returns the latitude
+ * the coordinates then hold (the pin's, in WGS-84). */
+async function placePin(app, fx, fy) {
+  await tap(app, testid('report-manual'));
+  await app.waitFor(testid('report-manual-popup', { opened: 'true' }), { message: 'the pin popup open' });
+  await app.waitFor('.pin-map .leaflet-marker-draggable', { visible: true, message: 'the pin on the map' });
+  const latField = 'return document.querySelector("[data-testid=report-manual-lat]").value';
+  const before = await app.execute(latField);
+  await app.execute(
+    `const map = document.querySelector('.pin-map .leaflet-container');
+     const r = map.getBoundingClientRect();
+     map.dispatchEvent(new MouseEvent('click', { bubbles: true, clientX: r.left + r.width * arguments[0], clientY: r.top + r.height * arguments[1] }));
+     return true;`,
+    [fx, fy],
+  );
+  await waitFor(async () => (await app.execute(latField)) !== before, { message: 'the coordinates to follow the pin' });
+  return Number(await app.execute(latField));
+}
+
+/** Uses the pin placed and waits for the popup to be gone. */
+async function applyPin(app) {
+  await tap(app, testid('report-manual-apply'));
+  await app.waitFor(testid('report-position', { source: 'manual' }));
+  await waitFor(async () => !(await (await app.find(testid('report-manual-popup')))?.displayed()), {
+    message: 'the pin popup to close',
+  });
+}
+
 const shots = [];
 async function shot(app, name, { toast = false } = {}) {
   if (!toast) await noToast(app);
@@ -508,6 +536,11 @@ describe('phone app (real binary under tauri-driver): an inspector\'s day, offli
       { message: 'the photo thumbnail to load' },
     );
 
+    // The problem is a few metres from where the inspector stands: a pin on the (schematic) map, placed with
+    // the server down; the phone's own fix goes with it.
+    s.pinnedLat = await placePin(app, 0.55, 0.45);
+    await applyPin(app);
+
     await tap(app, testid('report-category'));
     await app.waitFor(testid('category-picker'), { visible: true });
     await app.type(testid('category-search'), CATEGORY);
@@ -583,6 +616,11 @@ describe('phone app (real binary under tauri-driver): an inspector\'s day, offli
     assert.equal(theCase.state, 'dispatched', 'an auto-reviewed category is dispatched at once');
     assert.equal(theCase.department, 'SW');
     assert.ok(JSON.stringify(theCase.findings).includes(s.photoSha), 'the case carries the photo the app sent');
+    // Both positions: the pin as the finding's place, the phone's fix beside it.
+    const [sent] = theCase.findings;
+    assert.equal(sent.location.source, 'manual');
+    assert.ok(Math.abs(sent.location.lat - s.pinnedLat) < 1e-6, `the pin (${sent.location.lat} ≈ ${s.pinnedLat})`);
+    assert.ok(sent.gps && Math.abs(sent.gps.lat - Number(SIM_LOCATION.split(',')[0])) < 1e-6, `the phone's fix beside it: ${JSON.stringify(sent.gps)}`);
 
     // The detail screen shows the case too.
     await tap(app, testid('findings-row', { id: s.findingId }));
@@ -631,33 +669,18 @@ describe('phone app (real binary under tauri-driver): an inspector\'s day, offli
     assert.equal(broken, 0, 'no tile drawn broken');
     await shot(app, '09c-map-offline-tiles');
 
-    // The report's 手动定位 opens the map with a pin; a tap elsewhere moves it and fills the coordinates.
+    // The report's 手动定位 opens the map (on the offline map now) with a pin; a tap elsewhere moves it.
     await openTab(app, 'home', '/home');
     await tap(app, testid('home-report'));
     await app.waitRoute('/report');
     await app.waitFor(testid('report-position', { source: 'gps' }), { timeout: 30_000 });
-    await tap(app, testid('report-manual'));
-    await app.waitFor(testid('report-manual-popup', { opened: 'true' }), { message: 'the pin popup open' });
-    await app.waitFor('.pin-map .leaflet-marker-draggable', { visible: true, message: 'the pin on the map' });
+    const pinnedLat = await placePin(app, 0.3, 0.25);
+    assert.ok(pinnedLat > lat, `a pin north of the fix has a larger latitude (${pinnedLat} > ${lat})`);
     await waitFor(async () => (await app.execute('return document.querySelectorAll(".pin-map .leaflet-tile-loaded").length')) > 0, {
       message: 'the offline map under the pin',
     });
-    const before = await app.execute('return document.querySelector("[data-testid=report-manual-lat]").value');
-    await app.execute(`const map = document.querySelector('.pin-map .leaflet-container');
-      const r = map.getBoundingClientRect();
-      map.dispatchEvent(new MouseEvent('click', { bubbles: true, clientX: r.left + r.width * 0.3, clientY: r.top + r.height * 0.25 }));
-      return true;`);
-    await waitFor(async () => (await app.execute('return document.querySelector("[data-testid=report-manual-lat]").value')) !== before, {
-      message: 'the coordinates to follow the pin',
-    });
-    const pinnedLat = Number(await app.execute('return document.querySelector("[data-testid=report-manual-lat]").value'));
-    assert.ok(pinnedLat > lat, `a pin north of the fix has a larger latitude (${pinnedLat} > ${lat})`);
     await shot(app, '09d-report-pin');
-    await tap(app, testid('report-manual-apply'));
-    await app.waitFor(testid('report-position', { source: 'manual' }));
-    await waitFor(async () => !(await (await app.find(testid('report-manual-popup')))?.displayed()), {
-      message: 'the pin popup to close',
-    });
+    await applyPin(app);
     await tap(app, '.van-nav-bar__left');
     await app.waitRoute('/home');
   });
