@@ -350,12 +350,53 @@ pub struct CutProxy {
     cut_received_at: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
+/// One direction of a proxied connection: copies bytes on, counting them in `count`; the byte numbered
+/// `cut_at`, once reached, is the last one passed on, then both sockets are shut (`kill`) and `cuts` counts it.
+/// The end of the input shuts the output as `at_end` says (requests: the writing half; answers: all of it).
+struct Pump {
+    count: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    cut_at: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    cuts: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    kill: [std::net::TcpStream; 2],
+    at_end: std::net::Shutdown,
+}
+
+impl Pump {
+    fn run(self, mut from: std::net::TcpStream, mut to: std::net::TcpStream) {
+        use std::io::{Read, Write};
+        use std::sync::atomic::Ordering;
+        let mut buf = [0u8; 16 * 1024];
+        while let Ok(k) = from.read(&mut buf) {
+            if k == 0 {
+                let _ = to.shutdown(self.at_end);
+                return;
+            }
+            let before = self.count.fetch_add(k as u64, Ordering::SeqCst);
+            let limit = self.cut_at.load(Ordering::SeqCst);
+            if before + k as u64 > limit {
+                // Forward up to the cut, then drop both sides.
+                let keep = limit.saturating_sub(before) as usize;
+                let _ = to.write_all(&buf[..keep]);
+                self.count.fetch_sub((k - keep) as u64, Ordering::SeqCst);
+                self.cut_at.store(u64::MAX, Ordering::SeqCst);
+                self.cuts.fetch_add(1, Ordering::SeqCst);
+                for socket in &self.kill {
+                    let _ = socket.shutdown(std::net::Shutdown::Both);
+                }
+                return;
+            }
+            if to.write_all(&buf[..k]).is_err() {
+                return;
+            }
+        }
+    }
+}
+
 impl CutProxy {
     pub fn start(target_port: u16) -> CutProxy {
-        use std::io::{Read, Write};
         use std::net::{Shutdown, TcpListener, TcpStream};
         use std::sync::Arc;
-        use std::sync::atomic::{AtomicU64, Ordering};
+        use std::sync::atomic::AtomicU64;
 
         let listener = TcpListener::bind("127.0.0.1:0").expect("proxy listens");
         let port = listener.local_addr().unwrap().port();
@@ -370,61 +411,24 @@ impl CutProxy {
             for client in listener.incoming() {
                 let Ok(client) = client else { continue };
                 let Ok(server) = TcpStream::connect(("127.0.0.1", target_port)) else { continue };
-                let (mut client_r, mut server_w) = (client.try_clone().unwrap(), server.try_clone().unwrap());
-                let (mut server_r, mut client_w) = (server, client);
-                let (s, c, n) = (s.clone(), c.clone(), n.clone());
-                let (r, rc, n2) = (r.clone(), rc.clone(), n.clone());
-                let (kill_a, kill_b) = (client_r.try_clone().unwrap(), server_w.try_clone().unwrap());
-                let (kill_c, kill_d) = (kill_a.try_clone().unwrap(), kill_b.try_clone().unwrap());
-                std::thread::spawn(move || {
-                    let mut buf = [0u8; 16 * 1024];
-                    while let Ok(k) = client_r.read(&mut buf) {
-                        if k == 0 {
-                            let _ = server_w.shutdown(Shutdown::Write);
-                            break;
-                        }
-                        let before = s.fetch_add(k as u64, Ordering::SeqCst);
-                        let limit = c.load(Ordering::SeqCst);
-                        if before + k as u64 > limit {
-                            // Forward up to the cut, then drop both sides.
-                            let keep = limit.saturating_sub(before) as usize;
-                            let _ = server_w.write_all(&buf[..keep]);
-                            s.fetch_sub((k - keep) as u64, Ordering::SeqCst);
-                            c.store(u64::MAX, Ordering::SeqCst);
-                            n.fetch_add(1, Ordering::SeqCst);
-                            let _ = kill_a.shutdown(Shutdown::Both);
-                            let _ = kill_b.shutdown(Shutdown::Both);
-                            break;
-                        }
-                        if server_w.write_all(&buf[..k]).is_err() {
-                            break;
-                        }
-                    }
-                });
-                std::thread::spawn(move || {
-                    let mut buf = [0u8; 16 * 1024];
-                    while let Ok(k) = server_r.read(&mut buf) {
-                        if k == 0 {
-                            break;
-                        }
-                        let before = r.fetch_add(k as u64, Ordering::SeqCst);
-                        let limit = rc.load(Ordering::SeqCst);
-                        if before + k as u64 > limit {
-                            let keep = limit.saturating_sub(before) as usize;
-                            let _ = client_w.write_all(&buf[..keep]);
-                            r.fetch_sub((k - keep) as u64, Ordering::SeqCst);
-                            rc.store(u64::MAX, Ordering::SeqCst);
-                            n2.fetch_add(1, Ordering::SeqCst);
-                            let _ = kill_c.shutdown(Shutdown::Both);
-                            let _ = kill_d.shutdown(Shutdown::Both);
-                            return;
-                        }
-                        if client_w.write_all(&buf[..k]).is_err() {
-                            break;
-                        }
-                    }
-                    let _ = client_w.shutdown(Shutdown::Both);
-                });
+                let kill = || [client.try_clone().unwrap(), server.try_clone().unwrap()];
+                let requests = Pump {
+                    count: s.clone(),
+                    cut_at: c.clone(),
+                    cuts: n.clone(),
+                    kill: kill(),
+                    at_end: Shutdown::Write,
+                };
+                let answers = Pump {
+                    count: r.clone(),
+                    cut_at: rc.clone(),
+                    cuts: n.clone(),
+                    kill: kill(),
+                    at_end: Shutdown::Both,
+                };
+                let (client_r, server_w) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || requests.run(client_r, server_w));
+                std::thread::spawn(move || answers.run(server, client));
             }
         });
         CutProxy { port, sent, cut_at, cuts, received, cut_received_at }
