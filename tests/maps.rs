@@ -77,25 +77,19 @@ fn a_manual_pin_keeps_the_gps_fix_beside_it() {
 /// An MBTiles package of `tiles` PNG tiles at zoom 14 around Shenyang, with or without the metadata's bounds.
 fn mbtiles(dir: &Path, name: &str, tiles: u32, with_bounds: bool) -> PathBuf {
     let path = dir.join(format!("{name}.mbtiles"));
-    let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch(
-        "CREATE TABLE metadata (name TEXT, value TEXT);
-         CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, tile_data BLOB);
-         CREATE UNIQUE INDEX tile_index ON tiles (zoom_level, tile_column, tile_row);
-         INSERT INTO metadata VALUES ('name', '沈河区'), ('format', 'png'), ('minzoom', '14'), ('maxzoom', '14');",
-    )
-    .unwrap();
+    let mut metadata = vec![("name", "沈河区"), ("format", "png"), ("minzoom", "14"), ("maxzoom", "14")];
     if with_bounds {
-        conn.execute("INSERT INTO metadata VALUES ('bounds', '123.40,41.77,123.46,41.81')", []).unwrap();
+        metadata.push(("bounds", "123.40,41.77,123.46,41.81"));
     }
-    conn.execute_batch("BEGIN").unwrap();
-    for i in 0..tiles {
-        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-        png.extend((0..4000u32).map(|b| ((b * 31 + i * 7) % 251) as u8));
-        conn.execute("INSERT INTO tiles VALUES (14, ?1, ?2, ?3)", rusqlite::params![13810 + i % 8, 10000 + i / 8, png])
-            .unwrap();
-    }
-    conn.execute_batch("COMMIT").unwrap();
+    let pngs: Vec<Vec<u8>> = (0..tiles)
+        .map(|i| {
+            let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+            png.extend((0..4000u32).map(|b| ((b * 31 + i * 7) % 251) as u8));
+            png
+        })
+        .collect();
+    let rows = pngs.iter().zip(0u32..).map(|(png, i)| (14, 13810 + i % 8, 10000 + i / 8, png.as_slice()));
+    mbtiles::write(&path, &metadata, rows).unwrap();
     path
 }
 

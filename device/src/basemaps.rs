@@ -16,6 +16,7 @@ use protocol::{Basemap, is_basemap_name};
 use rusqlite::Connection;
 
 use crate::error::{DeviceError, DeviceResult};
+use crate::store::write_replacing;
 
 /// Room kept free besides a package, so that a download never fills the phone.
 const SPARE_BYTES: u64 = 64 << 20;
@@ -38,15 +39,6 @@ pub struct DownloadProgress {
 
 fn valid(name: &str) -> DeviceResult<()> {
     if is_basemap_name(name) { Ok(()) } else { Err(DeviceError::Invalid(format!("`{name}` is not a base map name"))) }
-}
-
-/// Writes `bytes` to `path` through a temporary file and a rename, so a reader sees the old or the new.
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(tmp, path)
 }
 
 impl Basemaps {
@@ -126,7 +118,7 @@ impl Basemaps {
             Some((entry, len)) if entry.sha256 == offered.sha256 && len <= offered.bytes => len,
             _ => {
                 let _ = std::fs::remove_file(self.file(&offered.name, "part"));
-                write_atomic(&self.file(&offered.name, "part.json"), &serde_json::to_vec(offered)?)?;
+                write_replacing(&self.file(&offered.name, "part.json"), &serde_json::to_vec(offered)?)?;
                 0
             }
         };

@@ -124,14 +124,11 @@ pub fn media_type(bytes: &[u8]) -> &'static str {
 
 /// The tiles' image type: what the metadata says, else what the first tile's bytes are.
 fn tile_format(declared: Option<&str>, sample: &[u8]) -> Result<String, String> {
-    let sniffed = if sample.starts_with(b"\x89PNG") {
-        Some("png")
-    } else if sample.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("jpg")
-    } else if sample.len() >= 12 && &sample[..4] == b"RIFF" && &sample[8..12] == b"WEBP" {
-        Some("webp")
-    } else {
-        None
+    let sniffed = match media_type(sample) {
+        "image/png" => Some("png"),
+        "image/jpeg" => Some("jpg"),
+        "image/webp" => Some("webp"),
+        _ => None,
     };
     match declared.map(|f| f.trim().to_ascii_lowercase()).as_deref() {
         Some("png") => Ok("png".into()),

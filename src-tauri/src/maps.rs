@@ -110,13 +110,7 @@ pub async fn basemap_download(
     on_progress: Channel<DownloadProgress>,
 ) -> Result<Basemap> {
     let wifi_only = core.store.lock().unwrap_or_else(|e| e.into_inner()).settings()?.wifi_only_basemaps;
-    let (online, wifi) = syncer.network();
-    if !online {
-        return Err(failed("offline", "no network: a base map is downloaded when the phone is online"));
-    }
-    if wifi_only && !wifi && !anyway {
-        return Err(failed("needs_wifi", "base maps are downloaded on Wi-Fi only (see the settings)"));
-    }
+    may_download(syncer.network(), wifi_only, anyway)?;
     let server = core.store.lock().unwrap_or_else(|e| e.into_inner()).require_account()?.server_url;
     let Ok(_one) = maps.one_at_a_time.try_lock() else {
         return Err(failed("busy", "a base map is being downloaded already"));
@@ -133,6 +127,18 @@ pub async fn basemap_download(
         let _ = on_progress.send(p);
     };
     Ok(client.download_basemap(core.store.as_ref(), &maps.basemaps, &offered, &mut report, Some(&maps.cancel)).await?)
+}
+
+/// Whether a package may be downloaded on the network the web view reported (`(online, wifi)`): never
+/// offline; on a metered network only when the Wi-Fi-only setting is off or the inspector said so.
+fn may_download((online, wifi): (bool, bool), wifi_only: bool, anyway: bool) -> Result<()> {
+    if !online {
+        return Err(failed("offline", "no network: a base map is downloaded when the phone is online"));
+    }
+    if wifi_only && !wifi && !anyway {
+        return Err(failed("needs_wifi", "base maps are downloaded on Wi-Fi only (see the settings)"));
+    }
+    Ok(())
 }
 
 /// Stops the download under way (what arrived stays, to resume); false when none runs.
@@ -231,6 +237,16 @@ mod tests {
             assert_eq!(tile_response(Some(&maps), missing).status(), StatusCode::NOT_FOUND, "{missing}");
         }
         assert_eq!(tile_response(None, "/shenhe/2/1/0").status(), StatusCode::NOT_FOUND);
+    }
+
+    #[test]
+    fn downloads_wait_for_a_network_and_for_wifi_unless_told_otherwise() {
+        let code = |network, wifi_only, anyway| may_download(network, wifi_only, anyway).err().map(|e| e.code);
+        assert_eq!(code((false, false), false, true), Some("offline".to_owned()));
+        assert_eq!(code((true, false), true, false), Some("needs_wifi".to_owned()));
+        assert_eq!(code((true, false), true, true), None, "the inspector chose mobile data");
+        assert_eq!(code((true, false), false, false), None, "the setting is off");
+        assert_eq!(code((true, true), true, false), None, "on Wi-Fi");
     }
 
     #[test]

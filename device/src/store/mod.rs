@@ -17,6 +17,7 @@ pub use map::{MapCase, MapFinding, MapLayers, MapTask};
 mod outbox;
 mod patrols;
 mod photos;
+pub(crate) use photos::write_replacing;
 mod tasks;
 
 use std::fs;

@@ -18,19 +18,12 @@ impl DeviceStore {
         self.home.join("photos").join(name)
     }
 
+    /// Writes a photo file once: a file of that name (its hash) already holds these bytes.
     pub(super) fn write_atomically(&self, dest: &Path, bytes: &[u8]) -> DeviceResult<()> {
         if dest.exists() {
             return Ok(());
         }
-        let dir = dest.parent().unwrap_or(&self.home);
-        let tmp = dir.join(format!(".{}.tmp", Uuid::new_v4()));
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, dest)?;
-        File::open(dir)?.sync_all()?;
-        Ok(())
+        Ok(write_replacing(dest, bytes)?)
     }
 
     /// Stores a processed photo (file and thumbnail written atomically, then its row) so that a report or
@@ -72,4 +65,18 @@ impl DeviceStore {
             }
         }))
     }
+}
+
+/// Puts `bytes` at `dest` so that a reader (or a crash) sees the old file or the new one, never a part: a
+/// temporary file beside it (`.<uuid>.tmp`, which the start-up check removes in `photos/`) flushed, renamed
+/// over `dest`, and the directory flushed.
+pub(crate) fn write_replacing(dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(".{}.tmp", Uuid::new_v4()));
+    let mut f = File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    drop(f);
+    fs::rename(&tmp, dest)?;
+    File::open(dir)?.sync_all()
 }

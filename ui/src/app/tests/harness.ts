@@ -3,7 +3,7 @@
 import { mount, type VueWrapper } from '@vue/test-utils';
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
 import { closeDialog, closeToast } from 'vant';
-import type { DeviceStatus, Dictionary, DictionaryCategory } from '../../shared/types';
+import type { Basemap, DeviceStatus, Dictionary, DictionaryCategory } from '../../shared/types';
 import { i18n, setLocale } from '../../shared/i18n';
 import { byTestId, settle } from '../../shared/testing/dom';
 import App from '../App.vue';
@@ -74,6 +74,7 @@ function defaults(): Record<string, Handler> {
     simulated_location: () => ({ lat: 41.7968, lon: 123.4328, accuracy_m: 8, source: 'gps' }),
     nearby_cases: () => [],
     nearest_road: () => null,
+    basemaps_installed: () => [],
     notify_network: () => null,
     findings: () => [],
     tasks: () => [],
@@ -187,3 +188,20 @@ export function toastText(): string {
 }
 
 export { byTestId, settle };
+
+/** An installed base map package around Shenyang's centre (zoom 12–17), fields overridden per test. */
+export function basemapOf(name: string, fields: Partial<Basemap> = {}): Basemap {
+  return {
+    name,
+    format: 'mbtiles',
+    datum: 'wgs84',
+    bounds: [123.4, 41.77, 123.46, 41.81],
+    minzoom: 12,
+    maxzoom: 17,
+    bytes: 1,
+    sha256: 'a'.repeat(64),
+    updated_at: '2026-12-04T08:00:00+08:00',
+    tile_format: 'png',
+    ...fields,
+  };
+}

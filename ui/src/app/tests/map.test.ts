@@ -1,6 +1,7 @@
 // The map's data: markers by state and kind, the datum shift and its inverse for a pin, the base map chosen.
 import { describe, expect, it } from 'vitest';
 import type { Basemap, MapLayers } from '../../shared/types';
+import { basemapOf } from './harness';
 import { wgs84ToGcj02 } from '../../shared/geo';
 import { bearingDegrees, chooseBasemap, compassPoint, findingState, fromDisplay, markersOf, routeOf, toDisplay } from '../map/layers';
 
@@ -27,19 +28,8 @@ const layers: MapLayers = {
   track: [],
 };
 
-function basemap(name: string, bounds: [number, number, number, number], datum: 'wgs84' | 'gcj02' = 'wgs84'): Basemap {
-  return {
-    name,
-    format: 'mbtiles',
-    datum,
-    bounds,
-    minzoom: 12,
-    maxzoom: 17,
-    bytes: 1,
-    sha256: 'a'.repeat(64),
-    updated_at: '2026-12-04T08:00:00+08:00',
-    tile_format: 'png',
-  };
+function basemap(name: string, bounds: [number, number, number, number]): Basemap {
+  return basemapOf(name, { bounds });
 }
 
 describe('map markers', () => {

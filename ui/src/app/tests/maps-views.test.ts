@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Basemap, BasemapOffer, MapLayers } from '../../shared/types';
 import PhoneMap from '../map/PhoneMap.vue';
 import type { MapMarker } from '../map/layers';
-import { byTestId, mountApp, resetApp, settle, toastText } from './harness';
+import { basemapOf, byTestId, mountApp, resetApp, settle, toastText } from './harness';
 
 afterEach(resetApp);
 
@@ -30,18 +30,7 @@ const LAYERS: MapLayers = {
 };
 
 function basemap(name: string, bytes = 50 * 1048576): Basemap {
-  return {
-    name,
-    format: 'mbtiles',
-    datum: 'gcj02',
-    bounds: [123.4, 41.77, 123.46, 41.81],
-    minzoom: 12,
-    maxzoom: 17,
-    bytes,
-    sha256: 'a'.repeat(64),
-    updated_at: '2026-12-04T08:00:00+08:00',
-    tile_format: 'png',
-  };
+  return basemapOf(name, { datum: 'gcj02', bytes });
 }
 
 describe('the map tab', () => {

@@ -2,7 +2,8 @@
 // without a base map, the tile URL of an installed package, and a pin that reports where it was put.
 import { afterEach, describe, expect, it } from 'vitest';
 import { mount, type VueWrapper } from '@vue/test-utils';
-import type { Basemap, MapLayers } from '../../shared/types';
+import type { MapLayers } from '../../shared/types';
+import { basemapOf } from './harness';
 import PhoneMap from '../map/PhoneMap.vue';
 
 let wrapper: VueWrapper | null = null;
@@ -52,18 +53,7 @@ describe('PhoneMap', () => {
   });
 
   it('takes tiles from the installed package through the tiles scheme', async () => {
-    const basemap: Basemap = {
-      name: 'shenhe',
-      format: 'mbtiles',
-      datum: 'wgs84',
-      bounds: [123.4, 41.77, 123.46, 41.81],
-      minzoom: 12,
-      maxzoom: 17,
-      bytes: 1,
-      sha256: 'a'.repeat(64),
-      updated_at: '2026-12-04T08:00:00+08:00',
-      tile_format: 'png',
-    };
+    const basemap = basemapOf('shenhe');
     const w = await mountMap({ layers: LAYERS, basemap });
     expect(w.element.classList.contains('schematic')).toBe(false);
     const tiles = [...document.querySelectorAll<HTMLImageElement>('img.leaflet-tile')].map((t) => t.getAttribute('src'));
