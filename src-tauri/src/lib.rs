@@ -125,9 +125,11 @@ pub fn manage_core<R: Runtime, M: Manager<R>>(app: &M, home: &std::path::Path) -
 pub fn run() {
     let app = builder(tauri::Builder::default());
     // Phones take positions from the platform's location service; the web view's geolocation is the
-    // fallback (see ui/src/app/position.ts). Desktop builds have neither the plugin nor its permissions.
+    // fallback (see ui/src/app/position.ts). The opener hands a task's place to the phone's navigation app
+    // (ui/src/app/navigation.ts), allowed only those apps' URL schemes. Desktop builds have neither plugin
+    // nor their permissions.
     #[cfg(mobile)]
-    let app = app.plugin(tauri_plugin_geolocation::init());
+    let app = app.plugin(tauri_plugin_geolocation::init()).plugin(tauri_plugin_opener::init());
     app.setup(|app| {
         let home = home_dir(app)?;
         std::fs::create_dir_all(&home)?;

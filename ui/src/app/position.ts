@@ -20,6 +20,7 @@ import {
 } from '@tauri-apps/plugin-geolocation';
 import type { Location } from '../shared/types';
 import { simulatedLocation } from './ipc';
+import { bearingDegrees, distanceMetres } from '../shared/geo';
 
 /** Accuracy (metres) above which a report warns: worse than this rarely pins the right shopfront. */
 export const POOR_ACCURACY_M = 50;
@@ -44,7 +45,17 @@ export const position = reactive({
   watching: false,
   /** Which source the current watch uses. */
   provider: null as PositionProvider | null,
+  /**
+   * Which way I am heading, degrees clockwise from north: the source's own when it gives one (a moving
+   * phone), else the way I last walked, once I moved more than the fixes' noise. Null until known.
+   */
+  heading: null as number | null,
 });
+
+/** Below this a step between two fixes is noise, not walking. */
+const HEADING_MIN_STEP_M = 10;
+/** The fix the walked heading was last measured from. */
+let headingFrom: Location | null = null;
 
 type FixListener = (fix: Location) => void;
 const listeners = new Set<FixListener>();
@@ -62,17 +73,37 @@ export function onFix(listener: FixListener): () => void {
   return () => listeners.delete(listener);
 }
 
-function publish(fix: Location): void {
+function publish(fix: Location, reported: number | null = null): void {
+  position.heading = headingOf(fix, reported);
   position.fix = fix;
   position.problem = null;
   for (const listener of listeners) listener(fix);
 }
 
-/** A fix as both the plugin and the webview give it. */
+function headingOf(fix: Location, reported: number | null): number | null {
+  if (reported !== null && Number.isFinite(reported)) {
+    headingFrom = fix;
+    return ((reported % 360) + 360) % 360;
+  }
+  if (!headingFrom) {
+    headingFrom = fix;
+    return position.heading;
+  }
+  const from: [number, number] = [headingFrom.lat, headingFrom.lon];
+  const to: [number, number] = [fix.lat, fix.lon];
+  const step = distanceMetres(from, to);
+  if (step < Math.max(HEADING_MIN_STEP_M, fix.accuracy_m)) return position.heading;
+  headingFrom = fix;
+  return bearingDegrees(from, to);
+}
+
+/** A fix as both the plugin and the webview give it; `heading` is null or NaN when standing still. */
 interface RawFix {
-  coords: { latitude: number; longitude: number; accuracy: number };
+  coords: { latitude: number; longitude: number; accuracy: number; heading?: number | null };
   timestamp: number;
 }
+
+const reportedHeading = (pos: RawFix): number | null => pos.coords.heading ?? null;
 
 function fromGeolocation(pos: RawFix): Location {
   const accuracy = Math.round(pos.coords.accuracy);
@@ -132,7 +163,7 @@ async function startPlugin(mine: number): Promise<'watching' | 'refused' | 'abse
       if (mine !== generation) return;
       if (pos) {
         watched = true;
-        publish(fromGeolocation(pos));
+        publish(fromGeolocation(pos), reportedHeading(pos));
       } else {
         position.problem = pluginProblem(error);
       }
@@ -146,7 +177,7 @@ async function startPlugin(mine: number): Promise<'watching' | 'refused' | 'abse
     // A first fix at once (the last known one, if recent), unless the watch was quicker.
     getCurrentPosition(PLUGIN_OPTIONS)
       .then((pos) => {
-        if (mine === generation && !watched) publish(fromGeolocation(pos));
+        if (mine === generation && !watched) publish(fromGeolocation(pos), reportedHeading(pos));
       })
       .catch(() => undefined);
     return 'watching';
@@ -163,7 +194,7 @@ function startWebview(): void {
   }
   position.provider = 'webview';
   geoWatchId = navigator.geolocation.watchPosition(
-    (pos) => publish(fromGeolocation(pos)),
+    (pos) => publish(fromGeolocation(pos), reportedHeading(pos)),
     (error) => {
       position.problem = problemOf(error);
     },
@@ -197,6 +228,8 @@ async function start(): Promise<void> {
 
 function stop(): void {
   generation++;
+  headingFrom = null;
+  position.heading = null;
   position.watching = false;
   position.provider = null;
   if (geoWatchId !== null) navigator.geolocation.clearWatch(geoWatchId);

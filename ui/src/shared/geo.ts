@@ -59,6 +59,17 @@ export function gcj02ToWgs84(lat: number, lon: number): [number, number] {
   return [wLat, wLon];
 }
 
+/**
+ * GCJ-02 → BD-09, as [lat, lon]: Baidu's own datum, a further shift of GCJ-02 (about 0.006°), which Baidu
+ * Maps expects unless told otherwise.
+ */
+export function gcj02ToBd09(lat: number, lon: number): [number, number] {
+  const k = (Math.PI * 3000.0) / 180.0;
+  const z = Math.sqrt(lon * lon + lat * lat) + 0.00002 * Math.sin(lat * k);
+  const theta = Math.atan2(lat, lon) + 0.000003 * Math.cos(lon * k);
+  return [z * Math.sin(theta) + 0.006, z * Math.cos(theta) + 0.0065];
+}
+
 /** Great-circle distance in metres (haversine), good enough for track lengths. */
 export function distanceMetres(a: [number, number], b: [number, number]): number {
   const R = 6371008.8;
@@ -67,4 +78,14 @@ export function distanceMetres(a: [number, number], b: [number, number]): number
   const dLon = (b[1] - a[1]) * rad;
   const h = Math.sin(dLat / 2) ** 2 + Math.cos(a[0] * rad) * Math.cos(b[0] * rad) * Math.sin(dLon / 2) ** 2;
   return 2 * R * Math.asin(Math.min(1, Math.sqrt(h)));
+}
+
+/** The initial bearing from one WGS-84 point to another, in degrees clockwise from north (0–360). */
+export function bearingDegrees(from: [number, number], to: [number, number]): number {
+  const rad = Math.PI / 180;
+  const [lat1, lat2] = [from[0] * rad, to[0] * rad];
+  const dLon = (to[1] - from[1]) * rad;
+  const y = Math.sin(dLon) * Math.cos(lat2);
+  const x = Math.cos(lat1) * Math.sin(lat2) - Math.sin(lat1) * Math.cos(lat2) * Math.cos(dLon);
+  return ((Math.atan2(y, x) / rad) + 360) % 360;
 }

@@ -109,16 +109,6 @@ export function chooseBasemap(installed: Basemap[], here: [number, number] | nul
   return (here && installed.find((b) => covers(b, here[0], here[1]))) || installed[0];
 }
 
-/** The initial bearing from one WGS-84 point to another, in degrees clockwise from north (0–360). */
-export function bearingDegrees(from: [number, number], to: [number, number]): number {
-  const rad = Math.PI / 180;
-  const [lat1, lat2] = [from[0] * rad, to[0] * rad];
-  const dLon = (to[1] - from[1]) * rad;
-  const y = Math.sin(dLon) * Math.cos(lat2);
-  const x = Math.cos(lat1) * Math.sin(lat2) - Math.sin(lat1) * Math.cos(lat2) * Math.cos(dLon);
-  return ((Math.atan2(y, x) / rad) + 360) % 360;
-}
-
 export const COMPASS = ['n', 'ne', 'e', 'se', 's', 'sw', 'w', 'nw'] as const;
 export type CompassPoint = (typeof COMPASS)[number];
 

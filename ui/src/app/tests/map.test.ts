@@ -2,8 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Basemap, MapLayers } from '../../shared/types';
 import { basemapOf } from './harness';
-import { wgs84ToGcj02 } from '../../shared/geo';
-import { bearingDegrees, chooseBasemap, compassPoint, findingState, fromDisplay, markersOf, routeOf, toDisplay } from '../map/layers';
+import { bearingDegrees, wgs84ToGcj02 } from '../../shared/geo';
+import { chooseBasemap, compassPoint, findingState, fromDisplay, markersOf, routeOf, toDisplay } from '../map/layers';
 
 const finding = (id: string, fields: Partial<MapLayers['findings'][number]> = {}) => ({
   id,

@@ -1,12 +1,15 @@
 // The map tab and the offline maps page against mocked Tauri commands: what is drawn from the store, where
 // a marker leads, and downloading a base map (Wi-Fi only unless the inspector says otherwise).
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Basemap, BasemapOffer, MapLayers } from '../../shared/types';
 import PhoneMap from '../map/PhoneMap.vue';
 import type { MapMarker } from '../map/layers';
 import { basemapOf, byTestId, mountApp, resetApp, settle, toastText } from './harness';
 
-afterEach(resetApp);
+afterEach(() => {
+  resetApp();
+  vi.restoreAllMocks();
+});
 
 const LAYERS: MapLayers = {
   findings: [
@@ -187,5 +190,50 @@ describe('a verification task', () => {
     expect(way.textContent).toContain('东北');
     const map = wrapper.findComponent(PhoneMap);
     expect(map.props('layers')?.tasks).toMatchObject([{ id: 't-1', lat: 41.8, lon: 123.437 }]);
+  });
+
+  const TASK = {
+    id: 't-1', case_no: '20261120-0011', state: 'open', due_at: null, result: null,
+    category: 'E0102', description: '垃圾已清运', address: '青年大街 8 号', lat: 41.8, lon: 123.437,
+  };
+
+  it('offers the phone\'s navigation apps, and says so when the app is missing', async () => {
+    vi.spyOn(navigator, 'userAgent', 'get').mockReturnValue('Mozilla/5.0 (Linux; Android 14; wv) AppleWebKit/537.36 Mobile');
+    let installed = true;
+    const { callsOf } = await mountApp(
+      '/tasks/t-1',
+      {
+        tasks: () => [TASK],
+        basemaps_installed: () => [],
+        simulated_location: () => null,
+        'plugin:opener|open_url': () => {
+          if (!installed) throw 'Failed to open URL: no activity found';
+          return null;
+        },
+      },
+      { PhoneMap: true },
+    );
+    await settle(4);
+    expect(byTestId('task-navigate')[0].textContent).toContain('导航前往');
+    byTestId('task-navigate-amap')[0].click();
+    await settle();
+    const [opened] = callsOf('plugin:opener|open_url');
+    const url = String(opened.args.url);
+    expect(url.startsWith('amapuri://route/plan/?')).toBe(true);
+    expect(url).toContain(encodeURIComponent('青年大街 8 号'));
+
+    installed = false;
+    byTestId('task-navigate-baidu')[0].click();
+    await settle();
+    expect(String(callsOf('plugin:opener|open_url')[1].args.url).startsWith('baidumap://')).toBe(true);
+    expect(toastText()).toContain('无法打开百度地图');
+  });
+
+  it('shows no navigation buttons on desktop', async () => {
+    vi.spyOn(navigator, 'userAgent', 'get').mockReturnValue('Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/605.1.15');
+    await mountApp('/tasks/t-1', { tasks: () => [TASK], basemaps_installed: () => [], simulated_location: () => null }, { PhoneMap: true });
+    await settle(4);
+    expect(byTestId('task-detail')).toHaveLength(1);
+    expect(byTestId('task-navigate')).toHaveLength(0);
   });
 });

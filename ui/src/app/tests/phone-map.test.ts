@@ -72,4 +72,15 @@ describe('PhoneMap', () => {
     expect(Math.abs(lat - 41.7968)).toBeLessThan(0.01);
     expect(Math.abs(lon - 123.4328)).toBeLessThan(0.01);
   });
+
+  it('draws my position with an arrow the way I am heading, and none when that is not known', async () => {
+    const here = { lat: 41.7968, lon: 123.4328, accuracy_m: 8, source: 'gps', fixed_at: '2026-12-04T08:00:00Z' };
+    const w = await mountMap({ here, heading: 90 });
+    const arrow = document.querySelector<HTMLElement>('.map-heading span');
+    expect(arrow?.style.transform).toBe('rotate(90deg)');
+    expect(w.attributes('data-heading')).toBe('90');
+    await w.setProps({ heading: null });
+    expect(document.querySelector('.map-heading')).toBeNull();
+    expect(w.attributes('data-heading')).toBe('');
+  });
 });

@@ -41,8 +41,8 @@ function fakeWebview() {
   vi.spyOn(navigator, 'geolocation', 'get').mockReturnValue(geolocation as unknown as Geolocation);
   return {
     geolocation,
-    send(lat: number, lon: number, accuracy: number) {
-      onFix?.({ coords: { latitude: lat, longitude: lon, accuracy }, timestamp: Date.now() } as GeolocationPosition);
+    send(lat: number, lon: number, accuracy: number, heading: number | null = null) {
+      onFix?.({ coords: { latitude: lat, longitude: lon, accuracy, heading }, timestamp: Date.now() } as GeolocationPosition);
     },
   };
 }
@@ -166,5 +166,30 @@ describe('position sources', () => {
     acquire(HOLDER);
     await settle();
     expect(calls.filter((c) => c.cmd === plugin('check_permissions'))).toHaveLength(2);
+  });
+});
+
+describe('heading', () => {
+  it('takes the way the source reports, else the way I walked, and forgets it when watching stops', async () => {
+    const webview = fakeWebview();
+    fakeTauri({ simulated_location: () => null });
+    acquire(HOLDER);
+    await settle();
+    webview.send(41.8, 123.4, 5);
+    expect(position.heading).toBeNull();
+    // A moving phone reports its course.
+    webview.send(41.8, 123.4, 5, 450);
+    expect(position.heading).toBe(90);
+    // Standing still (no course, a step within the noise): the last heading stays.
+    webview.send(41.80002, 123.4, 5, null);
+    expect(position.heading).toBe(90);
+    // No course reported, but 33 m walked due north.
+    webview.send(41.8003, 123.4, 5, Number.NaN);
+    expect(position.heading).toBeCloseTo(0, 0);
+    // A step shorter than the fix's accuracy is noise, whatever its direction.
+    webview.send(41.8001, 123.4, 40, null);
+    expect(position.heading).toBeCloseTo(0, 0);
+    release(HOLDER);
+    expect(position.heading).toBeNull();
   });
 });

@@ -336,6 +336,13 @@ const en: MessageSchema = {
       loadFailed: 'The map data could not be read: {detail}',
       way: 'Distance and direction',
       wayText: 'about {m} m · {dir}',
+      navigate: 'Navigate there',
+      navApp: {
+        amap: 'AMap',
+        baidu: 'Baidu Maps',
+        tencent: 'Tencent Maps',
+      },
+      navFailed: 'Could not open {app}; is it installed on this phone?',
       compass: {
         n: 'north',
         ne: 'north-east',

@@ -335,6 +335,13 @@ const zhCN = {
       loadFailed: '地图数据读取失败: {detail}',
       way: '距离与方向',
       wayText: '约 {m} 米 · {dir}',
+      navigate: '导航前往',
+      navApp: {
+        amap: '高德地图',
+        baidu: '百度地图',
+        tencent: '腾讯地图',
+      },
+      navFailed: '无法打开{app}, 请确认手机已安装该应用',
       compass: {
         n: '正北',
         ne: '东北',

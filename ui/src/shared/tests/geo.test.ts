@@ -1,6 +1,6 @@
 // The datum conversion, against a published reference point, and its inverse.
 import { describe, expect, it } from 'vitest';
-import { distanceMetres, gcj02ToWgs84, wgs84ToGcj02 } from '../geo';
+import { distanceMetres, gcj02ToBd09, gcj02ToWgs84, wgs84ToGcj02 } from '../geo';
 
 describe('GCJ-02', () => {
   it('shifts a point in Beijing as the reference implementation does', () => {
@@ -25,5 +25,14 @@ describe('GCJ-02', () => {
       const back = gcj02ToWgs84(gLat, gLon);
       expect(distanceMetres(back, [lat, lon])).toBeLessThan(0.01);
     }
+  });
+});
+
+describe('BD-09', () => {
+  it('shifts a GCJ-02 point as the reference implementation does', () => {
+    // coordtransform's example: gcj02tobd09(116.404, 39.915) = (116.41036949371029, 39.92133699351021).
+    const [lat, lon] = gcj02ToBd09(39.915, 116.404);
+    expect(lat).toBeCloseTo(39.92133699351021, 9);
+    expect(lon).toBeCloseTo(116.41036949371029, 9);
   });
 });
