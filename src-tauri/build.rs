@@ -28,7 +28,7 @@ fn main() {
         "settings_set",
         "nearby_cases",
         "simulated_location",
-        "nearest_road",
+        "place_at",
         "map_layers",
         "basemaps_installed",
         "basemaps_offered",

@@ -12,7 +12,9 @@ pub mod sync;
 
 pub use error::{DeviceError, DeviceResult};
 pub use photo::{PhotoOptions, PhotoPipeline, ProcessedPhoto};
-pub use store::{Account, DeviceStore, FindingRow, NewFinding, PatrolRow, Settings, StagedPhoto, Status, TaskRow};
+pub use store::{
+    Account, DeviceStore, FindingRow, NewFinding, PatrolRow, PlaceAt, Places, Settings, StagedPhoto, Status, TaskRow,
+};
 pub use sync::{SyncClient, SyncReport};
 
 /// The app version devices announce when they register.

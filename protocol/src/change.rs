@@ -68,6 +68,9 @@ pub struct FindingUpdated {
     pub state: FindingState,
     pub reason: Option<String>,
     pub case: Option<CaseSummary>,
+    /// The unit grid (单元网格) the server placed the finding in (second wave).
+    #[serde(default)]
+    pub grid: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

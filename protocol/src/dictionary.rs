@@ -1,4 +1,4 @@
-//! The category dictionary: categories, departments and roads, versioned and pushed to phones.
+//! The category dictionary: categories, departments, roads and grids, versioned and pushed to phones.
 
 use serde::{Deserialize, Serialize};
 
@@ -61,6 +61,30 @@ pub struct Road {
     /// The road's centre line as `[lat, lon]` pairs.
     #[serde(default)]
     pub points: Vec<[f64; 2]>,
+    /// The username of the road's 路长 (road chief), who answers for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chief: Option<String>,
+}
+
+/// A unit grid (单元网格): the unit of patrol areas, about 10,000 m² bounded by roads, rivers and walls, with
+/// the team and inspectors (网格员) responsible for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Grid {
+    pub code: String,
+    pub name: String,
+    #[serde(default)]
+    pub team: Option<String>,
+    /// Usernames of the grid's inspectors.
+    #[serde(default)]
+    pub inspectors: Vec<String>,
+    /// Rings of `[lat, lon]` points, as in `roads`: the outer ring first, holes after; each ring closed (its
+    /// last point repeats its first).
+    pub polygon: Vec<Vec<[f64; 2]>>,
+    /// The other pieces of a grid in several (a MultiPolygon), each as `polygon` (extension).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<Vec<Vec<[f64; 2]>>>,
 }
 
 /// A routing rule that sends a category's cases (or all cases) on a road or in a grid to another
@@ -113,6 +137,8 @@ pub struct Dictionary {
     pub departments: Vec<Department>,
     #[serde(default)]
     pub roads: Vec<Road>,
+    #[serde(default)]
+    pub grids: Vec<Grid>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub classes: Vec<CategoryClass>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

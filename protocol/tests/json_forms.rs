@@ -95,7 +95,8 @@ fn sync_request_and_response_forms() {
         ],
         "changes": [
             {"kind": "finding.updated", "at": "2026-11-21T09:00:00+08:00", "finding_id": "0192f3a0-0000-7000-8000-000000000001",
-             "state": "filed", "reason": null, "case": {"case_no": "20261121-0001", "state": "dispatched", "department": "HW", "due_at": "2026-11-21T13:00:00+08:00"}},
+             "state": "filed", "reason": null, "case": {"case_no": "20261121-0001", "state": "dispatched", "department": "HW", "due_at": "2026-11-21T13:00:00+08:00"},
+             "grid": "210103101"},
             {"kind": "task.cancelled", "at": "2026-11-21T09:00:00+08:00", "task_id": "0192f3a0-0000-7000-8000-000000000002"}
         ],
         "cursor": "c", "more": false, "server_time": "2026-11-21T09:00:00+08:00"
@@ -118,11 +119,25 @@ fn dictionary_change_form() {
     let v = json!({"kind": "dictionary", "at": "2026-11-21T09:00:00Z", "version": 3,
         "categories": [{"code": "C0101", "name": "上水井盖", "name_en": "water-supply manhole cover", "branch": "component",
                         "parent": "C01", "department": "SW", "time_limit_hours": 6.0, "review": "auto", "urgent": true}],
-        "departments": [{"code": "SW", "name": "水务"}], "roads": [{"name": "中街路", "grid": null, "points": [[41.8, 123.4]]}]});
+        "departments": [{"code": "SW", "name": "水务"}], "roads": [{"name": "中街路", "grid": null, "points": [[41.8, 123.4]]}],
+        "grids": []});
     let c: Change = serde_json::from_value(v.clone()).unwrap();
     assert_eq!(serde_json::to_value(&c).unwrap(), v);
     let ChangeBody::Dictionary(d) = c.body else { panic!("not a dictionary") };
     assert!(d.validate().is_ok());
+
+    // A road's chief and the grids, as the second wave sends them; a first-wave form (no grids) still reads.
+    let v = json!({"kind": "dictionary", "at": "2026-11-21T09:00:00Z", "version": 4, "categories": [], "departments": [],
+        "roads": [{"name": "中街路", "grid": "210103101", "points": [[41.8, 123.4]], "chief": "chief1"}],
+        "grids": [{"code": "210103101", "name": "中街北", "team": "一中队", "inspectors": ["inspector1"],
+                   "polygon": [[[41.79, 123.42], [41.79, 123.43], [41.80, 123.43], [41.79, 123.42]]]}]});
+    let c: Change = serde_json::from_value(v.clone()).unwrap();
+    assert_eq!(serde_json::to_value(&c).unwrap(), v);
+    let old: Change = serde_json::from_value(json!({"kind": "dictionary", "at": "2026-11-21T09:00:00Z", "version": 2,
+        "categories": [], "departments": []}))
+    .unwrap();
+    let ChangeBody::Dictionary(d) = old.body else { panic!("not a dictionary") };
+    assert!(d.grids.is_empty());
 }
 
 #[test]

@@ -91,15 +91,13 @@ pub async fn dictionary(core: State<'_, Core>) -> Result<Option<Dictionary>> {
     with_store(&core, |s| s.dictionary()).await
 }
 
-/// The dictionary road within reach of a position (`protocol::ROAD_MATCH_M`), to fill in a report's road
-/// without typing: the same rule the device applies when a report leaves the road empty.
+/// The road within reach of a position (`protocol::ROAD_MATCH_M`) and the unit grid (单元网格) holding it, from
+/// the dictionary the phone holds: the report form fills them in without typing, by the same rules the device
+/// and the server apply when the report is saved and received.
 #[tauri::command]
 #[specta::specta]
-pub async fn nearest_road(core: State<'_, Core>, lat: f64, lon: f64) -> Result<Option<String>> {
-    with_store(&core, move |s| {
-        Ok(s.dictionary()?.and_then(|d| d.nearest_road(lat, lon, protocol::ROAD_MATCH_M).map(|r| r.name.clone())))
-    })
-    .await
+pub async fn place_at(core: State<'_, Core>, lat: f64, lon: f64) -> Result<device::PlaceAt> {
+    with_store(&core, move |s| s.place_at(lat, lon)).await
 }
 
 /// Photos arrive from the web view in base64 chunks (Android's IPC has no raw bodies).

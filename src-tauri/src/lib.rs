@@ -45,7 +45,7 @@ macro_rules! ipc_commands {
             commands::status,
             commands::register,
             commands::dictionary,
-            commands::nearest_road,
+            commands::place_at,
             commands::photo_begin,
             commands::photo_append,
             commands::photo_finish,
@@ -277,9 +277,9 @@ mod tests {
         }
     }
 
-    /// The report form's road comes from Rust's rule over the dictionary the phone holds.
+    /// The report form's road and grid come from Rust's rules over the dictionary the phone holds.
     #[test]
-    fn the_nearest_road_is_the_dictionary_road_within_reach() {
+    fn the_place_is_the_dictionary_road_within_reach_and_the_grid_holding_it() {
         let home = tempfile::tempdir().unwrap();
         {
             let mut store = DeviceStore::open(home.path()).unwrap();
@@ -287,16 +287,19 @@ mod tests {
                 "results": [], "cursor": "c1", "more": false, "server_time": "2026-12-04T08:00:00+08:00",
                 "changes": [{"at": "2026-12-04T08:00:00+08:00", "kind": "dictionary", "version": 3,
                     "categories": [], "departments": [],
-                    "roads": [{"name": "中山路", "grid": null, "points": [[41.7968, 123.43], [41.7968, 123.44]]}]}]
+                    "roads": [{"name": "中山路", "grid": null, "points": [[41.7968, 123.43], [41.7968, 123.44]]}],
+                    "grids": [{"code": "210103001", "name": "中山路北网格", "team": null, "inspectors": [],
+                        "polygon": [[[41.7968, 123.43], [41.7968, 123.44], [41.80, 123.44], [41.80, 123.43], [41.7968, 123.43]]]}]}]
             }))
             .unwrap();
             store.apply_answer(&answer).unwrap();
         }
         let (_app, webview) = app(home.path());
-        let near = |lat: f64| invoke(&webview, "nearest_road", json!({"lat": lat, "lon": 123.435})).unwrap();
-        // About 5 m and 80 m from the centre line (within reach: 30 m).
-        assert_eq!(near(41.79685), json!("中山路"));
-        assert_eq!(near(41.7975), Value::Null);
+        let at = |lat: f64| invoke(&webview, "place_at", json!({"lat": lat, "lon": 123.435})).unwrap();
+        // About 5 m north of the centre line: on the road, in the grid north of it.
+        assert_eq!(at(41.79685), json!({"road": "中山路", "grid": "210103001", "grid_name": "中山路北网格"}));
+        // About 80 m south: beyond the road's reach and outside the grid.
+        assert_eq!(at(41.7961), json!({"road": null, "grid": null, "grid_name": null}));
     }
 
     #[test]

@@ -33,6 +33,7 @@ fn demo_roads() -> Vec<Road> {
         name: name.to_owned(),
         grid: Some(grid.to_owned()),
         points: points.to_vec(),
+        chief: None,
     };
     vec![
         road("中街路", "210103001", &[[41.7968, 123.4280], [41.7969, 123.4330], [41.7970, 123.4385]]),

@@ -9,6 +9,7 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod grids;
 pub mod hashing;
 mod http;
 pub mod policy;

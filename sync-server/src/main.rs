@@ -1,4 +1,4 @@
-//! `sync-server`: the command line of protocol.md (serve, user add, dict import).
+//! `sync-server`: the command line of protocol.md (serve, user add, dict import, basemap import, grid import).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -61,6 +61,23 @@ enum Command {
     Basemap {
         #[command(subcommand)]
         command: BasemapCommand,
+    },
+    /// Manages the unit grids (单元网格) of the dictionary.
+    Grid {
+        #[command(subcommand)]
+        command: GridCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum GridCommand {
+    /// Imports grids from a GeoJSON FeatureCollection of Polygon / MultiPolygon features (WGS-84, [lon, lat])
+    /// whose properties carry `code`, `name` and optionally `team` and `inspectors`, as a new dictionary
+    /// version; every finding and case is placed again by them. Nothing is imported when a feature is refused.
+    Import {
+        #[arg(long)]
+        data: PathBuf,
+        file: PathBuf,
     },
 }
 
@@ -196,6 +213,19 @@ fn run(cli: Cli) -> Result<(), String> {
             let state = AppState::open(Config::new(data)).map_err(describe)?;
             let version = state.store.import_dictionary(dict, Utc::now()).map_err(describe)?;
             println!("imported dictionary version {version}");
+            Ok(())
+        }
+        Command::Grid { command: GridCommand::Import { data, file } } => {
+            let bytes = std::fs::metadata(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?.len();
+            sync_server::grids::check_size(bytes).map_err(|e| format!("{}: {}", file.display(), describe(e)))?;
+            let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let state = AppState::open(Config::new(data)).map_err(describe)?;
+            let imported = sync_server::grids::import(state.store.as_ref(), &text, Utc::now())
+                .map_err(|e| format!("{}: {}", file.display(), describe(e)))?;
+            for o in &imported.overlaps {
+                eprintln!("warning: grids {} and {} overlap by {:.0} m²", o.a, o.b, o.area_m2);
+            }
+            println!("imported {} grids as dictionary version {}", imported.grids, imported.version);
             Ok(())
         }
         Command::Basemap { command: BasemapCommand::Import { data, name, datum, file } } => {

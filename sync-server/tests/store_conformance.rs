@@ -421,6 +421,60 @@ fn basemaps_are_replaced_and_forgotten(open: &Open) {
     assert!(s.basemap("shenhe").unwrap().is_none());
 }
 
+/// A square grid (单元网格) around `lat`, `[lat, lon]` rings as the dictionary holds them.
+fn square_grid(code: &str, lat: f64) -> protocol::Grid {
+    let (s, n, w, e) = (lat - 0.005, lat + 0.005, 123.43, 123.44);
+    protocol::Grid {
+        code: code.into(),
+        name: code.into(),
+        team: None,
+        inspectors: Vec::new(),
+        polygon: vec![vec![[s, w], [s, e], [n, e], [n, w], [s, w]]],
+        parts: Vec::new(),
+    }
+}
+
+fn grids_place_findings_and_cases(open: &Open) {
+    let o = open();
+    let s = o.store.as_ref();
+    let t = team(s);
+    let (early, filed) = (Uuid::new_v4(), Uuid::new_v4());
+    let mut body: serde_json::Value = serde_json::from_str(&finding_body(early, REVIEWED, &t.photo, 41.79)).unwrap();
+    body["grid"] = "sent".into();
+    sync(s, &t.phone, &[(1, "finding.create", body.to_string())]);
+    let grid_of = |id: Uuid| {
+        let day = (now() - Duration::days(1), now() + Duration::days(1));
+        s.review(&Scope::All, day.0, day.1, None, 0).unwrap().into_iter().find(|f| f.id == id).expect("reviewed").grid
+    };
+    assert_eq!(grid_of(early).as_deref(), Some("sent"), "without grids, what the device sent");
+
+    let mut next = s.dictionary().unwrap().unwrap();
+    next.grids = vec![square_grid("G-1", 41.79), square_grid("G-2", 41.80)];
+    s.import_dictionary(next.clone(), now()).unwrap();
+    assert_eq!(grid_of(early).as_deref(), Some("G-1"), "placed again by the new grids");
+
+    let r = sync(s, &t.phone, &[(2, "finding.create", finding_body(filed, AUTOMATIC, &t.photo, 41.80))]);
+    assert_eq!(grid_of(filed).as_deref(), Some("G-2"));
+    let case_no = r[0].finding.clone().unwrap().case_no.expect("filed at once");
+    assert_eq!(s.case_detail(&case_no, now()).unwrap().unwrap().grid.as_deref(), Some("G-2"));
+
+    // A broken grid is refused, naming it; nothing changes.
+    let version = s.dictionary().unwrap().unwrap().version;
+    let mut broken = next.clone();
+    broken.grids[1].polygon[0].pop();
+    match s.import_dictionary(broken, now()) {
+        Err(StoreError::Invalid { field, message }) => {
+            assert_eq!(field, "grids[1]");
+            assert!(message.contains("G-2"), "{message}");
+        }
+        other => panic!("a broken grid should be refused, not {other:?}"),
+    }
+    let mut repeated = next;
+    repeated.grids[1].code = "G-1".into();
+    assert!(matches!(s.import_dictionary(repeated, now()), Err(StoreError::Invalid { .. })));
+    assert_eq!(s.dictionary().unwrap().unwrap().version, version);
+}
+
 /// Instantiates every case for every backend, as a module per backend with a test per case.
 macro_rules! conformance {
     (backends: [$($backend:ident),* $(,)?]; cases: $cases:tt) => {
@@ -453,5 +507,6 @@ conformance! {
         changes_page_on_from_a_cursor,
         teams_are_unique,
         basemaps_are_replaced_and_forgotten,
+        grids_place_findings_and_cases,
     ]
 }

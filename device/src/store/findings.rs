@@ -84,8 +84,8 @@ impl DeviceStore {
         if complete && new.category.trim().is_empty() {
             return Err(DeviceError::Invalid("a finding needs a category".into()));
         }
-        let dict = self.dictionary()?;
-        if let Some(dict) = &dict
+        let places = self.places()?;
+        if let Some(dict) = places.as_ref().map(|p| &p.dictionary)
             && !new.category.is_empty()
             && dict.category(&new.category).is_none()
         {
@@ -112,11 +112,13 @@ impl DeviceStore {
                 bytes: photo.bytes,
             });
         }
-        let road = new.road.or_else(|| {
-            dict.as_ref()
-                .and_then(|d| d.nearest_road(new.location.lat, new.location.lon, protocol::ROAD_MATCH_M))
-                .map(|r| r.name.clone())
-        });
+        let (lat, lon) = (new.location.lat, new.location.lon);
+        let road = new.road.or_else(|| places.as_ref().and_then(|p| p.road_at(lat, lon)).map(str::to_owned));
+        // Placed by the dictionary's grids when it has some (as the server will), else as typed.
+        let grid = match &places {
+            Some(p) => p.grid_at(lat, lon, new.grid.as_deref()),
+            None => new.grid,
+        };
         // The contract sends the fix beside a manual pin only; a GPS position is its own fix.
         let gps = new.gps.filter(|_| new.location.source == protocol::LocationSource::Manual);
         Ok(Finding {
@@ -129,7 +131,7 @@ impl DeviceStore {
             location: new.location,
             address: new.address,
             road,
-            grid: new.grid,
+            grid,
             facility_code: new.facility_code,
             observed_at: new.observed_at,
             photos: refs,
@@ -148,11 +150,11 @@ impl DeviceStore {
         }
         tx.execute(
             "INSERT INTO findings (id, body, category, description, observed_at, observed_day, patrol_id, local_state, created_at, updated_at,
-                                   lat, lon)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11)
+                                   lat, lon, grid)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12)
              ON CONFLICT (id) DO UPDATE SET body = excluded.body, category = excluded.category,
                  description = excluded.description, local_state = excluded.local_state, updated_at = excluded.updated_at,
-                 lat = excluded.lat, lon = excluded.lon
+                 lat = excluded.lat, lon = excluded.lon, grid = excluded.grid
              WHERE findings.local_state = 'draft'",
             params![
                 finding.id.to_string(),
@@ -165,7 +167,8 @@ impl DeviceStore {
                 state,
                 now,
                 finding.location.lat,
-                finding.location.lon
+                finding.location.lon,
+                finding.grid
             ],
         )?;
         let mut insert_photo = tx.prepare_cached(
@@ -226,7 +229,7 @@ impl DeviceStore {
         };
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT f.id, f.local_state, f.server_state, f.case_no, f.case_state, f.reason, f.category, f.description, f.observed_at,
-                    (SELECT COUNT(*) FROM photos p WHERE p.finding_id = f.id)
+                    (SELECT COUNT(*) FROM photos p WHERE p.finding_id = f.id), f.grid
              FROM findings f WHERE {filter}
              ORDER BY f.created_at DESC, f.id DESC LIMIT ?3 OFFSET ?4"
         ))?;
@@ -242,6 +245,7 @@ impl DeviceStore {
                 description: r.get(7)?,
                 observed_at: r.get(8)?,
                 photos: r.get(9)?,
+                grid: r.get(10)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -255,26 +259,26 @@ impl DeviceStore {
             .optional()?;
         let Some(body) = body else { return Ok(None) };
         let finding: Finding = serde_json::from_str(&body)?;
-        let row = self
-            .conn
-            .query_row(
-                "SELECT local_state, server_state, case_no, case_state, reason, category, description, observed_at FROM findings WHERE id = ?1",
-                [id.to_string()],
-                |r| {
-                    Ok(FindingRow {
-                        id,
-                        local_state: r.get(0)?,
-                        server_state: r.get(1)?,
-                        case_no: r.get(2)?,
-                        case_state: r.get(3)?,
-                        reason: r.get(4)?,
-                        category: r.get(5)?,
-                        description: r.get(6)?,
-                        observed_at: r.get(7)?,
-                        photos: finding.photos.len() as u32,
-                    })
-                },
-            )?;
+        let row = self.conn.query_row(
+            "SELECT local_state, server_state, case_no, case_state, reason, category, description, observed_at, grid
+                 FROM findings WHERE id = ?1",
+            [id.to_string()],
+            |r| {
+                Ok(FindingRow {
+                    id,
+                    local_state: r.get(0)?,
+                    server_state: r.get(1)?,
+                    case_no: r.get(2)?,
+                    case_state: r.get(3)?,
+                    reason: r.get(4)?,
+                    category: r.get(5)?,
+                    description: r.get(6)?,
+                    observed_at: r.get(7)?,
+                    photos: finding.photos.len() as u32,
+                    grid: r.get(8)?,
+                })
+            },
+        )?;
         Ok(Some((row, finding)))
     }
 }

@@ -22,14 +22,15 @@ impl DeviceStore {
                 ChangeBody::FindingUpdated(u) => {
                     tx.execute(
                         "UPDATE findings SET server_state = ?2, reason = ?3, case_no = COALESCE(?4, case_no),
-                                case_state = COALESCE(?5, case_state), updated_at = ?6 WHERE id = ?1",
+                                case_state = COALESCE(?5, case_state), updated_at = ?6, grid = ?7 WHERE id = ?1",
                         params![
                             u.finding_id.to_string(),
                             u.state.as_str(),
                             u.reason,
                             u.case.as_ref().map(|c| c.case_no.clone()),
                             u.case.as_ref().map(|c| c.state.as_str()),
-                            now
+                            now,
+                            u.grid
                         ],
                     )?;
                 }

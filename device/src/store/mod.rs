@@ -17,7 +17,9 @@ pub use map::{MapCase, MapFinding, MapLayers, MapTask};
 mod outbox;
 mod patrols;
 mod photos;
+mod place;
 pub(crate) use photos::write_replacing;
+pub use place::{PlaceAt, Places};
 mod tasks;
 
 use std::fs;
@@ -40,6 +42,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/03-photo-files-patrol-pause.sql")),
         M::up(include_str!("migrations/04-newest-first-indexes.sql")),
         M::up(include_str!("migrations/05-map-positions-tracks.sql")),
+        M::up(include_str!("migrations/06-finding-grid.sql")),
     ])
 }
 
@@ -154,6 +157,8 @@ pub struct FindingRow {
     pub description: String,
     pub observed_at: String,
     pub photos: u32,
+    /// The unit grid (单元网格): the phone's assignment, then the server's once it answered.
+    pub grid: Option<String>,
 }
 
 /// A verification task on the device.
@@ -234,6 +239,8 @@ pub struct AppliedResults {
 pub struct DeviceStore {
     conn: Connection,
     home: PathBuf,
+    /// The held dictionary with its grids indexed (`places`), kept across calls.
+    places: std::sync::Mutex<Option<std::sync::Arc<Places>>>,
 }
 
 impl DeviceStore {
@@ -251,7 +258,7 @@ impl DeviceStore {
         conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrations().to_latest(&mut conn)?;
-        let store = DeviceStore { conn, home: home.to_owned() };
+        let store = DeviceStore { conn, home: home.to_owned(), places: std::sync::Mutex::new(None) };
         store.checkpoint()?;
         Ok(store)
     }
@@ -313,7 +320,8 @@ mod tests {
         assert_eq!(listed.len(), 1);
         assert_eq!((listed[0].description.as_str(), listed[0].photos), ("暴露垃圾", 1));
         let version: i64 = store.conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-        assert_eq!(version, 5, "migrated to the newest schema");
+        assert_eq!(version, 6, "migrated to the newest schema");
+        assert_eq!(listed[0].grid, None, "a report of before the grids carries none");
     }
 
     /// A store of schema 4 (before the map) gets its findings' positions as columns, so its reports are

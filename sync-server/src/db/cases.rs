@@ -72,6 +72,8 @@ pub struct CaseView {
     pub filed_at: Timestamp,
     pub closed_at: Option<Timestamp>,
     pub location: GeoPoint,
+    /// The unit grid (单元网格) the case lies in.
+    pub grid: Option<String>,
     pub address: Option<String>,
     pub description: String,
     pub photos: Vec<String>,
@@ -122,7 +124,7 @@ pub(super) fn case_meta(conn: &Connection, case_no: &str) -> StoreResult<Option<
 
 const CASE_COLUMNS: &str =
     "c.case_no, c.state, c.category, c.department, c.team, c.due_at, c.self_handled, c.rework_count,
-     c.urgent, c.filed_at, c.closed_at, c.lat, c.lon";
+     c.urgent, c.filed_at, c.closed_at, c.lat, c.lon, c.grid";
 
 fn case_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
     Ok(CaseRow {
@@ -139,6 +141,7 @@ fn case_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
         closed_at: r.get::<_, Option<Sql<DateTime<Utc>>>>(10)?.map(|t| t.0),
         lat: r.get(11)?,
         lon: r.get(12)?,
+        grid: r.get(13)?,
     })
 }
 
@@ -156,6 +159,7 @@ struct CaseRow {
     closed_at: Option<DateTime<Utc>>,
     lat: f64,
     lon: f64,
+    grid: Option<String>,
 }
 
 fn view(
@@ -201,6 +205,7 @@ fn view(
         filed_at: zone.at(row.filed_at),
         closed_at: row.closed_at.map(|t| zone.at(t)),
         location: GeoPoint { lat: row.lat, lon: row.lon },
+        grid: row.grid,
         address,
         description,
         photos,

@@ -58,7 +58,12 @@ pub(super) fn notify_finding(
             })
             .optional()?,
     };
-    let body = ChangeBody::FindingUpdated(FindingUpdated { finding_id, state, reason, case });
+    let grid: Option<String> = tx
+        .prepare_cached("SELECT grid FROM findings WHERE id = ?1")?
+        .query_row([finding_id.to_string()], |r| r.get(0))
+        .optional()?
+        .flatten();
+    let body = ChangeBody::FindingUpdated(FindingUpdated { finding_id, state, reason, case, grid });
     insert_change(tx, Some(reporter), None, &body, now)
 }
 

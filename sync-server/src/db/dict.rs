@@ -1,9 +1,11 @@
 //! The dictionary (字典): its versions as stored, and the index in memory that the store's transactions
-//! consult (the newest version, and every category code any version ever had).
+//! consult (the newest version, its grids indexed by place, and every category code any version ever had).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use places::GridIndex;
 use protocol::{Category, Dictionary};
 use rusqlite::{Connection, params};
 
@@ -11,13 +13,21 @@ use super::error::StoreResult;
 use super::sql::{Sql, bad_data, json, ts};
 
 /// The dictionary in memory: the newest version, and every category code any version ever had.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone)]
 pub struct DictIndex {
     pub current: Option<Dictionary>,
     /// When the current version was imported: the `at` of its change.
     pub current_at: Option<DateTime<Utc>>,
     /// Code → (version it was last defined in, its definition there).
     pub categories: HashMap<String, (i64, Category)>,
+    /// The current version's grids, indexed by place.
+    pub grids: Arc<GridIndex>,
+}
+
+impl Default for DictIndex {
+    fn default() -> DictIndex {
+        DictIndex { current: None, current_at: None, categories: HashMap::new(), grids: Arc::new(GridIndex::new(&[])) }
+    }
 }
 
 impl DictIndex {
@@ -26,7 +36,25 @@ impl DictIndex {
         self.current.as_ref()?.route(category, road, grid).map(str::to_owned)
     }
 
-    pub(super) fn add(&mut self, d: &Dictionary, at: DateTime<Utc>) {
+    /// The grid a record at this position carries (`GridIndex::assign`).
+    pub fn grid_of(&self, lat: f64, lon: f64, sent: Option<&str>) -> Option<String> {
+        self.grids.assign(lat, lon, sent)
+    }
+
+    /// This index with `d` added (and, when it becomes the current version, its grids indexed).
+    pub(super) fn with(&self, d: &Dictionary, at: DateTime<Utc>) -> DictIndex {
+        let mut next = self.clone();
+        next.add(d, at);
+        next.index_grids();
+        next
+    }
+
+    fn index_grids(&mut self) {
+        let grids = self.current.as_ref().map_or(&[][..], |d| &d.grids[..]);
+        self.grids = Arc::new(GridIndex::new(grids));
+    }
+
+    fn add(&mut self, d: &Dictionary, at: DateTime<Utc>) {
         for c in &d.categories {
             let newer = self.categories.get(&c.code).is_none_or(|(v, _)| *v <= d.version);
             if newer {
@@ -50,6 +78,7 @@ pub(super) fn load(conn: &Connection) -> StoreResult<DictIndex> {
         let d: Dictionary = serde_json::from_str(&body).map_err(bad_data)?;
         index.add(&d, at);
     }
+    index.index_grids();
     Ok(index)
 }
 

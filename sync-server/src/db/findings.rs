@@ -31,6 +31,8 @@ pub struct ReviewItem {
     /// Extensions for the console.
     pub team: Option<String>,
     pub road: Option<String>,
+    /// The unit grid (单元网格) the finding lies in: the server's assignment when the dictionary has grids.
+    pub grid: Option<String>,
     pub facility_code: Option<String>,
     pub reason: Option<String>,
 }
@@ -52,7 +54,7 @@ pub(super) fn review_items(
     offset: u32,
 ) -> StoreResult<Vec<ReviewItem>> {
     let sql = format!(
-        "SELECT f.body, u.username, f.state, f.case_no, f.possible_duplicate_of, f.team, f.reason, f.category
+        "SELECT f.body, u.username, f.state, f.case_no, f.possible_duplicate_of, f.team, f.reason, f.category, f.grid
          FROM findings f JOIN users u ON u.id = f.reporter_id WHERE {where_sql}
          ORDER BY f.observed_ts, f.id LIMIT {limit} OFFSET {offset}"
     );
@@ -67,11 +69,12 @@ pub(super) fn review_items(
             r.get::<_, Option<String>>(5)?,
             r.get::<_, Option<String>>(6)?,
             r.get::<_, String>(7)?,
+            r.get::<_, Option<String>>(8)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (body, reporter, state, case_no, dup, team, reason, category) = row?;
+        let (body, reporter, state, case_no, dup, team, reason, category, grid) = row?;
         let f: protocol::Finding = serde_json::from_str(&body).map_err(bad_data)?;
         // The suggestion is only worth showing while the finding waits, against cases still open now.
         let possible_duplicate_of = if state == FindingState::PendingReview {
@@ -97,6 +100,7 @@ pub(super) fn review_items(
             possible_duplicate_of,
             team,
             road: f.road,
+            grid,
             facility_code: f.facility_code,
             reason,
         });

@@ -290,8 +290,10 @@ fn finding_create(
 
     let (dict_version, mut category) =
         dict.categories.get(&f.category).cloned().ok_or_else(|| StoreError::internal("category vanished"))?;
+    // The grid is the server's to say when the dictionary has grids (the body keeps what the device sent).
+    let grid = dict.grid_of(f.location.lat, f.location.lon, f.grid.as_deref());
     // Routing is data: a road or grid override of the dictionary beats the category's own department.
-    category.department = dict.route(&f.category, f.road.as_deref(), f.grid.as_deref()).unwrap_or(category.department);
+    category.department = dict.route(&f.category, f.road.as_deref(), grid.as_deref()).unwrap_or(category.department);
     let reporter = &ctx.principal.user;
     let observed_ts = f.observed_at.timestamp();
     // Only an `auto` finding is merged at ingest; for the others the review list works the suggestion out
@@ -316,6 +318,7 @@ fn finding_create(
                 ctx.now,
                 &category,
                 f,
+                grid.as_deref(),
                 (reporter.id, reporter.team.as_deref()),
                 reporter,
                 true,
@@ -326,8 +329,8 @@ fn finding_create(
     let ack = FindingAck { id: f.id, state, case_no: case_no.clone() };
     tx.prepare_cached(
         "INSERT INTO findings (id, body_hash, body, device_id, reporter_id, team, category, dict_version, observed_ts, lat, lon,
-                               state, case_no, possible_duplicate_of, first_ack, received_at, fixed_on_spot, patrol_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                               state, case_no, possible_duplicate_of, first_ack, received_at, fixed_on_spot, patrol_id, grid)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
     )?
     .execute(params![
         prep.id,
@@ -347,7 +350,8 @@ fn finding_create(
         json(&ack)?,
         keys.now,
         f.fixed_on_spot,
-        f.patrol_id.map(|p| p.to_string())
+        f.patrol_id.map(|p| p.to_string()),
+        grid
     ])?;
     {
         // Keyed by the finding's place in the order received, so that a batch's photos are appended.

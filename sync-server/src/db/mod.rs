@@ -23,6 +23,7 @@ mod dict;
 mod error;
 mod filing;
 mod findings;
+mod grids;
 mod history;
 mod ingest;
 mod patrols;

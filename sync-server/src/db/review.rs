@@ -44,9 +44,9 @@ pub(super) fn review_finding(
     decision: &Decision,
     now: DateTime<Utc>,
 ) -> StoreResult<Option<String>> {
-    let (body, state, reporter, team): (String, String, String, Option<String>) = tx
-        .query_row("SELECT body, state, reporter_id, team FROM findings WHERE id = ?1", [id.to_string()], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    let (body, state, reporter, team, grid): (String, String, String, Option<String>, Option<String>) = tx
+        .query_row("SELECT body, state, reporter_id, team, grid FROM findings WHERE id = ?1", [id.to_string()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })
         .optional()?
         .ok_or_else(|| StoreError::not_found("no such finding"))?;
@@ -65,10 +65,19 @@ pub(super) fn review_finding(
                 .get(&finding.category)
                 .cloned()
                 .ok_or_else(|| StoreError::invalid("category", "unknown category"))?;
-            cat.department = dict
-                .route(&finding.category, finding.road.as_deref(), finding.grid.as_deref())
-                .unwrap_or(cat.department);
-            let case_no = file_case(tx, settings, now, &cat, &finding, (reporter, team.as_deref()), actor, false)?;
+            cat.department =
+                dict.route(&finding.category, finding.road.as_deref(), grid.as_deref()).unwrap_or(cat.department);
+            let case_no = file_case(
+                tx,
+                settings,
+                now,
+                &cat,
+                &finding,
+                grid.as_deref(),
+                (reporter, team.as_deref()),
+                actor,
+                false,
+            )?;
             tx.execute("UPDATE findings SET category = ?2 WHERE id = ?1", params![id.to_string(), finding.category])?;
             (FindingState::Filed, Some(case_no), note.clone(), "approve")
         }

@@ -12,6 +12,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V6).foreign_key_check(),
         M::up(V7),
         M::up(V8),
+        M::up(V9),
     ])
 }
 
@@ -338,6 +339,17 @@ CREATE TABLE basemaps (
 );
 "#;
 
+/// The grid (单元网格) each finding and case lies in, as the record: the server's point-in-polygon answer
+/// when the dictionary has grids, else what the device sent (`body.grid`, which is where it was until now).
+const V9: &str = r#"
+ALTER TABLE findings ADD COLUMN grid TEXT;
+ALTER TABLE cases ADD COLUMN grid TEXT;
+UPDATE findings SET grid = json_extract(body, '$.grid');
+UPDATE cases SET grid = (SELECT f.grid FROM findings f WHERE f.case_no = cases.case_no ORDER BY f.observed_ts LIMIT 1);
+CREATE INDEX findings_grid ON findings(grid);
+CREATE INDEX cases_grid ON cases(grid);
+"#;
+
 #[cfg(test)]
 mod tests {
     use rusqlite::Connection;
@@ -460,5 +472,34 @@ mod tests {
         assert!(by_sha.contains("case_photos_sha"), "{by_sha}");
         let by_patrol = plan(&conn, "SELECT COUNT(*) FROM findings WHERE patrol_id = 'p-1'");
         assert!(by_patrol.contains("findings_patrol"), "{by_patrol}");
+    }
+
+    /// Schema 9 keeps the grid each record had: what the device sent, for findings and for their cases.
+    #[test]
+    fn a_store_of_schema_8_keeps_the_grids_the_devices_sent() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", "OFF").unwrap();
+        let migrations = super::migrations();
+        migrations.to_version(&mut conn, 8).unwrap();
+        conn.execute_batch(
+            "INSERT INTO findings (id, body_hash, body, device_id, reporter_id, team, category, dict_version,
+                                   observed_ts, lat, lon, state, case_no, first_ack, received_at)
+                 VALUES ('f-1', 'h', '{\"grid\":\"210103001\"}', 'd-1', 'u-1', NULL, 'C0102', 1, 100, 41.8, 123.4,
+                         'filed', 'C-1', '{}', '2026-11-02T01:00:00.000Z'),
+                        ('f-2', 'h2', '{\"grid\":null}', 'd-1', 'u-1', NULL, 'C0102', 1, 200, 41.8, 123.4,
+                         'merged', 'C-1', '{}', '2026-11-02T01:00:00.000Z');
+             INSERT INTO cases (case_no, state, category, reporter_id, lat, lon, first_observed_ts, filed_at)
+                 VALUES ('C-1', 'dispatched', 'C0102', 'u-1', 41.8, 123.4, 100, '2026-11-02T01:00:00.000Z');",
+        )
+        .unwrap();
+        migrations.to_latest(&mut conn).unwrap();
+        let grid = |sql: &str| -> Option<String> { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(grid("SELECT grid FROM findings WHERE id = 'f-1'").as_deref(), Some("210103001"));
+        assert_eq!(grid("SELECT grid FROM findings WHERE id = 'f-2'"), None);
+        assert_eq!(
+            grid("SELECT grid FROM cases WHERE case_no = 'C-1'").as_deref(),
+            Some("210103001"),
+            "its first finding's"
+        );
     }
 }

@@ -26,6 +26,7 @@ use super::devices::{self, DeviceView, RegisterOutcome};
 use super::dict::{self, DictIndex};
 use super::error::{StoreError, StoreResult};
 use super::findings::{self, FindingMeta, ReviewItem};
+use super::grids::{self, check_dictionary};
 use super::ingest::{self, SyncContext};
 use super::patrols::{self, PatrolView};
 use super::review::{self, Decision};
@@ -270,21 +271,26 @@ impl Store for SqliteStore {
     }
 
     fn import_dictionary(&self, dictionary: Dictionary, now: DateTime<Utc>) -> StoreResult<i64> {
-        dictionary.validate()?;
-        let dictionary = self.write(|tx| {
-            let stored = dict::insert_version(tx, dictionary, now)?;
-            changes::insert_change(tx, None, None, &ChangeBody::Dictionary(stored.clone()), now)?;
-            Ok(stored)
-        })?;
-        let mut guard = self.dict.write().unwrap_or_else(|e| e.into_inner());
-        let mut index = DictIndex {
-            current: guard.current.clone(),
-            current_at: guard.current_at,
-            categories: guard.categories.clone(),
-        };
-        index.add(&dictionary, now);
-        *guard = Arc::new(index);
-        Ok(dictionary.version)
+        check_dictionary(&dictionary)?;
+        // The new index is in force before the writer is let go, so that no batch written after this version
+        // places its findings by the grids before it.
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let stored = dict::insert_version(&tx, dictionary, now)?;
+        changes::insert_change(&tx, None, None, &ChangeBody::Dictionary(stored.clone()), now)?;
+        let before = self.dict_index();
+        let index = Arc::new(before.with(&stored, now));
+        if before.current.as_ref().map(|d| &d.grids) != Some(&stored.grids) {
+            let (findings, cases) = grids::regrid(&tx, &index)?;
+            tracing::info!(version = stored.version, findings, cases, "grids changed: records placed again");
+        }
+        *self.dict.write().unwrap_or_else(|e| e.into_inner()) = index;
+        if let Err(e) = tx.commit() {
+            *self.dict.write().unwrap_or_else(|e| e.into_inner()) = before;
+            return Err(e.into());
+        }
+        let _ = self.committed.try_send(());
+        Ok(stored.version)
     }
 
     fn blob(&self, sha256: &str) -> StoreResult<Option<BlobMeta>> {
@@ -323,9 +329,10 @@ impl Store for SqliteStore {
         // was measured and lost: the flush is cheap next to the work per op, and every answer of a group
         // waits for the whole group.) What needs no database is done before the write lock, in parallel
         // with other requests, and the flush after it.
-        let dict = self.dict_index();
         ingest::mark_stored_photos(&mut prepared, &self.reader())?;
         self.write_then_flush(|tx| {
+            // Read under the writer lock: a dictionary imported meanwhile is the one this batch is placed by.
+            let dict = self.dict_index();
             let results = ingest::apply_batch(tx, &self.settings, &dict, ctx, &prepared)?;
             devices::note_sync(tx, ctx.device_id, ctx.now, ctx.backlog, ctx.dictionary_version)?;
             Ok(results)

@@ -1,4 +1,5 @@
-//! The dictionary (字典): read by every signed-in user, imported by the admin as a new version.
+//! The dictionary (字典): read by every signed-in user, imported by the admin as a new version; its grids
+//! (单元网格) imported from GeoJSON.
 
 use axum::Json;
 use axum::extract::State;
@@ -6,6 +7,7 @@ use chrono::Utc;
 use serde::Serialize;
 
 use crate::error::{AppError, AppResult};
+use crate::grids::{GridsImported, MAX_GRIDS_BYTES};
 use crate::policy::{Target, Verb};
 use crate::principal::Principal;
 use crate::state::AppState;
@@ -26,9 +28,30 @@ pub async fn import_dictionary(
     principal: Principal,
     body: axum::body::Body,
 ) -> AppResult<Json<Imported>> {
-    let dict: protocol::Dictionary = super::read_json(body).await?;
+    // A dictionary with a city's grids is megabytes, far beyond what other JSON bodies may be.
+    let dict: protocol::Dictionary = super::decode(&super::read_body(body, MAX_GRIDS_BYTES).await?)?;
     dict.validate()?;
     principal.may(Verb::ImportDictionary, &Target::Server)?;
     let version = state.blocking(move |s| s.import_dictionary(dict, Utc::now())).await?;
     Ok(Json(Imported { version }))
+}
+
+/// `PUT /api/v1/grids` (admin): a GeoJSON FeatureCollection of the grids, which replace the dictionary's in a
+/// new version; every finding and case is placed again by them. 422 names the refused feature in
+/// `details.feature` (its index in `features`) and `details.code`.
+pub async fn import_grids(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Body,
+) -> AppResult<Json<GridsImported>> {
+    principal.may(Verb::ImportDictionary, &Target::Server)?;
+    if let Some(length) = headers.get(axum::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse().ok()) {
+        crate::grids::check_size(length)?;
+    }
+    let bytes = super::read_body(body, MAX_GRIDS_BYTES).await?;
+    let text =
+        String::from_utf8(bytes.to_vec()).map_err(|_| AppError::bad_request("the grid file is not UTF-8 text"))?;
+    let imported = state.blocking(move |s| crate::grids::import(s, &text, Utc::now())).await?;
+    Ok(Json(imported))
 }

@@ -129,6 +129,16 @@ pub const ENDPOINTS: &[Endpoint] = &[
         200,
         Some("Imported"),
     ),
+    (
+        "put",
+        "/grids",
+        "Import the grids (单元网格) from a GeoJSON FeatureCollection as a new dictionary version; 422 names the \
+         refused feature in details.feature",
+        "admin",
+        None,
+        200,
+        Some("GridsImported"),
+    ),
     ("get", "/users", "Users", "admin", None, 200, Some("UserList")),
     ("post", "/users", "Add a user", "admin", Some("NewUserRequest"), 201, Some("UserInfo")),
     (
@@ -241,6 +251,7 @@ fn schemas() -> Map<String, Value> {
         super::stats::StatsAnswer,
         super::devices::DeviceList,
         super::dictionary::Imported,
+        crate::grids::GridsImported,
         super::patrols::PatrolList,
         super::teams::TeamList,
         super::teams::DepartmentList,

@@ -15,6 +15,7 @@ import type {
   IpcError,
   NearbyCase,
   Patrol,
+  PlaceAt,
   RegisterRequest,
   RegisterResult,
   ReportInput,
@@ -48,7 +49,7 @@ export const register = (request: RegisterRequest): Promise<RegisterResult> =>
 export const dictionary = (): Promise<Dictionary | null> => commands.dictionary();
 
 /** The dictionary road within reach of a position (30 m, the rule the device applies), or null. */
-export const nearestRoad = (lat: number, lon: number): Promise<string | null> => commands.nearestRoad(lat, lon);
+export const placeAt = (lat: number, lon: number): Promise<PlaceAt> => commands.placeAt(lat, lon);
 
 // --- photos --------------------------------------------------------------------------------------------
 

@@ -167,6 +167,8 @@ export interface CompleteTaskRequest {
 }
 
 export type Patrol = ipc.PatrolRow_Serialize;
+/** The dictionary road and unit grid (单元网格) at a position, as the phone finds them offline. */
+export type PlaceAt = ipc.PlaceAt_Serialize;
 
 export type SyncPhase = ipc.Phase;
 

@@ -12,10 +12,11 @@ export const commands = {
 	register: (server: string, username: string, password: string, deviceName: string) => __TAURI_INVOKE<Registered_Serialize>("register", { server, username, password, deviceName }),
 	dictionary: () => __TAURI_INVOKE<Dictionary_Serialize | null>("dictionary"),
 	/**
-	 *  The dictionary road within reach of a position (`protocol::ROAD_MATCH_M`), to fill in a report's road
-	 *  without typing: the same rule the device applies when a report leaves the road empty.
+	 *  The road within reach of a position (`protocol::ROAD_MATCH_M`) and the unit grid (单元网格) holding it, from
+	 *  the dictionary the phone holds: the report form fills them in without typing, by the same rules the device
+	 *  and the server apply when the report is saved and received.
 	 */
-	nearestRoad: (lat: number, lon: number) => __TAURI_INVOKE<string | null>("nearest_road", { lat, lon }),
+	placeAt: (lat: number, lon: number) => __TAURI_INVOKE<PlaceAt_Serialize>("place_at", { lat, lon }),
 	photoBegin: () => __TAURI_INVOKE<string>("photo_begin"),
 	photoAppend: (uploadId: string, chunk: string) => __TAURI_INVOKE<number>("photo_append", { uploadId, chunk }),
 	/**
@@ -227,6 +228,7 @@ export type Dictionary_Deserialize = {
 	categories: Category_Deserialize[],
 	departments: Department[],
 	roads?: Road_Deserialize[],
+	grids?: Grid_Deserialize[],
 	classes?: CategoryClass_Deserialize[],
 	routes?: RouteOverride_Deserialize[],
 };
@@ -236,6 +238,7 @@ export type Dictionary_Serialize = {
 	categories: Category_Serialize[],
 	departments: Department[],
 	roads: Road_Serialize[],
+	grids: Grid_Serialize[],
 	classes?: CategoryClass_Serialize[],
 	routes?: RouteOverride_Serialize[],
 };
@@ -276,6 +279,8 @@ export type FindingRow_Deserialize = {
 	description: string,
 	observed_at: string,
 	photos: number,
+	/**  The unit grid (单元网格): the phone's assignment, then the server's once it answered. */
+	grid?: string | null,
 };
 
 /**  One finding as lists show it. */
@@ -290,6 +295,8 @@ export type FindingRow_Serialize = {
 	description: string,
 	observed_at: string,
 	photos: number,
+	/**  The unit grid (单元网格): the phone's assignment, then the server's once it answered. */
+	grid: string | null,
 };
 
 /**  A finding as the device creates it (`finding.create`). */
@@ -345,6 +352,50 @@ export type GpsFix = {
 	lon: number,
 	accuracy_m: number,
 	fixed_at: string,
+};
+
+/**
+ *  A unit grid (单元网格): the unit of patrol areas, about 10,000 m² bounded by roads, rivers and walls, with
+ *  the team and inspectors (网格员) responsible for it.
+ */
+export type Grid = Grid_Serialize | Grid_Deserialize;
+
+/**
+ *  A unit grid (单元网格): the unit of patrol areas, about 10,000 m² bounded by roads, rivers and walls, with
+ *  the team and inspectors (网格员) responsible for it.
+ */
+export type Grid_Deserialize = {
+	code: string,
+	name: string,
+	team?: string | null,
+	/**  Usernames of the grid's inspectors. */
+	inspectors?: string[],
+	/**
+	 *  Rings of `[lat, lon]` points, as in `roads`: the outer ring first, holes after; each ring closed (its
+	 *  last point repeats its first).
+	 */
+	polygon: (([number, number])[])[],
+	/**  The other pieces of a grid in several (a MultiPolygon), each as `polygon` (extension). */
+	parts?: ((([number, number])[])[])[],
+};
+
+/**
+ *  A unit grid (单元网格): the unit of patrol areas, about 10,000 m² bounded by roads, rivers and walls, with
+ *  the team and inspectors (网格员) responsible for it.
+ */
+export type Grid_Serialize = {
+	code: string,
+	name: string,
+	team: string | null,
+	/**  Usernames of the grid's inspectors. */
+	inspectors: string[],
+	/**
+	 *  Rings of `[lat, lon]` points, as in `roads`: the outer ring first, holes after; each ring closed (its
+	 *  last point repeats its first).
+	 */
+	polygon: (([number, number])[])[],
+	/**  The other pieces of a grid in several (a MultiPolygon), each as `polygon` (extension). */
+	parts?: ((([number, number])[])[])[],
 };
 
 /**  A position fix in WGS-84, as the GPS (or the inspector's pin) gave it. */
@@ -504,6 +555,23 @@ export type PhotoRef_Serialize = {
 
 export type PhotoRole = "before" | "after";
 
+/**  The road and grid at a position, for the report form. */
+export type PlaceAt = PlaceAt_Serialize | PlaceAt_Deserialize;
+
+/**  The road and grid at a position, for the report form. */
+export type PlaceAt_Deserialize = {
+	road?: string | null,
+	grid?: string | null,
+	grid_name?: string | null,
+};
+
+/**  The road and grid at a position, for the report form. */
+export type PlaceAt_Serialize = {
+	road: string | null,
+	grid: string | null,
+	grid_name: string | null,
+};
+
 /**  Where a sync is, for progress displays. */
 export type Progress = {
 	phase: Phase,
@@ -567,6 +635,8 @@ export type Road_Deserialize = {
 	grid?: string | null,
 	/**  The road's centre line as `[lat, lon]` pairs. */
 	points?: ([number, number])[],
+	/**  The username of the road's 路长 (road chief), who answers for it. */
+	chief?: string | null,
 };
 
 export type Road_Serialize = {
@@ -574,6 +644,8 @@ export type Road_Serialize = {
 	grid: string | null,
 	/**  The road's centre line as `[lat, lon]` pairs. */
 	points: ([number, number])[],
+	/**  The username of the road's 路长 (road chief), who answers for it. */
+	chief: string | null,
 };
 
 /**  The five roles of the contract. */

@@ -281,14 +281,20 @@ describe('report', () => {
     expect(byTestId('report-photo-item')).toHaveLength(2);
   });
 
-  it('fills in the road Rust finds for the position, until the inspector types one', async () => {
+  it('fills in the road and shows the grid Rust finds for the position, the road until the inspector types one', async () => {
     const { callsOf } = await mountApp('/report', {
       simulated_location: () => ({ lat: 41.7968, lon: 123.4328, accuracy_m: 8, source: 'gps' }),
-      nearest_road: ({ lat }) => (lat === 41.7968 ? '中山路' : null),
+      place_at: ({ lat }) =>
+        lat === 41.7968
+          ? { road: '中山路', grid: '210103001', grid_name: '中山路北网格' }
+          : { road: null, grid: null, grid_name: null },
     });
-    expect(callsOf('nearest_road')[0].args).toEqual({ lat: 41.7968, lon: 123.4328 });
+    expect(callsOf('place_at')[0].args).toEqual({ lat: 41.7968, lon: 123.4328 });
     const [road] = byTestId<HTMLInputElement>('report-road');
     expect(road.value).toBe('中山路');
+    const [grid] = byTestId('report-grid');
+    expect(grid.dataset.code).toBe('210103001');
+    expect(grid.textContent).toContain('中山路北网格');
     road.value = '解放街';
     road.dispatchEvent(new Event('input'));
     await settle();
@@ -341,7 +347,7 @@ describe('drafts', () => {
   const DRAFT_LOCATION = { lat: 41.801, lon: 123.401, accuracy_m: 6, source: 'gps' as const, fixed_at: '2026-11-21T08:00:00Z' };
   const draftRow = (fields: Partial<FindingRow> = {}): FindingRow => ({
     id: 'd1', local_state: 'draft', server_state: null, case_no: null, case_state: null, reason: null,
-    category: '', description: '井盖松动', observed_at: '2026-11-21T08:00:00Z', photos: 1, ...fields,
+    category: '', description: '井盖松动', observed_at: '2026-11-21T08:00:00Z', photos: 1, grid: null, ...fields,
   });
   const draftDetail = (): FindingDetail => ({
     row: draftRow(),
@@ -505,6 +511,7 @@ describe('my reports', () => {
     description: '路面有垃圾',
     observed_at: '2026-11-21T08:30:00Z',
     photos: 1,
+    grid: null,
     ...fields,
   });
 

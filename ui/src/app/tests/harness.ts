@@ -57,6 +57,7 @@ export const DICTIONARY: Dictionary = {
   categories: [category('C0102', '污水井盖', true), category('E0102', '暴露垃圾'), category('E0512', '占道经营')],
   departments: [{ code: 'ZF', name: '城管执法' }],
   roads: [],
+  grids: [],
   classes: [
     { code: 'C01', name: '公用设施', name_en: 'Public utilities' },
     { code: 'E01', name: '市容环境', name_en: 'City appearance' },
@@ -73,7 +74,7 @@ function defaults(): Record<string, Handler> {
     sync_state: () => ({ running: false, progress: null, last_report: null, last_error: null, last_sync_at: null }),
     simulated_location: () => ({ lat: 41.7968, lon: 123.4328, accuracy_m: 8, source: 'gps' }),
     nearby_cases: () => [],
-    nearest_road: () => null,
+    place_at: () => ({ road: null, grid: null, grid_name: null }),
     basemaps_installed: () => [],
     notify_network: () => null,
     findings: () => [],

@@ -52,7 +52,7 @@ describe('formatting', () => {
 describe('findingStatus', () => {
   const row = (fields: Partial<FindingRow>): FindingRow => ({
     id: 'f', local_state: 'received', server_state: null, case_no: null, case_state: null, reason: null,
-    category: 'E0102', description: '', observed_at: '2026-11-21T08:00:00Z', photos: 1, ...fields,
+    category: 'E0102', description: '', observed_at: '2026-11-21T08:00:00Z', photos: 1, grid: null, ...fields,
   });
 
   it('reads from draft and saved to closed', () => {

@@ -846,6 +846,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/grids": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Import the grids (单元网格) from a GeoJSON FeatureCollection as a new dictionary version; 422 names the refused feature in details.feature
+         * @description Who may call it: admin.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["GridsImported"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/health": {
         parameters: {
             query?: never;
@@ -1767,6 +1815,8 @@ export interface components {
             /** Format: date-time */
             filed_at: string;
             findings?: components["schemas"]["ReviewItem"][] | null;
+            /** @description The unit grid (单元网格) the case lies in. */
+            grid: string | null;
             history?: components["schemas"]["HistoryEntry"][] | null;
             location: components["schemas"]["GeoPoint"];
             overdue: boolean;
@@ -1902,6 +1952,8 @@ export interface components {
             classes?: components["schemas"]["CategoryClass"][];
             departments: components["schemas"]["Department"][];
             /** @default [] */
+            grids: components["schemas"]["Grid"][];
+            /** @default [] */
             roads: components["schemas"]["Road"][];
             routes?: components["schemas"]["RouteOverride"][];
             /** Format: int64 */
@@ -1960,6 +2012,11 @@ export interface components {
             case: components["schemas"]["CaseSummary"] | (null);
             /** Format: uuid */
             finding_id: string;
+            /**
+             * @description The unit grid (单元网格) the server placed the finding in (second wave).
+             * @default null
+             */
+            grid: string | null;
             reason: string | null;
             state: components["schemas"]["FindingState"];
         };
@@ -1983,6 +2040,36 @@ export interface components {
             lat: number;
             /** Format: double */
             lon: number;
+        };
+        /**
+         * @description A unit grid (单元网格): the unit of patrol areas, about 10,000 m² bounded by roads, rivers and walls, with
+         *     the team and inspectors (网格员) responsible for it.
+         */
+        Grid: {
+            code: string;
+            /**
+             * @description Usernames of the grid's inspectors.
+             * @default []
+             */
+            inspectors: string[];
+            name: string;
+            /** @description The other pieces of a grid in several (a MultiPolygon), each as `polygon` (extension). */
+            parts?: number[][][][];
+            /**
+             * @description Rings of `[lat, lon]` points, as in `roads`: the outer ring first, holes after; each ring closed (its
+             *     last point repeats its first).
+             */
+            polygon: number[][][];
+            /** @default null */
+            team: string | null;
+        };
+        /** @description The answer to an import: `version` and `grids` as the contract has them, the overlaps as an extension. */
+        GridsImported: {
+            /** Format: uint */
+            grids: number;
+            overlaps: components["schemas"]["OverlapView"][];
+            /** Format: int64 */
+            version: number;
         };
         /** @description `GET /api/v1/health`. */
         Health: {
@@ -2067,6 +2154,13 @@ export interface components {
         };
         /** @description How an op fared. */
         OpStatus: "applied" | "duplicate" | "rejected" | "retry";
+        /** @description Two grids that share more than a border (a warning: both are kept). */
+        OverlapView: {
+            a: string;
+            /** Format: double */
+            area_m2: number;
+            b: string;
+        };
         /** @description `patrol` in a result. */
         PatrolAck: {
             /** Format: uuid */
@@ -2173,6 +2267,8 @@ export interface components {
             fixed_on_spot: boolean;
             /** @description The device's own fix beside a pin placed by hand, as sent; null otherwise. */
             gps: components["schemas"]["GpsFix"] | (null);
+            /** @description The unit grid (单元网格) the finding lies in: the server's assignment when the dictionary has grids. */
+            grid: string | null;
             /** Format: uuid */
             id: string;
             location: components["schemas"]["Location"];
@@ -2206,6 +2302,11 @@ export interface components {
             reason?: string | null;
         };
         Road: {
+            /**
+             * @description The username of the road's 路长 (road chief), who answers for it.
+             * @default null
+             */
+            chief: string | null;
             /** @default null */
             grid: string | null;
             name: string;
@@ -2521,6 +2622,8 @@ export type FindingState = components['schemas']['FindingState'];
 export type FindingUpdated = components['schemas']['FindingUpdated'];
 export type GeoPoint = components['schemas']['GeoPoint'];
 export type GpsFix = components['schemas']['GpsFix'];
+export type Grid = components['schemas']['Grid'];
+export type GridsImported = components['schemas']['GridsImported'];
 export type Health = components['schemas']['Health'];
 export type HistoryEntry = components['schemas']['HistoryEntry'];
 export type Imported = components['schemas']['Imported'];
@@ -2532,6 +2635,7 @@ export type NewUserRequest = components['schemas']['NewUserRequest'];
 export type OpEnvelope = components['schemas']['OpEnvelope'];
 export type OpResult = components['schemas']['OpResult'];
 export type OpStatus = components['schemas']['OpStatus'];
+export type OverlapView = components['schemas']['OverlapView'];
 export type PatrolAck = components['schemas']['PatrolAck'];
 export type PatrolEnd = components['schemas']['PatrolEnd'];
 export type PatrolList = components['schemas']['PatrolList'];

@@ -143,6 +143,7 @@ const en: MessageSchema = {
       photos: 'Photos',
       position: 'Position',
       road: 'Road',
+      grid: 'Grid',
       roadPlaceholder: 'Matched automatically, editable',
       address: 'Address',
       addressPlaceholder: 'House number or landmark (optional)',

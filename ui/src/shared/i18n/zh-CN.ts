@@ -142,6 +142,7 @@ const zhCN = {
       photos: '现场照片',
       position: '位置',
       road: '道路',
+      grid: '网格',
       roadPlaceholder: '自动匹配, 可修改',
       address: '地址',
       addressPlaceholder: '门牌号或标志物 (可选)',

@@ -1,10 +1,11 @@
 // The report's own fields: photos, category, description, flags, facility, address and road. The road
-// follows the position (the dictionary's road within reach, as Rust finds it) until the inspector edits it.
+// follows the position (the dictionary's road within reach, as Rust finds it) until the inspector edits it;
+// the unit grid (单元网格) always follows it (the device and the server place the report by the same rule).
 import { computed, ref, watch, type Ref } from 'vue';
 import { useI18n } from 'vue-i18n';
-import type { FindingDetail, Location, PhotoRef, PhotoRole, ReportInput, StagedPhoto } from '../../../shared/types';
+import type { FindingDetail, Location, PhotoRef, PhotoRole, PlaceAt, ReportInput, StagedPhoto } from '../../../shared/types';
 import { MAX_PHOTOS } from '../../../shared/limits';
-import { nearestRoad, type PhotoStamp } from '../../ipc';
+import { placeAt, type PhotoStamp } from '../../ipc';
 import { findCategory, recentCategories } from '../../categories';
 import { app } from '../../state';
 
@@ -36,16 +37,21 @@ export function useReportForm(location: Readonly<Ref<Location | null>>) {
   const road = ref('');
   const roadTouched = ref(false);
 
-  // Rust answers from the dictionary the phone holds, by the rule it applies to a report sent without a
-  // road; an answer for a position the form has since left is dropped.
-  let roadAsked = 0;
+  /** The grid the report will carry, with its name: display only. */
+  const grid = ref<Pick<PlaceAt, 'grid' | 'grid_name'> | null>(null);
+
+  // Rust answers from the dictionary the phone holds, by the rules it applies to a report sent without a
+  // road, and to every report's grid; an answer for a position the form has since left is dropped.
+  let placeAsked = 0;
   watch(
     location,
     async (loc) => {
-      if (!loc || roadTouched.value) return;
-      const asked = ++roadAsked;
-      const name = await nearestRoad(loc.lat, loc.lon).catch(() => null);
-      if (asked === roadAsked && !roadTouched.value) road.value = name ?? '';
+      if (!loc) return;
+      const asked = ++placeAsked;
+      const place = await placeAt(loc.lat, loc.lon).catch(() => null);
+      if (asked !== placeAsked) return;
+      grid.value = place?.grid ? { grid: place.grid, grid_name: place.grid_name } : null;
+      if (!roadTouched.value) road.value = place?.road ?? '';
     },
     { immediate: true },
   );
@@ -135,6 +141,7 @@ export function useReportForm(location: Readonly<Ref<Location | null>>) {
     address,
     road,
     roadTouched,
+    grid,
     selectedCategory,
     selectCategory,
     onUrgent,
