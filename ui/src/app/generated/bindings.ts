@@ -645,7 +645,7 @@ export type Road_Serialize = {
 	/**  The road's centre line as `[lat, lon]` pairs. */
 	points: ([number, number])[],
 	/**  The username of the road's 路长 (road chief), who answers for it. */
-	chief: string | null,
+	chief?: string,
 };
 
 /**  The five roles of the contract. */

@@ -2302,11 +2302,8 @@ export interface components {
             reason?: string | null;
         };
         Road: {
-            /**
-             * @description The username of the road's 路长 (road chief), who answers for it.
-             * @default null
-             */
-            chief: string | null;
+            /** @description The username of the road's 路长 (road chief), who answers for it. */
+            chief?: string | null;
             /** @default null */
             grid: string | null;
             name: string;
