@@ -113,6 +113,21 @@ fn grids_place_every_finding_and_case_on_the_server_and_the_phone() {
     phone.ok(&["sync"]);
     assert_eq!(review_grid(&api, &chief, &id), "210103102");
     assert_eq!(local(&id)["grid"], "210103102", "after the server's answer");
+
+    // The indicators by grid and by road: three reports in the east grid (the early one placed again), one
+    // outside every grid; the phone's report named the demo road it was made on.
+    let stats = |group_by: &str| {
+        let answer = api.get(&format!("/stats?from={0}&to={0}&group_by={group_by}", today()), Some(&chief));
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        answer.body["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["key"].as_str().unwrap().to_owned(), r["reported"].as_u64().unwrap()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(stats("grid"), [("-".to_owned(), 1), ("210103102".to_owned(), 3)]);
+    assert!(stats("road").contains(&("中街路".to_owned(), 1)), "{:?}", stats("road"));
 }
 
 #[test]

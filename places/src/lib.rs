@@ -6,8 +6,10 @@
 //! Positions are WGS-84 `[lat, lon]` as everywhere in the protocol; the geometry library works in `x = lon,
 //! y = lat`, and the conversion happens here only.
 
+mod coverage;
 mod grids;
 mod import;
 
+pub use coverage::{RoadIndex, TrackPoint, Walked, Walks, walk};
 pub use grids::{GridIndex, check, shape};
 pub use import::{GridImport, ImportError, OVERLAP_WARN_M2, Overlap, import_geojson, overlaps};

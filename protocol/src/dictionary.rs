@@ -146,44 +146,12 @@ pub struct Dictionary {
 }
 
 /// A road whose centre line is further than this from a position is not "the road here": for the road a
-/// report is filled in with, and for the roads a patrol's track walked.
+/// report is filled in with, and for the roads a patrol's track walked (the `places` crate applies it).
 pub const ROAD_MATCH_M: f64 = 30.0;
 
 impl Dictionary {
     pub fn category(&self, code: &str) -> Option<&Category> {
         self.categories.iter().find(|c| c.code == code)
-    }
-
-    /// The nearest road with a centre line within `max_m` of the point.
-    pub fn nearest_road(&self, lat: f64, lon: f64, max_m: f64) -> Option<&Road> {
-        self.roads
-            .iter()
-            .filter_map(|r| crate::geo::distance_to_polyline_m(lat, lon, &r.points).map(|d| (r, d)))
-            .filter(|(_, d)| *d <= max_m)
-            .min_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(r, _)| r)
-    }
-
-    /// Metres walked on each road along a track of `[lat, lon]` points: a step counts for a road when both
-    /// its ends are within `max_m` of that road (the nearest one). Longest first.
-    pub fn roads_walked(&self, track: &[[f64; 2]], max_m: f64) -> Vec<(String, f64)> {
-        let mut walked: Vec<(String, f64)> = Vec::new();
-        let mut previous: Option<(&[f64; 2], Option<&str>)> = None;
-        for point in track {
-            let road = self.nearest_road(point[0], point[1], max_m).map(|r| r.name.as_str());
-            if let Some((p, Some(prev_road))) = previous
-                && road == Some(prev_road)
-            {
-                let step = crate::geo::distance_m(p[0], p[1], point[0], point[1]);
-                match walked.iter_mut().find(|(name, _)| name == prev_road) {
-                    Some(entry) => entry.1 += step,
-                    None => walked.push((prev_road.to_owned(), step)),
-                }
-            }
-            previous = Some((point, road));
-        }
-        walked.sort_by(|a, b| b.1.total_cmp(&a.1));
-        walked
     }
 
     /// The department a case goes to: the most specific matching route override, else the category's.
@@ -231,52 +199,5 @@ impl Dictionary {
             }
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn with_roads() -> Dictionary {
-        serde_json::from_value(serde_json::json!({
-            "version": 1, "categories": [], "departments": [],
-            "roads": [
-                // East–west along 41.800; north–south along 123.410, meeting at its east end.
-                {"name": "人民路", "points": [[41.800, 123.400], [41.800, 123.410]]},
-                {"name": "解放街", "points": [[41.800, 123.410], [41.810, 123.410]]},
-                {"name": "无线路"}
-            ]
-        }))
-        .unwrap()
-    }
-
-    #[test]
-    fn nearest_road_within_reach() {
-        let d = with_roads();
-        assert_eq!(d.nearest_road(41.8001, 123.405, 30.0).map(|r| r.name.as_str()), Some("人民路"));
-        assert_eq!(d.nearest_road(41.805, 123.4101, 30.0).map(|r| r.name.as_str()), Some("解放街"));
-        // 100 m off both roads: none.
-        assert!(d.nearest_road(41.8009, 123.405, 30.0).is_none());
-    }
-
-    #[test]
-    fn roads_walked_along_a_track() {
-        let d = with_roads();
-        // 人民路 from 123.402 to 123.408 (about 498 m), then a jump off-road, then 0.003° up 解放街 (~334 m).
-        let track = [
-            [41.8, 123.402],
-            [41.8, 123.405],
-            [41.8, 123.408],
-            [41.805, 123.405],
-            [41.803, 123.4101],
-            [41.806, 123.4101],
-        ];
-        let walked = d.roads_walked(&track, 30.0);
-        assert_eq!(walked.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), ["人民路", "解放街"]);
-        let along = crate::geo::distance_m(41.8, 123.402, 41.8, 123.408);
-        assert!((walked[0].1 - along).abs() < 0.5, "{walked:?}");
-        assert!((walked[1].1 - crate::geo::distance_m(41.803, 123.4101, 41.806, 123.4101)).abs() < 0.5);
-        assert!(d.roads_walked(&[], 30.0).is_empty());
     }
 }

@@ -155,6 +155,8 @@ pub enum Listing {
     /// The evaluation indicators (`GET /stats`).
     Indicators,
     Cases,
+    /// What the patrols walked (`GET /coverage`).
+    Coverage,
 }
 
 /// What of a listing a caller may see.
@@ -271,10 +273,11 @@ impl Principal {
             (_, Role::Chief) => Ok(Scope::Team(user.team.clone())),
             (Listing::Cases, Role::Department) => Ok(Scope::Department(user.department.clone())),
             (Listing::Cases, Role::Inspector) => Ok(Scope::Reporter(user.id)),
-            (Listing::Findings | Listing::Patrols | Listing::Indicators, role) => {
+            (Listing::Findings | Listing::Patrols | Listing::Indicators | Listing::Coverage, role) => {
                 let what = match listing {
                     Listing::Findings => "review findings",
                     Listing::Patrols => "see patrols",
+                    Listing::Coverage => "see patrol coverage",
                     _ => "read statistics",
                 };
                 Err(AppError::forbidden(format!("role `{role}` may not {what}")))

@@ -1,10 +1,10 @@
 //! Place on the phone, offline: the road and the unit grid (单元网格) at a position, from the dictionary the
-//! phone holds, so that the report form shows them before any sync. The dictionary is parsed and its grids
-//! indexed once per version, not per position.
+//! phone holds, so that the report form shows them before any sync. The dictionary is parsed and its roads
+//! and grids indexed once per version, not per position.
 
 use std::sync::Arc;
 
-use places::GridIndex;
+use places::{GridIndex, RoadIndex};
 use protocol::{Dictionary, ROAD_MATCH_M};
 use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
@@ -16,18 +16,20 @@ use crate::error::DeviceResult;
 #[derive(Debug)]
 pub struct Places {
     pub dictionary: Dictionary,
+    roads: RoadIndex,
     grids: GridIndex,
 }
 
 impl Places {
     pub fn new(dictionary: Dictionary) -> Places {
+        let roads = RoadIndex::new(&dictionary.roads);
         let grids = GridIndex::new(&dictionary.grids);
-        Places { dictionary, grids }
+        Places { dictionary, roads, grids }
     }
 
     /// The dictionary road within reach of the position (`ROAD_MATCH_M`).
     pub fn road_at(&self, lat: f64, lon: f64) -> Option<&str> {
-        self.dictionary.nearest_road(lat, lon, ROAD_MATCH_M).map(|r| r.name.as_str())
+        self.roads.nearest(lat, lon, ROAD_MATCH_M).map(|r| self.roads.name(r))
     }
 
     /// The grid a report at the position carries: the server's rule (`GridIndex::assign`), so both agree.

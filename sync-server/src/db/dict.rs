@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use places::GridIndex;
+use places::{GridIndex, RoadIndex};
 use protocol::{Category, Dictionary};
 use rusqlite::{Connection, params};
 
@@ -20,13 +20,20 @@ pub struct DictIndex {
     pub current_at: Option<DateTime<Utc>>,
     /// Code → (version it was last defined in, its definition there).
     pub categories: HashMap<String, (i64, Category)>,
-    /// The current version's grids, indexed by place.
+    /// The current version's grids and roads, indexed by place.
     pub grids: Arc<GridIndex>,
+    pub roads: Arc<RoadIndex>,
 }
 
 impl Default for DictIndex {
     fn default() -> DictIndex {
-        DictIndex { current: None, current_at: None, categories: HashMap::new(), grids: Arc::new(GridIndex::new(&[])) }
+        DictIndex {
+            current: None,
+            current_at: None,
+            categories: HashMap::new(),
+            grids: Arc::new(GridIndex::new(&[])),
+            roads: Arc::new(RoadIndex::new(&[])),
+        }
     }
 }
 
@@ -45,13 +52,14 @@ impl DictIndex {
     pub(super) fn with(&self, d: &Dictionary, at: DateTime<Utc>) -> DictIndex {
         let mut next = self.clone();
         next.add(d, at);
-        next.index_grids();
+        next.index_places();
         next
     }
 
-    fn index_grids(&mut self) {
-        let grids = self.current.as_ref().map_or(&[][..], |d| &d.grids[..]);
+    fn index_places(&mut self) {
+        let (grids, roads) = self.current.as_ref().map_or((&[][..], &[][..]), |d| (&d.grids[..], &d.roads[..]));
         self.grids = Arc::new(GridIndex::new(grids));
+        self.roads = Arc::new(RoadIndex::new(roads));
     }
 
     fn add(&mut self, d: &Dictionary, at: DateTime<Utc>) {
@@ -78,7 +86,7 @@ pub(super) fn load(conn: &Connection) -> StoreResult<DictIndex> {
         let d: Dictionary = serde_json::from_str(&body).map_err(bad_data)?;
         index.add(&d, at);
     }
-    index.index_grids();
+    index.index_places();
     Ok(index)
 }
 

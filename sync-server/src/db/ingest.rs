@@ -198,6 +198,9 @@ fn apply_one(
                     let at = ts(p.t.with_timezone(&Utc));
                     stmt.execute(params![t.patrol_id.to_string(), at, p.lat, p.lon, p.accuracy_m])?;
                 }
+                // The coverage kept for this patrol no longer holds its whole track.
+                tx.prepare_cached("UPDATE patrols SET track_rev = track_rev + 1 WHERE id = ?1")?
+                    .execute([t.patrol_id.to_string()])?;
                 done(OpStatus::Applied, patrol_ack(seq, t.patrol_id))
             }
         }

@@ -18,6 +18,7 @@ mod basemaps;
 mod blobs;
 mod cases;
 mod changes;
+mod coverage;
 mod devices;
 mod dict;
 mod error;

@@ -1,12 +1,14 @@
 //! Patrols (巡查) with their tracks, and the roads each track ran along, for the chief's map.
 
 use chrono::{DateTime, Utc};
+use places::TrackPoint;
 use protocol::Timestamp;
 use rusqlite::{Connection, params};
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::devices::DeviceUser;
+use super::dict::DictIndex;
 use super::error::StoreResult;
 use super::sql::{Sql, stored};
 use crate::config::Zone;
@@ -38,7 +40,7 @@ pub struct RoadWalked {
 pub(super) fn patrols(
     conn: &Connection,
     zone: &Zone,
-    dictionary: Option<&protocol::Dictionary>,
+    dict: &DictIndex,
     scope: &Scope,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
@@ -71,6 +73,7 @@ pub(super) fn patrols(
         })?
         .collect::<Result<Vec<_>, _>>()?;
     let mut out = Vec::new();
+    let no_grids = places::GridIndex::new(&[]);
     let mut points = conn.prepare_cached("SELECT lat, lon, t FROM track_points WHERE patrol_id = ?1 ORDER BY t")?;
     for (id, username, display_name, user_team, start, ended, distance, findings, user_id) in rows {
         if !visible(&user_id, &user_team) {
@@ -79,15 +82,14 @@ pub(super) fn patrols(
         let track = points
             .query_map([&id], |r| Ok((r.get::<_, f64>(0)?, r.get::<_, f64>(1)?, r.get::<_, String>(2)?)))?
             .collect::<Result<Vec<_>, _>>()?;
-        let roads = dictionary
-            .map(|d| {
-                let line: Vec<[f64; 2]> = track.iter().map(|(lat, lon, _)| [*lat, *lon]).collect();
-                d.roads_walked(&line, protocol::ROAD_MATCH_M)
-                    .into_iter()
-                    .map(|(name, distance_m)| RoadWalked { name, distance_m: (distance_m * 10.0).round() / 10.0 })
-                    .collect()
-            })
-            .unwrap_or_default();
+        // (Neither times nor grids are needed for the roads of one patrol.)
+        let line: Vec<TrackPoint> =
+            track.iter().map(|(lat, lon, _)| TrackPoint { lat: *lat, lon: *lon, t: 0 }).collect();
+        let roads = places::walk(&line, &dict.roads, &no_grids, protocol::ROAD_MATCH_M)
+            .roads
+            .into_iter()
+            .map(|w| RoadWalked { name: w.key, distance_m: (w.metres * 10.0).round() / 10.0 })
+            .collect();
         out.push(PatrolView {
             id: stored(&id)?,
             user: DeviceUser { username, display_name },

@@ -13,6 +13,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V7),
         M::up(V8),
         M::up(V9),
+        M::up(V10),
     ])
 }
 
@@ -348,6 +349,27 @@ UPDATE findings SET grid = json_extract(body, '$.grid');
 UPDATE cases SET grid = (SELECT f.grid FROM findings f WHERE f.case_no = cases.case_no ORDER BY f.observed_ts LIMIT 1);
 CREATE INDEX findings_grid ON findings(grid);
 CREATE INDEX cases_grid ON cases(grid);
+"#;
+
+/// Coverage (巡查覆盖): what each patrol's track walked, by road and by grid, computed when first asked and
+/// kept; `track_rev` counts the track ops received, so a patrol whose track grew (or whose coverage was
+/// computed by another dictionary version) is computed again. And each case's road, for the indicators.
+const V10: &str = r#"
+ALTER TABLE patrols ADD COLUMN track_rev INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE patrols ADD COLUMN coverage_rev INTEGER;
+ALTER TABLE patrols ADD COLUMN coverage_dict INTEGER;
+-- The road a case lies on, as its first finding named it (for the indicators by road).
+ALTER TABLE cases ADD COLUMN road TEXT;
+UPDATE cases SET road = (SELECT json_extract(f.body, '$.road') FROM findings f WHERE f.case_no = cases.case_no
+                         ORDER BY f.observed_ts LIMIT 1);
+CREATE TABLE patrol_coverage (
+    patrol_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    walked_m REAL NOT NULL,
+    last_ts INTEGER NOT NULL,
+    PRIMARY KEY (patrol_id, kind, key)
+) WITHOUT ROWID;
 "#;
 
 #[cfg(test)]

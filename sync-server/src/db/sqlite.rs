@@ -22,6 +22,7 @@ use super::basemaps;
 use super::blobs::{self, UploadState};
 use super::cases::{self, ActionInput, CaseFilter, CaseMeta, CaseView};
 use super::changes::{self, ChangePage};
+use super::coverage;
 use super::devices::{self, DeviceView, RegisterOutcome};
 use super::dict::{self, DictIndex};
 use super::error::{StoreError, StoreResult};
@@ -37,6 +38,7 @@ use super::tasks::{self, TaskChange};
 use super::{schema, stats_facts};
 use crate::blobs::BlobMeta;
 use crate::domain::EngineSettings;
+use crate::domain::coverage::{CoverageBy, CoverageTallies};
 use crate::domain::cursor::Cursor;
 use crate::domain::ops::PreparedOp;
 use crate::domain::stats::StatEvent;
@@ -483,9 +485,30 @@ impl Store for SqliteStore {
         self.case_after(&case_no, now)
     }
 
+    fn coverage(
+        &self,
+        scope: &Scope,
+        by: CoverageBy,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<CoverageTallies> {
+        let dict = self.dict_index();
+        let stale = coverage::stale(&self.reader(), &dict, from, to)?;
+        if !stale.is_empty() {
+            // Walking the tracks holds no lock; only keeping the result takes the writer, briefly.
+            let computed = coverage::compute(&self.reader(), &dict, stale)?;
+            self.write(|tx| coverage::keep(tx, &dict, computed))?;
+        }
+        let reader = self.reader();
+        Ok(CoverageTallies {
+            walked: coverage::tallies(&reader, scope, by, from, to)?,
+            findings: coverage::findings(&reader, scope, by, from, to)?,
+        })
+    }
+
     fn patrols(&self, scope: &Scope, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<PatrolView>> {
         let dict = self.dict_index();
-        patrols::patrols(&self.reader(), &self.settings.zone, dict.current.as_ref(), scope, from, to)
+        patrols::patrols(&self.reader(), &self.settings.zone, &dict, scope, from, to)
     }
 
     fn sync_health(&self, now: DateTime<Utc>) -> StoreResult<SyncHealth> {

@@ -11,8 +11,47 @@ use super::sql::{Sql, bad_data, ts};
 use crate::domain::lifecycle::{CaseAction, CaseEvent};
 use crate::domain::stats::{Metric, StatEvent};
 
-/// Facts with a deadline: `sql` selects (inspector, team, department, category, due_at, done_at) of the
-/// deadlines falling in the period; a fact is in time when it was done at or before its deadline.
+/// A row of the facts' queries: who reported it, the team, department, category, grid and road of its finding
+/// or case, then what the query adds.
+struct Fact {
+    user: String,
+    team: Option<String>,
+    department: Option<String>,
+    category: String,
+    grid: Option<String>,
+    road: Option<String>,
+}
+
+impl Fact {
+    /// Reads the six columns from `at` on.
+    fn read(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Fact> {
+        Ok(Fact {
+            user: r.get(at)?,
+            team: r.get(at + 1)?,
+            department: r.get(at + 2)?,
+            category: r.get(at + 3)?,
+            grid: r.get(at + 4)?,
+            road: r.get(at + 5)?,
+        })
+    }
+
+    fn event(self, metric: Metric, at: DateTime<Utc>, in_time: bool) -> StatEvent {
+        StatEvent {
+            metric,
+            inspector: Some(self.user),
+            team: self.team,
+            department: self.department,
+            category: Some(self.category),
+            grid: self.grid,
+            road: self.road,
+            at,
+            in_time,
+        }
+    }
+}
+
+/// Facts with a deadline: `sql` selects the six columns of a `Fact`, then due_at and done_at, of the deadlines
+/// falling in the period; a fact is in time when it was done at or before its deadline.
 fn deadline_events(
     conn: &Connection,
     sql: &str,
@@ -23,26 +62,14 @@ fn deadline_events(
     let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map(params![ts(from), ts(to)], |r| {
         Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, Option<String>>(1)?,
-            r.get::<_, Option<String>>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, Sql<DateTime<Utc>>>(4)?.0,
-            r.get::<_, Option<Sql<DateTime<Utc>>>>(5)?.map(|t| t.0),
+            Fact::read(r, 0)?,
+            r.get::<_, Sql<DateTime<Utc>>>(6)?.0,
+            r.get::<_, Option<Sql<DateTime<Utc>>>>(7)?.map(|t| t.0),
         ))
     })?;
     for row in rows {
-        let (user, team, department, category, due, done) = row?;
-        let in_time = done.is_some_and(|d| d <= due);
-        out.push(StatEvent {
-            metric,
-            inspector: Some(user),
-            team,
-            department,
-            category: Some(category),
-            at: due,
-            in_time,
-        });
+        let (fact, due, done) = row?;
+        out.push(fact.event(metric, due, done.is_some_and(|d| d <= due)));
     }
     Ok(())
 }
@@ -57,32 +84,19 @@ pub(super) fn stat_events(
     let mut out = Vec::new();
     // Findings reported, valid, fixed on the spot.
     let mut stmt = conn.prepare_cached(
-        "SELECT u.username, f.team, f.category, f.observed_ts, f.state, f.fixed_on_spot
+        "SELECT u.username, f.team, NULL, f.category, f.grid, json_extract(f.body, '$.road'),
+                f.observed_ts, f.state, f.fixed_on_spot
          FROM findings f JOIN users u ON u.id = f.reporter_id WHERE f.observed_ts >= ?1 AND f.observed_ts < ?2",
     )?;
     let rows = stmt.query_map(params![from.timestamp(), to.timestamp()], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, Option<String>>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, i64>(3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, bool>(5)?,
-        ))
+        Ok((Fact::read(r, 0)?, r.get::<_, i64>(6)?, r.get::<_, String>(7)?, r.get::<_, bool>(8)?))
     })?;
     for row in rows {
-        let (user, team, category, observed, state, fixed) = row?;
+        let (mut fact, observed, state, fixed) = row?;
         let at = DateTime::from_timestamp(observed, 0).ok_or_else(|| bad_data(format!("time {observed}")))?;
         let valid = state == "filed" || state == "merged";
-        let base = StatEvent {
-            metric: Metric::Reported,
-            inspector: Some(user),
-            team,
-            department: department_of(&category),
-            category: Some(category),
-            at,
-            in_time: valid,
-        };
+        fact.department = department_of(&fact.category);
+        let base = fact.event(Metric::Reported, at, valid);
         if fixed {
             out.push(StatEvent { metric: Metric::SelfHandled, in_time: true, ..base.clone() });
         }
@@ -91,7 +105,7 @@ pub(super) fn stat_events(
     // Verification tasks due in the period, done in time when completed before the deadline.
     deadline_events(
         conn,
-        "SELECT u.username, u.team, c.department, c.category, t.due_at, t.completed_at
+        "SELECT u.username, u.team, c.department, c.category, c.grid, c.road, t.due_at, t.completed_at
          FROM tasks t JOIN users u ON u.id = t.assignee_id JOIN cases c ON c.case_no = t.case_no
          WHERE t.state != 'cancelled' AND t.due_at >= ?1 AND t.due_at < ?2",
         Metric::VerifyDue,
@@ -101,7 +115,7 @@ pub(super) fn stat_events(
     // Cases by their handling deadline, in time when first handled before it (from the history).
     deadline_events(
         conn,
-        "SELECT u.username, c.team, c.department, c.category, c.due_at,
+        "SELECT u.username, c.team, c.department, c.category, c.grid, c.road, c.due_at,
                 (SELECT MIN(h.at) FROM case_history h WHERE h.case_no = c.case_no AND h.action = 'handle')
          FROM cases c JOIN users u ON u.id = c.reporter_id
          WHERE c.self_handled = 0 AND c.state != 'voided' AND c.due_at >= ?1 AND c.due_at < ?2",
@@ -110,32 +124,28 @@ pub(super) fn stat_events(
         &mut out,
     )?;
     let mut stmt = conn.prepare_cached(
-        "SELECT h.action, h.to_state, h.at, u.username, c.team, c.department, c.category, c.due_at
+        "SELECT u.username, c.team, c.department, c.category, c.grid, c.road, h.action, h.to_state, h.at, c.due_at
          FROM case_history h JOIN cases c ON c.case_no = h.case_no JOIN users u ON u.id = c.reporter_id
          WHERE h.at >= ?1 AND h.at < ?2 AND (h.action = 'handle' OR (h.action = 'verify' AND h.to_state = 'dispatched') OR h.to_state = 'closed')",
     )?;
     let rows = stmt.query_map(params![ts(from), ts(to)], |r| {
         Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, Option<Sql<CaseState>>>(1)?.map(|s| s.0),
-            r.get::<_, Sql<DateTime<Utc>>>(2)?.0,
-            r.get::<_, String>(3)?,
-            r.get::<_, Option<String>>(4)?,
-            r.get::<_, Option<String>>(5)?,
+            Fact::read(r, 0)?,
             r.get::<_, String>(6)?,
-            r.get::<_, Option<Sql<DateTime<Utc>>>>(7)?.map(|t| t.0),
+            r.get::<_, Option<Sql<CaseState>>>(7)?.map(|s| s.0),
+            r.get::<_, Sql<DateTime<Utc>>>(8)?.0,
+            r.get::<_, Option<Sql<DateTime<Utc>>>>(9)?.map(|t| t.0),
         ))
     })?;
     for row in rows {
-        let (action, to_state, at, user, team, department, category, due) = row?;
+        let (fact, action, to_state, at, due) = row?;
         let metric = match CaseEvent::of_history(&action, to_state) {
             Some(CaseEvent::Act(CaseAction::Handle)) => Metric::Handled,
             Some(CaseEvent::VerifyFail) => Metric::Rework,
             _ if to_state == Some(CaseState::Closed) => Metric::Closed,
             _ => return Err(bad_data(format!("history entry `{action}` is no indicator's fact"))),
         };
-        let in_time = due.is_none_or(|d| at <= d);
-        out.push(StatEvent { metric, inspector: Some(user), team, department, category: Some(category), at, in_time });
+        out.push(fact.event(metric, at, due.is_none_or(|d| at <= d)));
     }
     Ok(out)
 }

@@ -18,6 +18,7 @@ use super::review::Decision;
 use super::sync_health::SyncHealth;
 use super::tasks::TaskChange;
 use crate::blobs::BlobMeta;
+use crate::domain::coverage::{CoverageBy, CoverageTallies};
 use crate::domain::cursor::Cursor;
 use crate::domain::ops::PreparedOp;
 use crate::domain::stats::StatEvent;
@@ -113,6 +114,15 @@ pub trait Store: Send + Sync + 'static {
         note: Option<&str>,
         now: DateTime<Utc>,
     ) -> StoreResult<CaseView>;
+    /// What the patrols started in `[from, to)` walked, by road or by grid, and the findings there, as the scope
+    /// sees them. A patrol's coverage is computed from its track when first asked for, and kept.
+    fn coverage(
+        &self,
+        scope: &Scope,
+        by: CoverageBy,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<CoverageTallies>;
     /// Patrols started in `[from, to)`.
     fn patrols(&self, scope: &Scope, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<PatrolView>>;
     fn sync_health(&self, now: DateTime<Utc>) -> StoreResult<SyncHealth>;

@@ -1,8 +1,9 @@
 //! The rules of 数字城管 (digital urban management) that need no storage: the case lifecycle, filing and
-//! duplicates, working-time deadlines and the indicators. Pure functions over typed values; the `db` layer
+//! duplicates, working-time deadlines, the indicators and patrol coverage. Pure functions over typed values; the `db` layer
 //! persists what they decide.
 
 pub mod calendar;
+pub mod coverage;
 pub mod cursor;
 pub mod filing;
 pub mod lifecycle;

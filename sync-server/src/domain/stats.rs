@@ -35,6 +35,9 @@ pub struct StatEvent {
     pub team: Option<String>,
     pub department: Option<String>,
     pub category: Option<String>,
+    /// The unit grid and the road of the finding or case.
+    pub grid: Option<String>,
+    pub road: Option<String>,
     pub at: DateTime<Utc>,
     /// For "due"-type metrics: whether it was done in time.
     pub in_time: bool,
@@ -48,6 +51,8 @@ pub enum GroupBy {
     Department,
     Category,
     Day,
+    Grid,
+    Road,
 }
 
 impl GroupBy {
@@ -95,6 +100,8 @@ pub fn aggregate(events: &[StatEvent], group_by: GroupBy, zone: &Zone) -> Vec<St
             GroupBy::Department => e.department.clone(),
             GroupBy::Category => e.category.clone(),
             GroupBy::Day => Some(zone.at(e.at).format("%Y-%m-%d").to_string()),
+            GroupBy::Grid => e.grid.clone(),
+            GroupBy::Road => e.road.clone(),
         }
         .unwrap_or_else(|| "-".to_owned());
         let row = rows.entry(key.clone()).or_insert_with(|| StatsRow { key, ..StatsRow::default() });
@@ -175,6 +182,8 @@ mod tests {
             team: Some("一中队".into()),
             department: Some("HW".into()),
             category: Some("E0102".into()),
+            grid: Some("210103001".into()),
+            road: None,
             at: "2026-11-21T02:00:00Z".parse().unwrap(),
             in_time,
         }

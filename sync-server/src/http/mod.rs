@@ -4,6 +4,7 @@ mod accounts;
 mod basemaps;
 mod blobs;
 mod cases;
+mod coverage;
 mod devices;
 mod dictionary;
 mod extract;
@@ -61,6 +62,7 @@ pub fn app(state: AppState) -> Router {
         .route("/me", get(users::me))
         .route("/dictionary", get(dictionary::get_dictionary).post(dictionary::import_dictionary))
         .route("/grids", axum::routing::put(dictionary::import_grids))
+        .route("/coverage", get(coverage::coverage))
         .route("/users", get(users::list_users).post(users::add_user))
         .route("/users/{username}", axum::routing::patch(users::update_user))
         .route("/teams", get(teams::list_teams).post(teams::add_team))

@@ -42,8 +42,9 @@ pub async fn stats(
         return Err(AppError::invalid("to", "to is before from"));
     }
     let group_name = q.group_by.clone().unwrap_or_else(|| "team".into());
-    let group_by = GroupBy::parse(&group_name)
-        .ok_or_else(|| AppError::invalid("group_by", "group_by is inspector, team, department, category or day"))?;
+    let group_by = GroupBy::parse(&group_name).ok_or_else(|| {
+        AppError::invalid("group_by", "group_by is inspector, team, department, category, day, grid or road")
+    })?;
     let scope = principal.scope(Listing::Indicators)?;
     let (start, _) = state.config.zone.day_bounds(from);
     let (_, end) = state.config.zone.day_bounds(to);

@@ -510,6 +510,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/coverage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Patrol coverage of a period (?from&to&by=road|grid): every road or grid, walked or not, longest unwalked first; Accept: text/csv for CSV
+         * @description Who may call it: chief (own team), dispatcher, admin.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CoverageAnswer"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/departments": {
         parameters: {
             query?: never;
@@ -1874,6 +1922,34 @@ export interface components {
             /** @enum {string} */
             kind: "area_case";
         } & components["schemas"]["AreaCase"]));
+        CoverageAnswer: {
+            by: string;
+            from: string;
+            rows: components["schemas"]["CoverageRow"][];
+            to: string;
+        };
+        /** @description One row of `GET /api/v1/coverage`. */
+        CoverageRow: {
+            /**
+             * Format: int64
+             * @description Whole days from the last walk to the end of the period (or today, if that is earlier); null when not
+             *     walked in the period.
+             */
+            days_since_walked: number | null;
+            /** Format: int64 */
+            findings: number;
+            /** @description The road's name or the grid's code. */
+            key: string;
+            /** Format: date-time */
+            last_walked_at: string | null;
+            name: string;
+            /** @description Who answers for it: the road's 路长, or the grid's inspectors (comma-separated). */
+            owner: string | null;
+            /** Format: int64 */
+            visits: number;
+            /** Format: double */
+            walked_m: number;
+        };
         /**
          * @description The datum a package's tiles are drawn in. Positions are WGS-84 everywhere else; a GCJ-02 map (most
          *     Chinese online maps) needs them shifted for drawing, once.
@@ -2601,6 +2677,8 @@ export type CaseView = components['schemas']['CaseView'];
 export type Category = components['schemas']['Category'];
 export type CategoryClass = components['schemas']['CategoryClass'];
 export type Change = components['schemas']['Change'];
+export type CoverageAnswer = components['schemas']['CoverageAnswer'];
+export type CoverageRow = components['schemas']['CoverageRow'];
 export type Datum = components['schemas']['Datum'];
 export type DayCount = components['schemas']['DayCount'];
 export type Department = components['schemas']['Department'];

@@ -1,0 +1,76 @@
+//! `GET /api/v1/coverage`: for a period, every road or grid with what the patrols walked there (巡查覆盖), as
+//! JSON or CSV.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+use super::date;
+use super::extract::Query;
+use crate::domain::coverage::{CoverageBy, CoverageRow, rows, to_csv};
+use crate::error::{AppError, AppResult};
+use crate::policy::{Listing, Scope};
+use crate::principal::Principal;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct CoverageQuery {
+    from: Option<String>,
+    to: Option<String>,
+    by: Option<String>,
+}
+
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct CoverageAnswer {
+    from: String,
+    to: String,
+    by: String,
+    rows: Vec<CoverageRow>,
+}
+
+/// Chiefs see their team's patrols (and the grids of their team); dispatchers and admins everything.
+pub async fn coverage(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    Query(q): Query<CoverageQuery>,
+) -> AppResult<Response> {
+    let from = date(&q.from, "from")?;
+    let to = date(&q.to, "to")?;
+    if to < from {
+        return Err(AppError::invalid("to", "to is before from"));
+    }
+    let by_name = q.by.clone().unwrap_or_else(|| "road".into());
+    let by = CoverageBy::parse(&by_name).ok_or_else(|| AppError::invalid("by", "by is road or grid"))?;
+    let scope = principal.scope(Listing::Coverage)?;
+    let zone = state.config.zone;
+    let (start, _) = zone.day_bounds(from);
+    let (_, end) = zone.day_bounds(to);
+    let dictionary =
+        state.blocking(|s| s.dictionary()).await?.ok_or_else(|| AppError::not_found("no dictionary yet"))?;
+    let team = match &scope {
+        Scope::Team(team) => Some(team.clone()),
+        _ => None,
+    };
+    let tallies = state.blocking(move |s| s.coverage(&scope, by, start, end)).await?;
+    let today = zone.at(Utc::now()).date_naive();
+    let rows = rows(
+        &dictionary,
+        by,
+        team.as_ref().map(|t| t.as_deref()),
+        &tallies.walked,
+        &tallies.findings,
+        &zone,
+        to.min(today),
+    );
+    let wants_csv = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/csv"));
+    if wants_csv {
+        let mut r = to_csv(&rows).into_response();
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+        return Ok(r);
+    }
+    Ok(Json(CoverageAnswer { from: from.to_string(), to: to.to_string(), by: by_name, rows }).into_response())
+}
