@@ -60,7 +60,16 @@ fn grids_place_every_finding_and_case_on_the_server_and_the_phone() {
         answer
     };
 
-    // Without grids in the dictionary, a finding keeps the grid the device sent.
+    // Without grids in the dictionary (the demo's taken out), a finding keeps the grid the device sent.
+    let mut plain = api.get("/dictionary", Some(&admin)).body;
+    assert_eq!(plain["grids"].as_array().map(Vec::len), Some(4), "the demo district's grids");
+    assert_eq!(
+        (plain["roads"][0]["name"].as_str(), plain["roads"][0]["chief"].as_str()),
+        (Some("中街路"), Some("chief1"))
+    );
+    assert_eq!(plain["roads"][0]["grid"], "210103002", "the grid holding the road's middle");
+    plain["grids"] = json!([]);
+    assert_eq!(api.post("/dictionary", Some(&admin), &plain).status, 200);
     let early = uuid::Uuid::new_v4().to_string();
     let mut body = finding_body(&early, "E0102", &sha, 41.7968);
     body["grid"] = json!("老网格");
