@@ -137,6 +137,23 @@ fn grids_place_every_finding_and_case_on_the_server_and_the_phone() {
     };
     assert_eq!(stats("grid"), [("-".to_owned(), 1), ("210103102".to_owned(), 3)]);
     assert!(stats("road").contains(&("中街路".to_owned(), 1)), "{:?}", stats("road"));
+
+    // Where problems cluster: the positions for the heat map, filtered.
+    let heat = |query: &str, token: &str| api.get(&format!("/heatmap?from={0}&to={0}&{query}", today()), Some(token));
+    let all = heat("kind=findings", &chief);
+    assert_eq!(all.status, 200, "{}", all.body);
+    assert_eq!(all.body["points"].as_array().unwrap().len(), 4);
+    let manholes = heat("kind=findings&category=C0101", &chief).body;
+    assert_eq!(manholes["points"].as_array().unwrap().len(), 1);
+    assert_eq!(manholes["points"][0]["grid"], "210103102");
+    assert_eq!(heat("kind=cases", &chief).body["points"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        heat("kind=findings", &api.sign_in("chief2")).body["points"].as_array().unwrap().len(),
+        0,
+        "another team's"
+    );
+    assert_eq!(heat("kind=findings", &token).status, 403);
+    assert_eq!(heat("kind=tasks", &chief).status, 422);
 }
 
 #[test]
@@ -176,7 +193,14 @@ fn a_refused_grid_file_changes_nothing_and_names_the_feature() {
     assert!(answer.body["error"]["message"].as_str().unwrap().starts_with("not GeoJSON"), "{}", answer.body);
 
     assert_eq!(put_grids(&api, &api.sign_in("chief1"), &two_grids()).status, 403);
-    assert_eq!(version(), before, "nothing of a refused file is kept");
+    // The console's preview: checked, nothing stored.
+    let checked = api.send(
+        api.http.put(format!("{}/grids?dry_run=true", api.base)).bearer_auth(&admin).body(two_grids().to_string()),
+    );
+    assert_eq!(checked.status, 200, "{}", checked.body);
+    assert_eq!((checked.body["dry_run"].as_bool(), checked.body["grids"].as_u64()), (Some(true), Some(2)));
+    assert_eq!(checked.body["version"].as_i64(), before.as_i64().map(|v| v + 1), "the version an import would make");
+    assert_eq!(version(), before, "nothing of a refused file is kept, nor of a check");
 
     // Overlapping grids are kept, with a warning that says by how much.
     let overlapping = collection(vec![

@@ -24,12 +24,14 @@ pub struct OverlapView {
     pub area_m2: f64,
 }
 
-/// The answer to an import: `version` and `grids` as the contract has them, the overlaps as an extension.
+/// The answer to an import: `version` and `grids` as the contract has them; the overlaps, and whether it
+/// was only a check (`dry_run`: nothing stored, `version` is the one an import would make), as extensions.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct GridsImported {
     pub version: i64,
     pub grids: usize,
     pub overlaps: Vec<OverlapView>,
+    pub dry_run: bool,
 }
 
 /// A 422 naming the feature (its index in `features`, and its code when known) in `details`.
@@ -79,12 +81,13 @@ pub fn read(store: &dyn Store, text: &str) -> AppResult<(Vec<Grid>, Vec<OverlapV
     Ok((imported.grids, overlaps))
 }
 
-/// Reads, checks and stores the grids of a GeoJSON text as a new dictionary version.
-pub fn import(store: &dyn Store, text: &str, now: DateTime<Utc>) -> AppResult<GridsImported> {
+/// Reads, checks and (unless `dry_run`) stores the grids of a GeoJSON text as a new dictionary version.
+pub fn import(store: &dyn Store, text: &str, dry_run: bool, now: DateTime<Utc>) -> AppResult<GridsImported> {
     let (grids, overlaps) = read(store, text)?;
     let current =
         store.dictionary()?.ok_or_else(|| AppError::conflict("there is no dictionary to add grids to yet"))?;
     let count = grids.len();
-    let version = store.import_dictionary(Dictionary { version: current.version + 1, grids, ..current }, now)?;
-    Ok(GridsImported { version, grids: count, overlaps })
+    let next = Dictionary { version: current.version + 1, grids, ..current };
+    let version = if dry_run { next.version } else { store.import_dictionary(next, now)? };
+    Ok(GridsImported { version, grids: count, overlaps, dry_run })
 }

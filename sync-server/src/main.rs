@@ -220,7 +220,7 @@ fn run(cli: Cli) -> Result<(), String> {
             sync_server::grids::check_size(bytes).map_err(|e| format!("{}: {}", file.display(), describe(e)))?;
             let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
             let state = AppState::open(Config::new(data)).map_err(describe)?;
-            let imported = sync_server::grids::import(state.store.as_ref(), &text, Utc::now())
+            let imported = sync_server::grids::import(state.store.as_ref(), &text, false, Utc::now())
                 .map_err(|e| format!("{}: {}", file.display(), describe(e)))?;
             for o in &imported.overlaps {
                 eprintln!("warning: grids {} and {} overlap by {:.0} m²", o.a, o.b, o.area_m2);

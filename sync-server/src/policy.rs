@@ -157,6 +157,8 @@ pub enum Listing {
     Cases,
     /// What the patrols walked (`GET /coverage`).
     Coverage,
+    /// Where findings and cases cluster (`GET /heatmap`).
+    Heatmap,
 }
 
 /// What of a listing a caller may see.
@@ -273,11 +275,15 @@ impl Principal {
             (_, Role::Chief) => Ok(Scope::Team(user.team.clone())),
             (Listing::Cases, Role::Department) => Ok(Scope::Department(user.department.clone())),
             (Listing::Cases, Role::Inspector) => Ok(Scope::Reporter(user.id)),
-            (Listing::Findings | Listing::Patrols | Listing::Indicators | Listing::Coverage, role) => {
+            (
+                Listing::Findings | Listing::Patrols | Listing::Indicators | Listing::Coverage | Listing::Heatmap,
+                role,
+            ) => {
                 let what = match listing {
                     Listing::Findings => "review findings",
                     Listing::Patrols => "see patrols",
                     Listing::Coverage => "see patrol coverage",
+                    Listing::Heatmap => "see the heat map",
                     _ => "read statistics",
                 };
                 Err(AppError::forbidden(format!("role `{role}` may not {what}")))

@@ -28,6 +28,7 @@ use super::dict::{self, DictIndex};
 use super::error::{StoreError, StoreResult};
 use super::findings::{self, FindingMeta, ReviewItem};
 use super::grids::{self, check_dictionary};
+use super::heat::{self, HeatFilter, HeatPoint};
 use super::ingest::{self, SyncContext};
 use super::patrols::{self, PatrolView};
 use super::review::{self, Decision};
@@ -504,6 +505,16 @@ impl Store for SqliteStore {
             walked: coverage::tallies(&reader, scope, by, from, to)?,
             findings: coverage::findings(&reader, scope, by, from, to)?,
         })
+    }
+
+    fn heat_points(
+        &self,
+        scope: &Scope,
+        filter: &HeatFilter,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<HeatPoint>> {
+        heat::points(&self.reader(), scope, filter, from, to)
     }
 
     fn patrols(&self, scope: &Scope, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<PatrolView>> {

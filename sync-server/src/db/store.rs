@@ -12,6 +12,7 @@ use super::changes::ChangePage;
 use super::devices::{DeviceView, RegisterOutcome};
 use super::error::StoreResult;
 use super::findings::{FindingMeta, ReviewItem};
+use super::heat::{HeatFilter, HeatPoint};
 use super::ingest::SyncContext;
 use super::patrols::PatrolView;
 use super::review::Decision;
@@ -123,6 +124,14 @@ pub trait Store: Send + Sync + 'static {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<CoverageTallies>;
+    /// Where the findings (or cases) of `[from, to)` are, as the scope sees them and the filter keeps them.
+    fn heat_points(
+        &self,
+        scope: &Scope,
+        filter: &HeatFilter,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<HeatPoint>>;
     /// Patrols started in `[from, to)`.
     fn patrols(&self, scope: &Scope, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<PatrolView>>;
     fn sync_health(&self, now: DateTime<Utc>) -> StoreResult<SyncHealth>;

@@ -1,5 +1,5 @@
-//! `GET /api/v1/coverage`: for a period, every road or grid with what the patrols walked there (巡查覆盖), as
-//! JSON or CSV.
+//! Place in the console: `GET /api/v1/coverage`, for a period every road or grid with what the patrols walked
+//! there (巡查覆盖), as JSON or CSV; `GET /api/v1/heatmap`, where the findings or cases of a period are.
 
 use axum::Json;
 use axum::extract::State;
@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::date;
 use super::extract::Query;
+use crate::db::{HeatFilter, HeatKind, HeatPoint};
 use crate::domain::coverage::{CoverageBy, CoverageRow, rows, to_csv};
 use crate::error::{AppError, AppResult};
 use crate::policy::{Listing, Scope};
@@ -73,4 +74,43 @@ pub async fn coverage(
         return Ok(r);
     }
     Ok(Json(CoverageAnswer { from: from.to_string(), to: to.to_string(), by: by_name, rows }).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct HeatQuery {
+    from: Option<String>,
+    to: Option<String>,
+    kind: Option<String>,
+    category: Option<String>,
+    state: Option<String>,
+    team: Option<String>,
+}
+
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct HeatAnswer {
+    kind: String,
+    points: Vec<HeatPoint>,
+}
+
+/// `GET /api/v1/heatmap` (extension): where the findings or cases of a period are, for the heat map; chiefs
+/// see their team's, dispatchers and admins all.
+pub async fn heatmap(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(q): Query<HeatQuery>,
+) -> AppResult<Json<HeatAnswer>> {
+    let from = date(&q.from, "from")?;
+    let to = date(&q.to, "to")?;
+    if to < from {
+        return Err(AppError::invalid("to", "to is before from"));
+    }
+    let kind_name = q.kind.clone().unwrap_or_else(|| "findings".into());
+    let kind = HeatKind::parse(&kind_name).ok_or_else(|| AppError::invalid("kind", "kind is findings or cases"))?;
+    let scope = principal.scope(Listing::Heatmap)?;
+    let (start, _) = state.config.zone.day_bounds(from);
+    let (_, end) = state.config.zone.day_bounds(to);
+    let nonempty = |v: Option<String>| v.filter(|s| !s.is_empty());
+    let filter = HeatFilter { kind, category: nonempty(q.category), state: nonempty(q.state), team: nonempty(q.team) };
+    let points = state.blocking(move |s| s.heat_points(&scope, &filter, start, end)).await?;
+    Ok(Json(HeatAnswer { kind: kind_name, points }))
 }

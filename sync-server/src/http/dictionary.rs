@@ -36,12 +36,19 @@ pub async fn import_dictionary(
     Ok(Json(Imported { version }))
 }
 
+#[derive(Debug, serde::Deserialize)]
+pub struct GridsQuery {
+    dry_run: Option<bool>,
+}
+
 /// `PUT /api/v1/grids` (admin): a GeoJSON FeatureCollection of the grids, which replace the dictionary's in a
 /// new version; every finding and case is placed again by them. 422 names the refused feature in
-/// `details.feature` (its index in `features`) and `details.code`.
+/// `details.feature` (its index in `features`) and `details.code`. `?dry_run=true` checks and stores nothing
+/// (the console's preview).
 pub async fn import_grids(
     State(state): State<AppState>,
     principal: Principal,
+    super::extract::Query(q): super::extract::Query<GridsQuery>,
     headers: axum::http::HeaderMap,
     body: axum::body::Body,
 ) -> AppResult<Json<GridsImported>> {
@@ -52,6 +59,7 @@ pub async fn import_grids(
     let bytes = super::read_body(body, MAX_GRIDS_BYTES).await?;
     let text =
         String::from_utf8(bytes.to_vec()).map_err(|_| AppError::bad_request("the grid file is not UTF-8 text"))?;
-    let imported = state.blocking(move |s| crate::grids::import(s, &text, Utc::now())).await?;
+    let dry_run = q.dry_run.unwrap_or(false);
+    let imported = state.blocking(move |s| crate::grids::import(s, &text, dry_run, Utc::now())).await?;
     Ok(Json(imported))
 }

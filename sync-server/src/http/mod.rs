@@ -63,6 +63,7 @@ pub fn app(state: AppState) -> Router {
         .route("/dictionary", get(dictionary::get_dictionary).post(dictionary::import_dictionary))
         .route("/grids", axum::routing::put(dictionary::import_grids))
         .route("/coverage", get(coverage::coverage))
+        .route("/heatmap", get(coverage::heatmap))
         .route("/users", get(users::list_users).post(users::add_user))
         .route("/users/{username}", axum::routing::patch(users::update_user))
         .route("/teams", get(teams::list_teams).post(teams::add_team))

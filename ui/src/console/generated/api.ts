@@ -990,6 +990,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/heatmap": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where the findings or cases of a period are (?from&to&kind=findings|cases&category&state&team)
+         * @description Who may call it: chief (own team), dispatcher, admin.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HeatAnswer"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me": {
         parameters: {
             query?: never;
@@ -2139,8 +2187,12 @@ export interface components {
             /** @default null */
             team: string | null;
         };
-        /** @description The answer to an import: `version` and `grids` as the contract has them, the overlaps as an extension. */
+        /**
+         * @description The answer to an import: `version` and `grids` as the contract has them; the overlaps, and whether it
+         *     was only a check (`dry_run`: nothing stored, `version` is the one an import would make), as extensions.
+         */
         GridsImported: {
+            dry_run: boolean;
             /** Format: uint */
             grids: number;
             overlaps: components["schemas"]["OverlapView"][];
@@ -2157,6 +2209,20 @@ export interface components {
             server_time: string;
             status: string;
             version: string;
+        };
+        HeatAnswer: {
+            kind: string;
+            points: components["schemas"]["HeatPoint"][];
+        };
+        /** @description One finding or case on the heat map. */
+        HeatPoint: {
+            category: string;
+            grid: string | null;
+            /** Format: double */
+            lat: number;
+            /** Format: double */
+            lon: number;
+            state: string;
         };
         /** @description One entry of a case's history. */
         HistoryEntry: {
@@ -2700,6 +2766,8 @@ export type GpsFix = components['schemas']['GpsFix'];
 export type Grid = components['schemas']['Grid'];
 export type GridsImported = components['schemas']['GridsImported'];
 export type Health = components['schemas']['Health'];
+export type HeatAnswer = components['schemas']['HeatAnswer'];
+export type HeatPoint = components['schemas']['HeatPoint'];
 export type HistoryEntry = components['schemas']['HistoryEntry'];
 export type Imported = components['schemas']['Imported'];
 export type Location = components['schemas']['Location'];
