@@ -6,6 +6,11 @@ import type {
   Basemap,
   Case,
   CaseActionRequest,
+  CoverageBy,
+  CoverageResponse,
+  GridsImported,
+  HeatKind,
+  HeatResponse,
   ConsoleUser,
   DepartmentSummary,
   DeviceRecord,
@@ -202,6 +207,50 @@ export function stats(query: StatsQuery): Promise<StatsResponse> {
 /** The same rows as `stats`, as the server's CSV. */
 export async function statsCsv(query: StatsQuery): Promise<Blob> {
   return (await send('GET', '/stats', { query: { ...query }, accept: 'text/csv' })).blob();
+}
+
+// --- place: coverage, heat map, grids ------------------------------------------------------------------------
+
+export interface CoverageQuery {
+  from: string;
+  to: string;
+  by: CoverageBy;
+}
+
+/** Every road or grid with what the patrols of the period walked there, never walked first. */
+export function coverage(query: CoverageQuery): Promise<CoverageResponse> {
+  return json('GET', '/coverage', { query: { ...query } });
+}
+
+/** The same rows as `coverage`, as the server's CSV. */
+export async function coverageCsv(query: CoverageQuery): Promise<Blob> {
+  return (await send('GET', '/coverage', { query: { ...query }, accept: 'text/csv' })).blob();
+}
+
+export interface HeatQuery {
+  from: string;
+  to: string;
+  kind: HeatKind;
+  category?: string;
+  state?: string;
+  team?: string;
+}
+
+/** Where the findings or cases of the period are. */
+export function heatmap(query: HeatQuery): Promise<HeatResponse> {
+  const q: Record<string, string> = { from: query.from, to: query.to, kind: query.kind };
+  for (const k of ['category', 'state', 'team'] as const) if (query[k]) q[k] = query[k] as string;
+  return json('GET', '/heatmap', { query: q });
+}
+
+/** Imports a GeoJSON file of unit grids as a new dictionary version; with `dryRun` only checks it. A refusal
+ * is an `ApiError` whose details name the feature (`feature`, `code`). */
+export function importGrids(geojson: string, dryRun = false): Promise<GridsImported> {
+  return json('PUT', '/grids', {
+    body: geojson,
+    contentType: 'application/geo+json',
+    query: dryRun ? { dry_run: 'true' } : undefined,
+  });
 }
 
 // --- blobs --------------------------------------------------------------------------------------------------

@@ -28,6 +28,22 @@ export const roadLines = computed(() =>
     .map((r) => ({ id: `road:${r.name}`, label: r.name, points: r.points })),
 );
 
+/** The dictionary's unit grids (单元网格) as shaded map areas, labelled by name. */
+export const gridAreas = computed(() =>
+  (dictionary.value?.grids ?? []).map((g) => ({
+    id: `grid:${g.code}`,
+    label: g.name,
+    polygons: [g.polygon, ...(g.parts ?? [])] as [number, number][][][],
+  })),
+);
+
+/** A grid's name with its code, or the code as it is (a grid of no current version, "-" for none). */
+export function gridLabel(code: string): string {
+  const grid = dictionary.value?.grids.find((g) => g.code === code);
+  if (grid) return `${grid.name} (${code})`;
+  return code === '-' || code === '' ? i18n.global.t('common.notSet') : code;
+}
+
 export function forgetDictionary(): void {
   dictionary.value = null;
   loading = null;

@@ -44,6 +44,18 @@ const routes: RouteRecordRaw[] = [
     meta: { roles: ['chief', 'dispatcher', 'admin'], menu: 'console.menu.dashboard', testid: 'menu-dashboard' },
   },
   {
+    path: '/coverage',
+    name: 'coverage',
+    component: () => import('./views/CoverageView.vue'),
+    meta: { roles: ['chief', 'dispatcher', 'admin'], menu: 'console.menu.coverage', testid: 'menu-coverage' },
+  },
+  {
+    path: '/heatmap',
+    name: 'heatmap',
+    component: () => import('./views/HeatmapView.vue'),
+    meta: { roles: ['chief', 'dispatcher', 'admin'], menu: 'console.menu.heatmap', testid: 'menu-heatmap' },
+  },
+  {
     path: '/admin/users',
     name: 'users',
     component: () => import('./views/admin/UsersView.vue'),
@@ -66,6 +78,12 @@ const routes: RouteRecordRaw[] = [
     name: 'dictionary',
     component: () => import('./views/admin/DictionaryView.vue'),
     meta: { roles: ['admin'], menu: 'console.menu.dictionary', testid: 'menu-dictionary' },
+  },
+  {
+    path: '/admin/grids',
+    name: 'grids',
+    component: () => import('./views/admin/GridsView.vue'),
+    meta: { roles: ['admin'], menu: 'console.menu.grids', testid: 'menu-grids' },
   },
   {
     path: '/admin/basemaps',

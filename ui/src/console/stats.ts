@@ -3,7 +3,7 @@
 import type { StatsGroupBy, StatsRow } from '../shared/types';
 import { i18n } from '../shared/i18n';
 import { formatPercent } from '../shared/format';
-import { categoryLabel, departmentLabel } from './dictionary';
+import { categoryLabel, departmentLabel, gridLabel } from './dictionary';
 
 export type StatsField = Exclude<keyof StatsRow, 'key'>;
 
@@ -30,7 +30,7 @@ export const STATS_COLUMNS: StatsColumn[] = [
   { field: 'closed_on_time', rate: false },
 ];
 
-export const GROUPS: StatsGroupBy[] = ['team', 'department', 'category', 'inspector', 'day'];
+export const GROUPS: StatsGroupBy[] = ['team', 'department', 'category', 'inspector', 'day', 'grid', 'road'];
 
 export function columnLabel(field: StatsField): string {
   return i18n.global.t(`console.stats.fields.${field}`);
@@ -40,6 +40,7 @@ export function columnLabel(field: StatsField): string {
 export function keyLabel(groupBy: StatsGroupBy, key: string): string {
   if (groupBy === 'category') return categoryLabel(key);
   if (groupBy === 'department') return departmentLabel(key);
+  if (groupBy === 'grid') return gridLabel(key);
   return key === '' ? i18n.global.t('common.notSet') : key;
 }
 

@@ -35,7 +35,7 @@ export type CaseAction =
   | 'resume'
   | 'void'
   | 'extend';
-export type StatsGroupBy = 'inspector' | 'team' | 'department' | 'category' | 'day';
+export type StatsGroupBy = 'inspector' | 'team' | 'department' | 'category' | 'day' | 'grid' | 'road';
 
 
 
@@ -209,6 +209,16 @@ export type DictionaryCategory = ipc.Category_Serialize;
 
 /** A road of the dictionary with its centre line ([lat, lon] pairs). */
 export type Road = ipc.Road_Serialize;
+export type Grid = ipc.Grid_Serialize;
+/** Patrol coverage (巡查覆盖) of a period, by road or grid; where findings or cases are (heat map); an import
+ * of grids (or its check). */
+export type CoverageBy = 'road' | 'grid';
+export type CoverageResponse = api.CoverageAnswer;
+export type CoverageRow = api.CoverageRow;
+export type HeatKind = 'findings' | 'cases';
+export type HeatResponse = api.HeatAnswer;
+export type HeatPoint = api.HeatPoint;
+export type GridsImported = api.GridsImported;
 
 export interface PatrolRecord {
   id: string;

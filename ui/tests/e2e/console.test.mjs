@@ -653,6 +653,131 @@ describe('web console: one case from device report to close, role by role', () =
     assertNoPageErrors(page);
   });
 
+  it("chief1's coverage page shows the road walked and those nobody walked, by road and by grid, and exports CSV", { timeout: 60_000 }, async () => {
+    const page = await openPage();
+    await signIn(page, origin, 'chief1', 'chief');
+    const loaded = await whileCalling(page, 'GET', /^\/coverage\?/, () => page.getByTestId('menu-coverage').click());
+    assert.equal(loaded.status(), 200);
+    await page.waitForURL(/#\/coverage$/);
+    // inspector2 walked 中街路 (the step before); the demo's other three roads nobody walked: they come first.
+    const walked = row(page, 'coverage-row', { key: '中街路' });
+    await walked.waitFor();
+    assert.ok(Number(await walked.getAttribute('data-walked')) > 500, await walked.getAttribute('data-walked'));
+    assert.equal(await walked.getAttribute('data-days'), '0');
+    const keys = await page.getByTestId('coverage-row').evaluateAll((els) => els.map((e) => e.getAttribute('data-key')));
+    assert.deepEqual(keys.slice(-1), ['中街路'], `never walked first: ${keys}`);
+    assert.equal(keys.length, 4);
+    for (const never of ['正阳街', '朝阳街', '北顺城路']) assert.equal(await row(page, 'coverage-row', { key: never }).getAttribute('data-days'), '');
+    await page.locator('[data-testid="coverage-summary"][data-walked="1"][data-total="4"]').waitFor();
+    await page.locator('[data-testid="coverage-map"][data-tracks="4"]').waitFor();
+    await shot(page, 'console-coverage-roads');
+
+    // The same as CSV, as the server writes it.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('coverage-export-csv').click()]);
+    const csv = readFileSync(await download.path(), 'utf8');
+    assert.ok(csv.startsWith('key,name,owner,walked_m,visits,last_walked_at,days_since_walked,findings\n'), csv);
+    assert.ok(csv.includes('\n中街路,中街路,chief1,'), csv);
+
+    // By grid: chief1's team holds the two southern grids of the demo; the walk crossed both.
+    const byGrid = await whileCalling(page, 'GET', /^\/coverage\?.*by=grid/, () => page.getByTestId('coverage-by-grid').click());
+    assert.equal(byGrid.status(), 200);
+    await row(page, 'coverage-row', { key: '210103002' }).waitFor();
+    const grids = await page.getByTestId('coverage-row').evaluateAll((els) => els.map((e) => [e.getAttribute('data-key'), Number(e.getAttribute('data-walked'))]));
+    assert.deepEqual(grids.map(([k]) => k).sort(), ['210103001', '210103002']);
+    assert.ok(grids.every(([, m]) => m > 0), JSON.stringify(grids));
+    await page.locator('[data-testid="coverage-map"][data-areas="2"]').waitFor();
+    await shot(page, 'console-coverage-grids');
+    assertNoPageErrors(page);
+  });
+
+  it("chief1's heat map shows where the team's reports are, filtered by category", { timeout: 60_000 }, async () => {
+    const page = await openPage();
+    await signIn(page, origin, 'chief1', 'chief');
+    const loaded = await whileCalling(page, 'GET', /^\/heatmap\?/, () => page.getByTestId('menu-heatmap').click());
+    assert.equal(loaded.status(), 200);
+    const { points } = await loaded.json();
+    assert.ok(points.length >= 2, JSON.stringify(points));
+    await page.locator(`[data-testid="heatmap-count"][data-n="${points.length}"]`).waitFor();
+    await page.locator(`[data-testid="heatmap-map"][data-heat="${points.length}"]`).waitFor();
+    // The reports at PLACE lie in the demo's grid 210103002.
+    const inGrid = points.filter((p) => p.grid === '210103002').length;
+    assert.ok(inGrid > 0);
+    await row(page, 'heatmap-grid', { grid: '210103002', n: inGrid }).waitFor();
+    // Only the manhole covers: none were reported.
+    await page.getByTestId('heatmap-category').click();
+    const filtered = await whileCalling(page, 'GET', /^\/heatmap\?.*category=C0101/, () =>
+      page.locator('.el-select-dropdown__item:visible', { hasText: 'C0101' }).first().click(),
+    );
+    assert.equal((await filtered.json()).points.length, 0);
+    await page.locator('[data-testid="heatmap-count"][data-n="0"]').waitFor();
+    await page.getByTestId('heatmap-category').click();
+    await whileCalling(page, 'GET', /^\/heatmap\?/, () => page.locator('.el-select-dropdown__item:visible').first().click());
+    await page.locator(`[data-testid="heatmap-map"][data-heat="${points.length}"]`).waitFor();
+    await page.waitForFunction(() => document.querySelector('[data-testid="heatmap-map"] canvas.leaflet-heatmap-layer') !== null);
+    await shot(page, 'console-heatmap');
+    assertNoPageErrors(page);
+  });
+
+  it('admin previews a grid file on the grids page: a broken feature is named, a sound file is imported; a road gets its chief', { timeout: 60_000 }, async () => {
+    const dir = tempDir('grids');
+    // The demo district in two grids, west and east of 123.432.
+    const square = (code, name, [w, s2, e, n]) => ({
+      type: 'Feature',
+      properties: { code, name, team: '一中队', inspectors: ['inspector1'] },
+      geometry: { type: 'Polygon', coordinates: [[[w, s2], [e, s2], [e, n], [w, n], [w, s2]]] },
+    });
+    const good = { type: 'FeatureCollection', features: [
+      square('210103101', '沈河西网格', [123.4255, 41.7895, 123.432, 41.8025]),
+      square('210103102', '沈河东网格', [123.432, 41.7895, 123.4405, 41.8025]),
+    ] };
+    const broken = structuredClone(good);
+    broken.features[1].geometry.coordinates = [[[123.432, 41.7895], [123.4405, 41.8025], [123.4405, 41.7895], [123.432, 41.8025], [123.432, 41.7895]]];
+    const goodFile = path.join(dir, 'grids.geojson');
+    const brokenFile = path.join(dir, 'broken.geojson');
+    writeFileSync(goodFile, JSON.stringify(good));
+    writeFileSync(brokenFile, JSON.stringify(broken));
+
+    const page = await openPage();
+    await signIn(page, origin, 'admin', 'admin');
+    await page.getByTestId('menu-grids').click();
+    await page.waitForURL(/#\/admin\/grids$/);
+    // The demo's four grids.
+    await page.locator('[data-testid="grid-row"][data-code="210103004"]').waitFor();
+
+    const refused = await whileCalling(page, 'PUT', '/grids?dry_run=true', () => page.getByTestId('grids-file').setInputFiles(brokenFile));
+    assert.equal(refused.status(), 422);
+    await page.locator('[data-testid="grids-refused"][data-feature="1"]', { hasText: 'self-intersection' }).waitFor();
+    await page.locator('[data-testid="grids-preview"][data-n="2"]').waitFor();
+    assert.equal(await page.getByTestId('grids-import').count(), 0, 'no import of a refused file');
+
+    const checked = await whileCalling(page, 'PUT', '/grids?dry_run=true', () => page.getByTestId('grids-file').setInputFiles(goodFile));
+    assert.equal(checked.status(), 200);
+    await page.getByTestId('grids-checked').waitFor();
+    await page.locator('[data-testid="grids-map"][data-areas="2"]').waitFor();
+    await shot(page, 'console-grids-preview');
+    const before = (await api.get('/dictionary', 'admin')).version;
+    await page.getByTestId('grids-import').click();
+    const imported = await whileCalling(page, 'PUT', '/grids', () => page.locator('.el-message-box__btns .el-button--primary').click());
+    assert.equal(imported.status(), 200);
+    await page.locator('[data-testid="grid-row"][data-code="210103102"]').waitFor();
+    assert.equal(await page.getByTestId('grid-row').count(), 2);
+    const after = await api.get('/dictionary', 'admin');
+    assert.equal(after.version, before + 1);
+    assert.deepEqual(after.grids.map((g) => g.code), ['210103101', '210103102']);
+
+    // 朝阳街's chief becomes chief1.
+    await trOf(page, row(page, 'road-row', { name: '朝阳街' })).getByTestId('road-edit').click();
+    await page.getByTestId('road-edit-chief').click();
+    await page.locator('.el-select-dropdown__item:visible', { hasText: '(chief1)' }).click();
+    const saved = await whileCalling(page, 'POST', '/dictionary', () => page.getByTestId('owners-save').click());
+    assert.equal(saved.status(), 200);
+    await row(page, 'road-row', { name: '朝阳街', chief: 'chief1' }).waitFor();
+    const roads = (await api.get('/dictionary', 'admin')).roads;
+    assert.equal(roads.find((r) => r.name === '朝阳街').chief, 'chief1');
+    await shot(page, 'console-grids');
+    assertNoPageErrors(page);
+  });
+
   it("dispatcher1 reassigns a handled case's open verification task in the case drawer, then cancels it", { timeout: 90_000 }, async () => {
     // A second case, taken to "handled" through the API: its verification goes to its reporter, inspector2.
     const finding = await report(s.dev2, { ...ELSEWHERE, description: '暴露垃圾 正阳街' });

@@ -16,6 +16,16 @@ export interface MapTrack {
   color?: string;
 }
 
+/** A shaded area (a unit grid): polygons of rings, each `[lat, lon]` WGS-84, outer ring first. */
+export interface MapArea {
+  id: string;
+  polygons: [number, number][][][];
+  label?: string;
+  color?: string;
+  /** Shows the label on the map, not only on hover. */
+  permanentLabel?: boolean;
+}
+
 export interface ViewerPhoto {
   sha256: string;
   /** e.g. before / after, or the history step the photo belongs to. */
