@@ -192,3 +192,37 @@ fn verification_tasks_are_reassigned_and_cancelled() {
     expect(&cancel(&dispatcher), 409, "invalid_transition");
     assert!(device_tasks(&phone1).iter().all(|t| t["state"] != "open"));
 }
+
+#[test]
+fn a_verification_goes_to_an_inspector_of_the_grid_when_the_reporter_cannot_take_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("server"));
+    let api = server.api();
+    let phone1 = Device::new(&tmp.path().join("phone1"));
+    phone1.register(&server.url, "inspector1");
+    let phone2 = Device::new(&tmp.path().join("phone2"));
+    phone2.register(&server.url, "inspector2");
+    let (chief, dispatcher, department, admin) =
+        (api.sign_in("chief1"), api.sign_in("dispatcher1"), api.sign_in("dept-hw"), api.sign_in("admin"));
+
+    // inspector1 reports in the demo's grid 210103002, whose inspector is inspector2.
+    let id = phone1.report("E0102", 41.7968, "orientation-landscape-1.jpg");
+    phone1.ok(&["sync"]);
+    let approved = ok(api.post(&format!("/findings/{id}/review"), Some(&chief), &json!({"decision": "approve"})));
+    let case_no = approved["case"]["case_no"].as_str().unwrap().to_owned();
+    assert_eq!(approved["case"]["grid"], "210103002");
+    let act = |token: &str, body: Value| ok(api.post(&format!("/cases/{case_no}/actions"), Some(token), &body));
+    act(&dispatcher, json!({"action": "dispatch"}));
+    act(&department, json!({"action": "accept"}));
+
+    // Meanwhile inspector1's phone is revoked (lost): the verification cannot reach them.
+    let devices = ok(api.get("/devices", Some(&admin)));
+    let lost = devices["devices"].as_array().unwrap().iter().find(|d| d["user"]["username"] == "inspector1").unwrap();
+    ok(api.post(&format!("/devices/{}/revoke", lost["id"].as_str().unwrap()), Some(&admin), &json!({})));
+    assert_eq!(act(&department, json!({"action": "handle", "note": "已清运"}))["state"], "handled");
+
+    let case = ok(api.get(&format!("/cases/{case_no}"), Some(&dispatcher)));
+    assert_eq!(case["tasks"][0]["assignee"], "inspector2", "{}", case["tasks"]);
+    let tasks = device_tasks(&phone2);
+    assert!(tasks.iter().any(|t| t["case_no"] == case_no.as_str()), "{tasks:?}");
+}

@@ -347,6 +347,7 @@ pub(super) fn case_detail(
 pub(super) fn case_action(
     tx: &Connection,
     settings: &EngineSettings,
+    dict: &DictIndex,
     actor: &User,
     case_no: &str,
     input: &ActionInput,
@@ -427,7 +428,7 @@ pub(super) fn case_action(
     record(tx, case_no, now, actor, event, (Some(from), Some(to)), details)?;
     if input.action == CaseAction::Handle {
         // After the history entry: the task carries the photos of this handling.
-        assign_verification(tx, settings, case_no, now)?;
+        assign_verification(tx, settings, dict, case_no, now)?;
     }
     announce_case(tx, settings, case_no, now)?;
     Ok(())

@@ -421,7 +421,8 @@ impl Store for SqliteStore {
         input: &ActionInput,
         now: DateTime<Utc>,
     ) -> StoreResult<CaseView> {
-        self.write(|tx| cases::case_action(tx, &self.settings, actor, case_no, input, now))?;
+        let dict = self.dict_index();
+        self.write(|tx| cases::case_action(tx, &self.settings, &dict, actor, case_no, input, now))?;
         self.case_after(case_no, now)
     }
 

@@ -1,5 +1,5 @@
-//! Verification tasks (核查): issued to the reporter when a case is handled, reassigned (改派) or cancelled
-//! from the console, completed by the inspector's `task.complete` op (pass closes, fail sends back: 返工).
+//! Verification tasks (核查): issued to the reporter when a case is handled (to an inspector of the case's grid
+//! when the reporter can no longer receive it), reassigned (改派) or cancelled from the console, completed by the inspector's `task.complete` op (pass closes, fail sends back: 返工).
 
 use chrono::{DateTime, Utc};
 use protocol::{
@@ -10,6 +10,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use super::changes::{announce_case, insert_change};
+use super::dict::DictIndex;
 use super::error::{StoreError, StoreResult};
 use super::history::{Details, step};
 use super::sql::{Sql, bad_data, stored, ts};
@@ -33,10 +34,42 @@ pub(super) fn cancel_tasks(tx: &Connection, case_no: &str, now: DateTime<Utc>) -
     Ok(())
 }
 
-/// After handling, one verification task goes to the reporter of the case's first finding.
+/// Whether a user can receive a task: active, with a device that is not revoked.
+fn reachable(tx: &Connection, user_id: &str) -> StoreResult<bool> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT u.active AND EXISTS (SELECT 1 FROM devices d WHERE d.user_id = u.id AND d.revoked_at IS NULL)
+             FROM users u WHERE u.id = ?1",
+        )?
+        .query_row([user_id], |r| r.get::<_, bool>(0))
+        .optional()?
+        .unwrap_or(false))
+}
+
+/// The first of the case's grid's inspectors (网格员, in the dictionary's order) who can receive a task.
+fn grid_inspector(tx: &Connection, dict: &DictIndex, case_no: &str) -> StoreResult<Option<String>> {
+    let grid: Option<String> = tx.query_row("SELECT grid FROM cases WHERE case_no = ?1", [case_no], |r| r.get(0))?;
+    let Some(grid) = grid.and_then(|code| dict.current.as_ref()?.grids.iter().find(|g| g.code == code).cloned()) else {
+        return Ok(None);
+    };
+    let mut by_name = tx.prepare_cached("SELECT id FROM users WHERE username = ?1 AND role = 'inspector'")?;
+    for username in &grid.inspectors {
+        let id: Option<String> = by_name.query_row([username], |r| r.get(0)).optional()?;
+        if let Some(id) = id
+            && reachable(tx, &id)?
+        {
+            return Ok(Some(id));
+        }
+    }
+    Ok(None)
+}
+
+/// After handling, one verification task goes to the reporter of the case's first finding; when the reporter
+/// can no longer receive it (disabled, or every device revoked), to an inspector of the case's grid.
 pub(super) fn assign_verification(
     tx: &Connection,
     settings: &EngineSettings,
+    dict: &DictIndex,
     case_no: &str,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
@@ -46,8 +79,13 @@ pub(super) fn assign_verification(
         [case_no],
         |r| r.get(0),
     )?;
+    let assignee = if reachable(tx, &reporter)? {
+        reporter.clone()
+    } else {
+        grid_inspector(tx, dict, case_no)?.unwrap_or(reporter)
+    };
     let due = settings.verify_due(now);
-    issue_task(tx, settings, case_no, &reporter, due, now)
+    issue_task(tx, settings, case_no, &assignee, due, now)
 }
 
 /// Writes an open verification task of the case for `assignee` (a user id) and sends it to their devices.
