@@ -118,4 +118,24 @@ fn coverage_shows_the_roads_and_grids_nobody_walked() {
     let metres = west["walked_m"].as_f64().unwrap();
     assert!((700.0..850.0).contains(&metres), "{west}");
     assert_eq!(row(&by_grid, "E")["walked_m"], 0.0);
+
+    // A patrol that ends has its coverage walked as it ends, before anyone asks.
+    let second = uuid::Uuid::now_v7().to_string();
+    let later = start + Duration::minutes(50);
+    send(4, "patrol.start", json!({"id": second, "started_at": later.to_rfc3339()}));
+    send(
+        5,
+        "patrol.track",
+        json!({"patrol_id": second, "points": line([41.7905, 123.4351], [41.7945, 123.43515], 8, later)}),
+    );
+    let kept = format!("SELECT COUNT(*) FROM patrol_coverage WHERE patrol_id = '{second}'");
+    assert_eq!(server.count(&kept), 0);
+    send(
+        6,
+        "patrol.end",
+        json!({"id": second, "ended_at": (later + Duration::minutes(9)).to_rfc3339(), "distance_m": 445.0}),
+    );
+    assert!(server.count(&kept) > 0, "kept at the end");
+    let chaoyang = row(&coverage(&api, &chief, "road").body, "朝阳街").clone();
+    assert!((400.0..500.0).contains(&chaoyang["walked_m"].as_f64().unwrap()), "{chaoyang}");
 }

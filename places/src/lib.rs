@@ -7,6 +7,8 @@
 //! y = lat`, and the conversion happens here only.
 
 mod coverage;
+#[cfg(feature = "fixtures")]
+pub mod fixtures;
 mod grids;
 mod import;
 

@@ -4,6 +4,9 @@
 //! them, each request's JSON parsed as the server parses it. No HTTP: this bounds the server's durable
 //! findings per second whatever the number of devices.
 //!
+//! Two stores in turns, round by round: one whose dictionary has no grids, one with a city's 10,000 unit grids
+//! (every finding is then placed by point-in-polygon), so that the cost of the grids is read off one run.
+//!
 //! Run: `cargo bench -p sync-server --bench ingest` (figures go to BENCHMARKS.md).
 
 use std::time::{Duration, Instant};
@@ -16,6 +19,8 @@ use sync_server::db::{NewUser, SqliteStore, Store, SyncContext};
 use sync_server::domain::calendar::WorkCalendar;
 use sync_server::domain::{EngineSettings, ops};
 use sync_server::principal::Principal;
+
+type Device = (Principal, Vec<String>);
 use uuid::Uuid;
 
 const BATCH: usize = 100;
@@ -26,14 +31,15 @@ struct Batch<'a> {
     ops: Vec<OpEnvelopeRaw<'a>>,
 }
 const BATCHES: usize = 300;
+const ROUNDS: usize = 6;
 
 fn percentile(v: &mut [Duration], p: f64) -> Duration {
     v.sort();
     v[((v.len() - 1) as f64 * p).round() as usize]
 }
 
-fn main() {
-    let tmp = tempfile::tempdir().unwrap();
+/// A store with an inspector, the shared photo, and one device per thread with its batches.
+fn store_with_devices(dir: &std::path::Path, threads: usize, grids: bool) -> (SqliteStore, Vec<Device>) {
     let settings = EngineSettings {
         zone: Zone::Host,
         calendar: WorkCalendar::default(),
@@ -41,8 +47,13 @@ fn main() {
         duplicate_radius_m: 50.0,
         duplicate_window_hours: 72.0,
     };
-    let store = SqliteStore::open(tmp.path(), settings).unwrap();
+    let store = SqliteStore::open(dir, settings).unwrap();
     sync_server::seed::ensure_dictionary(&store).unwrap();
+    if grids {
+        let mut dictionary = store.dictionary().unwrap().unwrap();
+        dictionary.grids = places::fixtures::city_grids();
+        store.import_dictionary(dictionary, Utc::now()).unwrap();
+    }
     let now = Utc::now();
     let user = store
         .add_user(
@@ -57,7 +68,6 @@ fn main() {
             now,
         )
         .unwrap();
-    let threads = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
     let sha = "ab".repeat(32);
     store
         .record_blobs(
@@ -69,7 +79,8 @@ fn main() {
         )
         .unwrap();
     let observed = chrono::Local::now().fixed_offset().to_rfc3339();
-    // Each batch as the request's text, parsed on each call as the server does.
+    // Each batch as the request's text, parsed on each call as the server does. The positions lie among the
+    // grids of the city fixture.
     let batches = |first: usize| -> Vec<String> {
         (0..BATCHES)
             .map(|b| {
@@ -82,7 +93,7 @@ fn main() {
                             "body": serde_json::json!({
                                 "id": Uuid::now_v7(), "patrol_id": null, "category": "E0102",
                                 "description": format!("人行道堆放垃圾 {n}"), "urgent": false, "fixed_on_spot": false,
-                                "location": {"lat": 41.70 + (n % 1000) as f64 * 0.0001, "lon": 123.40 + (n / 1000) as f64 * 0.0001,
+                                "location": {"lat": 41.75 + (n % 1000) as f64 * 0.0001, "lon": 123.36 + (n / 1000) as f64 * 0.0001,
                                              "accuracy_m": 5.0, "source": "gps", "fixed_at": observed},
                                 "address": null, "road": null, "grid": null, "facility_code": null, "observed_at": observed,
                                 "photos": [{"sha256": sha, "role": "before", "taken_at": observed, "width": 1600, "height": 1200, "bytes": 300000}]
@@ -94,7 +105,7 @@ fn main() {
             .map(|ops| serde_json::json!({ "ops": ops }).to_string())
             .collect()
     };
-    let devices: Vec<(Principal, Vec<String>)> = (0..threads)
+    let devices = (0..threads)
         .map(|t| {
             let device = DeviceInfo {
                 id: Uuid::now_v7(),
@@ -106,16 +117,20 @@ fn main() {
             (Principal { user: user.clone(), device_id: Some(device.id) }, batches(t * BATCHES * BATCH))
         })
         .collect();
+    (store, devices)
+}
 
+/// Each device sends its batches `range` from its own thread; returns the wall time and each batch's time.
+fn run(store: &SqliteStore, devices: &[Device], range: std::ops::Range<usize>) -> (Duration, Vec<Duration>) {
     let start = Instant::now();
-    let mut times: Vec<Duration> = std::thread::scope(|scope| {
-        let store = &store;
+    let times: Vec<Duration> = std::thread::scope(|scope| {
         let handles: Vec<_> = devices
             .iter()
             .map(|(principal, batches)| {
+                let range = range.clone();
                 scope.spawn(move || {
                     let device_id = principal.device_id.unwrap();
-                    batches
+                    batches[range]
                         .iter()
                         .map(|text| {
                             let ctx = SyncContext {
@@ -139,13 +154,47 @@ fn main() {
             .collect();
         handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
     });
-    let total = start.elapsed();
-    let findings = threads * BATCHES * BATCH;
+    (start.elapsed(), times)
+}
+
+fn main() {
+    let threads = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
+    let (plain_dir, gridded_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (plain, plain_devices) = store_with_devices(plain_dir.path(), threads, false);
+    let (gridded, gridded_devices) = store_with_devices(gridded_dir.path(), threads, true);
+    let per_round = BATCHES / ROUNDS;
+    let findings = threads * per_round * BATCH;
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let (mut rates, mut all_times) = ([Vec::new(), Vec::new()], [Vec::new(), Vec::new()]);
+    for round in 0..ROUNDS {
+        let range = round * per_round..(round + 1) * per_round;
+        // Who goes first alternates, so that neither always meets the fuller disk cache.
+        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        for which in order {
+            let (store, devices) = if which == 0 { (&plain, &plain_devices) } else { (&gridded, &gridded_devices) };
+            let (total, times) = run(store, devices, range.clone());
+            rates[which].push(findings as f64 / total.as_secs_f64());
+            all_times[which].extend(times);
+        }
+    }
+    for (which, name) in [(0, "no grids"), (1, "10,000 grids")] {
+        let mut r = rates[which].clone();
+        r.sort_by(f64::total_cmp);
+        println!(
+            "apply_ops from {threads} threads, batches of {BATCH}, {name}: {:.0} findings/s (median of {ROUNDS} rounds of {findings}; {:.0}–{:.0}); batch p50 {:.2} ms, p99 {:.2} ms",
+            r[ROUNDS / 2],
+            r[0],
+            r[ROUNDS - 1],
+            ms(percentile(&mut all_times[which], 0.5)),
+            ms(percentile(&mut all_times[which], 0.99)),
+        );
+    }
+    let ratios: Vec<f64> = rates[1].iter().zip(&rates[0]).map(|(g, p)| g / p).collect();
+    let mut sorted = ratios.clone();
+    sorted.sort_by(f64::total_cmp);
     println!(
-        "apply_ops from {threads} threads, {findings} finding.create in batches of {BATCH}: {:.0} findings/s; batch p50 {:.2} ms, p99 {:.2} ms",
-        findings as f64 / total.as_secs_f64(),
-        ms(percentile(&mut times, 0.5)),
-        ms(percentile(&mut times, 0.99)),
+        "with grids ÷ without, round by round: {:?}; median {:.3}",
+        ratios.iter().map(|r| format!("{r:.3}")).collect::<Vec<_>>(),
+        sorted[ROUNDS / 2]
     );
 }

@@ -90,6 +90,13 @@ pub(super) fn keep(tx: &Connection, dict: &DictIndex, computed: Vec<Computed>) -
     Ok(())
 }
 
+/// Walks one patrol's track now and keeps its coverage (inside the caller's transaction).
+pub(super) fn refresh(tx: &Connection, dict: &DictIndex, patrol_id: &str) -> StoreResult<()> {
+    let track_rev: i64 = tx.query_row("SELECT track_rev FROM patrols WHERE id = ?1", [patrol_id], |r| r.get(0))?;
+    let computed = compute(tx, dict, vec![Stale { id: patrol_id.to_owned(), track_rev }])?;
+    keep(tx, dict, computed)
+}
+
 /// The scope's condition on a team column, as SQL (its argument, when it has one, comes last).
 fn scope_filter(scope: &Scope, column: &str, at: usize) -> (String, Option<String>) {
     match scope {

@@ -215,6 +215,10 @@ fn apply_one(
                     "UPDATE patrols SET ended_at = ?2, distance_m = ?3 WHERE id = ?1",
                     params![e.id.to_string(), e.ended_at.to_rfc3339(), e.distance_m],
                 )?;
+                // A patrol's coverage is walked once, as it ends (about a millisecond for a day's track), so
+                // that the chief's coverage of a month is sums of what is kept; points that come later make it
+                // stale and it is walked again when next asked for.
+                super::coverage::refresh(tx, dict, &e.id.to_string())?;
                 done(OpStatus::Applied, patrol_ack(seq, e.id))
             }
         }

@@ -1,6 +1,6 @@
 // The Leaflet map itself, mounted for real: clustered markers that answer a tap, the schematic roads
 // without a base map, the tile URL of an installed package, and a pin that reports where it was put.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { mount, type VueWrapper } from '@vue/test-utils';
 import type { MapLayers } from '../../shared/types';
 import { basemapOf } from './harness';
@@ -82,5 +82,25 @@ describe('PhoneMap', () => {
     await w.setProps({ heading: null });
     expect(document.querySelector('.map-heading')).toBeNull();
     expect(w.attributes('data-heading')).toBe('');
+  });
+
+  it('outlines the grids in view with their names, and none once the dictionary has none', async () => {
+    const square = (s: number, w: number): [number, number][][] => [[[s, w], [s, w + 0.004], [s + 0.004, w + 0.004], [s + 0.004, w], [s, w]]];
+    const grids = [
+      { code: 'G1', name: '中街西网格', team: null, inspectors: [], polygon: square(41.794, 123.426) },
+      { code: 'G2', name: '中街东网格', team: null, inspectors: [], polygon: square(41.794, 123.430) },
+      { code: 'FAR', name: '远处网格', team: null, inspectors: [], polygon: square(41.9, 123.6) },
+    ];
+    // A DOM without layout gives the map no size: this one is 400 × 600 pixels, about 0.009° wide at zoom 15.
+    const width = vi.spyOn(HTMLElement.prototype, 'clientWidth', 'get').mockReturnValue(400);
+    const height = vi.spyOn(HTMLElement.prototype, 'clientHeight', 'get').mockReturnValue(600);
+    const w = await mountMap({ grids, center: [41.796, 123.430] });
+    width.mockRestore();
+    height.mockRestore();
+    expect(w.attributes('data-grids')).toBe('2');
+    const labels = [...document.querySelectorAll('.grid-label')].map((e) => e.textContent);
+    expect(labels.sort()).toEqual(['中街东网格', '中街西网格']);
+    await w.setProps({ center: null, grids: [] });
+    expect(w.attributes('data-grids')).toBe('0');
   });
 });
