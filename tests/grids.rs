@@ -259,3 +259,94 @@ fn the_command_line_imports_grids_offline() {
     assert_eq!(codes, ["210103101", "210103102"]);
     assert_eq!(dictionary["grids"][1]["name"], "无编码");
 }
+
+/// A deterministic number in [0, 1) for (a, b, salt): the test's positions and jitter, the same every run.
+fn unit(a: u64, b: u64, salt: u64) -> f64 {
+    let mut x = a.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ b.wrapping_mul(0xC2B2_AE3D_27D4_EB4F) ^ salt;
+    x ^= x >> 31;
+    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x ^= x >> 29;
+    (x >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[test]
+fn the_phone_and_the_server_place_a_thousand_positions_alike() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("server"));
+    let api = server.api();
+    let admin = api.sign_in("admin");
+
+    // 12 × 12 irregular grids that tile the district: a mesh of jittered vertices (by up to a fifth of a cell).
+    let (lat0, lon0, d, n) = (41.785, 123.420, 0.0015, 12u64);
+    let vertex = |i: u64, j: u64| -> [f64; 2] {
+        let edge = |k: u64| k == 0 || k == n;
+        let jl = if edge(i) { 0.0 } else { (unit(i, j, 1) - 0.5) * 0.4 * d };
+        let jo = if edge(j) { 0.0 } else { (unit(i, j, 2) - 0.5) * 0.4 * d };
+        [lon0 + j as f64 * d + jo, lat0 + i as f64 * d + jl]
+    };
+    let features: Vec<Value> = (0..n)
+        .flat_map(|i| (0..n).map(move |j| (i, j)))
+        .map(|(i, j)| {
+            let ring = [vertex(i, j), vertex(i, j + 1), vertex(i + 1, j + 1), vertex(i + 1, j), vertex(i, j)];
+            json!({"type": "Feature", "properties": {"code": format!("M{i:02}{j:02}")},
+                   "geometry": {"type": "Polygon", "coordinates": [ring]}})
+        })
+        .collect();
+    let put = put_grids(&api, &admin, &collection(features));
+    assert_eq!(put.status, 200, "{}", put.body);
+    assert_eq!(put.body["overlaps"], json!([]), "a tiling has no overlaps");
+
+    // The phone takes the dictionary with its next sync and places positions offline.
+    let phone = Device::new(&tmp.path().join("phone"));
+    phone.register(&server.url, "inspector1");
+    phone.ok(&["sync"]);
+    let span = n as f64 * d;
+    let points: Vec<(f64, f64)> = (0..1000)
+        .map(|k| (lat0 - 0.1 * span + unit(k, 0, 3) * 1.2 * span, lon0 - 0.1 * span + unit(k, 0, 4) * 1.2 * span))
+        .collect();
+    let list = tmp.path().join("points.txt");
+    std::fs::write(&list, points.iter().map(|(lat, lon)| format!("{lat},{lon}\n")).collect::<String>()).unwrap();
+    let on_phone: Vec<Value> = phone
+        .ok(&["place", "--from", list.to_str().unwrap()])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(on_phone.len(), 1000);
+    let refused = phone.run(&["place", "--at", "123.43,41.79"]);
+    assert_eq!(refused.status.code(), Some(2), "a latitude beyond 90° is no position");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not a position"));
+
+    // The server places the same positions, sent as findings.
+    let (device_id, token) = api.register("inspector2");
+    let photo = std::fs::read(fixture("orientation-portrait-1.jpg")).unwrap();
+    let sha = sha256_hex(&photo);
+    assert_eq!(api.put_blob(&token, &sha, "image/jpeg", photo).status, 201);
+    let ids: Vec<String> = (0..1000).map(|_| uuid::Uuid::now_v7().to_string()).collect();
+    for chunk in (0..1000).collect::<Vec<usize>>().chunks(100) {
+        let ops: Vec<Value> = chunk
+            .iter()
+            .map(|&k| {
+                let mut body = finding_body(&ids[k], "E0102", &sha, points[k].0);
+                body["location"]["lon"] = json!(points[k].1);
+                json!({"seq": k + 1, "kind": "finding.create", "body": body})
+            })
+            .collect();
+        let answer = api.post("/sync", Some(&token), &json!({"device_id": device_id, "ops": ops, "cursor": null}));
+        assert_eq!(answer.status, 200, "{}", answer.body);
+    }
+    let listed = api.get(&format!("/review?date={}", today()), Some(&admin));
+    let on_server: std::collections::HashMap<String, Value> = listed.body["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["id"].as_str().unwrap().to_owned(), f["grid"].clone()))
+        .collect();
+    let mut inside = 0;
+    for k in 0..1000 {
+        let server_grid = &on_server[&ids[k]];
+        assert_eq!(&on_phone[k]["grid"], server_grid, "position {:?}", points[k]);
+        inside += usize::from(server_grid.is_string());
+    }
+    // Most positions fall in a grid, some outside the district.
+    assert!((600..1000).contains(&inside), "{inside} of 1000 inside");
+}

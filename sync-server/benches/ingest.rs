@@ -31,7 +31,7 @@ struct Batch<'a> {
     ops: Vec<OpEnvelopeRaw<'a>>,
 }
 const BATCHES: usize = 300;
-const ROUNDS: usize = 6;
+const ROUNDS: usize = 10;
 
 fn percentile(v: &mut [Duration], p: f64) -> Duration {
     v.sort();
@@ -161,7 +161,9 @@ fn main() {
     let threads = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
     let (plain_dir, gridded_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (plain, plain_devices) = store_with_devices(plain_dir.path(), threads, false);
-    let (gridded, gridded_devices) = store_with_devices(gridded_dir.path(), threads, true);
+    // `INGEST_CONTROL=1`: the second store without grids too, to see what the turns alone make of two equal stores.
+    let control = std::env::var("INGEST_CONTROL").is_ok_and(|v| v == "1");
+    let (gridded, gridded_devices) = store_with_devices(gridded_dir.path(), threads, !control);
     let per_round = BATCHES / ROUNDS;
     let findings = threads * per_round * BATCH;
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
@@ -177,7 +179,8 @@ fn main() {
             all_times[which].extend(times);
         }
     }
-    for (which, name) in [(0, "no grids"), (1, "10,000 grids")] {
+    let second = if control { "no grids (control)" } else { "10,000 grids" };
+    for (which, name) in [(0, "no grids"), (1, second)] {
         let mut r = rates[which].clone();
         r.sort_by(f64::total_cmp);
         println!(

@@ -105,6 +105,15 @@ enum Command {
         #[command(subcommand)]
         command: BasemapCommand,
     },
+    /// The road and the unit grid (单元网格) at positions, from the dictionary this device holds, as a report
+    /// there would carry them: one JSON object a line. Positions as `--at LAT,LON` (repeatable), or one
+    /// `LAT,LON` a line from `--from FILE`.
+    Place {
+        #[arg(long, allow_hyphen_values = true)]
+        at: Vec<String>,
+        #[arg(long)]
+        from: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -421,6 +430,29 @@ fn run(cli: Cli) -> Result<ExitCode, DeviceError> {
                         eprintln!("point skipped (too close to the last one or too inaccurate)");
                     }
                 }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Place { at, from } => {
+            let mut lines = at;
+            if let Some(file) = from {
+                lines.extend(
+                    std::fs::read_to_string(&file)?.lines().filter(|l| !l.trim().is_empty()).map(str::to_owned),
+                );
+            }
+            let store = store.lock().unwrap_or_else(|e| e.into_inner());
+            for line in &lines {
+                let parsed = line
+                    .split_once(',')
+                    .and_then(|(a, b)| Some((a.trim().parse::<f64>().ok()?, b.trim().parse::<f64>().ok()?)));
+                let Some((lat, lon)) =
+                    parsed.filter(|(lat, lon)| (-90.0..=90.0).contains(lat) && (-180.0..=180.0).contains(lon))
+                else {
+                    eprintln!("not a position (LAT,LON): {line}");
+                    return Ok(ExitCode::from(2));
+                };
+                let place = store.place_at(lat, lon)?;
+                println!("{}", serde_json::json!({"lat": lat, "lon": lon, "road": place.road, "grid": place.grid}));
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -14,6 +14,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V8),
         M::up(V9),
         M::up(V10),
+        M::up(V11),
     ])
 }
 
@@ -370,6 +371,14 @@ CREATE TABLE patrol_coverage (
     last_ts INTEGER NOT NULL,
     PRIMARY KEY (patrol_id, kind, key)
 ) WITHOUT ROWID;
+"#;
+
+/// No index on the grid columns: no query looks findings or cases up by grid alone (coverage, the heat map and
+/// the indicators read a period and group), and with grids every finding's index entry lands at a random place
+/// of the index, which cost about a tenth of the ingest throughput (BENCHMARKS.md, "Place").
+const V11: &str = r#"
+DROP INDEX findings_grid;
+DROP INDEX cases_grid;
 "#;
 
 #[cfg(test)]

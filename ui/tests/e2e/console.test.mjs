@@ -866,4 +866,20 @@ describe('web console: one case from device report to close, role by role', () =
     assert.equal(c.tasks.filter((t) => t.state === 'open').length, 0);
     assertNoPageErrors(page);
   });
+
+  it("dispatcher1's map of open cases, each coloured by how close its deadline is, opens a case's drawer", { timeout: 60_000 }, async () => {
+    const page = await openPage();
+    await signIn(page, origin, 'dispatcher1', 'dispatcher');
+    await page.getByTestId('menu-dispatch').click();
+    await page.waitForURL(/#\/cases$/);
+    const listed = await whileCalling(page, 'GET', /^\/cases/, () => page.getByTestId('tab-open').click());
+    const open = (await listed.json()).cases.filter((c) => !['closed', 'voided'].includes(c.state));
+    assert.ok(open.length > 0, 'open cases after the steps before');
+    await page.getByTestId('dispatch-mode-map').click();
+    await page.locator(`[data-testid="dispatch-map"][data-points="${open.length}"][data-areas="2"]`).waitFor();
+    await shot(page, 'console-dispatch-map');
+    await page.getByTestId('dispatch-mode-list').click();
+    await page.getByTestId('case-table').waitFor();
+    assertNoPageErrors(page);
+  });
 });

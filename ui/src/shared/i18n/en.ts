@@ -709,6 +709,8 @@ const en: MessageSchema = {
       notOpen: 'The task is no longer open: {detail}',
     },
     dispatch: {
+      viewList: 'List',
+      viewMap: 'Map',
       title: 'Dispatch',
       tabFiled: 'Awaiting dispatch',
       tabOpen: 'Open cases',

@@ -708,6 +708,8 @@ const zhCN = {
       notOpen: '核查任务已不是待核查状态: {detail}',
     },
     dispatch: {
+      viewList: '列表',
+      viewMap: '地图',
       title: '案件派遣',
       tabFiled: '待派遣',
       tabOpen: '在办案件',
