@@ -100,6 +100,25 @@ struct Desk {
     department: String,
 }
 
+impl Desk {
+    fn signed_in(api: &Api) -> Desk {
+        Desk {
+            chief: api.sign_in("chief1"),
+            dispatcher: api.sign_in("dispatcher1"),
+            department: api.sign_in("dept-hw"),
+        }
+    }
+}
+
+/// The phones of inspector1 and inspector2 (一中队), registered.
+fn phones(dir: &std::path::Path, server: &Server) -> (Device, Device) {
+    let phone1 = Device::new(&dir.join("phone1"));
+    phone1.register(&server.url, "inspector1");
+    let phone2 = Device::new(&dir.join("phone2"));
+    phone2.register(&server.url, "inspector2");
+    (phone1, phone2)
+}
+
 /// Files, dispatches, accepts and handles a finding of `phone`; returns the case number.
 fn handled_case(api: &Api, desk: &Desk, phone: &Device, lat: f64) -> String {
     let id = phone.report("E0102", lat, "orientation-landscape-1.jpg");
@@ -123,15 +142,8 @@ fn verification_tasks_are_reassigned_and_cancelled() {
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start(&tmp.path().join("server"));
     let api = server.api();
-    let phone1 = Device::new(&tmp.path().join("phone1"));
-    phone1.register(&server.url, "inspector1");
-    let phone2 = Device::new(&tmp.path().join("phone2"));
-    phone2.register(&server.url, "inspector2");
-    let desk = Desk {
-        chief: api.sign_in("chief1"),
-        dispatcher: api.sign_in("dispatcher1"),
-        department: api.sign_in("dept-hw"),
-    };
+    let (phone1, phone2) = phones(tmp.path(), &server);
+    let desk = Desk::signed_in(&api);
     let dispatcher = desk.dispatcher.clone();
 
     let case_no = handled_case(&api, &desk, &phone1, 41.7968);
@@ -198,12 +210,9 @@ fn a_verification_goes_to_an_inspector_of_the_grid_when_the_reporter_cannot_take
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start(&tmp.path().join("server"));
     let api = server.api();
-    let phone1 = Device::new(&tmp.path().join("phone1"));
-    phone1.register(&server.url, "inspector1");
-    let phone2 = Device::new(&tmp.path().join("phone2"));
-    phone2.register(&server.url, "inspector2");
-    let (chief, dispatcher, department, admin) =
-        (api.sign_in("chief1"), api.sign_in("dispatcher1"), api.sign_in("dept-hw"), api.sign_in("admin"));
+    let (phone1, phone2) = phones(tmp.path(), &server);
+    let Desk { chief, dispatcher, department } = Desk::signed_in(&api);
+    let admin = api.sign_in("admin");
 
     // inspector1 reports in the demo's grid 210103002, whose inspector is inspector2.
     let id = phone1.report("E0102", 41.7968, "orientation-landscape-1.jpg");

@@ -9,15 +9,14 @@
 use std::time::{Duration, Instant};
 
 use chrono::{Duration as Days, Utc};
-use protocol::{DeviceInfo, OpEnvelopeRaw, OpStatus, Role};
-use sync_server::Zone;
-use sync_server::db::{NewUser, SqliteStore, Store, SyncContext};
-use sync_server::domain::calendar::WorkCalendar;
+use protocol::{OpEnvelopeRaw, OpStatus};
+use sync_server::db::{Store, SyncContext};
 use sync_server::domain::coverage::CoverageBy;
-use sync_server::domain::{EngineSettings, ops};
+use sync_server::domain::ops;
 use sync_server::policy::Scope;
-use sync_server::principal::Principal;
 use uuid::Uuid;
+
+mod support;
 
 const POINTS: usize = 1_440;
 
@@ -42,15 +41,7 @@ fn main() {
     // month's first ask walks every track (the cold case).
     let ended = env("COVERAGE_ENDED", 1) == 1;
     let tmp = tempfile::tempdir().unwrap();
-    let settings = EngineSettings {
-        zone: Zone::Host,
-        calendar: WorkCalendar::default(),
-        verify_hours: 24.0,
-        duplicate_radius_m: 50.0,
-        duplicate_window_hours: 72.0,
-    };
-    let store = SqliteStore::open(tmp.path(), settings).unwrap();
-    sync_server::seed::ensure_dictionary(&store).unwrap();
+    let store = support::open_store(tmp.path());
     let mut dictionary = store.dictionary().unwrap().unwrap();
     dictionary.roads = places::fixtures::city_roads();
     dictionary.grids = places::fixtures::city_grids();
@@ -61,27 +52,9 @@ fn main() {
     let month_start = now - Days::days(days as i64 + 1);
     let mut seq = 0u64;
     for i in 0..inspectors {
-        let user = store
-            .add_user(
-                NewUser {
-                    username: format!("inspector{i}"),
-                    password_hash: "unused".into(),
-                    display_name: format!("巡查员{i}"),
-                    role: Role::Inspector,
-                    team: Some(format!("{}中队", i % 10)),
-                    department: None,
-                },
-                now,
-            )
-            .unwrap();
-        let device = DeviceInfo {
-            id: Uuid::now_v7(),
-            name: format!("phone-{i}"),
-            platform: "bench".into(),
-            app_version: "0".into(),
-        };
-        store.register_device(&user, &device, &format!("token-{i}"), now).unwrap();
-        let principal = Principal { user: user.clone(), device_id: Some(device.id) };
+        let user = support::inspector(&store, &format!("inspector{i}"), &format!("{}中队", i % 10));
+        let principal = support::device(&store, &user, &format!("phone-{i}"));
+        let device_id = principal.device_id.unwrap();
         for day in 0..days {
             let patrol = Uuid::now_v7();
             let start = month_start + Days::days(day as i64) + Days::hours(1);
@@ -110,13 +83,7 @@ fn main() {
             }
             let text = serde_json::json!({ "ops": envelopes }).to_string();
             let request: Batch<'_> = serde_json::from_str(&text).unwrap();
-            let ctx = SyncContext {
-                principal: &principal,
-                device_id: device.id,
-                now,
-                backlog: None,
-                dictionary_version: None,
-            };
+            let ctx = SyncContext { principal: &principal, device_id, now, backlog: None, dictionary_version: None };
             let prepared = ops::prepare(now, &request.ops, store.category_check());
             let results = store.apply_ops(&ctx, prepared).unwrap();
             assert!(results.iter().all(|r| r.status == OpStatus::Applied), "{results:?}");

@@ -12,16 +12,16 @@
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use protocol::{DeviceInfo, OpEnvelopeRaw, OpStatus, Role};
-use sync_server::Zone;
+use protocol::{OpEnvelopeRaw, OpStatus};
 use sync_server::blobs::BlobMeta;
-use sync_server::db::{NewUser, SqliteStore, Store, SyncContext};
-use sync_server::domain::calendar::WorkCalendar;
-use sync_server::domain::{EngineSettings, ops};
+use sync_server::db::{SqliteStore, Store, SyncContext};
+use sync_server::domain::ops;
 use sync_server::principal::Principal;
+use uuid::Uuid;
+
+mod support;
 
 type Device = (Principal, Vec<String>);
-use uuid::Uuid;
 
 const BATCH: usize = 100;
 
@@ -40,34 +40,14 @@ fn percentile(v: &mut [Duration], p: f64) -> Duration {
 
 /// A store with an inspector, the shared photo, and one device per thread with its batches.
 fn store_with_devices(dir: &std::path::Path, threads: usize, grids: bool) -> (SqliteStore, Vec<Device>) {
-    let settings = EngineSettings {
-        zone: Zone::Host,
-        calendar: WorkCalendar::default(),
-        verify_hours: 24.0,
-        duplicate_radius_m: 50.0,
-        duplicate_window_hours: 72.0,
-    };
-    let store = SqliteStore::open(dir, settings).unwrap();
-    sync_server::seed::ensure_dictionary(&store).unwrap();
+    let store = support::open_store(dir);
     if grids {
         let mut dictionary = store.dictionary().unwrap().unwrap();
         dictionary.grids = places::fixtures::city_grids();
         store.import_dictionary(dictionary, Utc::now()).unwrap();
     }
     let now = Utc::now();
-    let user = store
-        .add_user(
-            NewUser {
-                username: "inspector1".into(),
-                password_hash: "unused".into(),
-                display_name: "巡查员".into(),
-                role: Role::Inspector,
-                team: Some("一中队".into()),
-                department: None,
-            },
-            now,
-        )
-        .unwrap();
+    let user = support::inspector(&store, "inspector1", "一中队");
     let sha = "ab".repeat(32);
     store
         .record_blobs(
@@ -106,16 +86,7 @@ fn store_with_devices(dir: &std::path::Path, threads: usize, grids: bool) -> (Sq
             .collect()
     };
     let devices = (0..threads)
-        .map(|t| {
-            let device = DeviceInfo {
-                id: Uuid::now_v7(),
-                name: format!("bench-{t}"),
-                platform: "bench".into(),
-                app_version: "0".into(),
-            };
-            store.register_device(&user, &device, &format!("token-hash-{t}"), now).unwrap();
-            (Principal { user: user.clone(), device_id: Some(device.id) }, batches(t * BATCHES * BATCH))
-        })
+        .map(|t| (support::device(&store, &user, &format!("bench-{t}")), batches(t * BATCHES * BATCH)))
         .collect();
     (store, devices)
 }

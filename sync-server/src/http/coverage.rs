@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-use super::date;
 use super::extract::Query;
+use super::{Period, period};
 use crate::db::{HeatFilter, HeatKind, HeatPoint};
 use crate::domain::coverage::{CoverageBy, CoverageRow, rows, to_csv};
 use crate::error::{AppError, AppResult};
@@ -39,17 +39,11 @@ pub async fn coverage(
     headers: HeaderMap,
     Query(q): Query<CoverageQuery>,
 ) -> AppResult<Response> {
-    let from = date(&q.from, "from")?;
-    let to = date(&q.to, "to")?;
-    if to < from {
-        return Err(AppError::invalid("to", "to is before from"));
-    }
+    let Period { from, to, start, end } = period(&q.from, &q.to, &state.config.zone)?;
     let by_name = q.by.clone().unwrap_or_else(|| "road".into());
     let by = CoverageBy::parse(&by_name).ok_or_else(|| AppError::invalid("by", "by is road or grid"))?;
     let scope = principal.scope(Listing::Coverage)?;
     let zone = state.config.zone;
-    let (start, _) = zone.day_bounds(from);
-    let (_, end) = zone.day_bounds(to);
     let dictionary =
         state.blocking(|s| s.dictionary()).await?.ok_or_else(|| AppError::not_found("no dictionary yet"))?;
     let team = match &scope {
@@ -99,16 +93,10 @@ pub async fn heatmap(
     principal: Principal,
     Query(q): Query<HeatQuery>,
 ) -> AppResult<Json<HeatAnswer>> {
-    let from = date(&q.from, "from")?;
-    let to = date(&q.to, "to")?;
-    if to < from {
-        return Err(AppError::invalid("to", "to is before from"));
-    }
+    let Period { start, end, .. } = period(&q.from, &q.to, &state.config.zone)?;
     let kind_name = q.kind.clone().unwrap_or_else(|| "findings".into());
     let kind = HeatKind::parse(&kind_name).ok_or_else(|| AppError::invalid("kind", "kind is findings or cases"))?;
     let scope = principal.scope(Listing::Heatmap)?;
-    let (start, _) = state.config.zone.day_bounds(from);
-    let (_, end) = state.config.zone.day_bounds(to);
     let nonempty = |v: Option<String>| v.filter(|s| !s.is_empty());
     let filter = HeatFilter { kind, category: nonempty(q.category), state: nonempty(q.state), team: nonempty(q.team) };
     let points = state.blocking(move |s| s.heat_points(&scope, &filter, start, end)).await?;

@@ -218,6 +218,23 @@ pub(crate) fn created<T: serde::Serialize>(value: T) -> axum::response::Response
     (StatusCode::CREATED, axum::Json(value)).into_response()
 }
 
+/// The `from` and `to` days of a period (both required, `to` not before `from`), and its bounds in time: from
+/// the start of `from` to the end of `to`, in the server's zone.
+pub(super) struct Period {
+    pub from: chrono::NaiveDate,
+    pub to: chrono::NaiveDate,
+    pub start: chrono::DateTime<chrono::Utc>,
+    pub end: chrono::DateTime<chrono::Utc>,
+}
+
+pub(super) fn period(from: &Option<String>, to: &Option<String>, zone: &crate::config::Zone) -> AppResult<Period> {
+    let (from, to) = (date(from, "from")?, date(to, "to")?);
+    if to < from {
+        return Err(AppError::invalid("to", "to is before from"));
+    }
+    Ok(Period { from, to, start: zone.day_bounds(from).0, end: zone.day_bounds(to).1 })
+}
+
 /// A `YYYY-MM-DD` query parameter, required.
 pub(super) fn date(v: &Option<String>, field: &str) -> AppResult<chrono::NaiveDate> {
     let s = v.as_deref().ok_or_else(|| AppError::invalid(field, format!("{field}=YYYY-MM-DD is required")))?;

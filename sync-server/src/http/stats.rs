@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::date;
+use super::{Period, period};
 use crate::domain::stats::{GroupBy, StatsRow, aggregate, to_csv};
 use crate::error::{AppError, AppResult};
 use crate::policy::{Listing, Scope};
@@ -36,18 +36,12 @@ pub async fn stats(
     headers: HeaderMap,
     Query(q): Query<StatsQuery>,
 ) -> AppResult<Response> {
-    let from = date(&q.from, "from")?;
-    let to = date(&q.to, "to")?;
-    if to < from {
-        return Err(AppError::invalid("to", "to is before from"));
-    }
+    let Period { from, to, start, end } = period(&q.from, &q.to, &state.config.zone)?;
     let group_name = q.group_by.clone().unwrap_or_else(|| "team".into());
     let group_by = GroupBy::parse(&group_name).ok_or_else(|| {
         AppError::invalid("group_by", "group_by is inspector, team, department, category, day, grid or road")
     })?;
     let scope = principal.scope(Listing::Indicators)?;
-    let (start, _) = state.config.zone.day_bounds(from);
-    let (_, end) = state.config.zone.day_bounds(to);
     let mut events = state.blocking(move |s| s.stat_events(start, end)).await?;
     match &scope {
         Scope::All => {}
