@@ -82,9 +82,9 @@ fn cases_walk_every_path_and_leave_history_and_indicators() {
     expect(&dispatcher.act("20000101-9999", json!({"action": "dispatch"})), 404, "not_found");
     assert_eq!(ok(dispatcher.act(&c1, json!({"action": "dispatch"})))["state"], "dispatched");
     // Each caller is told what it may do with the case now, and the console shows no other buttons.
-    assert_eq!(hw.case(&c1)["allowed_actions"], json!(["accept", "return"]));
+    assert_eq!(hw.case(&c1)["allowed_actions"], json!(["accept", "return", "request_extension", "request_return"]));
     assert_eq!(sz.api.get(&format!("/cases/{c1}"), Some(&sz.token)).status, 403);
-    assert_eq!(dispatcher.case(&c1)["allowed_actions"], json!(["dispatch", "extend", "suspend", "void"]));
+    assert_eq!(dispatcher.case(&c1)["allowed_actions"], json!(["dispatch", "extend", "supervise", "suspend", "void"]));
     assert_eq!(chief.case(&c1)["allowed_actions"], json!(["void"]), "a chief may void the team's cases");
     expect(&sz.act(&c1, json!({"action": "accept"})), 403, "forbidden");
     assert_eq!(ok(hw.act(&c1, json!({"action": "accept"})))["state"], "accepted");

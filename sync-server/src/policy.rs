@@ -56,7 +56,7 @@ pub enum Verb {
 
 impl Verb {
     /// Every verb, for tests that walk the whole table.
-    pub const ALL: [Verb; 24] = [
+    pub const ALL: [Verb; 29] = [
         Verb::ReviewFinding,
         Verb::ReadCase,
         Verb::Act(CaseAction::Dispatch),
@@ -68,6 +68,11 @@ impl Verb {
         Verb::Act(CaseAction::Resume),
         Verb::Act(CaseAction::Void),
         Verb::Act(CaseAction::Extend),
+        Verb::Act(CaseAction::Supervise),
+        Verb::Act(CaseAction::RequestExtension),
+        Verb::Act(CaseAction::RequestReturn),
+        Verb::Act(CaseAction::ApproveRequest),
+        Verb::Act(CaseAction::DenyRequest),
         Verb::ChangeTask,
         Verb::ListTeams,
         Verb::ListDepartments,
@@ -182,10 +187,18 @@ fn own(user: Option<&str>, owner: Option<&str>) -> bool {
 /// their own department's or team's cases.
 fn action_roles(action: CaseAction) -> &'static [Role] {
     match action {
-        CaseAction::Dispatch | CaseAction::Suspend | CaseAction::Resume | CaseAction::Extend => {
-            &[Role::Dispatcher, Role::Admin]
-        }
-        CaseAction::Accept | CaseAction::Return | CaseAction::Handle => &[Role::Department, Role::Admin],
+        CaseAction::Dispatch
+        | CaseAction::Suspend
+        | CaseAction::Resume
+        | CaseAction::Extend
+        | CaseAction::Supervise
+        | CaseAction::ApproveRequest
+        | CaseAction::DenyRequest => &[Role::Dispatcher, Role::Admin],
+        CaseAction::Accept
+        | CaseAction::Return
+        | CaseAction::Handle
+        | CaseAction::RequestExtension
+        | CaseAction::RequestReturn => &[Role::Department, Role::Admin],
         CaseAction::Close | CaseAction::Void => &[Role::Dispatcher, Role::Chief, Role::Admin],
     }
 }
@@ -343,6 +356,11 @@ mod tests {
         resume             -        -        -         -         -        Y    -        -        -       Y
         void               -        -        Y         -         -        Y    -        -        -       Y
         extend             -        -        -         -         -        Y    -        -        -       Y
+        supervise          -        -        -         -         -        Y    -        -        -       Y
+        request_extension  -        -        -         -         -        -    Y        -        -       Y
+        request_return     -        -        -         -         -        -    Y        -        -       Y
+        approve_request    -        -        -         -         -        Y    -        -        -       Y
+        deny_request       -        -        -         -         -        Y    -        -        -       Y
         ChangeTask         -        -        Y         -         -        Y    -        -        -       Y
         ListTeams          -        -        -         -         -        Y    -        -        -       Y
         ListDepartments    -        -        -         -         -        Y    -        -        -       Y
@@ -499,10 +517,16 @@ mod tests {
         let chief = principal(Role::Chief, Some("一中队"), None);
         let (team, department) = (Some("一中队"), Some("HW"));
         use CaseAction::*;
-        assert_eq!(hw.case_actions(CaseState::Dispatched, team, department), [Accept, Return]);
+        assert_eq!(
+            hw.case_actions(CaseState::Dispatched, team, department),
+            [Accept, Return, RequestExtension, RequestReturn]
+        );
         assert_eq!(hw.case_actions(CaseState::Dispatched, team, Some("SZ")), []);
-        assert_eq!(dispatcher.case_actions(CaseState::Dispatched, team, department), [Dispatch, Extend, Suspend, Void]);
-        assert_eq!(dispatcher.case_actions(CaseState::Suspended, team, department), [Resume, Extend, Void]);
+        assert_eq!(
+            dispatcher.case_actions(CaseState::Dispatched, team, department),
+            [ApproveRequest, DenyRequest, Dispatch, Extend, Supervise, Suspend, Void]
+        );
+        assert_eq!(dispatcher.case_actions(CaseState::Suspended, team, department), [Resume, Extend, Supervise, Void]);
         assert_eq!(chief.case_actions(CaseState::Handled, team, department), [Close, Void]);
         assert_eq!(chief.case_actions(CaseState::Handled, Some("二中队"), department), []);
         for state in [CaseState::Closed, CaseState::Voided] {
@@ -514,11 +538,11 @@ mod tests {
     /// Every state × role, for a case of the caller's own team and department, as the console shows it.
     const ACTIONS: &str = "
         state       admin                                    dispatcher                    chief       department
-        filed       dispatch,extend,suspend,void             dispatch,extend,suspend,void  void        -
-        dispatched  accept,return,dispatch,extend,suspend,void dispatch,extend,suspend,void void       accept,return
-        accepted    handle,return,extend,suspend,void        extend,suspend,void           void        handle,return
-        handled     close,suspend,void                       close,suspend,void            close,void  -
-        suspended   resume,extend,void                       resume,extend,void            void        -
+        filed       dispatch,extend,supervise,suspend,void   dispatch,extend,supervise,suspend,void  void  -
+        dispatched  accept,approve_request,deny_request,return,request_extension,request_return,dispatch,extend,supervise,suspend,void approve_request,deny_request,dispatch,extend,supervise,suspend,void void accept,return,request_extension,request_return
+        accepted    handle,approve_request,deny_request,return,request_extension,request_return,extend,supervise,suspend,void approve_request,deny_request,extend,supervise,suspend,void void handle,return,request_extension,request_return
+        handled     close,supervise,suspend,void             close,supervise,suspend,void  close,void  -
+        suspended   resume,extend,supervise,void             resume,extend,supervise,void  void        -
         closed      -                                        -                             -           -
         voided      -                                        -                             -           -
     ";

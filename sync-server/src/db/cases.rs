@@ -15,7 +15,7 @@ use super::history::{Details, record};
 use super::sql::{Sql, bad_data, ts};
 use super::tasks::{assign_verification, cancel_tasks};
 use crate::domain::EngineSettings;
-use crate::domain::lifecycle::{CaseAction, CaseEvent, deadline_applies};
+use crate::domain::lifecycle::{CaseAction, CaseEvent, Light, deadline_applies, light};
 use crate::policy::Scope;
 use crate::principal::User;
 
@@ -77,6 +77,12 @@ pub struct CaseView {
     pub address: Option<String>,
     pub description: String,
     pub photos: Vec<String>,
+    /// 红黄绿灯: red overdue, yellow with 80 % of the time used.
+    pub light: Light,
+    /// How often the centre supervised (督办) the case.
+    pub supervisions: i64,
+    /// The department's requests (more time, return) and their decisions, oldest first.
+    pub requests: Vec<CaseRequest>,
     /// What the caller may do with the case now, by its state and the caller's role (the HTTP layer fills it
     /// in for each answer; the console shows these buttons and no others).
     pub allowed_actions: Vec<CaseAction>,
@@ -86,6 +92,21 @@ pub struct CaseView {
     pub history: Option<Vec<HistoryEntry>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tasks: Option<Vec<TaskView>>,
+}
+
+/// A department's request and the dispatcher's decision.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct CaseRequest {
+    /// `extension` or `return`.
+    pub kind: String,
+    /// `pending`, `approved`, `denied`, or `withdrawn` (the department returned the case meanwhile).
+    pub state: String,
+    pub hours: Option<f64>,
+    pub note: String,
+    pub by: String,
+    pub at: Timestamp,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone)]
@@ -190,8 +211,33 @@ fn view(
         }
         (address, description, photos)
     };
+    let overdue = deadline_applies(state) && due.is_some_and(|d| d < now);
+    let supervisions: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM case_history WHERE case_no = ?1 AND action = 'supervise'")?
+        .query_row([&row.case_no], |r| r.get(0))?;
+    let requests = conn
+        .prepare_cached(
+            "SELECT kind, state, hours, note, by_user, at, decided_by, decided_at FROM case_requests
+             WHERE case_no = ?1 ORDER BY id",
+        )?
+        .query_map([&row.case_no], |r| {
+            Ok(CaseRequest {
+                kind: r.get(0)?,
+                state: r.get(1)?,
+                hours: r.get(2)?,
+                note: r.get(3)?,
+                by: r.get(4)?,
+                at: zone.at(r.get::<_, Sql<DateTime<Utc>>>(5)?.0),
+                decided_by: r.get(6)?,
+                decided_at: r.get::<_, Option<Sql<DateTime<Utc>>>>(7)?.map(|t| zone.at(t.0)),
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(CaseView {
-        overdue: deadline_applies(state) && due.is_some_and(|d| d < now),
+        overdue,
+        light: light(overdue, row.filed_at, due, deadline_applies(state), now),
+        supervisions,
+        requests,
         category_name: dict.categories.get(&row.category).map(|(_, c)| c.name.clone()),
         case_no: row.case_no,
         state,
@@ -344,6 +390,26 @@ pub(super) fn case_detail(
     Ok(Some(v))
 }
 
+/// A department's request waiting for the dispatcher.
+struct PendingRequest {
+    id: i64,
+    kind: String,
+    hours: Option<f64>,
+    note: String,
+    by: String,
+}
+
+fn pending_request(tx: &Connection, case_no: &str) -> StoreResult<Option<PendingRequest>> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT id, kind, hours, note, by_user FROM case_requests WHERE case_no = ?1 AND state = 'pending'",
+        )?
+        .query_row([case_no], |r| {
+            Ok(PendingRequest { id: r.get(0)?, kind: r.get(1)?, hours: r.get(2)?, note: r.get(3)?, by: r.get(4)? })
+        })
+        .optional()?)
+}
+
 pub(super) fn case_action(
     tx: &Connection,
     settings: &EngineSettings,
@@ -375,7 +441,48 @@ pub(super) fn case_action(
         StoreError::invalid_transition(format!("a {} case cannot be {}ed", from.as_str(), input.action.as_str()))
     })?;
     let note = input.note.as_deref();
+    let pending = pending_request(tx, case_no)?;
     match input.action {
+        CaseAction::Supervise => {}
+        CaseAction::RequestExtension | CaseAction::RequestReturn => {
+            if pending.is_some() {
+                return Err(StoreError::conflict("the case has a request waiting for the dispatcher's decision"));
+            }
+            let kind = if input.action == CaseAction::RequestExtension { "extension" } else { "return" };
+            tx.execute(
+                "INSERT INTO case_requests (case_no, kind, state, hours, note, by_user, at) VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6)",
+                params![case_no, kind, input.hours, note.unwrap_or(""), actor.username, ts(now)],
+            )?;
+        }
+        CaseAction::ApproveRequest | CaseAction::DenyRequest => {
+            let Some(request) = pending else {
+                return Err(StoreError::conflict("the case has no request waiting for a decision"));
+            };
+            let approved = input.action == CaseAction::ApproveRequest;
+            tx.execute(
+                "UPDATE case_requests SET state = ?2, decided_by = ?3, decided_at = ?4, decision_note = ?5 WHERE id = ?1",
+                params![request.id, if approved { "approved" } else { "denied" }, actor.username, ts(now), note],
+            )?;
+            let details = Details { note, ..Details::default() };
+            record(tx, case_no, now, actor, event, (Some(from), Some(to)), details)?;
+            if approved {
+                // What was asked for, as the dispatcher's own action after the decision.
+                let (action, hours) = match request.kind.as_str() {
+                    "extension" => (CaseAction::Extend, request.hours),
+                    _ => (CaseAction::Return, None),
+                };
+                let granted = ActionInput {
+                    action,
+                    department: None,
+                    note: Some(format!("{} ({})", request.note, request.by)),
+                    photos: Vec::new(),
+                    hours,
+                };
+                case_action(tx, settings, dict, actor, case_no, &granted, now)?;
+            }
+            announce_case(tx, settings, case_no, now)?;
+            return Ok(());
+        }
         CaseAction::Dispatch => {
             let department = input.department.clone().or(department);
             tx.execute(
@@ -412,6 +519,12 @@ pub(super) fn case_action(
             cancel_tasks(tx, case_no, now)?;
         }
         CaseAction::Accept | CaseAction::Return | CaseAction::Handle => {
+            // A return settles a request of the department that was still waiting.
+            if input.action == CaseAction::Return
+                && let Some(request) = pending_request(tx, case_no)?
+            {
+                tx.execute("UPDATE case_requests SET state = 'withdrawn' WHERE id = ?1", [request.id])?;
+            }
             tx.execute("UPDATE cases SET state = ?2 WHERE case_no = ?1", params![case_no, to.as_str()])?;
         }
     }

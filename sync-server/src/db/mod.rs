@@ -40,7 +40,7 @@ mod tasks;
 
 pub use accounts::{DepartmentView, NewUser, TeamView, UserUpdate, UserView};
 pub use blobs::UploadState;
-pub use cases::{ActionInput, CaseFilter, CaseMeta, CaseView, GeoPoint, HistoryEntry, TaskView};
+pub use cases::{ActionInput, CaseFilter, CaseMeta, CaseRequest, CaseView, GeoPoint, HistoryEntry, TaskView};
 pub use changes::ChangePage;
 pub use devices::{DeviceUser, DeviceView, RegisterOutcome};
 pub use error::{StoreError, StoreResult};

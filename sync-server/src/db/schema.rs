@@ -15,6 +15,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V9),
         M::up(V10),
         M::up(V11),
+        M::up(V12),
     ])
 }
 
@@ -379,6 +380,24 @@ CREATE TABLE patrol_coverage (
 const V11: &str = r#"
 DROP INDEX findings_grid;
 DROP INDEX cases_grid;
+"#;
+
+/// A department's requests (more time, return a misrouted case) and the dispatcher's decisions on them.
+const V12: &str = r#"
+CREATE TABLE case_requests (
+    id INTEGER PRIMARY KEY,
+    case_no TEXT NOT NULL REFERENCES cases(case_no),
+    kind TEXT NOT NULL,
+    state TEXT NOT NULL,
+    hours REAL,
+    note TEXT NOT NULL,
+    by_user TEXT NOT NULL,
+    at TEXT NOT NULL,
+    decided_by TEXT,
+    decided_at TEXT,
+    decision_note TEXT
+);
+CREATE INDEX case_requests_case ON case_requests(case_no);
 "#;
 
 #[cfg(test)]

@@ -126,7 +126,9 @@ pub(super) fn stat_events(
     let mut stmt = conn.prepare_cached(
         "SELECT u.username, c.team, c.department, c.category, c.grid, c.road, h.action, h.to_state, h.at, c.due_at
          FROM case_history h JOIN cases c ON c.case_no = h.case_no JOIN users u ON u.id = c.reporter_id
-         WHERE h.at >= ?1 AND h.at < ?2 AND (h.action = 'handle' OR (h.action = 'verify' AND h.to_state = 'dispatched') OR h.to_state = 'closed')",
+         WHERE h.at >= ?1 AND h.at < ?2
+           AND (h.action IN ('handle', 'dispatch', 'return', 'supervise') OR (h.action = 'verify' AND h.to_state = 'dispatched')
+                OR h.to_state = 'closed')",
     )?;
     let rows = stmt.query_map(params![ts(from), ts(to)], |r| {
         Ok((
@@ -141,6 +143,9 @@ pub(super) fn stat_events(
         let (fact, action, to_state, at, due) = row?;
         let metric = match CaseEvent::of_history(&action, to_state) {
             Some(CaseEvent::Act(CaseAction::Handle)) => Metric::Handled,
+            Some(CaseEvent::Act(CaseAction::Dispatch) | CaseEvent::AutoDispatch) => Metric::Dispatched,
+            Some(CaseEvent::Act(CaseAction::Return)) => Metric::Returned,
+            Some(CaseEvent::Act(CaseAction::Supervise)) => Metric::Supervised,
             Some(CaseEvent::VerifyFail) => Metric::Rework,
             _ if to_state == Some(CaseState::Closed) => Metric::Closed,
             _ => return Err(bad_data(format!("history entry `{action}` is no indicator's fact"))),

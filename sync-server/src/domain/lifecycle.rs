@@ -39,21 +39,46 @@ pub enum CaseAction {
     Void,
     /// 延期: moves the deadline, with a reason.
     Extend,
+    /// 督办: the centre chases a case that slips, with a note; nothing else changes.
+    Supervise,
+    /// The department asks for more time (`hours`), with a reason; the dispatcher decides.
+    RequestExtension,
+    /// The department asks to return a misrouted case, with a reason; the dispatcher decides.
+    RequestReturn,
+    /// The dispatcher grants the pending request: the deadline moves, or the case returns.
+    ApproveRequest,
+    /// The dispatcher refuses the pending request; the case goes on as it was.
+    DenyRequest,
 }
 
 impl CaseAction {
     /// Every action, in the order the console shows them (the way forward first, the way out last).
-    pub const ALL: [CaseAction; 9] = [
+    pub const ALL: [CaseAction; 14] = [
         CaseAction::Accept,
         CaseAction::Handle,
         CaseAction::Close,
         CaseAction::Resume,
+        CaseAction::ApproveRequest,
+        CaseAction::DenyRequest,
         CaseAction::Return,
+        CaseAction::RequestExtension,
+        CaseAction::RequestReturn,
         CaseAction::Dispatch,
         CaseAction::Extend,
+        CaseAction::Supervise,
         CaseAction::Suspend,
         CaseAction::Void,
     ];
+
+    /// The department's requests, which wait for the dispatcher's decision.
+    pub fn is_request(self) -> bool {
+        matches!(self, CaseAction::RequestExtension | CaseAction::RequestReturn)
+    }
+
+    /// The dispatcher's decisions on a pending request.
+    pub fn is_decision(self) -> bool {
+        matches!(self, CaseAction::ApproveRequest | CaseAction::DenyRequest)
+    }
 
     pub fn parse(s: &str) -> Option<CaseAction> {
         s.parse().ok()
@@ -78,8 +103,49 @@ impl CaseAction {
             (CaseAction::Resume, Suspended) => Some(suspended_from.unwrap_or(Filed)),
             (CaseAction::Void, Filed | Dispatched | Accepted | Handled | Suspended) => Some(Voided),
             (CaseAction::Extend, Filed | Dispatched | Accepted | Suspended) => Some(from),
+            (CaseAction::Supervise, Filed | Dispatched | Accepted | Handled | Suspended) => Some(from),
+            // A request and its decision leave the state as it is; an approved return is a `return` after it.
+            (
+                CaseAction::RequestExtension
+                | CaseAction::RequestReturn
+                | CaseAction::ApproveRequest
+                | CaseAction::DenyRequest,
+                Dispatched | Accepted,
+            ) => Some(from),
             _ => None,
         }
+    }
+}
+
+/// The case's light (红黄绿灯) in the dispatcher's lists: red overdue, yellow once 80 % of the time from filing
+/// to the deadline is used, green otherwise (and for a case with no running deadline).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Light {
+    Green,
+    Yellow,
+    Red,
+}
+
+/// The part of the time limit after which a case shows yellow.
+pub const YELLOW_AT: f64 = 0.8;
+
+pub fn light(
+    overdue: bool,
+    filed_at: chrono::DateTime<chrono::Utc>,
+    due: Option<chrono::DateTime<chrono::Utc>>,
+    running: bool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Light {
+    if overdue {
+        return Light::Red;
+    }
+    match due {
+        Some(due) if running && due > filed_at => {
+            let used = (now - filed_at).num_seconds() as f64 / (due - filed_at).num_seconds() as f64;
+            if used >= YELLOW_AT { Light::Yellow } else { Light::Green }
+        }
+        _ => Light::Green,
     }
 }
 
@@ -244,5 +310,18 @@ mod tests {
             assert_eq!(serde_json::to_value(action).unwrap(), action.as_str());
             assert_eq!(CaseAction::parse(action.as_str()), Some(action));
         }
+    }
+
+    #[test]
+    fn the_light_turns_yellow_at_four_fifths_of_the_time_and_red_when_late() {
+        let filed: chrono::DateTime<chrono::Utc> = "2026-12-04T00:00:00Z".parse().unwrap();
+        let due = filed + chrono::Duration::hours(10);
+        let at = |h: i64| filed + chrono::Duration::hours(h);
+        assert_eq!(light(false, filed, Some(due), true, at(7)), Light::Green);
+        assert_eq!(light(false, filed, Some(due), true, at(8)), Light::Yellow);
+        assert_eq!(light(true, filed, Some(due), true, at(11)), Light::Red);
+        // Parked, closed or without a deadline: no clock running.
+        assert_eq!(light(false, filed, Some(due), false, at(9)), Light::Green);
+        assert_eq!(light(false, filed, None, true, at(9)), Light::Green);
     }
 }

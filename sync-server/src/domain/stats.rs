@@ -25,6 +25,12 @@ pub enum Metric {
     Rework,
     /// A case closed in the period; `in_time` = closed before its deadline.
     Closed,
+    /// A dispatch (by the centre or automatic) in the period.
+    Dispatched,
+    /// A case returned by its department in the period (回退): a dispatch that missed.
+    Returned,
+    /// 督办 in the period.
+    Supervised,
 }
 
 /// One fact the indicators are counted from; `key` is the group it falls in for each grouping.
@@ -84,6 +90,12 @@ pub struct StatsRow {
     pub rework_rate: Option<f64>,
     pub closed: u64,
     pub closed_on_time: u64,
+    /// 督办 of the period.
+    pub supervised: u64,
+    pub dispatched: u64,
+    pub returned: u64,
+    /// 准确派遣率 = dispatches not returned ÷ dispatches.
+    pub dispatch_accuracy: Option<f64>,
 }
 
 fn rate(n: u64, d: u64) -> Option<f64> {
@@ -126,6 +138,9 @@ pub fn aggregate(events: &[StatEvent], group_by: GroupBy, zone: &Zone) -> Vec<St
                 row.closed += 1;
                 row.closed_on_time += hit;
             }
+            Metric::Dispatched => row.dispatched += 1,
+            Metric::Returned => row.returned += 1,
+            Metric::Supervised => row.supervised += 1,
         }
     }
     rows.into_values()
@@ -133,6 +148,7 @@ pub fn aggregate(events: &[StatEvent], group_by: GroupBy, zone: &Zone) -> Vec<St
             r.valid_rate = rate(r.valid, r.reported);
             r.on_time_rate = rate(r.handled_on_time, r.due);
             r.rework_rate = rate(r.rework, r.handled);
+            r.dispatch_accuracy = rate(r.dispatched.saturating_sub(r.returned), r.dispatched);
             r
         })
         .collect()
@@ -141,7 +157,7 @@ pub fn aggregate(events: &[StatEvent], group_by: GroupBy, zone: &Zone) -> Vec<St
 /// The rows as CSV, with the same columns as the JSON rows.
 pub fn to_csv(rows: &[StatsRow]) -> String {
     let mut out = String::from(
-        "key,reported,valid,valid_rate,self_handled,verify_due,verified_on_time,due,handled_on_time,on_time_rate,handled,rework,rework_rate,closed,closed_on_time\n",
+        "key,reported,valid,valid_rate,self_handled,verify_due,verified_on_time,due,handled_on_time,on_time_rate,handled,rework,rework_rate,closed,closed_on_time,supervised,dispatched,returned,dispatch_accuracy\n",
     );
     let r = |v: Option<f64>| v.map(|x| format!("{x:.4}")).unwrap_or_default();
     for row in rows {
@@ -151,7 +167,7 @@ pub fn to_csv(rows: &[StatsRow]) -> String {
             row.key.clone()
         };
         out.push_str(&format!(
-            "{key},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{key},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             row.reported,
             row.valid,
             r(row.valid_rate),
@@ -165,7 +181,11 @@ pub fn to_csv(rows: &[StatsRow]) -> String {
             row.rework,
             r(row.rework_rate),
             row.closed,
-            row.closed_on_time
+            row.closed_on_time,
+            row.supervised,
+            row.dispatched,
+            row.returned,
+            r(row.dispatch_accuracy)
         ));
     }
     out

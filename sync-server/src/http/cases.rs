@@ -35,9 +35,15 @@ pub struct ReviewAnswer {
     case: Option<CaseView>,
 }
 
-/// The case with the actions the caller may take on it now.
+/// The case with the actions the caller may take on it now: a decision only while a request waits, a request
+/// only while none does.
 fn for_caller(principal: &Principal, mut case: CaseView) -> CaseView {
-    case.allowed_actions = principal.case_actions(case.state, case.team.as_deref(), case.department.as_deref());
+    let pending = case.requests.iter().any(|r| r.state == "pending");
+    case.allowed_actions = principal
+        .case_actions(case.state, case.team.as_deref(), case.department.as_deref())
+        .into_iter()
+        .filter(|a| if pending { !a.is_request() } else { !a.is_decision() })
+        .collect();
     case
 }
 
@@ -183,11 +189,16 @@ pub async fn case_action(
     let action = CaseAction::parse(&req.action)
         .ok_or_else(|| AppError::invalid("action", format!("`{}` is not a case action", req.action)))?;
     let note = text(&req.note);
-    if matches!(action, CaseAction::Return | CaseAction::Extend | CaseAction::Void) && note.is_none() {
+    let needs_note =
+        matches!(action, CaseAction::Return | CaseAction::Extend | CaseAction::Void | CaseAction::Supervise)
+            || action.is_request()
+            || action.is_decision();
+    if needs_note && note.is_none() {
         return Err(AppError::invalid("note", format!("{} needs a reason in note", action.as_str())));
     }
-    if action == CaseAction::Extend && !req.hours.is_some_and(|h| h > 0.0 && h <= MAX_EXTEND_HOURS) {
-        return Err(AppError::invalid("hours", format!("extend needs hours in (0, {MAX_EXTEND_HOURS}]")));
+    let needs_hours = matches!(action, CaseAction::Extend | CaseAction::RequestExtension);
+    if needs_hours && !req.hours.is_some_and(|h| h > 0.0 && h <= MAX_EXTEND_HOURS) {
+        return Err(AppError::invalid("hours", format!("{} needs hours in (0, {MAX_EXTEND_HOURS}]", action.as_str())));
     }
     let department = text(&req.department);
     if let Some(d) = &department {

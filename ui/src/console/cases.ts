@@ -30,4 +30,19 @@ export function deadlineStatus(c: Case, now = Date.now()): DeadlineStatus {
 
 /** Actions whose form needs a written reason: those the server refuses without a note (the note check of
  * `case_action`, sync-server/src/http/cases.rs). */
-export const NEEDS_NOTE: CaseAction[] = ['return', 'extend', 'void'];
+export const NEEDS_NOTE: CaseAction[] = [
+  'return',
+  'extend',
+  'void',
+  'supervise',
+  'request_extension',
+  'request_return',
+  'approve_request',
+  'deny_request',
+];
+
+/** Actions whose form asks for hours: the extension, and the department's request for one. */
+export const NEEDS_HOURS: CaseAction[] = ['extend', 'request_extension'];
+
+/** The lights' colours (红黄绿灯): red overdue, yellow with 80 % of the time used. */
+export const LIGHT_COLORS = { green: '#67c23a', yellow: '#e6a23c', red: '#f56c6c' } as const;

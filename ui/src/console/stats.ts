@@ -28,6 +28,9 @@ export const STATS_COLUMNS: StatsColumn[] = [
   { field: 'rework_rate', rate: true },
   { field: 'closed', rate: false },
   { field: 'closed_on_time', rate: false },
+  { field: 'supervised', rate: false },
+  { field: 'returned', rate: false },
+  { field: 'dispatch_accuracy', rate: true },
 ];
 
 export const GROUPS: StatsGroupBy[] = ['team', 'department', 'category', 'inspector', 'day', 'grid', 'road'];
@@ -72,9 +75,14 @@ export function totalRow(rows: StatsRow[], key: string): StatsRow {
     rework_rate: null,
     closed: sum('closed'),
     closed_on_time: sum('closed_on_time'),
+    supervised: sum('supervised'),
+    dispatched: sum('dispatched'),
+    returned: sum('returned'),
+    dispatch_accuracy: null,
   };
   total.valid_rate = rate(total.valid, total.reported);
   total.on_time_rate = rate(total.handled_on_time, total.due);
   total.rework_rate = rate(total.rework, total.handled);
+  total.dispatch_accuracy = rate(total.dispatched - total.returned, total.dispatched);
   return total;
 }

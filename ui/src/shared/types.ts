@@ -34,7 +34,12 @@ export type CaseAction =
   | 'suspend'
   | 'resume'
   | 'void'
-  | 'extend';
+  | 'extend'
+  | 'supervise'
+  | 'request_extension'
+  | 'request_return'
+  | 'approve_request'
+  | 'deny_request';
 export type StatsGroupBy = 'inspector' | 'team' | 'department' | 'category' | 'day' | 'grid' | 'road';
 
 

@@ -867,6 +867,70 @@ describe('web console: one case from device report to close, role by role', () =
     assertNoPageErrors(page);
   });
 
+  it('dispatcher1 supervises a case; dept-hw asks for more time; dispatcher1 approves it: lights, counts and history', { timeout: 90_000 }, async () => {
+    // A fresh case of HW, approved by the chief and dispatched through the API.
+    const finding = await report(s.dev2, { ...ELSEWHERE, description: '暴露垃圾 督办' });
+    await patrolOk(s.dev2.home, 'sync');
+    const approved = await api.call('POST', `/findings/${finding}/review`, { as: 'chief1', json: { decision: 'approve' } });
+    const caseNo = approved.body.case.case_no;
+    await api.call('POST', `/cases/${caseNo}/actions`, { as: 'dispatcher1', json: { action: 'dispatch', department: 'HW' } });
+
+    const page = await openPage();
+    await signIn(page, origin, 'dispatcher1', 'dispatcher');
+    await page.getByTestId('menu-dispatch').click();
+    await whileCalling(page, 'GET', /^\/cases/, () => page.getByTestId('tab-open').click());
+    const caseRow = row(page, 'case-row', { 'case-no': caseNo });
+    await caseRow.waitFor();
+    await trOf(page, caseRow).locator('[data-testid="case-light"][data-light="green"]').waitFor();
+    await page.locator('[data-testid="light-counts"][data-red="0"]').waitFor();
+
+    // 督办, with a note.
+    await trOf(page, caseRow).getByTestId('case-action-supervise').click();
+    const supervise = actionDialog(page, 'supervise');
+    await supervise.waitFor();
+    assert.equal(await supervise.getByTestId('action-confirm').isDisabled(), true, 'a note is needed');
+    await supervise.getByTestId('action-note').fill('市民再次来电, 请今日处理');
+    const supervised = await whileCalling(page, 'POST', `/cases/${caseNo}/actions`, () => supervise.getByTestId('action-confirm').click());
+    assert.equal(supervised.status(), 200, await supervised.text());
+    await trOf(page, caseRow).getByTestId('case-supervisions').filter({ hasText: '督办 1 次' }).waitFor();
+
+    // The department asks for 48 more hours.
+    const dept = await openPage();
+    await signIn(dept, origin, 'dept-hw', 'department');
+    await dept.waitForURL(/#\/department$/);
+    const deptRow = row(dept, 'case-row', { 'case-no': caseNo });
+    await deptRow.waitFor();
+    await trOf(dept, deptRow).getByTestId('case-supervisions').waitFor();
+    await trOf(dept, deptRow).getByTestId('case-action-request_extension').click();
+    const ask = actionDialog(dept, 'request_extension');
+    await ask.waitFor();
+    await ask.locator('[data-testid="action-hours"] input').fill('48');
+    await ask.getByTestId('action-note').fill('需协调环卫车辆');
+    const asked = await whileCalling(dept, 'POST', `/cases/${caseNo}/actions`, () => ask.getByTestId('action-confirm').click());
+    assert.equal(asked.status(), 200, await asked.text());
+    assert.deepEqual(asked.request().postDataJSON(), { action: 'request_extension', hours: 48, note: '需协调环卫车辆' });
+    const before = (await caseOf(caseNo)).due_at;
+    assertNoPageErrors(dept);
+
+    // The dispatcher sees the request in the case's drawer and approves it: the deadline moves.
+    await whileCalling(page, 'GET', /^\/cases/, () => page.getByTestId('cases-refresh').click());
+    await trOf(page, caseRow).getByTestId('case-action-approve_request').click();
+    const decide = actionDialog(page, 'approve_request');
+    await decide.waitFor();
+    await decide.getByTestId('action-note').fill('同意延期');
+    const decided = await whileCalling(page, 'POST', `/cases/${caseNo}/actions`, () => decide.getByTestId('action-confirm').click());
+    assert.equal(decided.status(), 200, await decided.text());
+    const after = await caseOf(caseNo);
+    assert.ok(after.due_at > before, `${after.due_at} after ${before}`);
+    assert.deepEqual(after.requests.map((r) => [r.kind, r.state, r.decided_by]), [['extension', 'approved', 'dispatcher1']]);
+    assert.deepEqual(after.history.slice(-3).map((h) => h.action), ['request_extension', 'approve_request', 'extend']);
+    await caseRow.click();
+    const drawer = page.locator('.el-drawer:visible');
+    await drawer.locator('[data-testid="case-request"][data-kind="extension"][data-state="approved"]').waitFor();
+    await shot(page, 'console-supervise-request');
+    assertNoPageErrors(page);
+  });
+
   it("dispatcher1's map of open cases, each coloured by how close its deadline is, opens a case's drawer", { timeout: 60_000 }, async () => {
     const page = await openPage();
     await signIn(page, origin, 'dispatcher1', 'dispatcher');

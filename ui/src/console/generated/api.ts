@@ -1874,9 +1874,25 @@ export interface components {
          */
         Branch: "component" | "event";
         /** @description Actions of `POST /api/v1/cases/{case_no}/actions`. */
-        CaseAction: "resume" | "dispatch" | "accept" | "return" | "handle" | "close" | "suspend" | "void" | "extend";
+        CaseAction: "resume" | "dispatch" | "accept" | "return" | "handle" | "close" | "suspend" | "void" | "extend" | "supervise" | "request_extension" | "request_return" | "approve_request" | "deny_request";
         CaseList: {
             cases: components["schemas"]["CaseView"][];
+        };
+        /** @description A department's request and the dispatcher's decision. */
+        CaseRequest: {
+            /** Format: date-time */
+            at: string;
+            by: string;
+            /** Format: date-time */
+            decided_at: string | null;
+            decided_by: string | null;
+            /** Format: double */
+            hours: number | null;
+            /** @description `extension` or `return`. */
+            kind: string;
+            note: string;
+            /** @description `pending`, `approved`, `denied`, or `withdrawn` (the department returned the case meanwhile). */
+            state: string;
         };
         /**
          * @description Case states of the lifecycle.
@@ -1914,13 +1930,22 @@ export interface components {
             /** @description The unit grid (单元网格) the case lies in. */
             grid: string | null;
             history?: components["schemas"]["HistoryEntry"][] | null;
+            /** @description 红黄绿灯: red overdue, yellow with 80 % of the time used. */
+            light: components["schemas"]["Light"];
             location: components["schemas"]["GeoPoint"];
             overdue: boolean;
             photos: string[];
+            /** @description The department's requests (more time, return) and their decisions, oldest first. */
+            requests: components["schemas"]["CaseRequest"][];
             /** Format: int64 */
             rework_count: number;
             self_handled: boolean;
             state: components["schemas"]["CaseState"];
+            /**
+             * Format: int64
+             * @description How often the centre supervised (督办) the case.
+             */
+            supervisions: number;
             tasks?: components["schemas"]["TaskView"][] | null;
             team: string | null;
             urgent: boolean;
@@ -2246,6 +2271,12 @@ export interface components {
             /** Format: int64 */
             version: number;
         };
+        /**
+         * @description The case's light (红黄绿灯) in the dispatcher's lists: red overdue, yellow once 80 % of the time from filing
+         *     to the deadline is used, green otherwise (and for a case with no running deadline).
+         * @enum {string}
+         */
+        Light: "green" | "yellow" | "red";
         /** @description A position fix in WGS-84, as the GPS (or the inspector's pin) gave it. */
         Location: {
             /** Format: double */
@@ -2505,6 +2536,13 @@ export interface components {
             closed: number;
             /** Format: uint64 */
             closed_on_time: number;
+            /**
+             * Format: double
+             * @description 准确派遣率 = dispatches not returned ÷ dispatches.
+             */
+            dispatch_accuracy: number | null;
+            /** Format: uint64 */
+            dispatched: number;
             /** Format: uint64 */
             due: number;
             /** Format: uint64 */
@@ -2523,6 +2561,8 @@ export interface components {
              */
             reported: number;
             /** Format: uint64 */
+            returned: number;
+            /** Format: uint64 */
             rework: number;
             /**
              * Format: double
@@ -2534,6 +2574,11 @@ export interface components {
              * @description 自行处置数
              */
             self_handled: number;
+            /**
+             * Format: uint64
+             * @description 督办 of the period.
+             */
+            supervised: number;
             /** Format: uint64 */
             valid: number;
             /**
@@ -2737,6 +2782,7 @@ export type BasemapList = components['schemas']['BasemapList'];
 export type Branch = components['schemas']['Branch'];
 export type CaseAction = components['schemas']['CaseAction'];
 export type CaseList = components['schemas']['CaseList'];
+export type CaseRequest = components['schemas']['CaseRequest'];
 export type CaseState = components['schemas']['CaseState'];
 export type CaseSummary = components['schemas']['CaseSummary'];
 export type CaseView = components['schemas']['CaseView'];
@@ -2770,6 +2816,7 @@ export type HeatAnswer = components['schemas']['HeatAnswer'];
 export type HeatPoint = components['schemas']['HeatPoint'];
 export type HistoryEntry = components['schemas']['HistoryEntry'];
 export type Imported = components['schemas']['Imported'];
+export type Light = components['schemas']['Light'];
 export type Location = components['schemas']['Location'];
 export type LocationSource = components['schemas']['LocationSource'];
 export type Me = components['schemas']['Me'];

@@ -19,7 +19,7 @@ import {
   setToken,
   updateUser,
 } from '../api';
-import { allowedActions, NEEDS_NOTE } from '../cases';
+import { allowedActions, NEEDS_HOURS, NEEDS_NOTE } from '../cases';
 import { actionLabel, taskStateLabel, taskStateType } from '../labels';
 import { splitRoads } from '../patrols';
 import { canManageTasks, isUsername, reassignCandidates } from '../tasks';
@@ -194,10 +194,20 @@ describe('case actions', () => {
     expect(allowedActions(c, null)).toEqual([]);
   });
 
-  it('asks for a reason where the server requires a note: return, extend and void', () => {
-    // sync-server/src/http/cases.rs, `case_action`:
-    // `matches!(action, CaseAction::Return | CaseAction::Extend | CaseAction::Void) && note.is_none()` is refused.
-    expect([...NEEDS_NOTE].sort()).toEqual(['extend', 'return', 'void']);
+  it('asks for a reason where the server requires a note, and for hours where it requires them', () => {
+    // sync-server/src/http/cases.rs, `case_action`: return, extend, void, supervise, the requests and the
+    // decisions on them are refused without a note; extend and request_extension without hours.
+    expect([...NEEDS_NOTE].sort()).toEqual([
+      'approve_request',
+      'deny_request',
+      'extend',
+      'request_extension',
+      'request_return',
+      'return',
+      'supervise',
+      'void',
+    ]);
+    expect([...NEEDS_HOURS].sort()).toEqual(['extend', 'request_extension']);
   });
 });
 
