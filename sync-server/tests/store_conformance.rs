@@ -357,6 +357,31 @@ fn case_actions_follow_the_lifecycle(open: &Open) {
     assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
 }
 
+fn requests_wait_for_one_decision(open: &Open) {
+    let o = open();
+    let s = o.store.as_ref();
+    let t = team(s);
+    let dept = user(s, "sw", Role::Department, None, Some("SW"));
+    let dispatcher = user(s, "desk", Role::Dispatcher, None, None);
+    let r = sync(s, &t.phone, &[(1, "finding.create", finding_body(Uuid::new_v4(), AUTOMATIC, &t.photo, 41.79))]);
+    let case_no = r[0].finding.clone().and_then(|f| f.case_no).expect("a case");
+    let act =
+        |action, hours| ActionInput { action, department: None, note: Some("理由".into()), photos: vec![], hours };
+    let before = s.case_detail(&case_no, now()).unwrap().unwrap();
+
+    let supervised = s.case_action(&dispatcher, &case_no, &act(CaseAction::Supervise, None), now()).unwrap();
+    assert_eq!((supervised.supervisions, supervised.due_at), (1, before.due_at));
+    let asked = s.case_action(&dept, &case_no, &act(CaseAction::RequestExtension, Some(8.0)), now()).unwrap();
+    assert_eq!((asked.requests.len(), asked.requests[0].state.as_str(), asked.due_at), (1, "pending", before.due_at));
+    let second = s.case_action(&dept, &case_no, &act(CaseAction::RequestReturn, None), now());
+    assert!(matches!(second, Err(StoreError::Conflict(_))), "{second:?}");
+    let approved = s.case_action(&dispatcher, &case_no, &act(CaseAction::ApproveRequest, None), now()).unwrap();
+    assert!(approved.due_at > before.due_at, "the deadline moved");
+    assert_eq!(approved.requests[0].decided_by.as_deref(), Some("desk"));
+    let again = s.case_action(&dispatcher, &case_no, &act(CaseAction::DenyRequest, None), now());
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "no request waits: {again:?}");
+}
+
 fn changes_page_on_from_a_cursor(open: &Open) {
     let o = open();
     let s = o.store.as_ref();
@@ -508,5 +533,6 @@ conformance! {
         teams_are_unique,
         basemaps_are_replaced_and_forgotten,
         grids_place_findings_and_cases,
+        requests_wait_for_one_decision,
     ]
 }
