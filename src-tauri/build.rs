@@ -29,6 +29,7 @@ fn main() {
         "nearby_cases",
         "simulated_location",
         "place_at",
+        "campaigns",
         "map_layers",
         "basemaps_installed",
         "basemaps_offered",

@@ -115,6 +115,9 @@ pub enum ChangeBody {
     Dictionary(Dictionary),
     #[serde(rename = "area_case")]
     AreaCase(AreaCase),
+    /// A campaign defined or changed (second wave).
+    #[serde(rename = "campaign")]
+    Campaign(crate::Campaign),
     /// A kind this build does not know (a newer server); kept so one change never breaks a sync.
     #[serde(other)]
     #[cfg_attr(feature = "schema", schemars(skip))]
@@ -130,6 +133,7 @@ impl ChangeBody {
             ChangeBody::TaskCancelled(_) => "task.cancelled",
             ChangeBody::Dictionary(_) => "dictionary",
             ChangeBody::AreaCase(_) => "area_case",
+            ChangeBody::Campaign(_) => "campaign",
             ChangeBody::Unknown => "unknown",
         }
     }

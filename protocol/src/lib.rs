@@ -6,6 +6,7 @@
 
 pub mod account;
 pub mod basemap;
+pub mod campaign;
 pub mod change;
 pub mod dictionary;
 pub mod digest;
@@ -18,6 +19,7 @@ pub mod task;
 
 pub use account::*;
 pub use basemap::*;
+pub use campaign::*;
 pub use change::*;
 pub use dictionary::*;
 pub use error::*;

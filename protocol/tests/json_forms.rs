@@ -232,3 +232,15 @@ fn enum_names_are_the_wire_names() {
     check(TaskState::as_str, TaskState::parse);
     check(ErrorCode::as_str, |s| s.parse().ok());
 }
+
+#[test]
+fn campaign_change_form() {
+    let v = json!({"kind": "campaign", "at": "2026-12-01T08:00:00+08:00", "id": "manholes-dec", "name": "井盖专项整治月",
+        "categories": ["C0101"], "from": "2026-12-01", "to": "2026-12-31", "grids": ["210103001"]});
+    let c: Change = serde_json::from_value(v.clone()).unwrap();
+    assert_eq!(serde_json::to_value(&c).unwrap(), v);
+    let ChangeBody::Campaign(campaign) = c.body else { panic!("not a campaign") };
+    assert!(campaign.validate().is_ok());
+    assert!(campaign.runs_on(chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap()));
+    assert!(!campaign.runs_on(chrono::NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()));
+}

@@ -91,6 +91,13 @@ pub async fn dictionary(core: State<'_, Core>) -> Result<Option<Dictionary>> {
     with_store(&core, |s| s.dictionary()).await
 }
 
+/// The campaigns (每月一主题) running today: their categories come first in the category picker.
+#[tauri::command]
+#[specta::specta]
+pub async fn campaigns(core: State<'_, Core>) -> Result<Vec<protocol::Campaign>> {
+    with_store(&core, |s| s.campaigns_on(Local::now().date_naive())).await
+}
+
 /// The road within reach of a position (`protocol::ROAD_MATCH_M`) and the unit grid (单元网格) holding it, from
 /// the dictionary the phone holds: the report form fills them in without typing, by the same rules the device
 /// and the server apply when the report is saved and received.

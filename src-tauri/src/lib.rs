@@ -46,6 +46,7 @@ macro_rules! ipc_commands {
             commands::register,
             commands::dictionary,
             commands::place_at,
+            commands::campaigns,
             commands::photo_begin,
             commands::photo_append,
             commands::photo_finish,

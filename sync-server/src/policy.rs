@@ -52,11 +52,13 @@ pub enum Verb {
     ReadPhoto,
     /// Upload, replace or delete an offline base map package.
     ManageBasemaps,
+    /// Define or change a campaign (每月一主题).
+    ManageCampaigns,
 }
 
 impl Verb {
     /// Every verb, for tests that walk the whole table.
-    pub const ALL: [Verb; 29] = [
+    pub const ALL: [Verb; 30] = [
         Verb::ReviewFinding,
         Verb::ReadCase,
         Verb::Act(CaseAction::Dispatch),
@@ -86,6 +88,7 @@ impl Verb {
         Verb::SeeSyncHealth,
         Verb::ReadPhoto,
         Verb::ManageBasemaps,
+        Verb::ManageCampaigns,
     ];
 
     /// What the verb does, for the answer that refuses it ("may not …").
@@ -107,6 +110,7 @@ impl Verb {
             Verb::SeeSyncHealth => "see sync health".into(),
             Verb::ReadPhoto => "read this photo".into(),
             Verb::ManageBasemaps => "manage base maps".into(),
+            Verb::ManageCampaigns => "define campaigns".into(),
         }
     }
 }
@@ -217,7 +221,9 @@ impl Principal {
             Verb::ReviewFinding | Verb::ChangeTask => matches!(user.role, Role::Chief | Role::Dispatcher | Role::Admin),
             Verb::ReadCase | Verb::ReadPhoto => true,
             Verb::Act(action) => action_roles(action).contains(&user.role),
-            Verb::ListTeams | Verb::ListDepartments => matches!(user.role, Role::Dispatcher | Role::Admin),
+            Verb::ListTeams | Verb::ListDepartments | Verb::ManageCampaigns => {
+                matches!(user.role, Role::Dispatcher | Role::Admin)
+            }
             Verb::ListUsers
             | Verb::AddUser
             | Verb::ChangeUser
@@ -374,6 +380,7 @@ mod tests {
         SeeSyncHealth      -        -        -         -         -        -    -        -        -       Y
         ReadPhoto          Y        -        Y         -         -        Y    Y        -        -       Y
         ManageBasemaps     -        -        -         -         -        -    -        -        -       Y
+        ManageCampaigns    -        -        -         -         -        Y    -        -        -       Y
     ";
 
     fn verb_name(verb: Verb) -> String {

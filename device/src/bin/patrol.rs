@@ -105,6 +105,8 @@ enum Command {
         #[command(subcommand)]
         command: BasemapCommand,
     },
+    /// The campaigns (每月一主题) running today, as the server announced them: one JSON object a line.
+    Campaigns,
     /// The road and the unit grid (单元网格) at positions, from the dictionary this device holds, as a report
     /// there would carry them: one JSON object a line. Positions as `--at LAT,LON` (repeatable), or one
     /// `LAT,LON` a line from `--from FILE`.
@@ -430,6 +432,13 @@ fn run(cli: Cli) -> Result<ExitCode, DeviceError> {
                         eprintln!("point skipped (too close to the last one or too inaccurate)");
                     }
                 }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Campaigns => {
+            let today = chrono::Local::now().date_naive();
+            for c in store.lock().unwrap_or_else(|e| e.into_inner()).campaigns_on(today)? {
+                println!("{}", serde_json::to_string(&c)?);
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -67,6 +67,21 @@ impl DeviceStore {
         self.meta("cursor")
     }
 
+    /// The campaigns running on `day`, by name.
+    pub fn campaigns_on(&self, day: chrono::NaiveDate) -> DeviceResult<Vec<protocol::Campaign>> {
+        let mut stmt = self.conn.prepare("SELECT body FROM campaigns")?;
+        let bodies = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+        let mut running = Vec::new();
+        for body in bodies {
+            let c: protocol::Campaign = serde_json::from_str(&body)?;
+            if c.runs_on(day) {
+                running.push(c);
+            }
+        }
+        running.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(running)
+    }
+
     pub fn dictionary(&self) -> DeviceResult<Option<Dictionary>> {
         let body: Option<String> =
             self.conn.query_row("SELECT body FROM dictionary WHERE id = 1", [], |r| r.get(0)).optional()?;

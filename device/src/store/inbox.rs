@@ -34,6 +34,12 @@ impl DeviceStore {
                         ],
                     )?;
                 }
+                ChangeBody::Campaign(c) => {
+                    tx.execute(
+                        "INSERT OR REPLACE INTO campaigns (id, body) VALUES (?1, ?2)",
+                        params![c.id, serde_json::to_string(c)?],
+                    )?;
+                }
                 ChangeBody::Dictionary(d) => {
                     let current: Option<i64> =
                         tx.query_row("SELECT version FROM dictionary WHERE id = 1", [], |r| r.get(0)).optional()?;

@@ -43,6 +43,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/04-newest-first-indexes.sql")),
         M::up(include_str!("migrations/05-map-positions-tracks.sql")),
         M::up(include_str!("migrations/06-finding-grid.sql")),
+        M::up(include_str!("migrations/07-campaigns.sql")),
     ])
 }
 
@@ -320,7 +321,7 @@ mod tests {
         assert_eq!(listed.len(), 1);
         assert_eq!((listed[0].description.as_str(), listed[0].photos), ("暴露垃圾", 1));
         let version: i64 = store.conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-        assert_eq!(version, 6, "migrated to the newest schema");
+        assert_eq!(version, 7, "migrated to the newest schema");
         assert_eq!(listed[0].grid, None, "a report of before the grids carries none");
     }
 

@@ -16,6 +16,7 @@
 mod accounts;
 mod basemaps;
 mod blobs;
+mod campaigns;
 mod cases;
 mod changes;
 mod coverage;

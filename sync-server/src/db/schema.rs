@@ -16,6 +16,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V10),
         M::up(V11),
         M::up(V12),
+        M::up(V13),
     ])
 }
 
@@ -398,6 +399,16 @@ CREATE TABLE case_requests (
     decision_note TEXT
 );
 CREATE INDEX case_requests_case ON case_requests(case_no);
+"#;
+
+/// Campaigns (每月一主题), as defined; each definition also goes to the phones as a `campaign` change.
+const V13: &str = r#"
+CREATE TABLE campaigns (
+    id TEXT PRIMARY KEY,
+    body TEXT NOT NULL,
+    updated_by TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
 "#;
 
 #[cfg(test)]

@@ -13,13 +13,14 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use protocol::{Basemap, ChangeBody, DeviceInfo, Dictionary, OpResult};
+use protocol::{Basemap, Campaign, ChangeBody, DeviceInfo, Dictionary, OpResult};
 use rusqlite::{Connection, TransactionBehavior};
 use uuid::Uuid;
 
 use super::accounts::{self, DepartmentView, NewUser, TeamView, UserUpdate, UserView};
 use super::basemaps;
 use super::blobs::{self, UploadState};
+use super::campaigns;
 use super::cases::{self, ActionInput, CaseFilter, CaseMeta, CaseView};
 use super::changes::{self, ChangePage};
 use super::coverage;
@@ -525,6 +526,18 @@ impl Store for SqliteStore {
 
     fn sync_health(&self, now: DateTime<Utc>) -> StoreResult<SyncHealth> {
         sync_health::sync_health(&self.reader(), &self.settings.zone, now)
+    }
+
+    fn campaigns(&self) -> StoreResult<Vec<Campaign>> {
+        campaigns::campaigns(&self.reader())
+    }
+
+    fn campaign(&self, id: &str) -> StoreResult<Option<Campaign>> {
+        campaigns::campaign(&self.reader(), id)
+    }
+
+    fn save_campaign(&self, campaign: &Campaign, by: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+        self.write(|tx| campaigns::save_campaign(tx, campaign, by, now))
     }
 
     fn basemaps(&self) -> StoreResult<Vec<Basemap>> {

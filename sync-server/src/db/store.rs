@@ -2,7 +2,7 @@
 //! behind one trait so that the embedded backend (`SqliteStore`) is the only code that speaks SQL.
 
 use chrono::{DateTime, Utc};
-use protocol::{Basemap, DeviceInfo, Dictionary, OpResult};
+use protocol::{Basemap, Campaign, DeviceInfo, Dictionary, OpResult};
 use uuid::Uuid;
 
 use super::accounts::{DepartmentView, NewUser, TeamView, UserUpdate, UserView};
@@ -135,6 +135,12 @@ pub trait Store: Send + Sync + 'static {
     /// Patrols started in `[from, to)`.
     fn patrols(&self, scope: &Scope, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<PatrolView>>;
     fn sync_health(&self, now: DateTime<Utc>) -> StoreResult<SyncHealth>;
+
+    /// Campaigns, the newest first.
+    fn campaigns(&self) -> StoreResult<Vec<Campaign>>;
+    fn campaign(&self, id: &str) -> StoreResult<Option<Campaign>>;
+    /// Stores a campaign (checked by the caller) and announces it to every device; true when new.
+    fn save_campaign(&self, campaign: &Campaign, by: &str, now: DateTime<Utc>) -> StoreResult<bool>;
 
     /// The offline base maps offered, by name.
     fn basemaps(&self) -> StoreResult<Vec<Basemap>>;

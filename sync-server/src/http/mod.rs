@@ -3,6 +3,7 @@
 mod accounts;
 mod basemaps;
 mod blobs;
+mod campaigns;
 mod cases;
 mod coverage;
 mod devices;
@@ -63,6 +64,7 @@ pub fn app(state: AppState) -> Router {
         .route("/dictionary", get(dictionary::get_dictionary).post(dictionary::import_dictionary))
         .route("/grids", axum::routing::put(dictionary::import_grids))
         .route("/coverage", get(coverage::coverage))
+        .route("/campaigns", get(campaigns::list).post(campaigns::save))
         .route("/heatmap", get(coverage::heatmap))
         .route("/users", get(users::list_users).post(users::add_user))
         .route("/users/{username}", axum::routing::patch(users::update_user))

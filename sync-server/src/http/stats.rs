@@ -20,6 +20,8 @@ pub struct StatsQuery {
     from: Option<String>,
     to: Option<String>,
     group_by: Option<String>,
+    /// Only the facts of a campaign: its categories, its days and (when it names some) its grids.
+    campaign: Option<String>,
 }
 
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -50,6 +52,15 @@ pub async fn stats(
         // Indicators are not counted per reporter id; no role is given this scope for them.
         Scope::Reporter(_) => events.clear(),
     }
+    if let Some(id) = q.campaign.as_deref().filter(|c| !c.is_empty()) {
+        let id = id.to_owned();
+        let campaign = state
+            .blocking(move |s| s.campaign(&id))
+            .await?
+            .ok_or_else(|| AppError::invalid("campaign", "no such campaign"))?;
+        let zone = state.config.zone;
+        events.retain(|e| in_campaign(&campaign, e, &zone));
+    }
     let rows = aggregate(&events, group_by, &state.config.zone);
     let wants_csv = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/csv"));
     if wants_csv {
@@ -58,4 +69,11 @@ pub async fn stats(
         return Ok(r);
     }
     Ok(Json(StatsAnswer { from: from.to_string(), to: to.to_string(), group_by: group_name, rows }).into_response())
+}
+
+/// Whether a fact is the campaign's: one of its categories, on one of its days, in one of its grids (if any).
+fn in_campaign(campaign: &protocol::Campaign, e: &crate::domain::stats::StatEvent, zone: &crate::config::Zone) -> bool {
+    let category = e.category.as_ref().is_some_and(|c| campaign.categories.contains(c));
+    let grid = campaign.grids.is_empty() || e.grid.as_ref().is_some_and(|g| campaign.grids.contains(g));
+    category && grid && campaign.runs_on(zone.at(e.at).date_naive())
 }

@@ -5,6 +5,7 @@
 import { Channel } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import type {
+  Campaign,
   CompleteTaskRequest,
   DeviceSettings,
   DeviceStatus,
@@ -50,6 +51,8 @@ export const dictionary = (): Promise<Dictionary | null> => commands.dictionary(
 
 /** The dictionary road within reach of a position (30 m, the rule the device applies), or null. */
 export const placeAt = (lat: number, lon: number): Promise<PlaceAt> => commands.placeAt(lat, lon);
+/** The campaigns running today. */
+export const campaigns = (): Promise<Campaign[]> => commands.campaigns();
 
 // --- photos --------------------------------------------------------------------------------------------
 

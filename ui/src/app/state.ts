@@ -1,7 +1,7 @@
 // What several screens show at once: the device status, the background sync, the dictionary and the
 // settings; and the work that runs whatever screen is open (network hints, sync on return, patrol track).
 import { reactive, watch } from 'vue';
-import type { DeviceSettings, DeviceStatus, Dictionary, Location, SyncState } from '../shared/types';
+import type { Campaign, DeviceSettings, DeviceStatus, Dictionary, Location, SyncState } from '../shared/types';
 import { setLocale, currentLocale } from '../shared/i18n';
 import * as ipc from './ipc';
 import { errorText } from './errors';
@@ -12,6 +12,8 @@ export const app = reactive({
   statusError: null as string | null,
   sync: null as SyncState | null,
   dictionary: null as Dictionary | null,
+  /** The campaigns running today, whose categories the picker shows first. */
+  campaigns: [] as Campaign[],
   settings: null as DeviceSettings | null,
   online: typeof navigator === 'undefined' ? true : navigator.onLine,
 });
@@ -31,6 +33,11 @@ export async function loadDictionary(): Promise<void> {
     app.dictionary = await ipc.dictionary();
   } catch {
     // Keep what we had: category names then show as codes until the next try.
+  }
+  try {
+    app.campaigns = await ipc.campaigns();
+  } catch {
+    // Without them the picker shows the categories in their usual order.
   }
 }
 

@@ -172,6 +172,8 @@ export interface CompleteTaskRequest {
 }
 
 export type Patrol = ipc.PatrolRow_Serialize;
+/** A campaign (每月一主题) as the phone keeps it. */
+export type Campaign = ipc.Campaign_Serialize;
 /** The dictionary road and unit grid (单元网格) at a position, as the phone finds them offline. */
 export type PlaceAt = ipc.PlaceAt_Serialize;
 

@@ -17,6 +17,8 @@ export const commands = {
 	 *  and the server apply when the report is saved and received.
 	 */
 	placeAt: (lat: number, lon: number) => __TAURI_INVOKE<PlaceAt_Serialize>("place_at", { lat, lon }),
+	/**  The campaigns (每月一主题) running today: their categories come first in the category picker. */
+	campaigns: () => __TAURI_INVOKE<Campaign_Serialize[]>("campaigns"),
 	photoBegin: () => __TAURI_INVOKE<string>("photo_begin"),
 	photoAppend: (uploadId: string, chunk: string) => __TAURI_INVOKE<number>("photo_append", { uploadId, chunk }),
 	/**
@@ -159,6 +161,34 @@ export type Basemap_Serialize = {
 
 /**  部件 (component, a fixed facility) or 事件 (event, a situation). */
 export type Branch = "component" | "event";
+
+export type Campaign = Campaign_Serialize | Campaign_Deserialize;
+
+export type Campaign_Deserialize = {
+	/**  Chosen by whoever defines it: 1 to 64 of a-z, 0-9, `-` and `_`. */
+	id: string,
+	name: string,
+	/**  Category codes of the dictionary. */
+	categories: string[],
+	/**  First and last day, `YYYY-MM-DD`, both included. */
+	from: string,
+	to: string,
+	/**  Grid codes; none: everywhere. */
+	grids?: string[],
+};
+
+export type Campaign_Serialize = {
+	/**  Chosen by whoever defines it: 1 to 64 of a-z, 0-9, `-` and `_`. */
+	id: string,
+	name: string,
+	/**  Category codes of the dictionary. */
+	categories: string[],
+	/**  First and last day, `YYYY-MM-DD`, both included. */
+	from: string,
+	to: string,
+	/**  Grid codes; none: everywhere. */
+	grids: string[],
+};
 
 export type Category = Category_Serialize | Category_Deserialize;
 

@@ -720,3 +720,24 @@ describe('sync', () => {
     }
   });
 });
+
+describe('campaigns', () => {
+  it("shows a running campaign's categories first in the category picker, and picks from there", async () => {
+    await mountApp('/report', {
+      campaigns: () => [
+        { id: 'manholes-dec', name: '井盖专项整治月', categories: ['C0102', 'Z9999'], from: '2026-12-01', to: '2026-12-31', grids: [] },
+      ],
+    });
+    byTestId('report-category')[0].click();
+    await settle();
+    const [section] = byTestId('category-campaign');
+    expect(section.dataset.id).toBe('manholes-dec');
+    expect(section.textContent).toContain('专项整治: 井盖专项整治月');
+    // Codes the dictionary does not know are left out.
+    const chips = byTestId('category-campaign-item');
+    expect(chips.map((c) => c.dataset.code)).toEqual(['C0102']);
+    chips[0].click();
+    await settle();
+    expect(byTestId('report-category')[0].dataset.code).toBe('C0102');
+  });
+});

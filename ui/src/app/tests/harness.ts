@@ -75,6 +75,7 @@ function defaults(): Record<string, Handler> {
     simulated_location: () => ({ lat: 41.7968, lon: 123.4328, accuracy_m: 8, source: 'gps' }),
     nearby_cases: () => [],
     place_at: () => ({ road: null, grid: null, grid_name: null }),
+    campaigns: () => [],
     basemaps_installed: () => [],
     notify_network: () => null,
     findings: () => [],
@@ -154,6 +155,7 @@ export function resetApp(): void {
   app.statusError = null;
   app.sync = null;
   app.dictionary = null;
+  app.campaigns = [];
   app.settings = null;
   position.fix = null;
   position.problem = null;

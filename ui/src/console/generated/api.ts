@@ -358,6 +358,90 @@ export interface paths {
         };
         trace?: never;
     };
+    "/api/v1/campaigns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Campaigns (每月一主题), the newest first
+         * @description Who may call it: signed in.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CampaignList"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Define a campaign, or change the one of that id: 201 when new, 200 when replaced
+         * @description Who may call it: dispatcher, admin.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["Campaign"];
+                };
+            };
+            responses: {
+                /** @description success */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Campaign"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/cases": {
         parameters: {
             query?: never;
@@ -1873,6 +1957,24 @@ export interface components {
          * @enum {string}
          */
         Branch: "component" | "event";
+        Campaign: {
+            /** @description Category codes of the dictionary. */
+            categories: string[];
+            /** @description First and last day, `YYYY-MM-DD`, both included. */
+            from: string;
+            /**
+             * @description Grid codes; none: everywhere.
+             * @default []
+             */
+            grids: string[];
+            /** @description Chosen by whoever defines it: 1 to 64 of a-z, 0-9, `-` and `_`. */
+            id: string;
+            name: string;
+            to: string;
+        };
+        CampaignList: {
+            campaigns: components["schemas"]["Campaign"][];
+        };
         /** @description Actions of `POST /api/v1/cases/{case_no}/actions`. */
         CaseAction: "resume" | "dispatch" | "accept" | "return" | "handle" | "close" | "suspend" | "void" | "extend" | "supervise" | "request_extension" | "request_return" | "approve_request" | "deny_request";
         CaseList: {
@@ -1994,7 +2096,10 @@ export interface components {
         } & components["schemas"]["Dictionary"]) | ({
             /** @enum {string} */
             kind: "area_case";
-        } & components["schemas"]["AreaCase"]));
+        } & components["schemas"]["AreaCase"]) | ({
+            /** @enum {string} */
+            kind: "campaign";
+        } & components["schemas"]["Campaign"]));
         CoverageAnswer: {
             by: string;
             from: string;
@@ -2780,6 +2885,8 @@ export type Basemap = components['schemas']['Basemap'];
 export type BasemapFormat = components['schemas']['BasemapFormat'];
 export type BasemapList = components['schemas']['BasemapList'];
 export type Branch = components['schemas']['Branch'];
+export type Campaign = components['schemas']['Campaign'];
+export type CampaignList = components['schemas']['CampaignList'];
 export type CaseAction = components['schemas']['CaseAction'];
 export type CaseList = components['schemas']['CaseList'];
 export type CaseRequest = components['schemas']['CaseRequest'];

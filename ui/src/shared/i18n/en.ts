@@ -127,6 +127,7 @@ const en: MessageSchema = {
       },
     },
     category: {
+      campaign: 'Campaign: {name}',
       title: 'Choose a category',
       search: 'Search name or code',
       recent: 'Recently used',

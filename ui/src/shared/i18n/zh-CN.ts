@@ -126,6 +126,7 @@ const zhCN = {
       },
     },
     category: {
+      campaign: '专项整治: {name}',
       title: '选择问题分类',
       search: '搜索分类名称或编码',
       recent: '最近使用',
