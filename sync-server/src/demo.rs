@@ -1,5 +1,5 @@
-//! With `--demo`, a small district (teams, users of every role, roads with their chiefs, unit grids) to try the
-//! system with. It only adds what is missing.
+//! With `--demo`, a small district (teams, users of every role, roads with their chiefs, unit grids, this month's
+//! campaign) to try the system with. It only adds what is missing.
 
 use chrono::Utc;
 use protocol::{Dictionary, Grid, Road, Role};
@@ -77,6 +77,26 @@ fn demo_places() -> (Vec<Road>, Vec<Grid>) {
     (roads, grids)
 }
 
+/// This month's campaign (每月一主题): the manhole covers (C0101–C0105), everywhere.
+fn demo_campaign(today: chrono::NaiveDate) -> protocol::Campaign {
+    use chrono::Datelike;
+    let first = today.with_day(1).unwrap_or(today);
+    let next = if first.month() == 12 {
+        chrono::NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)
+    } else {
+        chrono::NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
+    }
+    .unwrap_or(today);
+    protocol::Campaign {
+        id: "demo-manholes".into(),
+        name: "井盖专项整治月".into(),
+        categories: ["C0101", "C0102", "C0103", "C0104", "C0105"].map(str::to_owned).to_vec(),
+        from: first.format("%Y-%m-%d").to_string(),
+        to: (next - chrono::Duration::days(1)).format("%Y-%m-%d").to_string(),
+        grids: Vec::new(),
+    }
+}
+
 /// Seeds the demo district; idempotent.
 pub fn seed_demo(store: &dyn Store) -> AppResult<Vec<&'static str>> {
     ensure_dictionary(store)?;
@@ -108,6 +128,9 @@ pub fn seed_demo(store: &dyn Store) -> AppResult<Vec<&'static str>> {
     if bundled || demo_without_grids {
         let (roads, grids) = demo_places();
         store.import_dictionary(Dictionary { roads, grids, ..dict }, Utc::now())?;
+    }
+    if store.campaigns()?.is_empty() {
+        store.save_campaign(&demo_campaign(chrono::Local::now().date_naive()), "admin", Utc::now())?;
     }
     Ok(added)
 }
