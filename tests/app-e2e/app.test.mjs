@@ -543,6 +543,11 @@ describe('phone app (real binary under tauri-driver): an inspector\'s day, offli
 
     await tap(app, testid('report-category'));
     await app.waitFor(testid('category-picker'), { visible: true });
+    // The picker slides up: a tap while it moves can land beside the option it aimed at.
+    await waitFor(
+      async () => app.execute(`return !document.querySelector('[class*="van-popup-slide-bottom-enter"]');`),
+      { message: 'the category picker to stop moving' },
+    );
     await app.type(testid('category-search'), CATEGORY);
     // The option among the search results: before the query lands, the same code is also in the browse list,
     // which the search then replaces (a tap there can hit an element on its way out); and while the results of
