@@ -119,12 +119,18 @@ fn the_centre_supervises_and_decides_the_departments_requests() {
     assert_eq!(returned["history"].as_array().unwrap().last().unwrap()["action"], "return");
     assert_eq!(returned["requests"].as_array().unwrap().len(), 3);
 
-    // The indicators, by hand: one dispatch (automatic, at filing), one supervision, one return (approved):
-    // 准确派遣率 (dispatches not returned ÷ dispatches) is 0.
+    // Dispatched again, to SZ this time.
+    ok(act(&dispatcher, &case_no, json!({"action": "dispatch", "department": "SZ"})));
+
+    // The indicators, by hand, each fact charged to the department the case was with then: SW had one dispatch
+    // (automatic, at filing), one supervision and one return, 准确派遣率 0; SZ one dispatch, no return, 1.
     let today = chrono::Local::now().format("%Y-%m-%d");
     let stats = ok(api.get(&format!("/stats?from={today}&to={today}&group_by=department"), Some(&dispatcher)));
-    let sw = stats["rows"].as_array().unwrap().iter().find(|r| r["key"] == "SW").expect("a row for SW").clone();
-    let n = |f: &str| sw[f].as_u64().unwrap();
-    assert_eq!((n("dispatched"), n("supervised"), n("returned")), (1, 1, 1), "{sw}");
+    let row = |key: &str| stats["rows"].as_array().unwrap().iter().find(|r| r["key"] == key).cloned().unwrap();
+    let (sw, sz) = (row("SW"), row("SZ"));
+    let n = |r: &Value, f: &str| r[f].as_u64().unwrap();
+    assert_eq!((n(&sw, "dispatched"), n(&sw, "supervised"), n(&sw, "returned")), (1, 1, 1), "{sw}");
     assert_eq!(sw["dispatch_accuracy"].as_f64(), Some(0.0));
+    assert_eq!((n(&sz, "dispatched"), n(&sz, "returned")), (1, 0), "{sz}");
+    assert_eq!(sz["dispatch_accuracy"].as_f64(), Some(1.0));
 }

@@ -380,6 +380,31 @@ fn requests_wait_for_one_decision(open: &Open) {
     assert_eq!(approved.requests[0].decided_by.as_deref(), Some("desk"));
     let again = s.case_action(&dispatcher, &case_no, &act(CaseAction::DenyRequest, None), now());
     assert!(matches!(again, Err(StoreError::Conflict(_))), "no request waits: {again:?}");
+
+    // A request still waiting when the case goes to another department is withdrawn with it.
+    s.case_action(&dept, &case_no, &act(CaseAction::RequestReturn, None), now()).unwrap();
+    let redispatch = ActionInput { department: Some("SZ".into()), ..act(CaseAction::Dispatch, None) };
+    let moved = s.case_action(&dispatcher, &case_no, &redispatch, now()).unwrap();
+    assert_eq!(moved.requests.last().map(|r| r.state.as_str()), Some("withdrawn"));
+    let late = s.case_action(&dispatcher, &case_no, &act(CaseAction::ApproveRequest, None), now());
+    assert!(matches!(late, Err(StoreError::Conflict(_))), "{late:?}");
+}
+
+fn a_suspension_does_not_turn_the_light_yellow(open: &Open) {
+    let o = open();
+    let s = o.store.as_ref();
+    let t = team(s);
+    let dispatcher = user(s, "desk", Role::Dispatcher, None, None);
+    let r = sync(s, &t.phone, &[(1, "finding.create", finding_body(Uuid::new_v4(), AUTOMATIC, &t.photo, 41.79))]);
+    let case_no = r[0].finding.clone().and_then(|f| f.case_no).expect("a case");
+    let act =
+        |action| ActionInput { action, department: None, note: Some("挂账".into()), photos: vec![], hours: None };
+    let t0 = now();
+    s.case_action(&dispatcher, &case_no, &act(CaseAction::Suspend), t0 + Duration::minutes(1)).unwrap();
+    // Parked for a month: the deadline and the light's clock move on alike.
+    let back = t0 + Duration::days(30);
+    let resumed = s.case_action(&dispatcher, &case_no, &act(CaseAction::Resume), back).unwrap();
+    assert_eq!(resumed.light, sync_server::domain::lifecycle::Light::Green, "{:?}", resumed.due_at);
 }
 
 fn changes_page_on_from_a_cursor(open: &Open) {
@@ -534,5 +559,6 @@ conformance! {
         basemaps_are_replaced_and_forgotten,
         grids_place_findings_and_cases,
         requests_wait_for_one_decision,
+        a_suspension_does_not_turn_the_light_yellow,
     ]
 }

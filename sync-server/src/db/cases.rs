@@ -145,7 +145,7 @@ pub(super) fn case_meta(conn: &Connection, case_no: &str) -> StoreResult<Option<
 
 const CASE_COLUMNS: &str =
     "c.case_no, c.state, c.category, c.department, c.team, c.due_at, c.self_handled, c.rework_count,
-     c.urgent, c.filed_at, c.closed_at, c.lat, c.lon, c.grid";
+     c.urgent, c.filed_at, c.closed_at, c.lat, c.lon, c.grid, COALESCE(c.clock_from, c.filed_at)";
 
 fn case_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
     Ok(CaseRow {
@@ -163,6 +163,7 @@ fn case_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
         lat: r.get(11)?,
         lon: r.get(12)?,
         grid: r.get(13)?,
+        clock_from: r.get::<_, Sql<DateTime<Utc>>>(14)?.0,
     })
 }
 
@@ -181,6 +182,8 @@ struct CaseRow {
     lat: f64,
     lon: f64,
     grid: Option<String>,
+    /// Where the deadline clock started, moved on by suspensions (the light's reference).
+    clock_from: DateTime<Utc>,
 }
 
 fn view(
@@ -235,7 +238,7 @@ fn view(
         .collect::<Result<Vec<_>, _>>()?;
     Ok(CaseView {
         overdue,
-        light: light(overdue, row.filed_at, due, deadline_applies(state), now),
+        light: light(overdue, row.clock_from, due, deadline_applies(state), now),
         supervisions,
         requests,
         category_name: dict.categories.get(&row.category).map(|(_, c)| c.name.clone()),
@@ -442,6 +445,15 @@ pub(super) fn case_action(
     })?;
     let note = input.note.as_deref();
     let pending = pending_request(tx, case_no)?;
+    // A request is about the case as it was asked for: once the case moves to another department, is returned,
+    // handled or ended, a request still waiting is withdrawn.
+    if matches!(
+        input.action,
+        CaseAction::Dispatch | CaseAction::Return | CaseAction::Handle | CaseAction::Close | CaseAction::Void
+    ) && let Some(request) = &pending
+    {
+        tx.execute("UPDATE case_requests SET state = 'withdrawn' WHERE id = ?1", [request.id])?;
+    }
     match input.action {
         CaseAction::Supervise => {}
         CaseAction::RequestExtension | CaseAction::RequestReturn => {
@@ -478,7 +490,8 @@ pub(super) fn case_action(
                     photos: Vec::new(),
                     hours,
                 };
-                case_action(tx, settings, dict, actor, case_no, &granted, now)?;
+                // (which announces the case)
+                return case_action(tx, settings, dict, actor, case_no, &granted, now);
             }
             announce_case(tx, settings, case_no, now)?;
             return Ok(());
@@ -501,9 +514,14 @@ pub(super) fn case_action(
             if let (Some(d), Some(at)) = (due, suspended_at) {
                 due = Some(d + (now - at));
             }
+            // The light's clock moves on with the deadline: the parked time counts in neither.
+            let parked = suspended_at.map(|at| now - at).unwrap_or_default();
+            let clock_from: Option<Sql<DateTime<Utc>>> =
+                tx.query_row("SELECT clock_from FROM cases WHERE case_no = ?1", [case_no], |r| r.get(0))?;
             tx.execute(
-                "UPDATE cases SET state = ?2, suspended_from = NULL, suspended_at = NULL, due_at = ?3 WHERE case_no = ?1",
-                params![case_no, to.as_str(), due.map(ts)],
+                "UPDATE cases SET state = ?2, suspended_from = NULL, suspended_at = NULL, due_at = ?3, clock_from = ?4
+                 WHERE case_no = ?1",
+                params![case_no, to.as_str(), due.map(ts), clock_from.map(|c| ts(c.0 + parked))],
             )?;
         }
         CaseAction::Extend => {
@@ -519,12 +537,6 @@ pub(super) fn case_action(
             cancel_tasks(tx, case_no, now)?;
         }
         CaseAction::Accept | CaseAction::Return | CaseAction::Handle => {
-            // A return settles a request of the department that was still waiting.
-            if input.action == CaseAction::Return
-                && let Some(request) = pending_request(tx, case_no)?
-            {
-                tx.execute("UPDATE case_requests SET state = 'withdrawn' WHERE id = ?1", [request.id])?;
-            }
             tx.execute("UPDATE cases SET state = ?2 WHERE case_no = ?1", params![case_no, to.as_str()])?;
         }
     }

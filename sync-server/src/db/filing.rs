@@ -41,8 +41,8 @@ pub(super) fn file_case(
     let FilingPlan { filed, then, state, due_at, .. } = plan;
     tx.prepare_cached(
         "INSERT INTO cases (case_no, state, category, department, team, reporter_id, lat, lon, first_observed_ts, filed_at,
-                            due_at, self_handled, urgent, closed_at, grid, road)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                            due_at, self_handled, urgent, closed_at, grid, road, clock_from)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?10)",
     )?
     .execute(params![
         case_no,

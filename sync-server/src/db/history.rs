@@ -49,8 +49,8 @@ pub(super) fn record<'a>(
     let actor = actor.into();
     let (from, to) = if event.records_states() { (from, to) } else { (None, None) };
     tx.prepare_cached(
-        "INSERT INTO case_history (case_no, at, actor, role, action, from_state, to_state, note, photos, due_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO case_history (case_no, at, actor, role, action, from_state, to_state, note, photos, due_at, department)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, (SELECT department FROM cases WHERE case_no = ?1))",
     )?
     .execute(params![
         case_no,

@@ -17,6 +17,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V11),
         M::up(V12),
         M::up(V13),
+        M::up(V14),
     ])
 }
 
@@ -409,6 +410,16 @@ CREATE TABLE campaigns (
     updated_by TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
+"#;
+
+/// Each history entry keeps the department the case was with when it was written (a dispatch's receiver, a
+/// return's sender: 准确派遣率 charges the department the dispatch reached, not the case's later one); each case
+/// the start of its deadline clock, moved on by the time it was suspended, for its light.
+const V14: &str = r#"
+ALTER TABLE case_history ADD COLUMN department TEXT;
+UPDATE case_history SET department = (SELECT c.department FROM cases c WHERE c.case_no = case_history.case_no);
+ALTER TABLE cases ADD COLUMN clock_from TEXT;
+UPDATE cases SET clock_from = filed_at;
 "#;
 
 #[cfg(test)]

@@ -397,8 +397,9 @@ impl Store for SqliteStore {
         decision: &Decision,
         now: DateTime<Utc>,
     ) -> StoreResult<(ReviewItem, Option<CaseView>)> {
+        let case_no =
+            self.write(|tx| review::review_finding(tx, &self.settings, &self.dict_index(), actor, id, decision, now))?;
         let dict = self.dict_index();
-        let case_no = self.write(|tx| review::review_finding(tx, &self.settings, &dict, actor, id, decision, now))?;
         let conn = lock(&self.writer);
         let item = findings::review_items(&conn, &self.settings, "f.id = ?1", &[&id.to_string()], -1, 0)?
             .pop()
@@ -422,8 +423,8 @@ impl Store for SqliteStore {
         input: &ActionInput,
         now: DateTime<Utc>,
     ) -> StoreResult<CaseView> {
-        let dict = self.dict_index();
-        self.write(|tx| cases::case_action(tx, &self.settings, &dict, actor, case_no, input, now))?;
+        // Read under the writer lock: grids imported meanwhile are the ones the case was placed by.
+        self.write(|tx| cases::case_action(tx, &self.settings, &self.dict_index(), actor, case_no, input, now))?;
         self.case_after(case_no, now)
     }
 

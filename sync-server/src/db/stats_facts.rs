@@ -124,7 +124,7 @@ pub(super) fn stat_events(
         &mut out,
     )?;
     let mut stmt = conn.prepare_cached(
-        "SELECT u.username, c.team, c.department, c.category, c.grid, c.road, h.action, h.to_state, h.at, c.due_at
+        "SELECT u.username, c.team, COALESCE(h.department, c.department), c.category, c.grid, c.road, h.action, h.to_state, h.at, c.due_at
          FROM case_history h JOIN cases c ON c.case_no = h.case_no JOIN users u ON u.id = c.reporter_id
          WHERE h.at >= ?1 AND h.at < ?2
            AND (h.action IN ('handle', 'dispatch', 'return', 'supervise') OR (h.action = 'verify' AND h.to_state = 'dispatched')

@@ -117,8 +117,9 @@ impl CaseAction {
     }
 }
 
-/// The case's light (红黄绿灯) in the dispatcher's lists: red overdue, yellow once 80 % of the time from filing
-/// to the deadline is used, green otherwise (and for a case with no running deadline).
+/// The case's light (红黄绿灯) in the dispatcher's lists: red overdue, yellow once 80 % of the time from the start
+/// of its clock (filing, moved on by the time it was suspended) to the deadline is used, green otherwise (and for
+/// a case with no running deadline).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Light {
@@ -132,7 +133,7 @@ pub const YELLOW_AT: f64 = 0.8;
 
 pub fn light(
     overdue: bool,
-    filed_at: chrono::DateTime<chrono::Utc>,
+    clock_from: chrono::DateTime<chrono::Utc>,
     due: Option<chrono::DateTime<chrono::Utc>>,
     running: bool,
     now: chrono::DateTime<chrono::Utc>,
@@ -141,8 +142,8 @@ pub fn light(
         return Light::Red;
     }
     match due {
-        Some(due) if running && due > filed_at => {
-            let used = (now - filed_at).num_seconds() as f64 / (due - filed_at).num_seconds() as f64;
+        Some(due) if running && due > clock_from => {
+            let used = (now - clock_from).num_seconds() as f64 / (due - clock_from).num_seconds() as f64;
             if used >= YELLOW_AT { Light::Yellow } else { Light::Green }
         }
         _ => Light::Green,
