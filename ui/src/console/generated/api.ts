@@ -2377,8 +2377,9 @@ export interface components {
             version: number;
         };
         /**
-         * @description The case's light (红黄绿灯) in the dispatcher's lists: red overdue, yellow once 80 % of the time from filing
-         *     to the deadline is used, green otherwise (and for a case with no running deadline).
+         * @description The case's light (红黄绿灯) in the dispatcher's lists: red overdue, yellow once 80 % of the time from the start
+         *     of its clock (filing, moved on by the time it was suspended) to the deadline is used, green otherwise (and for
+         *     a case with no running deadline).
          * @enum {string}
          */
         Light: "green" | "yellow" | "red";
