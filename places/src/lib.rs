@@ -6,12 +6,14 @@
 //! Positions are WGS-84 `[lat, lon]` as everywhere in the protocol; the geometry library works in `x = lon,
 //! y = lat`, and the conversion happens here only.
 
+mod address;
 mod coverage;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
 mod grids;
 mod import;
 
+pub use address::road_in_address;
 pub use coverage::{RoadIndex, TrackPoint, Walked, Walks, walk};
 pub use grids::{GridIndex, check, shape};
 pub use import::{GridImport, ImportError, OVERLAP_WARN_M2, Overlap, import_geojson, overlaps};

@@ -175,6 +175,23 @@ pub async fn photo_finish(
     .await
 }
 
+/// A task's result as the task screen sends it.
+#[derive(Debug, Deserialize, specta::Type)]
+pub struct TaskAnswer {
+    result: TaskResult,
+    #[serde(default)]
+    note: Option<String>,
+    /// SHA-256 of staged photos.
+    #[serde(default)]
+    photos: Vec<String>,
+    /// 核实, confirmed: the category found, when the report came without one.
+    #[serde(default)]
+    category: Option<String>,
+    /// 核实, confirmed: where the inspector stands, when the report has no place on the map.
+    #[serde(default)]
+    location: Option<Location>,
+}
+
 #[derive(Debug, Deserialize, specta::Type)]
 pub struct PhotoChoice {
     sha256: String,
@@ -327,13 +344,13 @@ pub async fn complete_task(
     core: State<'_, Core>,
     syncer: State<'_, Syncer>,
     task_id: Uuid,
-    result: TaskResult,
-    note: Option<String>,
-    photos: Vec<String>,
+    answer: TaskAnswer,
 ) -> Result<()> {
     with_store(&core, move |s| {
+        let TaskAnswer { result, note, photos, category, location } = answer;
         let staged = photos.iter().map(|sha| staged(s, sha)).collect::<std::result::Result<Vec<_>, _>>()?;
-        s.complete_task(task_id, result, note.unwrap_or_default(), staged, Local::now().fixed_offset())
+        let now = Local::now().fixed_offset();
+        s.complete_task(task_id, result, note.unwrap_or_default(), staged, now, category, location)
     })
     .await?;
     syncer.wake();

@@ -54,11 +54,17 @@ pub enum Verb {
     ManageBasemaps,
     /// Define or change a campaign (每月一主题).
     ManageCampaigns,
+    /// Take a report from another channel (受理), and read the reports.
+    ReceiveReport,
+    /// See a report's caller (name and phone): private to the centre's dispatcher and the admin.
+    SeeContact,
+    /// Give a free task (点名抽查, 领导交办) to an inspector; a chief to the own team's only.
+    AssignTask,
 }
 
 impl Verb {
     /// Every verb, for tests that walk the whole table.
-    pub const ALL: [Verb; 30] = [
+    pub const ALL: [Verb; 33] = [
         Verb::ReviewFinding,
         Verb::ReadCase,
         Verb::Act(CaseAction::Dispatch),
@@ -89,6 +95,9 @@ impl Verb {
         Verb::ReadPhoto,
         Verb::ManageBasemaps,
         Verb::ManageCampaigns,
+        Verb::ReceiveReport,
+        Verb::SeeContact,
+        Verb::AssignTask,
     ];
 
     /// What the verb does, for the answer that refuses it ("may not …").
@@ -111,6 +120,9 @@ impl Verb {
             Verb::ReadPhoto => "read this photo".into(),
             Verb::ManageBasemaps => "manage base maps".into(),
             Verb::ManageCampaigns => "define campaigns".into(),
+            Verb::ReceiveReport => "take or read reports".into(),
+            Verb::SeeContact => "see a report's caller".into(),
+            Verb::AssignTask => "give tasks to this inspector".into(),
         }
     }
 }
@@ -130,6 +142,8 @@ pub enum Target<'a> {
         reported_by_caller: bool,
     },
     Photo(&'a PhotoUse),
+    /// A team's member (an inspector given a task).
+    Team(Option<&'a str>),
 }
 
 /// Who owns a case, as seen from one caller.
@@ -151,8 +165,11 @@ pub struct PhotoUse {
     /// In a finding of the caller's team.
     pub in_a_finding_of_team: bool,
     pub in_a_finding_of_caller: bool,
-    /// In the history of a case whose verification task (核查) was given to the caller.
+    /// In the history of a case whose verification task (核查) was given to the caller, or in a report whose
+    /// 核实 task was.
     pub in_a_task_of_caller: bool,
+    /// In a report from another channel, or in a free task's result: the centre's records.
+    pub in_centre_records: bool,
 }
 
 /// The listings whose contents depend on who asks.
@@ -218,10 +235,12 @@ impl Principal {
         let user = &self.user;
         let (team, department) = (user.team.as_deref(), user.department.as_deref());
         let by_role = match verb {
-            Verb::ReviewFinding | Verb::ChangeTask => matches!(user.role, Role::Chief | Role::Dispatcher | Role::Admin),
+            Verb::ReviewFinding | Verb::ChangeTask | Verb::ReceiveReport | Verb::AssignTask => {
+                matches!(user.role, Role::Chief | Role::Dispatcher | Role::Admin)
+            }
             Verb::ReadCase | Verb::ReadPhoto => true,
             Verb::Act(action) => action_roles(action).contains(&user.role),
-            Verb::ListTeams | Verb::ListDepartments | Verb::ManageCampaigns => {
+            Verb::ListTeams | Verb::ListDepartments | Verb::ManageCampaigns | Verb::SeeContact => {
                 matches!(user.role, Role::Dispatcher | Role::Admin)
             }
             Verb::ListUsers
@@ -240,10 +259,12 @@ impl Principal {
         let owned = match (user.role, target) {
             (_, Target::Photo(used)) => self.may_read_photo(used),
             (Role::Admin | Role::Dispatcher, _) | (_, Target::Server) => true,
-            (Role::Chief, Target::Finding { team: owner } | Target::Case { team: owner, .. }) => own(team, *owner),
+            (Role::Chief, Target::Finding { team: owner } | Target::Case { team: owner, .. } | Target::Team(owner)) => {
+                own(team, *owner)
+            }
             (Role::Department, Target::Case { department: owner, .. }) => own(department, *owner),
             (Role::Inspector, Target::Case { reported_by_caller, .. }) => *reported_by_caller,
-            (Role::Department | Role::Inspector, Target::Finding { .. }) => false,
+            (Role::Department | Role::Inspector, Target::Finding { .. } | Target::Team(_)) => false,
         };
         if owned {
             Ok(())
@@ -269,8 +290,8 @@ impl Principal {
         used.uploaded_by_caller
             || in_case
             || match self.user.role {
-                Role::Admin | Role::Dispatcher => used.in_a_finding,
-                Role::Chief => used.in_a_finding_of_team,
+                Role::Admin | Role::Dispatcher => used.in_a_finding || used.in_centre_records,
+                Role::Chief => used.in_a_finding_of_team || used.in_centre_records,
                 Role::Inspector => used.in_a_finding_of_caller || used.in_a_task_of_caller,
                 Role::Department => false,
             }
@@ -381,6 +402,9 @@ mod tests {
         ReadPhoto          Y        -        Y         -         -        Y    Y        -        -       Y
         ManageBasemaps     -        -        -         -         -        -    -        -        -       Y
         ManageCampaigns    -        -        -         -         -        Y    -        -        -       Y
+        ReceiveReport      -        -        Y         Y         Y        Y    -        -        -       Y
+        SeeContact         -        -        -         -         -        Y    -        -        -       Y
+        AssignTask         -        -        Y         -         -        Y    -        -        -       Y
     ";
 
     fn verb_name(verb: Verb) -> String {
@@ -396,6 +420,7 @@ mod tests {
         match verb {
             Verb::ReadPhoto => Target::Photo(photo),
             Verb::ReviewFinding => Target::Finding { team: Some("一中队") },
+            Verb::AssignTask => Target::Team(Some("一中队")),
             Verb::ReadCase | Verb::Act(_) | Verb::ChangeTask => {
                 Target::Case { team: Some("一中队"), department: Some("HW"), reported_by_caller }
             }

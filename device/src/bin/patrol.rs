@@ -84,16 +84,24 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Records the result of a verification task; works with no network.
+    /// Records the result of a task; works with no network.
     TaskComplete {
         task_id: String,
-        /// pass or fail.
+        /// 核查 (verify): pass or fail; 核实 (confirm): confirmed or not_found; a free task (inspect): done.
         #[arg(long)]
         result: String,
         #[arg(long, default_value = "")]
         note: String,
         #[arg(long = "photo")]
         photos: Vec<PathBuf>,
+        /// confirmed: the category found, when the report came without one.
+        #[arg(long)]
+        category: Option<String>,
+        /// confirmed: where you stand, when the report came with an address only.
+        #[arg(long, allow_hyphen_values = true)]
+        lat: Option<f64>,
+        #[arg(long, allow_hyphen_values = true)]
+        lon: Option<f64>,
     },
     /// A patrol: start, end, or one track point now.
     Patrol {
@@ -327,10 +335,11 @@ fn run(cli: Cli) -> Result<ExitCode, DeviceError> {
             } else {
                 for t in tasks {
                     println!(
-                        "{}  {:<9} {}  {}  due {}  {}",
+                        "{}  {:<7} {:<9} {}  {}  due {}  {}",
                         t.id,
+                        t.task_type.as_str(),
                         t.state,
-                        t.case_no,
+                        t.case_no.as_deref().or(t.title.as_deref()).unwrap_or("-"),
                         t.category,
                         t.due_at.as_deref().unwrap_or("-"),
                         t.address.as_deref().unwrap_or(&t.description)
@@ -339,14 +348,12 @@ fn run(cli: Cli) -> Result<ExitCode, DeviceError> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::TaskComplete { task_id, result, note, photos } => {
+        Command::TaskComplete { task_id, result, note, photos, category, lat, lon } => {
             let id = uuid::Uuid::parse_str(&task_id)
                 .map_err(|_| DeviceError::Invalid(format!("`{task_id}` is not a task id")))?;
-            let result = match result.as_str() {
-                "pass" => protocol::TaskResult::Pass,
-                "fail" => protocol::TaskResult::Fail,
-                other => return Err(DeviceError::Invalid(format!("--result is pass or fail, not `{other}`"))),
-            };
+            let result: protocol::TaskResult = result.parse().map_err(|_| {
+                DeviceError::Invalid(format!("--result is pass, fail, confirmed, not_found or done, not `{result}`"))
+            })?;
             let mut store = store.into_inner().unwrap_or_else(|e| e.into_inner());
             store.require_account()?;
             let now = Local::now().fixed_offset();
@@ -355,7 +362,14 @@ fn run(cli: Cli) -> Result<ExitCode, DeviceError> {
                 .iter()
                 .map(|p| store.stage_photo(p))
                 .collect::<Result<Vec<_>, _>>()?;
-            store.complete_task(id, result, note, staged, now)?;
+            let location = lat.zip(lon).map(|(lat, lon)| Location {
+                lat,
+                lon,
+                accuracy_m: 0.0,
+                source: LocationSource::Manual,
+                fixed_at: now,
+            });
+            store.complete_task(id, result, note, staged, now, category, location)?;
             eprintln!("task result saved; waiting to send: {}", store.pending_count()?);
             Ok(ExitCode::SUCCESS)
         }

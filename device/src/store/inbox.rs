@@ -56,7 +56,7 @@ impl DeviceStore {
                          ON CONFLICT (id) DO UPDATE SET body = excluded.body, due_at = excluded.due_at",
                         params![
                             a.task.id.to_string(),
-                            a.task.case_no,
+                            a.task.case_no.as_deref().unwrap_or_default(),
                             serde_json::to_string(&a.task)?,
                             a.task.due_at.map(|t| t.to_rfc3339()),
                             now

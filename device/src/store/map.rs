@@ -35,12 +35,16 @@ pub struct MapCase {
     pub lon: f64,
 }
 
-/// An open verification task (核查) at its place.
+/// An open task (核查, 核实, a free task) at its place.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct MapTask {
     pub id: Uuid,
-    pub case_no: String,
+    pub task_type: protocol::TaskType,
+    /// The case of a 核查 task.
+    pub case_no: Option<String>,
+    /// A free task's title.
+    pub title: Option<String>,
     pub category: String,
     pub due_at: Option<String>,
     pub lat: f64,
@@ -98,13 +102,18 @@ impl DeviceStore {
             .tasks()?
             .into_iter()
             .filter(|t| t.state == "open")
-            .map(|t| MapTask {
-                id: t.id,
-                case_no: t.case_no,
-                category: t.category,
-                due_at: t.due_at,
-                lat: t.lat,
-                lon: t.lon,
+            // A task with no place (a free task's "from where you are") is not on the map.
+            .filter_map(|t| {
+                Some(MapTask {
+                    id: t.id,
+                    task_type: t.task_type,
+                    case_no: t.case_no,
+                    title: t.title,
+                    category: t.category,
+                    due_at: t.due_at,
+                    lat: t.lat?,
+                    lon: t.lon?,
+                })
             })
             .collect();
         let track = match self.current_patrol()? {

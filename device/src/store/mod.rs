@@ -167,16 +167,25 @@ pub struct FindingRow {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TaskRow {
     pub id: Uuid,
-    pub case_no: String,
+    /// 核查 (`verify`), 核实 (`confirm`) or a free task (`inspect`).
+    pub task_type: protocol::TaskType,
+    /// The case of a 核查 task.
+    pub case_no: Option<String>,
     /// `open`, `done` (result queued or sent) or `cancelled`.
     pub state: String,
     pub due_at: Option<String>,
     pub result: Option<String>,
+    /// Empty when not known (a report taken without a category, a free task).
     pub category: String,
+    /// A free task's title.
+    pub title: Option<String>,
     pub description: String,
     pub address: Option<String>,
-    pub lat: f64,
-    pub lon: f64,
+    /// Where to go; none for a free task that asks for wherever the inspector is.
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    /// Photos sent with the task (the report's, or the case's before and after).
+    pub photos: Vec<String>,
 }
 
 /// A patrol walked on this device.

@@ -1,4 +1,4 @@
-//! Verification tasks (核查) given to this inspector, and their results as ops.
+//! Tasks given to this inspector (核查, 核实, free tasks), and their results as ops.
 
 use protocol::{Op, PhotoRef, PhotoRole};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
@@ -8,7 +8,7 @@ use super::{DeviceStore, StagedPhoto, TaskRow, now_text};
 use crate::error::{DeviceError, DeviceResult};
 
 impl DeviceStore {
-    /// Verification tasks, open ones first.
+    /// Tasks, open ones first.
     pub fn tasks(&self) -> DeviceResult<Vec<TaskRow>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, case_no, state, due_at, result, body FROM tasks ORDER BY state != 'open', due_at",
@@ -25,25 +25,31 @@ impl DeviceStore {
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, case_no, state, due_at, result, body) = row?;
+            let (id, _case_no, state, due_at, result, body) = row?;
             let task: protocol::Task = serde_json::from_str(&body)?;
             out.push(TaskRow {
                 id: Uuid::parse_str(&id).unwrap_or_default(),
-                case_no,
+                task_type: task.task_type,
+                case_no: task.case_no,
                 state,
                 due_at,
                 result,
                 category: task.category,
+                title: task.title,
                 description: task.description,
                 address: task.address,
-                lat: task.location.lat,
-                lon: task.location.lon,
+                lat: task.location.as_ref().map(|l| l.lat),
+                lon: task.location.as_ref().map(|l| l.lon),
+                photos: task.photos,
             });
         }
         Ok(out)
     }
 
-    /// Records a verification result and queues its `task.complete` op.
+    /// Records a task's result and queues its `task.complete` op. The result must fit the task's type; a
+    /// confirmed report needs a category (the report's, or `category`) and a place (the report's, or
+    /// `location`: where the inspector stands); "not found" needs a note saying what was there.
+    #[allow(clippy::too_many_arguments)]
     pub fn complete_task(
         &mut self,
         task_id: Uuid,
@@ -51,16 +57,51 @@ impl DeviceStore {
         note: String,
         photos: Vec<StagedPhoto>,
         completed_at: protocol::Timestamp,
+        category: Option<String>,
+        location: Option<protocol::Location>,
     ) -> DeviceResult<()> {
-        let state: Option<String> = self
+        let row: Option<(String, String)> = self
             .conn
-            .query_row("SELECT state FROM tasks WHERE id = ?1", [task_id.to_string()], |r| r.get(0))
+            .query_row("SELECT state, body FROM tasks WHERE id = ?1", [task_id.to_string()], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .optional()?;
-        match state.as_deref() {
+        let task: protocol::Task = match row {
             None => return Err(DeviceError::Invalid(format!("no task {task_id} on this device; sync first"))),
-            Some("open") => {}
-            Some(other) => return Err(DeviceError::Invalid(format!("task {task_id} is already {other}"))),
+            Some((state, body)) if state == "open" => serde_json::from_str(&body)?,
+            Some((other, _)) => return Err(DeviceError::Invalid(format!("task {task_id} is already {other}"))),
+        };
+        if !result.fits(task.task_type) {
+            let allowed: Vec<&str> = protocol::TaskResult::of(task.task_type).iter().map(|r| r.as_str()).collect();
+            return Err(DeviceError::Invalid(format!(
+                "a {} task ends with {}, not {}",
+                task.task_type.as_str(),
+                allowed.join(" or "),
+                result.as_str()
+            )));
         }
+        let category = category.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
+        let location = if result == protocol::TaskResult::Confirmed {
+            if task.category.is_empty() && category.is_none() {
+                return Err(DeviceError::Invalid("this report came without a category: choose one".into()));
+            }
+            if let Some(code) = &category
+                && self.dictionary()?.is_some_and(|d| d.category(code).is_none())
+            {
+                return Err(DeviceError::Invalid(format!("`{code}` is not a category of the dictionary")));
+            }
+            if task.location.is_none() && location.is_none() {
+                return Err(DeviceError::Invalid("this report has no place on the map: send where you are".into()));
+            }
+            // The report's own place stands; where the inspector stood is sent only when it has none.
+            location.filter(|_| task.location.is_none())
+        } else {
+            None
+        };
+        if result == protocol::TaskResult::NotFound && note.trim().is_empty() {
+            return Err(DeviceError::Invalid("say what was found at the place (a note)".into()));
+        }
+        let category = category.filter(|_| result == protocol::TaskResult::Confirmed);
         let mut refs = Vec::new();
         for photo in &photos {
             refs.push(PhotoRef {
@@ -72,16 +113,20 @@ impl DeviceStore {
                 bytes: photo.bytes,
             });
         }
-        let op = Op::TaskComplete(protocol::TaskComplete { task_id, result, note, photos: refs.clone(), completed_at });
+        let op = Op::TaskComplete(protocol::TaskComplete {
+            task_id,
+            result,
+            note,
+            photos: refs.clone(),
+            completed_at,
+            category,
+            location,
+        });
         let now = now_text();
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let label = match result {
-            protocol::TaskResult::Pass => "pass",
-            protocol::TaskResult::Fail => "fail",
-        };
         tx.execute(
             "UPDATE tasks SET state = 'done', result = ?2, completed_at = ?3 WHERE id = ?1",
-            params![task_id.to_string(), label, now],
+            params![task_id.to_string(), result.as_str(), now],
         )?;
         Self::enqueue_with_photos(&tx, &op, &now, &refs)?;
         tx.commit()?;

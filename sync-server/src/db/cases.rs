@@ -19,12 +19,7 @@ use crate::domain::lifecycle::{CaseAction, CaseEvent, Light, deadline_applies, l
 use crate::policy::Scope;
 use crate::principal::User;
 
-/// A point on the map.
-#[derive(Debug, Clone, Copy, Serialize, schemars::JsonSchema)]
-pub struct GeoPoint {
-    pub lat: f64,
-    pub lon: f64,
-}
+pub use crate::domain::GeoPoint;
 
 /// One entry of a case's history.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]

@@ -1,14 +1,16 @@
-//! Findings as the console reads them: the review list, a finding's state and team for permission checks.
+//! Findings as stored and as the console reads them: a finding's row and photos, the review list, a finding's
+//! state and team for permission checks.
 
-use protocol::{FindingState, Location, PhotoRef};
-use rusqlite::{Connection, OptionalExtension};
+use protocol::{Finding, FindingAck, FindingState, Location, PhotoRef};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::error::StoreResult;
 use super::filing::nearest_open_case;
-use super::sql::{Sql, bad_data};
+use super::sql::{Sql, bad_data, json};
 use crate::domain::EngineSettings;
+use crate::principal::User;
 
 /// One row of `GET /api/v1/review`.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -114,4 +116,59 @@ pub(super) fn finding_meta(conn: &Connection, id: Uuid) -> StoreResult<Option<Fi
             Ok(FindingMeta { state: r.get::<_, Sql<FindingState>>(0)?.0, team: r.get(1)? })
         })
         .optional()?)
+}
+
+/// A finding as stored: its row and its photos.
+pub(super) struct FindingRow<'a> {
+    pub finding: &'a Finding,
+    pub id: &'a str,
+    pub hash: &'a str,
+    pub json: &'a str,
+    /// The device it came from (`centre` for a report the centre filed).
+    pub device: &'a str,
+    pub reporter: &'a User,
+    pub dict_version: i64,
+    pub ack: &'a FindingAck,
+    pub duplicate_of: Option<&'a str>,
+    pub received_at: &'a str,
+    pub grid: Option<&'a str>,
+}
+
+pub(super) fn insert_finding(tx: &Connection, row: &FindingRow<'_>) -> StoreResult<()> {
+    let f = row.finding;
+    tx.prepare_cached(
+        "INSERT INTO findings (id, body_hash, body, device_id, reporter_id, team, category, dict_version, observed_ts, lat, lon,
+                               state, case_no, possible_duplicate_of, first_ack, received_at, fixed_on_spot, patrol_id, grid)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+    )?
+    .execute(params![
+        row.id,
+        row.hash,
+        row.json,
+        row.device,
+        row.reporter.id.to_string(),
+        row.reporter.team,
+        f.category,
+        row.dict_version,
+        f.observed_at.timestamp(),
+        f.location.lat,
+        f.location.lon,
+        row.ack.state.as_str(),
+        row.ack.case_no,
+        row.duplicate_of,
+        json(row.ack)?,
+        row.received_at,
+        f.fixed_on_spot,
+        f.patrol_id.map(|p| p.to_string()),
+        row.grid
+    ])?;
+    // Keyed by the finding's place in the order received, so that a batch's photos are appended.
+    let finding = tx.last_insert_rowid();
+    let mut stmt =
+        tx.prepare_cached("INSERT INTO finding_photos (finding, idx, sha256, role) VALUES (?1, ?2, ?3, ?4)")?;
+    for (i, p) in f.photos.iter().enumerate() {
+        let role = if p.role == protocol::PhotoRole::After { "after" } else { "before" };
+        stmt.execute(params![finding, i as i64, p.sha256, role])?;
+    }
+    Ok(())
 }

@@ -13,9 +13,10 @@ use super::changes::notify_finding;
 use super::dict::DictIndex;
 use super::error::{StoreError, StoreResult};
 use super::filing::{file_case, nearest_open_case};
+use super::findings::{FindingRow, insert_finding};
 use super::history::{Details, step};
 use super::sql::{json, ts};
-use super::tasks::complete_task;
+use super::task_results::complete_task;
 use crate::domain::EngineSettings;
 use crate::domain::filing::Intake;
 use crate::domain::lifecycle::CaseEvent;
@@ -222,7 +223,7 @@ fn apply_one(
                 done(OpStatus::Applied, patrol_ack(seq, e.id))
             }
         }
-        Op::TaskComplete(t) => match complete_task(tx, settings, &ctx.principal.user, ctx.now, seq, t)? {
+        Op::TaskComplete(t) => match complete_task(tx, settings, dict, &ctx.principal.user, ctx.now, seq, t)? {
             Ok(result) => done(OpStatus::Applied, result),
             Err((status, error)) => Outcome { status, result: OpResult::failed(seq, status, error) },
         },
@@ -334,42 +335,22 @@ fn finding_create(
         }
     };
     let ack = FindingAck { id: f.id, state, case_no: case_no.clone() };
-    tx.prepare_cached(
-        "INSERT INTO findings (id, body_hash, body, device_id, reporter_id, team, category, dict_version, observed_ts, lat, lon,
-                               state, case_no, possible_duplicate_of, first_ack, received_at, fixed_on_spot, patrol_id, grid)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
-    )?
-    .execute(params![
-        prep.id,
-        finding_hash,
-        prep.json,
-        keys.device,
-        reporter.id.to_string(),
-        reporter.team,
-        f.category,
-        dict_version,
-        observed_ts,
-        f.location.lat,
-        f.location.lon,
-        state.as_str(),
-        case_no,
-        duplicate_of.map(|(case_no, _)| case_no),
-        json(&ack)?,
-        keys.now,
-        f.fixed_on_spot,
-        f.patrol_id.map(|p| p.to_string()),
-        grid
-    ])?;
-    {
-        // Keyed by the finding's place in the order received, so that a batch's photos are appended.
-        let finding = tx.last_insert_rowid();
-        let mut stmt =
-            tx.prepare_cached("INSERT INTO finding_photos (finding, idx, sha256, role) VALUES (?1, ?2, ?3, ?4)")?;
-        for (i, p) in f.photos.iter().enumerate() {
-            let role = if p.role == protocol::PhotoRole::After { "after" } else { "before" };
-            stmt.execute(params![finding, i as i64, p.sha256, role])?;
-        }
-    }
+    insert_finding(
+        tx,
+        &FindingRow {
+            finding: f,
+            id: &prep.id,
+            hash: finding_hash,
+            json: &prep.json,
+            device: &keys.device,
+            reporter,
+            dict_version,
+            ack: &ack,
+            duplicate_of: duplicate_of.as_ref().map(|(case_no, _)| case_no.as_str()),
+            received_at: &keys.now,
+            grid: grid.as_deref(),
+        },
+    )?;
     if let Some(case_no) = &case_no {
         notify_finding(tx, &settings.zone, reporter.id, f.id, state, None, Some(case_no), ctx.now)?;
     }

@@ -74,11 +74,9 @@ stored!(protocol::CaseState, "case state", protocol::CaseState::parse);
 stored!(protocol::FindingState, "finding state", protocol::FindingState::parse);
 stored!(Role, "role", Role::parse);
 stored!(protocol::TaskState, "task state", protocol::TaskState::parse);
-stored!(protocol::TaskResult, "task result", |s: &str| match s {
-    "pass" => Some(protocol::TaskResult::Pass),
-    "fail" => Some(protocol::TaskResult::Fail),
-    _ => None,
-});
+stored!(protocol::TaskResult, "task result", |s: &str| s.parse().ok());
+stored!(protocol::TaskType, "task type", protocol::TaskType::parse);
+stored!(crate::domain::reports::ReportState, "report state", |s: &str| s.parse().ok());
 stored!(Uuid, "id", |s: &str| Uuid::parse_str(s).ok());
 stored!(protocol::Datum, "datum", protocol::Datum::parse);
 stored!(DateTime<Utc>, "time", parse_ts);

@@ -32,6 +32,7 @@ use super::grids::{self, check_dictionary};
 use super::heat::{self, HeatFilter, HeatPoint};
 use super::ingest::{self, SyncContext};
 use super::patrols::{self, PatrolView};
+use super::reports::{self, ReportFilter, TaskFilter};
 use super::review::{self, Decision};
 use super::sql::lock;
 use super::store::Store;
@@ -43,6 +44,7 @@ use crate::domain::EngineSettings;
 use crate::domain::coverage::{CoverageBy, CoverageTallies};
 use crate::domain::cursor::Cursor;
 use crate::domain::ops::PreparedOp;
+use crate::domain::reports::{NewReport, NewTask, Report, TaskItem};
 use crate::domain::stats::StatEvent;
 use crate::policy::{PhotoUse, Scope};
 use crate::principal::{Principal, User};
@@ -539,6 +541,30 @@ impl Store for SqliteStore {
 
     fn save_campaign(&self, campaign: &Campaign, by: &str, now: DateTime<Utc>) -> StoreResult<bool> {
         self.write(|tx| campaigns::save_campaign(tx, campaign, by, now))
+    }
+
+    fn receive_report(&self, actor: &User, input: &NewReport, now: DateTime<Utc>) -> StoreResult<(Report, bool)> {
+        self.write(|tx| reports::receive_report(tx, &self.settings, &self.dict_index(), actor, input, now))
+    }
+
+    fn report(&self, id: Uuid) -> StoreResult<Option<Report>> {
+        reports::report(&self.reader(), &self.settings.zone, id)
+    }
+
+    fn reports(&self, filter: &ReportFilter) -> StoreResult<Vec<Report>> {
+        reports::reports(&self.reader(), &self.settings.zone, filter)
+    }
+
+    fn create_task(&self, actor: &User, input: &NewTask, now: DateTime<Utc>) -> StoreResult<(TaskItem, bool)> {
+        self.write(|tx| reports::create_task(tx, &self.settings, actor, input, now))
+    }
+
+    fn tasks(&self, filter: &TaskFilter) -> StoreResult<Vec<TaskItem>> {
+        reports::tasks(&self.reader(), &self.settings.zone, filter)
+    }
+
+    fn user_team(&self, username: &str) -> StoreResult<Option<Option<String>>> {
+        reports::user_team(&self.reader(), username)
     }
 
     fn basemaps(&self) -> StoreResult<Vec<Basemap>> {

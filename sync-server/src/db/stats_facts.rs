@@ -17,7 +17,8 @@ struct Fact {
     user: String,
     team: Option<String>,
     department: Option<String>,
-    category: String,
+    /// None for a report not yet (or never) given one.
+    category: Option<String>,
     grid: Option<String>,
     road: Option<String>,
 }
@@ -41,7 +42,7 @@ impl Fact {
             inspector: Some(self.user),
             team: self.team,
             department: self.department,
-            category: Some(self.category),
+            category: self.category,
             grid: self.grid,
             road: self.road,
             at,
@@ -82,11 +83,13 @@ pub(super) fn stat_events(
 ) -> StoreResult<Vec<StatEvent>> {
     let department_of = |category: &str| dict.categories.get(category).map(|(_, c)| c.department.clone());
     let mut out = Vec::new();
-    // Findings reported, valid, fixed on the spot.
+    // Findings reported, valid, fixed on the spot; not the findings the centre made of reports from other
+    // channels (device `centre`): the inspector who confirmed one did not find it.
     let mut stmt = conn.prepare_cached(
         "SELECT u.username, f.team, NULL, f.category, f.grid, json_extract(f.body, '$.road'),
                 f.observed_ts, f.state, f.fixed_on_spot
-         FROM findings f JOIN users u ON u.id = f.reporter_id WHERE f.observed_ts >= ?1 AND f.observed_ts < ?2",
+         FROM findings f JOIN users u ON u.id = f.reporter_id
+         WHERE f.observed_ts >= ?1 AND f.observed_ts < ?2 AND f.device_id != 'centre'",
     )?;
     let rows = stmt.query_map(params![from.timestamp(), to.timestamp()], |r| {
         Ok((Fact::read(r, 0)?, r.get::<_, i64>(6)?, r.get::<_, String>(7)?, r.get::<_, bool>(8)?))
@@ -95,7 +98,7 @@ pub(super) fn stat_events(
         let (mut fact, observed, state, fixed) = row?;
         let at = DateTime::from_timestamp(observed, 0).ok_or_else(|| bad_data(format!("time {observed}")))?;
         let valid = state == "filed" || state == "merged";
-        fact.department = department_of(&fact.category);
+        fact.department = fact.category.as_deref().and_then(department_of);
         let base = fact.event(Metric::Reported, at, valid);
         if fixed {
             out.push(StatEvent { metric: Metric::SelfHandled, in_time: true, ..base.clone() });
@@ -107,8 +110,19 @@ pub(super) fn stat_events(
         conn,
         "SELECT u.username, u.team, c.department, c.category, c.grid, c.road, t.due_at, t.completed_at
          FROM tasks t JOIN users u ON u.id = t.assignee_id JOIN cases c ON c.case_no = t.case_no
-         WHERE t.state != 'cancelled' AND t.due_at >= ?1 AND t.due_at < ?2",
+         WHERE t.kind = 'verify' AND t.state != 'cancelled' AND t.due_at >= ?1 AND t.due_at < ?2",
         Metric::VerifyDue,
+        (from, to),
+        &mut out,
+    )?;
+    // 核实 tasks due in the period, charged to their inspector (and the department the report's case went to).
+    deadline_events(
+        conn,
+        "SELECT u.username, u.team, c.department, r.category, r.grid, r.road, t.due_at, t.completed_at
+         FROM tasks t JOIN users u ON u.id = t.assignee_id JOIN reports r ON r.id = t.report_id
+              LEFT JOIN cases c ON c.case_no = r.case_no
+         WHERE t.kind = 'confirm' AND t.state != 'cancelled' AND t.due_at >= ?1 AND t.due_at < ?2",
+        Metric::ConfirmDue,
         (from, to),
         &mut out,
     )?;

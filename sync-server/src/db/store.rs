@@ -15,6 +15,7 @@ use super::findings::{FindingMeta, ReviewItem};
 use super::heat::{HeatFilter, HeatPoint};
 use super::ingest::SyncContext;
 use super::patrols::PatrolView;
+use super::reports::{ReportFilter, TaskFilter};
 use super::review::Decision;
 use super::sync_health::SyncHealth;
 use super::tasks::TaskChange;
@@ -22,6 +23,7 @@ use crate::blobs::BlobMeta;
 use crate::domain::coverage::{CoverageBy, CoverageTallies};
 use crate::domain::cursor::Cursor;
 use crate::domain::ops::PreparedOp;
+use crate::domain::reports::{NewReport, NewTask, Report, TaskItem};
 use crate::domain::stats::StatEvent;
 use crate::policy::{PhotoUse, Scope};
 use crate::principal::{Principal, User};
@@ -141,6 +143,21 @@ pub trait Store: Send + Sync + 'static {
     fn campaign(&self, id: &str) -> StoreResult<Option<Campaign>>;
     /// Stores a campaign (checked by the caller) and announces it to every device; true when new.
     fn save_campaign(&self, campaign: &Campaign, by: &str, now: DateTime<Utc>) -> StoreResult<bool>;
+
+    /// Takes a report from another channel (checked by the caller): stores it and sends its 核实 task, or
+    /// files it at once. The same id and body again answers the report as it is now (true only the first
+    /// time); another body under that id is a conflict.
+    fn receive_report(&self, actor: &User, input: &NewReport, now: DateTime<Utc>) -> StoreResult<(Report, bool)>;
+    /// A report, contact included (the caller hides it from who may not see it).
+    fn report(&self, id: Uuid) -> StoreResult<Option<Report>>;
+    /// Reports, the newest first.
+    fn reports(&self, filter: &ReportFilter) -> StoreResult<Vec<Report>>;
+    /// Creates a free task and sends it to the inspector, idempotent by id as reports are.
+    fn create_task(&self, actor: &User, input: &NewTask, now: DateTime<Utc>) -> StoreResult<(TaskItem, bool)>;
+    /// Free tasks and 核实 tasks (or the tasks of one type), the newest first.
+    fn tasks(&self, filter: &TaskFilter) -> StoreResult<Vec<TaskItem>>;
+    /// A user's team; `None` when there is no such user.
+    fn user_team(&self, username: &str) -> StoreResult<Option<Option<String>>>;
 
     /// The offline base maps offered, by name.
     fn basemaps(&self) -> StoreResult<Vec<Basemap>>;

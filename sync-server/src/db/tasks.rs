@@ -1,19 +1,17 @@
-//! Verification tasks (核查): issued to the reporter when a case is handled (to an inspector of the case's grid
-//! when the reporter can no longer receive it), reassigned (改派) or cancelled from the console, completed by the inspector's `task.complete` op (pass closes, fail sends back: 返工).
+//! Tasks as issued: 核查 (verification) tasks go to the reporter when a case is handled (to an inspector of the
+//! case's grid when the reporter can no longer receive it) and are reassigned (改派) or cancelled from the
+//! console; every task is written and sent to the phone here. Results are `task_results`'.
 
 use chrono::{DateTime, Utc};
-use protocol::{
-    ApiError, CaseState, ChangeBody, ErrorCode, OpResult, OpStatus, TaskAck, TaskAssigned, TaskComplete, TaskResult,
-    TaskState, TaskType,
-};
+use protocol::{CaseState, ChangeBody, TaskAssigned, TaskState, TaskType};
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
-use super::changes::{announce_case, insert_change};
+use super::changes::insert_change;
 use super::dict::DictIndex;
 use super::error::{StoreError, StoreResult};
 use super::history::{Details, step};
-use super::sql::{Sql, bad_data, stored, ts};
+use super::sql::{Sql, bad_data, json, stored, ts};
 use crate::domain::EngineSettings;
 use crate::domain::lifecycle::CaseEvent;
 use crate::policy::verifies_on_the_spot;
@@ -35,7 +33,7 @@ pub(super) fn cancel_tasks(tx: &Connection, case_no: &str, now: DateTime<Utc>) -
 }
 
 /// Whether a user can receive a task: active, with a device that is not revoked.
-fn reachable(tx: &Connection, user_id: &str) -> StoreResult<bool> {
+pub(super) fn reachable(tx: &Connection, user_id: &str) -> StoreResult<bool> {
     Ok(tx
         .prepare_cached(
             "SELECT u.active AND EXISTS (SELECT 1 FROM devices d WHERE d.user_id = u.id AND d.revoked_at IS NULL)
@@ -46,14 +44,14 @@ fn reachable(tx: &Connection, user_id: &str) -> StoreResult<bool> {
         .unwrap_or(false))
 }
 
-/// The first of the case's grid's inspectors (网格员, in the dictionary's order) who can receive a task.
-fn grid_inspector(tx: &Connection, dict: &DictIndex, case_no: &str) -> StoreResult<Option<String>> {
-    let grid: Option<String> = tx.query_row("SELECT grid FROM cases WHERE case_no = ?1", [case_no], |r| r.get(0))?;
-    let Some(grid) = grid.and_then(|code| dict.current.as_ref()?.grids.iter().find(|g| g.code == code).cloned()) else {
-        return Ok(None);
-    };
-    let mut by_name = tx.prepare_cached("SELECT id FROM users WHERE username = ?1 AND role = 'inspector'")?;
-    for username in &grid.inspectors {
+/// The first of these users (usernames, in order) who can be given a task on the spot and can receive it.
+pub(super) fn first_reachable<'a>(
+    tx: &Connection,
+    usernames: impl IntoIterator<Item = &'a String>,
+) -> StoreResult<Option<String>> {
+    let mut by_name =
+        tx.prepare_cached("SELECT id FROM users WHERE username = ?1 AND role IN ('inspector', 'chief')")?;
+    for username in usernames {
         let id: Option<String> = by_name.query_row([username], |r| r.get(0)).optional()?;
         if let Some(id) = id
             && reachable(tx, &id)?
@@ -62,6 +60,15 @@ fn grid_inspector(tx: &Connection, dict: &DictIndex, case_no: &str) -> StoreResu
         }
     }
     Ok(None)
+}
+
+/// The first of the case's grid's inspectors (网格员, in the dictionary's order) who can receive a task.
+fn grid_inspector(tx: &Connection, dict: &DictIndex, case_no: &str) -> StoreResult<Option<String>> {
+    let grid: Option<String> = tx.query_row("SELECT grid FROM cases WHERE case_no = ?1", [case_no], |r| r.get(0))?;
+    let Some(grid) = grid.and_then(|code| dict.current.as_ref()?.grids.iter().find(|g| g.code == code).cloned()) else {
+        return Ok(None);
+    };
+    first_reachable(tx, &grid.inspectors)
 }
 
 /// After handling, one verification task goes to the reporter of the case's first finding; when the reporter
@@ -104,11 +111,6 @@ fn issue_task(
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     let finding: protocol::Finding = serde_json::from_str(&body).map_err(bad_data)?;
-    let id = Uuid::now_v7();
-    tx.execute(
-        "INSERT INTO tasks (id, case_no, assignee_id, state, created_at, due_at) VALUES (?1, ?2, ?3, 'open', ?4, ?5)",
-        params![id.to_string(), case_no, assignee, ts(now), ts(due)],
-    )?;
     let mut photos: Vec<String> = finding.photos.iter().map(|p| p.sha256.clone()).collect();
     let handled_photos: Option<String> = tx
         .query_row(
@@ -119,18 +121,57 @@ fn issue_task(
         .optional()?;
     photos.extend(handled_photos.and_then(|p| serde_json::from_str::<Vec<String>>(&p).ok()).unwrap_or_default());
     let task = protocol::Task {
-        id,
+        id: Uuid::now_v7(),
         task_type: TaskType::Verify,
-        case_no: case_no.to_owned(),
+        case_no: Some(case_no.to_owned()),
         category,
-        location: finding.location,
+        location: Some(finding.location),
         address: finding.address.or(finding.road),
         description: finding.description,
         due_at: Some(settings.zone.at(due)),
         photos,
+        title: None,
+        report_id: None,
     };
+    send_task(tx, &task, assignee, due, TaskOrigin::default(), now)
+}
+
+/// Who asked for a task that is not a case's, and the fingerprint of the request (to answer a resend).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct TaskOrigin<'a> {
+    pub created_by: Option<&'a str>,
+    pub body_hash: Option<&'a str>,
+}
+
+/// Writes an open task for `assignee` (a user id) and sends it to their devices as `task.assigned`. A task
+/// that is not a case's keeps its body, to be read back as sent.
+pub(super) fn send_task(
+    tx: &Connection,
+    task: &protocol::Task,
+    assignee: &str,
+    due: DateTime<Utc>,
+    origin: TaskOrigin<'_>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let body = (task.task_type != TaskType::Verify).then(|| json(task)).transpose()?;
+    tx.execute(
+        "INSERT INTO tasks (id, kind, case_no, report_id, assignee_id, state, created_at, due_at, body, body_hash, created_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'open', ?6, ?7, ?8, ?9, ?10)",
+        params![
+            task.id.to_string(),
+            task.task_type.as_str(),
+            task.case_no,
+            task.report_id.map(|r| r.to_string()),
+            assignee,
+            ts(now),
+            ts(due),
+            body,
+            origin.body_hash,
+            origin.created_by
+        ],
+    )?;
     let user = Uuid::parse_str(assignee).map_err(bad_data)?;
-    insert_change(tx, Some(user), None, &ChangeBody::TaskAssigned(TaskAssigned { task }), now)
+    insert_change(tx, Some(user), None, &ChangeBody::TaskAssigned(TaskAssigned { task: task.clone() }), now)
 }
 
 /// What the console may do with an open verification task.
@@ -199,101 +240,6 @@ pub(super) fn change_task(
     let state: CaseState = stored(&case_state)?;
     step(tx, &case_no, now, actor, event, state, Details { note: Some(&note), ..Details::default() })?;
     Ok(case_no)
-}
-
-/// `task.complete` inside the ingest transaction: pass closes the case, fail sends it back (返工).
-pub(super) fn complete_task(
-    tx: &Connection,
-    settings: &EngineSettings,
-    user: &User,
-    now: DateTime<Utc>,
-    seq: u64,
-    t: &TaskComplete,
-) -> StoreResult<Result<OpResult, (OpStatus, ApiError)>> {
-    let row: Option<(String, String, String)> = tx
-        .query_row("SELECT case_no, assignee_id, state FROM tasks WHERE id = ?1", [t.task_id.to_string()], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .optional()?;
-    let Some((case_no, assignee, state)) = row else {
-        return Ok(Err((
-            OpStatus::Rejected,
-            ApiError::invalid("task_id", format!("no verification task {}", t.task_id)),
-        )));
-    };
-    if assignee != user.id.to_string() {
-        return Ok(Err((
-            OpStatus::Rejected,
-            ApiError::new(ErrorCode::Forbidden, "this task is assigned to someone else"),
-        )));
-    }
-    if state != TaskState::Open.as_str() {
-        return Ok(Err((
-            OpStatus::Rejected,
-            ApiError::new(ErrorCode::InvalidTransition, format!("this task is already {state}")),
-        )));
-    }
-    for (i, p) in t.photos.iter().enumerate() {
-        if let Err(e) = p.validate(&format!("photos[{i}]")) {
-            return Ok(Err((OpStatus::Rejected, e.into())));
-        }
-    }
-    let mut missing = Vec::new();
-    for p in &t.photos {
-        let held: bool =
-            tx.query_row("SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?1)", [&p.sha256], |r| r.get(0))?;
-        if !held && !missing.contains(&p.sha256) {
-            missing.push(p.sha256.clone());
-        }
-    }
-    if !missing.is_empty() {
-        let e = ApiError::new(ErrorCode::MissingBlobs, "photos must be uploaded before the task result")
-            .with_details(serde_json::json!({ "missing": missing }));
-        return Ok(Err((OpStatus::Retry, e)));
-    }
-    let (task_state, result) = match t.result {
-        TaskResult::Pass => (TaskState::Passed, "pass"),
-        TaskResult::Fail => (TaskState::Failed, "fail"),
-    };
-    let photos: Vec<String> = t.photos.iter().map(|p| p.sha256.clone()).collect();
-    tx.execute(
-        "UPDATE tasks SET state = ?2, completed_at = ?3, result = ?4, note = ?5, photos = ?6 WHERE id = ?1",
-        params![
-            t.task_id.to_string(),
-            task_state.as_str(),
-            ts(t.completed_at.with_timezone(&Utc).min(now)),
-            result,
-            t.note,
-            serde_json::to_string(&photos).unwrap_or_default()
-        ],
-    )?;
-    let (case_state, due) = tx.query_row("SELECT state, due_at FROM cases WHERE case_no = ?1", [&case_no], |r| {
-        Ok((r.get::<_, Sql<CaseState>>(0)?.0, r.get::<_, Option<Sql<DateTime<Utc>>>>(1)?.map(|t| t.0)))
-    })?;
-    // A task of a case that is no longer `handled` (voided, say) is still recorded; the case stays.
-    if case_state == CaseState::Handled {
-        let note = if t.note.is_empty() { None } else { Some(t.note.as_str()) };
-        // Pass closes the case (the verifier is its closer); fail sends it back to the department (返工).
-        let event = match t.result {
-            TaskResult::Pass => CaseEvent::VerifyPass,
-            TaskResult::Fail => CaseEvent::VerifyFail,
-        };
-        let to = step(tx, &case_no, now, user, event, case_state, Details { note, photos: &photos, due_at: due })?;
-        tx.execute(
-            "UPDATE cases SET state = ?2, closed_at = CASE WHEN ?2 = 'closed' THEN ?3 ELSE closed_at END,
-                    rework_count = rework_count + ?4 WHERE case_no = ?1",
-            params![case_no, to.as_str(), ts(now), i64::from(event == CaseEvent::VerifyFail)],
-        )?;
-        announce_case(tx, settings, &case_no, now)?;
-    }
-    Ok(Ok(OpResult {
-        seq,
-        status: OpStatus::Applied,
-        finding: None,
-        patrol: None,
-        task: Some(TaskAck { id: t.task_id, state: task_state }),
-        error: None,
-    }))
 }
 
 /// The case of a verification task, for the permission check; `None` when there is no such task.

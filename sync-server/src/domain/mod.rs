@@ -8,12 +8,40 @@ pub mod cursor;
 pub mod filing;
 pub mod lifecycle;
 pub mod ops;
+pub mod reports;
 pub mod stats;
 
 use chrono::{DateTime, Duration, Utc};
 
+use protocol::FieldError;
+use serde::{Deserialize, Serialize};
+
 use crate::config::Zone;
 use calendar::WorkCalendar;
+
+/// A point on the map (WGS-84).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct GeoPoint {
+    pub lat: f64,
+    pub lon: f64,
+}
+
+impl GeoPoint {
+    pub fn validate(&self, prefix: &str) -> Result<(), FieldError> {
+        self.pin(DateTime::UNIX_EPOCH.fixed_offset()).validate(prefix)
+    }
+
+    /// The point as a pin placed by hand at `at` (how the phone's protocol carries a place it did not fix).
+    pub fn pin(&self, at: protocol::Timestamp) -> protocol::Location {
+        protocol::Location {
+            lat: self.lat,
+            lon: self.lon,
+            accuracy_m: 0.0,
+            source: protocol::LocationSource::Manual,
+            fixed_at: at,
+        }
+    }
+}
 
 /// Settings of the case engine, applied inside the store's transactions.
 #[derive(Debug, Clone)]
@@ -34,6 +62,11 @@ impl EngineSettings {
         } else {
             self.calendar.add_working_hours(&self.zone, from, hours)
         }
+    }
+
+    /// When a 核实 task issued at `now` is due: as many working hours as a 核查 task has clock hours.
+    pub fn confirm_due(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        self.calendar.add_working_hours(&self.zone, now, self.verify_hours)
     }
 
     /// When a verification task issued at `now` is due.

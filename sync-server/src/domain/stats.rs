@@ -17,6 +17,8 @@ pub enum Metric {
     SelfHandled,
     /// A verification task due in the period; `in_time` = completed before its deadline.
     VerifyDue,
+    /// A 核实 task (of a report from another channel) due in the period; `in_time` = completed before it.
+    ConfirmDue,
     /// A case whose handling deadline falls in the period; `in_time` = handled before it.
     Due,
     /// A `handle` action in the period.
@@ -80,6 +82,9 @@ pub struct StatsRow {
     pub verify_due: u64,
     /// 按时核查率 = verified_on_time ÷ verify_due
     pub verified_on_time: u64,
+    pub confirm_due: u64,
+    /// 按时核实率 = confirmed_on_time ÷ confirm_due
+    pub confirmed_on_time: u64,
     pub due: u64,
     pub handled_on_time: u64,
     /// 按期处置率 = handled_on_time ÷ due
@@ -128,6 +133,10 @@ pub fn aggregate(events: &[StatEvent], group_by: GroupBy, zone: &Zone) -> Vec<St
                 row.verify_due += 1;
                 row.verified_on_time += hit;
             }
+            Metric::ConfirmDue => {
+                row.confirm_due += 1;
+                row.confirmed_on_time += hit;
+            }
             Metric::Due => {
                 row.due += 1;
                 row.handled_on_time += hit;
@@ -157,7 +166,7 @@ pub fn aggregate(events: &[StatEvent], group_by: GroupBy, zone: &Zone) -> Vec<St
 /// The rows as CSV, with the same columns as the JSON rows.
 pub fn to_csv(rows: &[StatsRow]) -> String {
     let mut out = String::from(
-        "key,reported,valid,valid_rate,self_handled,verify_due,verified_on_time,due,handled_on_time,on_time_rate,handled,rework,rework_rate,closed,closed_on_time,supervised,dispatched,returned,dispatch_accuracy\n",
+        "key,reported,valid,valid_rate,self_handled,verify_due,verified_on_time,due,handled_on_time,on_time_rate,handled,rework,rework_rate,closed,closed_on_time,supervised,dispatched,returned,dispatch_accuracy,confirm_due,confirmed_on_time\n",
     );
     let r = |v: Option<f64>| v.map(|x| format!("{x:.4}")).unwrap_or_default();
     for row in rows {
@@ -167,7 +176,7 @@ pub fn to_csv(rows: &[StatsRow]) -> String {
             row.key.clone()
         };
         out.push_str(&format!(
-            "{key},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{key},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             row.reported,
             row.valid,
             r(row.valid_rate),
@@ -185,7 +194,9 @@ pub fn to_csv(rows: &[StatsRow]) -> String {
             row.supervised,
             row.dispatched,
             row.returned,
-            r(row.dispatch_accuracy)
+            r(row.dispatch_accuracy),
+            row.confirm_due,
+            row.confirmed_on_time
         ));
     }
     out

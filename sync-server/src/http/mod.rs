@@ -11,6 +11,7 @@ mod dictionary;
 mod extract;
 mod openapi;
 mod patrols;
+mod reports;
 mod review;
 mod stats;
 mod sync;
@@ -70,6 +71,9 @@ pub fn app(state: AppState) -> Router {
         .route("/users/{username}", axum::routing::patch(users::update_user))
         .route("/teams", get(teams::list_teams).post(teams::add_team))
         .route("/departments", get(teams::list_departments))
+        .route("/reports", get(reports::list).post(reports::receive))
+        .route("/reports/{id}", get(reports::get))
+        .route("/tasks", get(reports::list_tasks).post(reports::create))
         .route("/tasks/{id}/reassign", post(cases::reassign_task))
         .route("/tasks/{id}/cancel", post(cases::cancel_task))
         .route("/patrols", get(patrols::patrols))

@@ -192,6 +192,45 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ),
     (
         "post",
+        "/reports",
+        "Take a report from another channel (受理): 201; the same id and body again: 200 with the report as it is \
+         now, another body: 409. verify (default true) sends a 核实 task to an inspector of its place",
+        "dispatcher, chief, admin",
+        Some("NewReport"),
+        201,
+        Some("ReportAnswer"),
+    ),
+    (
+        "get",
+        "/reports",
+        "Reports, the newest first (?state=verifying|filed|not_confirmed&channel&limit); contact for dispatcher and \
+         admin only",
+        "dispatcher, chief, admin",
+        None,
+        200,
+        Some("ReportList"),
+    ),
+    ("get", "/reports/{id}", "One report", "dispatcher, chief, admin", None, 200, Some("ReportAnswer")),
+    (
+        "post",
+        "/tasks",
+        "Give a free task (inspect: 点名抽查, 领导交办) to an inspector: 201; the same id and body again: 200",
+        "dispatcher, admin, chief (own team)",
+        Some("NewTask"),
+        201,
+        Some("TaskItem"),
+    ),
+    (
+        "get",
+        "/tasks",
+        "Free and 核实 tasks with their results, the newest first (?type=verify|confirm|inspect&limit)",
+        "dispatcher, admin, chief (own team)",
+        None,
+        200,
+        Some("TaskList"),
+    ),
+    (
+        "post",
         "/tasks/{id}/reassign",
         "Give an open verification task to another inspector, same deadline",
         "dispatcher, admin, chief of the case's team",
@@ -282,6 +321,10 @@ fn schemas() -> Map<String, Value> {
         super::coverage::HeatAnswer,
         super::campaigns::CampaignList,
         protocol::Campaign,
+        super::reports::ReportList,
+        super::reports::TaskList,
+        crate::domain::reports::ReportAnswer,
+        crate::domain::reports::TaskItem,
         super::devices::DeviceList,
         super::dictionary::Imported,
         crate::grids::GridsImported,
@@ -312,6 +355,8 @@ fn schemas() -> Map<String, Value> {
         super::cases::ActionRequest,
         super::cases::TaskChangeRequest,
         super::teams::NewTeam,
+        crate::domain::reports::NewReport,
+        crate::domain::reports::NewTask,
     );
     let mut schemas = taken.take_definitions(true);
     schemas.extend(sent.take_definitions(true));

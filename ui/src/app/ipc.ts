@@ -172,7 +172,13 @@ export const finding = (id: string): Promise<FindingDetail> => commands.finding(
 export const tasks = (): Promise<TaskRow[]> => commands.tasks() as Promise<TaskRow[]>;
 
 export const completeTask = (request: CompleteTaskRequest): Promise<null> =>
-  commands.completeTask(request.taskId, request.result, request.note, request.photos);
+  commands.completeTask(request.taskId, {
+    result: request.result,
+    note: request.note,
+    photos: request.photos,
+    category: request.category ?? null,
+    location: request.location ?? null,
+  });
 
 export const nearbyCases = (lat: number, lon: number, radiusM: number): Promise<NearbyCase[]> =>
   commands.nearbyCases(lat, lon, radiusM);

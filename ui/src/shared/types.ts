@@ -169,6 +169,10 @@ export interface CompleteTaskRequest {
   note: string;
   /** SHA-256 of staged photos. */
   photos: string[];
+  /** 核实, confirmed: the category found, when the report came without one. */
+  category?: string | null;
+  /** 核实, confirmed: where the inspector stands, when the report has no place on the map. */
+  location?: ipc.Location | null;
 }
 
 export type Patrol = ipc.PatrolRow_Serialize;

@@ -36,7 +36,7 @@ export const commands = {
 	findings: (state: string | null, day: string | null, limit: number | null, offset: number | null) => __TAURI_INVOKE<FindingRow_Serialize[]>("findings", { state, day, limit, offset }),
 	finding: (id: string) => __TAURI_INVOKE<FindingDetail_Serialize>("finding", { id }),
 	tasks: () => __TAURI_INVOKE<TaskRow_Serialize[]>("tasks"),
-	completeTask: (taskId: string, result: TaskResult, note: string | null, photos: string[]) => __TAURI_INVOKE<null>("complete_task", { taskId, result, note, photos }),
+	completeTask: (taskId: string, answer: TaskAnswer_Deserialize) => __TAURI_INVOKE<null>("complete_task", { taskId, answer }),
 	patrolStart: () => __TAURI_INVOKE<PatrolRow_Serialize>("patrol_start"),
 	patrolPause: () => __TAURI_INVOKE<PatrolRow_Serialize>("patrol_pause"),
 	patrolResume: () => __TAURI_INVOKE<PatrolRow_Serialize>("patrol_resume"),
@@ -498,23 +498,31 @@ export type MapLayers_Serialize = {
 	track: ([number, number])[],
 };
 
-/**  An open verification task (核查) at its place. */
+/**  An open task (核查, 核实, a free task) at its place. */
 export type MapTask = MapTask_Serialize | MapTask_Deserialize;
 
-/**  An open verification task (核查) at its place. */
+/**  An open task (核查, 核实, a free task) at its place. */
 export type MapTask_Deserialize = {
 	id: string,
-	case_no: string,
+	task_type: TaskType,
+	/**  The case of a 核查 task. */
+	case_no?: string | null,
+	/**  A free task's title. */
+	title?: string | null,
 	category: string,
 	due_at?: string | null,
 	lat: number,
 	lon: number,
 };
 
-/**  An open verification task (核查) at its place. */
+/**  An open task (核查, 核实, a free task) at its place. */
 export type MapTask_Serialize = {
 	id: string,
-	case_no: string,
+	task_type: TaskType,
+	/**  The case of a 核查 task. */
+	case_no: string | null,
+	/**  A free task's title. */
+	title: string | null,
 	category: string,
 	due_at: string | null,
 	lat: number,
@@ -856,7 +864,44 @@ export type SyncState_Serialize = {
 	last_sync_at: string | null,
 };
 
-export type TaskResult = "pass" | "fail";
+/**  A task's result as the task screen sends it. */
+export type TaskAnswer = TaskAnswer_Serialize | TaskAnswer_Deserialize;
+
+/**  A task's result as the task screen sends it. */
+export type TaskAnswer_Deserialize = {
+	result: TaskResult,
+	note?: string | null,
+	/**  SHA-256 of staged photos. */
+	photos?: string[],
+	/**  核实, confirmed: the category found, when the report came without one. */
+	category?: string | null,
+	/**  核实, confirmed: where the inspector stands, when the report has no place on the map. */
+	location?: Location | null,
+};
+
+/**  A task's result as the task screen sends it. */
+export type TaskAnswer_Serialize = {
+	result: TaskResult,
+	note: string | null,
+	/**  SHA-256 of staged photos. */
+	photos: string[],
+	/**  核实, confirmed: the category found, when the report came without one. */
+	category: string | null,
+	/**  核实, confirmed: where the inspector stands, when the report has no place on the map. */
+	location: Location | null,
+};
+
+export type TaskResult = 
+/**  `verify`: fixed; closes the case. */
+"pass" | 
+/**  `verify`: not fixed; back to the department (返工). */
+"fail" | 
+/**  `confirm`: the report is true; the case is filed with the inspector's photos. */
+"confirmed" | 
+/**  `confirm`: nothing found; the report ends `not_confirmed` with the note. */
+"not_found" | 
+/**  `inspect`: done. */
+"done";
 
 /**  A verification task on the device. */
 export type TaskRow = TaskRow_Serialize | TaskRow_Deserialize;
@@ -864,32 +909,58 @@ export type TaskRow = TaskRow_Serialize | TaskRow_Deserialize;
 /**  A verification task on the device. */
 export type TaskRow_Deserialize = {
 	id: string,
-	case_no: string,
+	/**  核查 (`verify`), 核实 (`confirm`) or a free task (`inspect`). */
+	task_type: TaskType,
+	/**  The case of a 核查 task. */
+	case_no?: string | null,
 	/**  `open`, `done` (result queued or sent) or `cancelled`. */
 	state: string,
 	due_at?: string | null,
 	result?: string | null,
+	/**  Empty when not known (a report taken without a category, a free task). */
 	category: string,
+	/**  A free task's title. */
+	title?: string | null,
 	description: string,
 	address?: string | null,
-	lat: number,
-	lon: number,
+	/**  Where to go; none for a free task that asks for wherever the inspector is. */
+	lat?: number | null,
+	lon?: number | null,
+	/**  Photos sent with the task (the report's, or the case's before and after). */
+	photos: string[],
 };
 
 /**  A verification task on the device. */
 export type TaskRow_Serialize = {
 	id: string,
-	case_no: string,
+	/**  核查 (`verify`), 核实 (`confirm`) or a free task (`inspect`). */
+	task_type: TaskType,
+	/**  The case of a 核查 task. */
+	case_no: string | null,
 	/**  `open`, `done` (result queued or sent) or `cancelled`. */
 	state: string,
 	due_at: string | null,
 	result: string | null,
+	/**  Empty when not known (a report taken without a category, a free task). */
 	category: string,
+	/**  A free task's title. */
+	title: string | null,
 	description: string,
 	address: string | null,
-	lat: number,
-	lon: number,
+	/**  Where to go; none for a free task that asks for wherever the inspector is. */
+	lat: number | null,
+	lon: number | null,
+	/**  Photos sent with the task (the report's, or the case's before and after). */
+	photos: string[],
 };
+
+export type TaskType = 
+/**  核查: on-site verification that a handled case is really fixed. */
+"verify" | 
+/**  核实: checking on site that a report from another channel is true, before it is filed. */
+"confirm" | 
+/**  A free task: 点名抽查 ("send a photo from where you are"), 领导交办 ("go and look at X"). */
+"inspect";
 
 /**  The signed-in user as answers describe it. */
 export type UserInfo = UserInfo_Serialize | UserInfo_Deserialize;

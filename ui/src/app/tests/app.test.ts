@@ -583,7 +583,10 @@ describe('verification task', () => {
     await settle(6);
 
     expect(callsOf('complete_task')).toHaveLength(1);
-    expect(callsOf('complete_task')[0].args).toEqual({ taskId: 't-1', result: 'pass', note: '已清理干净', photos: [SHA] });
+    expect(callsOf('complete_task')[0].args).toEqual({
+      taskId: 't-1',
+      answer: { result: 'pass', note: '已清理干净', photos: [SHA], category: null, location: null },
+    });
     expect(router.currentRoute.value.name).toBe('tasks');
   });
 

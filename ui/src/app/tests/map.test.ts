@@ -23,7 +23,7 @@ const layers: MapLayers = {
     finding('f-closed', { case_state: 'closed' }),
     finding('f-rejected', { local_state: 'received', server_state: 'rejected', case_state: null }),
   ],
-  tasks: [{ id: 't-1', case_no: '20261204-0001', category: 'C0101', due_at: null, lat: 41.8, lon: 123.44 }],
+  tasks: [{ id: 't-1', task_type: 'verify', title: null, case_no: '20261204-0001', category: 'C0101', due_at: null, lat: 41.8, lon: 123.44 }],
   cases: [{ case_no: '20261204-0002', category: 'E0102', state: 'dispatched', lat: 41.79, lon: 123.42 }],
   track: [],
 };

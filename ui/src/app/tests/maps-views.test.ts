@@ -24,7 +24,7 @@ const LAYERS: MapLayers = {
       observed_at: '2026-12-04T08:00:00+08:00',
     },
   ],
-  tasks: [{ id: 't-1', case_no: '20261204-0001', category: 'C0102', due_at: null, lat: 41.8, lon: 123.44 }],
+  tasks: [{ id: 't-1', task_type: 'verify', title: null, case_no: '20261204-0001', category: 'C0102', due_at: null, lat: 41.8, lon: 123.44 }],
   cases: [{ case_no: '20261204-0002', category: 'C0102', state: 'dispatched', lat: 41.79, lon: 123.42 }],
   track: [
     [41.79, 123.43],

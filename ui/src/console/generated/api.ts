@@ -1264,6 +1264,140 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Reports, the newest first (?state=verifying|filed|not_confirmed&channel&limit); contact for dispatcher and admin only
+         * @description Who may call it: dispatcher, chief, admin.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ReportList"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Take a report from another channel (受理): 201; the same id and body again: 200 with the report as it is now, another body: 409. verify (default true) sends a 核实 task to an inspector of its place
+         * @description Who may call it: dispatcher, chief, admin.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["NewReport"];
+                };
+            };
+            responses: {
+                /** @description success */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ReportAnswer"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One report
+         * @description Who may call it: dispatcher, chief, admin.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ReportAnswer"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/review": {
         parameters: {
             query?: never;
@@ -1552,6 +1686,90 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Free and 核实 tasks with their results, the newest first (?type=verify|confirm|inspect&limit)
+         * @description Who may call it: dispatcher, admin, chief (own team).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TaskList"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Give a free task (inspect: 点名抽查, 领导交办) to an inspector: 201; the same id and body again: 200
+         * @description Who may call it: dispatcher, admin, chief (own team).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["NewTask"];
+                };
+            };
+            responses: {
+                /** @description success */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TaskItem"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -2100,6 +2318,15 @@ export interface components {
             /** @enum {string} */
             kind: "campaign";
         } & components["schemas"]["Campaign"]));
+        /** @description Where a report came from. */
+        Channel: ("citizen" | "camera" | "other") | "hotline" | "leader";
+        /** @description The caller, private to the dispatcher and the admin. */
+        Contact: {
+            /** @default  */
+            name: string;
+            /** @default  */
+            phone: string;
+        };
         CoverageAnswer: {
             by: string;
             from: string;
@@ -2274,7 +2501,7 @@ export interface components {
             reason: string | null;
             state: components["schemas"]["FindingState"];
         };
-        /** @description A point on the map. */
+        /** @description A point on the map (WGS-84). */
         GeoPoint: {
             /** Format: double */
             lat: number;
@@ -2399,6 +2626,72 @@ export interface components {
         LocationSource: "gps" | "network" | "manual";
         Me: {
             user: components["schemas"]["UserInfo"];
+        };
+        /** @description `POST /api/v1/reports`. */
+        NewReport: {
+            /** @default null */
+            address?: string | null;
+            /**
+             * @description Who checks it (a username), when the place has no grid or road inspector, or the centre chooses.
+             * @default null
+             */
+            assignee?: string | null;
+            /**
+             * @description A category code of the dictionary; the centre may not know it yet.
+             * @default null
+             */
+            category?: string | null;
+            channel: components["schemas"]["Channel"];
+            /** @default null */
+            contact?: components["schemas"]["Contact"] | (null);
+            /** @default  */
+            description?: string;
+            /**
+             * @description The channel's own number (the hotline's 工单号).
+             * @default null
+             */
+            external_ref?: string | null;
+            /**
+             * Format: uuid
+             * @description Chosen by the client: sending the same report again never makes two.
+             */
+            id: string;
+            /**
+             * @description Picked on the map; may be left out when `address` names a road of the dictionary.
+             * @default null
+             */
+            location?: components["schemas"]["GeoPoint"] | (null);
+            /**
+             * @description Photos uploaded first (`PUT /api/v1/blobs/{sha256}`).
+             * @default []
+             */
+            photos?: components["schemas"]["PhotoRef"][];
+            /**
+             * @description Send a 核实 task first (the default); false files a case at once.
+             * @default true
+             */
+            verify?: boolean;
+        };
+        /** @description `POST /api/v1/tasks`: a free task (点名抽查, 领导交办) for one inspector. */
+        NewTask: {
+            /** @default null */
+            address?: string | null;
+            /** @description A username. */
+            assignee: string;
+            /** @default  */
+            description?: string;
+            /** Format: date-time */
+            due_at: string;
+            /** Format: uuid */
+            id: string;
+            /**
+             * @description Where to go; none asks for a photo from wherever the inspector is.
+             * @default null
+             */
+            location?: components["schemas"]["GeoPoint"] | (null);
+            title: string;
+            /** @description `inspect`: the other types are the server's to issue. */
+            type: components["schemas"]["TaskType"];
         };
         NewTeam: {
             name: string;
@@ -2532,6 +2825,49 @@ export interface components {
             /** Format: int64 */
             seq: number;
         };
+        /** @description A report as the console lists it. */
+        Report: {
+            address: string | null;
+            /** @description The 核实 task's inspector and deadline. */
+            assignee: string | null;
+            /** @description The case it was filed as (or joined). */
+            case_no: string | null;
+            category: string | null;
+            channel: components["schemas"]["Channel"];
+            /** @description Shown to the dispatcher and the admin only; null for everyone else. */
+            contact: components["schemas"]["Contact"] | (null);
+            /** Format: date-time */
+            decided_at: string | null;
+            description: string;
+            /** Format: date-time */
+            due_at: string | null;
+            external_ref: string | null;
+            grid: string | null;
+            /** Format: uuid */
+            id: string;
+            /** @description As given, or the point of the road the address names. */
+            location: components["schemas"]["GeoPoint"] | (null);
+            /** @description What the inspector said: the note of `not_found`, or of `confirmed`. */
+            note: string | null;
+            photos: string[];
+            /** Format: date-time */
+            received_at: string;
+            received_by: string;
+            state: components["schemas"]["ReportState"];
+            /**
+             * Format: uuid
+             * @description Its 核实 task.
+             */
+            task_id: string | null;
+        };
+        /** @description `{"report": …}`, the answer to `POST /api/v1/reports`. */
+        ReportAnswer: {
+            report: components["schemas"]["Report"];
+        };
+        ReportList: {
+            reports: components["schemas"]["Report"][];
+        };
+        ReportState: "verifying" | "filed" | "not_confirmed";
         ReviewAnswer: {
             case: components["schemas"]["CaseView"] | (null);
             finding: components["schemas"]["ReviewItem"];
@@ -2642,6 +2978,13 @@ export interface components {
             closed: number;
             /** Format: uint64 */
             closed_on_time: number;
+            /** Format: uint64 */
+            confirm_due: number;
+            /**
+             * Format: uint64
+             * @description 按时核实率 = confirmed_on_time ÷ confirm_due
+             */
+            confirmed_on_time: number;
             /**
              * Format: double
              * @description 准确派遣率 = dispatches not returned ÷ dispatches.
@@ -2748,16 +3091,35 @@ export interface components {
         };
         /** @description A task as `task.assigned` delivers it. */
         Task: {
+            /** @default null */
             address: string | null;
-            case_no: string;
+            /** @description The case verified (`verify`); none for the other types. */
+            case_no?: string | null;
+            /**
+             * @description Empty when not known (a report taken without a category, a free task).
+             * @default
+             */
             category: string;
+            /** @default  */
             description: string;
             /** Format: date-time */
             due_at: string | null;
             /** Format: uuid */
             id: string;
-            location: components["schemas"]["Location"];
+            /**
+             * @description Where to go; none for a free task that asks for wherever the inspector is.
+             * @default null
+             */
+            location: components["schemas"]["Location"] | (null);
+            /** @default [] */
             photos: string[];
+            /**
+             * Format: uuid
+             * @description The report a `confirm` task checks.
+             */
+            report_id?: string | null;
+            /** @description A free task's title (`inspect`). */
+            title?: string | null;
             type: components["schemas"]["TaskType"];
         };
         /** @description `task` in a result. */
@@ -2781,8 +3143,15 @@ export interface components {
         };
         /** @description `task.complete`. */
         TaskComplete: {
+            /**
+             * @description `confirm`: the category the inspector found, when the report came without one (or with a wrong one).
+             *     Left out of the body when absent, as every field added after the first wave.
+             */
+            category?: string | null;
             /** Format: date-time */
             completed_at: string;
+            /** @description `confirm`: where the inspector stood, for a report that came with an address only. */
+            location?: components["schemas"]["Location"] | (null);
             /** @default  */
             note?: string;
             /** @default [] */
@@ -2791,11 +3160,39 @@ export interface components {
             /** Format: uuid */
             task_id: string;
         };
+        /** @description A task as the console lists it (`GET /api/v1/tasks`): free tasks and 核实 tasks, with their results. */
+        TaskItem: {
+            address: string | null;
+            assignee: string;
+            assignee_name: string;
+            case_no: string | null;
+            /** Format: date-time */
+            completed_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string | null;
+            description: string;
+            /** Format: date-time */
+            due_at: string;
+            /** Format: uuid */
+            id: string;
+            location: components["schemas"]["GeoPoint"] | (null);
+            note: string | null;
+            photos: string[];
+            /** Format: uuid */
+            report_id: string | null;
+            result: components["schemas"]["TaskResult"] | (null);
+            state: components["schemas"]["TaskState"];
+            title: string | null;
+            type: components["schemas"]["TaskType"];
+        };
+        TaskList: {
+            tasks: components["schemas"]["TaskItem"][];
+        };
+        TaskResult: "pass" | "fail" | "confirmed" | "not_found" | "done";
         /** @enum {string} */
-        TaskResult: "pass" | "fail";
-        /** @enum {string} */
-        TaskState: "open" | "passed" | "failed" | "cancelled";
-        TaskType: "verify";
+        TaskState: "open" | "passed" | "failed" | "cancelled" | "confirmed" | "not_found" | "done";
+        TaskType: "verify" | "confirm" | "inspect";
         /** @description A verification task as the console shows it. */
         TaskView: {
             assignee: string;
@@ -2897,6 +3294,8 @@ export type CaseView = components['schemas']['CaseView'];
 export type Category = components['schemas']['Category'];
 export type CategoryClass = components['schemas']['CategoryClass'];
 export type Change = components['schemas']['Change'];
+export type Channel = components['schemas']['Channel'];
+export type Contact = components['schemas']['Contact'];
 export type CoverageAnswer = components['schemas']['CoverageAnswer'];
 export type CoverageRow = components['schemas']['CoverageRow'];
 export type Datum = components['schemas']['Datum'];
@@ -2928,6 +3327,8 @@ export type Light = components['schemas']['Light'];
 export type Location = components['schemas']['Location'];
 export type LocationSource = components['schemas']['LocationSource'];
 export type Me = components['schemas']['Me'];
+export type NewReport = components['schemas']['NewReport'];
+export type NewTask = components['schemas']['NewTask'];
 export type NewTeam = components['schemas']['NewTeam'];
 export type NewUserRequest = components['schemas']['NewUserRequest'];
 export type OpEnvelope = components['schemas']['OpEnvelope'];
@@ -2945,6 +3346,10 @@ export type PhotoRole = components['schemas']['PhotoRole'];
 export type RegisterRequest = components['schemas']['RegisterRequest'];
 export type RegisterResponse = components['schemas']['RegisterResponse'];
 export type RejectedOp = components['schemas']['RejectedOp'];
+export type Report = components['schemas']['Report'];
+export type ReportAnswer = components['schemas']['ReportAnswer'];
+export type ReportList = components['schemas']['ReportList'];
+export type ReportState = components['schemas']['ReportState'];
 export type ReviewAnswer = components['schemas']['ReviewAnswer'];
 export type ReviewItem = components['schemas']['ReviewItem'];
 export type ReviewList = components['schemas']['ReviewList'];
@@ -2967,6 +3372,8 @@ export type TaskAssigned = components['schemas']['TaskAssigned'];
 export type TaskCancelled = components['schemas']['TaskCancelled'];
 export type TaskChangeRequest = components['schemas']['TaskChangeRequest'];
 export type TaskComplete = components['schemas']['TaskComplete'];
+export type TaskItem = components['schemas']['TaskItem'];
+export type TaskList = components['schemas']['TaskList'];
 export type TaskResult = components['schemas']['TaskResult'];
 export type TaskState = components['schemas']['TaskState'];
 export type TaskType = components['schemas']['TaskType'];

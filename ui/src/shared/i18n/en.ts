@@ -662,6 +662,8 @@ const en: MessageSchema = {
         self_handled: 'Fixed on spot',
         verify_due: 'Verifications due',
         verified_on_time: 'Verified on time',
+        confirm_due: 'Confirmations due',
+        confirmed_on_time: 'Confirmed on time',
         due: 'Due',
         handled_on_time: 'Handled on time',
         on_time_rate: 'On-time rate',

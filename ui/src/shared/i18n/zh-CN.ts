@@ -661,6 +661,8 @@ const zhCN = {
         self_handled: '自行处置数',
         verify_due: '应核查',
         verified_on_time: '按时核查',
+        confirm_due: '应核实',
+        confirmed_on_time: '按时核实',
         due: '应处置',
         handled_on_time: '按期处置',
         on_time_rate: '按期处置率',
