@@ -162,6 +162,10 @@ export type TaskRow = Omit<ipc.TaskRow_Serialize, 'state' | 'result'> & {
   result: ipc.TaskResult | null;
 };
 
+export type TaskResult = ipc.TaskResult;
+/** 核查 (`verify`), 核实 (`confirm`), a free task (`inspect`). */
+export type TaskType = ipc.TaskType;
+
 /** The arguments of `complete_task` (ipc.ts takes them as one object). */
 export interface CompleteTaskRequest {
   taskId: string;

@@ -565,7 +565,7 @@ describe('verification task', () => {
       ...photoHandlers(),
       tasks: () => [
         {
-          id: 't-1', case_no: '20261120-0011', state: 'open', due_at: '2030-01-01T08:00:00Z', result: null,
+          id: 't-1', task_type: 'verify', title: null, photos: [], case_no: '20261120-0011', state: 'open', due_at: '2030-01-01T08:00:00Z', result: null,
           category: 'E0102', description: '垃圾已清运', address: '中山路 12 号', lat: 41.79, lon: 123.43,
         },
       ],
@@ -590,11 +590,52 @@ describe('verification task', () => {
     expect(router.currentRoute.value.name).toBe('tasks');
   });
 
+  it('confirms a report that came without a category: the category is chosen, the type\'s own buttons', async () => {
+    const { callsOf } = await mountApp('/tasks/t-9', {
+      ...photoHandlers(),
+      tasks: () => [
+        {
+          id: 't-9', task_type: 'confirm', title: null, photos: [], case_no: null, state: 'open',
+          due_at: '2030-01-01T08:00:00Z', result: null, category: '', description: '市民来电: 井盖缺失',
+          address: '中街路 88号', lat: 41.7969, lon: 123.433,
+        },
+      ],
+      complete_task: () => null,
+    });
+    expect(byTestId('task-type')[0].textContent).toContain('核实');
+    expect(byTestId('task-pass')).toHaveLength(0);
+    expect(byTestId('task-case-no')).toHaveLength(0);
+    // Not found needs a note; confirmed needs a photo and a category.
+    byTestId('task-not_found')[0].click();
+    await settle();
+    expect([...document.querySelectorAll('.van-toast__text')].map((e) => e.textContent)).toContain('请填写说明');
+    await chooseFiles(byTestId<HTMLInputElement>('task-photo-input')[0], [fileOf(5000).file]);
+    byTestId('task-confirmed')[0].click();
+    await settle();
+    expect(callsOf('complete_task')).toHaveLength(0);
+    expect(byTestId('task-category')).toHaveLength(1);
+    // The picker opened: choose by searching the code.
+    const search = byTestId<HTMLInputElement>('category-search')[0];
+    search.value = '井盖';
+    search.dispatchEvent(new Event('input'));
+    await settle();
+    byTestId('category-option')[0].click();
+    await settle();
+    byTestId('task-confirmed')[0].click();
+    await settle();
+    (document.querySelector('.van-dialog__confirm') as HTMLElement).click();
+    await settle(6);
+    expect(callsOf('complete_task')[0].args).toEqual({
+      taskId: 't-9',
+      answer: { result: 'confirmed', note: '', photos: [SHA], category: 'C0102', location: null },
+    });
+  });
+
   it('lists tasks with their case numbers', async () => {
     await mountApp('/tasks', {
       tasks: () => [
-        { id: 't-1', case_no: '20261120-0011', state: 'open', due_at: null, result: null, category: 'E0102', description: 'a', address: null, lat: null, lon: null },
-        { id: 't-2', case_no: '20261119-0002', state: 'done', due_at: null, result: 'pass', category: 'E0102', description: 'b', address: null, lat: null, lon: null },
+        { id: 't-1', task_type: 'verify', title: null, photos: [], case_no: '20261120-0011', state: 'open', due_at: null, result: null, category: 'E0102', description: 'a', address: null, lat: null, lon: null },
+        { id: 't-2', task_type: 'verify', title: null, photos: [], case_no: '20261119-0002', state: 'done', due_at: null, result: 'pass', category: 'E0102', description: 'b', address: null, lat: null, lon: null },
       ],
     });
     const rows = byTestId('task-row');

@@ -169,7 +169,7 @@ describe('offline maps', () => {
 describe('a verification task', () => {
   it('shows the place on a map, how far it is and which way', async () => {
     const task = {
-      id: 't-1', case_no: '20261120-0011', state: 'open', due_at: null, result: null,
+      id: 't-1', task_type: 'verify', title: null, photos: [], case_no: '20261120-0011', state: 'open', due_at: null, result: null,
       category: 'E0102', description: '垃圾已清运', address: null, lat: 41.8, lon: 123.437,
     };
     const { wrapper } = await mountApp(
@@ -193,7 +193,7 @@ describe('a verification task', () => {
   });
 
   const TASK = {
-    id: 't-1', case_no: '20261120-0011', state: 'open', due_at: null, result: null,
+    id: 't-1', task_type: 'verify', title: null, photos: [], case_no: '20261120-0011', state: 'open', due_at: null, result: null,
     category: 'E0102', description: '垃圾已清运', address: '青年大街 8 号', lat: 41.8, lon: 123.437,
   };
 
