@@ -49,6 +49,23 @@ for f in ../shared/fixtures/photos/orientation-*.jpg ../shared/fixtures/photos/4
 done
 [ ${#photos[@]} -gt 0 ] || photos=(src-tauri/icons/icon.png)
 
+# The day's reports of other channels, taken by the dispatcher at the centre (受理): a 12345 call sent for 核实
+# to the inspector of its grid, a leader's instruction placed by the road its address names, a camera's filed
+# at once. Fixed ids: a restart sends them again and the server answers the same reports (idempotent by id).
+token=$(curl -fsS -H 'Content-Type: application/json' -d '{"username":"dispatcher1","password":"demo1234"}' \
+  "$URL/api/v1/sessions" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+demo_report() {
+  curl -fsS -o /dev/null -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d "$1" \
+    "$URL/api/v1/reports" || echo "(a demo report was refused: $1)"
+}
+demo_report '{"id":"01939a00-0000-7000-8000-000000000001","channel":"hotline","external_ref":"12345-DEMO-0001",
+  "category":"C0101","description":"市民来电: 正阳街东侧人行道井盖缺失","location":{"lat":41.7940,"lon":123.4300},
+  "contact":{"name":"李女士","phone":"139 1234 5678"}}'
+demo_report '{"id":"01939a00-0000-7000-8000-000000000002","channel":"leader","description":"领导交办: 查看中街路占道经营情况",
+  "address":"沈河区中街路 88号门前"}'
+demo_report '{"id":"01939a00-0000-7000-8000-000000000003","channel":"camera","external_ref":"CAM-0417","category":"E0102",
+  "description":"视频巡查: 朝阳街垃圾暴露","location":{"lat":41.7990,"lon":123.4350},"verify":false}'
+
 categories=(E0102 E0104 E0501 E0512 C0305 E0201 C0102 E0505 C0118 E0507)
 simulate() {
   local user=$1 home=$2 n=0

@@ -229,7 +229,18 @@ fn bad_reports_and_tasks_are_refused_naming_the_field_and_change_nothing() {
     let chief2 = api.sign_in("chief2");
     expect(&api.post("/tasks", Some(&chief2), &task("inspector1")), 403, "forbidden", None);
     expect(&api.post("/tasks", Some(&dispatcher), &task("nobody")), 422, "invalid", Some("assignee"));
+    // inspector2's only phone is revoked (lost): nothing can reach them. (An inspector who has not registered a
+    // phone yet gets the task with everything else on the first sync.)
+    let (lost, _) = api.register("inspector2");
+    let admin = api.sign_in("admin");
+    assert_eq!(api.post(&format!("/devices/{lost}/revoke"), Some(&admin), &json!({})).status, 200);
     expect(&api.post("/tasks", Some(&dispatcher), &task("inspector2")), 422, "invalid", Some("assignee"));
+    expect(
+        &post(json!({"id": uuid(), "channel": "hotline", "location": here.clone(), "assignee": "inspector2"})),
+        422,
+        "invalid",
+        Some("assignee"),
+    );
     let mut confirm = task("inspector1");
     confirm["type"] = json!("confirm");
     expect(&api.post("/tasks", Some(&dispatcher), &confirm), 422, "invalid", Some("type"));

@@ -69,7 +69,7 @@ fn named_inspector(tx: &Connection, username: &str) -> StoreResult<String> {
     if !active || !reachable(tx, &id)? {
         return Err(StoreError::invalid(
             "assignee",
-            format!("`{username}` cannot receive tasks (disabled, or every device revoked)"),
+            format!("`{username}` cannot receive tasks (disabled, or every device of theirs revoked)"),
         ));
     }
     Ok(id)

@@ -32,11 +32,13 @@ pub(super) fn cancel_tasks(tx: &Connection, case_no: &str, now: DateTime<Utc>) -
     Ok(())
 }
 
-/// Whether a user can receive a task: active, with a device that is not revoked.
+/// Whether a user can receive a task: active, and not cut off (a user with devices, all of them revoked). A
+/// user who has not registered a device yet receives it with everything else on the first sync.
 pub(super) fn reachable(tx: &Connection, user_id: &str) -> StoreResult<bool> {
     Ok(tx
         .prepare_cached(
-            "SELECT u.active AND EXISTS (SELECT 1 FROM devices d WHERE d.user_id = u.id AND d.revoked_at IS NULL)
+            "SELECT u.active AND (NOT EXISTS (SELECT 1 FROM devices d WHERE d.user_id = u.id)
+                                  OR EXISTS (SELECT 1 FROM devices d WHERE d.user_id = u.id AND d.revoked_at IS NULL))
              FROM users u WHERE u.id = ?1",
         )?
         .query_row([user_id], |r| r.get::<_, bool>(0))

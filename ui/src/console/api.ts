@@ -15,8 +15,13 @@ import type {
   DepartmentSummary,
   DeviceRecord,
   Dictionary,
+  NewReport,
+  NewTask,
   NewUserRequest,
   PatrolRecord,
+  Report,
+  ReportChannel,
+  ReportState,
   ReviewItem,
   ReviewRequest,
   ReviewResponse,
@@ -25,6 +30,7 @@ import type {
   StatsGroupBy,
   StatsResponse,
   SyncHealth,
+  TaskItem,
   TaskReassignRequest,
   Team,
   UserInfo,
@@ -190,6 +196,31 @@ export function reassignTask(taskId: string, request: TaskReassignRequest): Prom
 /** Cancels an open verification task; answers the updated case detail. */
 export function cancelTask(taskId: string, note?: string): Promise<Case> {
   return json('POST', `/tasks/${seg(taskId)}/cancel`, { json: note ? { note } : {} });
+}
+
+// --- reports and free tasks ---------------------------------------------------------------------------------
+
+export interface ReportFilter {
+  state?: ReportState;
+  channel?: ReportChannel;
+}
+
+export async function listReports(filter: ReportFilter = {}): Promise<Report[]> {
+  const query: Query = { state: filter.state, channel: filter.channel };
+  return (await json<{ reports: Report[] }>('GET', '/reports', { query })).reports;
+}
+
+/** Takes a report (受理); sending the same one again answers it as it is now. */
+export async function receiveReport(report: NewReport): Promise<Report> {
+  return (await json<{ report: Report }>('POST', '/reports', { json: report })).report;
+}
+
+export async function listTasks(type?: 'confirm' | 'inspect'): Promise<TaskItem[]> {
+  return (await json<{ tasks: TaskItem[] }>('GET', '/tasks', { query: { type } })).tasks;
+}
+
+export function createTask(task: NewTask): Promise<TaskItem> {
+  return json('POST', '/tasks', { json: task });
 }
 
 // --- statistics ---------------------------------------------------------------------------------------------

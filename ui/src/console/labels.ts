@@ -53,6 +53,8 @@ export function taskStateType(state: string): 'primary' | 'success' | 'info' | '
     case 'open':
       return 'warning';
     case 'passed':
+    case 'confirmed':
+    case 'done':
       return 'success';
     case 'failed':
       return 'danger';

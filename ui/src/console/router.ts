@@ -32,6 +32,12 @@ const routes: RouteRecordRaw[] = [
     meta: { roles: ['dispatcher', 'chief', 'admin'], menu: 'console.menu.dispatch', testid: 'menu-dispatch' },
   },
   {
+    path: '/intake',
+    name: 'intake',
+    component: () => import('./views/IntakeView.vue'),
+    meta: { roles: ['dispatcher', 'chief', 'admin'], menu: 'console.menu.intake', testid: 'menu-intake' },
+  },
+  {
     path: '/department',
     name: 'department',
     component: () => import('./views/DepartmentView.vue'),

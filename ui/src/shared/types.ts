@@ -67,6 +67,14 @@ export type SessionResponse = api.SessionResponse;
 export type UserInfo = api.UserInfo;
 export type Location = api.Location;
 export type PhotoRef = api.PhotoRef;
+/** A report from another channel (12345, 领导交办, …) as the centre's intake takes and lists it. */
+export type Report = api.Report;
+export type NewReport = api.NewReport;
+export type ReportState = api.ReportState;
+export type ReportChannel = api.Channel;
+/** A free task (点名抽查, 领导交办) or a 核实 task, as the console lists it. */
+export type TaskItem = api.TaskItem;
+export type NewTask = api.NewTask;
 export type DeviceRecord = api.DeviceView;
 export type ConsoleUser = api.UserView;
 export type Team = api.TeamView;
