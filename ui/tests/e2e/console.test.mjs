@@ -931,6 +931,78 @@ describe('web console: one case from device report to close, role by role', () =
     assertNoPageErrors(page);
   });
 
+  it('dispatcher1 takes a 12345 report on the intake page; inspector2 confirms it on the device and it is filed; the caller stays private', { timeout: 90_000 }, async () => {
+    const page = await openPage();
+    await signIn(page, origin, 'dispatcher1', 'dispatcher');
+    await whileCalling(page, 'GET', /^\/reports/, () => page.getByTestId('menu-intake').click());
+    await page.getByTestId('report-new').click();
+    const dialog = page.locator('.el-dialog[data-testid="report-dialog"]:visible');
+    await dialog.waitFor();
+    assert.equal(await dialog.getByTestId('report-send').isDisabled(), true, 'a place is needed');
+    await dialog.getByTestId('report-ref').fill('12345-E2E-0001');
+    await dialog.getByTestId('report-description').fill('市民来电: 中街路人行道堆放垃圾');
+    // A click on the map places a pin; cleared again, the address alone places it (the road it names).
+    await dialog.getByTestId('report-map').click();
+    await dialog.getByTestId('report-pin').filter({ hasText: /41\.\d+, 123\.\d+/ }).waitFor();
+    await dialog.getByTestId('report-pin').getByRole('button').click();
+    await dialog.getByTestId('report-address').fill('沈河区中街路 66号门前');
+    await dialog.getByTestId('upload-input').setInputFiles(HANDLING_PHOTO);
+    await dialog.getByTestId('upload-item').waitFor();
+    await dialog.getByTestId('report-contact-name').fill('王先生');
+    await dialog.getByTestId('report-contact-phone').fill('13800138000');
+    // The grids were re-imported by an earlier step: the centre names who goes.
+    await dialog.getByTestId('report-assignee').fill('inspector2');
+    const sent = await whileCalling(page, 'POST', '/reports', () => dialog.getByTestId('report-send').click());
+    assert.equal(sent.status(), 201, await sent.text());
+    const body = sent.request().postDataJSON();
+    assert.equal(body.location, null);
+    assert.deepEqual([body.channel, body.verify, body.photos.length, body.contact.phone], ['hotline', true, 1, '13800138000']);
+    const { report: taken } = await sent.json();
+    assert.deepEqual([taken.state, taken.assignee], ['verifying', 'inspector2']);
+    assert.ok(taken.location && Math.abs(taken.location.lat - 41.797) < 0.001, 'placed on 中街路 by its address');
+    const reportRow = row(page, 'report-row', { id: taken.id });
+    await reportRow.waitFor();
+    await trOf(page, reportRow).getByTestId('report-contact').filter({ hasText: '13800138000' }).waitFor();
+
+    // On inspector2's phone: the 核实 task, confirmed with a photo and the category found there.
+    await patrolOk(s.dev2.home, 'sync');
+    const tasks = JSON.parse((await patrolOk(s.dev2.home, 'tasks', '--json')).stdout);
+    const confirm = tasks.find((t) => t.task_type === 'confirm' && t.state === 'open');
+    assert.ok(confirm, JSON.stringify(tasks));
+    await patrolOk(s.dev2.home, 'task-complete', confirm.id, '--result', 'confirmed', '--category', 'E0102', '--photo', photo('orientation-portrait-3.jpg'));
+    await patrolOk(s.dev2.home, 'sync');
+    await whileCalling(page, 'GET', /^\/reports/, () => page.getByTestId('intake-refresh').click());
+    await row(page, 'report-row', { id: taken.id, state: 'filed' }).waitFor();
+    await trOf(page, reportRow).getByTestId('report-case').waitFor();
+
+    // A spot check for inspector2, done on the phone with a photo.
+    await page.getByTestId('task-new').click();
+    const taskDialog = page.locator('.el-dialog[data-testid="task-dialog"]:visible');
+    await taskDialog.getByTestId('task-assignee').fill('inspector2');
+    const given = await whileCalling(page, 'POST', '/tasks', () => taskDialog.getByTestId('task-send').click());
+    assert.equal(given.status(), 201, await given.text());
+    const spot = await given.json();
+    await row(page, 'task-item', { id: spot.id, state: 'open' }).waitFor();
+    await patrolOk(s.dev2.home, 'sync');
+    await patrolOk(s.dev2.home, 'task-complete', spot.id, '--result', 'done', '--note', '在中街路口', '--photo', photo('orientation-portrait-3.jpg'));
+    await patrolOk(s.dev2.home, 'sync');
+    await whileCalling(page, 'GET', /^\/tasks/, () => page.getByTestId('intake-refresh').click());
+    await row(page, 'task-item', { id: spot.id, state: 'done' }).waitFor();
+    await page.getByTestId('tab-reports').click();
+    await shot(page, 'console-intake');
+    assertNoPageErrors(page);
+
+    // chief1 sees the report, not the caller.
+    const chief = await openPage();
+    await signIn(chief, origin, 'chief1', 'chief');
+    await whileCalling(chief, 'GET', /^\/reports/, () => chief.getByTestId('menu-intake').click());
+    const chiefRow = row(chief, 'report-row', { id: taken.id });
+    await chiefRow.waitFor();
+    assert.equal(await trOf(chief, chiefRow).getByTestId('report-contact').count(), 0);
+    assert.ok(!(await chief.content()).includes('13800138000'), 'the caller reached a chief');
+    assertNoPageErrors(chief);
+  });
+
   it("dispatcher1's map of open cases, each coloured by how close its deadline is, opens a case's drawer", { timeout: 60_000 }, async () => {
     const page = await openPage();
     await signIn(page, origin, 'dispatcher1', 'dispatcher');
