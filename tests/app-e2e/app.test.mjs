@@ -734,6 +734,47 @@ describe('phone app (real binary under tauri-driver): an inspector\'s day, offli
     });
   });
 
+  step('a 12345 report reaches the phone as a 核实 task; confirmed with a photo while the server is down, it is filed once back', async () => {
+    const [lat, lon] = SIM_LOCATION.split(',').map(Number);
+    const reportId = crypto.randomUUID();
+    const { report } = await server.api('POST', '/reports', s.adminToken, {
+      id: reportId, channel: 'hotline', external_ref: '12345-APP-E2E', category: 'E0102',
+      description: '市民来电: 路边垃圾 e2e', location: { lat: lat + 0.0003, lon }, assignee: 'inspector1',
+      contact: { name: '赵女士', phone: '13700000000' },
+    });
+    assert.equal(report.state, 'verifying');
+    assert.ok(!(await syncNow(app)), 'the sync that brings the 核实 task succeeded');
+    await openTab(app, 'tasks', '/tasks');
+    const row = await app.waitFor(testid('task-row', { id: report.task_id, type: 'confirm', state: 'open' }), {
+      message: 'the 核实 task of the report',
+    });
+    assert.match(await row.text(), /核实/);
+
+    // No signal: the answer waits on the phone.
+    await server.kill();
+    await tap(app, testid('task-row', { id: report.task_id }));
+    await app.waitFor(testid('task-detail', { id: report.task_id, type: 'confirm' }));
+    const input = await app.waitFor(testid('task-photo-gallery-input'));
+    await input.sendKeys(TASK_PHOTO);
+    await app.waitFor(testid('task-photo-item'), { timeout: 60_000, message: 'the 核实 photo' });
+    await shot(app, '10b-confirm-task');
+    await tap(app, testid('task-confirmed'));
+    await confirmDialog(app);
+    await app.waitRoute('/tasks');
+    await app.waitFor(testid('task-row', { id: report.task_id, state: 'done' }));
+    assert.ok(await syncNow(app), 'the sync fails while the server is down');
+
+    await server.start();
+    assert.ok(await server.healthy(), 'the server is up again');
+    assert.ok(!(await syncNow(app)), 'the sync that sends the 核实 succeeded');
+    await app.waitFor(testid('sync-pending', { count: 0 }));
+    const { report: filed } = await server.api('GET', `/reports/${reportId}`, s.adminToken);
+    assert.equal(filed.state, 'filed');
+    const theCase = await server.api('GET', `/cases/${encodeURIComponent(filed.case_no)}`, s.adminToken);
+    assert.equal(theCase.findings[0].reporter, 'inspector1');
+    assert.equal(theCase.findings[0].photos.length, 1, 'the inspector\'s photo is the case\'s');
+  });
+
   step('after a restart of the app everything is still there', async () => {
     await app.delete();
     app = null;

@@ -27,7 +27,7 @@ const en: MessageSchema = {
     tabs: {
       home: 'Home',
       findings: 'My reports',
-      tasks: 'Verify',
+      tasks: 'Tasks',
       map: 'Map',
       sync: 'Sync',
       settings: 'Settings',

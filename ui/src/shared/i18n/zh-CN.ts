@@ -26,7 +26,7 @@ const zhCN = {
     tabs: {
       home: '首页',
       findings: '我的上报',
-      tasks: '核查',
+      tasks: '任务',
       map: '地图',
       sync: '同步',
       settings: '设置',
