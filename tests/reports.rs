@@ -86,6 +86,11 @@ fn a_hotline_report_is_confirmed_on_the_phone_and_runs_to_a_closed_case() {
     let task = listed.iter().find(|t| t["task_type"] == "confirm").expect("the 核实 task").clone();
     assert_eq!((task["category"].as_str(), task["case_no"].as_str()), (Some("C0101"), None));
     assert_eq!(task["photos"], json!([first["photos"][0]]), "the report's photo comes with it");
+    let fetched = phone1.home.join("photos").join(format!("{}.jpg", first["photos"][0].as_str().unwrap()));
+    assert_eq!(
+        tiejiaoban::sha256_hex(&std::fs::read(&fetched).expect("the report's photo fetched to the phone")),
+        first["photos"][0].as_str().unwrap()
+    );
     let stored = String::from_utf8_lossy(&std::fs::read(phone1.home.join("device.sqlite")).unwrap()).into_owned();
     assert!(stored.contains("市民来电"), "the task is held on the phone");
     for private in ["13912345678", "139 1234 5678", "李女士"] {

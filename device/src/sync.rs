@@ -80,6 +80,8 @@ pub struct SyncReport {
     pub remaining: u64,
     /// Photos that could not be uploaded, with the reason.
     pub photo_errors: Vec<(String, String)>,
+    /// Photos of open tasks fetched from the server (a report's, a handled case's).
+    pub photos_fetched: u32,
 }
 
 impl SyncReport {
@@ -349,6 +351,24 @@ impl SyncClient {
             p.ops_done += batch.len() as u64;
             progress(&p);
         }
+        // The photos of the tasks just received, so that the inspector sees on site what was reported; on the
+        // same terms as uploads (not on mobile data when photos wait for Wi-Fi). A photo that fails is fetched
+        // at the next sync.
+        if upload_photos {
+            for sha in store.with(|s| s.missing_task_photos())? {
+                if cancelled() {
+                    return Err(DeviceError::Cancelled);
+                }
+                match self.fetch_blob(&account, &sha).await {
+                    Ok(bytes) => {
+                        store.with(|s| s.keep_fetched_photo(&sha, &bytes))?;
+                        report.photos_fetched += 1;
+                    }
+                    Err(e @ (DeviceError::Unreachable(_) | DeviceError::Unauthorized)) => return Err(e),
+                    Err(e) => report.photo_errors.push((sha, e.to_string())),
+                }
+            }
+        }
         report.remaining = store.with(|s| {
             s.checkpoint()?;
             s.pending_count()
@@ -377,6 +397,20 @@ impl SyncClient {
             return Err(error_of(response).await);
         }
         response.json().await.map_err(unreachable)
+    }
+
+    async fn fetch_blob(&self, account: &Account, sha256: &str) -> DeviceResult<Vec<u8>> {
+        let response = self
+            .http
+            .get(format!("{}/blobs/{sha256}", self.base))
+            .bearer_auth(&account.token)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        if !response.status().is_success() {
+            return Err(error_of(response).await);
+        }
+        Ok(response.bytes().await.map_err(unreachable)?.to_vec())
     }
 
     /// Uploads one photo unless the server holds it; returns the bytes sent.

@@ -133,6 +133,35 @@ impl DeviceStore {
         Ok(())
     }
 
+    /// Photos of open tasks (a report's, a handled case's before and after) that are not on the device yet.
+    pub fn missing_task_photos(&self) -> DeviceResult<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached("SELECT body FROM tasks WHERE state = 'open' ORDER BY due_at")?;
+        let bodies = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+        let mut missing = Vec::new();
+        for body in bodies {
+            let task: protocol::Task = serde_json::from_str(&body)?;
+            for sha in task.photos {
+                if !missing.contains(&sha) && !self.photo_path(&sha, false).is_file() {
+                    missing.push(sha);
+                }
+            }
+        }
+        Ok(missing)
+    }
+
+    /// Keeps a task's photo fetched from the server, when its bytes are what its name (their SHA-256) says.
+    pub fn keep_fetched_photo(&self, sha256: &str, bytes: &[u8]) -> DeviceResult<()> {
+        if protocol::digest::sha256_hex(bytes) != sha256 {
+            return Err(DeviceError::BadPhoto(format!("the server's photo {sha256} does not match its hash")));
+        }
+        self.write_atomically(&self.photo_path(sha256, false), bytes)?;
+        self.conn.execute(
+            "INSERT OR IGNORE INTO photo_files (sha256, width, height, bytes, taken_at, created_at) VALUES (?1, 0, 0, ?2, NULL, ?3)",
+            params![sha256, bytes.len() as i64, now_text()],
+        )?;
+        Ok(())
+    }
+
     pub fn open_task_count(&self) -> DeviceResult<u64> {
         Ok(self.conn.query_row("SELECT COUNT(*) FROM tasks WHERE state = 'open'", [], |r| r.get::<_, i64>(0))? as u64)
     }

@@ -844,6 +844,8 @@ export type SyncReport = {
 	remaining: number,
 	/**  Photos that could not be uploaded, with the reason. */
 	photo_errors: ([string, string])[],
+	/**  Photos of open tasks fetched from the server (a report's, a handled case's). */
+	photos_fetched: number,
 };
 
 export type SyncState = SyncState_Serialize | SyncState_Deserialize;

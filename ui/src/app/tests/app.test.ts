@@ -595,7 +595,7 @@ describe('verification task', () => {
       ...photoHandlers(),
       tasks: () => [
         {
-          id: 't-9', task_type: 'confirm', title: null, photos: [], case_no: null, state: 'open',
+          id: 't-9', task_type: 'confirm', title: null, photos: ['cd'.repeat(32)], case_no: null, state: 'open',
           due_at: '2030-01-01T08:00:00Z', result: null, category: '', description: '市民来电: 井盖缺失',
           address: '中街路 88号', lat: 41.7969, lon: 123.433,
         },
@@ -603,6 +603,8 @@ describe('verification task', () => {
       complete_task: () => null,
     });
     expect(byTestId('task-type')[0].textContent).toContain('核实');
+    // The report's photo, fetched by the sync, is shown from the phone's store.
+    expect(byTestId('task-sent-photo').map((img) => img.getAttribute('data-sha256'))).toEqual(['cd'.repeat(32)]);
     expect(byTestId('task-pass')).toHaveLength(0);
     expect(byTestId('task-case-no')).toHaveLength(0);
     // Not found needs a note; confirmed needs a photo and a category.

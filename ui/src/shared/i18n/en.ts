@@ -285,6 +285,7 @@ const en: MessageSchema = {
       deadline: 'Deadline',
       caseNo: 'Case number',
       taskTitle: 'Task',
+      sentPhotos: 'Photos sent with the task',
       report: 'Source',
       photos: 'Photos',
       note: 'Note',

@@ -284,6 +284,7 @@ const zhCN = {
       deadline: '期限',
       caseNo: '案件编号',
       taskTitle: '任务',
+      sentPhotos: '任务照片 (举报或处置时拍摄)',
       report: '来源',
       photos: '现场照片',
       note: '说明',
