@@ -279,3 +279,37 @@ fn bad_reports_and_tasks_are_refused_naming_the_field_and_change_nothing() {
     assert_eq!(api.get_blob(&dispatcher, sha).0, 200);
     assert_eq!(api.get_blob(&api.sign_in("dept-hw"), sha).0, 404, "others are not told it exists");
 }
+
+/// The server checks a result against the task's type itself (a device may be older, or not this one): a
+/// result that does not fit is rejected naming `result`, and the task stays open for the right one.
+#[test]
+fn a_result_that_does_not_fit_the_task_type_is_rejected_by_the_server() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("server"));
+    let api = server.api();
+    let (device_id, token) = api.register("inspector3");
+    let dispatcher = api.sign_in("dispatcher1");
+    let due = (chrono::Local::now() + chrono::Duration::hours(4)).to_rfc3339();
+    let task_id = uuid();
+    let made = api.post(
+        "/tasks",
+        Some(&dispatcher),
+        &json!({"id": task_id, "type": "inspect", "assignee": "inspector3", "title": "领导交办: 查看北顺城路", "due_at": due}),
+    );
+    assert_eq!(made.status, 201, "{}", made.body);
+    let send = |seq: u64, result: &str| {
+        let body = json!({"task_id": task_id, "result": result, "note": "", "photos": [],
+                          "completed_at": chrono::Local::now().to_rfc3339()});
+        let ops = json!([{"seq": seq, "kind": "task.complete", "body": body}]);
+        status(api.post("/sync", Some(&token), &json!({"device_id": device_id, "ops": ops, "cursor": null})), 200)
+    };
+    for (seq, wrong) in [(1, "pass"), (2, "confirmed")] {
+        let answer = send(seq, wrong);
+        let result = &answer["results"][0];
+        assert_eq!((result["status"].as_str(), result["error"]["code"].as_str()), (Some("rejected"), Some("invalid")), "{answer}");
+        assert_eq!(result["error"]["details"]["field"], "result");
+    }
+    assert_eq!(server.count("SELECT COUNT(*) FROM tasks WHERE state = 'open'"), 1);
+    let answer = send(3, "done");
+    assert_eq!(answer["results"][0]["task"]["state"], "done", "{answer}");
+}
