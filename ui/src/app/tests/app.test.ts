@@ -654,7 +654,7 @@ describe('sync', () => {
   });
   const report: SyncReport = {
     photos_uploaded: 5, photo_bytes_sent: 4_000_000, ops_sent: 12, applied: 11, duplicate: 1, rejected: [[7, '分类已停用']],
-    retry: 0, changes_received: 3, remaining: 0, photo_errors: [],
+    retry: 0, changes_received: 3, remaining: 0, photo_errors: [], photos_fetched: 0,
   };
 
   it('shows the progress sent on the channel, then the result', async () => {
