@@ -306,7 +306,11 @@ fn a_result_that_does_not_fit_the_task_type_is_rejected_by_the_server() {
     for (seq, wrong) in [(1, "pass"), (2, "confirmed")] {
         let answer = send(seq, wrong);
         let result = &answer["results"][0];
-        assert_eq!((result["status"].as_str(), result["error"]["code"].as_str()), (Some("rejected"), Some("invalid")), "{answer}");
+        assert_eq!(
+            (result["status"].as_str(), result["error"]["code"].as_str()),
+            (Some("rejected"), Some("invalid")),
+            "{answer}"
+        );
         assert_eq!(result["error"]["details"]["field"], "result");
     }
     assert_eq!(server.count("SELECT COUNT(*) FROM tasks WHERE state = 'open'"), 1);
