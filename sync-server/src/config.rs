@@ -66,6 +66,8 @@ impl Zone {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub data_dir: PathBuf,
+    /// Where photos are kept: `None`, packs in the data directory; `s3://BUCKET[/PREFIX]`, object storage.
+    pub blobs: Option<String>,
     /// Largest photo taken, announced as `max_blob_bytes`.
     pub max_blob_bytes: u64,
     /// Largest offline base map package taken (`PUT /basemaps/{name}`).
@@ -92,6 +94,7 @@ impl Config {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Config {
             data_dir: data_dir.into(),
+            blobs: None,
             max_blob_bytes: protocol::DEFAULT_MAX_BLOB_BYTES,
             // A district's raster tiles to zoom 18 are a few hundred megabytes; a city's, a few gigabytes.
             max_basemap_bytes: 8 << 30,

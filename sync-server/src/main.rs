@@ -46,6 +46,10 @@ enum Command {
         /// Directory of the built web console (default: ui/dist/console when present).
         #[arg(long)]
         console: Option<PathBuf>,
+        /// Where photos are kept: absent, packs in the data directory; `s3://BUCKET[/PREFIX]`, S3-compatible
+        /// object storage (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ALLOW_HTTP).
+        #[arg(long)]
+        blobs: Option<String>,
     },
     /// Manages users.
     User {
@@ -163,7 +167,7 @@ fn describe(e: impl Into<AppError>) -> String {
 
 fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Serve { data, listen, demo, timezone, max_blob_bytes, session_hours, console } => {
+        Command::Serve { data, listen, demo, timezone, max_blob_bytes, session_hours, console, blobs } => {
             let zone = Zone::parse(&timezone)
                 .ok_or_else(|| format!("--timezone: `{timezone}` is neither `host` nor an offset like +08:00"))?;
             let mut config = Config::new(data);
@@ -171,6 +175,10 @@ fn run(cli: Cli) -> Result<(), String> {
             config.max_blob_bytes = max_blob_bytes;
             config.session_hours = session_hours;
             config.console_dir = console.or_else(default_console_dir);
+            if let Some(url) = &blobs {
+                sync_server::blobs::object::BucketUrl::parse(url).map_err(|e| format!("--blobs: {e}"))?;
+            }
+            config.blobs = blobs;
             let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
             runtime.block_on(serve(config, listen, demo))
         }
@@ -281,6 +289,7 @@ async fn serve(config: Config, listen: String, demo: bool) -> Result<(), String>
         .await
         .map_err(|e| e.to_string())?
         .map_err(describe)?;
+    state.check_photos().await.map_err(describe)?;
     if demo {
         let st = state.clone();
         let added = tokio::task::spawn_blocking(move || demo::seed_demo(st.store.as_ref()))
@@ -291,6 +300,7 @@ async fn serve(config: Config, listen: String, demo: bool) -> Result<(), String>
             eprintln!("demo users added: {} (password: {})", added.join(", "), demo::DEMO_PASSWORD);
         }
     }
+    eprintln!("photos: {}", state.photos.describe());
     println!("listening on http://{addr}");
     if console.is_some() {
         println!("console at http://{addr}/console/");

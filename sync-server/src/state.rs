@@ -4,8 +4,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::basemaps::BasemapFiles;
-use crate::blobs::BlobFiles;
 use crate::blobs::commit::Committer;
+use crate::blobs::object::ObjectPhotos;
+use crate::blobs::{BlobFiles, Photos};
 use crate::config::Config;
 use crate::db::{SqliteStore, Store};
 use crate::domain::EngineSettings;
@@ -17,9 +18,8 @@ const UPLOAD_STRIPES: usize = 64;
 
 pub struct Inner {
     pub store: Arc<dyn Store>,
-    pub blobs: BlobFiles,
-    /// Flushes photos written to packs and records them, in groups.
-    pub committer: Committer,
+    /// Where photos are kept: packs in the data directory, or object storage.
+    pub photos: Photos,
     pub config: Config,
     /// Checks uploaded photos against their names.
     pub hasher: HashService,
@@ -57,20 +57,6 @@ impl AppState {
         };
         let store = SqliteStore::open(&config.data_dir, settings)?;
         crate::seed::ensure_dictionary(&store)?;
-        let blobs = BlobFiles::open(config.data_dir.join("blobs"))?;
-        // A finished upload whose partial file outlived its photo's commit (a crash between the two). Only
-        // space is at stake, so a failure here is reported and the server starts all the same.
-        let leftovers = blobs.partials().map_err(AppError::from).and_then(|names| {
-            for sha in names {
-                if store.blob(&sha)?.is_some() {
-                    blobs.discard_partial(&sha)?;
-                }
-            }
-            Ok(())
-        });
-        if let Err(e) = leftovers {
-            tracing::warn!("finished uploads' partial files could not be cleared: {e}");
-        }
         let cursor_secret = {
             let mut fresh = [0u8; 32];
             rand::RngCore::fill_bytes(&mut rand::rng(), &mut fresh);
@@ -78,23 +64,31 @@ impl AppState {
             hex::decode(kept).map_err(|e| AppError::internal(format!("the stored cursor secret is unreadable: {e}")))?
         };
         let store: Arc<dyn Store> = Arc::new(store);
-        let recorder = store.clone();
-        let committer =
-            Committer::start(move |rows, now| recorder.record_blobs(rows, now).map_err(Into::into), blobs.clone())?;
+        let photos = match &config.blobs {
+            Some(url) => Photos::Object(ObjectPhotos::from_env(url).map_err(AppError::internal)?),
+            None => local_photos(&config, &store)?,
+        };
         let hasher = HashService::choose(config.hash_lanes);
         let basemaps = BasemapFiles::open(config.data_dir.join("basemaps"))?;
         Ok(AppState(Arc::new(Inner {
             basemaps,
             basemap_lock: tokio::sync::Mutex::new(()),
             store,
-            blobs,
-            committer,
+            photos,
             config,
             hasher,
             cursor_secret,
             durable_ops: AtomicU64::new(0),
             upload_locks: (0..UPLOAD_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
         })))
+    }
+
+    /// Checks that the photo store answers (an object store's endpoint, bucket and keys).
+    pub async fn check_photos(&self) -> AppResult<()> {
+        match &self.photos {
+            Photos::Object(o) => o.check().await.map_err(AppError::internal),
+            Photos::Local { .. } => Ok(()),
+        }
     }
 
     /// Runs store work off the async runtime.
@@ -125,4 +119,26 @@ impl AppState {
             std::process::abort();
         }
     }
+}
+
+/// The data directory's photo packs, with the committer that records them.
+fn local_photos(config: &Config, store: &Arc<dyn Store>) -> AppResult<Photos> {
+    let files = BlobFiles::open(config.data_dir.join("blobs"))?;
+    // A finished upload whose partial file outlived its photo's commit (a crash between the two). Only
+    // space is at stake, so a failure here is reported and the server starts all the same.
+    let leftovers = files.partials().map_err(AppError::from).and_then(|names| {
+        for sha in names {
+            if store.blob(&sha)?.is_some() {
+                files.discard_partial(&sha)?;
+            }
+        }
+        Ok(())
+    });
+    if let Err(e) = leftovers {
+        tracing::warn!("finished uploads' partial files could not be cleared: {e}");
+    }
+    let recorder = store.clone();
+    let committer =
+        Committer::start(move |rows, now| recorder.record_blobs(rows, now).map_err(Into::into), files.clone())?;
+    Ok(Photos::Local { files, committer })
 }

@@ -8,7 +8,11 @@
 //! clients send them again, and is removed when the server starts.
 
 pub mod commit;
+pub mod object;
 pub mod packs;
+mod photos;
+
+pub use photos::Photos;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};

@@ -11,7 +11,6 @@ use protocol::{ErrorCode, is_sha256_hex};
 
 use super::{content_type, read_body};
 use crate::blobs::BlobMeta;
-use crate::blobs::packs::Written;
 use crate::blobs::sniff_image;
 use crate::error::{AppError, AppResult};
 use crate::policy::{Target, Verb};
@@ -59,7 +58,7 @@ pub async fn head_blob(State(state): State<AppState>, _p: Principal, Path(sha): 
     }
     let s = sha.clone();
     let upload = state.blocking(move |store| store.upload(&s)).await?;
-    match (upload, state.blobs.partial_len(&sha)?) {
+    match (upload, state.photos.partial_len(&sha).await?) {
         (Some(u), Some(held)) => {
             let mut r = with_offsets(StatusCode::OK.into_response(), held, false);
             r.headers_mut().insert(UPLOAD_LENGTH, HeaderValue::from(u.length));
@@ -92,32 +91,17 @@ pub async fn put_blob(
         return Err(AppError::unsupported(format!("the bytes are not an image of type {declared}")));
     }
     let _guard = state.lock_upload(&sha).await;
-    let st = state.clone();
     let len = bytes.len() as u64;
-    let meta = BlobMeta { sha256: sha.clone(), bytes: len, content_type: declared, packed: None };
-    let written = state
-        .blocking(move |store| match store.blob(&sha)? {
-            Some(held) => Ok::<_, AppError>(Err(held.bytes)),
-            None => Ok(Ok(st.blobs.write(&bytes)?)),
-        })
-        .await?;
-    let written = match written {
-        Ok(written) => written,
-        Err(held) => return Ok(with_offsets(StatusCode::OK.into_response(), held, true)),
-    };
-    if state.committer.commit(written, meta, principal.user.id).await? {
-        Ok(with_offsets(StatusCode::CREATED.into_response(), len, true))
-    } else {
-        Ok(with_offsets(StatusCode::OK.into_response(), len, true))
+    let s = sha.clone();
+    if let Some(held) = state.blocking(move |store| store.blob(&s)).await? {
+        return Ok(with_offsets(StatusCode::OK.into_response(), held.bytes, true));
     }
-}
-
-/// Where a resumable upload stands after a chunk.
-enum Chunk {
-    /// More bytes are to come; this many are held.
-    Partial(u64),
-    /// The last byte has come: the photo, written to a pack, waits for its commit.
-    Complete(Written, BlobMeta),
+    let meta = BlobMeta { sha256: sha, bytes: len, content_type: declared, packed: None };
+    let status = match state.photos.keep(state.store.clone(), bytes, meta, principal.user.id).await? {
+        true => StatusCode::CREATED,
+        false => StatusCode::OK,
+    };
+    Ok(with_offsets(status.into_response(), len, true))
 }
 
 pub async fn patch_blob(
@@ -152,7 +136,7 @@ pub async fn patch_blob(
     }
     let s = sha.clone();
     let upload = state.blocking(move |store| store.upload(&s)).await?;
-    let held = state.blobs.partial_len(&sha)?;
+    let held = state.photos.partial_len(&sha).await?;
     match (&upload, held) {
         _ if offset == 0 => {}
         (Some(u), Some(held)) => {
@@ -180,52 +164,33 @@ pub async fn patch_blob(
         }
         other => other?,
     };
-    let st = state.clone();
     let uploader = principal.user.id;
-    let chunk = state
-        .blocking(move |store| {
-            if offset == 0 {
-                st.blobs.start_partial(&sha)?;
-                store.begin_upload(&sha, length, uploader, Utc::now())?;
-            }
-            let now_held = st.blobs.append_partial(&sha, &bytes)?;
-            if now_held < length {
-                return Ok(Chunk::Partial(now_held));
-            }
-            let done = st.blobs.finish_partial(&sha)?;
-            let discard = |e: AppError| -> AppResult<Chunk> {
-                st.blobs.discard_partial(&sha)?;
-                store.end_upload(&sha)?;
-                Err(e)
-            };
-            if done.sha256 != sha {
-                return discard(AppError::api(
-                    ErrorCode::HashMismatch,
-                    "the uploaded bytes do not hash to the blob's name",
-                ));
-            }
-            let Some(content_type) = done.content_type else {
-                return discard(AppError::unsupported("the uploaded bytes are not a JPEG or PNG image"));
-            };
-            let written = st.blobs.write(&done.bytes)?;
-            let meta = BlobMeta {
-                sha256: sha.clone(),
-                bytes: done.bytes.len() as u64,
-                content_type: content_type.to_owned(),
-                packed: None,
-            };
-            Ok(Chunk::Complete(written, meta))
-        })
-        .await?;
-    match chunk {
-        Chunk::Partial(held) => Ok(with_offsets(StatusCode::NO_CONTENT.into_response(), held, false)),
-        Chunk::Complete(written, meta) => {
-            let len = meta.bytes;
-            // The committer also removes the partial file, once the photo's row is durable.
-            state.committer.commit(written, meta, uploader).await?;
-            Ok(with_offsets(StatusCode::NO_CONTENT.into_response(), len, true))
-        }
+    if offset == 0 {
+        state.photos.start_partial(&sha).await?;
+        let s = sha.clone();
+        state.blocking(move |store| store.begin_upload(&s, length, uploader, Utc::now())).await?;
     }
+    let held = state.photos.append_partial(&sha, offset, bytes).await?;
+    if held < length {
+        return Ok(with_offsets(StatusCode::NO_CONTENT.into_response(), held, false));
+    }
+    let done = state.photos.finish_partial(&sha).await?;
+    let refused = match (done.sha256 == sha, done.content_type) {
+        (false, _) => Some(AppError::api(ErrorCode::HashMismatch, "the uploaded bytes do not hash to the blob's name")),
+        (true, None) => Some(AppError::unsupported("the uploaded bytes are not a JPEG or PNG image")),
+        (true, Some(_)) => None,
+    };
+    if let Some(e) = refused {
+        state.photos.discard_partial(&sha).await?;
+        let s = sha.clone();
+        state.blocking(move |store| store.end_upload(&s)).await?;
+        return Err(e);
+    }
+    let len = done.bytes.len() as u64;
+    let content_type = done.content_type.unwrap_or("image/jpeg").to_owned();
+    let meta = BlobMeta { sha256: sha, bytes: len, content_type, packed: None };
+    state.photos.keep(state.store.clone(), done.bytes.into(), meta, uploader).await?;
+    Ok(with_offsets(StatusCode::NO_CONTENT.into_response(), len, true))
 }
 
 pub async fn get_blob(
@@ -236,7 +201,6 @@ pub async fn get_blob(
     if !is_sha256_hex(&sha) {
         return Err(AppError::not_found("no such blob"));
     }
-    let st = state.clone();
     let found = state
         .blocking(move |store| {
             let Some(meta) = store.blob(&sha)? else {
@@ -246,13 +210,13 @@ pub async fn get_blob(
             let readable = store
                 .photo_use(&sha, &principal.user)?
                 .is_some_and(|used| principal.may(Verb::ReadPhoto, &Target::Photo(&used)).is_ok());
-            if !readable {
-                return Ok(None);
-            }
-            let bytes = st.blobs.read(&meta)?;
-            Ok(Some((meta.content_type, bytes)))
+            Ok(readable.then_some(meta))
         })
         .await?;
+    let found = match found {
+        Some(meta) => Some((meta.content_type.clone(), state.photos.read(meta).await?)),
+        None => None,
+    };
     let (content_type, bytes) = found.ok_or_else(|| AppError::not_found("no such blob"))?;
     let mut r = bytes.into_response();
     r.headers_mut().insert(
