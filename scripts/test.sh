@@ -27,6 +27,10 @@ cargo fmt --all -- --check
 step "clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
+step "a real S3-compatible server for the object-storage tests (s3s-fs: the S3 protocol over files)"
+command -v s3s-fs >/dev/null || [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/s3s-fs" ] ||
+  cargo install s3s-fs --version 0.14.1 --locked --features binary --quiet
+
 step "build the binaries the end-to-end tests run"
 cargo build --workspace --bins --quiet
 

@@ -119,6 +119,75 @@ impl Drop for Server {
     }
 }
 
+/// A real S3-compatible server (`s3s-fs`: the S3 protocol over files, installed by `scripts/test.sh` with
+/// `cargo install s3s-fs --version 0.14.1 --locked --features binary`) on a free port, its objects under
+/// `root/<bucket>/`.
+pub struct S3 {
+    child: Child,
+    pub root: PathBuf,
+    pub endpoint: String,
+}
+
+impl S3 {
+    const KEY: &'static str = "tiejiaoban-test";
+    const SECRET: &'static str = "tiejiaoban-test-secret";
+
+    pub fn start(root: &Path) -> S3 {
+        std::fs::create_dir_all(root).expect("the object store's directory");
+        let bin = std::env::var_os("CARGO_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+            .map(|home| home.join("bin/s3s-fs"))
+            .filter(|p| p.is_file())
+            .unwrap_or_else(|| PathBuf::from("s3s-fs"));
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        let child = Command::new(&bin)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--access-key", Self::KEY])
+            .args(["--secret-key", Self::SECRET])
+            .arg(root)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {} ({e}): install it with `cargo install s3s-fs --version 0.14.1 --locked --features binary` (scripts/test.sh does)",
+                    bin.display()
+                )
+            });
+        // Ready when it takes connections.
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(30), "s3s-fs did not listen on port {port}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        S3 { child, root: root.to_owned(), endpoint: format!("http://127.0.0.1:{port}") }
+    }
+
+    /// Makes a bucket (a directory of the server's root); returns its `s3://` URL with `prefix`.
+    pub fn bucket(&self, name: &str, prefix: &str) -> String {
+        std::fs::create_dir_all(self.root.join(name)).expect("the bucket's directory");
+        format!("s3://{name}/{prefix}")
+    }
+
+    /// The variables that point a server at this one.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID", Self::KEY.into()),
+            ("AWS_SECRET_ACCESS_KEY", Self::SECRET.into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_ALLOW_HTTP", "true".into()),
+        ]
+    }
+}
+
+impl Drop for S3 {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Waits for a server started with its standard output piped to say where it listens; returns that URL. The
 /// output is read on afterwards, so that the server never blocks on a full pipe.
 pub fn listening_url(child: &mut Child) -> String {

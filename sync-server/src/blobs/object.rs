@@ -169,7 +169,10 @@ mod tests {
             BucketUrl::parse("s3://photos/city/a").unwrap(),
             BucketUrl { bucket: "photos".into(), prefix: "city/a".into() }
         );
-        assert_eq!(BucketUrl::parse("s3://photos").unwrap(), BucketUrl { bucket: "photos".into(), prefix: String::new() });
+        assert_eq!(
+            BucketUrl::parse("s3://photos").unwrap(),
+            BucketUrl { bucket: "photos".into(), prefix: String::new() }
+        );
         assert!(BucketUrl::parse("s3:///x").is_err());
         assert!(BucketUrl::parse("/var/photos").is_err());
     }

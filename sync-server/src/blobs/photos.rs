@@ -17,7 +17,10 @@ use crate::error::{AppError, AppResult};
 
 pub enum Photos {
     /// Pack files under `DATA/blobs`, flushed and recorded in groups by the committer.
-    Local { files: BlobFiles, committer: Committer },
+    Local {
+        files: BlobFiles,
+        committer: Committer,
+    },
     Object(ObjectPhotos),
 }
 
