@@ -3,7 +3,7 @@
 use std::process::Command;
 
 use serde_json::json;
-use tiejiaoban::{Device, Server, bin_dir, fixture};
+use tiejiaoban::{Device, STRONG_PASSWORD, Server, bin_dir, fixture};
 
 fn server_cli(args: &[&str]) -> std::process::Output {
     Command::new(bin_dir().join("sync-server")).args(args).output().expect("run sync-server")
@@ -26,7 +26,7 @@ fn user_add_works_on_a_fresh_data_directory_and_checks_its_input() {
         "--username",
         "wang",
         "--password",
-        "pw",
+        STRONG_PASSWORD,
         "--role",
         "inspector",
         "--team",
@@ -41,7 +41,7 @@ fn user_add_works_on_a_fresh_data_directory_and_checks_its_input() {
         "--username",
         "hw",
         "--password",
-        "pw",
+        STRONG_PASSWORD,
         "--role",
         "department",
         "--department",
@@ -50,9 +50,14 @@ fn user_add_works_on_a_fresh_data_directory_and_checks_its_input() {
     assert!(out.status.success(), "a department of the default dictionary: {}", stderr(&out));
 
     for (args, expect) in [
-        (vec!["--username", "x", "--password", "pw", "--role", "boss"], "--role"),
-        (vec!["--username", "y", "--password", "pw", "--role", "department", "--department", "NOPE"], "NOPE"),
-        (vec!["--username", "wang", "--password", "pw", "--role", "inspector"], "exists"),
+        (vec!["--username", "x", "--password", STRONG_PASSWORD, "--role", "boss"], "--role"),
+        (
+            vec!["--username", "y", "--password", STRONG_PASSWORD, "--role", "department", "--department", "NOPE"],
+            "NOPE",
+        ),
+        (vec!["--username", "wang", "--password", STRONG_PASSWORD, "--role", "inspector"], "exists"),
+        (vec!["--username", "li", "--password", "pw", "--role", "inspector"], "--password: a password has at least 10"),
+        (vec!["--username", "li", "--password", "password123", "--role", "inspector"], "too easy to guess"),
     ] {
         let mut full = vec!["user", "add", "--data", data_s];
         full.extend(args);
@@ -64,7 +69,7 @@ fn user_add_works_on_a_fresh_data_directory_and_checks_its_input() {
 
     // The new user can sign in to a server on that directory.
     let server = Server::start(&data);
-    let a = server.api().post("/sessions", None, &json!({"username": "wang", "password": "pw"}));
+    let a = server.api().post("/sessions", None, &json!({"username": "wang", "password": STRONG_PASSWORD}));
     assert_eq!(a.status, 201);
     assert_eq!(a.body["user"]["team"], "三中队");
 }

@@ -2,7 +2,7 @@
 //! users, patrols with tracks, sync health, and the OpenAPI document itself.
 
 use serde_json::json;
-use tiejiaoban::{Device, Server};
+use tiejiaoban::{Device, STRONG_PASSWORD, Server};
 
 #[test]
 fn console_extensions_answer_by_role() {
@@ -35,20 +35,28 @@ fn console_extensions_answer_by_role() {
     let added = api.post(
         "/users",
         Some(&admin),
-        &json!({"username": "zhao", "password": "secret1", "role": "inspector", "team": "三中队"}),
+        &json!({"username": "zhao", "password": STRONG_PASSWORD, "role": "inspector", "team": "三中队"}),
     );
     assert_eq!(added.status, 201, "{}", added.body);
     assert_eq!(
-        api.post("/users", Some(&admin), &json!({"username": "zhao", "password": "secret1", "role": "inspector"}))
-            .status,
+        api.post(
+            "/users",
+            Some(&admin),
+            &json!({"username": "zhao", "password": STRONG_PASSWORD, "role": "inspector"})
+        )
+        .status,
         409
     );
     assert_eq!(
         api.post("/users", Some(&admin), &json!({"username": "x", "password": "1", "role": "inspector"})).status,
         422
     );
+    let guessable =
+        api.post("/users", Some(&admin), &json!({"username": "x", "password": "demo123456", "role": "inspector"}));
+    assert_eq!((guessable.status, guessable.body["error"]["details"]["field"].as_str()), (422, Some("password")));
     assert_eq!(
-        api.post("/users", Some(&chief), &json!({"username": "y", "password": "secret1", "role": "inspector"})).status,
+        api.post("/users", Some(&chief), &json!({"username": "y", "password": STRONG_PASSWORD, "role": "inspector"}))
+            .status,
         403
     );
     let users = api.get("/users", Some(&admin));

@@ -4,7 +4,7 @@
 //! inspectors and departments; free tasks (点名抽查); every refusal naming its field; 按时核实率 by hand.
 
 use serde_json::{Value, json};
-use tiejiaoban::{Answer, Api, Device, Server, fixture, sha256_hex};
+use tiejiaoban::{Answer, Api, Device, STRONG_PASSWORD, Server, fixture, sha256_hex};
 
 fn expect(a: &Answer, status: u16, code: &str, field: Option<&str>) {
     assert_eq!((a.status, a.code()), (status, code), "{}", a.body);
@@ -129,10 +129,10 @@ fn a_hotline_report_is_confirmed_on_the_phone_and_runs_to_a_closed_case() {
     let added = api.post(
         "/users",
         Some(&admin),
-        &json!({"username": "dept-sw", "password": "demo1234", "role": "department", "department": "SW", "display_name": "水务"}),
+        &json!({"username": "dept-sw", "password": STRONG_PASSWORD, "role": "department", "department": "SW", "display_name": "水务"}),
     );
     assert_eq!(added.status, 201, "{}", added.body);
-    let sw = api.sign_in("dept-sw");
+    let sw = api.sign_in_with("dept-sw", STRONG_PASSWORD);
     let act = |body: Value| status(api.post(&format!("/cases/{case_no}/actions"), Some(&sw), &body), 200);
     act(json!({"action": "accept"}));
     let fixed = photo(&api, &sw, "orientation-landscape-6.jpg");

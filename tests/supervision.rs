@@ -2,7 +2,7 @@
 //! return a misrouted case, decided by the dispatcher; each with the roles that may, recorded in the history.
 
 use serde_json::{Value, json};
-use tiejiaoban::{Answer, Api, Device, Server};
+use tiejiaoban::{Answer, Api, Device, STRONG_PASSWORD, Server};
 
 fn expect(a: &Answer, status: u16, code: &str) {
     assert_eq!((a.status, a.code()), (status, code), "{}", a.body);
@@ -37,10 +37,10 @@ fn the_centre_supervises_and_decides_the_departments_requests() {
     let added = api.post(
         "/users",
         Some(&admin),
-        &json!({"username": "dept-sw", "password": "demo1234", "role": "department", "department": "SW", "display_name": "水务"}),
+        &json!({"username": "dept-sw", "password": STRONG_PASSWORD, "role": "department", "department": "SW", "display_name": "水务"}),
     );
     assert_eq!(added.status, 201, "{}", added.body);
-    let department = api.sign_in("dept-sw");
+    let department = api.sign_in_with("dept-sw", STRONG_PASSWORD);
     let act =
         |token: &str, case_no: &str, body: Value| api.post(&format!("/cases/{case_no}/actions"), Some(token), &body);
     let case = |case_no: &str| ok(api.get(&format!("/cases/{case_no}"), Some(&dispatcher)));

@@ -18,6 +18,26 @@ pub fn hash_password(password: &str) -> AppResult<String> {
         .map_err(|e| AppError::internal(format!("password hashing failed: {e}")))
 }
 
+/// Shortest password accepted for a new user or a changed password.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+/// The password policy for a password being set: at least 10 characters and not easy to guess — zxcvbn's
+/// estimate (its lists of common passwords, English words and names, keyboard and date patterns, and the
+/// user's own name) must be 3 of 4 or better. Passwords already set are not checked again.
+pub fn check_password_policy(password: &str, user_inputs: &[&str]) -> Result<(), protocol::FieldError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(protocol::FieldError::new("password", "a password has at least 10 characters"));
+    }
+    let estimate = zxcvbn::zxcvbn(password, user_inputs);
+    if (estimate.score() as u8) < 3 {
+        return Err(protocol::FieldError::new(
+            "password",
+            "this password is too easy to guess (a common password, a word, a name or a pattern): add words or characters",
+        ));
+    }
+    Ok(())
+}
+
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
@@ -61,5 +81,20 @@ impl FromRequestParts<AppState> for Principal {
             .blocking(move |store| store.principal_by_token(&hash, chrono::Utc::now()))
             .await?
             .ok_or_else(AppError::unauthorized)
+    }
+}
+
+#[cfg(test)]
+mod policy_tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_long_and_hard_to_guess() {
+        for weak in ["demo1234", "password123", "1234567890", "qwertyuiop", "zhangwei1990", "inspector1!!"] {
+            assert!(check_password_policy(weak, &["inspector1", "zhangwei"]).is_err(), "{weak}");
+        }
+        for strong in ["铁脚板-巡查-2026-秋", "correct horse battery staple", "Kq7#mV9!xP2w"] {
+            assert!(check_password_policy(strong, &["inspector1"]).is_ok(), "{strong}");
+        }
     }
 }

@@ -16,6 +16,7 @@ pub mod policy;
 pub mod principal;
 pub mod seed;
 pub mod state;
+pub mod throttle;
 
 use std::future::Future;
 
@@ -30,7 +31,9 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+    // The peer's address, for sign-in throttling.
+    let app = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

@@ -186,9 +186,11 @@ fn run(cli: Cli) -> Result<(), String> {
             let role = Role::parse(&role).ok_or_else(|| {
                 format!("--role: `{role}` is not one of inspector, chief, dispatcher, department, admin")
             })?;
-            if username.trim().is_empty() || password.is_empty() {
-                return Err("--username and --password must not be empty".into());
+            if username.trim().is_empty() {
+                return Err("--username must not be empty".into());
             }
+            auth::check_password_policy(&password, &[username.as_str(), name.as_deref().unwrap_or_default()])
+                .map_err(|e| format!("--password: {}", e.message))?;
             if role == Role::Department && department.is_none() {
                 return Err("--department is required for a department user".into());
             }

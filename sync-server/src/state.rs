@@ -31,6 +31,8 @@ pub struct Inner {
     pub basemaps: BasemapFiles,
     /// Base map uploads and deletions one at a time: a package's file and its row change together.
     pub basemap_lock: tokio::sync::Mutex<()>,
+    /// Wrong passwords counted, by username and by address.
+    pub sign_in_guard: crate::throttle::SignInGuard,
 }
 
 #[derive(Clone)]
@@ -73,6 +75,7 @@ impl AppState {
         Ok(AppState(Arc::new(Inner {
             basemaps,
             basemap_lock: tokio::sync::Mutex::new(()),
+            sign_in_guard: Default::default(),
             store,
             photos,
             config,

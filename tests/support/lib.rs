@@ -50,6 +50,9 @@ pub fn fixture(name: &str) -> PathBuf {
     p
 }
 
+/// A password the policy takes (10 characters or more, hard to guess), for users the tests add.
+pub const STRONG_PASSWORD: &str = "铁脚板-巡查-2026-秋";
+
 /// A running `sync-server serve --demo`.
 pub struct Server {
     child: Child,
@@ -336,7 +339,12 @@ impl Api {
 
     /// Signs a demo user in to the console; returns the token.
     pub fn sign_in(&self, username: &str) -> String {
-        let a = self.post("/sessions", None, &json!({"username": username, "password": "demo1234"}));
+        self.sign_in_with(username, "demo1234")
+    }
+
+    /// Signs a user in with a password; returns the token.
+    pub fn sign_in_with(&self, username: &str, password: &str) -> String {
+        let a = self.post("/sessions", None, &json!({"username": username, "password": password}));
         assert_eq!(a.status, 201, "sign in {username}: {}", a.body);
         a.body["token"].as_str().unwrap().to_owned()
     }

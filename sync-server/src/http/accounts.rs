@@ -2,7 +2,11 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::State;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::Extension;
+use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -26,11 +30,25 @@ pub async fn health(State(state): State<AppState>) -> Json<Health> {
     })
 }
 
-/// Checks a username and password; the same 401 whether the user exists or not, after the same work.
-async fn check_credentials(state: &AppState, username: String, password: String) -> AppResult<User> {
-    state
+/// The peer's address, when the server was started with it (tests that call the router directly have none).
+pub type Peer = Option<Extension<ConnectInfo<SocketAddr>>>;
+
+/// Checks a username and password; the same 401 whether the user exists or not, after the same work. Too many
+/// failures for the name or from the address are answered 429 with `Retry-After`, before any check.
+async fn check_credentials(state: &AppState, peer: Peer, username: String, password: String) -> AppResult<User> {
+    let address = peer.map(|Extension(ConnectInfo(a))| a.ip());
+    if let Some(wait) = state.sign_in_guard.wait(&username, address, Instant::now()) {
+        let seconds = wait.as_secs().max(1);
+        return Err(AppError::api(
+            protocol::ErrorCode::RateLimited,
+            format!("too many wrong passwords: try again in {seconds} s"),
+        )
+        .with_header("retry-after", seconds));
+    }
+    let name = username.clone();
+    let checked = state
         .blocking(move |store| {
-            let found = store.user_credentials(&username)?;
+            let found = store.user_credentials(&name)?;
             let hash = found.as_ref().map(|(_, h)| h.as_str()).unwrap_or_else(|| auth::dummy_password_hash());
             let ok = auth::verify_password(&password, hash);
             match found {
@@ -38,15 +56,23 @@ async fn check_credentials(state: &AppState, username: String, password: String)
                 _ => Err(AppError::api(protocol::ErrorCode::Unauthorized, "wrong username or password")),
             }
         })
-        .await
+        .await;
+    match &checked {
+        Ok(_) => state.sign_in_guard.succeeded(&username),
+        Err(e) if e.code() == protocol::ErrorCode::Unauthorized => {
+            state.sign_in_guard.failed(&username, address, Instant::now());
+        }
+        Err(_) => {}
+    }
+    checked
 }
 
-pub async fn register(State(state): State<AppState>, body: Body) -> AppResult<Response> {
+pub async fn register(State(state): State<AppState>, peer: Peer, body: Body) -> AppResult<Response> {
     let req: RegisterRequest = read_json(body).await?;
     if req.device.name.trim().is_empty() {
         return Err(AppError::invalid("device.name", "the device needs a name"));
     }
-    let user = check_credentials(&state, req.username, req.password).await?;
+    let user = check_credentials(&state, peer, req.username, req.password).await?;
     let token = auth::new_token("tjbd");
     let hash = auth::token_hash(&token);
     let device = req.device;
@@ -61,9 +87,9 @@ pub async fn register(State(state): State<AppState>, body: Body) -> AppResult<Re
     }
 }
 
-pub async fn sign_in(State(state): State<AppState>, body: Body) -> AppResult<Response> {
+pub async fn sign_in(State(state): State<AppState>, peer: Peer, body: Body) -> AppResult<Response> {
     let req: SessionRequest = read_json(body).await?;
-    let user = check_credentials(&state, req.username, req.password).await?;
+    let user = check_credentials(&state, peer, req.username, req.password).await?;
     let token = auth::new_token("tjbs");
     let hash = auth::token_hash(&token);
     let expires = Utc::now() + Duration::hours(state.config.session_hours);

@@ -56,9 +56,8 @@ pub async fn add_user(
     if req.username.trim().is_empty() {
         return Err(AppError::invalid("username", "a username is needed"));
     }
-    if req.password.len() < 6 {
-        return Err(AppError::invalid("password", "a password has at least 6 characters"));
-    }
+    let display = req.display_name.as_deref().unwrap_or_default();
+    crate::auth::check_password_policy(&req.password, &[req.username.as_str(), display])?;
     if req.role == Role::Department && req.department.is_none() {
         return Err(AppError::invalid("department", "a department user needs a department"));
     }
@@ -117,8 +116,8 @@ pub async fn update_user(
     if patch.display_name.as_deref().is_some_and(|n| n.trim().is_empty()) {
         return Err(AppError::invalid("display_name", "a display name cannot be empty"));
     }
-    if patch.password.as_deref().is_some_and(|p| p.len() < 6) {
-        return Err(AppError::invalid("password", "a password has at least 6 characters"));
+    if let Some(password) = &patch.password {
+        crate::auth::check_password_policy(password, &[username.as_str()])?;
     }
     principal.may(Verb::ChangeUser, &Target::Server)?;
     if username == principal.user.username {
