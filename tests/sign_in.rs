@@ -44,3 +44,22 @@ fn wrong_passwords_lock_a_username_known_or_not_and_nobody_else() {
     }
     assert_eq!(sign_in(&api, "dispatcher1", "demo1234").status, 201, "counted again from nothing");
 }
+
+/// Every answer, the console's page included, carries the security headers: scripts only from the server, no
+/// framing, no referrer, no content sniffing.
+#[test]
+fn answers_carry_the_security_headers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("server"));
+    let api = server.api();
+    let health = api.get("/health", None);
+    let page = api.send(api.http.get(format!("{}/console/", server.url)));
+    assert_eq!(page.status, 200, "the console is built before the tests (scripts/test.sh)");
+    for answer in [&health, &page] {
+        let csp = answer.header("content-security-policy").expect("a CSP");
+        assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert_eq!(answer.header("x-frame-options"), Some("DENY"));
+        assert_eq!(answer.header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(answer.header("referrer-policy"), Some("no-referrer"));
+    }
+}

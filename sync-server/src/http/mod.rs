@@ -25,7 +25,7 @@ use std::task::{Context, Poll};
 use axum::Router;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::Request;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -36,6 +36,7 @@ use protocol::ErrorCode;
 use serde::de::DeserializeOwned;
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::{AppError, AppResult};
@@ -95,9 +96,16 @@ pub fn app(state: AppState) -> Router {
             )
             .route("/", get(|| async { axum::response::Redirect::temporary("/console/") }));
     }
-    router
+    let mut router = router
         .fallback(api_not_found)
-        .layer(RequestDecompressionLayer::new().gzip(true).pass_through_unaccepted(false))
+        .layer(RequestDecompressionLayer::new().gzip(true).pass_through_unaccepted(false));
+    for (name, value) in SECURITY_HEADERS {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        ));
+    }
+    router
         .layer(axum::middleware::from_fn(drain_unread))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         // Every request gets an id (a client's own `x-request-id` is kept), in the log's spans and in the
@@ -106,6 +114,21 @@ pub fn app(state: AppState) -> Router {
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
 }
+
+/// Sent with every answer: the console's scripts, styles and data only from this server (map tiles may come
+/// from a configured tile server: images from anywhere), never inside another site's frame, no referrer
+/// leaving, no guessing of content types. (Strict-Transport-Security belongs with TLS, at the proxy that ends it.)
+const SECURITY_HEADERS: [(&str, &str); 4] = [
+    (
+        "content-security-policy",
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' blob: data: https: http:; \
+         font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; \
+         frame-ancestors 'none'",
+    ),
+    ("x-frame-options", "DENY"),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+];
 
 /// The log span of a request: method, path and request id.
 fn request_span(req: &axum::http::Request<Body>) -> tracing::Span {

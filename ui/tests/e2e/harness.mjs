@@ -277,6 +277,10 @@ export async function newPage(context) {
   page.setDefaultTimeout(15_000);
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(e.message));
+  // What the server's Content-Security-Policy blocked: a script, style or image the console needs.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) page.errors.push(m.text());
+  });
   return page;
 }
 
