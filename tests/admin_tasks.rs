@@ -2,7 +2,7 @@
 //! through the real HTTP API with real devices.
 
 use serde_json::{Value, json};
-use tiejiaoban::{Answer, Api, Device, Server};
+use tiejiaoban::{Answer, Api, Device, STRONG_PASSWORD, Server};
 
 fn expect(a: &Answer, status: u16, code: &str) {
     assert_eq!((a.status, a.code()), (status, code), "{}", a.body);
@@ -71,13 +71,13 @@ fn an_admin_manages_teams_and_users() {
     // A new password works at once; an inactive user can neither sign in nor sync.
     let phone = Device::new(&tmp.path().join("phone3"));
     phone.register(&server.url, "inspector3");
-    ok(patch(&api, "/users/inspector3", &admin, &json!({"password": "new-secret"})));
+    ok(patch(&api, "/users/inspector3", &admin, &json!({"password": STRONG_PASSWORD})));
     let sign_in =
         |password: &str| api.post("/sessions", None, &json!({"username": "inspector3", "password": password}));
-    assert_eq!(sign_in("new-secret").status, 201);
+    assert_eq!(sign_in(STRONG_PASSWORD).status, 201);
     assert_eq!(sign_in("demo1234").status, 401);
     ok(patch(&api, "/users/inspector3", &admin, &json!({"active": false})));
-    assert_eq!(sign_in("new-secret").status, 401);
+    assert_eq!(sign_in(STRONG_PASSWORD).status, 401);
     let refused = phone.run(&["sync"]);
     assert!(!refused.status.success(), "an inactive user's device is refused");
     assert_eq!(team(&ok(api.get("/teams", Some(&admin))), "三中队").unwrap()["members"], 0);

@@ -77,10 +77,16 @@ impl FromRequestParts<AppState> for Principal {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let hash = token_hash(bearer(&parts.headers).ok_or_else(AppError::unauthorized)?);
-        state
+        let address = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|axum::extract::ConnectInfo(a)| a.ip());
+        let mut principal = state
             .blocking(move |store| store.principal_by_token(&hash, chrono::Utc::now()))
             .await?
-            .ok_or_else(AppError::unauthorized)
+            .ok_or_else(AppError::unauthorized)?;
+        principal.address = address;
+        Ok(principal)
     }
 }
 

@@ -1,6 +1,7 @@
 //! The Tiejiaoban sync server as a library: `app` builds the router, `serve` runs it until shutdown.
 //! The binary in `main.rs` is a thin command line over this, and tests use it directly.
 
+pub mod audit;
 pub mod auth;
 pub mod basemaps;
 pub mod blobs;

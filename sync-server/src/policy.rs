@@ -60,11 +60,13 @@ pub enum Verb {
     SeeContact,
     /// Give a free task (点名抽查, 领导交办) to an inspector; a chief to the own team's only.
     AssignTask,
+    /// Read the audit log.
+    SeeAuditLog,
 }
 
 impl Verb {
     /// Every verb, for tests that walk the whole table.
-    pub const ALL: [Verb; 33] = [
+    pub const ALL: [Verb; 34] = [
         Verb::ReviewFinding,
         Verb::ReadCase,
         Verb::Act(CaseAction::Dispatch),
@@ -98,6 +100,7 @@ impl Verb {
         Verb::ReceiveReport,
         Verb::SeeContact,
         Verb::AssignTask,
+        Verb::SeeAuditLog,
     ];
 
     /// What the verb does, for the answer that refuses it ("may not …").
@@ -123,6 +126,7 @@ impl Verb {
             Verb::ReceiveReport => "take or read reports".into(),
             Verb::SeeContact => "see a report's caller".into(),
             Verb::AssignTask => "give tasks to this inspector".into(),
+            Verb::SeeAuditLog => "read the audit log".into(),
         }
     }
 }
@@ -251,6 +255,7 @@ impl Principal {
             | Verb::RevokeDevice
             | Verb::ImportDictionary
             | Verb::ManageBasemaps
+            | Verb::SeeAuditLog
             | Verb::SeeSyncHealth => user.role == Role::Admin,
         };
         if !by_role {
@@ -348,6 +353,7 @@ mod tests {
                 department: department.map(str::to_owned),
             },
             device_id: None,
+            address: None,
         }
     }
 
@@ -405,6 +411,7 @@ mod tests {
         ReceiveReport      -        -        Y         Y         Y        Y    -        -        -       Y
         SeeContact         -        -        -         -         -        Y    -        -        -       Y
         AssignTask         -        -        Y         -         -        Y    -        -        -       Y
+        SeeAuditLog        -        -        -         -         -        -    -        -        -       Y
     ";
 
     fn verb_name(verb: Verb) -> String {

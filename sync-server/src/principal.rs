@@ -34,4 +34,21 @@ pub struct Principal {
     pub user: User,
     /// Set when the token is a device token.
     pub device_id: Option<Uuid>,
+    /// Where the request came from (the peer's address), for the audit log; none when unknown.
+    pub address: Option<std::net::IpAddr>,
+}
+
+impl Principal {
+    /// An audit log entry of this caller doing `action` on `target`.
+    pub fn audit(&self, action: &'static str, target: impl Into<String>) -> crate::audit::AuditEntry {
+        crate::audit::AuditEntry {
+            actor: Some(self.user.username.clone()),
+            role: Some(self.user.role.to_string()),
+            action,
+            target: Some(target.into()),
+            detail: None,
+            address: self.address.map(|a| a.to_string()),
+            outcome: "ok",
+        }
+    }
 }

@@ -94,6 +94,14 @@ impl AppState {
         }
     }
 
+    /// Records a security-relevant action in the audit log. A failure to record is logged; the action,
+    /// already done, stands.
+    pub async fn audit(&self, entry: crate::db::AuditEntry) {
+        if let Err(e) = self.blocking(move |s| s.audit(&entry, chrono::Utc::now())).await {
+            tracing::error!(error = %e, "the audit log could not be written");
+        }
+    }
+
     /// Runs store work off the async runtime.
     pub async fn blocking<T, E, F>(&self, f: F) -> AppResult<T>
     where

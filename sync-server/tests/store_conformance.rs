@@ -80,7 +80,7 @@ fn device(store: &dyn Store, owner: &User) -> Principal {
         };
     let outcome = store.register_device(owner, &info, &format!("token-{}", info.id), now()).expect("register");
     assert!(matches!(outcome, RegisterOutcome::Registered));
-    Principal { user: owner.clone(), device_id: Some(info.id) }
+    Principal { user: owner.clone(), device_id: Some(info.id), address: None }
 }
 
 fn finding_body(id: Uuid, category: &str, photo: &str, lat: f64) -> String {

@@ -247,7 +247,7 @@ pub(super) fn principal_by_token(
         .query_row([token_hash], |r| Ok((row_user(r, 0)?, r.get::<_, Sql<Uuid>>(6)?.0)))
         .optional()?;
     if let Some((user, device_id)) = device {
-        return Ok(Some(Principal { user, device_id: Some(device_id) }));
+        return Ok(Some(Principal { user, device_id: Some(device_id), address: None }));
     }
     let session = conn
         .prepare_cached(&format!(
@@ -256,5 +256,5 @@ pub(super) fn principal_by_token(
         ))?
         .query_row(params![token_hash, now.timestamp()], |r| row_user(r, 0))
         .optional()?;
-    Ok(session.map(|user| Principal { user, device_id: None }))
+    Ok(session.map(|user| Principal { user, device_id: None, address: None }))
 }

@@ -14,6 +14,7 @@
 //! Beside them, each over `sql` only: `accounts`, `devices`, `blobs`, `basemaps`, `patrols`, `sync_health`, `stats_facts`.
 
 mod accounts;
+mod audit;
 mod basemaps;
 mod blobs;
 mod campaigns;
@@ -42,6 +43,7 @@ mod task_results;
 mod tasks;
 
 pub use accounts::{DepartmentView, NewUser, TeamView, UserUpdate, UserView};
+pub use audit::{AuditEntry, AuditFilter, AuditRecord};
 pub use blobs::UploadState;
 pub use cases::{ActionInput, CaseFilter, CaseMeta, CaseRequest, CaseView, GeoPoint, HistoryEntry, TaskView};
 pub use changes::ChangePage;

@@ -19,6 +19,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V13),
         M::up(V14),
         M::up(V15),
+        M::up(V16),
     ])
 }
 
@@ -475,6 +476,26 @@ CREATE TABLE attachments (
     PRIMARY KEY (owner_id, sha256)
 );
 CREATE INDEX attachments_sha ON attachments(sha256);
+"#;
+
+/// The audit log of security-relevant actions: append-only, the database itself refusing changes.
+const V16: &str = r#"
+CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    actor TEXT,
+    role TEXT,
+    action TEXT NOT NULL,
+    target TEXT,
+    detail TEXT,
+    address TEXT,
+    outcome TEXT NOT NULL
+);
+CREATE INDEX audit_log_at ON audit_log(at);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 "#;
 
 #[cfg(test)]

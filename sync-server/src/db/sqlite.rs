@@ -18,6 +18,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use uuid::Uuid;
 
 use super::accounts::{self, DepartmentView, NewUser, TeamView, UserUpdate, UserView};
+use super::audit::{self, AuditEntry, AuditFilter, AuditRecord};
 use super::basemaps;
 use super::blobs::{self, UploadState};
 use super::campaigns;
@@ -565,6 +566,14 @@ impl Store for SqliteStore {
 
     fn user_team(&self, username: &str) -> StoreResult<Option<Option<String>>> {
         reports::user_team(&self.reader(), username)
+    }
+
+    fn audit(&self, entry: &AuditEntry, now: DateTime<Utc>) -> StoreResult<()> {
+        self.write(|tx| audit::record(tx, entry, now))
+    }
+
+    fn audit_log(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditRecord>> {
+        audit::entries(&self.reader(), &self.settings.zone, filter)
     }
 
     fn basemaps(&self) -> StoreResult<Vec<Basemap>> {

@@ -6,6 +6,7 @@ use protocol::{Basemap, Campaign, DeviceInfo, Dictionary, OpResult};
 use uuid::Uuid;
 
 use super::accounts::{DepartmentView, NewUser, TeamView, UserUpdate, UserView};
+use super::audit::{AuditEntry, AuditFilter, AuditRecord};
 use super::blobs::UploadState;
 use super::cases::{ActionInput, CaseFilter, CaseMeta, CaseView};
 use super::changes::ChangePage;
@@ -158,6 +159,11 @@ pub trait Store: Send + Sync + 'static {
     fn tasks(&self, filter: &TaskFilter) -> StoreResult<Vec<TaskItem>>;
     /// A user's team; `None` when there is no such user.
     fn user_team(&self, username: &str) -> StoreResult<Option<Option<String>>>;
+
+    /// Adds an entry to the audit log (append-only).
+    fn audit(&self, entry: &AuditEntry, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Audit log entries, the newest first.
+    fn audit_log(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditRecord>>;
 
     /// The offline base maps offered, by name.
     fn basemaps(&self) -> StoreResult<Vec<Basemap>>;

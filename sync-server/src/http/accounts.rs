@@ -15,7 +15,7 @@ use protocol::{Health, RegisterRequest, RegisterResponse, SessionRequest, Sessio
 
 use super::{created, read_json};
 use crate::auth;
-use crate::db::RegisterOutcome;
+use crate::db::{AuditEntry, RegisterOutcome};
 use crate::error::{AppError, AppResult};
 use crate::principal::{Principal, User};
 use crate::state::AppState;
@@ -35,9 +35,25 @@ pub type Peer = Option<Extension<ConnectInfo<SocketAddr>>>;
 
 /// Checks a username and password; the same 401 whether the user exists or not, after the same work. Too many
 /// failures for the name or from the address are answered 429 with `Retry-After`, before any check.
-async fn check_credentials(state: &AppState, peer: Peer, username: String, password: String) -> AppResult<User> {
+async fn check_credentials(
+    state: &AppState,
+    action: &'static str,
+    peer: Peer,
+    username: String,
+    password: String,
+) -> AppResult<User> {
     let address = peer.map(|Extension(ConnectInfo(a))| a.ip());
+    let entry = |outcome: &'static str, role: Option<String>| AuditEntry {
+        actor: Some(username.chars().take(64).collect()),
+        role,
+        action,
+        target: None,
+        detail: None,
+        address: address.map(|a| a.to_string()),
+        outcome,
+    };
     if let Some(wait) = state.sign_in_guard.wait(&username, address, Instant::now()) {
+        state.audit(entry("throttled", None)).await;
         let seconds = wait.as_secs().max(1);
         return Err(AppError::api(
             protocol::ErrorCode::RateLimited,
@@ -58,9 +74,13 @@ async fn check_credentials(state: &AppState, peer: Peer, username: String, passw
         })
         .await;
     match &checked {
-        Ok(_) => state.sign_in_guard.succeeded(&username),
+        Ok(user) => {
+            state.sign_in_guard.succeeded(&username);
+            state.audit(entry("ok", Some(user.role.to_string()))).await;
+        }
         Err(e) if e.code() == protocol::ErrorCode::Unauthorized => {
             state.sign_in_guard.failed(&username, address, Instant::now());
+            state.audit(entry("refused", None)).await;
         }
         Err(_) => {}
     }
@@ -72,7 +92,7 @@ pub async fn register(State(state): State<AppState>, peer: Peer, body: Body) -> 
     if req.device.name.trim().is_empty() {
         return Err(AppError::invalid("device.name", "the device needs a name"));
     }
-    let user = check_credentials(&state, peer, req.username, req.password).await?;
+    let user = check_credentials(&state, "device.register", peer, req.username, req.password).await?;
     let token = auth::new_token("tjbd");
     let hash = auth::token_hash(&token);
     let device = req.device;
@@ -89,7 +109,7 @@ pub async fn register(State(state): State<AppState>, peer: Peer, body: Body) -> 
 
 pub async fn sign_in(State(state): State<AppState>, peer: Peer, body: Body) -> AppResult<Response> {
     let req: SessionRequest = read_json(body).await?;
-    let user = check_credentials(&state, peer, req.username, req.password).await?;
+    let user = check_credentials(&state, "sign_in", peer, req.username, req.password).await?;
     let token = auth::new_token("tjbs");
     let hash = auth::token_hash(&token);
     let expires = Utc::now() + Duration::hours(state.config.session_hours);

@@ -125,6 +125,9 @@ pub async fn upload(
         let _ = std::fs::remove_file(&path);
     })?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let mut entry = principal.audit("basemap.upload", basemap.name.clone());
+    entry.detail = Some(format!("{} bytes, sha256 {}", basemap.bytes, basemap.sha256));
+    state.audit(entry).await;
     Ok((status, Json::<Basemap>(basemap)).into_response())
 }
 
@@ -171,5 +174,6 @@ pub async fn delete(
         return Err(AppError::not_found(format!("no base map `{name}`")));
     }
     state.basemaps.remove(&name)?;
+    state.audit(principal.audit("basemap.delete", name)).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -49,6 +49,7 @@ pub async fn save(State(state): State<AppState>, principal: Principal, body: Bod
     let by = principal.user.username.clone();
     let saved = campaign.clone();
     let created = state.blocking(move |s| s.save_campaign(&saved, &by, Utc::now())).await?;
+    state.audit(principal.audit("campaign.save", campaign.id.clone())).await;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(campaign)).into_response())
 }

@@ -63,6 +63,9 @@ pub async fn coverage(
     );
     let wants_csv = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/csv"));
     if wants_csv {
+        let mut entry = principal.audit("export", "coverage CSV");
+        entry.detail = Some(format!("{} rows", rows.len()));
+        state.audit(entry).await;
         let mut r = to_csv(&rows).into_response();
         r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
         return Ok(r);

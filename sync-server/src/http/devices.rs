@@ -40,6 +40,7 @@ pub async fn revoke_device(
         .blocking(move |s| s.revoke_device(id, Utc::now()))
         .await?
         .ok_or_else(|| AppError::not_found("no such device"))?;
+    state.audit(principal.audit("device.revoke", format!("{} ({})", device.id, device.user.username))).await;
     Ok(Json(device))
 }
 

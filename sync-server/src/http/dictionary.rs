@@ -33,6 +33,7 @@ pub async fn import_dictionary(
     dict.validate()?;
     principal.may(Verb::ImportDictionary, &Target::Server)?;
     let version = state.blocking(move |s| s.import_dictionary(dict, Utc::now())).await?;
+    state.audit(principal.audit("dictionary.import", format!("version {version}"))).await;
     Ok(Json(Imported { version }))
 }
 
@@ -61,5 +62,8 @@ pub async fn import_grids(
         String::from_utf8(bytes.to_vec()).map_err(|_| AppError::bad_request("the grid file is not UTF-8 text"))?;
     let dry_run = q.dry_run.unwrap_or(false);
     let imported = state.blocking(move |s| crate::grids::import(s, &text, dry_run, Utc::now())).await?;
+    if !dry_run {
+        state.audit(principal.audit("grids.import", format!("{} grids", imported.grids))).await;
+    }
     Ok(Json(imported))
 }

@@ -1,6 +1,7 @@
 //! The HTTP API of protocol.md: routing, limits and the shared plumbing of the handlers.
 
 mod accounts;
+mod audit;
 mod basemaps;
 mod blobs;
 mod campaigns;
@@ -79,6 +80,7 @@ pub fn app(state: AppState) -> Router {
         .route("/tasks/{id}/cancel", post(cases::cancel_task))
         .route("/patrols", get(patrols::patrols))
         .route("/sync-health", get(devices::sync_health))
+        .route("/audit", get(audit::audit))
         .route("/basemaps", get(basemaps::list))
         .route("/basemaps/{name}", get(basemaps::download).put(basemaps::upload).delete(basemaps::delete))
         .route("/basemaps/{name}/tiles/{z}/{x}/{y}", get(basemaps::tile))

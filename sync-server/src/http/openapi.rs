@@ -257,6 +257,15 @@ pub const ENDPOINTS: &[Endpoint] = &[
         Some("PatrolList"),
     ),
     ("get", "/sync-health", "Rejected ops, ops per day, storage", "admin", None, 200, Some("SyncHealth")),
+    (
+        "get",
+        "/audit",
+        "The audit log, the newest first (?from&to=YYYY-MM-DD&action&actor&limit); Accept: text/csv for CSV",
+        "admin",
+        None,
+        200,
+        Some("AuditList"),
+    ),
     ("get", "/basemaps", "The offline base maps offered (MBTiles)", "signed in", None, 200, Some("BasemapList")),
     (
         "get",
@@ -322,6 +331,7 @@ fn schemas() -> Map<String, Value> {
         super::campaigns::CampaignList,
         protocol::Campaign,
         super::reports::ReportList,
+        super::audit::AuditList,
         super::reports::TaskList,
         crate::domain::reports::ReportAnswer,
         crate::domain::reports::TaskItem,

@@ -39,6 +39,7 @@ pub async fn add_team(
     }
     principal.may(Verb::AddTeam, &Target::Server)?;
     let team = state.blocking(move |s| s.add_team(&name, Utc::now())).await?;
+    state.audit(principal.audit("team.add", team.name.clone())).await;
     Ok(super::created(team))
 }
 

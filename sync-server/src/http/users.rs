@@ -80,6 +80,9 @@ pub async fn add_user(
             )?)
         })
         .await?;
+    let mut entry = principal.audit("user.add", user.username.clone());
+    entry.detail = Some(format!("role {}, team {}", user.role, user.team.as_deref().unwrap_or("-")));
+    state.audit(entry).await;
     Ok(super::created(user.info()))
 }
 
@@ -128,6 +131,27 @@ pub async fn update_user(
             return Err(AppError::invalid("role", "an admin cannot take away their own admin role"));
         }
     }
+    // What changed, for the audit log (never the password itself).
+    let mut changed: Vec<String> = Vec::new();
+    if let Some(role) = patch.role {
+        changed.push(format!("role → {role}"));
+    }
+    if let Some(team) = &patch.team {
+        changed.push(format!("team → {}", team.as_deref().unwrap_or("-")));
+    }
+    if let Some(department) = &patch.department {
+        changed.push(format!("department → {}", department.as_deref().unwrap_or("-")));
+    }
+    if let Some(active) = patch.active {
+        changed.push(if active { "enabled".into() } else { "disabled".into() });
+    }
+    if patch.password.is_some() {
+        changed.push("password changed".into());
+    }
+    if patch.display_name.is_some() {
+        changed.push("display name".into());
+    }
+    let target = username.clone();
     let blank_to_none = |v: Option<Option<String>>| v.map(|t| t.filter(|t| !t.trim().is_empty()));
     let update = crate::db::UserUpdate {
         display_name: patch.display_name.map(|n| n.trim().to_owned()),
@@ -137,9 +161,12 @@ pub async fn update_user(
         active: patch.active,
         password_hash: patch.password.as_deref().map(crate::auth::hash_password).transpose()?,
     };
-    state
+    let updated = state
         .blocking(move |s| s.update_user(&username, update, Utc::now()))
         .await?
-        .map(Json)
-        .ok_or_else(|| AppError::not_found("no such user"))
+        .ok_or_else(|| AppError::not_found("no such user"))?;
+    let mut entry = principal.audit("user.change", target);
+    entry.detail = Some(changed.join(", "));
+    state.audit(entry).await;
+    Ok(Json(updated))
 }

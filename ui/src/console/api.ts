@@ -3,6 +3,7 @@
 // session ended (expired, signed out elsewhere, user disabled) and is reported once to `onUnauthorized`.
 import type {
   ApiErrorBody,
+  AuditRecord,
   Basemap,
   Case,
   CaseActionRequest,
@@ -238,6 +239,23 @@ export function stats(query: StatsQuery): Promise<StatsResponse> {
 /** The same rows as `stats`, as the server's CSV. */
 export async function statsCsv(query: StatsQuery): Promise<Blob> {
   return (await send('GET', '/stats', { query: { ...query }, accept: 'text/csv' })).blob();
+}
+
+// --- audit log ------------------------------------------------------------------------------------------------
+
+export interface AuditQuery {
+  from?: string;
+  to?: string;
+  action?: string;
+  actor?: string;
+}
+
+export async function auditLog(query: AuditQuery): Promise<AuditRecord[]> {
+  return (await json<{ entries: AuditRecord[] }>('GET', '/audit', { query: { ...query } })).entries;
+}
+
+export async function auditCsv(query: AuditQuery): Promise<Blob> {
+  return (await send('GET', '/audit', { query: { ...query }, accept: 'text/csv' })).blob();
 }
 
 // --- place: coverage, heat map, grids ------------------------------------------------------------------------

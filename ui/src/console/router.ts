@@ -103,6 +103,12 @@ const routes: RouteRecordRaw[] = [
     component: () => import('./views/admin/SyncHealthView.vue'),
     meta: { roles: ['admin'], menu: 'console.menu.syncHealth', testid: 'menu-sync-health' },
   },
+  {
+    path: '/admin/audit',
+    name: 'audit',
+    component: () => import('./views/admin/AuditView.vue'),
+    meta: { roles: ['admin'], menu: 'console.menu.audit', testid: 'menu-audit' },
+  },
   { path: '/:rest(.*)*', redirect: '/' },
 ];
 

@@ -67,6 +67,8 @@ export type SessionResponse = api.SessionResponse;
 export type UserInfo = api.UserInfo;
 export type Location = api.Location;
 export type PhotoRef = api.PhotoRef;
+/** An entry of the audit log. */
+export type AuditRecord = api.AuditRecord;
 /** A report from another channel (12345, 领导交办, …) as the centre's intake takes and lists it. */
 export type Report = api.Report;
 export type NewReport = api.NewReport;

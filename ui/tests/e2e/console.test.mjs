@@ -1003,6 +1003,22 @@ describe('web console: one case from device report to close, role by role', () =
     assertNoPageErrors(chief);
   });
 
+  it("admin reads the audit log: the day's sign-ins, a refused one among them, and exports it as CSV", { timeout: 60_000 }, async () => {
+    const page = await openPage();
+    await signIn(page, origin, 'admin', 'admin');
+    await whileCalling(page, 'GET', /^\/audit/, () => page.getByTestId('menu-audit').click());
+    await row(page, 'audit-row', { action: 'sign_in', outcome: 'ok' }).first().waitFor();
+    // The wrong password of the sign-in step is there, refused.
+    await row(page, 'audit-row', { action: 'sign_in', outcome: 'refused' }).first().waitFor();
+    await row(page, 'audit-row', { action: 'device.revoke' }).first().waitFor();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('audit-csv').click()]);
+    const csv = readFileSync(await download.path(), 'utf8');
+    assert.match(csv, /^at,actor,role,action,target,detail,address,outcome\n/);
+    assert.match(csv, /,sign_in,/);
+    await shot(page, 'console-audit');
+    assertNoPageErrors(page);
+  });
+
   it("dispatcher1's map of open cases, each coloured by how close its deadline is, opens a case's drawer", { timeout: 60_000 }, async () => {
     const page = await openPage();
     await signIn(page, origin, 'dispatcher1', 'dispatcher');

@@ -1,0 +1,92 @@
+//! `GET /api/v1/audit` (admin): the audit log, filtered by period, action and actor; CSV on `Accept: text/csv`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use super::extract::Query;
+use super::{Period, period};
+use crate::db::{AuditFilter, AuditRecord};
+use crate::error::{AppError, AppResult};
+use crate::policy::{Target, Verb};
+use crate::principal::Principal;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct AuditQuery {
+    from: Option<String>,
+    to: Option<String>,
+    action: Option<String>,
+    actor: Option<String>,
+    limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct AuditList {
+    entries: Vec<AuditRecord>,
+}
+
+const MAX_ENTRIES: u32 = 10_000;
+
+fn text(v: &Option<String>) -> Option<String> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
+}
+
+/// A CSV field, quoted when it needs to be.
+fn field(v: &str) -> String {
+    if v.contains([',', '"', '\n', '\r']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v.to_owned() }
+}
+
+fn to_csv(entries: &[AuditRecord]) -> String {
+    let mut out = String::from("at,actor,role,action,target,detail,address,outcome\n");
+    for e in entries {
+        let cells = [
+            e.at.to_rfc3339(),
+            e.actor.clone().unwrap_or_default(),
+            e.role.clone().unwrap_or_default(),
+            e.action.clone(),
+            e.target.clone().unwrap_or_default(),
+            e.detail.clone().unwrap_or_default(),
+            e.address.clone().unwrap_or_default(),
+            e.outcome.clone(),
+        ];
+        out.push_str(&cells.iter().map(|c| field(c)).collect::<Vec<_>>().join(","));
+        out.push('\n');
+    }
+    out
+}
+
+pub async fn audit(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    Query(q): Query<AuditQuery>,
+) -> AppResult<Response> {
+    principal.may(Verb::SeeAuditLog, &Target::Server)?;
+    let (start, end) = match (&q.from, &q.to) {
+        (None, None) => (None, None),
+        _ => {
+            let Period { start, end, .. } = period(&q.from, &q.to, &state.config.zone)?;
+            (Some(start), Some(end))
+        }
+    };
+    let limit = match q.limit {
+        None => 1000,
+        Some(n) if (1..=MAX_ENTRIES).contains(&n) => n,
+        Some(_) => return Err(AppError::invalid("limit", format!("limit is 1 to {MAX_ENTRIES}"))),
+    };
+    let filter = AuditFilter { from: start, to: end, action: text(&q.action), actor: text(&q.actor), limit };
+    let entries = state.blocking(move |s| s.audit_log(&filter)).await?;
+    let wants_csv = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/csv"));
+    if wants_csv {
+        let mut entry = principal.audit("export", "audit log CSV");
+        entry.detail = Some(format!("{} rows", entries.len()));
+        state.audit(entry).await;
+        let mut r = to_csv(&entries).into_response();
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+        return Ok(r);
+    }
+    Ok(Json(AuditList { entries }).into_response())
+}
