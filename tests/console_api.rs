@@ -52,10 +52,10 @@ fn console_extensions_answer_by_role() {
         422
     );
     let guessable =
-        api.post("/users", Some(&admin), &json!({"username": "x", "password": "demo123456", "role": "inspector"}));
+        api.post("/users", Some(&admin), &json!({"username": "xu", "password": "demo123456", "role": "inspector"}));
     assert_eq!((guessable.status, guessable.body["error"]["details"]["field"].as_str()), (422, Some("password")));
     assert_eq!(
-        api.post("/users", Some(&chief), &json!({"username": "y", "password": STRONG_PASSWORD, "role": "inspector"}))
+        api.post("/users", Some(&chief), &json!({"username": "yu", "password": STRONG_PASSWORD, "role": "inspector"}))
             .status,
         403
     );

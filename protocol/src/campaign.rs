@@ -45,8 +45,8 @@ impl Campaign {
         if !is_campaign_id(&self.id) {
             return Err(FieldError::new("id", "a campaign's id is 1 to 64 of a-z, 0-9, - and _"));
         }
-        if self.name.trim().is_empty() {
-            return Err(FieldError::new("name", "a campaign needs a name"));
+        if self.name.trim().is_empty() || self.name.chars().count() > 100 {
+            return Err(FieldError::new("name", "a campaign needs a name of at most 100 characters"));
         }
         if self.categories.is_empty() {
             return Err(FieldError::new("categories", "a campaign names at least one category"));

@@ -92,6 +92,9 @@ pub async fn register(State(state): State<AppState>, peer: Peer, body: Body) -> 
     if req.device.name.trim().is_empty() {
         return Err(AppError::invalid("device.name", "the device needs a name"));
     }
+    super::at_most("device.name", &req.device.name, 100)?;
+    super::at_most("device.platform", &req.device.platform, 100)?;
+    super::at_most("device.app_version", &req.device.app_version, 100)?;
     let user = check_credentials(&state, "device.register", peer, req.username, req.password).await?;
     let token = auth::new_token("tjbd");
     let hash = auth::token_hash(&token);

@@ -10,7 +10,7 @@ use protocol::{CaseState, FindingState, is_case_no, is_sha256_hex};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::read_json;
+use super::{MAX_NOTE_CHARS, at_most, read_json};
 use crate::db::{ActionInput, CaseFilter, CaseView, Decision, ReviewItem};
 use crate::domain::lifecycle::CaseAction;
 use crate::error::{AppError, AppResult};
@@ -61,6 +61,7 @@ pub async fn review_finding(
     let meta =
         state.blocking(move |s| s.finding_meta(id)).await?.ok_or_else(|| AppError::not_found("no such finding"))?;
     let req: ReviewRequest = read_json(body).await?;
+    at_most("reason", req.reason.as_deref().unwrap_or_default(), MAX_NOTE_CHARS)?;
     let decision = match req.decision.as_str() {
         "approve" => {
             if let Some(code) = text(&req.category) {
@@ -189,6 +190,7 @@ pub async fn case_action(
     let action = CaseAction::parse(&req.action)
         .ok_or_else(|| AppError::invalid("action", format!("`{}` is not a case action", req.action)))?;
     let note = text(&req.note);
+    at_most("note", note.as_deref().unwrap_or_default(), MAX_NOTE_CHARS)?;
     let needs_note =
         matches!(action, CaseAction::Return | CaseAction::Extend | CaseAction::Void | CaseAction::Supervise)
             || action.is_request()
@@ -270,6 +272,7 @@ async fn change_task(
         crate::db::TaskChange::Cancel
     };
     let note = text(&req.note);
+    at_most("note", note.as_deref().unwrap_or_default(), MAX_NOTE_CHARS)?;
     let case = state
         .blocking(move |s| s.task_case(id))
         .await?

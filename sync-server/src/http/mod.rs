@@ -100,7 +100,8 @@ pub fn app(state: AppState) -> Router {
     }
     let mut router = router
         .fallback(api_not_found)
-        .layer(RequestDecompressionLayer::new().gzip(true).pass_through_unaccepted(false));
+        .layer(RequestDecompressionLayer::new().gzip(true).pass_through_unaccepted(false))
+        .layer(axum::middleware::from_fn(check_body_headers));
     for (name, value) in SECURITY_HEADERS {
         router = router.layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static(name),
@@ -251,6 +252,54 @@ pub(crate) fn created<T: serde::Serialize>(value: T) -> axum::response::Response
 
 /// The `from` and `to` days of a period (both required, `to` not before `from`), and its bounds in time: from
 /// the start of `from` to the end of `to`, in the server's zone.
+/// Whether a request's body is JSON: every write but photos, base map files and grid files.
+fn takes_json(path: &str) -> bool {
+    path.starts_with("/api/v1/")
+        && !path.starts_with("/api/v1/blobs/")
+        && !path.starts_with("/api/v1/basemaps/")
+        && path != "/api/v1/grids"
+}
+
+/// Before any body is read: a Content-Encoding other than gzip (the one the server decodes) is 415, and so is a
+/// JSON endpoint's body declared as something other than JSON (no Content-Type is taken as JSON). Both with
+/// the contract's error body.
+async fn check_body_headers(request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let value = |name| {
+        headers.get(name).map(|v: &axum::http::HeaderValue| v.to_str().unwrap_or("?").trim().to_ascii_lowercase())
+    };
+    if let Some(encoding) = value(header::CONTENT_ENCODING)
+        && !matches!(encoding.as_str(), "gzip" | "identity" | "")
+    {
+        return AppError::unsupported(format!("Content-Encoding `{encoding}` is not taken: send gzip or nothing"))
+            .into_response();
+    }
+    let writes =
+        matches!(*request.method(), axum::http::Method::POST | axum::http::Method::PUT | axum::http::Method::PATCH);
+    if writes
+        && takes_json(request.uri().path())
+        && let Some(content_type) = value(header::CONTENT_TYPE)
+    {
+        let essence = content_type.split(';').next().unwrap_or_default().trim().to_owned();
+        if essence != "application/json" && !essence.ends_with("+json") {
+            return AppError::unsupported(format!("this endpoint takes application/json, not `{essence}`"))
+                .into_response();
+        }
+    }
+    next.run(request).await
+}
+
+/// Refuses a stored text beyond its documented limit (README, "Limits"), counted in characters.
+pub(super) fn at_most(field: &str, value: &str, max: usize) -> AppResult<()> {
+    if value.chars().count() > max {
+        return Err(AppError::invalid(field, format!("{field} is longer than {max} characters")));
+    }
+    Ok(())
+}
+
+/// The longest note, reason or description kept.
+pub(super) const MAX_NOTE_CHARS: usize = protocol::finding::MAX_DESCRIPTION_CHARS;
+
 pub(super) struct Period {
     pub from: chrono::NaiveDate,
     pub to: chrono::NaiveDate,

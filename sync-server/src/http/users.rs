@@ -47,15 +47,27 @@ pub struct NewUserRequest {
 }
 
 /// `POST /api/v1/users` (extension, admin): adds a user; the team is created when new.
+/// Longest display name.
+const MAX_NAME_CHARS: usize = 64;
+/// Longest team name (as `POST /teams` takes).
+pub(super) const MAX_TEAM_CHARS: usize = 40;
+
+/// A username: 2 to 64 of A-Z, a-z, 0-9, `.`, `_` and `-` (it names a user in paths and logs).
+fn is_username(s: &str) -> bool {
+    (2..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
 pub async fn add_user(
     State(state): State<AppState>,
     principal: Principal,
     body: axum::body::Body,
 ) -> AppResult<axum::response::Response> {
     let req: NewUserRequest = super::read_json(body).await?;
-    if req.username.trim().is_empty() {
-        return Err(AppError::invalid("username", "a username is needed"));
+    if !is_username(&req.username) {
+        return Err(AppError::invalid("username", "a username is 2 to 64 of A-Z, a-z, 0-9, `.`, `_` and `-`"));
     }
+    super::at_most("display_name", req.display_name.as_deref().unwrap_or_default(), MAX_NAME_CHARS)?;
+    super::at_most("team", req.team.as_deref().unwrap_or_default(), MAX_TEAM_CHARS)?;
     let display = req.display_name.as_deref().unwrap_or_default();
     crate::auth::check_password_policy(&req.password, &[req.username.as_str(), display])?;
     if req.role == Role::Department && req.department.is_none() {
@@ -119,6 +131,8 @@ pub async fn update_user(
     if patch.display_name.as_deref().is_some_and(|n| n.trim().is_empty()) {
         return Err(AppError::invalid("display_name", "a display name cannot be empty"));
     }
+    super::at_most("display_name", patch.display_name.as_deref().unwrap_or_default(), MAX_NAME_CHARS)?;
+    super::at_most("team", patch.team.clone().flatten().as_deref().unwrap_or_default(), MAX_TEAM_CHARS)?;
     if let Some(password) = &patch.password {
         crate::auth::check_password_policy(password, &[username.as_str()])?;
     }
