@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use tiejiaoban::{CutProxy, Device, Server, fixture};
+use tiejiaoban::{CutProxy, Device, Server};
 
 fn main() {
     let n: usize = std::env::var("WIRE_FINDINGS").ok().and_then(|v| v.parse().ok()).unwrap_or(40);
