@@ -68,6 +68,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Where photos are kept: `None`, packs in the data directory; `s3://BUCKET[/PREFIX]`, object storage.
     pub blobs: Option<String>,
+    /// Served over TLS (answers then carry Strict-Transport-Security).
+    pub tls: bool,
     /// Largest photo taken, announced as `max_blob_bytes`.
     pub max_blob_bytes: u64,
     /// Largest offline base map package taken (`PUT /basemaps/{name}`).
@@ -95,6 +97,7 @@ impl Config {
         Config {
             data_dir: data_dir.into(),
             blobs: None,
+            tls: false,
             max_blob_bytes: protocol::DEFAULT_MAX_BLOB_BYTES,
             // A district's raster tiles to zoom 18 are a few hundred megabytes; a city's, a few gigabytes.
             max_basemap_bytes: 8 << 30,

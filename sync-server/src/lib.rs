@@ -37,6 +37,31 @@ pub async fn serve(
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
 
+/// The certificate chain and key (PEM files) of `serve --tls-cert --tls-key`, read and checked.
+pub async fn tls_config(cert: &std::path::Path, key: &std::path::Path) -> std::io::Result<TlsConfig> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    TlsConfig::from_pem_file(cert, key).await
+}
+
+pub use axum_server::tls_rustls::RustlsConfig as TlsConfig;
+
+/// Serves the API over TLS until `shutdown` resolves, then finishes the requests under way (at most 30 s).
+pub async fn serve_tls(
+    listener: std::net::TcpListener,
+    state: AppState,
+    tls: TlsConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let handle = axum_server::Handle::new();
+    let stopping = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stopping.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
+    });
+    let app = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum_server::from_tcp_rustls(listener, tls)?.handle(handle).serve(app).await
+}
+
 /// Resolves on SIGTERM or Ctrl-C.
 pub async fn shutdown_signal() {
     let ctrl_c = async {

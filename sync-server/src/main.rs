@@ -50,6 +50,12 @@ enum Command {
         /// object storage (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ALLOW_HTTP).
         #[arg(long)]
         blobs: Option<String>,
+        /// Serve HTTPS with this certificate chain (PEM); with --tls-key. Answers then carry HSTS.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Manages users.
     User {
@@ -167,7 +173,18 @@ fn describe(e: impl Into<AppError>) -> String {
 
 fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Serve { data, listen, demo, timezone, max_blob_bytes, session_hours, console, blobs } => {
+        Command::Serve {
+            data,
+            listen,
+            demo,
+            timezone,
+            max_blob_bytes,
+            session_hours,
+            console,
+            blobs,
+            tls_cert,
+            tls_key,
+        } => {
             let zone = Zone::parse(&timezone)
                 .ok_or_else(|| format!("--timezone: `{timezone}` is neither `host` nor an offset like +08:00"))?;
             let mut config = Config::new(data);
@@ -179,8 +196,10 @@ fn run(cli: Cli) -> Result<(), String> {
                 sync_server::blobs::object::BucketUrl::parse(url).map_err(|e| format!("--blobs: {e}"))?;
             }
             config.blobs = blobs;
+            config.tls = tls_cert.is_some();
             let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-            runtime.block_on(serve(config, listen, demo))
+            let tls = tls_cert.zip(tls_key);
+            runtime.block_on(serve(config, listen, demo, tls))
         }
         Command::User { command: UserCommand::Add { data, username, password, role, team, department, name } } => {
             let role = Role::parse(&role).ok_or_else(|| {
@@ -282,7 +301,7 @@ fn default_console_dir() -> Option<PathBuf> {
     candidates.into_iter().find(|p| p.join("index.html").is_file())
 }
 
-async fn serve(config: Config, listen: String, demo: bool) -> Result<(), String> {
+async fn serve(config: Config, listen: String, demo: bool, tls: Option<(PathBuf, PathBuf)>) -> Result<(), String> {
     let listener =
         tokio::net::TcpListener::bind(&listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
@@ -303,12 +322,31 @@ async fn serve(config: Config, listen: String, demo: bool) -> Result<(), String>
         }
     }
     eprintln!("photos: {}", state.photos.describe());
-    println!("listening on http://{addr}");
+    let tls = match tls {
+        Some((cert, key)) => Some(
+            sync_server::tls_config(&cert, &key)
+                .await
+                .map_err(|e| format!("--tls-cert {} / --tls-key {}: {e}", cert.display(), key.display()))?,
+        ),
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("listening on {scheme}://{addr}");
     if console.is_some() {
-        println!("console at http://{addr}/console/");
+        println!("console at {scheme}://{addr}/console/");
     }
     let _ = std::io::stdout().flush();
-    sync_server::serve(listener, state, sync_server::shutdown_signal()).await.map_err(|e| e.to_string())?;
+    match tls {
+        Some(tls) => {
+            let listener = listener.into_std().map_err(|e| e.to_string())?;
+            sync_server::serve_tls(listener, state, tls, sync_server::shutdown_signal())
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        None => {
+            sync_server::serve(listener, state, sync_server::shutdown_signal()).await.map_err(|e| e.to_string())?;
+        }
+    }
     eprintln!("stopped");
     Ok(())
 }

@@ -102,6 +102,12 @@ pub fn app(state: AppState) -> Router {
         .fallback(api_not_found)
         .layer(RequestDecompressionLayer::new().gzip(true).pass_through_unaccepted(false))
         .layer(axum::middleware::from_fn(check_body_headers));
+    if state.config.tls {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        ));
+    }
     for (name, value) in SECURITY_HEADERS {
         router = router.layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static(name),
