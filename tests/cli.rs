@@ -41,13 +41,14 @@ fn user_add_works_on_a_fresh_data_directory_and_checks_its_input() {
         "--username",
         "hw",
         "--password",
-        STRONG_PASSWORD,
+        "pw",
         "--role",
         "department",
         "--department",
         "HW",
     ]);
     assert!(out.status.success(), "a department of the default dictionary: {}", stderr(&out));
+    assert!(stderr(&out).contains("warning: --password"), "a weak password is taken with a warning: {}", stderr(&out));
 
     for (args, expect) in [
         (vec!["--username", "x", "--password", STRONG_PASSWORD, "--role", "boss"], "--role"),
@@ -56,8 +57,6 @@ fn user_add_works_on_a_fresh_data_directory_and_checks_its_input() {
             "NOPE",
         ),
         (vec!["--username", "wang", "--password", STRONG_PASSWORD, "--role", "inspector"], "exists"),
-        (vec!["--username", "li", "--password", "pw", "--role", "inspector"], "--password: a password has at least 10"),
-        (vec!["--username", "li", "--password", "password123", "--role", "inspector"], "too easy to guess"),
     ] {
         let mut full = vec!["user", "add", "--data", data_s];
         full.extend(args);
@@ -72,6 +71,8 @@ fn user_add_works_on_a_fresh_data_directory_and_checks_its_input() {
     let a = server.api().post("/sessions", None, &json!({"username": "wang", "password": STRONG_PASSWORD}));
     assert_eq!(a.status, 201);
     assert_eq!(a.body["user"]["team"], "三中队");
+    let weak = server.api().post("/sessions", None, &json!({"username": "hw", "password": "pw"}));
+    assert_eq!(weak.status, 201, "the operator's choice stands");
 }
 
 #[test]
