@@ -94,6 +94,19 @@ impl Case {
     }
 }
 
+/// A resumable upload's chunk of three bytes with the given offset and length headers.
+fn patch_case(what: &'static str, path: &str, offset: &str, length: &str) -> Case {
+    Case {
+        headers: vec![
+            ("content-type", "application/offset+octet-stream".into()),
+            ("upload-offset", offset.into()),
+            ("upload-length", length.into()),
+        ],
+        body: b"abc".to_vec(),
+        ..json_case(what, "PATCH", path, Token::Device, json!(null))
+    }
+}
+
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     e.write_all(bytes).unwrap();
@@ -222,36 +235,9 @@ fn hostile_input_gets_a_clean_4xx_and_changes_nothing() {
         // Photos: hashes and offsets.
         Case { headers: vec![("content-type", "image/jpeg".into())], body: photo.clone(), ..json_case("bytes under another photo's name", "PUT", &blob, Token::Device, json!(null)) }
             .expect(422, "hash_mismatch"),
-        Case {
-            headers: vec![
-                ("content-type", "application/offset+octet-stream".into()),
-                ("upload-offset", "500".into()),
-                ("upload-length", "100".into()),
-            ],
-            body: b"abc".to_vec(),
-            ..json_case("an offset beyond the end", "PATCH", &blob, Token::Device, json!(null))
-        }
-        .field("Upload-Offset"),
-        Case {
-            headers: vec![
-                ("content-type", "application/offset+octet-stream".into()),
-                ("upload-offset", "-1".into()),
-                ("upload-length", "100".into()),
-            ],
-            body: b"abc".to_vec(),
-            ..json_case("a negative offset", "PATCH", &blob, Token::Device, json!(null))
-        }
-        .field("Upload-Offset"),
-        Case {
-            headers: vec![
-                ("content-type", "application/offset+octet-stream".into()),
-                ("upload-offset", "0".into()),
-                ("upload-length", "99999999999999999999999".into()),
-            ],
-            body: b"abc".to_vec(),
-            ..json_case("a length beyond u64", "PATCH", &blob, Token::Device, json!(null))
-        }
-        .field("Upload-Length"),
+        patch_case("an offset beyond the end", &blob, "500", "100").field("Upload-Offset"),
+        patch_case("a negative offset", &blob, "-1", "100").field("Upload-Offset"),
+        patch_case("a length beyond u64", &blob, "0", "99999999999999999999999").field("Upload-Length"),
     ];
     assert!(cases.len() >= 40, "{} cases", cases.len());
 

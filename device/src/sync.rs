@@ -181,16 +181,7 @@ impl SyncClient {
     /// The offline base maps the server offers.
     pub async fn basemaps(&self, store: &impl StoreAccess) -> DeviceResult<Vec<protocol::Basemap>> {
         let account = store.with(|s| s.require_account())?;
-        let response = self
-            .http
-            .get(format!("{}/basemaps", self.base))
-            .bearer_auth(&account.token)
-            .send()
-            .await
-            .map_err(unreachable)?;
-        if !response.status().is_success() {
-            return Err(error_of(response).await);
-        }
+        let response = self.get(&account, "/basemaps").await?;
         Ok(response.json::<protocol::BasemapList>().await.map_err(unreachable)?.basemaps)
     }
 
@@ -399,10 +390,11 @@ impl SyncClient {
         response.json().await.map_err(unreachable)
     }
 
-    async fn fetch_blob(&self, account: &Account, sha256: &str) -> DeviceResult<Vec<u8>> {
+    /// A signed-in GET of `path` (under `/api/v1`); a failure status is the server's error.
+    async fn get(&self, account: &Account, path: &str) -> DeviceResult<reqwest::Response> {
         let response = self
             .http
-            .get(format!("{}/blobs/{sha256}", self.base))
+            .get(format!("{}{path}", self.base))
             .bearer_auth(&account.token)
             .send()
             .await
@@ -410,6 +402,11 @@ impl SyncClient {
         if !response.status().is_success() {
             return Err(error_of(response).await);
         }
+        Ok(response)
+    }
+
+    async fn fetch_blob(&self, account: &Account, sha256: &str) -> DeviceResult<Vec<u8>> {
+        let response = self.get(account, &format!("/blobs/{sha256}")).await?;
         Ok(response.bytes().await.map_err(unreachable)?.to_vec())
     }
 
