@@ -34,9 +34,22 @@ fn text(v: &Option<String>) -> Option<String> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
 }
 
-/// A CSV field, quoted when it needs to be.
+/// A CSV field, quoted when it needs to be. A cell a spreadsheet would take as a formula (a name tried at sign-in
+/// can be anything, `=HYPERLINK(…)` included) is kept as text by a leading apostrophe.
 fn field(v: &str) -> String {
-    if v.contains([',', '"', '\n', '\r']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v.to_owned() }
+    let v = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{v}") } else { v.to_owned() };
+    if v.contains([',', '"', '\n', '\r']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formulas_stay_text_and_commas_quotes() {
+        assert_eq!(super::field("=HYPERLINK(\"http://x\")"), "\"'=HYPERLINK(\"\"http://x\"\")\"");
+        assert_eq!(super::field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(super::field("a,b"), "\"a,b\"");
+        assert_eq!(super::field("chief1"), "chief1");
+    }
 }
 
 fn to_csv(entries: &[AuditRecord]) -> String {
