@@ -176,6 +176,17 @@ fn a_hotline_report_is_confirmed_on_the_phone_and_runs_to_a_closed_case() {
     let direct = status(api.post("/reports", Some(&dispatcher), &direct), 201)["report"].clone();
     assert_eq!(direct["state"], "filed");
     assert!(direct["case_no"].is_string() && direct["task_id"].is_null(), "{direct}");
+    // Its 核查 goes to an inspector of its grid (210103003: inspector3), not to the dispatcher who took it.
+    let direct_case = direct["case_no"].as_str().unwrap();
+    let act_on = |body: Value| status(api.post(&format!("/cases/{direct_case}/actions"), Some(&sw), &body), 200);
+    act_on(json!({"action": "accept"}));
+    let fixed = photo(&api, &sw, "orientation-portrait-3.jpg");
+    let handled = act_on(json!({"action": "handle", "note": "已处理", "photos": [fixed["sha256"]]}));
+    let verifier = handled["tasks"].as_array().and_then(|t| t.last()).map(|t| t["assignee"].clone());
+    let verifier = verifier.unwrap_or_else(|| {
+        status(api.get(&format!("/cases/{direct_case}"), Some(&dispatcher)), 200)["tasks"][0]["assignee"].clone()
+    });
+    assert_eq!(verifier, "inspector3");
 
     // 按时核实率, by hand: inspector1 and inspector2 each had one 核实 task, both done before the deadline.
     let from = (chrono::Local::now() - chrono::Duration::days(1)).format("%Y-%m-%d").to_string();
@@ -217,6 +228,10 @@ fn bad_reports_and_tasks_are_refused_naming_the_field_and_change_nothing() {
         expect(&post(body), 422, "invalid", Some(field));
     }
     expect(&post(json!({"id": uuid(), "channel": "fax", "location": here.clone()})), 422, "invalid", None);
+    // A finding's id is taken: a report under it would file a second record with it.
+    let finding = phone.report("E0102", 41.7968, "orientation-landscape-1.jpg");
+    phone.ok(&["sync"]);
+    expect(&post(json!({"id": finding, "channel": "hotline", "location": here.clone()})), 409, "conflict", None);
     expect(
         &api.post("/reports", Some(&inspector), &json!({"id": uuid(), "channel": "hotline", "location": here.clone()})),
         403,

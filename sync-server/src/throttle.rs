@@ -25,6 +25,9 @@ const MAX_ENTRIES: usize = 100_000;
 #[derive(Debug, Clone, Copy)]
 struct Count {
     failures: u32,
+    /// Checks admitted and not yet settled: counted as failures until they end, so that guesses sent all at
+    /// once get no more tries than guesses sent one by one.
+    in_flight: u32,
     last: Instant,
     locked_until: Option<Instant>,
 }
@@ -53,15 +56,51 @@ impl SignInGuard {
             .max()
     }
 
+    /// Admits one password check, or says how long to wait. An admitted check must be settled with `failed`
+    /// or `succeeded`; while it runs it counts against the free tries.
+    pub fn admit(&self, username: &str, address: Option<IpAddr>, now: Instant) -> Result<(), Duration> {
+        if let Some(wait) = self.wait(username, address, now) {
+            return Err(wait);
+        }
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let keys = keys(username, address);
+        let busy = keys.iter().any(|(key, free)| {
+            key.as_ref()
+                .and_then(|k| counts.get(k))
+                .is_some_and(|c| now.duration_since(c.last) < FORGET_AFTER && c.failures + c.in_flight >= *free)
+        });
+        if busy {
+            // The last free tries are being checked right now: a moment, and the answer is known.
+            return Err(Duration::from_secs(1));
+        }
+        for (key, _) in keys {
+            let Some(key) = key else { continue };
+            let fresh = Count { failures: 0, in_flight: 0, last: now, locked_until: None };
+            counts.entry(key).or_insert(fresh).in_flight += 1;
+        }
+        Ok(())
+    }
+
+    fn settle(counts: &mut HashMap<String, Count>, key: &str) {
+        if let Some(c) = counts.get_mut(key) {
+            c.in_flight = c.in_flight.saturating_sub(1);
+        }
+    }
+
     /// Counts a wrong password (or an unknown user); locks what has failed too often.
     pub fn failed(&self, username: &str, address: Option<IpAddr>, now: Instant) {
         let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         if counts.len() >= MAX_ENTRIES {
             counts.retain(|_, c| now.duration_since(c.last) < FORGET_AFTER);
         }
+        if counts.len() >= MAX_ENTRIES {
+            // Still full within the hour: keep what is locked or being checked, forget the rest.
+            counts.retain(|_, c| c.in_flight > 0 || c.locked_until.is_some_and(|u| u > now));
+        }
         for (key, free) in keys(username, address) {
             let Some(key) = key else { continue };
-            let fresh = Count { failures: 0, last: now, locked_until: None };
+            Self::settle(&mut counts, &key);
+            let fresh = Count { failures: 0, in_flight: 0, last: now, locked_until: None };
             let count = counts.entry(key).or_insert(fresh);
             if now.duration_since(count.last) >= FORGET_AFTER {
                 *count = fresh;
@@ -75,10 +114,26 @@ impl SignInGuard {
         }
     }
 
-    /// A right password: the username's count ends.
-    pub fn succeeded(&self, username: &str) {
+    /// A right password: the username's count ends (the address's check is settled, not forgiven).
+    pub fn succeeded(&self, username: &str, address: Option<IpAddr>) {
         let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        counts.remove(&format!("user:{}", username.trim().to_lowercase()));
+        let [(user, _), (addr, _)] = keys(username, address);
+        if let Some(user) = user {
+            counts.remove(&user);
+        }
+        if let Some(addr) = addr {
+            Self::settle(&mut counts, &addr);
+        }
+    }
+
+    /// A check that ended without an answer on the password (the store failed): settled, not counted.
+    pub fn abandoned(&self, username: &str, address: Option<IpAddr>) {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        for (key, _) in keys(username, address) {
+            if let Some(key) = key {
+                Self::settle(&mut counts, &key);
+            }
+        }
     }
 }
 
@@ -114,7 +169,7 @@ mod tests {
         for _ in 0..4 {
             guard.failed("admin", None, t0);
         }
-        guard.succeeded("admin");
+        guard.succeeded("admin", None);
         guard.failed("admin", None, t0);
         assert_eq!(guard.wait("admin", None, t0), None);
         for _ in 0..3 {
@@ -122,6 +177,23 @@ mod tests {
         }
         guard.failed("admin", None, t0 + FORGET_AFTER);
         assert_eq!(guard.wait("admin", None, t0 + FORGET_AFTER), None, "the old failures were forgotten");
+    }
+
+    #[test]
+    fn guesses_sent_at_once_get_no_more_tries_than_guesses_sent_one_by_one() {
+        let guard = SignInGuard::default();
+        let t0 = Instant::now();
+        let admitted = (0..50).filter(|_| guard.admit("chief1", None, t0).is_ok()).count();
+        assert_eq!(admitted as u32, USER_FAILURES, "five checks at once, the rest wait");
+        for _ in 0..admitted {
+            guard.failed("chief1", None, t0);
+        }
+        assert_eq!(guard.admit("chief1", None, t0), Err(FIRST_WAIT));
+        // A right password among them settles its check and ends the count.
+        let other = SignInGuard::default();
+        other.admit("admin", None, t0).unwrap();
+        other.succeeded("admin", None);
+        assert!(other.admit("admin", None, t0).is_ok());
     }
 
     #[test]

@@ -131,6 +131,8 @@ pub(super) fn photo_use(conn: &Connection, sha256: &str, user: &User) -> StoreRe
         in_a_task_of_caller: exists(
             "SELECT EXISTS (SELECT 1 FROM tasks t JOIN case_photos p ON p.case_no = t.case_no
              WHERE t.assignee_id = ?2 AND p.sha256 = ?1)
+             OR EXISTS (SELECT 1 FROM tasks t JOIN findings f ON f.case_no = t.case_no
+                        JOIN finding_photos p ON p.finding = f.seq WHERE t.assignee_id = ?2 AND p.sha256 = ?1)
              OR EXISTS (SELECT 1 FROM tasks t JOIN attachments a ON a.owner_id = t.report_id
              WHERE t.assignee_id = ?2 AND a.sha256 = ?1)",
             &[&sha256, &me],

@@ -128,6 +128,11 @@ pub(super) fn receive_report(
         let report = report(tx, &settings.zone, input.id)?.ok_or_else(|| StoreError::internal("report vanished"))?;
         return Ok((report, false));
     }
+    let finding_held: bool =
+        tx.query_row("SELECT EXISTS (SELECT 1 FROM findings WHERE id = ?1)", [&id], |r| r.get(0))?;
+    if finding_held {
+        return Err(StoreError::conflict(format!("{id} is already the id of a finding")));
+    }
     if let Some(code) = input.category() {
         known_category(dict, code, "category").map_err(|e| StoreError::invalid("category", e.message))?;
     }

@@ -110,10 +110,14 @@ pub(super) fn complete_task(
             serde_json::to_string(&photos).unwrap_or_default()
         ],
     )?;
+    if kind != TaskType::Verify {
+        // The centre reads the photos of a 核实 or free task's result, whatever it was.
+        reports::attach(tx, &t.task_id.to_string(), &photos)?;
+    }
     match (kind, case_no, settle) {
         (TaskType::Verify, Some(case_no), _) => verified(tx, settings, user, now, t, &case_no, &photos)?,
         (TaskType::Confirm, _, Some(plan)) => reports::settle(tx, settings, dict, user, plan, t, now)?,
-        _ => reports::attach(tx, &t.task_id.to_string(), &photos)?,
+        _ => {}
     }
     Ok(Ok(OpResult {
         seq,

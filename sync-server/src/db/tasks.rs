@@ -88,7 +88,10 @@ pub(super) fn assign_verification(
         [case_no],
         |r| r.get(0),
     )?;
-    let assignee = if reachable(tx, &reporter)? {
+    // A report filed at once by the centre has a console user as its reporter: not one who goes on site.
+    let role: String = tx.query_row("SELECT role FROM users WHERE id = ?1", [&reporter], |r| r.get(0))?;
+    let on_site = verifies_on_the_spot(stored(&role)?);
+    let assignee = if on_site && reachable(tx, &reporter)? {
         reporter.clone()
     } else {
         grid_inspector(tx, dict, case_no)?.unwrap_or(reporter)
@@ -246,5 +249,8 @@ pub(super) fn change_task(
 
 /// The case of a verification task, for the permission check; `None` when there is no such task.
 pub(super) fn task_case(conn: &Connection, task_id: Uuid) -> StoreResult<Option<String>> {
-    Ok(conn.query_row("SELECT case_no FROM tasks WHERE id = ?1", [task_id.to_string()], |r| r.get(0)).optional()?)
+    // A task that is not a case's (核实, a free task) is no verification task.
+    let case_no: Option<Option<String>> =
+        conn.query_row("SELECT case_no FROM tasks WHERE id = ?1", [task_id.to_string()], |r| r.get(0)).optional()?;
+    Ok(case_no.flatten())
 }

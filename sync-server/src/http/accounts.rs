@@ -52,8 +52,13 @@ async fn check_credentials(
         address: address.map(|a| a.to_string()),
         outcome,
     };
-    if let Some(wait) = state.sign_in_guard.wait(&username, address, Instant::now()) {
-        state.audit(entry("throttled", None)).await;
+    // A name longer than any username is no user's: the same answer, and nothing kept of it.
+    if username.chars().count() > 64 {
+        return Err(AppError::api(protocol::ErrorCode::Unauthorized, "wrong username or password"));
+    }
+    // Throttled requests are not logged one by one (they cost the sender nothing): the failures that led to
+    // the wait are.
+    if let Err(wait) = state.sign_in_guard.admit(&username, address, Instant::now()) {
         let seconds = wait.as_secs().max(1);
         return Err(AppError::api(
             protocol::ErrorCode::RateLimited,
@@ -75,14 +80,14 @@ async fn check_credentials(
         .await;
     match &checked {
         Ok(user) => {
-            state.sign_in_guard.succeeded(&username);
+            state.sign_in_guard.succeeded(&username, address);
             state.audit(entry("ok", Some(user.role.to_string()))).await;
         }
         Err(e) if e.code() == protocol::ErrorCode::Unauthorized => {
             state.sign_in_guard.failed(&username, address, Instant::now());
             state.audit(entry("refused", None)).await;
         }
-        Err(_) => {}
+        Err(_) => state.sign_in_guard.abandoned(&username, address),
     }
     checked
 }

@@ -41,17 +41,6 @@ fn field(v: &str) -> String {
     if v.contains([',', '"', '\n', '\r']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn formulas_stay_text_and_commas_quotes() {
-        assert_eq!(super::field("=HYPERLINK(\"http://x\")"), "\"'=HYPERLINK(\"\"http://x\"\")\"");
-        assert_eq!(super::field("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(super::field("a,b"), "\"a,b\"");
-        assert_eq!(super::field("chief1"), "chief1");
-    }
-}
-
 fn to_csv(entries: &[AuditRecord]) -> String {
     let mut out = String::from("at,actor,role,action,target,detail,address,outcome\n");
     for e in entries {
@@ -102,4 +91,15 @@ pub async fn audit(
         return Ok(r);
     }
     Ok(Json(AuditList { entries }).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formulas_stay_text_and_commas_quotes() {
+        assert_eq!(super::field("=HYPERLINK(\"http://x\")"), "\"'=HYPERLINK(\"\"http://x\"\")\"");
+        assert_eq!(super::field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(super::field("a,b"), "\"a,b\"");
+        assert_eq!(super::field("chief1"), "chief1");
+    }
 }

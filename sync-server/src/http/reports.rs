@@ -43,6 +43,15 @@ pub async fn receive(State(state): State<AppState>, principal: Principal, body: 
     principal.may(Verb::ReceiveReport, &Target::Server)?;
     let input: NewReport = read_json(body).await?;
     input.validate()?;
+    // A chief sends a 核实 to the own team's inspectors only, as free tasks.
+    if let Some(username) = input.assignee.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+        let name = username.to_owned();
+        let team = state
+            .blocking(move |s| s.user_team(&name))
+            .await?
+            .ok_or_else(|| AppError::invalid("assignee", format!("no user `{username}`")))?;
+        principal.may(Verb::AssignTask, &Target::Team(team.as_deref()))?;
+    }
     let actor = principal.user.clone();
     let (report, new) = state.blocking(move |s| s.receive_report(&actor, &input, Utc::now())).await?;
     Ok(created(new, ReportAnswer { report: for_caller(&principal, report) }))
