@@ -86,6 +86,22 @@ fn a_resumable_upload_goes_on_after_a_kill_from_what_the_bucket_holds() {
     let (status, back) = api.get_blob(&token, &sha);
     assert_eq!((status, back == bytes), (200, true));
     assert_eq!(second.count("SELECT COUNT(*) FROM blobs"), 1);
+
+    // What a crash between keeping the photo and clearing its chunks would leave: a chunk of a kept photo. The
+    // next start clears it; the chunks of an upload still under way stay.
+    let chunk = |sha: &str| tmp.path().join("s3/photos/partial").join(sha).join("000000000000");
+    let other = std::fs::read(fixture("orientation-portrait-8.jpg")).unwrap();
+    let other_sha = sha256_hex(&other);
+    let begun = api.patch_blob(&token, &other_sha, 0, other.len(), &other[..1000]);
+    assert_eq!(begun.status, 204, "{}", begun.body);
+    drop(second);
+    std::fs::create_dir_all(chunk(&sha).parent().unwrap()).unwrap();
+    std::fs::write(chunk(&sha), &bytes[..100]).unwrap();
+    let third = server_on(&s3, &data, &url);
+    assert!(!chunk(&sha).exists(), "the kept photo's leftover chunk is cleared");
+    assert!(chunk(&other_sha).exists(), "an upload under way keeps what it holds");
+    let asked = third.api().head_blob(&token, &other_sha);
+    assert_eq!(asked.held(), (Some("1000"), Some("false")));
 }
 
 #[test]

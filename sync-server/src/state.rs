@@ -86,12 +86,18 @@ impl AppState {
         })))
     }
 
-    /// Checks that the photo store answers (an object store's endpoint, bucket and keys).
+    /// Checks that the photo store answers (an object store's endpoint, bucket and keys), and clears the
+    /// chunks a crash left of uploads whose photo was kept (as `local_photos` does with partial files).
     pub async fn check_photos(&self) -> AppResult<()> {
-        match &self.photos {
-            Photos::Object(o) => o.check().await.map_err(AppError::internal),
-            Photos::Local { .. } => Ok(()),
+        let Photos::Object(o) = &self.photos else { return Ok(()) };
+        o.check().await.map_err(AppError::internal)?;
+        for sha in o.partials().await? {
+            let s = sha.clone();
+            if self.blocking(move |store| store.blob(&s)).await?.is_some() {
+                o.discard_partial(&sha).await?;
+            }
         }
+        Ok(())
     }
 
     /// Records a security-relevant action in the audit log. A failure to record is logged; the action,

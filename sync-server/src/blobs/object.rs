@@ -148,6 +148,12 @@ impl ObjectPhotos {
         Ok(FinishedUpload { sha256: hasher.finish_hex(), bytes, content_type })
     }
 
+    /// The photos with chunks in the bucket (uploads under way, or finished ones a crash left chunks of).
+    pub async fn partials(&self) -> ObjectResult<Vec<String>> {
+        let listed = self.store.list_with_delimiter(Some(&Path::from("partial"))).await?;
+        Ok(listed.common_prefixes.iter().filter_map(|p| p.filename().map(str::to_owned)).collect())
+    }
+
     pub async fn discard_partial(&self, sha: &str) -> ObjectResult<()> {
         for (_, _, location) in self.chunks(sha).await? {
             match self.store.delete(&location).await {
