@@ -17,9 +17,11 @@ fn line(from: [f64; 2], to: [f64; 2], n: usize, start: chrono::DateTime<Local>) 
         .collect()
 }
 
+/// Coverage from yesterday to today: the test's patrol starts an hour ago, which after midnight is yesterday.
 fn coverage(api: &Api, token: &str, by: &str) -> tiejiaoban::Answer {
     let today = Local::now().format("%Y-%m-%d");
-    api.get(&format!("/coverage?from={today}&to={today}&by={by}"), Some(token))
+    let yesterday = (Local::now() - chrono::Duration::days(1)).format("%Y-%m-%d");
+    api.get(&format!("/coverage?from={yesterday}&to={today}&by={by}"), Some(token))
 }
 
 fn row<'a>(answer: &'a Value, key: &str) -> &'a Value {
@@ -73,14 +75,17 @@ fn coverage_shows_the_roads_and_grids_nobody_walked() {
     }
     let zhengyang = row(&answer, "正阳街");
     assert!((400.0..500.0).contains(&zhengyang["walked_m"].as_f64().unwrap()), "{zhengyang}");
-    assert_eq!((zhengyang["visits"].as_i64(), zhengyang["days_since_walked"].as_i64()), (Some(1), Some(0)));
-    assert!(zhengyang["last_walked_at"].is_string());
+    // Days since walked: today's date less the last walk's (0, unless the run crossed midnight).
+    let last: chrono::DateTime<chrono::FixedOffset> = zhengyang["last_walked_at"].as_str().unwrap().parse().unwrap();
+    let days = (Local::now().date_naive() - last.with_timezone(&Local).date_naive()).num_days();
+    assert_eq!((zhengyang["visits"].as_i64(), zhengyang["days_since_walked"].as_i64()), (Some(1), Some(days)));
 
     // As CSV, for the spreadsheet.
     let today = Local::now().format("%Y-%m-%d");
+    let yesterday = (Local::now() - chrono::Duration::days(1)).format("%Y-%m-%d");
     let csv = api
         .http
-        .get(format!("{}/coverage?from={today}&to={today}&by=road", api.base))
+        .get(format!("{}/coverage?from={yesterday}&to={today}&by=road", api.base))
         .bearer_auth(&chief)
         .header("Accept", "text/csv")
         .send()
