@@ -233,5 +233,9 @@ fn a_verification_goes_to_an_inspector_of_the_grid_when_the_reporter_cannot_take
     let case = ok(api.get(&format!("/cases/{case_no}"), Some(&dispatcher)));
     assert_eq!(case["tasks"][0]["assignee"], "inspector2", "{}", case["tasks"]);
     let tasks = device_tasks(&phone2);
-    assert!(tasks.iter().any(|t| t["case_no"] == case_no.as_str()), "{tasks:?}");
+    let task = tasks.iter().find(|t| t["case_no"] == case_no.as_str()).unwrap_or_else(|| panic!("{tasks:?}"));
+    // The finding's photo (inspector1's) came with it: the grid inspector may read it and the sync fetched it.
+    let sha = task["photos"][0].as_str().expect("the finding's photo");
+    let fetched = std::fs::read(phone2.home.join("photos").join(format!("{sha}.jpg"))).expect("fetched to the phone");
+    assert_eq!(tiejiaoban::sha256_hex(&fetched), sha);
 }

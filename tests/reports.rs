@@ -4,7 +4,7 @@
 //! inspectors and departments; free tasks (点名抽查); every refusal naming its field; 按时核实率 by hand.
 
 use serde_json::{Value, json};
-use tiejiaoban::{Answer, Api, Device, STRONG_PASSWORD, Server, fixture, sha256_hex};
+use tiejiaoban::{Answer, Api, Device, Server, fixture, sha256_hex};
 
 fn expect(a: &Answer, status: u16, code: &str, field: Option<&str>) {
     assert_eq!((a.status, a.code()), (status, code), "{}", a.body);
@@ -126,13 +126,7 @@ fn a_hotline_report_is_confirmed_on_the_phone_and_runs_to_a_closed_case() {
     );
 
     // The case runs as any other: handled by its department, verified by the inspector who confirmed it.
-    let added = api.post(
-        "/users",
-        Some(&admin),
-        &json!({"username": "dept-sw", "password": STRONG_PASSWORD, "role": "department", "department": "SW", "display_name": "水务"}),
-    );
-    assert_eq!(added.status, 201, "{}", added.body);
-    let sw = api.sign_in_with("dept-sw", STRONG_PASSWORD);
+    let sw = api.water_department(&admin);
     let act = |body: Value| status(api.post(&format!("/cases/{case_no}/actions"), Some(&sw), &body), 200);
     act(json!({"action": "accept"}));
     let fixed = photo(&api, &sw, "orientation-landscape-6.jpg");
@@ -161,11 +155,25 @@ fn a_hotline_report_is_confirmed_on_the_phone_and_runs_to_a_closed_case() {
     assert!(!bare.status.success(), "not found needs a note");
     let uncategorised = phone2.run(&["task-complete", check_id, "--result", "confirmed"]);
     assert!(String::from_utf8_lossy(&uncategorised.stderr).contains("category"), "a category must be chosen");
-    phone2.ok(&["task-complete", check_id, "--result", "not_found", "--note", "现场无占道经营"]);
+    let seen = fixture("orientation-landscape-3.jpg");
+    phone2.ok(&[
+        "task-complete",
+        check_id,
+        "--result",
+        "not_found",
+        "--note",
+        "现场无占道经营",
+        "--photo",
+        seen.to_str().unwrap(),
+    ]);
     phone2.ok(&["sync"]);
     let ended = status(api.get(&format!("/reports/{lost}"), Some(&dispatcher)), 200)["report"].clone();
     assert_eq!((ended["state"].as_str(), ended["note"].as_str()), (Some("not_confirmed"), Some("现场无占道经营")));
     assert!(ended["case_no"].is_null());
+    // The photo of what was there is the centre's to read, though no case was filed.
+    let tasks_seen = status(api.get("/tasks?type=confirm", Some(&dispatcher)), 200);
+    let not_found = tasks_seen["tasks"].as_array().unwrap().iter().find(|t| t["id"] == check_id).unwrap().clone();
+    assert_eq!(api.get_blob(&dispatcher, not_found["photos"][0].as_str().unwrap()).0, 200);
     let verifying = status(api.get("/reports?state=not_confirmed", Some(&dispatcher)), 200);
     assert_eq!(verifying["reports"].as_array().unwrap().len(), 1);
     expect(&api.get("/reports?state=lost", Some(&dispatcher)), 422, "invalid", Some("state"));

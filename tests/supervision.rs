@@ -2,7 +2,7 @@
 //! return a misrouted case, decided by the dispatcher; each with the roles that may, recorded in the history.
 
 use serde_json::{Value, json};
-use tiejiaoban::{Answer, Api, Device, STRONG_PASSWORD, Server};
+use tiejiaoban::{Answer, Api, Device, Server};
 
 fn expect(a: &Answer, status: u16, code: &str) {
     assert_eq!((a.status, a.code()), (status, code), "{}", a.body);
@@ -34,13 +34,7 @@ fn the_centre_supervises_and_decides_the_departments_requests() {
     let chief = api.sign_in("chief1");
     // The department of water supply (SW) has no demo user: the admin adds one.
     let admin = api.sign_in("admin");
-    let added = api.post(
-        "/users",
-        Some(&admin),
-        &json!({"username": "dept-sw", "password": STRONG_PASSWORD, "role": "department", "department": "SW", "display_name": "水务"}),
-    );
-    assert_eq!(added.status, 201, "{}", added.body);
-    let department = api.sign_in_with("dept-sw", STRONG_PASSWORD);
+    let department = api.water_department(&admin);
     let act =
         |token: &str, case_no: &str, body: Value| api.post(&format!("/cases/{case_no}/actions"), Some(token), &body);
     let case = |case_no: &str| ok(api.get(&format!("/cases/{case_no}"), Some(&dispatcher)));

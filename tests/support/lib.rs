@@ -342,6 +342,18 @@ impl Api {
         self.sign_in_with(username, "demo1234")
     }
 
+    /// Adds the water department's user (SW has no demo user; C0101 cases go there) and signs it in.
+    pub fn water_department(&self, admin: &str) -> String {
+        let added = self.post(
+            "/users",
+            Some(admin),
+            &json!({"username": "dept-sw", "password": STRONG_PASSWORD, "role": "department", "department": "SW",
+                    "display_name": "水务"}),
+        );
+        assert_eq!(added.status, 201, "{}", added.body);
+        self.sign_in_with("dept-sw", STRONG_PASSWORD)
+    }
+
     /// Signs a user in with a password; returns the token.
     pub fn sign_in_with(&self, username: &str, password: &str) -> String {
         let a = self.post("/sessions", None, &json!({"username": username, "password": password}));

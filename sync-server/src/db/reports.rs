@@ -217,6 +217,12 @@ pub(super) struct SettlePlan {
     point: GeoPoint,
 }
 
+/// What a `confirm` task's result does to its report.
+pub(super) enum Settlement {
+    File(SettlePlan),
+    NotFound { report_id: String },
+}
+
 /// Checks a `confirm` task's result against its report: a confirmed report needs a category (the report's,
 /// or the one the inspector chose) and a place (the report's, or where the inspector stood); "not found"
 /// needs a note saying what was there.
@@ -225,18 +231,17 @@ pub(super) fn plan_settle(
     dict: &DictIndex,
     report_id: &str,
     t: &TaskComplete,
-) -> StoreResult<Result<SettlePlan, ApiError>> {
-    let (category, lat, lon): (Option<String>, Option<f64>, Option<f64>) =
-        tx.query_row("SELECT category, lat, lon FROM reports WHERE id = ?1", [report_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })?;
+) -> StoreResult<Result<Settlement, ApiError>> {
     if t.result == TaskResult::NotFound {
         if t.note.trim().is_empty() {
             return Ok(Err(ApiError::invalid("note", "say what was found at the place")));
         }
-        let point = GeoPoint { lat: lat.unwrap_or_default(), lon: lon.unwrap_or_default() };
-        return Ok(Ok(SettlePlan { report_id: report_id.to_owned(), category: String::new(), point }));
+        return Ok(Ok(Settlement::NotFound { report_id: report_id.to_owned() }));
     }
+    let (category, lat, lon): (Option<String>, Option<f64>, Option<f64>) =
+        tx.query_row("SELECT category, lat, lon FROM reports WHERE id = ?1", [report_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
     let chosen = t.category.as_deref().map(str::trim).filter(|c| !c.is_empty());
     let Some(category) = chosen.map(str::to_owned).or(category) else {
         return Ok(Err(ApiError::invalid("category", "this report came without a category: choose one")));
@@ -256,7 +261,7 @@ pub(super) fn plan_settle(
             return Ok(Err(ApiError::invalid("location", "this report has no place on the map: send where you are")));
         }
     };
-    Ok(Ok(SettlePlan { report_id: report_id.to_owned(), category, point }))
+    Ok(Ok(Settlement::File(SettlePlan { report_id: report_id.to_owned(), category, point })))
 }
 
 /// A `confirm` task's result on its report: confirmed files it (the inspector's photos added), not found ends
@@ -266,20 +271,24 @@ pub(super) fn settle(
     settings: &EngineSettings,
     dict: &DictIndex,
     inspector: &User,
-    plan: SettlePlan,
+    settlement: Settlement,
     t: &TaskComplete,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let state: String = tx.query_row("SELECT state FROM reports WHERE id = ?1", [&plan.report_id], |r| r.get(0))?;
+    let report_id = match &settlement {
+        Settlement::File(plan) => &plan.report_id,
+        Settlement::NotFound { report_id } => report_id,
+    };
+    let state: String = tx.query_row("SELECT state FROM reports WHERE id = ?1", [report_id], |r| r.get(0))?;
     if state != ReportState::Verifying.as_str() {
         return Ok(());
     }
-    match t.result {
-        TaskResult::Confirmed => file_report(tx, settings, dict, inspector, &plan, &t.photos, &t.note, now),
-        _ => {
+    match &settlement {
+        Settlement::File(plan) => file_report(tx, settings, dict, inspector, plan, &t.photos, &t.note, now),
+        Settlement::NotFound { report_id } => {
             tx.execute(
                 "UPDATE reports SET state = ?2, note = ?3, decided_at = ?4 WHERE id = ?1",
-                params![plan.report_id, ReportState::NotConfirmed.as_str(), t.note, ts(now)],
+                params![report_id, ReportState::NotConfirmed.as_str(), t.note, ts(now)],
             )?;
             Ok(())
         }

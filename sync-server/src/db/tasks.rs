@@ -51,11 +51,12 @@ pub(super) fn first_reachable<'a>(
     tx: &Connection,
     usernames: impl IntoIterator<Item = &'a String>,
 ) -> StoreResult<Option<String>> {
-    let mut by_name =
-        tx.prepare_cached("SELECT id FROM users WHERE username = ?1 AND role IN ('inspector', 'chief')")?;
+    let mut by_name = tx.prepare_cached("SELECT id, role FROM users WHERE username = ?1")?;
     for username in usernames {
-        let id: Option<String> = by_name.query_row([username], |r| r.get(0)).optional()?;
-        if let Some(id) = id
+        let found: Option<(String, String)> =
+            by_name.query_row([username], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+        if let Some((id, role)) = found
+            && verifies_on_the_spot(stored(&role)?)
             && reachable(tx, &id)?
         {
             return Ok(Some(id));

@@ -2,6 +2,7 @@
 //! many patrols walked it, when last, how many days ago, and the findings reported there; never walked and
 //! longest unwalked first — the chief's answer to "did my team walk every road this week?".
 
+use super::csv_field;
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -114,10 +115,6 @@ pub fn rows(
         rank(b).cmp(&rank(a)).then(a.walked_m.total_cmp(&b.walked_m)).then(a.key.cmp(&b.key))
     });
     out
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_owned() }
 }
 
 pub fn to_csv(rows: &[CoverageRow]) -> String {

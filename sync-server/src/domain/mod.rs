@@ -19,6 +19,12 @@ use serde::{Deserialize, Serialize};
 use crate::config::Zone;
 use calendar::WorkCalendar;
 
+/// A CSV field, quoted when it holds a comma, a quote or a line break (the exports of the indicators, the
+/// coverage and the audit log).
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_owned() }
+}
+
 /// A point on the map (WGS-84).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GeoPoint {

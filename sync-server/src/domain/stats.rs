@@ -170,11 +170,7 @@ pub fn to_csv(rows: &[StatsRow]) -> String {
     );
     let r = |v: Option<f64>| v.map(|x| format!("{x:.4}")).unwrap_or_default();
     for row in rows {
-        let key = if row.key.contains([',', '"', '\n']) {
-            format!("\"{}\"", row.key.replace('"', "\"\""))
-        } else {
-            row.key.clone()
-        };
+        let key = super::csv_field(&row.key);
         out.push_str(&format!(
             "{key},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             row.reported,

@@ -7,9 +7,10 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::extract::Query;
-use super::{Period, period};
+use super::{Period, limit, period, text};
 use crate::db::{AuditFilter, AuditRecord};
-use crate::error::{AppError, AppResult};
+use crate::domain::csv_field;
+use crate::error::AppResult;
 use crate::policy::{Target, Verb};
 use crate::principal::Principal;
 use crate::state::AppState;
@@ -28,17 +29,10 @@ pub struct AuditList {
     entries: Vec<AuditRecord>,
 }
 
-const MAX_ENTRIES: u32 = 10_000;
-
-fn text(v: &Option<String>) -> Option<String> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
-}
-
-/// A CSV field, quoted when it needs to be. A cell a spreadsheet would take as a formula (a name tried at sign-in
-/// can be anything, `=HYPERLINK(…)` included) is kept as text by a leading apostrophe.
+/// A CSV field. A cell a spreadsheet would take as a formula (a name tried at sign-in can be anything,
+/// `=HYPERLINK(…)` included) is kept as text by a leading apostrophe.
 fn field(v: &str) -> String {
-    let v = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{v}") } else { v.to_owned() };
-    if v.contains([',', '"', '\n', '\r']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v }
+    if v.starts_with(['=', '+', '-', '@', '\t', '\r']) { csv_field(&format!("'{v}")) } else { csv_field(v) }
 }
 
 fn to_csv(entries: &[AuditRecord]) -> String {
@@ -74,11 +68,7 @@ pub async fn audit(
             (Some(start), Some(end))
         }
     };
-    let limit = match q.limit {
-        None => 1000,
-        Some(n) if (1..=MAX_ENTRIES).contains(&n) => n,
-        Some(_) => return Err(AppError::invalid("limit", format!("limit is 1 to {MAX_ENTRIES}"))),
-    };
+    let limit = limit(q.limit, 1000, 10_000)?;
     let filter = AuditFilter { from: start, to: end, action: text(&q.action), actor: text(&q.actor), limit };
     let entries = state.blocking(move |s| s.audit_log(&filter)).await?;
     let wants_csv = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/csv"));

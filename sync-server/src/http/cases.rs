@@ -10,7 +10,7 @@ use protocol::{CaseState, FindingState, is_case_no, is_sha256_hex};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{MAX_NOTE_CHARS, at_most, read_json};
+use super::{MAX_NOTE_CHARS, at_most, read_json, text};
 use crate::db::{ActionInput, CaseFilter, CaseView, Decision, ReviewItem};
 use crate::domain::lifecycle::CaseAction;
 use crate::error::{AppError, AppResult};
@@ -45,10 +45,6 @@ fn for_caller(principal: &Principal, mut case: CaseView) -> CaseView {
         .filter(|a| if pending { !a.is_request() } else { !a.is_decision() })
         .collect();
     case
-}
-
-fn text(v: &Option<String>) -> Option<String> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
 }
 
 pub async fn review_finding(

@@ -295,6 +295,20 @@ async fn check_body_headers(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
+/// A text parameter, trimmed; none when absent or blank.
+pub(super) fn text(v: &Option<String>) -> Option<String> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
+}
+
+/// A list's `limit` parameter: `default` when absent, else 1 to `max`.
+pub(super) fn limit(asked: Option<u32>, default: u32, max: u32) -> AppResult<u32> {
+    match asked {
+        None => Ok(default),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(_) => Err(AppError::invalid("limit", format!("limit is 1 to {max}"))),
+    }
+}
+
 /// Refuses a stored text beyond its documented limit (README, "Limits"), counted in characters.
 pub(super) fn at_most(field: &str, value: &str, max: usize) -> AppResult<()> {
     if value.chars().count() > max {

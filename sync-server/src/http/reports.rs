@@ -13,16 +13,13 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::extract::{Path, Query};
-use super::read_json;
+use super::{limit, read_json};
 use crate::db::{ReportFilter, TaskFilter};
 use crate::domain::reports::{Channel, NewReport, NewTask, Report, ReportAnswer, ReportState, TaskItem};
 use crate::error::{AppError, AppResult};
 use crate::policy::{Target, Verb};
 use crate::principal::Principal;
 use crate::state::AppState;
-
-/// The longest list answered.
-const MAX_LIMIT: u32 = 1000;
 
 /// The report as the caller may see it: the caller's name and phone only for the dispatcher and the admin.
 fn for_caller(principal: &Principal, mut report: Report) -> Report {
@@ -76,14 +73,6 @@ fn parsed<T: std::str::FromStr>(field: &str, value: Option<&str>, what: &str) ->
     }
 }
 
-fn limit(asked: Option<u32>) -> AppResult<u32> {
-    match asked {
-        None => Ok(200),
-        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-        Some(_) => Err(AppError::invalid("limit", format!("limit is 1 to {MAX_LIMIT}"))),
-    }
-}
-
 /// `GET /api/v1/reports?state=&channel=&limit=`: the newest first.
 pub async fn list(
     State(state): State<AppState>,
@@ -98,7 +87,7 @@ pub async fn list(
             q.channel.as_deref(),
             "a channel (hotline, leader, citizen, camera, other)",
         )?,
-        limit: limit(q.limit)?,
+        limit: limit(q.limit, 200, 1000)?,
     };
     let reports = state.blocking(move |s| s.reports(&filter)).await?;
     Ok(Json(ReportList { reports: reports.into_iter().map(|r| for_caller(&principal, r)).collect() }))
@@ -160,7 +149,7 @@ pub async fn list_tasks(
     let filter = TaskFilter {
         task_type: parsed::<TaskType>("type", q.task_type.as_deref(), "a task type (verify, confirm, inspect)")?,
         team,
-        limit: limit(q.limit)?,
+        limit: limit(q.limit, 200, 1000)?,
     };
     let tasks = state.blocking(move |s| s.tasks(&filter)).await?;
     Ok(Json(TaskList { tasks }))
