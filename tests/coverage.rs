@@ -17,7 +17,7 @@ fn line(from: [f64; 2], to: [f64; 2], n: usize, start: chrono::DateTime<Local>) 
         .collect()
 }
 
-/// Coverage from yesterday to today: the test's patrol starts an hour ago, which after midnight is yesterday.
+/// Coverage from yesterday to today: the test's patrol may have been walked yesterday evening.
 fn coverage(api: &Api, token: &str, by: &str) -> tiejiaoban::Answer {
     let today = Local::now().format("%Y-%m-%d");
     let yesterday = (Local::now() - chrono::Duration::days(1)).format("%Y-%m-%d");
@@ -41,7 +41,14 @@ fn coverage_shows_the_roads_and_grids_nobody_walked() {
     let (device_id, token) = api.register("inspector1");
     let chief = api.sign_in("chief1");
     let patrol = uuid::Uuid::now_v7().to_string();
-    let start = Local::now() - Duration::hours(1);
+    // The walk takes an hour. It lies within one calendar day: the last hour when there is one before now, or
+    // else (a run just after midnight) the evening before. Its roads are then sorted by metres alone.
+    let now = Local::now();
+    let start = if now.time() >= chrono::NaiveTime::from_hms_opt(1, 0, 0).unwrap() {
+        now - Duration::hours(1)
+    } else {
+        now - Duration::hours(3)
+    };
     // Along 中街路 (east–west, the demo district's) for 0.008° (~660 m), then down 正阳街 (north–south at
     // 123.429) for 0.004° (~445 m): two of the district's four roads; 朝阳街 and 北顺城路 stay unwalked.
     let along_zhongjie = line([41.79687, 123.4300], [41.79697, 123.4380], 16, start);
