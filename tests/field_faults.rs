@@ -1,10 +1,7 @@
-//! Faults of the field: a connection cut in the middle of a photo, and the app killed while saving or
-//! syncing. The store must reopen consistent and the server must end with every finding exactly once.
+//! Faults of the field at fixed points: a connection cut in the middle of a photo, and uploads a crash left
+//! between their last bytes and their commit. The seeded fault runs at counts are in `faults.rs`.
 
-use std::process::{Command, Stdio};
-use std::time::Duration;
-
-use tiejiaoban::{CutProxy, Device, Server, bin_dir, fixture};
+use tiejiaoban::{CutProxy, Device, Server};
 
 /// The largest piece of a photo the device sends in one request.
 const CHUNK: u64 = 256 * 1024;
@@ -36,99 +33,6 @@ fn a_cut_upload_resumes_and_sends_again_at_most_one_chunk() {
         assert_eq!(server.count("SELECT COUNT(*) FROM findings"), 1);
         assert_eq!(server.count("SELECT COUNT(*) FROM blobs"), 1);
         assert_eq!(server.count("SELECT COUNT(*) FROM uploads"), 0, "no upload left half done");
-    }
-}
-
-/// A deterministic sequence of delays, so a failure can be replayed.
-fn delays(seed: u64, n: usize, max_ms: u64) -> Vec<u64> {
-    let mut x = seed;
-    (0..n)
-        .map(|_| {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            (x >> 33) % max_ms
-        })
-        .collect()
-}
-
-#[test]
-fn a_device_killed_mid_capture_and_mid_sync_loses_nothing_and_doubles_nothing() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(&tmp.path().join("server"));
-    let home = tmp.path().join("phone");
-    let device = Device::new(&home);
-    device.register(&server.url, "inspector1");
-    let patrol = bin_dir().join("patrol");
-    let photo = fixture("HMD_Nokia_8.3_5G.jpg");
-    let mut completed = Vec::new();
-
-    for (i, ms) in delays(7, 12, 900).into_iter().enumerate() {
-        // Mid-capture: the report is killed at some point of processing and saving.
-        let mut child = Command::new(&patrol)
-            .arg("--home")
-            .arg(&home)
-            .args(["report", "--category", "E0102", "--lat", &format!("41.{:04}", 7000 + i * 37), "--lon", "123.43"])
-            .arg("--photo")
-            .arg(&photo)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(ms));
-        let _ = child.kill();
-        let out = child.wait_with_output().unwrap();
-        if out.status.success() {
-            completed.push(String::from_utf8(out.stdout).unwrap().trim().to_owned());
-        }
-        // Mid-sync: every other round, a sync is killed too.
-        if i % 2 == 1 {
-            let mut sync = Command::new(&patrol)
-                .arg("--home")
-                .arg(&home)
-                .arg("sync")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap();
-            std::thread::sleep(Duration::from_millis(ms / 2));
-            let _ = sync.kill();
-            let _ = sync.wait();
-        }
-        // The store reopens consistent every time.
-        let check = device.run(&["check"]);
-        assert!(check.status.success(), "round {i}: {}", String::from_utf8_lossy(&check.stdout));
-    }
-    let integrity: String = rusqlite::Connection::open(home.join("device.sqlite"))
-        .unwrap()
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(integrity, "ok");
-
-    device.ok(&["sync"]);
-    let listed: Vec<String> = device.list().iter().map(|f| f["id"].as_str().unwrap().to_owned()).collect();
-    for id in &completed {
-        assert!(listed.contains(id), "finding {id} was reported but is lost");
-    }
-    assert!(device.list().iter().all(|f| f["local_state"] == "received"), "everything queued reached the server");
-    for id in &listed {
-        let n: i64 = server.db().query_row("SELECT COUNT(*) FROM findings WHERE id = ?1", [id], |r| r.get(0)).unwrap();
-        assert_eq!(n, 1, "finding {id} held {n} times");
-    }
-    assert_eq!(
-        server.count("SELECT COUNT(*) FROM findings"),
-        listed.len() as i64,
-        "no finding the device does not have"
-    );
-    // No photo file without a row: every file in photos/ belongs to a finding.
-    let files = std::fs::read_dir(home.join("photos"))
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned());
-    let db = rusqlite::Connection::open(home.join("device.sqlite")).unwrap();
-    for name in files {
-        let sha = name.trim_end_matches(".jpg").trim_end_matches(".thumb");
-        let known: bool =
-            db.query_row("SELECT EXISTS (SELECT 1 FROM photo_files WHERE sha256 = ?1)", [sha], |r| r.get(0)).unwrap();
-        assert!(known, "orphan photo file {name}");
     }
 }
 

@@ -437,6 +437,7 @@ pub struct CutProxy {
     /// Bytes of answers passed back, and the one that is cut (a download losing its signal).
     received: std::sync::Arc<std::sync::atomic::AtomicU64>,
     cut_received_at: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    delay_ms: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// One direction of a proxied connection: copies bytes on, counting them in `count`; the byte numbered
@@ -448,6 +449,8 @@ struct Pump {
     cuts: std::sync::Arc<std::sync::atomic::AtomicU64>,
     kill: [std::net::TcpStream; 2],
     at_end: std::net::Shutdown,
+    /// Up to this many milliseconds of delay before each piece is passed on (0: none).
+    delay_ms: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Pump {
@@ -461,6 +464,12 @@ impl Pump {
                 return;
             }
             let before = self.count.fetch_add(k as u64, Ordering::SeqCst);
+            let delay = self.delay_ms.load(Ordering::SeqCst);
+            if delay > 0 {
+                // A slow, uneven network: a delay that follows from the byte count, so a run repeats.
+                let ms = before.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40;
+                std::thread::sleep(std::time::Duration::from_millis(ms % (delay + 1)));
+            }
             let limit = self.cut_at.load(Ordering::SeqCst);
             if before + k as u64 > limit {
                 // Forward up to the cut, then drop both sides.
@@ -494,7 +503,8 @@ impl CutProxy {
         let cuts = Arc::new(AtomicU64::new(0));
         let received = Arc::new(AtomicU64::new(0));
         let cut_received_at = Arc::new(AtomicU64::new(u64::MAX));
-        let (s, c, n) = (sent.clone(), cut_at.clone(), cuts.clone());
+        let delay_ms = Arc::new(AtomicU64::new(0));
+        let (s, c, n, d) = (sent.clone(), cut_at.clone(), cuts.clone(), delay_ms.clone());
         let (r, rc) = (received.clone(), cut_received_at.clone());
         std::thread::spawn(move || {
             for client in listener.incoming() {
@@ -507,6 +517,7 @@ impl CutProxy {
                     cuts: n.clone(),
                     kill: kill(),
                     at_end: Shutdown::Write,
+                    delay_ms: d.clone(),
                 };
                 let answers = Pump {
                     count: r.clone(),
@@ -514,13 +525,14 @@ impl CutProxy {
                     cuts: n.clone(),
                     kill: kill(),
                     at_end: Shutdown::Both,
+                    delay_ms: d.clone(),
                 };
                 let (client_r, server_w) = (client.try_clone().unwrap(), server.try_clone().unwrap());
                 std::thread::spawn(move || requests.run(client_r, server_w));
                 std::thread::spawn(move || answers.run(server, client));
             }
         });
-        CutProxy { port, sent, cut_at, cuts, received, cut_received_at }
+        CutProxy { port, sent, cut_at, cuts, received, cut_received_at, delay_ms }
     }
 
     pub fn url(&self) -> String {
@@ -545,6 +557,17 @@ impl CutProxy {
     /// Cuts the connection that carries the answers' byte number `received() + n`.
     pub fn cut_answer_after(&self, n: u64) {
         self.cut_received_at.store(self.received() + n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Takes back a cut that was not reached.
+    pub fn disarm(&self) {
+        self.cut_at.store(u64::MAX, std::sync::atomic::Ordering::SeqCst);
+        self.cut_received_at.store(u64::MAX, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Delays every piece passed on, either way, by up to `max_ms` milliseconds.
+    pub fn slow(&self, max_ms: u64) {
+        self.delay_ms.store(max_ms, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn cuts(&self) -> u64 {
