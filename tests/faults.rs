@@ -148,7 +148,7 @@ fn server_killed_at_random_moments_while_twenty_devices_sync() {
             .enumerate()
             .map(|(i, device)| {
                 let n = trial * phones + i;
-                let category = if n % 2 == 0 { AUTO } else { REVIEWED };
+                let category = if n.is_multiple_of(2) { AUTO } else { REVIEWED };
                 auto += i64::from(category == AUTO);
                 let photo = fixture(if i % 5 == 0 { "iphone_hdr_YES.jpg" } else { "orientation-portrait-1.jpg" });
                 // 0.001° apart (over 100 m): no two are duplicates of one problem.
