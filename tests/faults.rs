@@ -164,7 +164,7 @@ fn server_killed_at_random_moments_while_twenty_devices_sync() {
         }
 
         let syncs: Vec<Child> = devices.iter().map(|d| spawn_patrol(&d.home, &["sync"])).collect();
-        std::thread::sleep(Duration::from_millis(rng.random_range(0..1500)));
+        std::thread::sleep(Duration::from_millis(rng.random_range(0..500)));
         server.kill();
         for mut child in syncs {
             let _ = child.wait();
@@ -409,7 +409,7 @@ fn a_device_killed_mid_capture_and_mid_sync_loses_nothing_and_doubles_nothing() 
         // Every other round, a sync is killed too.
         if i % 2 == 1 {
             let mut sync = spawn_patrol(&home, &["sync"]);
-            std::thread::sleep(Duration::from_millis(rng.random_range(0..200)));
+            std::thread::sleep(Duration::from_millis(rng.random_range(0..60)));
             let _ = sync.kill();
             killed_syncs += usize::from(!sync.wait().unwrap().success());
         }

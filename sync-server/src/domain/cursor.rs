@@ -84,4 +84,29 @@ mod tests {
         assert_eq!(Cursor::decode(&old.replacen("v1.7.", "v1.8.", 1), SECRET), None);
         assert_eq!(Cursor::decode(&old, b"another secret"), None);
     }
+
+    proptest::proptest! {
+        /// Fuzzing: any text a device sends as its cursor is refused or read, never a panic.
+        #[test]
+        fn any_text_is_refused_or_read(s in ".{0,120}") {
+            let _ = Cursor::decode(&s, SECRET);
+        }
+
+        /// Every cursor comes back as issued, and any one character changed makes it refused.
+        #[test]
+        fn every_cursor_comes_back_and_no_changed_one_does(change_id: i64, dict_version: i64,
+                at: proptest::sample::Index, c in proptest::char::any()) {
+            let cursor = Cursor { change_id, dict_version };
+            let s = cursor.encode(SECRET);
+            proptest::prop_assert_eq!(Cursor::decode(&s, SECRET), Some(cursor));
+            let mut chars: Vec<char> = s.chars().collect();
+            let i = at.index(chars.len());
+            let changed = chars[i] != c && !(chars[i].is_ascii_hexdigit() && chars[i].eq_ignore_ascii_case(&c));
+            chars[i] = c;
+            if changed {
+                let tampered: String = chars.into_iter().collect();
+                proptest::prop_assert_eq!(Cursor::decode(&tampered, SECRET), None, "{}", tampered);
+            }
+        }
+    }
 }
