@@ -35,6 +35,7 @@ const READS: &str = "
     /health                               ok    ok     ok     ok    ok    ok    ok
     /heatmap                              403   ok     ok     ok    403   403   ok
     /me                                   ok    ok     ok     ok    ok    ok    ok
+    /me/totp                              403   ok     ok     ok    ok    ok    ok
     /openapi.json                         ok    ok     ok     ok    ok    ok    ok
     /patrols                              403   ok     ok     ok    403   403   ok
     /reports                              403   ok     ok     ok    403   403   ok

@@ -118,6 +118,9 @@ pub struct RegisterResponse {
 pub struct SessionRequest {
     pub username: String,
     pub password: String,
+    /// Extension: the 6-digit code of the user's authenticator app, for a user with two-factor sign-in on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp: Option<String>,
 }
 
 /// Answer to a console sign-in.
@@ -130,4 +133,8 @@ pub struct SessionResponse {
     /// Extension: when the session ends unless the user signs out first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<Timestamp>,
+    /// Extension: the session may only set up two-factor sign-in (an admin on a server that requires it, who
+    /// has none yet); every other request is refused until it is set up.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub enrol_second_factor: bool,
 }

@@ -72,6 +72,9 @@ pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()).filter(|t| !t.is_empty())
 }
 
+/// What an enrol-only session may reach (paths below `/api/v1`).
+const ENROL_ONLY_PATHS: &[&str] = &["/me", "/me/totp", "/me/totp/confirm", "/sessions/current"];
+
 impl FromRequestParts<AppState> for Principal {
     type Rejection = AppError;
 
@@ -86,6 +89,17 @@ impl FromRequestParts<AppState> for Principal {
             .await?
             .ok_or_else(AppError::unauthorized)?;
         principal.address = address;
+        // A session that may only set up a second factor reaches only that, and signing out.
+        // The API router is nested under /api/v1, which the path seen here has lost; tests may call it bare.
+        let path = parts.uri.path();
+        if principal.enrol_only && !ENROL_ONLY_PATHS.contains(&path.strip_prefix("/api/v1").unwrap_or(path)) {
+            return Err(protocol::ApiError {
+                code: protocol::ErrorCode::Forbidden,
+                message: "set up two-factor sign-in first (this server requires it of admins)".into(),
+                details: Some(serde_json::json!({"field": "totp"})),
+            }
+            .into());
+        }
         Ok(principal)
     }
 }

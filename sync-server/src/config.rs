@@ -76,6 +76,8 @@ pub struct Config {
     pub max_basemap_bytes: u64,
     /// How long a console session lasts unless its user signs out.
     pub session_hours: i64,
+    /// Admins must sign in with a second factor (TOTP).
+    pub require_totp_for_admins: bool,
     pub zone: Zone,
     /// Duplicate detection: an open case of the same category within this distance ...
     pub duplicate_radius_m: f64,
@@ -102,6 +104,7 @@ impl Config {
             // A district's raster tiles to zoom 18 are a few hundred megabytes; a city's, a few gigabytes.
             max_basemap_bytes: 8 << 30,
             session_hours: 12,
+            require_totp_for_admins: false,
             zone: Zone::Host,
             duplicate_radius_m: 50.0,
             duplicate_window_hours: 72.0,

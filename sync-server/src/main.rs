@@ -56,6 +56,9 @@ enum Command {
         /// The certificate's private key (PEM).
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// Admins must sign in with a second factor (TOTP); one without is let in only to set it up.
+        #[arg(long)]
+        require_totp_for_admins: bool,
     },
     /// Manages users.
     User {
@@ -184,6 +187,7 @@ fn run(cli: Cli) -> Result<(), String> {
             blobs,
             tls_cert,
             tls_key,
+            require_totp_for_admins,
         } => {
             let zone = Zone::parse(&timezone)
                 .ok_or_else(|| format!("--timezone: `{timezone}` is neither `host` nor an offset like +08:00"))?;
@@ -197,6 +201,7 @@ fn run(cli: Cli) -> Result<(), String> {
             }
             config.blobs = blobs;
             config.tls = tls_cert.is_some();
+            config.require_totp_for_admins = require_totp_for_admins;
             let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
             let tls = tls_cert.zip(tls_key);
             runtime.block_on(serve(config, listen, demo, tls))

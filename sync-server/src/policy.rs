@@ -354,6 +354,7 @@ mod tests {
             },
             device_id: None,
             address: None,
+            enrol_only: false,
         }
     }
 

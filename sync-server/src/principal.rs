@@ -36,6 +36,8 @@ pub struct Principal {
     pub device_id: Option<Uuid>,
     /// Where the request came from (the peer's address), for the audit log; none when unknown.
     pub address: Option<std::net::IpAddr>,
+    /// A console session that may only set up a second factor (an admin who must have one, without one).
+    pub enrol_only: bool,
 }
 
 impl Principal {

@@ -12,7 +12,8 @@ use chrono::{DateTime, Duration, Utc};
 use protocol::{CaseState, ChangeBody, DeviceInfo, ErrorCode, FindingState, OpResult, OpStatus, Role, SyncRequestRaw};
 use sync_server::blobs::BlobMeta;
 use sync_server::db::{
-    ActionInput, CaseFilter, Decision, NewUser, RegisterOutcome, SqliteStore, Store, StoreError, SyncContext,
+    ActionInput, CaseFilter, Decision, NewSession, NewUser, RegisterOutcome, SecondFactor, SqliteStore, Store,
+    StoreError, SyncContext,
 };
 use sync_server::domain::EngineSettings;
 use sync_server::domain::calendar::WorkCalendar;
@@ -80,7 +81,7 @@ fn device(store: &dyn Store, owner: &User) -> Principal {
         };
     let outcome = store.register_device(owner, &info, &format!("token-{}", info.id), now()).expect("register");
     assert!(matches!(outcome, RegisterOutcome::Registered));
-    Principal { user: owner.clone(), device_id: Some(info.id), address: None }
+    Principal { user: owner.clone(), device_id: Some(info.id), address: None, enrol_only: false }
 }
 
 fn finding_body(id: Uuid, category: &str, photo: &str, lat: f64) -> String {
@@ -178,13 +179,40 @@ fn users_and_sessions(open: &Open) {
         "{unknown_department:?}"
     );
 
-    s.create_session(wang.id, "session-a", now() + Duration::hours(1)).unwrap();
-    s.create_session(wang.id, "session-old", now() - Duration::seconds(1)).unwrap();
+    let session = |hash: &str, expires_at: DateTime<Utc>, enrol_only: bool| NewSession {
+        user_id: wang.id,
+        token_hash: hash.into(),
+        expires_at,
+        enrol_only,
+    };
+    s.create_session(&session("session-a", now() + Duration::hours(1), false)).unwrap();
+    s.create_session(&session("session-old", now() - Duration::seconds(1), false)).unwrap();
     let p = s.principal_by_token("session-a", now()).unwrap().expect("a live session");
-    assert_eq!((p.user.id, p.device_id), (wang.id, None));
+    assert_eq!((p.user.id, p.device_id, p.enrol_only), (wang.id, None, false));
     assert!(s.principal_by_token("session-old", now()).unwrap().is_none(), "an expired session is no principal");
     s.end_session("session-a").unwrap();
     assert!(s.principal_by_token("session-a", now()).unwrap().is_none(), "an ended session is no principal");
+
+    // A second factor: pending, then in force (which frees enrol-only sessions); each step's code taken once,
+    // and no step older than one taken; a new secret counts afresh.
+    s.create_session(&session("session-enrol", now() + Duration::hours(1), true)).unwrap();
+    assert!(s.principal_by_token("session-enrol", now()).unwrap().unwrap().enrol_only);
+    assert_eq!(s.second_factor(wang.id).unwrap(), SecondFactor { secret: None, enabled: false });
+    let pending = SecondFactor { secret: Some("JBSWY3DPEHPK3PXP".into()), enabled: false };
+    s.set_second_factor(wang.id, &pending).unwrap();
+    assert_eq!(s.second_factor(wang.id).unwrap(), pending);
+    assert!(s.principal_by_token("session-enrol", now()).unwrap().unwrap().enrol_only, "not in force yet");
+    let on = SecondFactor { enabled: true, ..pending };
+    s.set_second_factor(wang.id, &on).unwrap();
+    assert!(!s.principal_by_token("session-enrol", now()).unwrap().unwrap().enrol_only, "freed once in force");
+    assert!(s.take_second_factor_step(wang.id, 100).unwrap());
+    assert!(!s.take_second_factor_step(wang.id, 100).unwrap(), "a code twice");
+    assert!(!s.take_second_factor_step(wang.id, 99).unwrap(), "an older code");
+    assert!(s.take_second_factor_step(wang.id, 101).unwrap());
+    s.set_second_factor(wang.id, &on).unwrap();
+    assert!(!s.take_second_factor_step(wang.id, 101).unwrap(), "the same secret keeps its count");
+    s.set_second_factor(wang.id, &SecondFactor { secret: Some("KRUGS4ZANFZSAYJA".into()), enabled: true }).unwrap();
+    assert!(s.take_second_factor_step(wang.id, 50).unwrap(), "a new secret counts afresh");
 }
 
 fn devices_register_and_revoke(open: &Open) {

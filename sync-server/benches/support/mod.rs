@@ -40,5 +40,5 @@ pub fn device(store: &SqliteStore, user: &User, name: &str) -> Principal {
     let device =
         DeviceInfo { id: Uuid::now_v7(), name: name.into(), platform: "bench".into(), app_version: "0".into() };
     store.register_device(user, &device, &format!("token-hash-{name}"), Utc::now()).unwrap();
-    Principal { user: user.clone(), device_id: Some(device.id), address: None }
+    Principal { user: user.clone(), device_id: Some(device.id), address: None, enrol_only: false }
 }

@@ -33,6 +33,24 @@ pub struct UserView {
     pub active: bool,
 }
 
+/// A console session to open.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub user_id: Uuid,
+    pub token_hash: String,
+    pub expires_at: DateTime<Utc>,
+    /// The session may only set up a second factor (an admin who must have one and has none yet).
+    pub enrol_only: bool,
+}
+
+/// A user's second factor (TOTP): the shared secret in base32, and whether it is in force (a secret not in
+/// force is an enrolment waiting for its first code).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SecondFactor {
+    pub secret: Option<String>,
+    pub enabled: bool,
+}
+
 /// What an admin changes of a user; `None` leaves a field as it is (`Some(None)` clears team/department).
 #[derive(Debug, Clone, Default)]
 pub struct UserUpdate {
@@ -211,16 +229,10 @@ pub(super) fn credentials(conn: &Connection, username: &str) -> StoreResult<Opti
     Ok(conn.query_row(&sql, [username], |r| Ok((row_user(r, 0)?, r.get::<_, String>(6)?))).optional()?)
 }
 
-pub(super) fn create_session(
-    conn: &Connection,
-    user_id: Uuid,
-    token_hash: &str,
-    expires_at: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> StoreResult<()> {
+pub(super) fn create_session(conn: &Connection, session: &NewSession, now: DateTime<Utc>) -> StoreResult<()> {
     conn.execute(
-        "INSERT INTO sessions (token_hash, user_id, expires_ts) VALUES (?1, ?2, ?3)",
-        params![token_hash, user_id.to_string(), expires_at.timestamp()],
+        "INSERT INTO sessions (token_hash, user_id, expires_ts, enrol_only) VALUES (?1, ?2, ?3, ?4)",
+        params![session.token_hash, session.user_id.to_string(), session.expires_at.timestamp(), session.enrol_only],
     )?;
     conn.execute("DELETE FROM sessions WHERE expires_ts < ?1", [now.timestamp()])?;
     Ok(())
@@ -247,14 +259,50 @@ pub(super) fn principal_by_token(
         .query_row([token_hash], |r| Ok((row_user(r, 0)?, r.get::<_, Sql<Uuid>>(6)?.0)))
         .optional()?;
     if let Some((user, device_id)) = device {
-        return Ok(Some(Principal { user, device_id: Some(device_id), address: None }));
+        return Ok(Some(Principal { user, device_id: Some(device_id), address: None, enrol_only: false }));
     }
     let session = conn
         .prepare_cached(&format!(
-            "SELECT {USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id
+            "SELECT {USER_COLUMNS}, s.enrol_only FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.token_hash = ?1 AND s.expires_ts > ?2 AND u.active = 1"
         ))?
-        .query_row(params![token_hash, now.timestamp()], |r| row_user(r, 0))
+        .query_row(params![token_hash, now.timestamp()], |r| Ok((row_user(r, 0)?, r.get::<_, bool>(6)?)))
         .optional()?;
-    Ok(session.map(|user| Principal { user, device_id: None, address: None }))
+    Ok(session.map(|(user, enrol_only)| Principal { user, device_id: None, address: None, enrol_only }))
+}
+
+/// A user's second factor (TOTP) as kept.
+pub(super) fn second_factor(conn: &Connection, user_id: Uuid) -> StoreResult<SecondFactor> {
+    Ok(conn
+        .query_row("SELECT totp_secret, totp_enabled FROM users WHERE id = ?1", [user_id.to_string()], |r| {
+            Ok(SecondFactor { secret: r.get(0)?, enabled: r.get(1)? })
+        })
+        .optional()?
+        .unwrap_or(SecondFactor { secret: None, enabled: false }))
+}
+
+/// Sets (or with `None`, removes) a user's second factor. Put in force, it frees the user's enrol-only
+/// sessions; a new secret starts the count of taken codes afresh.
+pub(super) fn set_second_factor(conn: &Connection, user_id: Uuid, factor: &SecondFactor) -> StoreResult<()> {
+    let id = user_id.to_string();
+    conn.execute(
+        "UPDATE users SET totp_secret = ?2, totp_enabled = ?3,
+             totp_last_step = CASE WHEN totp_secret IS ?2 THEN totp_last_step ELSE 0 END
+         WHERE id = ?1",
+        params![id, factor.secret, factor.enabled],
+    )?;
+    if factor.enabled {
+        conn.execute("UPDATE sessions SET enrol_only = 0 WHERE user_id = ?1", [id])?;
+    }
+    Ok(())
+}
+
+/// Takes the code of time step `step` for the user, unless that step's code or a later one was taken
+/// already (a code seen once, on the wire or over a shoulder, is spent); true when taken.
+pub(super) fn take_second_factor_step(conn: &Connection, user_id: Uuid, step: i64) -> StoreResult<bool> {
+    let n = conn.execute(
+        "UPDATE users SET totp_last_step = ?2 WHERE id = ?1 AND totp_last_step < ?2",
+        params![user_id.to_string(), step],
+    )?;
+    Ok(n == 1)
 }

@@ -42,7 +42,7 @@ mod sync_health;
 mod task_results;
 mod tasks;
 
-pub use accounts::{DepartmentView, NewUser, TeamView, UserUpdate, UserView};
+pub use accounts::{DepartmentView, NewSession, NewUser, SecondFactor, TeamView, UserUpdate, UserView};
 pub use audit::{AuditEntry, AuditFilter, AuditRecord};
 pub use blobs::UploadState;
 pub use cases::{ActionInput, CaseFilter, CaseMeta, CaseRequest, CaseView, GeoPoint, HistoryEntry, TaskView};

@@ -17,7 +17,7 @@ use protocol::{Basemap, Campaign, ChangeBody, DeviceInfo, Dictionary, OpResult};
 use rusqlite::{Connection, TransactionBehavior};
 use uuid::Uuid;
 
-use super::accounts::{self, DepartmentView, NewUser, TeamView, UserUpdate, UserView};
+use super::accounts::{self, DepartmentView, NewSession, NewUser, SecondFactor, TeamView, UserUpdate, UserView};
 use super::audit::{self, AuditEntry, AuditFilter, AuditRecord};
 use super::basemaps;
 use super::blobs::{self, UploadState};
@@ -261,8 +261,8 @@ impl Store for SqliteStore {
         self.write(|tx| devices::register(tx, user, device, token_hash, now))
     }
 
-    fn create_session(&self, user_id: Uuid, token_hash: &str, expires_at: DateTime<Utc>) -> StoreResult<()> {
-        accounts::create_session(&lock(&self.writer), user_id, token_hash, expires_at, Utc::now())
+    fn create_session(&self, session: &NewSession) -> StoreResult<()> {
+        accounts::create_session(&lock(&self.writer), session, Utc::now())
     }
 
     fn end_session(&self, token_hash: &str) -> StoreResult<()> {
@@ -271,6 +271,18 @@ impl Store for SqliteStore {
 
     fn principal_by_token(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<Principal>> {
         accounts::principal_by_token(&self.reader(), token_hash, now)
+    }
+
+    fn second_factor(&self, user_id: Uuid) -> StoreResult<SecondFactor> {
+        accounts::second_factor(&self.reader(), user_id)
+    }
+
+    fn set_second_factor(&self, user_id: Uuid, factor: &SecondFactor) -> StoreResult<()> {
+        self.write(|tx| accounts::set_second_factor(tx, user_id, factor))
+    }
+
+    fn take_second_factor_step(&self, user_id: Uuid, step: i64) -> StoreResult<bool> {
+        accounts::take_second_factor_step(&lock(&self.writer), user_id, step)
     }
 
     fn dictionary(&self) -> StoreResult<Option<Dictionary>> {

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use protocol::{Basemap, Campaign, DeviceInfo, Dictionary, OpResult};
 use uuid::Uuid;
 
-use super::accounts::{DepartmentView, NewUser, TeamView, UserUpdate, UserView};
+use super::accounts::{DepartmentView, NewSession, NewUser, SecondFactor, TeamView, UserUpdate, UserView};
 use super::audit::{AuditEntry, AuditFilter, AuditRecord};
 use super::blobs::UploadState;
 use super::cases::{ActionInput, CaseFilter, CaseMeta, CaseView};
@@ -42,9 +42,14 @@ pub trait Store: Send + Sync + 'static {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<RegisterOutcome>;
-    fn create_session(&self, user_id: Uuid, token_hash: &str, expires_at: DateTime<Utc>) -> StoreResult<()>;
+    fn create_session(&self, session: &NewSession) -> StoreResult<()>;
     fn end_session(&self, token_hash: &str) -> StoreResult<()>;
     fn principal_by_token(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<Principal>>;
+    /// A user's second factor; none set for an unknown user.
+    fn second_factor(&self, user_id: Uuid) -> StoreResult<SecondFactor>;
+    fn set_second_factor(&self, user_id: Uuid, factor: &SecondFactor) -> StoreResult<()>;
+    /// Takes the code of a time step unless it or a later step's was taken; true when taken.
+    fn take_second_factor_step(&self, user_id: Uuid, step: i64) -> StoreResult<bool>;
 
     /// The newest dictionary, if one was ever imported.
     fn dictionary(&self) -> StoreResult<Option<Dictionary>>;

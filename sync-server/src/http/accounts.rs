@@ -15,9 +15,10 @@ use protocol::{Health, RegisterRequest, RegisterResponse, SessionRequest, Sessio
 
 use super::{created, read_json};
 use crate::auth;
-use crate::db::{AuditEntry, RegisterOutcome};
+use crate::db::{AuditEntry, NewSession, RegisterOutcome};
 use crate::error::{AppError, AppResult};
 use crate::principal::{Principal, User};
+use crate::second_factor;
 use crate::state::AppState;
 
 pub async fn health(State(state): State<AppState>) -> Json<Health> {
@@ -33,15 +34,55 @@ pub async fn health(State(state): State<AppState>) -> Json<Health> {
 /// The peer's address, when the server was started with it (tests that call the router directly have none).
 pub type Peer = Option<Extension<ConnectInfo<SocketAddr>>>;
 
-/// Checks a username and password; the same 401 whether the user exists or not, after the same work. Too many
-/// failures for the name or from the address are answered 429 with `Retry-After`, before any check.
+/// What a sign-in or a registration presents.
+struct Credentials {
+    username: String,
+    password: String,
+    /// The authenticator app's code, for a user with two-factor sign-in on.
+    totp: Option<String>,
+}
+
+/// Why a sign-in is refused.
+enum Refusal {
+    WrongPassword,
+    /// The password was right; the user has a second factor and sent no code.
+    CodeNeeded,
+    WrongCode,
+    /// A right code, but of a time step taken already.
+    CodeSpent,
+}
+
+impl Refusal {
+    /// 401; a refusal about the second factor names `totp` in `details.field`, so the console asks for it.
+    fn answer(&self) -> AppError {
+        let (message, field) = match self {
+            Refusal::WrongPassword => ("wrong username or password", None),
+            Refusal::CodeNeeded => ("enter the 6-digit code of your authenticator app", Some("totp")),
+            Refusal::WrongCode => ("wrong code from the authenticator app", Some("totp")),
+            Refusal::CodeSpent => ("this code was used already: wait for the next one", Some("totp")),
+        };
+        let details = field.map(|f| serde_json::json!({ "field": f }));
+        protocol::ApiError { code: protocol::ErrorCode::Unauthorized, message: message.into(), details }.into()
+    }
+}
+
+/// A checked sign-in: the user, and whether the session may only set up a second factor.
+struct SignedIn {
+    user: User,
+    enrol_only: bool,
+}
+
+/// Checks a username and password, then the second factor of a user who has one; the same 401 whether the
+/// user exists or not, after the same work. A wrong code counts as a wrong password; a missing one does not
+/// (the console asks for it after the password). Too many failures for the name or from the address are
+/// answered 429 with `Retry-After`, before any check.
 async fn check_credentials(
     state: &AppState,
     action: &'static str,
     peer: Peer,
-    username: String,
-    password: String,
-) -> AppResult<User> {
+    credentials: Credentials,
+) -> AppResult<SignedIn> {
+    let Credentials { username, password, totp } = credentials;
     let address = peer.map(|Extension(ConnectInfo(a))| a.ip());
     let entry = |outcome: &'static str, role: Option<String>| AuditEntry {
         actor: Some(username.chars().take(64).collect()),
@@ -67,40 +108,79 @@ async fn check_credentials(
         .with_header("retry-after", seconds));
     }
     let name = username.clone();
+    let require_for_admins = state.config.require_totp_for_admins;
     let checked = state
         .blocking(move |store| {
             let found = store.user_credentials(&name)?;
             let hash = found.as_ref().map(|(_, h)| h.as_str()).unwrap_or_else(|| auth::dummy_password_hash());
             let ok = auth::verify_password(&password, hash);
-            match found {
-                Some((user, _)) if ok => Ok(user),
-                _ => Err(AppError::api(protocol::ErrorCode::Unauthorized, "wrong username or password")),
+            let user = match found {
+                Some((user, _)) if ok => user,
+                _ => return Ok(Err(Refusal::WrongPassword)),
+            };
+            let factor = store.second_factor(user.id)?;
+            if !factor.enabled {
+                let enrol_only = require_for_admins && user.role == protocol::Role::Admin;
+                return Ok(Ok(SignedIn { user, enrol_only }));
             }
+            let Some(code) = totp else { return Ok(Err(Refusal::CodeNeeded)) };
+            let now = u64::try_from(Utc::now().timestamp()).unwrap_or(0);
+            let secret = factor.secret.unwrap_or_default();
+            let Some(step) = second_factor::step_of(&secret, &user.username, &code, now) else {
+                return Ok(Err(Refusal::WrongCode));
+            };
+            if !store.take_second_factor_step(user.id, step)? {
+                return Ok(Err(Refusal::CodeSpent));
+            }
+            Ok::<_, AppError>(Ok(SignedIn { user, enrol_only: false }))
         })
         .await;
-    match &checked {
-        Ok(user) => {
+    match checked {
+        Ok(Ok(signed_in)) => {
             state.sign_in_guard.succeeded(&username, address);
-            state.audit(entry("ok", Some(user.role.to_string()))).await;
+            state.audit(entry("ok", Some(signed_in.user.role.to_string()))).await;
+            Ok(signed_in)
         }
-        Err(e) if e.code() == protocol::ErrorCode::Unauthorized => {
+        // Not a guess: the console asks for the code after the password.
+        Ok(Err(refusal @ Refusal::CodeNeeded)) => {
+            state.sign_in_guard.abandoned(&username, address);
+            Err(refusal.answer())
+        }
+        Ok(Err(refusal)) => {
             state.sign_in_guard.failed(&username, address, Instant::now());
             state.audit(entry("refused", None)).await;
+            Err(refusal.answer())
         }
-        Err(_) => state.sign_in_guard.abandoned(&username, address),
+        Err(e) => {
+            state.sign_in_guard.abandoned(&username, address);
+            Err(e)
+        }
     }
-    checked
+}
+
+/// A registration as the server reads it: the contract's request, and (extension) the authenticator app's code
+/// for a user with two-factor sign-in on.
+#[derive(serde::Deserialize)]
+struct RegisterBody {
+    #[serde(flatten)]
+    request: RegisterRequest,
+    #[serde(default)]
+    totp: Option<String>,
 }
 
 pub async fn register(State(state): State<AppState>, peer: Peer, body: Body) -> AppResult<Response> {
-    let req: RegisterRequest = read_json(body).await?;
+    let RegisterBody { request: req, totp } = read_json(body).await?;
     if req.device.name.trim().is_empty() {
         return Err(AppError::invalid("device.name", "the device needs a name"));
     }
     super::at_most("device.name", &req.device.name, 100)?;
     super::at_most("device.platform", &req.device.platform, 100)?;
     super::at_most("device.app_version", &req.device.app_version, 100)?;
-    let user = check_credentials(&state, "device.register", peer, req.username, req.password).await?;
+    let credentials = Credentials { username: req.username, password: req.password, totp };
+    let SignedIn { user, enrol_only } = check_credentials(&state, "device.register", peer, credentials).await?;
+    if enrol_only {
+        return Err(AppError::forbidden("set up two-factor sign-in in the console before registering a device"));
+    }
     let token = auth::new_token("tjbd");
     let hash = auth::token_hash(&token);
     let device = req.device;
@@ -117,13 +197,18 @@ pub async fn register(State(state): State<AppState>, peer: Peer, body: Body) -> 
 
 pub async fn sign_in(State(state): State<AppState>, peer: Peer, body: Body) -> AppResult<Response> {
     let req: SessionRequest = read_json(body).await?;
-    let user = check_credentials(&state, "sign_in", peer, req.username, req.password).await?;
+    let credentials = Credentials { username: req.username, password: req.password, totp: req.totp };
+    let SignedIn { user, enrol_only } = check_credentials(&state, "sign_in", peer, credentials).await?;
     let token = auth::new_token("tjbs");
-    let hash = auth::token_hash(&token);
-    let expires = Utc::now() + Duration::hours(state.config.session_hours);
-    let id = user.id;
-    state.blocking(move |store| store.create_session(id, &hash, expires)).await?;
-    Ok(created(SessionResponse { token, user: user.info(), expires_at: Some(state.config.zone.at(expires)) }))
+    let expires_at = Utc::now() + Duration::hours(state.config.session_hours);
+    let session = NewSession { user_id: user.id, token_hash: auth::token_hash(&token), expires_at, enrol_only };
+    state.blocking(move |store| store.create_session(&session)).await?;
+    Ok(created(SessionResponse {
+        token,
+        user: user.info(),
+        expires_at: Some(state.config.zone.at(expires_at)),
+        enrol_second_factor: enrol_only,
+    }))
 }
 
 /// Signs the console session out (extension: `DELETE /api/v1/sessions/current`).

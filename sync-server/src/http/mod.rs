@@ -14,6 +14,7 @@ mod openapi;
 mod patrols;
 mod reports;
 mod review;
+mod second_factor;
 mod stats;
 mod sync;
 mod teams;
@@ -64,6 +65,9 @@ pub fn app(state: AppState) -> Router {
         .route("/devices", get(devices::list_devices))
         .route("/devices/{id}/revoke", post(devices::revoke_device))
         .route("/me", get(users::me))
+        .route("/me/totp", get(second_factor::status).post(second_factor::begin).delete(second_factor::turn_off))
+        .route("/me/totp/confirm", post(second_factor::confirm))
+        .route("/users/{username}/totp", axum::routing::delete(second_factor::reset))
         .route("/dictionary", get(dictionary::get_dictionary).post(dictionary::import_dictionary))
         .route("/grids", axum::routing::put(dictionary::import_grids))
         .route("/coverage", get(coverage::coverage))

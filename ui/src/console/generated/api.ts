@@ -1218,6 +1218,172 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/totp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Whether the caller signs in with a second factor (TOTP) and whether the server requires one
+         * @description Who may call it: console session.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TotpStatus"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Begin setting up two-factor sign-in: a secret and its otpauth:// link; 409 when it is on already
+         * @description Who may call it: console session.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TotpEnrolment"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        /**
+         * Turn two-factor sign-in off with a current code; 403 for an admin on a server that requires it
+         * @description Who may call it: console session.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["TotpCode"];
+                };
+            };
+            responses: {
+                /** @description success */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/totp/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm the set-up with the app's first code; from then on sign-in takes `totp`
+         * @description Who may call it: console session.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["TotpCode"];
+                };
+            };
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TotpStatus"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/openapi.json": {
         parameters: {
             query?: never;
@@ -2154,6 +2320,54 @@ export interface paths {
         };
         trace?: never;
     };
+    "/api/v1/users/{username}/totp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a user's second factor (a lost phone)
+         * @description Who may call it: admin.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    username: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3019,10 +3233,17 @@ export interface components {
         /** @description `POST /api/v1/sessions`. */
         SessionRequest: {
             password: string;
+            /** @description Extension: the 6-digit code of the user's authenticator app, for a user with two-factor sign-in on. */
+            totp?: string | null;
             username: string;
         };
         /** @description Answer to a console sign-in. */
         SessionResponse: {
+            /**
+             * @description Extension: the session may only set up two-factor sign-in (an admin on a server that requires it, who
+             *     has none yet); every other request is refused until it is set up.
+             */
+            enrol_second_factor?: boolean;
             /**
              * Format: date-time
              * @description Extension: when the session ends unless the user signs out first.
@@ -3283,6 +3504,20 @@ export interface components {
             members: number;
             name: string;
         };
+        /** @description A code of the authenticator app. */
+        TotpCode: {
+            code: string;
+        };
+        /** @description A secret to enter in an authenticator app: typed in as `secret`, or read from `otpauth_url` as a QR code. */
+        TotpEnrolment: {
+            otpauth_url: string;
+            secret: string;
+        };
+        /** @description Whether the caller signs in with a second factor, and whether the server requires one of the caller. */
+        TotpStatus: {
+            enabled: boolean;
+            required: boolean;
+        };
         /** @description One point of a patrol track. */
         TrackPoint: {
             /** Format: double */
@@ -3446,6 +3681,9 @@ export type TaskType = components['schemas']['TaskType'];
 export type TaskView = components['schemas']['TaskView'];
 export type TeamList = components['schemas']['TeamList'];
 export type TeamView = components['schemas']['TeamView'];
+export type TotpCode = components['schemas']['TotpCode'];
+export type TotpEnrolment = components['schemas']['TotpEnrolment'];
+export type TotpStatus = components['schemas']['TotpStatus'];
 export type TrackPoint = components['schemas']['TrackPoint'];
 export type UserInfo = components['schemas']['UserInfo'];
 export type UserList = components['schemas']['UserList'];
