@@ -105,11 +105,17 @@ fn a_user_with_a_second_factor_signs_in_with_a_code_taken_once() {
     };
     asks_for_the_code(&register(None));
 
-    // The admin resets it for a lost phone; others may not.
+    // The admin sees who has it, and resets it for a lost phone; others may not.
     let admin = api.sign_in("admin");
+    let has_it = |name: &str| {
+        let users = api.get("/users", Some(&admin)).body;
+        users["users"].as_array().unwrap().iter().find(|u| u["username"] == name).unwrap()["totp_enabled"].clone()
+    };
+    assert_eq!((has_it("chief1"), has_it("chief2")), (json!(true), json!(false)));
     assert_eq!(delete(&api, "/users/chief1/totp", &api.sign_in("dispatcher1"), None).status, 403);
     assert_eq!(delete(&api, "/users/nobody/totp", &admin, None).status, 404);
     assert_eq!(delete(&api, "/users/chief1/totp", &admin, None).status, 204);
+    assert_eq!(has_it("chief1"), json!(false));
     assert_eq!(sign_in(&api, "chief1", None).status, 201);
     assert_eq!(register(None).status, 201);
 

@@ -31,6 +31,8 @@ pub struct UserView {
     pub team: Option<String>,
     pub department: Option<String>,
     pub active: bool,
+    /// Signs in with a second factor (TOTP).
+    pub totp_enabled: bool,
 }
 
 /// A console session to open.
@@ -79,7 +81,7 @@ pub struct DepartmentView {
     pub open_cases: i64,
 }
 
-const USER_VIEW_COLUMNS: &str = "id, username, display_name, role, team, department, active";
+const USER_VIEW_COLUMNS: &str = "id, username, display_name, role, team, department, active, totp_enabled";
 
 fn user_view(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserView> {
     Ok(UserView {
@@ -90,6 +92,7 @@ fn user_view(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserView> {
         team: r.get(4)?,
         department: r.get(5)?,
         active: r.get(6)?,
+        totp_enabled: r.get(7)?,
     })
 }
 

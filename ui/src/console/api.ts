@@ -34,6 +34,8 @@ import type {
   TaskItem,
   TaskReassignRequest,
   Team,
+  TotpEnrolment,
+  TotpStatus,
   UserInfo,
   UserPatch,
 } from '../shared/types';
@@ -141,8 +143,16 @@ export async function signIn(request: SessionRequest): Promise<SessionResponse> 
   });
   const body = await readJson(response);
   if (response.status === 201 && body !== null) return body as SessionResponse;
-  if (isApiErrorBody(body)) throw new ApiError(response.status, body.error.code, body.error.message);
+  if (isApiErrorBody(body)) {
+    throw new ApiError(response.status, body.error.code, body.error.message, body.error.details ?? null);
+  }
   throw new ApiError(response.status, null, null);
+}
+
+/** Whether an error is about the second factor (the server names `totp` as the field). */
+export function isAboutSecondFactor(e: unknown): boolean {
+  if (!(e instanceof ApiError) || typeof e.details !== 'object' || e.details === null) return false;
+  return (e.details as { field?: unknown }).field === 'totp';
 }
 
 export async function signOut(): Promise<void> {
@@ -151,6 +161,30 @@ export async function signOut(): Promise<void> {
 
 export async function me(): Promise<UserInfo> {
   return (await json<{ user: UserInfo }>('GET', '/me')).user;
+}
+
+// --- two-factor sign-in -------------------------------------------------------------------------------------
+
+export async function secondFactorStatus(): Promise<TotpStatus> {
+  return json<TotpStatus>('GET', '/me/totp');
+}
+
+/** Begins setting up: a new secret and its otpauth:// link, to show as a QR code. */
+export async function beginSecondFactor(): Promise<TotpEnrolment> {
+  return json<TotpEnrolment>('POST', '/me/totp');
+}
+
+export async function confirmSecondFactor(code: string): Promise<TotpStatus> {
+  return json<TotpStatus>('POST', '/me/totp/confirm', { json: { code } });
+}
+
+export async function turnOffSecondFactor(code: string): Promise<void> {
+  await send('DELETE', '/me/totp', { json: { code } });
+}
+
+/** The admin removes a user's second factor (a lost phone). */
+export async function resetSecondFactor(username: string): Promise<void> {
+  await send('DELETE', `/users/${seg(username)}/totp`);
 }
 
 // --- review -------------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 // needs no knowledge of the console's routes.
 import { createRouter, createWebHashHistory, type RouteRecordRaw } from 'vue-router';
 import type { Role } from '../shared/types';
-import { user } from './session';
+import { session, user } from './session';
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -109,6 +109,12 @@ const routes: RouteRecordRaw[] = [
     component: () => import('./views/admin/AuditView.vue'),
     meta: { roles: ['admin'], menu: 'console.menu.audit', testid: 'menu-audit' },
   },
+  {
+    path: '/account',
+    name: 'account',
+    component: () => import('./views/AccountView.vue'),
+    meta: { menu: 'console.menu.account', testid: 'menu-account' },
+  },
   { path: '/:rest(.*)*', redirect: '/' },
 ];
 
@@ -143,6 +149,8 @@ router.beforeEach((to) => {
   const role = user.value?.role;
   if (to.meta.public) return true;
   if (!role) return { name: 'sign-in', query: to.fullPath !== '/' ? { redirect: to.fullPath } : {} };
+  // A session that may only set up a second factor sees only that page.
+  if (session.value?.enrol_second_factor && to.name !== 'account') return { name: 'account' };
   if (to.name === 'home') {
     const home = homeFor(role);
     return home === '/' ? true : home;

@@ -39,6 +39,11 @@ export function startSession(value: SessionResponse): void {
   }
 }
 
+/** The session's second factor is set up: it is a whole session now (the server freed it too). */
+export function secondFactorSetUp(): void {
+  if (current.value?.enrol_second_factor) startSession({ ...current.value, enrol_second_factor: false });
+}
+
 export function endSession(reason: 'expired' | null = null): void {
   current.value = null;
   sessionEndedReason.value = reason;

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import * as OTPAuth from 'otpauth';
 import {
   Api,
   SCREENSHOT_DIR,
@@ -1033,5 +1034,41 @@ describe('web console: one case from device report to close, role by role', () =
     await page.getByTestId('dispatch-mode-list').click();
     await page.getByTestId('case-table').waitFor();
     assertNoPageErrors(page);
+  });
+
+  it('chief2 turns on two-factor sign-in with an authenticator app; the next sign-in asks for its code; the admin resets it', { timeout: 60_000 }, async () => {
+    const page = await openPage();
+    await signIn(page, origin, 'chief2', 'chief');
+    await page.getByTestId('menu-account').click();
+    await page.locator('[data-testid="totp-state"][data-enabled="false"]').waitFor();
+    await whileCalling(page, 'POST', '/me/totp', () => page.getByTestId('totp-begin').click());
+    const secret = (await page.getByTestId('totp-secret').textContent()).trim();
+    await page.getByTestId('totp-qr').waitFor();
+    const app = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30 });
+    await page.getByTestId('totp-code').fill(app.generate());
+    await shot(page, 'console-two-factor-setup');
+    await whileCalling(page, 'POST', '/me/totp/confirm', () => page.getByTestId('totp-confirm').click());
+    await page.locator('[data-testid="totp-state"][data-enabled="true"]').waitFor();
+
+    // Signed out and in again: the password, then the code (of the next step: the first one is spent).
+    await page.getByTestId('sign-out').click();
+    await page.getByTestId('username').fill('chief2');
+    await page.getByTestId('password').fill('demo1234');
+    const first = await whileCalling(page, 'POST', '/sessions', () => page.getByTestId('sign-in-submit').click());
+    assert.equal(first.status(), 401);
+    await page.getByTestId('totp').fill(app.generate({ timestamp: Date.now() + 30_000 }));
+    const second = await whileCalling(page, 'POST', '/sessions', () => page.getByTestId('sign-in-submit').click());
+    assert.equal(second.status(), 201);
+    await page.locator('[data-testid="welcome"][data-role="chief"]').waitFor();
+    assertNoPageErrors(page);
+
+    const admin = await openPage();
+    await signIn(admin, origin, 'admin', 'admin');
+    const user = row(admin, 'user-row', { username: 'chief2' });
+    await trOf(admin, user).getByTestId('user-totp').waitFor();
+    await trOf(admin, user).getByTestId('user-reset-totp').click();
+    await whileCalling(admin, 'DELETE', '/users/chief2/totp', () => admin.locator('.el-message-box__btns .el-button--primary').click());
+    await trOf(admin, user).getByTestId('user-totp').waitFor({ state: 'detached' });
+    assertNoPageErrors(admin);
   });
 });

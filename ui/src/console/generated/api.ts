@@ -3566,6 +3566,8 @@ export interface components {
             id: string;
             role: components["schemas"]["Role"];
             team: string | null;
+            /** @description Signs in with a second factor (TOTP). */
+            totp_enabled: boolean;
             username: string;
         };
     };

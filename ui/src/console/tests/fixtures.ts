@@ -3,7 +3,7 @@ import type { Case, CaseTask, ConsoleUser, ReviewItem } from '../../shared/types
 
 /** An active inspector of no team, unless `fields` says otherwise. */
 export function consoleUser(username: string, fields: Partial<ConsoleUser> = {}): ConsoleUser {
-  return { id: `id-${username}`, username, display_name: username, role: 'inspector', team: null, department: null, active: true, ...fields };
+  return { id: `id-${username}`, username, display_name: username, role: 'inspector', team: null, department: null, active: true, totp_enabled: false, ...fields };
 }
 
 /** An open verification task of inspector1. */
