@@ -78,6 +78,8 @@ pub struct Config {
     pub session_hours: i64,
     /// Admins must sign in with a second factor (TOTP).
     pub require_totp_for_admins: bool,
+    /// Retention: photos of cases closed more than this many days ago are removed (`None`: kept for ever).
+    pub purge_photos_after_days: Option<u32>,
     pub zone: Zone,
     /// Duplicate detection: an open case of the same category within this distance ...
     pub duplicate_radius_m: f64,
@@ -105,6 +107,7 @@ impl Config {
             max_basemap_bytes: 8 << 30,
             session_hours: 12,
             require_totp_for_admins: false,
+            purge_photos_after_days: None,
             zone: Zone::Host,
             duplicate_radius_m: 50.0,
             duplicate_window_hours: 72.0,

@@ -15,6 +15,7 @@ pub mod hashing;
 mod http;
 pub mod policy;
 pub mod principal;
+pub mod retention;
 pub mod second_factor;
 pub mod seed;
 pub mod state;

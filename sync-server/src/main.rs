@@ -59,6 +59,10 @@ enum Command {
         /// Admins must sign in with a second factor (TOTP); one without is let in only to set it up.
         #[arg(long)]
         require_totp_for_admins: bool,
+        /// Retention: remove the photos of cases closed more than this many days ago, every night at 02:00
+        /// (hashes and history stay). Absent: photos are kept for ever.
+        #[arg(long, value_name = "DAYS")]
+        purge_photos_after_days: Option<u32>,
     },
     /// Manages users.
     User {
@@ -188,6 +192,7 @@ fn run(cli: Cli) -> Result<(), String> {
             tls_cert,
             tls_key,
             require_totp_for_admins,
+            purge_photos_after_days,
         } => {
             let zone = Zone::parse(&timezone)
                 .ok_or_else(|| format!("--timezone: `{timezone}` is neither `host` nor an offset like +08:00"))?;
@@ -202,6 +207,7 @@ fn run(cli: Cli) -> Result<(), String> {
             config.blobs = blobs;
             config.tls = tls_cert.is_some();
             config.require_totp_for_admins = require_totp_for_admins;
+            config.purge_photos_after_days = purge_photos_after_days;
             let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
             let tls = tls_cert.zip(tls_key);
             runtime.block_on(serve(config, listen, demo, tls))
@@ -332,6 +338,10 @@ async fn serve(config: Config, listen: String, demo: bool, tls: Option<(PathBuf,
         }
     }
     eprintln!("photos: {}", state.photos.describe());
+    if let Some(days) = state.config.purge_photos_after_days {
+        eprintln!("retention: photos of cases closed more than {days} days ago are removed nightly at 02:00");
+        sync_server::retention::schedule(state.clone(), days);
+    }
     let tls = match tls {
         Some((cert, key)) => Some(
             sync_server::tls_config(&cert, &key)

@@ -62,11 +62,13 @@ pub enum Verb {
     AssignTask,
     /// Read the audit log.
     SeeAuditLog,
+    /// Run the retention rule now.
+    RunRetention,
 }
 
 impl Verb {
     /// Every verb, for tests that walk the whole table.
-    pub const ALL: [Verb; 34] = [
+    pub const ALL: [Verb; 35] = [
         Verb::ReviewFinding,
         Verb::ReadCase,
         Verb::Act(CaseAction::Dispatch),
@@ -101,6 +103,7 @@ impl Verb {
         Verb::SeeContact,
         Verb::AssignTask,
         Verb::SeeAuditLog,
+        Verb::RunRetention,
     ];
 
     /// What the verb does, for the answer that refuses it ("may not …").
@@ -127,6 +130,7 @@ impl Verb {
             Verb::SeeContact => "see a report's caller".into(),
             Verb::AssignTask => "give tasks to this inspector".into(),
             Verb::SeeAuditLog => "read the audit log".into(),
+            Verb::RunRetention => "run the retention rule".into(),
         }
     }
 }
@@ -256,6 +260,7 @@ impl Principal {
             | Verb::ImportDictionary
             | Verb::ManageBasemaps
             | Verb::SeeAuditLog
+            | Verb::RunRetention
             | Verb::SeeSyncHealth => user.role == Role::Admin,
         };
         if !by_role {
@@ -413,6 +418,7 @@ mod tests {
         SeeContact         -        -        -         -         -        Y    -        -        -       Y
         AssignTask         -        -        Y         -         -        Y    -        -        -       Y
         SeeAuditLog        -        -        -         -         -        -    -        -        -       Y
+        RunRetention       -        -        -         -         -        -    -        -        -       Y
     ";
 
     fn verb_name(verb: Verb) -> String {

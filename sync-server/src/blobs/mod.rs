@@ -102,6 +102,17 @@ impl BlobFiles {
         }
     }
 
+    /// Removes a photo's bytes (the retention rule); its row is marked first by the caller.
+    pub fn remove(&self, meta: &BlobMeta) -> io::Result<()> {
+        match meta.packed {
+            Some(place) => self.packs.release(place, meta.bytes),
+            None => match fs::remove_file(self.own_file(&meta.sha256)) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            },
+        }
+    }
+
     /// Bytes held of an unfinished upload.
     pub fn partial_len(&self, sha: &str) -> io::Result<Option<u64>> {
         match fs::metadata(self.partial_path(sha)) {

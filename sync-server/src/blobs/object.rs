@@ -85,6 +85,14 @@ impl ObjectPhotos {
         self.store.put(&photo_path(sha), PutPayload::from(bytes)).await.map(|_| ())
     }
 
+    /// Deletes a photo's object (the retention rule).
+    pub async fn remove(&self, sha: &str) -> ObjectResult<()> {
+        match self.store.delete(&photo_path(sha)).await {
+            Err(object_store::Error::NotFound { .. }) => Ok(()),
+            other => other,
+        }
+    }
+
     pub async fn read(&self, sha: &str) -> ObjectResult<Vec<u8>> {
         Ok(self.store.get(&photo_path(sha)).await?.bytes().await?.to_vec())
     }

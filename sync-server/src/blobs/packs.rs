@@ -102,6 +102,22 @@ fn open_direct(_options: &mut OpenOptions, _path: &Path) -> Option<File> {
     None
 }
 
+/// Punches a hole of `len` bytes at `offset`, keeping the file's size; false where the filesystem cannot.
+#[cfg(target_os = "linux")]
+fn punch_hole(file: &File, offset: u64, len: u64) -> io::Result<bool> {
+    use rustix::fs::{FallocateFlags, fallocate};
+    match fallocate(file, FallocateFlags::PUNCH_HOLE | FallocateFlags::KEEP_SIZE, offset, len) {
+        Ok(()) => Ok(true),
+        Err(e) if e == rustix::io::Errno::OPNOTSUPP || e == rustix::io::Errno::NOSYS => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn punch_hole(_file: &File, _offset: u64, _len: u64) -> io::Result<bool> {
+    Ok(false)
+}
+
 fn refused(e: &io::Error) -> bool {
     e.raw_os_error() == Some(libc::EINVAL)
 }
@@ -176,6 +192,19 @@ impl Packs {
             file.plain.write_all_at(blocks, offset)?;
         }
         Ok(Written { place: PackPlace { pack: file.id, offset }, file })
+    }
+
+    /// Gives back the room of the photo at `place` (`len` bytes), by a hole punched into its pack: the pack
+    /// keeps its size and every other photo's place, and the filesystem frees the blocks. Where holes cannot be
+    /// punched, the bytes are overwritten with zeros (gone, though the room stays taken). Flushed before it
+    /// returns.
+    pub fn release(&self, place: PackPlace, len: u64) -> io::Result<()> {
+        let file = OpenOptions::new().write(true).open(self.dir.join(pack_name(place.pack)))?;
+        let room = align_up(len.max(1));
+        if !punch_hole(&file, place.offset, room)? {
+            file.write_all_at(&vec![0u8; room as usize], place.offset)?;
+        }
+        file.sync_data()
     }
 
     /// Reads `len` bytes of the photo at `place`: its whole blocks, with O_DIRECT where the filesystem takes it.

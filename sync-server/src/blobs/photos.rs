@@ -105,6 +105,17 @@ impl Photos {
         }
     }
 
+    /// Removes a photo's bytes for good (the retention rule); its row was marked purged first.
+    pub async fn remove(&self, meta: BlobMeta) -> AppResult<()> {
+        match self {
+            Photos::Local { files, .. } => {
+                let files = files.clone();
+                on_disk(move || files.remove(&meta)).await
+            }
+            Photos::Object(o) => Ok(o.remove(&meta.sha256).await?),
+        }
+    }
+
     /// Keeps a complete photo (checked by the caller, not held yet) and records its row once the bytes are
     /// durable; ends its resumable upload, if it came as one. True when the row is new.
     pub async fn keep(&self, store: Arc<dyn Store>, bytes: Bytes, meta: BlobMeta, uploader: Uuid) -> AppResult<bool> {

@@ -21,28 +21,68 @@ pub struct UploadState {
 
 pub(super) fn blob(conn: &Connection, sha256: &str) -> StoreResult<Option<BlobMeta>> {
     Ok(conn
-        .prepare_cached("SELECT bytes, content_type, pack, pack_offset FROM blobs WHERE sha256 = ?1")?
-        .query_row([sha256], |r| {
-            let packed = match (r.get::<_, Option<i64>>(2)?, r.get::<_, Option<i64>>(3)?) {
-                (Some(pack), Some(offset)) => Some(PackPlace { pack: pack as u32, offset: offset as u64 }),
-                _ => None,
-            };
-            Ok(BlobMeta {
-                sha256: sha256.to_owned(),
-                bytes: r.get::<_, i64>(0)? as u64,
-                content_type: r.get(1)?,
-                packed,
-            })
-        })
+        .prepare_cached(
+            "SELECT sha256, bytes, content_type, pack, pack_offset FROM blobs WHERE sha256 = ?1 AND purged_at IS NULL",
+        )?
+        .query_row([sha256], blob_meta)
         .optional()?)
+}
+
+/// A `blobs` row read as `sha256, bytes, content_type, pack, pack_offset`.
+fn blob_meta(r: &rusqlite::Row<'_>) -> rusqlite::Result<BlobMeta> {
+    let packed = match (r.get::<_, Option<i64>>(3)?, r.get::<_, Option<i64>>(4)?) {
+        (Some(pack), Some(offset)) => Some(PackPlace { pack: pack as u32, offset: offset as u64 }),
+        _ => None,
+    };
+    Ok(BlobMeta { sha256: r.get(0)?, bytes: r.get::<_, i64>(1)? as u64, content_type: r.get(2)?, packed })
+}
+
+/// Photos whose every use is in a case closed before `closed_before` (its findings' photos, its handling
+/// photos, and the photos of reports and tasks that became part of it), not purged yet, at most `limit`.
+/// A photo used anywhere else (a finding not filed, an open case, a report or task of no closed case) stays.
+pub(super) fn photos_to_purge(
+    conn: &Connection,
+    closed_before: DateTime<Utc>,
+    limit: usize,
+) -> StoreResult<Vec<BlobMeta>> {
+    let sql = "WITH closed AS (SELECT case_no FROM cases WHERE state = 'closed' AND closed_at < ?1),
+         uses AS (
+             SELECT p.sha256, f.case_no FROM finding_photos p JOIN findings f ON f.seq = p.finding
+             UNION ALL SELECT sha256, case_no FROM case_photos
+             UNION ALL SELECT a.sha256, COALESCE(t.case_no, r.case_no) FROM attachments a
+                 LEFT JOIN tasks t ON t.id = a.owner_id LEFT JOIN reports r ON r.id = a.owner_id)
+         SELECT b.sha256, b.bytes, b.content_type, b.pack, b.pack_offset FROM blobs b
+         WHERE b.purged_at IS NULL
+           AND b.sha256 IN (SELECT u.sha256 FROM uses u JOIN closed c ON c.case_no = u.case_no)
+           AND NOT EXISTS (SELECT 1 FROM uses u WHERE u.sha256 = b.sha256
+                           AND (u.case_no IS NULL OR u.case_no NOT IN (SELECT case_no FROM closed)))
+         LIMIT ?2";
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map(params![ts(closed_before), limit as i64], blob_meta)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Marks photos purged, before their bytes are removed (a crash in between leaves bytes no row serves, never
+/// a row that serves bytes gone).
+pub(super) fn mark_purged(tx: &Connection, shas: &[String], now: DateTime<Utc>) -> StoreResult<()> {
+    let mut mark = tx.prepare_cached("UPDATE blobs SET purged_at = ?2 WHERE sha256 = ?1 AND purged_at IS NULL")?;
+    let at = ts(now);
+    for sha in shas {
+        mark.execute(params![sha, at])?;
+    }
+    Ok(())
 }
 
 /// Records complete photos and ends their uploads; for each, false when it was already held.
 pub(super) fn record_blobs(tx: &Connection, blobs: &[(BlobMeta, Uuid)], now: DateTime<Utc>) -> StoreResult<Vec<bool>> {
     let mut created = Vec::with_capacity(blobs.len());
+    // A photo purged by the retention rule and uploaded again is stored anew, in its new place.
     let mut insert = tx.prepare_cached(
-        "INSERT OR IGNORE INTO blobs (sha256, bytes, content_type, uploaded_by, created_at, pack, pack_offset) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO blobs (sha256, bytes, content_type, uploaded_by, created_at, pack, pack_offset) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+         ON CONFLICT (sha256) DO UPDATE SET bytes = excluded.bytes, content_type = excluded.content_type, \
+             pack = excluded.pack, pack_offset = excluded.pack_offset, purged_at = NULL \
+         WHERE blobs.purged_at IS NOT NULL",
     )?;
     let mut end_upload = tx.prepare_cached("DELETE FROM uploads WHERE sha256 = ?1")?;
     let at = ts(now);

@@ -21,6 +21,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V15),
         M::up(V16),
         M::up(V17),
+        M::up(V18),
     ])
 }
 
@@ -507,6 +508,12 @@ ALTER TABLE users ADD COLUMN totp_secret TEXT;
 ALTER TABLE users ADD COLUMN totp_enabled INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE users ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sessions ADD COLUMN enrol_only INTEGER NOT NULL DEFAULT 0;
+"#;
+
+/// Retention: when a photo's bytes were removed (its row, hash and every record that names it stay). A
+/// photo purged is held no more: the same bytes uploaded again are stored anew.
+const V18: &str = r#"
+ALTER TABLE blobs ADD COLUMN purged_at TEXT;
 "#;
 
 #[cfg(test)]

@@ -316,6 +316,14 @@ impl Store for SqliteStore {
         blobs::blob(&self.reader(), sha256)
     }
 
+    fn photos_to_purge(&self, closed_before: DateTime<Utc>, limit: usize) -> StoreResult<Vec<BlobMeta>> {
+        blobs::photos_to_purge(&self.reader(), closed_before, limit)
+    }
+
+    fn mark_photos_purged(&self, shas: &[String], now: DateTime<Utc>) -> StoreResult<()> {
+        self.write(|tx| blobs::mark_purged(tx, shas, now))
+    }
+
     fn record_blobs(&self, rows: &[(BlobMeta, Uuid)], now: DateTime<Utc>) -> StoreResult<Vec<bool>> {
         // One commit (one flush) for the photos' rows and the end of their uploads. At FULL: HEAD answers from
         // these rows without flushing, so they must not be visible before they are on disk.

@@ -60,6 +60,10 @@ pub trait Store: Send + Sync + 'static {
     /// Records complete blobs and ends their uploads, if any were under way, in one durable commit; for each,
     /// false when it was already held.
     fn record_blobs(&self, blobs: &[(BlobMeta, Uuid)], now: DateTime<Utc>) -> StoreResult<Vec<bool>>;
+    /// Photos whose every use is in a case closed before `closed_before`, not purged yet (the retention rule).
+    fn photos_to_purge(&self, closed_before: DateTime<Utc>, limit: usize) -> StoreResult<Vec<BlobMeta>>;
+    /// Marks photos purged (held no more), before their bytes are removed.
+    fn mark_photos_purged(&self, shas: &[String], now: DateTime<Utc>) -> StoreResult<()>;
     fn upload(&self, sha256: &str) -> StoreResult<Option<UploadState>>;
     fn begin_upload(&self, sha256: &str, length: u64, by: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
     fn end_upload(&self, sha256: &str) -> StoreResult<()>;

@@ -13,6 +13,7 @@ mod extract;
 mod openapi;
 mod patrols;
 mod reports;
+mod retention;
 mod review;
 mod second_factor;
 mod stats;
@@ -85,6 +86,7 @@ pub fn app(state: AppState) -> Router {
         .route("/patrols", get(patrols::patrols))
         .route("/sync-health", get(devices::sync_health))
         .route("/audit", get(audit::audit))
+        .route("/retention/run", post(retention::run))
         .route("/basemaps", get(basemaps::list))
         .route("/basemaps/{name}", get(basemaps::download).put(basemaps::upload).delete(basemaps::delete))
         .route("/basemaps/{name}/tiles/{z}/{x}/{y}", get(basemaps::tile))

@@ -205,6 +205,16 @@ pub const ENDPOINTS: &[Endpoint] = &[
         Some("TotpStatus"),
     ),
     ("delete", "/users/{username}/totp", "Remove a user's second factor (a lost phone)", "admin", None, 204, None),
+    (
+        "post",
+        "/retention/run",
+        "Run the retention rule now: remove the photos of cases closed more than --purge-photos-after-days ago \
+         (409 when the server runs without it)",
+        "admin",
+        None,
+        200,
+        Some("Purged"),
+    ),
     ("get", "/users", "Users", "admin", None, 200, Some("UserList")),
     ("post", "/users", "Add a user", "admin", Some("NewUserRequest"), 201, Some("UserInfo")),
     (
@@ -358,6 +368,7 @@ fn schemas() -> Map<String, Value> {
         protocol::SyncResponse,
         protocol::Dictionary,
         super::users::Me,
+        crate::retention::Purged,
         super::second_factor::TotpStatus,
         super::second_factor::TotpEnrolment,
         super::users::UserList,

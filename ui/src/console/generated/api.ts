@@ -1612,6 +1612,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/retention/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run the retention rule now: remove the photos of cases closed more than --purge-photos-after-days ago (409 when the server runs without it)
+         * @description Who may call it: admin.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Purged"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/review": {
         parameters: {
             query?: never;
@@ -3079,6 +3127,18 @@ export interface components {
         };
         /** @enum {string} */
         PhotoRole: "before" | "after";
+        /** @description What a run removed. */
+        Purged: {
+            /** Format: uint64 */
+            bytes: number;
+            /**
+             * Format: date-time
+             * @description Photos of cases closed before this moment were removed (the server's zone).
+             */
+            closed_before: string;
+            /** Format: uint64 */
+            photos: number;
+        };
         /** @description `POST /api/v1/devices/register`. */
         RegisterRequest: {
             device: components["schemas"]["DeviceInfo"];
@@ -3646,6 +3706,7 @@ export type PatrolTrack = components['schemas']['PatrolTrack'];
 export type PatrolView = components['schemas']['PatrolView'];
 export type PhotoRef = components['schemas']['PhotoRef'];
 export type PhotoRole = components['schemas']['PhotoRole'];
+export type Purged = components['schemas']['Purged'];
 export type RegisterRequest = components['schemas']['RegisterRequest'];
 export type RegisterResponse = components['schemas']['RegisterResponse'];
 export type RejectedOp = components['schemas']['RejectedOp'];
