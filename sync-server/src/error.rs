@@ -110,14 +110,22 @@ impl From<tokio::task::JoinError> for AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let (error, headers) = match self {
+        let (error, mut headers) = match self {
             AppError::Api(failure) => (failure.error, failure.headers),
             AppError::Store(e) if let Some(error) = e.to_api() => (error, HeaderMap::new()),
+            AppError::Io(e) if e.kind() == std::io::ErrorKind::StorageFull => {
+                tracing::error!(error = %e, "the disk is full");
+                (ApiError::new(ErrorCode::Unavailable, crate::db::DISK_FULL), HeaderMap::new())
+            }
             other => {
                 tracing::error!(error = %other, "request failed");
                 (ApiError::new(ErrorCode::Internal, "internal server error"), HeaderMap::new())
             }
         };
+        if error.code == ErrorCode::Unavailable && !headers.contains_key("retry-after") {
+            // Storage that is full or out of reach: a client tries again in a minute, not at once.
+            headers.insert("retry-after", HeaderValue::from_static("60"));
+        }
         let status = StatusCode::from_u16(error.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, axum::Json(ErrorBody { error })).into_response();
         response.headers_mut().extend(headers);

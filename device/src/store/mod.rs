@@ -256,6 +256,7 @@ pub struct DeviceStore {
 impl DeviceStore {
     /// Opens (creating and migrating) the store under `home`.
     pub fn open(home: &Path) -> DeviceResult<Self> {
+        crate::error::note_store_dir(home);
         fs::create_dir_all(home.join("photos"))?;
         let mut conn = Connection::open(home.join("device.sqlite"))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;

@@ -20,6 +20,7 @@ use uuid::Uuid;
 use super::BlobFiles;
 use super::BlobMeta;
 use super::packs::Written;
+use crate::db::StoreError;
 use crate::error::{AppError, AppResult};
 
 /// Records complete photos (their rows, in one durable commit); for each, false when it was already held.
@@ -84,17 +85,22 @@ fn serve(record: &RecordBlobs, blobs: &BlobFiles, pending: &mpsc::Receiver<Pendi
                     let _ = p.reply.send(Ok(created));
                 }
             }
-            Err(message) => {
-                tracing::error!("{message}");
+            Err(e) => {
+                tracing::error!("recording photos failed: {e}");
+                let message = e.to_string();
+                let full = matches!(e, AppError::Store(StoreError::Full(_)));
                 for p in group {
-                    let _ = p.reply.send(Err(AppError::internal(message.clone())));
+                    // A full disk is the client's 503 (send again later); anything else is the server's fault.
+                    let error =
+                        if full { StoreError::Full(message.clone()).into() } else { AppError::internal(message.clone()) };
+                    let _ = p.reply.send(Err(error));
                 }
             }
         }
     }
 }
 
-fn commit_group(record: &RecordBlobs, blobs: &BlobFiles, group: &[Pending]) -> Result<Vec<bool>, String> {
+fn commit_group(record: &RecordBlobs, blobs: &BlobFiles, group: &[Pending]) -> AppResult<Vec<bool>> {
     let mut flushed: Vec<u32> = Vec::with_capacity(1);
     for p in group {
         let pack = p.written.file.id();
@@ -108,7 +114,7 @@ fn commit_group(record: &RecordBlobs, blobs: &BlobFiles, group: &[Pending]) -> R
         flushed.push(pack);
     }
     let rows: Vec<(BlobMeta, Uuid)> = group.iter().map(|p| (p.meta.clone(), p.uploader)).collect();
-    let created = record(&rows, Utc::now()).map_err(|e| format!("recording photos failed: {e}"))?;
+    let created = record(&rows, Utc::now())?;
     // A resumable upload of the same photo, finished or abandoned, is no longer needed.
     for p in group {
         if let Err(e) = blobs.discard_partial(&p.meta.sha256) {

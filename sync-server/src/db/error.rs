@@ -26,9 +26,16 @@ pub enum StoreError {
     /// The storage itself failed (the disk, the database engine, its schema migration).
     #[error("storage: {0}")]
     Backend(String),
+    /// The disk (or the database's quota) is full: nothing was written; the same request succeeds once there
+    /// is room again.
+    #[error("storage full: {0}")]
+    Full(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What a client is told when the server's disk is full.
+pub const DISK_FULL: &str = "the server's disk is full: nothing was stored; send it again later";
 
 impl StoreError {
     pub fn not_found(message: impl Into<String>) -> Self {
@@ -59,6 +66,7 @@ impl StoreError {
             StoreError::Conflict(m) => ApiError::new(ErrorCode::Conflict, m.clone()),
             StoreError::InvalidTransition(m) => ApiError::new(ErrorCode::InvalidTransition, m.clone()),
             StoreError::Invalid { field, message } => ApiError::invalid(field.clone(), message.clone()),
+            StoreError::Full(_) => ApiError::new(ErrorCode::Unavailable, DISK_FULL),
             StoreError::Corrupt(_) | StoreError::Invariant(_) | StoreError::Backend(_) => return None,
         })
     }
@@ -75,6 +83,9 @@ impl From<rusqlite::Error> for StoreError {
         match e {
             rusqlite::Error::FromSqlConversionFailure(..) | rusqlite::Error::InvalidColumnType(..) => {
                 StoreError::Corrupt(e.to_string())
+            }
+            rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DiskFull => {
+                StoreError::Full(e.to_string())
             }
             other => StoreError::Backend(other.to_string()),
         }

@@ -48,7 +48,7 @@ pub use blobs::UploadState;
 pub use cases::{ActionInput, CaseFilter, CaseMeta, CaseRequest, CaseView, GeoPoint, HistoryEntry, TaskView};
 pub use changes::ChangePage;
 pub use devices::{DeviceUser, DeviceView, RegisterOutcome};
-pub use error::{StoreError, StoreResult};
+pub use error::{DISK_FULL, StoreError, StoreResult};
 pub use findings::{FindingMeta, ReviewItem};
 pub use heat::{HeatFilter, HeatKind, HeatPoint};
 pub use ingest::SyncContext;
