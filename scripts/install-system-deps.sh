@@ -14,6 +14,8 @@ packages=(
   libjpeg-turbo-progs
   # the durability test traces the server's writes and flushes (tests/durability_trace.rs)
   strace
+  # a phone whose clock is hours off (tests/clock.rs runs the device command line under libfaketime)
+  faketime
 )
 
 missing=()

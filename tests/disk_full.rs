@@ -95,8 +95,13 @@ fn a_server_whose_disk_is_full_answers_503_and_takes_everything_once_space_retur
         assert_eq!(n, 1, "finding {id}");
     }
     let db = rusqlite::Connection::open(phone.home.join("device.sqlite")).unwrap();
-    let shas: Vec<String> =
-        db.prepare("SELECT sha256 FROM photo_files").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    let shas: Vec<String> = db
+        .prepare("SELECT sha256 FROM photo_files")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
     for sha in shas {
         let mine = std::fs::read(phone.home.join("photos").join(format!("{sha}.jpg"))).unwrap();
         assert_eq!(api.get_blob(&admin, &sha), (200, mine), "photo {sha} whole");

@@ -3,7 +3,7 @@
 //! pipeline answers a photo or a clear error, never a panic; a photo it answers is a JPEG within the size
 //! limit whose hash is the hash of its bytes.
 //!
-//! CI runs 48 cases per property (each decodes a photo); `scripts/fuzz.sh` runs many more. Failures are kept
+//! CI runs 32 cases per property (each decodes a photo); `scripts/fuzz.sh` runs many more. Failures are kept
 //! in `tests/fuzz.proptest-regressions` and replayed first.
 
 use device::photo::PhotoPipeline;
@@ -12,7 +12,7 @@ use proptest::test_runner::FileFailurePersistence;
 use sha2::{Digest, Sha256};
 
 fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(48);
+    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(32);
     ProptestConfig {
         cases,
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct(concat!(

@@ -2,12 +2,13 @@
 
 use std::fs::{self};
 
-use chrono::{DateTime, Utc};
-
 use rusqlite::OptionalExtension;
 
 use super::{CheckReport, DeviceStore, Status};
 use crate::error::DeviceResult;
+
+/// How far the phone's clock may be from the server's before its times are corrected.
+pub const CLOCK_TRUSTED_WITHIN: chrono::Duration = chrono::Duration::minutes(5);
 
 impl DeviceStore {
     /// The start-up check: removes temporary files and photo files no row knows (left by a crash between
@@ -71,9 +72,14 @@ impl DeviceStore {
         })
     }
 
-    /// The time the server would show now, by the offset seen at the last sync.
-    pub fn server_now(&self) -> DeviceResult<DateTime<Utc>> {
+    /// A time of the phone's clock on the server's, when the phone's is known to be off: by the offset seen
+    /// at the last sync, once that is `CLOCK_TRUSTED_WITHIN` or more. A phone set hours ahead would otherwise
+    /// see every report refused (the contract takes no `observed_at` more than 10 minutes ahead), and one set
+    /// hours behind would file its reports in the past; the offset is measured again at every sync. Smaller
+    /// offsets are the clocks' ordinary drift and the network's delay, and are left alone.
+    pub fn on_server_clock(&self, device_time: protocol::Timestamp) -> DeviceResult<protocol::Timestamp> {
         let offset = self.meta("clock_offset_ms")?.and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
-        Ok(Utc::now() + chrono::Duration::milliseconds(offset))
+        let offset = chrono::Duration::milliseconds(offset);
+        Ok(if offset.abs() >= CLOCK_TRUSTED_WITHIN { device_time + offset } else { device_time })
     }
 }

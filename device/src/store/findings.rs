@@ -14,6 +14,7 @@ impl DeviceStore {
     /// Saves a finding and queues its `finding.create` op, all or nothing.
     pub fn queue_finding(&mut self, new: NewFinding) -> DeviceResult<Finding> {
         let patrol_id = self.current_patrol()?.map(|p| p.id);
+        let new = NewFinding { observed_at: self.on_server_clock(new.observed_at)?, ..new };
         let finding = self.build_finding(Uuid::now_v7(), patrol_id, new, true)?;
         self.write_finding(&finding, false, true)?;
         Ok(finding)
@@ -30,6 +31,7 @@ impl DeviceStore {
             }
             None => {
                 let patrol_id = self.current_patrol()?.map(|p| p.id);
+                let new = NewFinding { observed_at: self.on_server_clock(new.observed_at)?, ..new };
                 self.build_finding(Uuid::now_v7(), patrol_id, new, false)?
             }
         };

@@ -91,8 +91,11 @@ fn serve(record: &RecordBlobs, blobs: &BlobFiles, pending: &mpsc::Receiver<Pendi
                 let full = matches!(e, AppError::Store(StoreError::Full(_)));
                 for p in group {
                     // A full disk is the client's 503 (send again later); anything else is the server's fault.
-                    let error =
-                        if full { StoreError::Full(message.clone()).into() } else { AppError::internal(message.clone()) };
+                    let error = if full {
+                        StoreError::Full(message.clone()).into()
+                    } else {
+                        AppError::internal(message.clone())
+                    };
                     let _ = p.reply.send(Err(error));
                 }
             }
