@@ -40,8 +40,8 @@ enum Command {
         /// Largest photo accepted, in bytes.
         #[arg(long, default_value_t = protocol::DEFAULT_MAX_BLOB_BYTES)]
         max_blob_bytes: u64,
-        /// Hours a console session lasts.
-        #[arg(long, default_value_t = 12)]
+        /// Hours a console session lasts (1 to 8,760).
+        #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(i64).range(1..=8760))]
         session_hours: i64,
         /// Directory of the built web console (default: ui/dist/console when present).
         #[arg(long)]
@@ -59,9 +59,9 @@ enum Command {
         /// Admins must sign in with a second factor (TOTP); one without is let in only to set it up.
         #[arg(long)]
         require_totp_for_admins: bool,
-        /// Retention: remove the photos of cases closed more than this many days ago, every night at 02:00
-        /// (hashes and history stay). Absent: photos are kept for ever.
-        #[arg(long, value_name = "DAYS")]
+        /// Retention: remove the photos of cases closed more than this many days ago (0 to 36,500), every
+        /// night at 02:00 (hashes and history stay). Absent: photos are kept for ever.
+        #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(0..=36_500))]
         purge_photos_after_days: Option<u32>,
     },
     /// Manages users.

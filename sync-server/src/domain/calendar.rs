@@ -37,6 +37,28 @@ impl Default for WorkCalendar {
 /// Days looked ahead before giving up (a calendar with no working time at all).
 const HORIZON_DAYS: u32 = 3 * 366;
 
+/// The latest deadline there is: 9999-12-31 23:59:59 UTC. A deadline beyond it is kept as this (it stays
+/// in the four-digit years that stored times compare in), never as an error or an earlier time.
+pub const FAR_FUTURE: DateTime<Utc> = match NaiveDate::from_ymd_opt(9999, 12, 31) {
+    Some(day) => match day.and_hms_opt(23, 59, 59) {
+        Some(t) => t.and_utc(),
+        None => DateTime::<Utc>::MIN_UTC,
+    },
+    None => DateTime::<Utc>::MIN_UTC,
+};
+
+/// `hours` as a duration; `None` when it is beyond any duration there is.
+fn milliseconds(hours: f64) -> Option<Duration> {
+    let ms = (hours * 3_600_000.0).round();
+    // `as` saturates; a value at the bounds is out of range.
+    if !ms.is_finite() || ms.abs() >= i64::MAX as f64 { None } else { Duration::try_milliseconds(ms as i64) }
+}
+
+/// `hours` of clock time after `start` (urgent categories, verification tasks), `FAR_FUTURE` at most.
+pub fn add_clock_hours(start: DateTime<Utc>, hours: f64) -> DateTime<Utc> {
+    milliseconds(hours).and_then(|d| start.checked_add_signed(d)).map_or(FAR_FUTURE, |t| t.min(FAR_FUTURE))
+}
+
 impl WorkCalendar {
     pub fn is_workday(&self, day: NaiveDate) -> bool {
         if self.holidays.contains(&day) {
@@ -45,13 +67,18 @@ impl WorkCalendar {
         self.workdays.contains(&day) || self.weekdays.contains(&(day.weekday().number_from_monday() as u8))
     }
 
-    /// The instant `hours` of working time after `start`, counted in `zone`'s local time.
+    /// The instant `hours` of working time after `start`, counted in `zone`'s local time. A calendar with no
+    /// working time in the three years ahead counts clock time instead; one whose working time runs out (its
+    /// last make-up day passed) gives `FAR_FUTURE`, as does a deadline beyond it.
     pub fn add_working_hours(&self, zone: &Zone, start: DateTime<Utc>, hours: f64) -> DateTime<Utc> {
-        let mut remaining = Duration::milliseconds((hours * 3_600_000.0).round() as i64);
+        let Some(mut remaining) = milliseconds(hours) else { return FAR_FUTURE };
         let local = zone.at(start).naive_local();
         let mut day = local.date();
         let mut from = local.time();
-        for _ in 0..HORIZON_DAYS {
+        // Days since working time was last met: three years of none ends the search.
+        let mut idle = 0;
+        let mut worked = false;
+        while idle < HORIZON_DAYS {
             if self.is_workday(day) {
                 for [a, b] in &self.periods {
                     let begin = (*a).max(from);
@@ -60,16 +87,21 @@ impl WorkCalendar {
                     }
                     let available = *b - begin;
                     if remaining <= available {
-                        return zone.to_utc(NaiveDateTime::new(day, begin) + remaining);
+                        return zone.to_utc(NaiveDateTime::new(day, begin) + remaining).min(FAR_FUTURE);
                     }
                     remaining -= available;
+                    idle = 0;
+                    worked = true;
                 }
             }
-            day = day.succ_opt().unwrap_or(day);
+            idle += 1;
+            match day.succ_opt() {
+                Some(next) if next <= FAR_FUTURE.date_naive() => day = next,
+                _ => return FAR_FUTURE,
+            }
             from = NaiveTime::MIN;
         }
-        // No working time within the horizon: fall back to clock time rather than never.
-        start + Duration::milliseconds((hours * 3_600_000.0).round() as i64)
+        if worked { FAR_FUTURE } else { add_clock_hours(start, hours) }
     }
 
     /// Reads `calendar.json` of the data directory, or the default when there is none.
@@ -128,5 +160,37 @@ mod tests {
         .unwrap();
         assert!(cal.is_workday(NaiveDate::from_ymd_opt(2026, 10, 3).unwrap()), "a Saturday in this calendar");
         assert!(!cal.is_workday(NaiveDate::from_ymd_opt(2026, 10, 1).unwrap()));
+    }
+
+    proptest::proptest! {
+        /// Deadline arithmetic never panics, never comes before its start, never before the same hours of
+        /// clock time (working time runs no faster than the clock), and never shrinks when more hours are
+        /// given: whatever the start and the hours, a deadline is neither lost nor moved forward.
+        #[test]
+        fn a_deadline_is_never_lost_nor_earlier_for_more_hours(
+            start_s in 946_684_800i64..4_102_444_800,
+            hours in proptest::prop_oneof![0.001f64..1_000.0, 1_000.0f64..20_000.0, proptest::sample::select(vec![
+                720.0, 5_880.0, 6_000.0, 1e6, 1e12, 1e300, f64::MAX])],
+            more in 0.0f64..5_000.0,
+            urgent: bool,
+        ) {
+            let settings = crate::domain::EngineSettings {
+                zone: Zone::parse("+08:00").unwrap(),
+                calendar: WorkCalendar::default(),
+                verify_hours: 24.0,
+                duplicate_radius_m: 50.0,
+                duplicate_window_hours: 72.0,
+            };
+            let start = DateTime::from_timestamp(start_s, 0).unwrap();
+            let due = settings.deadline(start, hours, urgent);
+            let clock = Duration::try_milliseconds((hours * 3_600_000.0).round() as i64)
+                .and_then(|d| start.checked_add_signed(d))
+                .unwrap_or(FAR_FUTURE);
+            proptest::prop_assert!(due > start, "{due} for {hours} h from {start}");
+            proptest::prop_assert!(due >= clock.min(FAR_FUTURE), "{due} before {hours} clock hours from {start}");
+            proptest::prop_assert!(due <= FAR_FUTURE);
+            let later = settings.deadline(start, hours + more, urgent);
+            proptest::prop_assert!(later >= due, "{hours} h: {due}; {} h: {later}", hours + more);
+        }
     }
 }

@@ -11,7 +11,7 @@ pub mod ops;
 pub mod reports;
 pub mod stats;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 use protocol::FieldError;
 use serde::{Deserialize, Serialize};
@@ -64,7 +64,7 @@ impl EngineSettings {
     /// The deadline `hours` after `from`: clock hours for urgent categories, working hours otherwise.
     pub fn deadline(&self, from: DateTime<Utc>, hours: f64, urgent: bool) -> DateTime<Utc> {
         if urgent {
-            from + Duration::milliseconds((hours * 3_600_000.0).round() as i64)
+            calendar::add_clock_hours(from, hours)
         } else {
             self.calendar.add_working_hours(&self.zone, from, hours)
         }
@@ -77,6 +77,6 @@ impl EngineSettings {
 
     /// When a verification task issued at `now` is due.
     pub fn verify_due(&self, now: DateTime<Utc>) -> DateTime<Utc> {
-        now + Duration::milliseconds((self.verify_hours * 3_600_000.0) as i64)
+        calendar::add_clock_hours(now, self.verify_hours)
     }
 }
