@@ -226,3 +226,31 @@ pub async fn get_blob(
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=31536000, immutable"));
     Ok(r)
 }
+
+#[cfg(test)]
+mod fuzz {
+    use axum::http::{HeaderMap, HeaderValue};
+
+    use super::{declared_length, header_u64};
+
+    proptest::proptest! {
+        /// Any bytes in `Upload-Offset` (and `Content-Length`): a whole number of bytes is read as itself,
+        /// anything else is refused as `invalid` naming the header; never a panic, never a guess.
+        #[test]
+        fn upload_headers_are_read_exactly_or_refused(raw in proptest::collection::vec(proptest::num::u8::ANY, 0..40)) {
+            let Ok(value) = HeaderValue::from_bytes(&raw) else { return Ok(()) };
+            let mut headers = HeaderMap::new();
+            headers.insert("Upload-Offset", value.clone());
+            headers.insert("content-length", value);
+            let expected = std::str::from_utf8(&raw).ok().and_then(|s| s.trim().parse::<u64>().ok());
+            match header_u64(&headers, "Upload-Offset") {
+                Ok(n) => proptest::prop_assert_eq!(Some(n), expected),
+                Err(e) => {
+                    proptest::prop_assert!(expected.is_none());
+                    proptest::prop_assert_eq!(e.code(), protocol::ErrorCode::Invalid);
+                }
+            }
+            let _ = declared_length(&headers);
+        }
+    }
+}
