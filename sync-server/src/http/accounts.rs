@@ -158,18 +158,19 @@ async fn check_credentials(
     }
 }
 
-/// A registration as the server reads it: the contract's request, and (extension) the authenticator app's code
-/// for a user with two-factor sign-in on.
+/// What a registration carries beside the contract's request (extension): the authenticator app's code, for a
+/// user with two-factor sign-in on. Read from the same body, after the request itself, so that the request's
+/// errors name their fields as the contract says.
 #[derive(serde::Deserialize)]
-struct RegisterBody {
-    #[serde(flatten)]
-    request: RegisterRequest,
+struct SecondFactorCode {
     #[serde(default)]
     totp: Option<String>,
 }
 
 pub async fn register(State(state): State<AppState>, peer: Peer, body: Body) -> AppResult<Response> {
-    let RegisterBody { request: req, totp } = read_json(body).await?;
+    let bytes = super::read_body(body, super::MAX_JSON_BODY).await?;
+    let req: RegisterRequest = super::decode(&bytes)?;
+    let SecondFactorCode { totp } = super::decode(&bytes)?;
     if req.device.name.trim().is_empty() {
         return Err(AppError::invalid("device.name", "the device needs a name"));
     }

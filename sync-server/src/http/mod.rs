@@ -246,7 +246,7 @@ pub(crate) fn decode<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> AppResul
 }
 
 /// A JSON body larger than any the API takes is refused before it is read.
-const MAX_JSON_BODY: usize = 1024 * 1024;
+pub(crate) const MAX_JSON_BODY: usize = 1024 * 1024;
 
 pub(crate) async fn read_json<T: DeserializeOwned>(body: Body) -> AppResult<T> {
     decode(&read_body(body, MAX_JSON_BODY).await?)
