@@ -147,6 +147,7 @@ impl SyncClient {
         device_name: &str,
     ) -> DeviceResult<Account> {
         let device_id = store.with(|s| s.device_id_for(username))?;
+        let public_key = store.with(|s| s.signing_public_key())?;
         let req = RegisterRequest {
             username: username.to_owned(),
             password: password.to_owned(),
@@ -155,6 +156,7 @@ impl SyncClient {
                 name: device_name.to_owned(),
                 platform: std::env::consts::OS.to_owned(),
                 app_version: crate::APP_VERSION.to_owned(),
+                public_key: Some(public_key),
             },
         };
         let response =
@@ -174,6 +176,8 @@ impl SyncClient {
             user: answer.user,
         };
         store.with(|s| s.set_account(&account))?;
+        // Ops queued before this registration (by a release that did not sign) are signed now.
+        store.with(|s| s.sign_pending())?;
         self.sync(store, &mut |_| {}, None).await?;
         Ok(account)
     }

@@ -74,6 +74,9 @@ pub struct DeviceInfo {
     pub name: String,
     pub platform: String,
     pub app_version: String,
+    /// The device's Ed25519 public key (base64 of 32 bytes); the device then signs every op.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
 }
 
 /// `POST /api/v1/devices/register`.

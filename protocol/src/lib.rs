@@ -11,6 +11,7 @@ pub mod change;
 pub mod dictionary;
 pub mod digest;
 pub mod error;
+pub mod evidence;
 pub mod finding;
 pub mod geo;
 pub mod json;

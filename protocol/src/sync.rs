@@ -15,6 +15,13 @@ pub struct OpEnvelope {
     pub seq: u64,
     pub kind: String,
     pub body: Value,
+    /// The device's Ed25519 signature (base64) over the op's canonical JSON (`evidence::signed_bytes`);
+    /// absent from a device that registered no key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sig: Option<String>,
+    /// The link to the device's previous signed op (`evidence::link`); `null` for its first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prev: Option<String>,
 }
 
 /// The sync request.
@@ -57,6 +64,10 @@ pub struct OpEnvelopeRaw<'a> {
     pub kind: String,
     #[serde(borrow)]
     pub body: &'a serde_json::value::RawValue,
+    #[serde(default)]
+    pub sig: Option<String>,
+    #[serde(default)]
+    pub prev: Option<String>,
 }
 
 /// `patrol.start`.
@@ -161,7 +172,7 @@ impl Op {
     }
 
     pub fn envelope(&self, seq: u64) -> OpEnvelope {
-        OpEnvelope { seq, kind: self.kind().to_owned(), body: self.body() }
+        OpEnvelope { seq, kind: self.kind().to_owned(), body: self.body(), sig: None, prev: None }
     }
 
     /// Parses a body of the given kind; a failure names the offending field.

@@ -84,7 +84,7 @@ fn main() {
             let text = serde_json::json!({ "ops": envelopes }).to_string();
             let request: Batch<'_> = serde_json::from_str(&text).unwrap();
             let ctx = SyncContext { principal: &principal, device_id, now, backlog: None, dictionary_version: None };
-            let prepared = ops::prepare(now, &request.ops, store.category_check());
+            let prepared = ops::prepare(now, &request.ops, None, store.category_check());
             let results = store.apply_ops(&ctx, prepared).unwrap();
             assert!(results.iter().all(|r| r.status == OpStatus::Applied), "{results:?}");
         }

@@ -113,7 +113,7 @@ fn run(store: &SqliteStore, devices: &[Device], range: std::ops::Range<usize>) -
                             };
                             let t = Instant::now();
                             let request: Batch<'_> = serde_json::from_str(text).unwrap();
-                            let prepared = ops::prepare(ctx.now, &request.ops, store.category_check());
+                            let prepared = ops::prepare(ctx.now, &request.ops, None, store.category_check());
                             let results = store.apply_ops(&ctx, prepared).unwrap();
                             let took = t.elapsed();
                             assert!(results.iter().all(|r| r.status == OpStatus::Applied), "{results:?}");

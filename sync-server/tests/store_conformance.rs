@@ -75,10 +75,13 @@ fn user(store: &dyn Store, name: &str, role: Role, team: Option<&str>, departmen
 }
 
 fn device(store: &dyn Store, owner: &User) -> Principal {
-    let info =
-        DeviceInfo {
-            id: Uuid::new_v4(), name: "测试手机".into(), platform: "android".into(), app_version: "1".into()
-        };
+    let info = DeviceInfo {
+        id: Uuid::new_v4(),
+        name: "测试手机".into(),
+        platform: "android".into(),
+        app_version: "1".into(),
+        public_key: None,
+    };
     let outcome = store.register_device(owner, &info, &format!("token-{}", info.id), now()).expect("register");
     assert!(matches!(outcome, RegisterOutcome::Registered));
     Principal { user: owner.clone(), device_id: Some(info.id), address: None, enrol_only: false }
@@ -109,7 +112,7 @@ fn sync(store: &dyn Store, device: &Principal, ops: &[(u64, &str, String)]) -> V
         backlog: None,
         dictionary_version: None,
     };
-    let prepared = ops::prepare(ctx.now, &req.ops, store.category_check());
+    let prepared = ops::prepare(ctx.now, &req.ops, None, store.category_check());
     store.apply_ops(&ctx, prepared).expect("apply ops")
 }
 
@@ -226,7 +229,13 @@ fn devices_register_and_revoke(open: &Open) {
     let by_token = s.principal_by_token(&token, now()).unwrap().expect("the device token works");
     assert_eq!((by_token.user.id, by_token.device_id), (wang.id, Some(id)));
 
-    let info = DeviceInfo { id, name: "测试手机".into(), platform: "android".into(), app_version: "2".into() };
+    let info = DeviceInfo {
+        id,
+        name: "测试手机".into(),
+        platform: "android".into(),
+        app_version: "2".into(),
+        public_key: None,
+    };
     assert!(matches!(s.register_device(&zhao, &info, "token-zhao", now()).unwrap(), RegisterOutcome::OtherUser));
     // Registering again gives a new token; the old one stops working.
     assert!(matches!(s.register_device(&wang, &info, "token-new", now()).unwrap(), RegisterOutcome::Registered));

@@ -44,6 +44,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/05-map-positions-tracks.sql")),
         M::up(include_str!("migrations/06-finding-grid.sql")),
         M::up(include_str!("migrations/07-campaigns.sql")),
+        M::up(include_str!("migrations/08-op-signatures.sql")),
     ])
 }
 
@@ -331,7 +332,7 @@ mod tests {
         assert_eq!(listed.len(), 1);
         assert_eq!((listed[0].description.as_str(), listed[0].photos), ("暴露垃圾", 1));
         let version: i64 = store.conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-        assert_eq!(version, 7, "migrated to the newest schema");
+        assert_eq!(version, 8, "migrated to the newest schema");
         assert_eq!(listed[0].grid, None, "a report of before the grids carries none");
     }
 

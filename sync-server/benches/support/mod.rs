@@ -37,8 +37,13 @@ pub fn inspector(store: &SqliteStore, username: &str, team: &str) -> User {
 
 /// Registers a device of `user` named `name`; the principal its requests carry.
 pub fn device(store: &SqliteStore, user: &User, name: &str) -> Principal {
-    let device =
-        DeviceInfo { id: Uuid::now_v7(), name: name.into(), platform: "bench".into(), app_version: "0".into() };
+    let device = DeviceInfo {
+        id: Uuid::now_v7(),
+        name: name.into(),
+        platform: "bench".into(),
+        app_version: "0".into(),
+        public_key: None,
+    };
     store.register_device(user, &device, &format!("token-hash-{name}"), Utc::now()).unwrap();
     Principal { user: user.clone(), device_id: Some(device.id), address: None, enrol_only: false }
 }

@@ -92,14 +92,23 @@ pub(super) fn register(
         Some((_, Some(_))) => return Ok(RegisterOutcome::Revoked),
         Some(_) => {
             tx.execute(
-                "UPDATE devices SET name = ?2, platform = ?3, app_version = ?4, token_hash = ?5, registered_at = ?6 WHERE id = ?1",
-                params![device.id.to_string(), device.name, device.platform, device.app_version, token_hash, ts(now)],
+                "UPDATE devices SET name = ?2, platform = ?3, app_version = ?4, token_hash = ?5, registered_at = ?6,
+                     public_key = ?7 WHERE id = ?1",
+                params![
+                    device.id.to_string(),
+                    device.name,
+                    device.platform,
+                    device.app_version,
+                    token_hash,
+                    ts(now),
+                    device.public_key
+                ],
             )?;
         }
         None => {
             tx.execute(
-                "INSERT INTO devices (id, user_id, name, platform, app_version, token_hash, registered_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO devices (id, user_id, name, platform, app_version, token_hash, registered_at, public_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     device.id.to_string(),
                     user.id.to_string(),
@@ -107,10 +116,17 @@ pub(super) fn register(
                     device.platform,
                     device.app_version,
                     token_hash,
-                    ts(now)
+                    ts(now),
+                    device.public_key
                 ],
             )?;
         }
+    }
+    if let Some(key) = &device.public_key {
+        tx.execute(
+            "INSERT OR IGNORE INTO device_keys (device_id, public_key, registered_at) VALUES (?1, ?2, ?3)",
+            params![device.id.to_string(), key, ts(now)],
+        )?;
     }
     Ok(RegisterOutcome::Registered)
 }
@@ -138,4 +154,21 @@ pub(super) fn note_sync(
         params![id.to_string(), ts(now), backlog.map(|b| b as i64), dictionary_version],
     )?;
     Ok(())
+}
+
+/// The public key a device signs its ops with now, if it registered one.
+pub(super) fn public_key(conn: &Connection, device_id: Uuid) -> StoreResult<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT public_key FROM devices WHERE id = ?1")?
+        .query_row([device_id.to_string()], |r| r.get(0))
+        .optional()?
+        .flatten())
+}
+
+/// Every key a device registered, oldest first.
+pub(super) fn keys(conn: &Connection, device_id: &str) -> StoreResult<Vec<String>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT public_key FROM device_keys WHERE device_id = ?1 ORDER BY registered_at")?;
+    let rows = stmt.query_map([device_id], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }

@@ -24,6 +24,7 @@ mod coverage;
 mod devices;
 mod dict;
 mod error;
+mod evidence;
 mod filing;
 mod findings;
 mod grids;
@@ -49,6 +50,7 @@ pub use cases::{ActionInput, CaseFilter, CaseMeta, CaseRequest, CaseView, GeoPoi
 pub use changes::ChangePage;
 pub use devices::{DeviceUser, DeviceView, RegisterOutcome};
 pub use error::{DISK_FULL, StoreError, StoreResult};
+pub use evidence::SignedOp;
 pub use findings::{FindingMeta, ReviewItem};
 pub use heat::{HeatFilter, HeatKind, HeatPoint};
 pub use ingest::SyncContext;

@@ -22,6 +22,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V16),
         M::up(V17),
         M::up(V18),
+        M::up(V19),
     ])
 }
 
@@ -514,6 +515,31 @@ ALTER TABLE sessions ADD COLUMN enrol_only INTEGER NOT NULL DEFAULT 0;
 /// photo purged is held no more: the same bytes uploaded again are stored anew.
 const V18: &str = r#"
 ALTER TABLE blobs ADD COLUMN purged_at TEXT;
+"#;
+
+/// Evidence: the public key a device registered (it then signs every op), every key it ever registered (old
+/// ops verify against the key of their time), and every signed op as received, with its signature and its link
+/// to the device's previous signed op, for the evidence package.
+const V19: &str = r#"
+ALTER TABLE devices ADD COLUMN public_key TEXT;
+CREATE TABLE device_keys (
+    device_id TEXT NOT NULL REFERENCES devices(id),
+    public_key TEXT NOT NULL,
+    registered_at TEXT NOT NULL,
+    PRIMARY KEY (device_id, public_key)
+) WITHOUT ROWID;
+CREATE TABLE signed_ops (
+    device_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    entity_id TEXT,
+    body TEXT NOT NULL,
+    prev TEXT,
+    sig TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (device_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX signed_ops_entity ON signed_ops(entity_id);
 "#;
 
 #[cfg(test)]

@@ -28,6 +28,7 @@ use super::coverage;
 use super::devices::{self, DeviceView, RegisterOutcome};
 use super::dict::{self, DictIndex};
 use super::error::{StoreError, StoreResult};
+use super::evidence::{self, SignedOp};
 use super::findings::{self, FindingMeta, ReviewItem};
 use super::grids::{self, check_dictionary};
 use super::heat::{self, HeatFilter, HeatPoint};
@@ -283,6 +284,29 @@ impl Store for SqliteStore {
 
     fn take_second_factor_step(&self, user_id: Uuid, step: i64) -> StoreResult<bool> {
         accounts::take_second_factor_step(&lock(&self.writer), user_id, step)
+    }
+
+    fn device_public_key(&self, device_id: Uuid) -> StoreResult<Option<String>> {
+        devices::public_key(&self.reader(), device_id)
+    }
+
+    fn device_keys(&self, device_id: &str) -> StoreResult<Vec<String>> {
+        devices::keys(&self.reader(), device_id)
+    }
+
+    fn keep_signed_ops(&self, ops: &[SignedOp], now: DateTime<Utc>) -> StoreResult<()> {
+        if ops.is_empty() {
+            return Ok(());
+        }
+        self.write(|tx| evidence::keep(tx, ops, now))
+    }
+
+    fn signed_op_creating(&self, entity_id: &str) -> StoreResult<Option<SignedOp>> {
+        evidence::creating(&self.reader(), entity_id)
+    }
+
+    fn signed_op_before(&self, device_id: &str, seq: u64) -> StoreResult<Option<SignedOp>> {
+        evidence::previous(&self.reader(), device_id, seq)
     }
 
     fn dictionary(&self) -> StoreResult<Option<Dictionary>> {

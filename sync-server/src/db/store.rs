@@ -12,6 +12,7 @@ use super::cases::{ActionInput, CaseFilter, CaseMeta, CaseView};
 use super::changes::ChangePage;
 use super::devices::{DeviceView, RegisterOutcome};
 use super::error::StoreResult;
+use super::evidence::SignedOp;
 use super::findings::{FindingMeta, ReviewItem};
 use super::heat::{HeatFilter, HeatPoint};
 use super::ingest::SyncContext;
@@ -50,6 +51,17 @@ pub trait Store: Send + Sync + 'static {
     fn set_second_factor(&self, user_id: Uuid, factor: &SecondFactor) -> StoreResult<()>;
     /// Takes the code of a time step unless it or a later step's was taken; true when taken.
     fn take_second_factor_step(&self, user_id: Uuid, step: i64) -> StoreResult<bool>;
+
+    /// The public key a device signs its ops with now, if it registered one.
+    fn device_public_key(&self, device_id: Uuid) -> StoreResult<Option<String>>;
+    /// Every public key a device registered, oldest first.
+    fn device_keys(&self, device_id: &str) -> StoreResult<Vec<String>>;
+    /// Keeps signed ops as received (a resend of one kept changes nothing).
+    fn keep_signed_ops(&self, ops: &[SignedOp], now: DateTime<Utc>) -> StoreResult<()>;
+    /// The signed op that created a finding.
+    fn signed_op_creating(&self, entity_id: &str) -> StoreResult<Option<SignedOp>>;
+    /// A device's signed op before `seq` (the one that op's `prev` links to).
+    fn signed_op_before(&self, device_id: &str, seq: u64) -> StoreResult<Option<SignedOp>>;
 
     /// The newest dictionary, if one was ever imported.
     fn dictionary(&self) -> StoreResult<Option<Dictionary>>;

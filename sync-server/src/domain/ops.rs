@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use protocol::digest::sha256_hex;
-use protocol::{ApiError, Op, OpEnvelopeRaw};
+use protocol::{ApiError, Op, OpEnvelopeRaw, evidence};
 
 /// An op with the work that needs no database done: parsed, checked, hashed and serialised. Done for a
 /// whole batch before the write lock is taken, so that concurrent requests do it in parallel and the
@@ -16,6 +16,30 @@ pub struct PreparedOp {
     pub op: Result<(Op, String), ApiError>,
     /// For `finding.create`: the finding's own check, hash and stored JSON.
     pub finding: Option<PreparedFinding>,
+    /// The op carried a signature that verified with the device's key (kept as evidence).
+    pub signed: bool,
+}
+
+/// Who signs a batch's ops: the device, with the public key it registered.
+#[derive(Clone, Copy)]
+pub struct Signer<'a> {
+    pub device_id: uuid::Uuid,
+    pub public_key: &'a str,
+}
+
+/// Checks an op's signature against the device's key: a device that registered a key signs every op.
+fn check_signature(signer: Signer<'_>, env: &OpEnvelopeRaw<'_>) -> Result<(), ApiError> {
+    let Some(sig) = &env.sig else {
+        return Err(ApiError::invalid("sig", "this device registered a key: every op it sends is signed"));
+    };
+    let body: serde_json::Value =
+        serde_json::from_str(env.body.get()).map_err(|e| ApiError::invalid("body", e.to_string()))?;
+    let signed = evidence::signed_bytes(signer.device_id, env.seq, &env.kind, &body, env.prev.as_deref());
+    if evidence::verify(signer.public_key, &signed, sig) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid("sig", "the signature does not verify with the device's key"))
+    }
 }
 
 pub struct PreparedFinding {
@@ -43,10 +67,15 @@ pub fn legacy_op_hash(op: &Op) -> String {
 pub fn prepare(
     now: DateTime<Utc>,
     ops: &[OpEnvelopeRaw<'_>],
+    signer: Option<Signer<'_>>,
     known_category: impl Fn(&str) -> bool,
 ) -> Vec<PreparedOp> {
     ops.iter()
         .map(|env| {
+            // A signature that does not hold refuses the op before anything of it is read.
+            if let Some(Err(e)) = signer.map(|s| check_signature(s, env)) {
+                return PreparedOp { seq: env.seq, kind: env.kind.clone(), op: Err(e), finding: None, signed: false };
+            }
             let op = Op::parse_str(&env.kind, env.body.get()).map_err(ApiError::from);
             let (op, finding) = match op {
                 Ok(Op::FindingCreate(f)) => {
@@ -67,7 +96,7 @@ pub fn prepare(
                 }
                 Err(e) => (Err(e), None),
             };
-            PreparedOp { seq: env.seq, kind: env.kind.clone(), op, finding }
+            PreparedOp { seq: env.seq, kind: env.kind.clone(), op, finding, signed: signer.is_some() }
         })
         .collect()
 }

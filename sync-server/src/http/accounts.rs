@@ -177,6 +177,9 @@ pub async fn register(State(state): State<AppState>, peer: Peer, body: Body) -> 
     super::at_most("device.name", &req.device.name, 100)?;
     super::at_most("device.platform", &req.device.platform, 100)?;
     super::at_most("device.app_version", &req.device.app_version, 100)?;
+    if req.device.public_key.as_deref().is_some_and(|k| !protocol::evidence::is_public_key(k)) {
+        return Err(AppError::invalid("device.public_key", "an Ed25519 public key: base64 of 32 bytes"));
+    }
     let credentials = Credentials { username: req.username, password: req.password, totp };
     let SignedIn { user, enrol_only } = check_credentials(&state, "device.register", peer, credentials).await?;
     if enrol_only {

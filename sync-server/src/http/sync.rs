@@ -8,7 +8,7 @@ use chrono::Utc;
 use protocol::{MAX_OPS_PER_SYNC, MAX_SYNC_BODY_BYTES, OpStatus, SyncRequestRaw, SyncResponse};
 
 use super::{decode, read_body};
-use crate::db::SyncContext;
+use crate::db::{SignedOp, SyncContext};
 use crate::domain::cursor::Cursor;
 use crate::domain::ops;
 use crate::error::{AppError, AppResult};
@@ -51,8 +51,31 @@ pub async fn sync(State(state): State<AppState>, principal: Principal, body: Bod
                 backlog: req.backlog,
                 dictionary_version: req.dictionary_version,
             };
-            let prepared = ops::prepare(ctx.now, &req.ops, store.category_check());
-            Ok((store.apply_ops(&ctx, prepared)?, cursor))
+            let key = store.device_public_key(req.device_id)?;
+            let signer = key.as_deref().map(|public_key| ops::Signer { device_id: req.device_id, public_key });
+            let prepared = ops::prepare(ctx.now, &req.ops, signer, store.category_check());
+            // Ops whose signature held are kept as received, for the evidence package; a resend of one kept
+            // changes nothing, and one kept before a crash is kept again by the device's resend.
+            let signed: Vec<SignedOp> = req
+                .ops
+                .iter()
+                .zip(&prepared)
+                .filter(|(_, p)| p.signed)
+                .filter_map(|(env, p)| {
+                    Some(SignedOp {
+                        device_id: req.device_id.to_string(),
+                        seq: env.seq,
+                        kind: env.kind.clone(),
+                        entity_id: p.op.as_ref().ok().map(|(op, _)| op.entity_id().to_string()),
+                        body: env.body.to_owned(),
+                        prev: env.prev.clone(),
+                        sig: env.sig.clone()?,
+                    })
+                })
+                .collect();
+            let results = store.apply_ops(&ctx, prepared)?;
+            store.keep_signed_ops(&signed, ctx.now)?;
+            Ok((results, cursor))
         })
         .await?;
     let durable = results.iter().filter(|r| matches!(r.status, OpStatus::Applied | OpStatus::Duplicate)).count();

@@ -2717,6 +2717,8 @@ export interface components {
             id: string;
             name: string;
             platform: string;
+            /** @description The device's Ed25519 public key (base64 of 32 bytes); the device then signs every op. */
+            public_key?: string | null;
         };
         DeviceList: {
             devices: components["schemas"]["DeviceView"][];
@@ -3037,8 +3039,15 @@ export interface components {
         OpEnvelope: {
             body: unknown;
             kind: string;
+            /** @description The link to the device's previous signed op (`evidence::link`); `null` for its first. */
+            prev?: string | null;
             /** Format: uint64 */
             seq: number;
+            /**
+             * @description The device's Ed25519 signature (base64) over the op's canonical JSON (`evidence::signed_bytes`);
+             *     absent from a device that registered no key.
+             */
+            sig?: string | null;
         };
         /** @description One result per op, in the order sent. */
         OpResult: {
