@@ -28,6 +28,7 @@ const READS: &str = "
     /campaigns                            ok    ok     ok     ok    ok    ok    ok
     /cases                                ok    ok     ok     ok    ok    ok    ok
     /cases/{case_no}                      ok    ok     403    ok    ok    403   ok
+    /cases/{case_no}/evidence             ok    ok     403    ok    ok    403   ok
     /coverage                             403   ok     ok     ok    403   403   ok
     /departments                          403   403    403    ok    403   403   ok
     /devices                              403   403    403    403   403   403   ok

@@ -126,3 +126,112 @@ fn the_phone_signs_every_op_in_one_chain() {
         previous = Some(evidence::link(&bytes));
     }
 }
+
+/// The entries of a ZIP, in order.
+fn entries(zip: &[u8]) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
+    (0..archive.len())
+        .map(|i| {
+            let mut file = archive.by_index(i).unwrap();
+            let mut bytes = Vec::new();
+            file.read_to_end(&mut bytes).unwrap();
+            (file.name().to_owned(), bytes)
+        })
+        .collect()
+}
+
+fn rezip(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, bytes) in entries {
+        zip.start_file(name.as_str(), zip::write::SimpleFileOptions::default()).unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+/// `sync-server evidence verify` on a package: (succeeded, what it printed).
+fn verify(dir: &std::path::Path, name: &str, package: &[u8]) -> (bool, String) {
+    let file = dir.join(name);
+    std::fs::write(&file, package).unwrap();
+    let out = std::process::Command::new(tiejiaoban::bin_dir().join("sync-server"))
+        .args(["evidence", "verify"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn a_cases_evidence_package_verifies_offline_and_names_what_was_altered() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("server"));
+    let api = server.api();
+    let phone = Device::new(&tmp.path().join("phone"));
+    phone.register(&server.url, "inspector1");
+    let first = phone.report("C0101", 41.70, "orientation-portrait-1.jpg");
+    let second = phone.report("C0101", 41.72, "orientation-landscape-1.jpg");
+    phone.ok(&["sync"]);
+    let case_no: String =
+        server.db().query_row("SELECT case_no FROM findings WHERE id = ?1", [&second], |r| r.get(0)).unwrap();
+
+    let dispatcher = api.sign_in("dispatcher1");
+    let response =
+        api.http.get(format!("{}/cases/{case_no}/evidence", api.base)).bearer_auth(&dispatcher).send().unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/zip");
+    let package = response.bytes().unwrap().to_vec();
+    let names: Vec<String> = entries(&package).into_iter().map(|(n, _)| n).collect();
+    for expected in [
+        "manifest.json".to_owned(),
+        "case.json".to_owned(),
+        format!("findings/{second}/op.json"),
+        format!("findings/{second}/signed.json"),
+        format!("findings/{second}/previous-op.json"),
+        format!("findings/{second}/previous-signed.json"),
+    ] {
+        assert!(names.contains(&expected), "{expected} in {names:?}");
+    }
+    assert!(names.iter().any(|n| n.starts_with("devices/") && n.ends_with(".pem")), "{names:?}");
+    assert!(names.iter().any(|n| n.starts_with("photos/")), "{names:?}");
+
+    let (ok, said) = verify(tmp.path(), "whole.zip", &package);
+    assert!(ok, "{said}");
+    assert_eq!(said.lines().count(), 1, "{said}");
+    assert!(said.contains(&format!("finding {second}: signature holds")) && said.contains("linked to op"), "{said}");
+
+    // A photo altered inside the package.
+    let mut altered = entries(&package);
+    let (photo_name, photo) = altered.iter_mut().find(|(n, _)| n.starts_with("photos/")).unwrap();
+    let sha = photo_name.trim_start_matches("photos/").trim_end_matches(".jpg").to_owned();
+    let last = photo.len() - 3;
+    photo[last] ^= 0xFF;
+    let (ok, said) = verify(tmp.path(), "photo.zip", &rezip(&altered));
+    assert!(!ok && said.contains(&format!("photo {sha} of finding {second} was altered")), "{said}");
+
+    // The link to the op before removed.
+    let unlinked: Vec<_> = entries(&package).into_iter().filter(|(n, _)| !n.ends_with("previous-op.json")).collect();
+    let (ok, said) = verify(tmp.path(), "link.zip", &rezip(&unlinked));
+    assert!(!ok && said.contains(&format!("finding {second}: the chain link is broken")), "{said}");
+
+    // The signed op's body changed (the description), so its signature no longer holds.
+    let mut forged = entries(&package);
+    let (_, op) = forged.iter_mut().find(|(n, _)| n.ends_with("/op.json")).unwrap();
+    let mut value: Value = serde_json::from_slice(op).unwrap();
+    value["body"]["description"] = json!("没有问题");
+    *op = serde_json::to_vec(&value).unwrap();
+    let (ok, said) = verify(tmp.path(), "forged.zip", &rezip(&forged));
+    assert!(!ok && said.contains("does not verify"), "{said}");
+
+    // Who may not see the case gets no package; a case that does not exist is 404.
+    let other = api
+        .http
+        .get(format!("{}/cases/{case_no}/evidence", api.base))
+        .bearer_auth(api.sign_in("chief2"))
+        .send()
+        .unwrap();
+    assert_eq!(other.status(), 403);
+    assert_eq!(api.get("/cases/C20990101-9999/evidence", Some(&dispatcher)).status, 404);
+    let _ = first;
+}

@@ -84,6 +84,19 @@ enum Command {
         #[command(subcommand)]
         command: GridCommand,
     },
+    /// Checks evidence packages (GET /api/v1/cases/{case_no}/evidence).
+    Evidence {
+        #[command(subcommand)]
+        command: EvidenceCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum EvidenceCommand {
+    /// Checks a package offline: every photo's hash, every signature against the device's registered keys,
+    /// every chain link, and that the case's record is what the phone signed. Prints one line per finding and
+    /// exits 0 when everything holds; exits 1 naming each thing that does not.
+    Verify { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -246,6 +259,20 @@ fn run(cli: Cli) -> Result<(), String> {
                 .map_err(describe)?;
             println!("added {} ({}) id {}", user.username, user.role, user.id);
             Ok(())
+        }
+        Command::Evidence { command: EvidenceCommand::Verify { file } } => {
+            let bytes = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let verdict = sync_server::evidence::verify(&bytes);
+            for line in &verdict.holds {
+                println!("{line}");
+            }
+            if verdict.fails.is_empty() {
+                return Ok(());
+            }
+            for line in &verdict.fails {
+                println!("FAILS: {line}");
+            }
+            Err(format!("{} of the package does not hold ({} problems)", file.display(), verdict.fails.len()))
         }
         Command::Dict { command: DictCommand::Import { data, file } } => {
             let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;

@@ -37,6 +37,9 @@ pub struct ReviewItem {
     pub grid: Option<String>,
     pub facility_code: Option<String>,
     pub reason: Option<String>,
+    /// The op that created it was signed by the reporting phone's key, and the signature held when it came
+    /// (its evidence is in the case's evidence package).
+    pub signed: bool,
 }
 
 /// What permission checks need to know of a finding.
@@ -56,7 +59,8 @@ pub(super) fn review_items(
     offset: u32,
 ) -> StoreResult<Vec<ReviewItem>> {
     let sql = format!(
-        "SELECT f.body, u.username, f.state, f.case_no, f.possible_duplicate_of, f.team, f.reason, f.category, f.grid
+        "SELECT f.body, u.username, f.state, f.case_no, f.possible_duplicate_of, f.team, f.reason, f.category, f.grid,
+                EXISTS (SELECT 1 FROM signed_ops s WHERE s.entity_id = f.id)
          FROM findings f JOIN users u ON u.id = f.reporter_id WHERE {where_sql}
          ORDER BY f.observed_ts, f.id LIMIT {limit} OFFSET {offset}"
     );
@@ -72,11 +76,12 @@ pub(super) fn review_items(
             r.get::<_, Option<String>>(6)?,
             r.get::<_, String>(7)?,
             r.get::<_, Option<String>>(8)?,
+            r.get::<_, bool>(9)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (body, reporter, state, case_no, dup, team, reason, category, grid) = row?;
+        let (body, reporter, state, case_no, dup, team, reason, category, grid, signed) = row?;
         let f: protocol::Finding = serde_json::from_str(&body).map_err(bad_data)?;
         // The suggestion is only worth showing while the finding waits, against cases still open now.
         let possible_duplicate_of = if state == FindingState::PendingReview {
@@ -105,6 +110,7 @@ pub(super) fn review_items(
             grid,
             facility_code: f.facility_code,
             reason,
+            signed,
         });
     }
     Ok(out)

@@ -37,7 +37,7 @@ pub struct ReviewAnswer {
 
 /// The case with the actions the caller may take on it now: a decision only while a request waits, a request
 /// only while none does.
-fn for_caller(principal: &Principal, mut case: CaseView) -> CaseView {
+pub(super) fn for_caller(principal: &Principal, mut case: CaseView) -> CaseView {
     let pending = case.requests.iter().any(|r| r.state == "pending");
     case.allowed_actions = principal
         .case_actions(case.state, case.team.as_deref(), case.department.as_deref())

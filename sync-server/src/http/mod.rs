@@ -9,6 +9,7 @@ mod cases;
 mod coverage;
 mod devices;
 mod dictionary;
+mod evidence;
 mod extract;
 mod openapi;
 mod patrols;
@@ -62,6 +63,7 @@ pub fn app(state: AppState) -> Router {
         .route("/cases", get(cases::list_cases))
         .route("/cases/{case_no}", get(cases::get_case))
         .route("/cases/{case_no}/actions", post(cases::case_action))
+        .route("/cases/{case_no}/evidence", get(evidence::package))
         .route("/stats", get(stats::stats))
         .route("/devices", get(devices::list_devices))
         .route("/devices/{id}/revoke", post(devices::revoke_device))

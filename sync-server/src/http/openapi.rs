@@ -109,6 +109,16 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ),
     (
         "get",
+        "/cases/{case_no}/evidence",
+        "The case's evidence package (application/zip): the case, its findings' ops as received with their \
+         signatures, the device keys, every photo, the history; check it with `sync-server evidence verify`",
+        "who may see the case",
+        None,
+        200,
+        None,
+    ),
+    (
+        "get",
         "/stats",
         "Evaluation indicators (?from&to&group_by); Accept: text/csv for CSV",
         "chief (own team), dispatcher, admin",

@@ -271,6 +271,11 @@ export function stats(query: StatsQuery): Promise<StatsResponse> {
 }
 
 /** The same rows as `stats`, as the server's CSV. */
+/** A case's evidence package (ZIP): its signed ops, the devices' keys, its photos and history. */
+export async function evidencePackage(caseNo: string): Promise<Blob> {
+  return (await send('GET', `/cases/${seg(caseNo)}/evidence`, { accept: 'application/zip' })).blob();
+}
+
 export async function statsCsv(query: StatsQuery): Promise<Blob> {
   return (await send('GET', '/stats', { query: { ...query }, accept: 'text/csv' })).blob();
 }

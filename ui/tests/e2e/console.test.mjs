@@ -12,6 +12,7 @@ import * as OTPAuth from 'otpauth';
 import {
   Api,
   SCREENSHOT_DIR,
+  SERVER_BIN,
   apiResponse,
   cleanupTemp,
   consoleToken,
@@ -262,6 +263,12 @@ describe('web console: one case from device report to close, role by role', () =
     await drawer.locator('[data-testid="case-state"][data-state="dispatched"]').waitFor();
     await drawer.locator('[data-testid="case-history-entry"][data-action="dispatch"]').waitFor();
     assert.equal(await drawer.getByTestId('case-finding').count(), 2);
+    // Both findings came signed by the phone, and the case's evidence package checks offline.
+    assert.equal(await drawer.locator('[data-testid="finding-signed"][data-signed="true"]').count(), 2);
+    const [download] = await Promise.all([page.waitForEvent('download'), drawer.getByTestId('case-evidence').click()]);
+    const verified = execFileSync(SERVER_BIN, ['evidence', 'verify', await download.path()], { encoding: 'utf8' });
+    assert.equal(verified.trim().split('\n').length, 2, verified);
+    assert.match(verified, /signature holds/);
     await shot(page, '05-dispatcher1-case-drawer');
 
     const c = await caseOf(s.caseNo);

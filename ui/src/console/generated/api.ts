@@ -642,6 +642,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/cases/{case_no}/evidence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The case's evidence package (application/zip): the case, its findings' ops as received with their signatures, the device keys, every photo, the history; check it with `sync-server evidence verify`
+         * @description Who may call it: who may see the case.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    case_no: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/coverage": {
         parameters: {
             query?: never;
@@ -3241,6 +3289,11 @@ export interface components {
             reason: string | null;
             reporter: string;
             road: string | null;
+            /**
+             * @description The op that created it was signed by the reporting phone's key, and the signature held when it came
+             *     (its evidence is in the case's evidence package).
+             */
+            signed: boolean;
             state: components["schemas"]["FindingState"];
             /** @description Extensions for the console. */
             team: string | null;

@@ -72,6 +72,7 @@ export function reviewItem(fields: Partial<ReviewItem> = {}): ReviewItem {
     grid: null,
     facility_code: null,
     reason: null,
+    signed: false,
     ...fields,
   };
 }

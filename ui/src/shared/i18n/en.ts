@@ -818,6 +818,11 @@ const en: MessageSchema = {
       },
     },
     cases: {
+      evidence: 'Evidence package',
+      signed: 'Signed',
+      unsigned: 'Unsigned',
+      signedHint: 'Signed by the reporting phone\'s key and verified on arrival; the evidence package checks offline',
+      unsignedHint: 'Not signed by a phone (an older app, or another channel)',
       light: 'Light',
       lights: { green: 'Green', yellow: 'Yellow', red: 'Red' },
       supervisions: 'Supervised {n}×',

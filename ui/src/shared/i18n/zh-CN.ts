@@ -817,6 +817,11 @@ const zhCN = {
       },
     },
     cases: {
+      evidence: '下载证据包',
+      signed: '签名有效',
+      unsigned: '未签名',
+      signedHint: '上报手机以其密钥签名, 服务器收到时已验证; 证据包可离线核验',
+      unsignedHint: '此上报未经手机签名 (旧版应用或其他渠道)',
       light: '灯',
       lights: { green: '绿灯', yellow: '黄灯', red: '红灯' },
       supervisions: '督办 {n} 次',
