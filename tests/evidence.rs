@@ -224,6 +224,17 @@ fn a_cases_evidence_package_verifies_offline_and_names_what_was_altered() {
     let (ok, said) = verify(tmp.path(), "forged.zip", &rezip(&forged));
     assert!(!ok && said.contains("does not verify"), "{said}");
 
+    // The case's record altered (the finding's place and description), its op left alone.
+    let mut rewritten = entries(&package);
+    let (_, case_json) = rewritten.iter_mut().find(|(n, _)| n == "case.json").unwrap();
+    let mut case: Value = serde_json::from_slice(case_json).unwrap();
+    let record = case["findings"].as_array_mut().unwrap().iter_mut().find(|f| f["id"] == second.as_str()).unwrap();
+    record["description"] = json!("已处理");
+    record["location"]["lat"] = json!(41.9);
+    *case_json = serde_json::to_vec(&case).unwrap();
+    let (ok, said) = verify(tmp.path(), "record.zip", &rezip(&rewritten));
+    assert!(!ok && said.contains("differs from the signed op in description, location.lat"), "{said}");
+
     // Who may not see the case gets no package; a case that does not exist is 404.
     let other = api
         .http

@@ -173,8 +173,11 @@ fn an_admin_must_set_up_a_second_factor_where_the_server_requires_it() {
                         "device": {"id": uuid::Uuid::now_v7().to_string(), "name": "x", "platform": "linux", "app_version": "t"}});
     assert_eq!(api.post("/devices/register", None, &device).status, 403);
 
+    // Someone else with the password alone holds another enrol-only session meanwhile.
+    let other = sign_in(&api, "admin", None).body["token"].as_str().unwrap().to_owned();
     let secret = enrol(&api, &admin);
     assert_eq!(api.get("/users", Some(&admin)).status, 200, "the session is whole once it is set up");
+    assert_eq!(api.get("/me", Some(&other)).status, 401, "the other enrol-only session ends; it gains nothing");
     let off = delete(&api, "/me/totp", &admin, Some(json!({"code": code(&secret, 1)})));
     assert_eq!(off.status, 403, "required here: {}", off.body);
     asks_for_the_code(&sign_in(&api, "admin", None));

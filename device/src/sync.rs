@@ -175,9 +175,8 @@ impl SyncClient {
             token: answer.token,
             user: answer.user,
         };
+        // Ops queued before this registration (by a release that did not sign) are signed with it.
         store.with(|s| s.set_account(&account))?;
-        // Ops queued before this registration (by a release that did not sign) are signed now.
-        store.with(|s| s.sign_pending())?;
         self.sync(store, &mut |_| {}, None).await?;
         Ok(account)
     }

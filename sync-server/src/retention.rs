@@ -25,6 +25,8 @@ pub struct Purged {
     pub closed_before: DateTime<FixedOffset>,
     pub photos: u64,
     pub bytes: u64,
+    /// Photos whose bytes could not be removed (kept, and tried again at the next run).
+    pub failed: u64,
 }
 
 /// Removes the photos of cases closed more than `days` days before `now`; `actor` is the admin who asked
@@ -36,22 +38,37 @@ pub async fn purge_photos(
     actor: Option<AuditEntry>,
 ) -> AppResult<Purged> {
     let closed_before = now - Duration::days(i64::from(days));
-    let mut purged = Purged { closed_before: state.config.zone.at(closed_before), photos: 0, bytes: 0 };
+    let mut purged = Purged { closed_before: state.config.zone.at(closed_before), photos: 0, bytes: 0, failed: 0 };
+    // Photos whose bytes could not be removed this run: taken back, and not chosen again until the next run.
+    let mut skipped: Vec<String> = Vec::new();
     loop {
-        let batch = state.blocking(move |s| s.photos_to_purge(closed_before, BATCH)).await?;
+        let limit = BATCH + skipped.len();
+        let batch = state.blocking(move |s| s.photos_to_purge(closed_before, limit)).await?;
+        let batch: Vec<_> = batch.into_iter().filter(|m| !skipped.contains(&m.sha256)).collect();
         if batch.is_empty() {
             break;
         }
         let shas: Vec<String> = batch.iter().map(|m| m.sha256.clone()).collect();
         // The rows first: a crash before the bytes are gone leaves bytes nobody is served, never the reverse.
-        state.blocking(move |s| s.mark_photos_purged(&shas, Utc::now())).await?;
-        for meta in batch {
-            purged.bytes += meta.bytes;
-            purged.photos += 1;
-            state.photos.remove(meta).await?;
+        let marked = state.blocking(move |s| s.mark_photos_purged(&shas, closed_before, Utc::now())).await?;
+        for meta in batch.into_iter().filter(|m| marked.contains(&m.sha256)) {
+            let (sha, bytes) = (meta.sha256.clone(), meta.bytes);
+            match state.photos.remove(meta).await {
+                Ok(()) => {
+                    purged.photos += 1;
+                    purged.bytes += bytes;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, photo = %sha, "retention: a photo's bytes could not be removed");
+                    purged.failed += 1;
+                    let s2 = sha.clone();
+                    state.blocking(move |s| s.unmark_photo_purged(&s2)).await?;
+                    skipped.push(sha);
+                }
+            }
         }
     }
-    if purged.photos > 0 || actor.is_some() {
+    if purged.photos > 0 || purged.failed > 0 || actor.is_some() {
         let mut entry = actor.unwrap_or(AuditEntry {
             actor: None,
             role: None,
@@ -62,11 +79,13 @@ pub async fn purge_photos(
             outcome: "ok",
         });
         entry.action = "photos.purge";
+        entry.outcome = if purged.failed > 0 { "partial" } else { "ok" };
         entry.detail = Some(format!(
-            "{} photos, {} bytes, of cases closed before {}",
+            "{} photos, {} bytes, of cases closed before {}; {} could not be removed",
             purged.photos,
             purged.bytes,
-            purged.closed_before.format("%Y-%m-%d %H:%M")
+            purged.closed_before.format("%Y-%m-%d %H:%M"),
+            purged.failed
         ));
         state.audit(entry).await;
     }

@@ -207,7 +207,10 @@ fn users_and_sessions(open: &Open) {
     assert!(s.principal_by_token("session-enrol", now()).unwrap().unwrap().enrol_only, "not in force yet");
     let on = SecondFactor { enabled: true, ..pending };
     s.set_second_factor(wang.id, &on).unwrap();
-    assert!(!s.principal_by_token("session-enrol", now()).unwrap().unwrap().enrol_only, "freed once in force");
+    s.create_session(&session("session-enrol-other", now() + Duration::hours(1), true)).unwrap();
+    s.second_factor_confirmed(wang.id, "session-enrol").unwrap();
+    assert!(!s.principal_by_token("session-enrol", now()).unwrap().unwrap().enrol_only, "the confirming one is freed");
+    assert!(s.principal_by_token("session-enrol-other", now()).unwrap().is_none(), "another enrol-only one ends");
     assert!(s.take_second_factor_step(wang.id, 100).unwrap());
     assert!(!s.take_second_factor_step(wang.id, 100).unwrap(), "a code twice");
     assert!(!s.take_second_factor_step(wang.id, 99).unwrap(), "an older code");

@@ -47,6 +47,9 @@ impl DeviceStore {
         }
         Self::set_meta(&tx, "account", &serde_json::to_string(account)?)?;
         Self::set_meta(&tx, "device_id", &account.device_id.to_string())?;
+        // Ops queued before (by a release that did not sign) are signed in the same commit: no sync can
+        // find the device registered with a key and its ops unsigned.
+        Self::sign_unsigned(&tx)?;
         tx.commit()?;
         Ok(())
     }

@@ -78,17 +78,15 @@ impl DeviceStore {
         Ok(key.public_key())
     }
 
-    /// Signs the pending ops that are not signed (after a registration gave the store its device id).
-    pub fn sign_pending(&mut self) -> DeviceResult<()> {
-        let tx = self.conn.transaction()?;
-        let unsigned: Vec<(i64, String, String)> = tx
+    /// Signs the pending ops that are not signed yet, in order (a registration gave the store its device id).
+    pub(super) fn sign_unsigned(conn: &Connection) -> DeviceResult<()> {
+        let unsigned: Vec<(i64, String, String)> = conn
             .prepare("SELECT seq, kind, body FROM outbox WHERE state = 'pending' AND sig IS NULL ORDER BY seq")?
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<Result<_, _>>()?;
         for (seq, kind, body) in unsigned {
-            Self::sign_op(&tx, seq, &kind, &serde_json::from_str(&body)?)?;
+            Self::sign_op(conn, seq, &kind, &serde_json::from_str(&body)?)?;
         }
-        tx.commit()?;
         Ok(())
     }
 

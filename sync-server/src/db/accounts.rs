@@ -284,19 +284,26 @@ pub(super) fn second_factor(conn: &Connection, user_id: Uuid) -> StoreResult<Sec
         .unwrap_or(SecondFactor { secret: None, enabled: false }))
 }
 
-/// Sets (or with `None`, removes) a user's second factor. Put in force, it frees the user's enrol-only
-/// sessions; a new secret starts the count of taken codes afresh.
+/// Sets (or with `None`, removes) a user's second factor; a new secret starts the count of taken codes
+/// afresh.
 pub(super) fn set_second_factor(conn: &Connection, user_id: Uuid, factor: &SecondFactor) -> StoreResult<()> {
-    let id = user_id.to_string();
     conn.execute(
         "UPDATE users SET totp_secret = ?2, totp_enabled = ?3,
              totp_last_step = CASE WHEN totp_secret IS ?2 THEN totp_last_step ELSE 0 END
          WHERE id = ?1",
-        params![id, factor.secret, factor.enabled],
+        params![user_id.to_string(), factor.secret, factor.enabled],
     )?;
-    if factor.enabled {
-        conn.execute("UPDATE sessions SET enrol_only = 0 WHERE user_id = ?1", [id])?;
-    }
+    Ok(())
+}
+
+/// The session that confirmed a second factor becomes a whole session; the user's other enrol-only sessions
+/// end (one opened with the password alone, by whoever, gains nothing from the confirmation).
+pub(super) fn second_factor_confirmed(conn: &Connection, user_id: Uuid, token_hash: &str) -> StoreResult<()> {
+    conn.execute(
+        "DELETE FROM sessions WHERE user_id = ?1 AND enrol_only = 1 AND token_hash <> ?2",
+        params![user_id.to_string(), token_hash],
+    )?;
+    conn.execute("UPDATE sessions SET enrol_only = 0 WHERE token_hash = ?1", [token_hash])?;
     Ok(())
 }
 

@@ -37,6 +37,20 @@ fn blob_meta(r: &rusqlite::Row<'_>) -> rusqlite::Result<BlobMeta> {
     Ok(BlobMeta { sha256: r.get(0)?, bytes: r.get::<_, i64>(1)? as u64, content_type: r.get(2)?, packed })
 }
 
+/// The uses of photos, each with the case it belongs to (none: a finding not filed, a report or task of no
+/// case), and the cases closed before `?1`.
+const USES: &str = "WITH closed AS (SELECT case_no FROM cases WHERE state = 'closed' AND closed_at < ?1),
+     uses AS (
+         SELECT p.sha256, f.case_no FROM finding_photos p JOIN findings f ON f.seq = p.finding
+         UNION ALL SELECT sha256, case_no FROM case_photos
+         UNION ALL SELECT a.sha256, COALESCE(t.case_no, r.case_no) FROM attachments a
+             LEFT JOIN tasks t ON t.id = a.owner_id LEFT JOIN reports r ON r.id = a.owner_id)";
+
+/// A photo (`b`) used, and used only by cases closed before `?1`.
+const ONLY_IN_CLOSED_CASES: &str = "b.sha256 IN (SELECT u.sha256 FROM uses u JOIN closed c ON c.case_no = u.case_no)
+     AND NOT EXISTS (SELECT 1 FROM uses u WHERE u.sha256 = b.sha256
+                     AND (u.case_no IS NULL OR u.case_no NOT IN (SELECT case_no FROM closed)))";
+
 /// Photos whose every use is in a case closed before `closed_before` (its findings' photos, its handling
 /// photos, and the photos of reports and tasks that became part of it), not purged yet, at most `limit`.
 /// A photo used anywhere else (a finding not filed, an open case, a report or task of no closed case) stays.
@@ -45,31 +59,43 @@ pub(super) fn photos_to_purge(
     closed_before: DateTime<Utc>,
     limit: usize,
 ) -> StoreResult<Vec<BlobMeta>> {
-    let sql = "WITH closed AS (SELECT case_no FROM cases WHERE state = 'closed' AND closed_at < ?1),
-         uses AS (
-             SELECT p.sha256, f.case_no FROM finding_photos p JOIN findings f ON f.seq = p.finding
-             UNION ALL SELECT sha256, case_no FROM case_photos
-             UNION ALL SELECT a.sha256, COALESCE(t.case_no, r.case_no) FROM attachments a
-                 LEFT JOIN tasks t ON t.id = a.owner_id LEFT JOIN reports r ON r.id = a.owner_id)
-         SELECT b.sha256, b.bytes, b.content_type, b.pack, b.pack_offset FROM blobs b
-         WHERE b.purged_at IS NULL
-           AND b.sha256 IN (SELECT u.sha256 FROM uses u JOIN closed c ON c.case_no = u.case_no)
-           AND NOT EXISTS (SELECT 1 FROM uses u WHERE u.sha256 = b.sha256
-                           AND (u.case_no IS NULL OR u.case_no NOT IN (SELECT case_no FROM closed)))
-         LIMIT ?2";
-    let mut stmt = conn.prepare(sql)?;
+    let sql = format!(
+        "{USES} SELECT b.sha256, b.bytes, b.content_type, b.pack, b.pack_offset FROM blobs b
+         WHERE b.purged_at IS NULL AND {ONLY_IN_CLOSED_CASES} LIMIT ?2"
+    );
+    let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(params![ts(closed_before), limit as i64], blob_meta)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Marks photos purged, before their bytes are removed (a crash in between leaves bytes no row serves, never
-/// a row that serves bytes gone).
-pub(super) fn mark_purged(tx: &Connection, shas: &[String], now: DateTime<Utc>) -> StoreResult<()> {
-    let mut mark = tx.prepare_cached("UPDATE blobs SET purged_at = ?2 WHERE sha256 = ?1 AND purged_at IS NULL")?;
-    let at = ts(now);
+/// a row that serves bytes gone). The rule is checked again here, under the write lock: a photo a new record
+/// took up since it was chosen stays. Returns the photos marked.
+pub(super) fn mark_purged(
+    tx: &Connection,
+    shas: &[String],
+    closed_before: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<String>> {
+    let sql = format!(
+        "{USES} UPDATE blobs AS b SET purged_at = ?3
+         WHERE b.sha256 = ?2 AND b.purged_at IS NULL AND {ONLY_IN_CLOSED_CASES}"
+    );
+    let mut mark = tx.prepare(&sql)?;
+    let (cutoff, at) = (ts(closed_before), ts(now));
+    let mut marked = Vec::with_capacity(shas.len());
     for sha in shas {
-        mark.execute(params![sha, at])?;
+        if mark.execute(params![cutoff, sha, at])? == 1 {
+            marked.push(sha.clone());
+        }
     }
+    Ok(marked)
+}
+
+/// Takes back a photo's purge mark: its bytes could not be removed, so it is held as before and the next run
+/// tries again.
+pub(super) fn unmark_purged(tx: &Connection, sha: &str) -> StoreResult<()> {
+    tx.execute("UPDATE blobs SET purged_at = NULL WHERE sha256 = ?1", [sha])?;
     Ok(())
 }
 

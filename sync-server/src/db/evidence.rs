@@ -60,11 +60,14 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SignedOp> {
 
 const COLUMNS: &str = "device_id, seq, kind, entity_id, body, prev, sig";
 
-/// The signed op that created `entity_id` (a finding), the first one received.
+/// The signed `finding.create` op that created the finding `entity_id`.
 pub(super) fn creating(conn: &Connection, entity_id: &str) -> StoreResult<Option<SignedOp>> {
     Ok(conn
         .query_row(
-            &format!("SELECT {COLUMNS} FROM signed_ops WHERE entity_id = ?1 ORDER BY received_at, seq LIMIT 1"),
+            &format!(
+                "SELECT {COLUMNS} FROM signed_ops WHERE entity_id = ?1 AND kind = 'finding.create'
+                 ORDER BY received_at, seq LIMIT 1"
+            ),
             [entity_id],
             row,
         )

@@ -60,7 +60,7 @@ pub(super) fn review_items(
 ) -> StoreResult<Vec<ReviewItem>> {
     let sql = format!(
         "SELECT f.body, u.username, f.state, f.case_no, f.possible_duplicate_of, f.team, f.reason, f.category, f.grid,
-                EXISTS (SELECT 1 FROM signed_ops s WHERE s.entity_id = f.id)
+                EXISTS (SELECT 1 FROM signed_ops s WHERE s.entity_id = f.id AND s.kind = 'finding.create')
          FROM findings f JOIN users u ON u.id = f.reporter_id WHERE {where_sql}
          ORDER BY f.observed_ts, f.id LIMIT {limit} OFFSET {offset}"
     );

@@ -53,7 +53,8 @@ fn done(status: OpStatus, result: OpResult) -> Outcome {
 /// Notes the findings whose photos are all stored already, with a reader connection (taken only for these
 /// lookups, after the parsing, so that token checks and the console are not kept waiting for one).
 pub(super) fn mark_stored_photos(prepared: &mut [PreparedOp], reader: &Connection) -> StoreResult<()> {
-    let mut stored = reader.prepare_cached("SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?1)")?;
+    let mut stored =
+        reader.prepare_cached("SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?1 AND purged_at IS NULL)")?;
     let mut known: HashSet<String> = HashSet::new();
     for op in prepared.iter_mut() {
         let (Some(prep), Ok((Op::FindingCreate(f), _))) = (op.finding.as_mut(), &op.op) else { continue };
@@ -283,7 +284,8 @@ fn finding_create(
     }
     let mut missing: Vec<&str> = Vec::new();
     if !prep.photos_stored {
-        let mut stmt = tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?1)")?;
+        let mut stmt =
+            tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?1 AND purged_at IS NULL)")?;
         for p in &f.photos {
             if !missing.contains(&p.sha256.as_str()) && !stmt.query_row([&p.sha256], |r| r.get::<_, bool>(0))? {
                 missing.push(&p.sha256);

@@ -137,8 +137,11 @@ pub(super) fn receive_report(
         known_category(dict, code, "category").map_err(|e| StoreError::invalid("category", e.message))?;
     }
     for (i, p) in input.photos.iter().enumerate() {
-        let held: bool =
-            tx.query_row("SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?1)", [&p.sha256], |r| r.get(0))?;
+        let held: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?1 AND purged_at IS NULL)",
+            [&p.sha256],
+            |r| r.get(0),
+        )?;
         if !held {
             return Err(StoreError::invalid(
                 format!("photos[{i}]"),

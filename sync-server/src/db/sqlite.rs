@@ -282,6 +282,10 @@ impl Store for SqliteStore {
         self.write(|tx| accounts::set_second_factor(tx, user_id, factor))
     }
 
+    fn second_factor_confirmed(&self, user_id: Uuid, token_hash: &str) -> StoreResult<()> {
+        self.write(|tx| accounts::second_factor_confirmed(tx, user_id, token_hash))
+    }
+
     fn take_second_factor_step(&self, user_id: Uuid, step: i64) -> StoreResult<bool> {
         accounts::take_second_factor_step(&lock(&self.writer), user_id, step)
     }
@@ -344,8 +348,17 @@ impl Store for SqliteStore {
         blobs::photos_to_purge(&self.reader(), closed_before, limit)
     }
 
-    fn mark_photos_purged(&self, shas: &[String], now: DateTime<Utc>) -> StoreResult<()> {
-        self.write(|tx| blobs::mark_purged(tx, shas, now))
+    fn mark_photos_purged(
+        &self,
+        shas: &[String],
+        closed_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<String>> {
+        self.write(|tx| blobs::mark_purged(tx, shas, closed_before, now))
+    }
+
+    fn unmark_photo_purged(&self, sha: &str) -> StoreResult<()> {
+        self.write(|tx| blobs::unmark_purged(tx, sha))
     }
 
     fn record_blobs(&self, rows: &[(BlobMeta, Uuid)], now: DateTime<Utc>) -> StoreResult<Vec<bool>> {

@@ -49,6 +49,8 @@ pub trait Store: Send + Sync + 'static {
     /// A user's second factor; none set for an unknown user.
     fn second_factor(&self, user_id: Uuid) -> StoreResult<SecondFactor>;
     fn set_second_factor(&self, user_id: Uuid, factor: &SecondFactor) -> StoreResult<()>;
+    /// The confirming session becomes whole; the user's other enrol-only sessions end.
+    fn second_factor_confirmed(&self, user_id: Uuid, token_hash: &str) -> StoreResult<()>;
     /// Takes the code of a time step unless it or a later step's was taken; true when taken.
     fn take_second_factor_step(&self, user_id: Uuid, step: i64) -> StoreResult<bool>;
 
@@ -74,8 +76,16 @@ pub trait Store: Send + Sync + 'static {
     fn record_blobs(&self, blobs: &[(BlobMeta, Uuid)], now: DateTime<Utc>) -> StoreResult<Vec<bool>>;
     /// Photos whose every use is in a case closed before `closed_before`, not purged yet (the retention rule).
     fn photos_to_purge(&self, closed_before: DateTime<Utc>, limit: usize) -> StoreResult<Vec<BlobMeta>>;
-    /// Marks photos purged (held no more), before their bytes are removed.
-    fn mark_photos_purged(&self, shas: &[String], now: DateTime<Utc>) -> StoreResult<()>;
+    /// Marks photos purged (held no more), before their bytes are removed, checking the rule again; the
+    /// photos marked.
+    fn mark_photos_purged(
+        &self,
+        shas: &[String],
+        closed_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<String>>;
+    /// Takes back a purge mark (the bytes could not be removed).
+    fn unmark_photo_purged(&self, sha: &str) -> StoreResult<()>;
     fn upload(&self, sha256: &str) -> StoreResult<Option<UploadState>>;
     fn begin_upload(&self, sha256: &str, length: u64, by: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
     fn end_upload(&self, sha256: &str) -> StoreResult<()>;

@@ -79,8 +79,11 @@ pub(super) fn complete_task(
     }
     let mut missing = Vec::new();
     for p in &t.photos {
-        let held: bool =
-            tx.query_row("SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?1)", [&p.sha256], |r| r.get(0))?;
+        let held: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?1 AND purged_at IS NULL)",
+            [&p.sha256],
+            |r| r.get(0),
+        )?;
         if !held && !missing.contains(&p.sha256) {
             missing.push(p.sha256.clone());
         }

@@ -37,10 +37,11 @@ impl Default for WorkCalendar {
 /// Days looked ahead before giving up (a calendar with no working time at all).
 const HORIZON_DAYS: u32 = 3 * 366;
 
-/// The latest deadline there is: 9999-12-31 23:59:59 UTC. A deadline beyond it is kept as this (it stays
-/// in the four-digit years that stored times compare in), never as an error or an earlier time.
-pub const FAR_FUTURE: DateTime<Utc> = match NaiveDate::from_ymd_opt(9999, 12, 31) {
-    Some(day) => match day.and_hms_opt(23, 59, 59) {
+/// The latest deadline there is: 9999-12-30 00:00 UTC. A deadline beyond it is kept as this (it stays in
+/// the four-digit years that stored times compare in, in every time zone it is shown in), never as an error
+/// or an earlier time.
+pub const FAR_FUTURE: DateTime<Utc> = match NaiveDate::from_ymd_opt(9999, 12, 30) {
+    Some(day) => match day.and_hms_opt(0, 0, 0) {
         Some(t) => t.and_utc(),
         None => DateTime::<Utc>::MIN_UTC,
     },
@@ -73,6 +74,13 @@ impl WorkCalendar {
     pub fn add_working_hours(&self, zone: &Zone, start: DateTime<Utc>, hours: f64) -> DateTime<Utc> {
         let Some(mut remaining) = milliseconds(hours) else { return FAR_FUTURE };
         let local = zone.at(start).naive_local();
+        // More working time than every remaining day could hold ends at the far future at once, without
+        // walking the millennia day by day.
+        let per_day: Duration = self.periods.iter().map(|[a, b]| (*b - *a).max(Duration::zero())).sum();
+        let days_left = (FAR_FUTURE.date_naive() - local.date()).num_days().max(0);
+        if per_day.checked_mul(i32::try_from(days_left + 1).unwrap_or(i32::MAX)).is_some_and(|all| remaining > all) {
+            return if per_day.is_zero() { add_clock_hours(start, hours) } else { FAR_FUTURE };
+        }
         let mut day = local.date();
         let mut from = local.time();
         // Days since working time was last met: three years of none ends the search.

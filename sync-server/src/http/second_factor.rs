@@ -6,7 +6,7 @@
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
@@ -87,8 +87,14 @@ pub async fn begin(
 }
 
 /// `POST /api/v1/me/totp/confirm`: the first code puts the secret in force (and frees an enrol-only session).
-pub async fn confirm(State(state): State<AppState>, principal: Principal, body: Body) -> AppResult<Json<TotpStatus>> {
+pub async fn confirm(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    body: Body,
+) -> AppResult<Json<TotpStatus>> {
     console_user(&principal)?;
+    let token_hash = crate::auth::token_hash(crate::auth::bearer(&headers).unwrap_or_default());
     let TotpCode { code } = read_json(body).await?;
     let (id, username) = (principal.user.id, principal.user.username.clone());
     let now = u64::try_from(Utc::now().timestamp()).unwrap_or(0);
@@ -102,6 +108,7 @@ pub async fn confirm(State(state): State<AppState>, principal: Principal, body: 
                 .ok_or_else(|| AppError::invalid("code", "wrong code: check the phone's clock and try the next one"))?;
             s.set_second_factor(id, &SecondFactor { secret: Some(secret), enabled: true })?;
             s.take_second_factor_step(id, step)?;
+            s.second_factor_confirmed(id, &token_hash)?;
             Ok(())
         })
         .await?;

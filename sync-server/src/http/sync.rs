@@ -54,8 +54,8 @@ pub async fn sync(State(state): State<AppState>, principal: Principal, body: Bod
             let key = store.device_public_key(req.device_id)?;
             let signer = key.as_deref().map(|public_key| ops::Signer { device_id: req.device_id, public_key });
             let prepared = ops::prepare(ctx.now, &req.ops, signer, store.category_check());
-            // Ops whose signature held are kept as received, for the evidence package; a resend of one kept
-            // changes nothing, and one kept before a crash is kept again by the device's resend.
+            // Ops whose signature held and that the server took are kept as received, for the evidence
+            // package; a resend of one kept changes nothing, and one lost to a crash is kept by the resend.
             let signed: Vec<SignedOp> = req
                 .ops
                 .iter()
@@ -74,6 +74,13 @@ pub async fn sync(State(state): State<AppState>, principal: Principal, body: Bod
                 })
                 .collect();
             let results = store.apply_ops(&ctx, prepared)?;
+            // Only ops the server took (applied now or before) are evidence of what they say.
+            let taken: Vec<u64> = results
+                .iter()
+                .filter(|r| matches!(r.status, OpStatus::Applied | OpStatus::Duplicate))
+                .map(|r| r.seq)
+                .collect();
+            let signed: Vec<SignedOp> = signed.into_iter().filter(|op| taken.contains(&op.seq)).collect();
             store.keep_signed_ops(&signed, ctx.now)?;
             Ok((results, cursor))
         })

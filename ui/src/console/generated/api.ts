@@ -3193,6 +3193,11 @@ export interface components {
              * @description Photos of cases closed before this moment were removed (the server's zone).
              */
             closed_before: string;
+            /**
+             * Format: uint64
+             * @description Photos whose bytes could not be removed (kept, and tried again at the next run).
+             */
+            failed: number;
             /** Format: uint64 */
             photos: number;
         };
