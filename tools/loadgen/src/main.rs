@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
+use protocol::evidence::{self, SigningKey};
 use protocol::{Finding, Location, LocationSource, Op, OpStatus, PhotoRef, PhotoRole};
 use rand::RngCore;
 use serde::Deserialize;
@@ -82,6 +83,10 @@ struct Args {
     /// Ingest mode: one photo shared by all findings, or a photo of each finding's own.
     #[arg(long, value_enum, default_value = "shared")]
     ingest_photos: IngestPhotos,
+    /// Each device registers an Ed25519 key and signs its ops (chained), as phones do; the signing is done
+    /// before the clock starts, so the run measures the server checking the signatures.
+    #[arg(long)]
+    sign: bool,
 }
 
 /// Bytes the server accepts as a JPEG: the JPEG signature and random filler, so each hash is new.
@@ -148,7 +153,14 @@ struct Batch {
 type Photo = (Vec<u8>, String);
 
 /// Every request of one device, in order, with seqs from 1, and the photos to upload before the clock starts.
-fn plan_device(args: &Args, shared: &PhotoRef, d: usize, per_device: usize) -> (Vec<Batch>, Vec<Photo>) {
+fn plan_device(
+    args: &Args,
+    shared: &PhotoRef,
+    d: usize,
+    per_device: usize,
+    signer: Option<(Uuid, &SigningKey)>,
+) -> (Vec<Batch>, Vec<Photo>) {
+    let mut prev: Option<String> = None;
     let mut batches = Vec::new();
     let mut preload = Vec::new();
     let (mut seq, mut done) = (0u64, 0usize);
@@ -176,7 +188,13 @@ fn plan_device(args: &Args, shared: &PhotoRef, d: usize, per_device: usize) -> (
                 }
             };
             seq += 1;
-            ops.push(Op::FindingCreate(finding(&used, args, d * per_device + done + i)).envelope(seq));
+            let mut op = Op::FindingCreate(finding(&used, args, d * per_device + done + i)).envelope(seq);
+            if let Some((device_id, key)) = signer {
+                let signed = evidence::signed_bytes(device_id, seq, &op.kind, &op.body, prev.as_deref());
+                op.sig = Some(key.sign(&signed));
+                op.prev = prev.replace(evidence::link(&signed));
+            }
+            ops.push(op);
         }
         batches.push(Batch { ops_json: serde_json::to_string(&ops).unwrap_or_default(), count: take, photo });
         done += take;
@@ -190,10 +208,11 @@ struct Client {
 }
 
 impl Client {
-    async fn register(&self, args: &Args) -> Result<(Uuid, String), String> {
+    async fn register(&self, args: &Args, key: Option<&SigningKey>) -> Result<(Uuid, String), String> {
         let id = Uuid::now_v7();
+        let public_key = key.map(SigningKey::public_key);
         let body = serde_json::json!({"username": args.username, "password": args.password,
-            "device": {"id": id, "name": "loadgen", "platform": "loadgen", "app_version": "0"}});
+            "device": {"id": id, "name": "loadgen", "platform": "loadgen", "app_version": "0", "public_key": public_key}});
         let r = self
             .http
             .post(format!("{}/devices/register", self.base))
@@ -267,9 +286,13 @@ async fn main() -> std::process::ExitCode {
 
 async fn run(args: Arc<Args>, client: Arc<Client>) -> Result<(), String> {
     let mut devices = Vec::new();
+    let mut keys = Vec::new();
     for _ in 0..args.devices {
-        devices.push(client.register(&args).await?);
+        let key = if args.sign { Some(SigningKey::generate()?.0) } else { None };
+        devices.push(client.register(&args, key.as_ref()).await?);
+        keys.push(key);
     }
+    let ids: Vec<Uuid> = devices.iter().map(|(id, _)| *id).collect();
     // The ingest workload names one photo already on the server.
     let (bytes, sha) = fake_jpeg(4096);
     client.put(&devices[0].1, bytes, &sha).await?;
@@ -279,7 +302,9 @@ async fn run(args: Arc<Args>, client: Arc<Client>) -> Result<(), String> {
     let per_device = args.findings.div_ceil(args.devices);
     let planner = args.clone();
     let (plans, preloads): (Vec<Vec<Batch>>, Vec<Vec<Photo>>) = tokio::task::spawn_blocking(move || {
-        (0..planner.devices).map(|d| plan_device(&planner, &shared, d, per_device)).unzip()
+        (0..planner.devices)
+            .map(|d| plan_device(&planner, &shared, d, per_device, keys[d].as_ref().map(|k| (ids[d], k))))
+            .unzip()
     })
     .await
     .map_err(|e| e.to_string())?;
