@@ -217,6 +217,8 @@ fn users_and_sessions(open: &Open) {
     assert!(s.take_second_factor_step(wang.id, 101).unwrap());
     s.set_second_factor(wang.id, &on).unwrap();
     assert!(!s.take_second_factor_step(wang.id, 101).unwrap(), "the same secret keeps its count");
+    assert!(!s.begin_second_factor(wang.id, "MFRGGZDFMZTWQ2LK").unwrap(), "one in force is not replaced");
+    assert_eq!(s.second_factor(wang.id).unwrap(), on);
     s.set_second_factor(wang.id, &SecondFactor { secret: Some("KRUGS4ZANFZSAYJA".into()), enabled: true }).unwrap();
     assert!(s.take_second_factor_step(wang.id, 50).unwrap(), "a new secret counts afresh");
 }

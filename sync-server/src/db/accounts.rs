@@ -296,6 +296,16 @@ pub(super) fn set_second_factor(conn: &Connection, user_id: Uuid, factor: &Secon
     Ok(())
 }
 
+/// Begins setting up a second factor: a new secret waiting for its first code, unless one is in force
+/// (checked in the same statement, so a confirmation meanwhile is never overwritten); true when begun.
+pub(super) fn begin_second_factor(conn: &Connection, user_id: Uuid, secret: &str) -> StoreResult<bool> {
+    let n = conn.execute(
+        "UPDATE users SET totp_secret = ?2, totp_last_step = 0 WHERE id = ?1 AND totp_enabled = 0",
+        params![user_id.to_string(), secret],
+    )?;
+    Ok(n == 1)
+}
+
 /// The session that confirmed a second factor becomes a whole session; the user's other enrol-only sessions
 /// end (one opened with the password alone, by whoever, gains nothing from the confirmation).
 pub(super) fn second_factor_confirmed(conn: &Connection, user_id: Uuid, token_hash: &str) -> StoreResult<()> {

@@ -282,6 +282,10 @@ impl Store for SqliteStore {
         self.write(|tx| accounts::set_second_factor(tx, user_id, factor))
     }
 
+    fn begin_second_factor(&self, user_id: Uuid, secret: &str) -> StoreResult<bool> {
+        self.write(|tx| accounts::begin_second_factor(tx, user_id, secret))
+    }
+
     fn second_factor_confirmed(&self, user_id: Uuid, token_hash: &str) -> StoreResult<()> {
         self.write(|tx| accounts::second_factor_confirmed(tx, user_id, token_hash))
     }

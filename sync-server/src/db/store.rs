@@ -49,6 +49,8 @@ pub trait Store: Send + Sync + 'static {
     /// A user's second factor; none set for an unknown user.
     fn second_factor(&self, user_id: Uuid) -> StoreResult<SecondFactor>;
     fn set_second_factor(&self, user_id: Uuid, factor: &SecondFactor) -> StoreResult<()>;
+    /// A new secret waiting for its first code, unless a second factor is in force; true when begun.
+    fn begin_second_factor(&self, user_id: Uuid, secret: &str) -> StoreResult<bool>;
     /// The confirming session becomes whole; the user's other enrol-only sessions end.
     fn second_factor_confirmed(&self, user_id: Uuid, token_hash: &str) -> StoreResult<()>;
     /// Takes the code of a time step unless it or a later step's was taken; true when taken.

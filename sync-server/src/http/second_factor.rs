@@ -70,16 +70,8 @@ pub async fn begin(
     let secret = second_factor::new_secret();
     let otpauth_url = second_factor::otpauth_url(&secret, &principal.user.username)
         .ok_or_else(|| AppError::internal("no authenticator link for this username"))?;
-    let pending = SecondFactor { secret: Some(secret.clone()), enabled: false };
-    let began = state
-        .blocking(move |s| {
-            if s.second_factor(id)?.enabled {
-                return Ok(false);
-            }
-            s.set_second_factor(id, &pending)?;
-            Ok::<_, AppError>(true)
-        })
-        .await?;
+    let pending = secret.clone();
+    let began = state.blocking(move |s| s.begin_second_factor(id, &pending)).await?;
     if !began {
         return Err(AppError::conflict("two-factor sign-in is on already: turn it off first"));
     }
