@@ -185,3 +185,25 @@ fn an_admin_must_set_up_a_second_factor_where_the_server_requires_it() {
     assert_eq!(again.status, 201, "{}", again.body);
     assert!(again.body.get("enrol_second_factor").is_none());
 }
+
+#[test]
+fn a_phone_registers_under_an_account_with_a_second_factor_with_its_code() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("server"));
+    let api = server.api();
+    let secret = enrol(&api, &api.sign_in("chief2"));
+    let phone = tiejiaoban::Device::new(&tmp.path().join("phone"));
+    let args = ["register", "--server", server.url.as_str(), "--username", "chief2", "--password", "demo1234"];
+    let refused = phone.run(&args);
+    let said = String::from_utf8_lossy(&refused.stderr).into_owned();
+    assert!(!refused.status.success() && said.contains("6-digit code"), "the phone says what is missing: {said}");
+    let wrong_code = wrong(&secret);
+    let mut with_wrong = args.to_vec();
+    with_wrong.extend(["--totp", wrong_code.as_str()]);
+    let said = String::from_utf8_lossy(&phone.run(&with_wrong).stderr).into_owned();
+    assert!(said.contains("wrong code"), "{said}");
+    let code_now = code(&secret, 1);
+    let mut with_code = args.to_vec();
+    with_code.extend(["--totp", code_now.as_str()]);
+    phone.ok(&with_code);
+}

@@ -31,6 +31,9 @@ pub enum DeviceError {
     Busy,
     #[error("cancelled")]
     Cancelled,
+    /// The account signs in with a second factor: the authenticator app's code is needed (or was wrong).
+    #[error("{0}")]
+    SecondFactor(String),
     #[error("not enough free space: {} MB needed, {} MB free", .needed.div_ceil(1 << 20), .free / (1 << 20))]
     NoSpace { needed: u64, free: u64 },
 }
@@ -53,6 +56,7 @@ impl DeviceError {
             DeviceError::Busy => "busy",
             DeviceError::Cancelled => "cancelled",
             DeviceError::NoSpace { .. } => "no_space",
+            DeviceError::SecondFactor(_) => "totp_required",
         }
     }
 }

@@ -145,6 +145,7 @@ impl SyncClient {
         username: &str,
         password: &str,
         device_name: &str,
+        totp: Option<&str>,
     ) -> DeviceResult<Account> {
         let device_id = store.with(|s| s.device_id_for(username))?;
         let public_key = store.with(|s| s.signing_public_key())?;
@@ -159,8 +160,22 @@ impl SyncClient {
                 public_key: Some(public_key),
             },
         };
+        // The contract's request, and (extension) the authenticator app's code for an account that has one.
+        let mut body = serde_json::to_value(&req)?;
+        if let Some(code) = totp {
+            body["totp"] = serde_json::Value::String(code.trim().to_owned());
+        }
         let response =
-            self.http.post(format!("{}/devices/register", self.base)).json(&req).send().await.map_err(unreachable)?;
+            self.http.post(format!("{}/devices/register", self.base)).json(&body).send().await.map_err(unreachable)?;
+        if response.status() == StatusCode::UNAUTHORIZED {
+            let text = response.text().await.unwrap_or_default();
+            let error = serde_json::from_str::<ErrorBody>(&text).ok().map(|b| b.error);
+            let about_code = error.as_ref().and_then(|e| e.details.as_ref()).is_some_and(|d| d["field"] == "totp");
+            return Err(match error {
+                Some(e) if about_code => DeviceError::SecondFactor(e.message),
+                _ => DeviceError::Invalid("wrong username or password".into()),
+            });
+        }
         if !response.status().is_success() {
             return Err(match error_of(response).await {
                 // A wrong password is not a refused device token.

@@ -78,10 +78,11 @@ pub async fn register(
     username: String,
     password: String,
     device_name: String,
+    totp: Option<String>,
 ) -> Result<Registered> {
     let client = device::SyncClient::new(&server)?;
     let name = if device_name.trim().is_empty() { "铁脚板".to_owned() } else { device_name };
-    let account = client.register(core.store.as_ref(), &server, &username, &password, &name).await?;
+    let account = client.register(core.store.as_ref(), &server, &username, &password, &name, totp.as_deref()).await?;
     Ok(Registered { device_id: account.device_id, user: account.user })
 }
 

@@ -34,6 +34,9 @@ enum Command {
         password: String,
         #[arg(long)]
         device_name: Option<String>,
+        /// The 6-digit code of the authenticator app, for an account with two-factor sign-in on.
+        #[arg(long)]
+        totp: Option<String>,
     },
     /// Saves a finding with its photos and queues it; works with no network.
     Report {
@@ -192,10 +195,11 @@ fn run(cli: Cli) -> Result<ExitCode, DeviceError> {
     let startup = store.check(false)?;
     let store = Mutex::new(store);
     match cli.command {
-        Command::Register { server, username, password, device_name } => {
+        Command::Register { server, username, password, device_name, totp } => {
             let client = SyncClient::new(&server)?;
             let name = device_name.unwrap_or_else(|| format!("patrol-cli@{}", std::env::consts::OS));
-            let account = runtime()?.block_on(client.register(&store, &server, &username, &password, &name))?;
+            let account =
+                runtime()?.block_on(client.register(&store, &server, &username, &password, &name, totp.as_deref()))?;
             let status = store.lock().unwrap_or_else(|e| e.into_inner()).status()?;
             println!(
                 "registered device {} for {} ({}, team {}); dictionary version {}",

@@ -16,6 +16,7 @@ const KNOWN_CODES = [
   'disk_full',
   'no_space',
   'needs_wifi',
+  'totp_required',
 ] as const;
 type KnownCode = (typeof KNOWN_CODES)[number];
 

@@ -45,7 +45,7 @@ export function isIpcError(error: unknown): error is IpcError {
 export const status = (): Promise<DeviceStatus> => commands.status();
 
 export const register = (request: RegisterRequest): Promise<RegisterResult> =>
-  commands.register(request.server, request.username, request.password, request.deviceName);
+  commands.register(request.server, request.username, request.password, request.deviceName, request.totp ?? null);
 
 export const dictionary = (): Promise<Dictionary | null> => commands.dictionary();
 

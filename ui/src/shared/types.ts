@@ -124,6 +124,8 @@ export interface RegisterRequest {
   username: string;
   password: string;
   deviceName: string;
+  /** The authenticator app's code, for an account with two-factor sign-in on. */
+  totp?: string | null;
 }
 
 export type RegisterResult = ipc.Registered_Serialize;

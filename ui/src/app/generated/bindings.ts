@@ -9,7 +9,7 @@ export const commands = {
 	/**  The device at a glance: registration, queue, patrol, tasks, last sync. */
 	status: () => __TAURI_INVOKE<AppStatus_Serialize>("status"),
 	/**  Registers this phone with a server and fetches the dictionary. */
-	register: (server: string, username: string, password: string, deviceName: string) => __TAURI_INVOKE<Registered_Serialize>("register", { server, username, password, deviceName }),
+	register: (server: string, username: string, password: string, deviceName: string, totp: string | null) => __TAURI_INVOKE<Registered_Serialize>("register", { server, username, password, deviceName, totp }),
 	dictionary: () => __TAURI_INVOKE<Dictionary_Serialize | null>("dictionary"),
 	/**
 	 *  The road within reach of a position (`protocol::ROAD_MATCH_M`) and the unit grid (单元网格) holding it, from

@@ -74,6 +74,7 @@ describe('register', () => {
       username: 'inspector1',
       password: 'demo1234',
       deviceName: '巡查手机',
+      totp: null,
     });
     expect(router.currentRoute.value.name).toBe('home');
     expect(byTestId('home-report')).toHaveLength(1);
@@ -95,6 +96,34 @@ describe('register', () => {
     await settle(8);
     expect(byTestId('register-error')[0].textContent).toContain('用户名或密码错误');
     expect(router.currentRoute.value.name).toBe('register');
+  });
+
+  it('asks for the authenticator code of an account with two-factor sign-in, then sends it', async () => {
+    const sent: unknown[] = [];
+    await mountApp('/register', {
+      status: () => statusOf({ registered: false }),
+      register: (args: { totp?: string | null }) => {
+        sent.push(args.totp ?? null);
+        if (!args.totp) throw { code: 'totp_required', message: 'enter the 6-digit code of your authenticator app' };
+        throw { code: 'unreachable', message: 'stop here' };
+      },
+    });
+    const fill = (id: string, value: string) => {
+      const [input] = byTestId<HTMLInputElement>(id);
+      input.value = value;
+      input.dispatchEvent(new Event('input'));
+    };
+    for (const [id, value] of [['register-server', 'http://10.0.0.1:8080'], ['register-username', 'x'], ['register-password', 'y']]) {
+      fill(id, value);
+    }
+    expect(byTestId('register-totp')).toHaveLength(0);
+    byTestId('register-form')[0].dispatchEvent(new Event('submit'));
+    await settle(8);
+    expect(byTestId('register-error')[0].textContent).toContain('两步验证');
+    fill('register-totp', '123456');
+    byTestId('register-form')[0].dispatchEvent(new Event('submit'));
+    await settle(8);
+    expect(sent).toEqual([null, '123456']);
   });
 });
 
