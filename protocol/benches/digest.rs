@@ -2,24 +2,14 @@
 //! portable `sha2` crate, interleaved in the same run. `cargo bench -p tiejiaoban-protocol --bench digest`
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+mod support;
+use support::{median, time};
 
 const PHOTO_BYTES: usize = 290_000;
 const ROUNDS: usize = 15;
 const PER_ROUND: usize = 40;
-
-fn time(f: impl Fn()) -> Duration {
-    let t = Instant::now();
-    for _ in 0..PER_ROUND {
-        f();
-    }
-    t.elapsed() / PER_ROUND as u32
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
 
 fn main() {
     let data: Vec<u8> = (0..PHOTO_BYTES as u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
@@ -30,10 +20,10 @@ fn main() {
     );
     let (mut ours, mut portable) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
-        ours.push(time(|| {
+        ours.push(time(PER_ROUND, || {
             black_box(protocol::digest::sha256(black_box(&data)));
         }));
-        portable.push(time(|| {
+        portable.push(time(PER_ROUND, || {
             black_box(<sha2::Sha256 as sha2::Digest>::digest(black_box(&data)));
         }));
     }

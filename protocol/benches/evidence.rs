@@ -3,26 +3,14 @@
 //! `cargo bench -p tiejiaoban-protocol --bench evidence`
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+mod support;
+use support::{median, time};
 
 use protocol::evidence::{self, SigningKey};
 use serde_json::json;
 
 const ROUNDS: usize = 15;
 const PER_ROUND: usize = 2_000;
-
-fn time(mut f: impl FnMut()) -> Duration {
-    let t = Instant::now();
-    for _ in 0..PER_ROUND {
-        f();
-    }
-    t.elapsed() / PER_ROUND as u32
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
 
 fn main() {
     let device = "0190f5a4-7c1e-7000-8000-0000000000aa".parse().unwrap();
@@ -40,10 +28,10 @@ fn main() {
     let sig = key.sign(&evidence::signed_bytes(device, 41, "finding.create", &body, Some(&prev)));
     let (mut decode, mut check) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
-        decode.push(time(|| {
+        decode.push(time(PER_ROUND, || {
             black_box(protocol::Op::parse_str("finding.create", black_box(&text)).unwrap());
         }));
-        check.push(time(|| {
+        check.push(time(PER_ROUND, || {
             let value: serde_json::Value = serde_json::from_str(black_box(&text)).unwrap();
             let bytes = evidence::signed_bytes(device, 41, "finding.create", &value, Some(&prev));
             assert!(evidence::verify(&public, &bytes, &sig));
