@@ -79,6 +79,17 @@ fn the_server_takes_only_ops_whose_signature_holds() {
         prev.as_deref(),
     );
     assert!(evidence::verify(&key.public_key(), &bytes, &sig));
+    // A signed op the server refuses for what it says (an unknown category) is no evidence: not kept.
+    let mut unknown = body(41.75);
+    unknown["category"] = json!("X9999");
+    let (refused, _) = signed_op(&key, &device, 6, &unknown, None);
+    let result = &sync(&api, &device, &token, vec![refused])[0];
+    assert_eq!(
+        (result["status"].as_str(), result["error"]["details"]["field"].as_str()),
+        (Some("rejected"), Some("category"))
+    );
+    assert_eq!(server.count("SELECT COUNT(*) FROM signed_ops"), 2);
+
     // A resend is the first answer, and keeps nothing twice.
     assert_eq!(sync(&api, &device, &token, vec![first])[0]["status"], "duplicate");
     assert_eq!(server.count("SELECT COUNT(*) FROM signed_ops"), 2);

@@ -20,9 +20,13 @@ fn finding(category: &str, lat: f64, before: &[&str], after: &[&str]) -> Value {
            "observed_at": now, "photos": photos})
 }
 
-fn sync(api: &Api, device: &(String, String), bodies: &[Value]) -> Vec<Value> {
-    let ops: Vec<Value> =
-        bodies.iter().enumerate().map(|(i, b)| json!({"seq": i + 1, "kind": "finding.create", "body": b})).collect();
+/// Sends `bodies` as `finding.create` ops numbered from `first_seq`.
+fn sync(api: &Api, device: &(String, String), first_seq: usize, bodies: &[Value]) -> Vec<Value> {
+    let ops: Vec<Value> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, b)| json!({"seq": first_seq + i, "kind": "finding.create", "body": b}))
+        .collect();
     let answer = api.post("/sync", Some(&device.1), &json!({"device_id": device.0, "ops": ops, "cursor": null}));
     assert_eq!(answer.status, 200, "{}", answer.body);
     answer.body["results"].as_array().unwrap().clone()
@@ -49,7 +53,7 @@ fn photos_of_closed_cases_are_removed_and_photos_still_in_use_stay() {
         finding("C0101", 41.72, &[s[2]], &[s[3]]),
         finding("E0102", 41.73, &[s[4]], &[]),
     ];
-    let results = sync(&api, &device, &bodies);
+    let results = sync(&api, &device, 1, &bodies);
     assert!(results.iter().all(|r| r["status"] == "applied"), "{results:?}");
     let closed_case = results[0]["finding"]["case_no"].as_str().unwrap().to_owned();
     assert_eq!(api.get(&format!("/cases/{closed_case}"), Some(&admin)).body["state"], "closed");
@@ -92,6 +96,11 @@ fn photos_of_closed_cases_are_removed_and_photos_still_in_use_stay() {
     assert_eq!(entries[0]["actor"], "admin");
     assert!(entries[0]["detail"].as_str().unwrap().starts_with("3 photos"), "{}", entries[0]);
 
+    // A removed photo is held no more: a new finding naming it waits for it to be sent again.
+    let retry = sync(&api, &device, 10, &[finding("E0102", 41.75, &[s[1]], &[])]);
+    assert_eq!(retry[0]["status"], "retry", "{retry:?}");
+    assert_eq!(retry[0]["error"]["details"]["missing"], json!([shas[1]]));
+
     // Nothing left to remove; the same bytes uploaded again are stored anew.
     assert_eq!(api.post("/retention/run", Some(&admin), &json!({})).body["photos"], 0);
     assert_eq!(api.put_blob(&device.1, &shas[0], "image/jpeg", photos[0].clone()).status, 201);
@@ -125,9 +134,43 @@ fn in_object_storage_the_photos_objects_are_deleted() {
     }
     let objects = tmp.path().join("s3/photos/city-b/photos");
     assert!(shas.iter().all(|s| objects.join(s).is_file()));
-    sync(&api, &device, &[finding("C0101", 41.70, &[&shas[0]], &[&shas[1]])]);
+    sync(&api, &device, 1, &[finding("C0101", 41.70, &[&shas[0]], &[&shas[1]])]);
 
     let run = api.post("/retention/run", Some(&api.sign_in("admin")), &json!({}));
     assert_eq!(run.body["photos"], 2, "{}", run.body);
     assert!(shas.iter().all(|s| !objects.join(s).exists()), "the objects are deleted");
+}
+
+#[test]
+fn a_photo_whose_bytes_cannot_be_removed_stays_held_and_is_tried_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start_with(&tmp.path().join("server"), 0, &["--purge-photos-after-days", "0"], &[]);
+    let api = server.api();
+    let admin = api.sign_in("admin");
+    let device = api.register("inspector1");
+    let photos = [fake_jpeg(20_000, 701), fake_jpeg(21_000, 702)];
+    let shas: Vec<String> = photos.iter().map(|p| sha256_hex(p)).collect();
+    for (sha, bytes) in shas.iter().zip(&photos) {
+        assert_eq!(api.put_blob(&device.1, sha, "image/jpeg", bytes.clone()).status, 201);
+    }
+    sync(&api, &device, 1, &[finding("C0101", 41.70, &[&shas[0]], &[&shas[1]])]);
+
+    // The pack cannot be opened for writing: a directory stands where it was.
+    let pack = server.data.join("blobs/packs/00000001.pack");
+    let aside = server.data.join("pack-aside");
+    std::fs::rename(&pack, &aside).unwrap();
+    std::fs::create_dir(&pack).unwrap();
+    let run = api.post("/retention/run", Some(&admin), &json!({}));
+    assert_eq!((run.body["photos"].as_u64(), run.body["failed"].as_u64()), (Some(0), Some(2)), "{}", run.body);
+    assert_eq!(server.count("SELECT COUNT(*) FROM blobs WHERE purged_at IS NOT NULL"), 0, "the marks are taken back");
+    let audit = api.get("/audit?action=photos.purge", Some(&admin)).body;
+    assert_eq!(audit["entries"][0]["outcome"], "partial", "{audit}");
+
+    std::fs::remove_dir(&pack).unwrap();
+    std::fs::rename(&aside, &pack).unwrap();
+    for (sha, bytes) in shas.iter().zip(&photos) {
+        assert_eq!(api.get_blob(&admin, sha), (200, bytes.clone()), "held as before");
+    }
+    let again = api.post("/retention/run", Some(&admin), &json!({}));
+    assert_eq!((again.body["photos"].as_u64(), again.body["failed"].as_u64()), (Some(2), Some(0)), "{}", again.body);
 }

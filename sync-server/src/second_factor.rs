@@ -41,8 +41,15 @@ pub fn step_of(secret_base32: &str, username: &str, code: &str, unix_seconds: u6
         .and_then(|step| i64::try_from(step).ok())
 }
 
-/// The code of the step of `unix_seconds` (for tests and the demo).
-pub fn code_at(secret_base32: &str, username: &str, unix_seconds: u64) -> Option<String> {
+/// `step_of` at the present moment.
+pub fn step_now(secret_base32: &str, username: &str, code: &str) -> Option<i64> {
+    let now = u64::try_from(chrono::Utc::now().timestamp()).ok()?;
+    step_of(secret_base32, username, code, now)
+}
+
+/// The code of the step of `unix_seconds`, as an authenticator app shows it.
+#[cfg(test)]
+fn code_at(secret_base32: &str, username: &str, unix_seconds: u64) -> Option<String> {
     totp(secret_base32, username).map(|t| t.generate(unix_seconds))
 }
 

@@ -90,38 +90,26 @@ pub(super) fn register(
     match existing {
         Some((owner, _)) if owner != user.id.to_string() => return Ok(RegisterOutcome::OtherUser),
         Some((_, Some(_))) => return Ok(RegisterOutcome::Revoked),
-        Some(_) => {
-            tx.execute(
-                "UPDATE devices SET name = ?2, platform = ?3, app_version = ?4, token_hash = ?5, registered_at = ?6,
-                     public_key = ?7 WHERE id = ?1",
-                params![
-                    device.id.to_string(),
-                    device.name,
-                    device.platform,
-                    device.app_version,
-                    token_hash,
-                    ts(now),
-                    device.public_key
-                ],
-            )?;
-        }
-        None => {
-            tx.execute(
-                "INSERT INTO devices (id, user_id, name, platform, app_version, token_hash, registered_at, public_key)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
-                    device.id.to_string(),
-                    user.id.to_string(),
-                    device.name,
-                    device.platform,
-                    device.app_version,
-                    token_hash,
-                    ts(now),
-                    device.public_key
-                ],
-            )?;
-        }
+        _ => {}
     }
+    // New, or the same user's device registering again (a new token, and what it says of itself now).
+    tx.execute(
+        "INSERT INTO devices (id, user_id, name, platform, app_version, token_hash, registered_at, public_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, platform = excluded.platform,
+             app_version = excluded.app_version, token_hash = excluded.token_hash,
+             registered_at = excluded.registered_at, public_key = excluded.public_key",
+        params![
+            device.id.to_string(),
+            user.id.to_string(),
+            device.name,
+            device.platform,
+            device.app_version,
+            token_hash,
+            ts(now),
+            device.public_key
+        ],
+    )?;
     if let Some(key) = &device.public_key {
         tx.execute(
             "INSERT OR IGNORE INTO device_keys (device_id, public_key, registered_at) VALUES (?1, ?2, ?3)",

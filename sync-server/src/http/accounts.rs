@@ -124,9 +124,8 @@ async fn check_credentials(
                 return Ok(Ok(SignedIn { user, enrol_only }));
             }
             let Some(code) = totp else { return Ok(Err(Refusal::CodeNeeded)) };
-            let now = u64::try_from(Utc::now().timestamp()).unwrap_or(0);
             let secret = factor.secret.unwrap_or_default();
-            let Some(step) = second_factor::step_of(&secret, &user.username, &code, now) else {
+            let Some(step) = second_factor::step_now(&secret, &user.username, &code) else {
                 return Ok(Err(Refusal::WrongCode));
             };
             if !store.take_second_factor_step(user.id, step)? {

@@ -37,7 +37,7 @@ pub struct ReviewAnswer {
 
 /// The case with the actions the caller may take on it now: a decision only while a request waits, a request
 /// only while none does.
-pub(super) fn for_caller(principal: &Principal, mut case: CaseView) -> CaseView {
+fn for_caller(principal: &Principal, mut case: CaseView) -> CaseView {
     let pending = case.requests.iter().any(|r| r.state == "pending");
     case.allowed_actions = principal
         .case_actions(case.state, case.team.as_deref(), case.department.as_deref())
@@ -135,11 +135,9 @@ pub async fn list_cases(
     Ok(Json(CaseList { cases: cases.into_iter().map(|c| for_caller(&principal, c)).collect() }))
 }
 
-pub async fn get_case(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path(case_no): Path<String>,
-) -> AppResult<Json<CaseView>> {
+/// A case with its findings, history and tasks, as the caller may see it: 404 for no such case, 403 for a
+/// case the caller may not read.
+pub(super) async fn readable_case(state: &AppState, principal: &Principal, case_no: String) -> AppResult<CaseView> {
     if !is_case_no(&case_no) {
         return Err(AppError::not_found("no such case"));
     }
@@ -152,7 +150,15 @@ pub async fn get_case(
     let target =
         Target::Case { team: view.team.as_deref(), department: view.department.as_deref(), reported_by_caller };
     principal.may(Verb::ReadCase, &target)?;
-    Ok(Json(for_caller(&principal, view)))
+    Ok(for_caller(principal, view))
+}
+
+pub async fn get_case(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(case_no): Path<String>,
+) -> AppResult<Json<CaseView>> {
+    Ok(Json(readable_case(&state, &principal, case_no).await?))
 }
 
 /// The most hours one `extend` may add (the contract: `hours` in (0, 720]).

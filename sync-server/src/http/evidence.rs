@@ -5,12 +5,10 @@ use std::collections::BTreeMap;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 
 use super::extract::Path;
 use crate::error::{AppError, AppResult};
 use crate::evidence::{Contents, photos_of, write};
-use crate::policy::{Target, Verb};
 use crate::principal::Principal;
 use crate::state::AppState;
 
@@ -19,20 +17,7 @@ pub async fn package(
     principal: Principal,
     Path(case_no): Path<String>,
 ) -> AppResult<Response> {
-    if !protocol::is_case_no(&case_no) {
-        return Err(AppError::not_found("no such case"));
-    }
-    let no = case_no.clone();
-    let case = state
-        .blocking(move |s| s.case_detail(&no, Utc::now()))
-        .await?
-        .ok_or_else(|| AppError::not_found("no such case"))?;
-    let reported_by_caller =
-        case.findings.as_ref().is_some_and(|fs| fs.iter().any(|f| f.reporter == principal.user.username));
-    let target =
-        Target::Case { team: case.team.as_deref(), department: case.department.as_deref(), reported_by_caller };
-    principal.may(Verb::ReadCase, &target)?;
-    let case = super::cases::for_caller(&principal, case);
+    let case = super::cases::readable_case(&state, &principal, case_no.clone()).await?;
 
     // The signed ops of its findings, each with the op it links to, and the keys of the devices that signed.
     let ids: Vec<String> = case.findings.iter().flatten().map(|f| f.id.to_string()).collect();

@@ -7,7 +7,6 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::extract::Path;
@@ -89,14 +88,13 @@ pub async fn confirm(
     let token_hash = crate::auth::token_hash(crate::auth::bearer(&headers).unwrap_or_default());
     let TotpCode { code } = read_json(body).await?;
     let (id, username) = (principal.user.id, principal.user.username.clone());
-    let now = u64::try_from(Utc::now().timestamp()).unwrap_or(0);
     state
         .blocking(move |s| {
             let factor = s.second_factor(id)?;
             let Some(secret) = factor.secret.filter(|_| !factor.enabled) else {
                 return Err(AppError::conflict("no set-up under way: begin with POST /me/totp"));
             };
-            let step = second_factor::step_of(&secret, &username, &code, now)
+            let step = second_factor::step_now(&secret, &username, &code)
                 .ok_or_else(|| AppError::invalid("code", "wrong code: check the phone's clock and try the next one"))?;
             s.set_second_factor(id, &SecondFactor { secret: Some(secret), enabled: true })?;
             s.take_second_factor_step(id, step)?;
@@ -116,7 +114,6 @@ pub async fn turn_off(State(state): State<AppState>, principal: Principal, body:
     }
     let TotpCode { code } = read_json(body).await?;
     let (id, username) = (principal.user.id, principal.user.username.clone());
-    let now = u64::try_from(Utc::now().timestamp()).unwrap_or(0);
     state
         .blocking(move |s| {
             let factor = s.second_factor(id)?;
@@ -124,7 +121,7 @@ pub async fn turn_off(State(state): State<AppState>, principal: Principal, body:
                 .secret
                 .filter(|_| factor.enabled)
                 .ok_or_else(|| AppError::not_found("two-factor sign-in is off"))?;
-            let step = second_factor::step_of(&secret, &username, &code, now)
+            let step = second_factor::step_now(&secret, &username, &code)
                 .ok_or_else(|| AppError::invalid("code", "wrong code from the authenticator app"))?;
             if !s.take_second_factor_step(id, step)? {
                 return Err(AppError::invalid("code", "this code was used already: wait for the next one"));
