@@ -47,6 +47,9 @@ const READS: &str = "
     /tasks                                403   ok     ok     ok    403   403   ok
     /teams                                403   403    403    ok    403   403   ok
     /users                                403   403    403    403   403   403   ok
+    /webhooks                             403   403    403    403   403   403   ok
+    /webhooks/{id}                        403   403    403    403   403   403   404
+    /webhooks/{id}/deliveries             403   403    403    403   403   403   404
 ";
 
 struct World {

@@ -94,6 +94,10 @@ pub struct Config {
     /// Photo hashing through the AVX-512 lanes (`SYNC_SERVER_HASH_LANES=on|off`), for measuring one
     /// against the other; unset, the CPU decides (`HashService::start`).
     pub hash_lanes: Option<bool>,
+    /// The address people reach the console at (`https://cg.example.cn`), for links in group robots' messages.
+    pub public_url: Option<String>,
+    /// How long after a failed webhook delivery the first retry comes (then three times longer each time).
+    pub webhook_first_retry: std::time::Duration,
 }
 
 impl Config {
@@ -119,6 +123,8 @@ impl Config {
                 Ok("off") => Some(false),
                 _ => None,
             },
+            public_url: None,
+            webhook_first_retry: std::time::Duration::from_secs(10),
         }
     }
 }

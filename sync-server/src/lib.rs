@@ -21,6 +21,7 @@ pub mod second_factor;
 pub mod seed;
 pub mod state;
 pub mod throttle;
+pub mod webhooks;
 
 use std::future::Future;
 

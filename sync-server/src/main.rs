@@ -63,6 +63,14 @@ enum Command {
         /// night at 02:00 (hashes and history stay). Absent: photos are kept for ever.
         #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(0..=36_500))]
         purge_photos_after_days: Option<u32>,
+        /// The address people open the console at (e.g. https://cg.example.cn), for the links in group robots'
+        /// messages. Absent: messages carry no link.
+        #[arg(long, value_name = "URL")]
+        public_url: Option<String>,
+        /// Seconds from a failed webhook delivery to its first retry (1 to 30); each next wait is three times
+        /// longer, at most an hour, for 25 hours.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=30))]
+        webhook_first_retry_secs: u64,
     },
     /// Manages users.
     User {
@@ -206,6 +214,8 @@ fn run(cli: Cli) -> Result<(), String> {
             tls_key,
             require_totp_for_admins,
             purge_photos_after_days,
+            public_url,
+            webhook_first_retry_secs,
         } => {
             let zone = Zone::parse(&timezone)
                 .ok_or_else(|| format!("--timezone: `{timezone}` is neither `host` nor an offset like +08:00"))?;
@@ -221,6 +231,14 @@ fn run(cli: Cli) -> Result<(), String> {
             config.tls = tls_cert.is_some();
             config.require_totp_for_admins = require_totp_for_admins;
             config.purge_photos_after_days = purge_photos_after_days;
+            if let Some(url) = &public_url {
+                match url::Url::parse(url) {
+                    Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+                    _ => return Err(format!("--public-url: `{url}` is not an http(s) address")),
+                }
+            }
+            config.public_url = public_url;
+            config.webhook_first_retry = std::time::Duration::from_secs(webhook_first_retry_secs);
             let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
             let tls = tls_cert.zip(tls_key);
             runtime.block_on(serve(config, listen, demo, tls))
@@ -369,6 +387,8 @@ async fn serve(config: Config, listen: String, demo: bool, tls: Option<(PathBuf,
         eprintln!("retention: photos of cases closed more than {days} days ago are removed nightly at 02:00");
         sync_server::retention::schedule(state.clone(), days);
     }
+    // Webhooks and group robots: the outbox is sent from here on (what waited across a restart too).
+    sync_server::webhooks::start(state.clone());
     let tls = match tls {
         Some((cert, key)) => Some(
             sync_server::tls_config(&cert, &key)

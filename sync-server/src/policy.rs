@@ -64,11 +64,13 @@ pub enum Verb {
     SeeAuditLog,
     /// Run the retention rule now.
     RunRetention,
+    /// Register, stop and watch webhooks and group robots; issue integration tokens.
+    ManageIntegrations,
 }
 
 impl Verb {
     /// Every verb, for tests that walk the whole table.
-    pub const ALL: [Verb; 35] = [
+    pub const ALL: [Verb; 36] = [
         Verb::ReviewFinding,
         Verb::ReadCase,
         Verb::Act(CaseAction::Dispatch),
@@ -104,6 +106,7 @@ impl Verb {
         Verb::AssignTask,
         Verb::SeeAuditLog,
         Verb::RunRetention,
+        Verb::ManageIntegrations,
     ];
 
     /// What the verb does, for the answer that refuses it ("may not …").
@@ -131,6 +134,7 @@ impl Verb {
             Verb::AssignTask => "give tasks to this inspector".into(),
             Verb::SeeAuditLog => "read the audit log".into(),
             Verb::RunRetention => "run the retention rule".into(),
+            Verb::ManageIntegrations => "manage webhooks and integrations".into(),
         }
     }
 }
@@ -261,6 +265,7 @@ impl Principal {
             | Verb::ManageBasemaps
             | Verb::SeeAuditLog
             | Verb::RunRetention
+            | Verb::ManageIntegrations
             | Verb::SeeSyncHealth => user.role == Role::Admin,
         };
         if !by_role {
@@ -419,6 +424,7 @@ mod tests {
         AssignTask         -        -        Y         -         -        Y    -        -        -       Y
         SeeAuditLog        -        -        -         -         -        -    -        -        -       Y
         RunRetention       -        -        -         -         -        -    -        -        -       Y
+        ManageIntegrations -        -        -         -         -        -    -        -        -       Y
     ";
 
     fn verb_name(verb: Verb) -> String {

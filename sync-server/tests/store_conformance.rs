@@ -12,13 +12,14 @@ use chrono::{DateTime, Duration, Utc};
 use protocol::{CaseState, ChangeBody, DeviceInfo, ErrorCode, FindingState, OpResult, OpStatus, Role, SyncRequestRaw};
 use sync_server::blobs::BlobMeta;
 use sync_server::db::{
-    ActionInput, CaseFilter, Decision, NewSession, NewUser, RegisterOutcome, SecondFactor, SqliteStore, Store,
-    StoreError, SyncContext,
+    ActionInput, AttemptOutcome, CaseFilter, Decision, NewSession, NewUser, RegisterOutcome, SecondFactor, SqliteStore,
+    Store, StoreError, SyncContext,
 };
 use sync_server::domain::EngineSettings;
 use sync_server::domain::calendar::WorkCalendar;
 use sync_server::domain::lifecycle::CaseAction;
 use sync_server::domain::ops;
+use sync_server::domain::webhooks::{Event, Format, NewWebhook};
 use sync_server::policy::Scope;
 use sync_server::principal::{Principal, User};
 use uuid::Uuid;
@@ -567,6 +568,104 @@ fn grids_place_findings_and_cases(open: &Open) {
     assert_eq!(s.dictionary().unwrap().unwrap().version, version);
 }
 
+fn webhook(events: Vec<Event>, format: Format, department: Option<&str>) -> NewWebhook {
+    NewWebhook {
+        url: "http://127.0.0.1:9/hook".into(),
+        events,
+        secret: "s".into(),
+        format,
+        department: department.map(Into::into),
+        description: String::new(),
+    }
+}
+
+/// The outbox: an event is kept with the change that makes it, for each endpoint that wants it; a taken
+/// delivery is leased; a failed try comes due again, a delivered one never; a stopped endpoint's deliveries
+/// are cancelled; an overdue case is told of once.
+fn the_outbox_keeps_events_with_their_changes(open: &Open) {
+    let o = open();
+    let s = o.store.as_ref();
+    let t = team(s);
+    // Before any endpoint, events are not kept at all.
+    sync(s, &t.phone, &[(1, "finding.create", finding_body(Uuid::new_v4(), AUTOMATIC, &t.photo, 41.79))]);
+    assert!(s.claim_deliveries(now(), Duration::seconds(30), 100).unwrap().is_empty());
+
+    let system = s
+        .add_webhook(&webhook(vec![Event::CaseFiled, Event::FindingRejected], Format::Json, None), "root", now())
+        .unwrap();
+    let robot = s.add_webhook(&webhook(vec![], Format::Wecom, Some("SW")), "root", now()).unwrap();
+    let other = s.add_webhook(&webhook(vec![], Format::Dingtalk, Some("HW")), "root", now()).unwrap();
+    assert_eq!(s.webhooks().unwrap().len(), 3);
+    let r = sync(s, &t.phone, &[(2, "finding.create", finding_body(Uuid::new_v4(), AUTOMATIC, &t.photo, 41.80))]);
+    let case_no = r[0].finding.clone().and_then(|f| f.case_no).expect("a case");
+    let rejected = Uuid::new_v4();
+    sync(s, &t.phone, &[(3, "finding.create", finding_body(rejected, REVIEWED, &t.photo, 41.81))]);
+    s.review_finding(&t.chief, rejected, &Decision::Reject { reason: "重复".into() }, now()).unwrap();
+
+    let due = s.claim_deliveries(now(), Duration::seconds(30), 100).unwrap();
+    let of = |hook: Uuid| due.iter().filter(|d| d.endpoint.id == hook).map(|d| d.event.event).collect::<Vec<_>>();
+    assert_eq!(of(system.id), vec![Event::CaseFiled, Event::FindingRejected]);
+    assert_eq!(of(robot.id), vec![Event::CaseChanged], "the dispatch to SW, told to SW's group only");
+    assert!(of(other.id).is_empty());
+    let filed = due.iter().find(|d| d.event.event == Event::CaseFiled).unwrap();
+    assert_eq!(filed.event.subject, case_no);
+    assert_eq!(filed.event.change["action"], "file");
+    // Leased: not taken twice.
+    assert!(s.claim_deliveries(now(), Duration::seconds(30), 100).unwrap().is_empty());
+
+    // The data as first sent is kept; a second sender keeps the first one's.
+    let first = s.freeze_event_data(filed.event.id, &serde_json::json!({"n": 1})).unwrap();
+    let second = s.freeze_event_data(filed.event.id, &serde_json::json!({"n": 2})).unwrap();
+    assert_eq!((first["n"].as_i64(), second["n"].as_i64()), (Some(1), Some(1)));
+
+    // A failure comes due again at the time given; a success is done.
+    let failed = AttemptOutcome { status: Some(500), error: Some("answered 500".into()), ..Default::default() };
+    s.record_attempt(filed.id, &failed, Some(now() + Duration::seconds(5)), now()).unwrap();
+    let rejected_delivery = due.iter().find(|d| d.event.event == Event::FindingRejected).unwrap();
+    s.record_attempt(
+        rejected_delivery.id,
+        &AttemptOutcome { status: Some(204), delivered: true, ..Default::default() },
+        None,
+        now(),
+    )
+    .unwrap();
+    let again = s.claim_deliveries(now() + Duration::seconds(6), Duration::seconds(30), 100).unwrap();
+    assert_eq!(again.iter().map(|d| d.id).collect::<Vec<_>>(), vec![filed.id]);
+    assert_eq!((again[0].attempts, again[0].event.data.clone()), (1, Some(serde_json::json!({"n": 1}))));
+    let listed = s.deliveries(system.id, None, 10).unwrap();
+    let by_id = |id| listed.iter().find(|d| d.id == id).unwrap();
+    assert_eq!((by_id(filed.id).state.as_str(), by_id(filed.id).tries.len()), ("pending", 1));
+    assert_eq!(by_id(rejected_delivery.id).state, "delivered");
+    assert_eq!(by_id(filed.id).tries[0].status, Some(500));
+    // Given up, then sent again on request.
+    s.record_attempt(filed.id, &failed, None, now()).unwrap();
+    assert_eq!(s.deliveries(system.id, Some("failed"), 10).unwrap().len(), 1);
+    assert!(s.redeliver(filed.id, now()).unwrap());
+    assert_eq!(s.delivery_webhook(filed.id).unwrap(), Some(system.id));
+    assert_eq!(s.claim_deliveries(now(), Duration::seconds(30), 100).unwrap().len(), 1);
+
+    // An overdue case is told of once, to its department's robot.
+    let robot_due = |at| s.claim_deliveries(at, Duration::seconds(30), 100).unwrap();
+    let _ = robot_due(now() + Duration::minutes(5));
+    let late = now() + Duration::days(30);
+    assert!(s.notice_overdue(late).unwrap() >= 1);
+    assert_eq!(s.notice_overdue(late).unwrap(), 0, "told once");
+    let told = robot_due(late + Duration::minutes(5));
+    assert!(
+        told.iter()
+            .any(|d| d.endpoint.id == robot.id && d.event.event == Event::CaseOverdue && d.event.subject == case_no)
+    );
+
+    // Stopped: what waited is cancelled, and nothing new is kept for it.
+    let ping = s.ping_webhook(system.id, "root", now()).unwrap().expect("a test delivery");
+    assert!(s.remove_webhook(system.id).unwrap());
+    assert!(!s.remove_webhook(system.id).unwrap());
+    let cancelled: Vec<i64> = s.deliveries(system.id, Some("cancelled"), 10).unwrap().iter().map(|d| d.id).collect();
+    assert_eq!(cancelled, vec![ping, filed.id], "the test delivery and the one sent again, both waiting");
+    assert!(!s.redeliver(ping, now()).unwrap());
+    assert!(s.ping_webhook(system.id, "root", now()).unwrap().is_none());
+}
+
 /// Instantiates every case for every backend, as a module per backend with a test per case.
 macro_rules! conformance {
     (backends: [$($backend:ident),* $(,)?]; cases: $cases:tt) => {
@@ -598,6 +697,7 @@ conformance! {
         case_actions_follow_the_lifecycle,
         changes_page_on_from_a_cursor,
         teams_are_unique,
+        the_outbox_keeps_events_with_their_changes,
         basemaps_are_replaced_and_forgotten,
         grids_place_findings_and_cases,
         requests_wait_for_one_decision,

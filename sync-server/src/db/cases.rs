@@ -514,7 +514,8 @@ pub(super) fn case_action(
             let clock_from: Option<Sql<DateTime<Utc>>> =
                 tx.query_row("SELECT clock_from FROM cases WHERE case_no = ?1", [case_no], |r| r.get(0))?;
             tx.execute(
-                "UPDATE cases SET state = ?2, suspended_from = NULL, suspended_at = NULL, due_at = ?3, clock_from = ?4
+                "UPDATE cases SET state = ?2, suspended_from = NULL, suspended_at = NULL, due_at = ?3, clock_from = ?4,
+                        overdue_noticed = 0
                  WHERE case_no = ?1",
                 params![case_no, to.as_str(), due.map(ts), clock_from.map(|c| ts(c.0 + parked))],
             )?;
@@ -522,7 +523,11 @@ pub(super) fn case_action(
         CaseAction::Extend => {
             let hours = input.hours.unwrap_or(0.0);
             due = Some(settings.deadline(due.unwrap_or(now), hours, urgent));
-            tx.execute("UPDATE cases SET due_at = ?2 WHERE case_no = ?1", params![case_no, due.map(ts)])?;
+            // A later deadline is told of again when it passes.
+            tx.execute(
+                "UPDATE cases SET due_at = ?2, overdue_noticed = 0 WHERE case_no = ?1",
+                params![case_no, due.map(ts)],
+            )?;
         }
         CaseAction::Close | CaseAction::Void => {
             tx.execute(

@@ -3,12 +3,14 @@
 
 use chrono::{DateTime, Utc};
 use protocol::{CaseState, FindingState};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use super::error::{StoreError, StoreResult};
 use super::sql::{json, ts};
+use super::webhooks::{Emit, emit};
 use crate::domain::lifecycle::CaseEvent;
+use crate::domain::webhooks::Event;
 use crate::principal::User;
 
 /// Who an entry of a case's history names.
@@ -64,8 +66,26 @@ pub(super) fn record<'a>(
         json(&details.photos)?,
         details.due_at.map(ts)
     ])?;
+    let entry = tx.last_insert_rowid();
+    let change = serde_json::json!({
+        "action": event.action(),
+        "actor": actor.name,
+        "role": actor.role,
+        "from_state": from.map(CaseState::as_str),
+        "to_state": to.map(CaseState::as_str),
+        "note": details.note,
+        "at": ts(at),
+    });
+    let kind = if event == CaseEvent::File { Event::CaseFiled } else { Event::CaseChanged };
+    let e = Emit { event: kind, subject: case_no, action: Some(event.action()), change, at };
+    emit(tx, e, || {
+        Ok(tx
+            .prepare_cached("SELECT department FROM cases WHERE case_no = ?1")?
+            .query_row([case_no], |r| r.get(0))
+            .optional()?
+            .flatten())
+    })?;
     if !details.photos.is_empty() {
-        let entry = tx.last_insert_rowid();
         let mut photo =
             tx.prepare_cached("INSERT OR IGNORE INTO case_photos (history_id, sha256, case_no) VALUES (?1, ?2, ?3)")?;
         for sha in details.photos {

@@ -42,6 +42,7 @@ mod store;
 mod sync_health;
 mod task_results;
 mod tasks;
+mod webhooks;
 
 pub use accounts::{DepartmentView, NewSession, NewUser, SecondFactor, TeamView, UserUpdate, UserView};
 pub use audit::{AuditEntry, AuditFilter, AuditRecord};
@@ -61,3 +62,4 @@ pub use sqlite::SqliteStore;
 pub use store::Store;
 pub use sync_health::{DayCount, RejectedOp, SyncHealth};
 pub use tasks::TaskChange;
+pub use webhooks::{Attempt, AttemptOutcome, Delivery, DueDelivery, Endpoint, OutboxEvent, Webhook};

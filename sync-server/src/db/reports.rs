@@ -16,11 +16,13 @@ use super::findings::{FindingRow, insert_finding};
 use super::history::{Details, step};
 use super::sql::{Sql, bad_data, json, stored, ts};
 use super::tasks::{TaskOrigin, first_reachable, reachable, send_task};
+use super::webhooks::{Emit, emit};
 use crate::config::Zone;
 use crate::domain::EngineSettings;
 use crate::domain::GeoPoint;
 use crate::domain::lifecycle::CaseEvent;
 use crate::domain::reports::{NewReport, NewTask, Report, ReportState, TaskItem};
+use crate::domain::webhooks::Event;
 use crate::policy::verifies_on_the_spot;
 use crate::principal::User;
 
@@ -210,6 +212,7 @@ pub(super) fn receive_report(
         }
     }
     let report = report(tx, &settings.zone, input.id)?.ok_or_else(|| StoreError::internal("report vanished"))?;
+    report_changed(tx, &id, "receive", actor, None, now)?;
     Ok((report, true))
 }
 
@@ -286,16 +289,42 @@ pub(super) fn settle(
     if state != ReportState::Verifying.as_str() {
         return Ok(());
     }
-    match &settlement {
-        Settlement::File(plan) => file_report(tx, settings, dict, inspector, plan, &t.photos, &t.note, now),
+    let action = match &settlement {
+        Settlement::File(plan) => {
+            file_report(tx, settings, dict, inspector, plan, &t.photos, &t.note, now)?;
+            "confirmed"
+        }
         Settlement::NotFound { report_id } => {
             tx.execute(
                 "UPDATE reports SET state = ?2, note = ?3, decided_at = ?4 WHERE id = ?1",
                 params![report_id, ReportState::NotConfirmed.as_str(), t.note, ts(now)],
             )?;
-            Ok(())
+            "not_found"
         }
-    }
+    };
+    report_changed(tx, report_id, action, inspector, Some(&t.note), now)
+}
+
+/// Tells the webhooks that want it of a report's new state.
+fn report_changed(
+    tx: &Connection,
+    report_id: &str,
+    action: &str,
+    actor: &User,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let (state, case_no): (String, Option<String>) =
+        tx.query_row("SELECT state, case_no FROM reports WHERE id = ?1", [report_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let change = serde_json::json!({
+        "action": action, "actor": actor.username, "role": actor.role.as_str(), "state": state, "case_no": case_no,
+        "note": note.filter(|n| !n.is_empty()), "at": ts(now),
+    });
+    let e = Emit { event: Event::ReportChanged, subject: report_id, action: Some(action), change, at: now };
+    emit(tx, e, || match &case_no {
+        None => Ok(None),
+        Some(no) => Ok(tx.query_row("SELECT department FROM cases WHERE case_no = ?1", [no], |r| r.get(0))?),
+    })
 }
 
 /// Files a report as a case: a finding made of it (its photos and the inspector's), joined to an open case of

@@ -12,9 +12,11 @@ use super::dict::DictIndex;
 use super::error::{StoreError, StoreResult};
 use super::filing::file_case;
 use super::history::{Details, finding_history, step};
-use super::sql::bad_data;
+use super::sql::{bad_data, ts};
+use super::webhooks::{Emit, emit};
 use crate::domain::EngineSettings;
 use crate::domain::lifecycle::CaseEvent;
+use crate::domain::webhooks::Event;
 use crate::principal::User;
 
 /// A section chief's decision on a finding.
@@ -101,6 +103,14 @@ pub(super) fn review_finding(
         params![id.to_string(), to.as_str(), case_no, reason],
     )?;
     finding_history(tx, id, actor, action, to, reason.as_deref(), now)?;
+    if to == FindingState::Rejected {
+        let change = serde_json::json!({
+            "action": action, "actor": actor.username, "role": actor.role.as_str(), "note": reason, "at": ts(now),
+        });
+        let subject = id.to_string();
+        let e = Emit { event: Event::FindingRejected, subject: &subject, action: Some(action), change, at: now };
+        emit(tx, e, || Ok(None))?;
+    }
     notify_finding(tx, &settings.zone, reporter, id, to, reason, case_no.as_deref(), now)?;
     if let Some(no) = &case_no {
         announce_case(tx, settings, no, now)?;

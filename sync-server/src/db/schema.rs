@@ -23,6 +23,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V17),
         M::up(V18),
         M::up(V19),
+        M::up(V20),
     ])
 }
 
@@ -540,6 +541,69 @@ CREATE TABLE signed_ops (
     PRIMARY KEY (device_id, seq)
 ) WITHOUT ROWID;
 CREATE INDEX signed_ops_entity ON signed_ops(entity_id);
+"#;
+
+/// Schema 20: webhooks and the departments' group robots (each an endpoint, the events it wants, its format),
+/// the outbox of events waiting for them, every delivery attempt and its answer; a case's first overdue
+/// notice; integration tokens (api keys of other systems, each acting as one user).
+const V20: &str = r#"
+CREATE TABLE webhooks (
+    id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    events TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    format TEXT NOT NULL,
+    department TEXT,
+    description TEXT NOT NULL,
+    active INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE outbox_events (
+    id TEXT PRIMARY KEY,
+    event TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    at TEXT NOT NULL,
+    change TEXT NOT NULL,
+    data TEXT
+) WITHOUT ROWID;
+CREATE TABLE webhook_deliveries (
+    id INTEGER PRIMARY KEY,
+    webhook_id TEXT NOT NULL REFERENCES webhooks(id),
+    event_id TEXT NOT NULL REFERENCES outbox_events(id),
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_ts INTEGER NOT NULL,
+    window_from_ts INTEGER NOT NULL,
+    last_status INTEGER,
+    last_error TEXT,
+    delivered_at TEXT,
+    UNIQUE (webhook_id, event_id)
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_ts) WHERE state = 'pending';
+CREATE INDEX webhook_deliveries_of ON webhook_deliveries(webhook_id, id);
+CREATE TABLE webhook_attempts (
+    id INTEGER PRIMARY KEY,
+    delivery_id INTEGER NOT NULL REFERENCES webhook_deliveries(id),
+    at TEXT NOT NULL,
+    status INTEGER,
+    error TEXT,
+    answer TEXT,
+    millis INTEGER NOT NULL
+);
+CREATE INDEX webhook_attempts_of ON webhook_attempts(delivery_id);
+ALTER TABLE cases ADD COLUMN overdue_noticed INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX cases_due_unnoticed ON cases(due_at) WHERE overdue_noticed = 0 AND closed_at IS NULL;
+CREATE TABLE integration_tokens (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    user_id TEXT NOT NULL REFERENCES users(id),
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT,
+    last_used_at TEXT
+);
 "#;
 
 #[cfg(test)]

@@ -40,6 +40,7 @@ use super::sql::lock;
 use super::store::Store;
 use super::sync_health::{self, SyncHealth};
 use super::tasks::{self, TaskChange};
+use super::webhooks::{self, AttemptOutcome, Delivery, DueDelivery, Webhook};
 use super::{schema, stats_facts};
 use crate::blobs::BlobMeta;
 use crate::domain::EngineSettings;
@@ -48,6 +49,7 @@ use crate::domain::cursor::Cursor;
 use crate::domain::ops::PreparedOp;
 use crate::domain::reports::{NewReport, NewTask, Report, TaskItem};
 use crate::domain::stats::StatEvent;
+use crate::domain::webhooks::NewWebhook;
 use crate::policy::{PhotoUse, Scope};
 use crate::principal::{Principal, User};
 
@@ -422,6 +424,12 @@ impl Store for SqliteStore {
         })
     }
 
+    fn finding(&self, id: Uuid) -> StoreResult<Option<ReviewItem>> {
+        let id = id.to_string();
+        let items = findings::review_items(&self.reader(), &self.settings, "f.id = ?1", &[&id], 1, 0)?;
+        Ok(items.into_iter().next())
+    }
+
     fn review(
         &self,
         scope: &Scope,
@@ -651,5 +659,70 @@ impl Store for SqliteStore {
 
     fn delete_basemap(&self, name: &str) -> StoreResult<bool> {
         self.write(|tx| basemaps::delete_basemap(tx, name))
+    }
+
+    fn add_webhook(&self, hook: &NewWebhook, by: &str, now: DateTime<Utc>) -> StoreResult<Webhook> {
+        self.write(|tx| webhooks::add(tx, &self.settings.zone, hook, by, now))
+    }
+
+    fn webhooks(&self) -> StoreResult<Vec<Webhook>> {
+        webhooks::all(&self.reader(), &self.settings.zone)
+    }
+
+    fn webhook(&self, id: Uuid) -> StoreResult<Option<Webhook>> {
+        webhooks::one(&self.reader(), &self.settings.zone, id)
+    }
+
+    fn remove_webhook(&self, id: Uuid) -> StoreResult<bool> {
+        self.write(|tx| webhooks::remove(tx, id))
+    }
+
+    fn ping_webhook(&self, id: Uuid, by: &str, now: DateTime<Utc>) -> StoreResult<Option<i64>> {
+        self.write(|tx| webhooks::ping(tx, id, by, now))
+    }
+
+    fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: usize,
+    ) -> StoreResult<Vec<DueDelivery>> {
+        if !webhooks::any_due(&self.reader(), now)? {
+            return Ok(Vec::new());
+        }
+        self.write(|tx| webhooks::claim(tx, now, lease, limit))
+    }
+
+    fn freeze_event_data(&self, event_id: Uuid, data: &serde_json::Value) -> StoreResult<serde_json::Value> {
+        self.write(|tx| webhooks::freeze_data(tx, event_id, data))
+    }
+
+    fn record_attempt(
+        &self,
+        delivery: i64,
+        outcome: &AttemptOutcome,
+        next: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.write(|tx| webhooks::record_attempt(tx, delivery, outcome, next, now))
+    }
+
+    fn deliveries(&self, webhook: Uuid, state: Option<&str>, limit: u32) -> StoreResult<Vec<Delivery>> {
+        webhooks::deliveries(&self.reader(), &self.settings.zone, webhook, state, limit)
+    }
+
+    fn delivery_webhook(&self, delivery: i64) -> StoreResult<Option<Uuid>> {
+        webhooks::delivery_webhook(&self.reader(), delivery)
+    }
+
+    fn redeliver(&self, delivery: i64, now: DateTime<Utc>) -> StoreResult<bool> {
+        self.write(|tx| webhooks::redeliver(tx, delivery, now))
+    }
+
+    fn notice_overdue(&self, now: DateTime<Utc>) -> StoreResult<usize> {
+        if !webhooks::any_overdue(&self.reader(), now)? {
+            return Ok(0);
+        }
+        self.write(|tx| webhooks::notice_overdue(tx, now))
     }
 }

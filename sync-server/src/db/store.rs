@@ -21,12 +21,14 @@ use super::reports::{ReportFilter, TaskFilter};
 use super::review::Decision;
 use super::sync_health::SyncHealth;
 use super::tasks::TaskChange;
+use super::webhooks::{AttemptOutcome, Delivery, DueDelivery, Webhook};
 use crate::blobs::BlobMeta;
 use crate::domain::coverage::{CoverageBy, CoverageTallies};
 use crate::domain::cursor::Cursor;
 use crate::domain::ops::PreparedOp;
 use crate::domain::reports::{NewReport, NewTask, Report, TaskItem};
 use crate::domain::stats::StatEvent;
+use crate::domain::webhooks::NewWebhook;
 use crate::policy::{PhotoUse, Scope};
 use crate::principal::{Principal, User};
 
@@ -108,6 +110,8 @@ pub trait Store: Send + Sync + 'static {
     fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String>;
 
     fn finding_meta(&self, id: Uuid) -> StoreResult<Option<FindingMeta>>;
+    /// A finding as the review list shows it.
+    fn finding(&self, id: Uuid) -> StoreResult<Option<ReviewItem>>;
     fn case_meta(&self, case_no: &str) -> StoreResult<Option<CaseMeta>>;
     /// Applies a chief's decision; refuses (409) a finding that is no longer waiting.
     fn review_finding(
@@ -205,6 +209,42 @@ pub trait Store: Send + Sync + 'static {
     fn save_basemap(&self, basemap: &Basemap) -> StoreResult<bool>;
     /// Forgets a package; false when there was none.
     fn delete_basemap(&self, name: &str) -> StoreResult<bool>;
+
+    /// Registers a webhook or a department's group robot (checked by the caller).
+    fn add_webhook(&self, hook: &NewWebhook, by: &str, now: DateTime<Utc>) -> StoreResult<Webhook>;
+    /// Every endpoint, the active ones first.
+    fn webhooks(&self) -> StoreResult<Vec<Webhook>>;
+    fn webhook(&self, id: Uuid) -> StoreResult<Option<Webhook>>;
+    /// Stops an endpoint and cancels what waits for it; false when unknown or stopped already.
+    fn remove_webhook(&self, id: Uuid) -> StoreResult<bool>;
+    /// Puts a test event out to one active endpoint; the delivery's id.
+    fn ping_webhook(&self, id: Uuid, by: &str, now: DateTime<Utc>) -> StoreResult<Option<i64>>;
+    /// Takes deliveries due at `now` for a try, each leased for `lease` (tried again after it if the sender
+    /// never reports back).
+    fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: usize,
+    ) -> StoreResult<Vec<DueDelivery>>;
+    /// Keeps an event's data as first sent; returns what is kept.
+    fn freeze_event_data(&self, event_id: Uuid, data: &serde_json::Value) -> StoreResult<serde_json::Value>;
+    /// Records a try; `next` is when to try again (`None`: give up), unless it was delivered.
+    fn record_attempt(
+        &self,
+        delivery: i64,
+        outcome: &AttemptOutcome,
+        next: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// An endpoint's deliveries, the newest first, with their tries.
+    fn deliveries(&self, webhook: Uuid, state: Option<&str>, limit: u32) -> StoreResult<Vec<Delivery>>;
+    /// The endpoint of a delivery.
+    fn delivery_webhook(&self, delivery: i64) -> StoreResult<Option<Uuid>>;
+    /// "Send again": due now, with a new retry window; false for a cancelled one or a stopped endpoint.
+    fn redeliver(&self, delivery: i64, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// Marks the cases past their deadline since the last look and tells the webhooks; how many.
+    fn notice_overdue(&self, now: DateTime<Utc>) -> StoreResult<usize>;
 
     /// Findings observed in `[from, to)`, oldest first.
     fn review(

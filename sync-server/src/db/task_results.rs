@@ -13,8 +13,10 @@ use super::error::StoreResult;
 use super::history::{Details, step};
 use super::reports;
 use super::sql::{Sql, bad_data, ts};
+use super::webhooks::{Emit, emit};
 use crate::domain::EngineSettings;
 use crate::domain::lifecycle::CaseEvent;
+use crate::domain::webhooks::Event;
 use crate::principal::User;
 
 /// What a result is checked against.
@@ -117,6 +119,17 @@ pub(super) fn complete_task(
         // The centre reads the photos of a 核实 or free task's result, whatever it was.
         reports::attach(tx, &t.task_id.to_string(), &photos)?;
     }
+    let change = serde_json::json!({
+        "action": "complete", "actor": user.username, "role": user.role.as_str(), "type": kind.as_str(),
+        "result": t.result.as_str(), "note": t.note, "photos": photos, "case_no": case_no, "report_id": report_id,
+        "at": ts(now),
+    });
+    let subject = t.task_id.to_string();
+    let e = Emit { event: Event::TaskCompleted, subject: &subject, action: Some("complete"), change, at: now };
+    emit(tx, e, || {
+        let Some(no) = &case_no else { return Ok(None) };
+        Ok(tx.query_row("SELECT department FROM cases WHERE case_no = ?1", [no], |r| r.get(0)).optional()?.flatten())
+    })?;
     match (kind, case_no, settle) {
         (TaskType::Verify, Some(case_no), _) => verified(tx, settings, user, now, t, &case_no, &photos)?,
         (TaskType::Confirm, _, Some(plan)) => reports::settle(tx, settings, dict, user, plan, t, now)?,

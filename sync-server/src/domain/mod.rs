@@ -10,6 +10,7 @@ pub mod lifecycle;
 pub mod ops;
 pub mod reports;
 pub mod stats;
+pub mod webhooks;
 
 use chrono::{DateTime, Utc};
 

@@ -21,6 +21,7 @@ mod stats;
 mod sync;
 mod teams;
 mod users;
+mod webhooks;
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -89,6 +90,11 @@ pub fn app(state: AppState) -> Router {
         .route("/sync-health", get(devices::sync_health))
         .route("/audit", get(audit::audit))
         .route("/retention/run", post(retention::run))
+        .route("/webhooks", get(webhooks::list).post(webhooks::add))
+        .route("/webhooks/{id}", get(webhooks::get).delete(webhooks::remove))
+        .route("/webhooks/{id}/ping", post(webhooks::ping))
+        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route("/webhooks/{id}/deliveries/{delivery}/retry", post(webhooks::retry))
         .route("/basemaps", get(basemaps::list))
         .route("/basemaps/{name}", get(basemaps::download).put(basemaps::upload).delete(basemaps::delete))
         .route("/basemaps/{name}/tiles/{z}/{x}/{y}", get(basemaps::tile))

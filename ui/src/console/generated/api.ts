@@ -2464,6 +2464,323 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Webhooks and group robots, with counts of their deliveries
+         * @description Who may call it: admin.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WebhookList"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Register a webhook (format json: signed with X-Tiejiaoban-Signature) or a department's group robot (wecom, dingtalk)
+         * @description Who may call it: admin.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["NewWebhook"];
+                };
+            };
+            responses: {
+                /** @description success */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Webhook"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A webhook
+         * @description Who may call it: admin.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Webhook"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /**
+         * Stop a webhook; what waited for it is cancelled
+         * @description Who may call it: admin.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A webhook's deliveries, the newest first, each with every try and its answer (?state=&limit=)
+         * @description Who may call it: admin.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DeliveryList"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/deliveries/{delivery}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a delivery again, now, with a new day of retries
+         * @description Who may call it: admin.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    delivery: string;
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Queued"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/ping": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test event to a webhook
+         * @description Who may call it: admin.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Queued"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2496,6 +2813,22 @@ export interface components {
             /** Format: date-time */
             observed_at: string;
             state: components["schemas"]["CaseState"];
+        };
+        /** @description One try of a delivery and the receiver's answer. */
+        Attempt: {
+            /** @description The start of the receiver's answer. */
+            answer: string | null;
+            /** Format: date-time */
+            at: string;
+            /** @description What went wrong: no connection, a timeout, a status that is not 2xx, a robot's error code. */
+            error: string | null;
+            /** Format: int64 */
+            millis: number;
+            /**
+             * Format: int64
+             * @description The HTTP status, when the receiver answered.
+             */
+            status: number | null;
         };
         AuditList: {
             entries: components["schemas"]["AuditRecord"][];
@@ -2742,6 +3075,35 @@ export interface components {
             /** Format: int64 */
             rejected: number;
         };
+        /** @description An event's delivery to one endpoint. */
+        Delivery: {
+            /** Format: date-time */
+            at: string;
+            /** Format: int64 */
+            attempts: number;
+            /** Format: date-time */
+            delivered_at: string | null;
+            event: components["schemas"]["Event"];
+            /**
+             * Format: uuid
+             * @description The event's id, the same in every try (receivers drop what they have seen).
+             */
+            event_id: string;
+            /** Format: int64 */
+            id: number;
+            /** Format: date-time */
+            next_at: string | null;
+            /** @description `pending`, `delivered`, `failed` (given up) or `cancelled` (the endpoint was removed). */
+            state: string;
+            /** @description The case number, report, task or finding id the event is about. */
+            subject: string;
+            tries: components["schemas"]["Attempt"][];
+            /** Format: uuid */
+            webhook_id: string;
+        };
+        DeliveryList: {
+            deliveries: components["schemas"]["Delivery"][];
+        };
         Department: {
             code: string;
             name: string;
@@ -2822,6 +3184,8 @@ export interface components {
         };
         /** @description Error codes of protocol.md, plus the op-level codes used in sync results. */
         ErrorCode: ("unauthorized" | "forbidden" | "not_found" | "conflict" | "invalid_transition" | "payload_too_large" | "unsupported_media_type" | "invalid" | "hash_mismatch" | "bad_request" | "method_not_allowed" | "rate_limited" | "unavailable") | "missing_blobs" | "depends_on" | "busy" | "internal";
+        /** @description What happened, as a receiver subscribes to it. */
+        Event: "case.filed" | "case.changed" | "case.overdue" | "report.changed" | "task.completed" | "finding.rejected" | "ping";
         /** @description A finding as the device creates it (`finding.create`). */
         Finding: {
             /** @default null */
@@ -2877,6 +3241,8 @@ export interface components {
             reason: string | null;
             state: components["schemas"]["FindingState"];
         };
+        /** @description How a delivery is written. */
+        Format: "json" | "wecom" | "dingtalk";
         /** @description A point on the map (WGS-84). */
         GeoPoint: {
             /** Format: double */
@@ -3083,6 +3449,31 @@ export interface components {
             team?: string | null;
             username: string;
         };
+        /** @description An endpoint as the admin registers it (`POST /api/v1/webhooks`). */
+        NewWebhook: {
+            /**
+             * @description A group robot's department (the dictionary's name).
+             * @default null
+             */
+            department?: string | null;
+            /** @default  */
+            description?: string;
+            /**
+             * @description What it wants; a group robot of a department gets the dispatches to it, the 督办 and the overdue
+             *     cases whatever this says.
+             * @default []
+             */
+            events?: components["schemas"]["Event"][];
+            /** @default json */
+            format?: components["schemas"]["Format"];
+            /**
+             * @description The HMAC key of `X-Tiejiaoban-Signature`; for a DingTalk robot, its signing secret (`SEC…`), if set.
+             * @default
+             */
+            secret?: string;
+            /** @description Where deliveries are posted: http or https. */
+            url: string;
+        };
         /** @description One op as it travels: the kind names the body's type. */
         OpEnvelope: {
             body: unknown;
@@ -3200,6 +3591,13 @@ export interface components {
             failed: number;
             /** Format: uint64 */
             photos: number;
+        };
+        Queued: {
+            /**
+             * Format: int64
+             * @description The delivery, as `GET /webhooks/{id}/deliveries` lists it.
+             */
+            delivery_id: number;
         };
         /** @description `POST /api/v1/devices/register`. */
         RegisterRequest: {
@@ -3697,6 +4095,37 @@ export interface components {
             totp_enabled: boolean;
             username: string;
         };
+        /** @description An endpoint as the console shows it: never its secret. */
+        Webhook: {
+            active: boolean;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            /** Format: int64 */
+            delivered: number;
+            department: string | null;
+            description: string;
+            events: components["schemas"]["Event"][];
+            /**
+             * Format: int64
+             * @description Deliveries given up after the retry window.
+             */
+            failed: number;
+            format: components["schemas"]["Format"];
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: int64
+             * @description Deliveries waiting for a (next) try.
+             */
+            pending: number;
+            /** @description Whether a secret is set (for a DingTalk robot, whether its URL is signed). */
+            signed: boolean;
+            url: string;
+        };
+        WebhookList: {
+            webhooks: components["schemas"]["Webhook"][];
+        };
     };
     responses: never;
     parameters: never;
@@ -3707,6 +4136,7 @@ export interface components {
 export type ActionRequest = components['schemas']['ActionRequest'];
 export type ApiError = components['schemas']['ApiError'];
 export type AreaCase = components['schemas']['AreaCase'];
+export type Attempt = components['schemas']['Attempt'];
 export type AuditList = components['schemas']['AuditList'];
 export type AuditRecord = components['schemas']['AuditRecord'];
 export type Basemap = components['schemas']['Basemap'];
@@ -3730,6 +4160,8 @@ export type CoverageAnswer = components['schemas']['CoverageAnswer'];
 export type CoverageRow = components['schemas']['CoverageRow'];
 export type Datum = components['schemas']['Datum'];
 export type DayCount = components['schemas']['DayCount'];
+export type Delivery = components['schemas']['Delivery'];
+export type DeliveryList = components['schemas']['DeliveryList'];
 export type Department = components['schemas']['Department'];
 export type DepartmentList = components['schemas']['DepartmentList'];
 export type DepartmentView = components['schemas']['DepartmentView'];
@@ -3740,10 +4172,12 @@ export type DeviceView = components['schemas']['DeviceView'];
 export type Dictionary = components['schemas']['Dictionary'];
 export type ErrorBody = components['schemas']['ErrorBody'];
 export type ErrorCode = components['schemas']['ErrorCode'];
+export type Event = components['schemas']['Event'];
 export type Finding = components['schemas']['Finding'];
 export type FindingAck = components['schemas']['FindingAck'];
 export type FindingState = components['schemas']['FindingState'];
 export type FindingUpdated = components['schemas']['FindingUpdated'];
+export type Format = components['schemas']['Format'];
 export type GeoPoint = components['schemas']['GeoPoint'];
 export type GpsFix = components['schemas']['GpsFix'];
 export type Grid = components['schemas']['Grid'];
@@ -3761,6 +4195,7 @@ export type NewReport = components['schemas']['NewReport'];
 export type NewTask = components['schemas']['NewTask'];
 export type NewTeam = components['schemas']['NewTeam'];
 export type NewUserRequest = components['schemas']['NewUserRequest'];
+export type NewWebhook = components['schemas']['NewWebhook'];
 export type OpEnvelope = components['schemas']['OpEnvelope'];
 export type OpResult = components['schemas']['OpResult'];
 export type OpStatus = components['schemas']['OpStatus'];
@@ -3774,6 +4209,7 @@ export type PatrolView = components['schemas']['PatrolView'];
 export type PhotoRef = components['schemas']['PhotoRef'];
 export type PhotoRole = components['schemas']['PhotoRole'];
 export type Purged = components['schemas']['Purged'];
+export type Queued = components['schemas']['Queued'];
 export type RegisterRequest = components['schemas']['RegisterRequest'];
 export type RegisterResponse = components['schemas']['RegisterResponse'];
 export type RejectedOp = components['schemas']['RejectedOp'];
@@ -3819,5 +4255,7 @@ export type UserInfo = components['schemas']['UserInfo'];
 export type UserList = components['schemas']['UserList'];
 export type UserPatch = components['schemas']['UserPatch'];
 export type UserView = components['schemas']['UserView'];
+export type Webhook = components['schemas']['Webhook'];
+export type WebhookList = components['schemas']['WebhookList'];
 export type $defs = Record<string, never>;
 export type operations = Record<string, never>;
