@@ -35,6 +35,7 @@ const READS: &str = "
     /dictionary                           ok    ok     ok     ok    ok    ok    ok
     /health                               ok    ok     ok     ok    ok    ok    ok
     /heatmap                              403   ok     ok     ok    403   403   ok
+    /integrations                         403   403    403    403   403   403   ok
     /me                                   ok    ok     ok     ok    ok    ok    ok
     /me/totp                              403   ok     ok     ok    ok    ok    ok
     /openapi.json                         ok    ok     ok     ok    ok    ok    ok

@@ -98,6 +98,8 @@ pub struct Config {
     pub public_url: Option<String>,
     /// How long after a failed webhook delivery the first retry comes (then three times longer each time).
     pub webhook_first_retry: std::time::Duration,
+    /// Open311's `GET` calls need an `api_key` too (by default they are open, as Open311 expects).
+    pub open311_require_key: bool,
 }
 
 impl Config {
@@ -125,6 +127,7 @@ impl Config {
             },
             public_url: None,
             webhook_first_retry: std::time::Duration::from_secs(10),
+            open311_require_key: false,
         }
     }
 }

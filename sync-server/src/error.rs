@@ -108,9 +108,11 @@ impl From<tokio::task::JoinError> for AppError {
     }
 }
 
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        let (error, mut headers) = match self {
+impl AppError {
+    /// The contract's error this failure is answered with, and its headers; a failure of the server itself is
+    /// logged here and named only as such.
+    pub fn into_api(self) -> (ApiError, HeaderMap) {
+        match self {
             AppError::Api(failure) => (failure.error, failure.headers),
             AppError::Store(e) if let Some(error) = e.to_api() => (error, HeaderMap::new()),
             AppError::Io(e) if e.kind() == std::io::ErrorKind::StorageFull => {
@@ -121,7 +123,13 @@ impl IntoResponse for AppError {
                 tracing::error!(error = %other, "request failed");
                 (ApiError::new(ErrorCode::Internal, "internal server error"), HeaderMap::new())
             }
-        };
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (error, mut headers) = self.into_api();
         if error.code == ErrorCode::Unavailable && !headers.contains_key("retry-after") {
             // Storage that is full or out of reach: a client tries again in a minute, not at once.
             headers.insert("retry-after", HeaderValue::from_static("60"));

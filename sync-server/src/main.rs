@@ -71,6 +71,10 @@ enum Command {
         /// longer, at most an hour, for 25 hours.
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=30))]
         webhook_first_retry_secs: u64,
+        /// Open311 reads (`GET /open311/v2/…`) need an integration token as `api_key` too; by default they are
+        /// open, as Open311 clients expect (they never show photos, callers or reporters).
+        #[arg(long)]
+        open311_require_key: bool,
     },
     /// Manages users.
     User {
@@ -216,6 +220,7 @@ fn run(cli: Cli) -> Result<(), String> {
             purge_photos_after_days,
             public_url,
             webhook_first_retry_secs,
+            open311_require_key,
         } => {
             let zone = Zone::parse(&timezone)
                 .ok_or_else(|| format!("--timezone: `{timezone}` is neither `host` nor an offset like +08:00"))?;
@@ -239,6 +244,7 @@ fn run(cli: Cli) -> Result<(), String> {
             }
             config.public_url = public_url;
             config.webhook_first_retry = std::time::Duration::from_secs(webhook_first_retry_secs);
+            config.open311_require_key = open311_require_key;
             let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
             let tls = tls_cert.zip(tls_key);
             runtime.block_on(serve(config, listen, demo, tls))

@@ -141,7 +141,7 @@ fn team(store: &dyn Store) -> Team {
 }
 
 fn everything() -> CaseFilter {
-    CaseFilter { scope: Scope::All, state: None, department: None, overdue: false }
+    CaseFilter::all(Scope::All)
 }
 
 // ---- the cases ----
@@ -666,6 +666,22 @@ fn the_outbox_keeps_events_with_their_changes(open: &Open) {
     assert!(s.ping_webhook(system.id, "root", now()).unwrap().is_none());
 }
 
+/// An integration token acts as its user until revoked; only its hash is kept.
+fn integration_tokens_act_as_their_user_until_revoked(open: &Open) {
+    let o = open();
+    let s = o.store.as_ref();
+    let hotline = user(s, "hotline", Role::Dispatcher, None, None);
+    assert!(s.add_integration_token("12345", "nobody", "h0", "root", now()).unwrap().is_none());
+    let token = s.add_integration_token("12345 热线", "hotline", "h1", "root", now()).unwrap().expect("a token");
+    assert_eq!((token.username.as_str(), token.name.as_str()), ("hotline", "12345 热线"));
+    let p = s.principal_by_token("h1", now()).unwrap().expect("the token acts as its user");
+    assert_eq!((p.user.id, p.device_id, p.enrol_only), (hotline.id, None, false));
+    assert!(s.revoke_integration_token(token.id, now()).unwrap());
+    assert!(!s.revoke_integration_token(token.id, now()).unwrap());
+    assert!(s.principal_by_token("h1", now()).unwrap().is_none());
+    assert!(s.integration_tokens().unwrap()[0].revoked_at.is_some());
+}
+
 /// Instantiates every case for every backend, as a module per backend with a test per case.
 macro_rules! conformance {
     (backends: [$($backend:ident),* $(,)?]; cases: $cases:tt) => {
@@ -698,6 +714,7 @@ conformance! {
         changes_page_on_from_a_cursor,
         teams_are_unique,
         the_outbox_keeps_events_with_their_changes,
+        integration_tokens_act_as_their_user_until_revoked,
         basemaps_are_replaced_and_forgotten,
         grids_place_findings_and_cases,
         requests_wait_for_one_decision,

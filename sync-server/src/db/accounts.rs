@@ -271,7 +271,18 @@ pub(super) fn principal_by_token(
         ))?
         .query_row(params![token_hash, now.timestamp()], |r| Ok((row_user(r, 0)?, r.get::<_, bool>(6)?)))
         .optional()?;
-    Ok(session.map(|(user, enrol_only)| Principal { user, device_id: None, address: None, enrol_only }))
+    if let Some((user, enrol_only)) = session {
+        return Ok(Some(Principal { user, device_id: None, address: None, enrol_only }));
+    }
+    // Another system's integration token (an Open311 api_key, a hotline system's bearer token).
+    let integration = conn
+        .prepare_cached(&format!(
+            "SELECT {USER_COLUMNS} FROM integration_tokens i JOIN users u ON u.id = i.user_id
+             WHERE i.token_hash = ?1 AND i.revoked_at IS NULL AND u.active = 1"
+        ))?
+        .query_row([token_hash], |r| row_user(r, 0))
+        .optional()?;
+    Ok(integration.map(|user| Principal { user, device_id: None, address: None, enrol_only: false }))
 }
 
 /// A user's second factor (TOTP) as kept.

@@ -110,6 +110,17 @@ pub struct CaseFilter {
     pub state: Option<CaseState>,
     pub department: Option<String>,
     pub overdue: bool,
+    /// Filed in `[from, to)`.
+    pub filed: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// At most this many, the newest first (without it: all, the nearest deadline first).
+    pub limit: Option<u32>,
+}
+
+impl CaseFilter {
+    /// Every case in the scope.
+    pub fn all(scope: Scope) -> Self {
+        CaseFilter { scope, state: None, department: None, overdue: false, filed: None, limit: None }
+    }
 }
 
 /// What permission checks need to know of a case.
@@ -287,13 +298,19 @@ pub(super) fn cases(
         Scope::Department(d) => ("c.department = ?1", d.clone()),
         Scope::Reporter(id) => ("c.reporter_id = ?1", Some(id.to_string())),
     };
+    let order = match filter.limit {
+        None => "ORDER BY c.due_at IS NULL, c.due_at, c.case_no".to_owned(),
+        Some(n) => format!("ORDER BY c.filed_at DESC, c.case_no DESC LIMIT {n}"),
+    };
     let sql = format!(
         "SELECT {CASE_COLUMNS} FROM cases c WHERE {scope_sql} AND (?2 IS NULL OR c.state = ?2) AND (?3 IS NULL OR c.department = ?3)
-         ORDER BY c.due_at IS NULL, c.due_at, c.case_no"
+           AND (?4 IS NULL OR c.filed_at >= ?4) AND (?5 IS NULL OR c.filed_at < ?5)
+         {order}"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
+    let (from, to) = (filter.filed.map(|(f, _)| ts(f)), filter.filed.map(|(_, t)| ts(t)));
     let rows = stmt
-        .query_map(params![scope_arg, filter.state.map(CaseState::as_str), filter.department], case_row)?
+        .query_map(params![scope_arg, filter.state.map(CaseState::as_str), filter.department, from, to], case_row)?
         .collect::<Result<Vec<_>, _>>()?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {

@@ -594,6 +594,7 @@ CREATE TABLE webhook_attempts (
 CREATE INDEX webhook_attempts_of ON webhook_attempts(delivery_id);
 ALTER TABLE cases ADD COLUMN overdue_noticed INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX cases_due_unnoticed ON cases(due_at) WHERE overdue_noticed = 0 AND closed_at IS NULL;
+CREATE INDEX cases_filed ON cases(filed_at);
 CREATE TABLE integration_tokens (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -601,8 +602,7 @@ CREATE TABLE integration_tokens (
     user_id TEXT NOT NULL REFERENCES users(id),
     created_by TEXT NOT NULL,
     created_at TEXT NOT NULL,
-    revoked_at TEXT,
-    last_used_at TEXT
+    revoked_at TEXT
 );
 "#;
 

@@ -33,6 +33,7 @@ use super::findings::{self, FindingMeta, ReviewItem};
 use super::grids::{self, check_dictionary};
 use super::heat::{self, HeatFilter, HeatPoint};
 use super::ingest::{self, SyncContext};
+use super::integrations::{self, IntegrationToken};
 use super::patrols::{self, PatrolView};
 use super::reports::{self, ReportFilter, TaskFilter};
 use super::review::{self, Decision};
@@ -717,6 +718,25 @@ impl Store for SqliteStore {
 
     fn redeliver(&self, delivery: i64, now: DateTime<Utc>) -> StoreResult<bool> {
         self.write(|tx| webhooks::redeliver(tx, delivery, now))
+    }
+
+    fn add_integration_token(
+        &self,
+        name: &str,
+        username: &str,
+        token_hash: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<IntegrationToken>> {
+        self.write(|tx| integrations::add(tx, &self.settings.zone, name, username, token_hash, by, now))
+    }
+
+    fn integration_tokens(&self) -> StoreResult<Vec<IntegrationToken>> {
+        integrations::all(&self.reader(), &self.settings.zone)
+    }
+
+    fn revoke_integration_token(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
+        self.write(|tx| integrations::revoke(tx, id, now))
     }
 
     fn notice_overdue(&self, now: DateTime<Utc>) -> StoreResult<usize> {

@@ -16,6 +16,7 @@ use super::evidence::SignedOp;
 use super::findings::{FindingMeta, ReviewItem};
 use super::heat::{HeatFilter, HeatPoint};
 use super::ingest::SyncContext;
+use super::integrations::IntegrationToken;
 use super::patrols::PatrolView;
 use super::reports::{ReportFilter, TaskFilter};
 use super::review::Decision;
@@ -245,6 +246,19 @@ pub trait Store: Send + Sync + 'static {
     fn redeliver(&self, delivery: i64, now: DateTime<Utc>) -> StoreResult<bool>;
     /// Marks the cases past their deadline since the last look and tells the webhooks; how many.
     fn notice_overdue(&self, now: DateTime<Utc>) -> StoreResult<usize>;
+
+    /// Keeps a new integration token's hash, acting as `username`; `None` when there is no such user.
+    fn add_integration_token(
+        &self,
+        name: &str,
+        username: &str,
+        token_hash: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<IntegrationToken>>;
+    fn integration_tokens(&self) -> StoreResult<Vec<IntegrationToken>>;
+    /// Ends a token at once; false when unknown or ended already.
+    fn revoke_integration_token(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
 
     /// Findings observed in `[from, to)`, oldest first.
     fn review(

@@ -130,6 +130,8 @@ pub async fn list_cases(
         state: case_state,
         department: text(&q.department),
         overdue,
+        filed: None,
+        limit: None,
     };
     let cases = state.blocking(move |s| s.cases(&filter, Utc::now())).await?;
     Ok(Json(CaseList { cases: cases.into_iter().map(|c| for_caller(&principal, c)).collect() }))

@@ -11,6 +11,8 @@ mod devices;
 mod dictionary;
 mod evidence;
 mod extract;
+mod integrations;
+mod open311;
 mod openapi;
 mod patrols;
 mod reports;
@@ -95,6 +97,8 @@ pub fn app(state: AppState) -> Router {
         .route("/webhooks/{id}/ping", post(webhooks::ping))
         .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
         .route("/webhooks/{id}/deliveries/{delivery}/retry", post(webhooks::retry))
+        .route("/integrations", get(integrations::list).post(integrations::add))
+        .route("/integrations/{id}", axum::routing::delete(integrations::revoke))
         .route("/basemaps", get(basemaps::list))
         .route("/basemaps/{name}", get(basemaps::download).put(basemaps::upload).delete(basemaps::delete))
         .route("/basemaps/{name}/tiles/{z}/{x}/{y}", get(basemaps::tile))
@@ -102,7 +106,16 @@ pub fn app(state: AppState) -> Router {
         .fallback(api_not_found)
         .method_not_allowed_fallback(method_not_allowed);
 
-    let mut router = Router::new().nest("/api/v1", api);
+    // Open311 GeoReport v2, for 12345 adapters and Open311 clients: outside the API's own error shape.
+    let open311 = Router::new()
+        .route("/discovery.json", get(open311::discovery))
+        .route("/services.json", get(open311::services))
+        .route("/services/{file}", get(open311::service))
+        .route("/requests.json", get(open311::requests).post(open311::post_request))
+        .route("/requests/{file}", get(open311::request))
+        .route("/tokens/{file}", get(open311::token))
+        .fallback(open311::fallback);
+    let mut router = Router::new().nest("/api/v1", api).nest("/open311/v2", open311);
     if let Some(dir) = state.config.console_dir.clone().filter(|d| d.join("index.html").is_file()) {
         let index = dir.join("index.html");
         router = router

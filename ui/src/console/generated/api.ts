@@ -1218,6 +1218,138 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/integrations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Integration tokens (never the tokens themselves)
+         * @description Who may call it: admin.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["IntegrationList"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Issue a token for another system (a bearer token and Open311's api_key), acting as a user who is not an admin; shown once
+         * @description Who may call it: admin.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["NewIntegration"];
+                };
+            };
+            responses: {
+                /** @description success */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["IssuedToken"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/integrations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an integration token
+         * @description Who may call it: admin.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me": {
         parameters: {
             query?: never;
@@ -3345,6 +3477,39 @@ export interface components {
             /** Format: int64 */
             version: number;
         };
+        IntegrationList: {
+            tokens: components["schemas"]["IntegrationToken"][];
+        };
+        /** @description A token as the console lists it: never the token itself. */
+        IntegrationToken: {
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            /** Format: uuid */
+            id: string;
+            /** @description What the admin called it ("12345 热线"). */
+            name: string;
+            /** Format: date-time */
+            revoked_at: string | null;
+            /** @description The user it acts as. */
+            username: string;
+        };
+        /** @description A token as the console lists it: never the token itself. */
+        IssuedToken: {
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            /** Format: uuid */
+            id: string;
+            /** @description What the admin called it ("12345 热线"). */
+            name: string;
+            /** Format: date-time */
+            revoked_at: string | null;
+            /** @description The token itself: shown this once, never again. */
+            secret: string;
+            /** @description The user it acts as. */
+            username: string;
+        };
         /**
          * @description The case's light (红黄绿灯) in the dispatcher's lists: red overdue, yellow once 80 % of the time from the start
          *     of its clock (filing, moved on by the time it was suspended) to the deadline is used, green otherwise (and for
@@ -3368,6 +3533,12 @@ export interface components {
         LocationSource: "gps" | "network" | "manual";
         Me: {
             user: components["schemas"]["UserInfo"];
+        };
+        NewIntegration: {
+            /** @description What the token is for ("12345 热线"). */
+            name: string;
+            /** @description The user it acts as; not an admin. */
+            username: string;
         };
         /** @description `POST /api/v1/reports`. */
         NewReport: {
@@ -4187,10 +4358,14 @@ export type HeatAnswer = components['schemas']['HeatAnswer'];
 export type HeatPoint = components['schemas']['HeatPoint'];
 export type HistoryEntry = components['schemas']['HistoryEntry'];
 export type Imported = components['schemas']['Imported'];
+export type IntegrationList = components['schemas']['IntegrationList'];
+export type IntegrationToken = components['schemas']['IntegrationToken'];
+export type IssuedToken = components['schemas']['IssuedToken'];
 export type Light = components['schemas']['Light'];
 export type Location = components['schemas']['Location'];
 export type LocationSource = components['schemas']['LocationSource'];
 export type Me = components['schemas']['Me'];
+export type NewIntegration = components['schemas']['NewIntegration'];
 export type NewReport = components['schemas']['NewReport'];
 export type NewTask = components['schemas']['NewTask'];
 export type NewTeam = components['schemas']['NewTeam'];
