@@ -32,6 +32,9 @@ const READS: &str = "
     /coverage                             403   ok     ok     ok    403   403   ok
     /departments                          403   403    403    ok    403   403   ok
     /devices                              403   403    403    403   403   403   ok
+    /exports                              ok    ok     ok     ok    ok    ok    ok
+    /exports/{id}                         404   404    404    404   404   404   404
+    /exports/{id}/file                    404   404    404    404   404   404   404
     /dictionary                           ok    ok     ok     ok    ok    ok    ok
     /health                               ok    ok     ok     ok    ok    ok    ok
     /heatmap                              403   ok     ok     ok    403   403   ok

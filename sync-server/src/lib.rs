@@ -11,6 +11,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod evidence;
+pub mod exports;
 pub mod grids;
 pub mod hashing;
 mod http;

@@ -393,6 +393,14 @@ async fn serve(config: Config, listen: String, demo: bool, tls: Option<(PathBuf,
         eprintln!("retention: photos of cases closed more than {days} days ago are removed nightly at 02:00");
         sync_server::retention::schedule(state.clone(), days);
     }
+    let st = state.clone();
+    let interrupted = tokio::task::spawn_blocking(move || st.store.interrupt_exports(chrono::Utc::now()))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(describe)?;
+    if interrupted > 0 {
+        eprintln!("exports: {interrupted} export(s) cut off by the last stop are marked failed");
+    }
     // Webhooks and group robots: the outbox is sent from here on (what waited across a restart too).
     sync_server::webhooks::start(state.clone());
     let tls = match tls {

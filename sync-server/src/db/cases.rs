@@ -15,6 +15,7 @@ use super::history::{Details, record};
 use super::sql::{Sql, bad_data, ts};
 use super::tasks::{assign_verification, cancel_tasks};
 use crate::domain::EngineSettings;
+use crate::domain::exports::ExportFilter;
 use crate::domain::lifecycle::{CaseAction, CaseEvent, Light, deadline_applies, light};
 use crate::policy::Scope;
 use crate::principal::User;
@@ -291,13 +292,7 @@ pub(super) fn cases(
     filter: &CaseFilter,
     now: DateTime<Utc>,
 ) -> StoreResult<Vec<CaseView>> {
-    let (scope_sql, scope_arg): (&str, Option<String>) = match &filter.scope {
-        Scope::All => ("1 = 1", None),
-        // `=`, not `IS`: a user without a team or department sees no case.
-        Scope::Team(t) => ("c.team = ?1", t.clone()),
-        Scope::Department(d) => ("c.department = ?1", d.clone()),
-        Scope::Reporter(id) => ("c.reporter_id = ?1", Some(id.to_string())),
-    };
+    let (scope_sql, scope_arg) = scope_sql(&filter.scope);
     let order = match filter.limit {
         None => "ORDER BY c.due_at IS NULL, c.due_at, c.case_no".to_owned(),
         Some(n) => format!("ORDER BY c.filed_at DESC, c.case_no DESC LIMIT {n}"),
@@ -320,6 +315,80 @@ pub(super) fn cases(
         }
     }
     Ok(out)
+}
+
+/// Where a scope's cases are, as SQL on `cases c` with its value as `?1`.
+fn scope_sql(scope: &Scope) -> (&'static str, Option<String>) {
+    match scope {
+        Scope::All => ("1 = 1", None),
+        // `=`, not `IS`: a user without a team or department sees no case.
+        Scope::Team(t) => ("c.team = ?1", t.clone()),
+        Scope::Department(d) => ("c.department = ?1", d.clone()),
+        Scope::Reporter(id) => ("c.reporter_id = ?1", Some(id.to_string())),
+    }
+}
+
+/// The cases an export takes: filed in the filter's period, the oldest first, after `after` (a case's
+/// `filed_at` as stored and its number), at most `limit`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn export_page(
+    conn: &Connection,
+    settings: &EngineSettings,
+    dict: &DictIndex,
+    scope: &Scope,
+    filter: &ExportFilter,
+    after: Option<(String, String)>,
+    limit: u32,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<CaseView>> {
+    let (who, owner) = scope_sql(scope);
+    let after_sql =
+        if after.is_some() { "AND (c.filed_at, c.case_no) > (?8, ?9)" } else { "AND ?8 IS NULL AND ?9 IS NULL" };
+    let sql = format!(
+        "SELECT {CASE_COLUMNS} FROM cases c WHERE {who} {EXPORT_WHERE} {after_sql} ORDER BY c.filed_at, c.case_no LIMIT {limit}"
+    );
+    let (after_at, after_no) = after.unzip();
+    let rows = conn
+        .prepare_cached(&sql)?
+        .query_map(
+            params![
+                owner,
+                filter.from.map(ts),
+                filter.to.map(ts),
+                filter.state,
+                filter.category,
+                filter.department,
+                filter.grid,
+                after_at,
+                after_no
+            ],
+            case_row,
+        )?
+        .collect::<Result<Vec<_>, _>>()?;
+    rows.into_iter().map(|row| view(conn, settings, dict, row, now)).collect()
+}
+
+/// The filters of an export on `cases c`: `?2`..`?7` are from, to, state, category, department, grid.
+const EXPORT_WHERE: &str = "AND (?2 IS NULL OR c.filed_at >= ?2) AND (?3 IS NULL OR c.filed_at < ?3)
+    AND (?4 IS NULL OR c.state = ?4) AND (?5 IS NULL OR c.category = ?5) AND (?6 IS NULL OR c.department = ?6)
+    AND (?7 IS NULL OR c.grid = ?7)";
+
+/// How many cases an export takes in all.
+pub(super) fn export_count(conn: &Connection, scope: &Scope, filter: &ExportFilter) -> StoreResult<u64> {
+    let (who, owner) = scope_sql(scope);
+    let sql = format!("SELECT COUNT(*) FROM cases c WHERE {who} {EXPORT_WHERE}");
+    Ok(conn.prepare_cached(&sql)?.query_row(
+        params![
+            owner,
+            filter.from.map(ts),
+            filter.to.map(ts),
+            filter.state,
+            filter.category,
+            filter.department,
+            filter.grid
+        ],
+        |r| r.get::<_, i64>(0),
+    )? as u64)
 }
 
 pub(super) fn case_detail(

@@ -25,6 +25,7 @@ mod devices;
 mod dict;
 mod error;
 mod evidence;
+mod exports;
 mod filing;
 mod findings;
 mod grids;

@@ -29,6 +29,7 @@ use super::devices::{self, DeviceView, RegisterOutcome};
 use super::dict::{self, DictIndex};
 use super::error::{StoreError, StoreResult};
 use super::evidence::{self, SignedOp};
+use super::exports;
 use super::findings::{self, FindingMeta, ReviewItem};
 use super::grids::{self, check_dictionary};
 use super::heat::{self, HeatFilter, HeatPoint};
@@ -47,6 +48,7 @@ use crate::blobs::BlobMeta;
 use crate::domain::EngineSettings;
 use crate::domain::coverage::{CoverageBy, CoverageTallies};
 use crate::domain::cursor::Cursor;
+use crate::domain::exports::{ExportFilter, ExportJob, ExportKind};
 use crate::domain::ops::PreparedOp;
 use crate::domain::reports::{NewReport, NewTask, Report, TaskItem};
 use crate::domain::stats::StatEvent;
@@ -737,6 +739,54 @@ impl Store for SqliteStore {
 
     fn revoke_integration_token(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
         self.write(|tx| integrations::revoke(tx, id, now))
+    }
+
+    fn export_findings(
+        &self,
+        scope: &Scope,
+        filter: &ExportFilter,
+        after: Option<(i64, String)>,
+        limit: u32,
+    ) -> StoreResult<Vec<ReviewItem>> {
+        exports::findings_page(&self.reader(), &self.settings, scope, filter, after, limit)
+    }
+
+    fn export_cases(
+        &self,
+        scope: &Scope,
+        filter: &ExportFilter,
+        after: Option<(String, String)>,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<CaseView>> {
+        cases::export_page(&self.reader(), &self.settings, &self.dict_index(), scope, filter, after, limit, now)
+    }
+
+    fn export_count(&self, kind: ExportKind, scope: &Scope, filter: &ExportFilter) -> StoreResult<u64> {
+        match kind {
+            ExportKind::Findings => exports::findings_count(&self.reader(), scope, filter),
+            ExportKind::Cases => cases::export_count(&self.reader(), scope, filter),
+        }
+    }
+
+    fn save_export(&self, user: Uuid, job: &ExportJob) -> StoreResult<()> {
+        self.write(|tx| exports::save_job(tx, user, job))
+    }
+
+    fn export_job(&self, id: Uuid) -> StoreResult<Option<(Uuid, ExportJob)>> {
+        exports::job(&self.reader(), id)
+    }
+
+    fn export_jobs(&self, user: Option<Uuid>, limit: u32) -> StoreResult<Vec<ExportJob>> {
+        exports::jobs(&self.reader(), user, limit)
+    }
+
+    fn interrupt_exports(&self, now: DateTime<Utc>) -> StoreResult<usize> {
+        self.write(|tx| exports::interrupt(tx, now))
+    }
+
+    fn expire_exports(&self, before: DateTime<Utc>) -> StoreResult<Vec<Uuid>> {
+        self.write(|tx| exports::expire(tx, before))
     }
 
     fn notice_overdue(&self, now: DateTime<Utc>) -> StoreResult<usize> {

@@ -26,6 +26,7 @@ use super::webhooks::{AttemptOutcome, Delivery, DueDelivery, Webhook};
 use crate::blobs::BlobMeta;
 use crate::domain::coverage::{CoverageBy, CoverageTallies};
 use crate::domain::cursor::Cursor;
+use crate::domain::exports::{ExportFilter, ExportJob, ExportKind};
 use crate::domain::ops::PreparedOp;
 use crate::domain::reports::{NewReport, NewTask, Report, TaskItem};
 use crate::domain::stats::StatEvent;
@@ -259,6 +260,37 @@ pub trait Store: Send + Sync + 'static {
     fn integration_tokens(&self) -> StoreResult<Vec<IntegrationToken>>;
     /// Ends a token at once; false when unknown or ended already.
     fn revoke_integration_token(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
+
+    /// The findings an export takes, the oldest first, after the one `after` names (observed second, id).
+    fn export_findings(
+        &self,
+        scope: &Scope,
+        filter: &ExportFilter,
+        after: Option<(i64, String)>,
+        limit: u32,
+    ) -> StoreResult<Vec<ReviewItem>>;
+    /// The cases an export takes, filed the earliest first, after the one `after` names (`filed_at` as
+    /// stored, number).
+    fn export_cases(
+        &self,
+        scope: &Scope,
+        filter: &ExportFilter,
+        after: Option<(String, String)>,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<CaseView>>;
+    /// How many rows an export takes.
+    fn export_count(&self, kind: ExportKind, scope: &Scope, filter: &ExportFilter) -> StoreResult<u64>;
+    /// Keeps an export job as it is now.
+    fn save_export(&self, user: Uuid, job: &ExportJob) -> StoreResult<()>;
+    /// A job and who asked for it.
+    fn export_job(&self, id: Uuid) -> StoreResult<Option<(Uuid, ExportJob)>>;
+    /// A user's jobs (`None`: everyone's), the newest first.
+    fn export_jobs(&self, user: Option<Uuid>, limit: u32) -> StoreResult<Vec<ExportJob>>;
+    /// Ends the jobs a stopped server left running, as failed; how many.
+    fn interrupt_exports(&self, now: DateTime<Utc>) -> StoreResult<usize>;
+    /// Forgets jobs made before `before`; their ids, for their files to be removed.
+    fn expire_exports(&self, before: DateTime<Utc>) -> StoreResult<Vec<Uuid>>;
 
     /// Findings observed in `[from, to)`, oldest first.
     fn review(

@@ -5,6 +5,7 @@
 pub mod calendar;
 pub mod coverage;
 pub mod cursor;
+pub mod exports;
 pub mod filing;
 pub mod lifecycle;
 pub mod ops;
@@ -24,6 +25,12 @@ use calendar::WorkCalendar;
 /// coverage and the audit log).
 pub fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_owned() }
+}
+
+/// A text field of a CSV file that people fill in (a name tried at sign-in, a description from the field).
+/// Text a spreadsheet would take as a formula (`=HYPERLINK(…)`) is kept as text by a leading apostrophe.
+pub fn csv_text(v: &str) -> String {
+    if v.starts_with(['=', '+', '-', '@', '\t', '\r']) { csv_field(&format!("'{v}")) } else { csv_field(v) }
 }
 
 /// A point on the map (WGS-84).

@@ -112,7 +112,7 @@ pub struct NewWebhook {
     pub secret: String,
     #[serde(default)]
     pub format: Format,
-    /// A group robot's department (the dictionary's name).
+    /// A group robot's department (the dictionary's department code, e.g. `SW`).
     #[serde(default)]
     pub department: Option<String>,
     #[serde(default)]

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::extract::Query;
 use super::{Period, limit, period, text};
 use crate::db::{AuditFilter, AuditRecord};
-use crate::domain::csv_field;
+use crate::domain::csv_text as field;
 use crate::error::AppResult;
 use crate::policy::{Target, Verb};
 use crate::principal::Principal;
@@ -27,12 +27,6 @@ pub struct AuditQuery {
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct AuditList {
     entries: Vec<AuditRecord>,
-}
-
-/// A CSV field. A cell a spreadsheet would take as a formula (a name tried at sign-in can be anything,
-/// `=HYPERLINK(…)` included) is kept as text by a leading apostrophe.
-fn field(v: &str) -> String {
-    if v.starts_with(['=', '+', '-', '@', '\t', '\r']) { csv_field(&format!("'{v}")) } else { csv_field(v) }
 }
 
 fn to_csv(entries: &[AuditRecord]) -> String {

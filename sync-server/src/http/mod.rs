@@ -10,6 +10,7 @@ mod coverage;
 mod devices;
 mod dictionary;
 mod evidence;
+mod exports;
 mod extract;
 mod integrations;
 mod open311;
@@ -97,6 +98,9 @@ pub fn app(state: AppState) -> Router {
         .route("/webhooks/{id}/ping", post(webhooks::ping))
         .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
         .route("/webhooks/{id}/deliveries/{delivery}/retry", post(webhooks::retry))
+        .route("/exports", get(exports::list).post(exports::begin))
+        .route("/exports/{id}", get(exports::get))
+        .route("/exports/{id}/file", get(exports::file))
         .route("/integrations", get(integrations::list).post(integrations::add))
         .route("/integrations/{id}", axum::routing::delete(integrations::revoke))
         .route("/basemaps", get(basemaps::list))

@@ -267,6 +267,35 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ),
     (
         "post",
+        "/exports",
+        "Export cases or findings of a period and filter as CSV, XLSX or GeoJSON (photos: a ZIP with them), made in \
+         the background",
+        "who may list cases (findings: review them), over what they may see",
+        Some("ExportRequest"),
+        202,
+        Some("ExportJob"),
+    ),
+    (
+        "get",
+        "/exports",
+        "The caller's exports (the admin's: all), the newest first",
+        "signed in",
+        None,
+        200,
+        Some("ExportList"),
+    ),
+    ("get", "/exports/{id}", "An export and its progress", "who asked, the admin", None, 200, Some("ExportJob")),
+    (
+        "get",
+        "/exports/{id}/file",
+        "The finished file (409 while it is made or when it failed; kept for a week)",
+        "who asked, the admin",
+        None,
+        200,
+        None,
+    ),
+    (
+        "post",
         "/integrations",
         "Issue a token for another system (a bearer token and Open311's api_key), acting as a user who is not an \
          admin; shown once",
@@ -442,6 +471,8 @@ fn schemas() -> Map<String, Value> {
         super::webhooks::WebhookList,
         super::webhooks::DeliveryList,
         super::webhooks::Queued,
+        super::exports::ExportList,
+        crate::domain::exports::ExportJob,
         super::integrations::IntegrationList,
         super::integrations::IssuedToken,
         crate::db::Webhook,
@@ -477,6 +508,7 @@ fn schemas() -> Map<String, Value> {
     );
     add!(taken:
         crate::domain::webhooks::NewWebhook,
+        crate::domain::exports::ExportRequest,
         super::integrations::NewIntegration,
         protocol::RegisterRequest,
         protocol::SessionRequest,

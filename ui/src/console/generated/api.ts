@@ -1020,6 +1020,188 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's exports (the admin's: all), the newest first
+         * @description Who may call it: signed in.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ExportList"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Export cases or findings of a period and filter as CSV, XLSX or GeoJSON (photos: a ZIP with them), made in the background
+         * @description Who may call it: who may list cases (findings: review them), over what they may see.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ExportRequest"];
+                };
+            };
+            responses: {
+                /** @description success */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ExportJob"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/exports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An export and its progress
+         * @description Who may call it: who asked, the admin.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ExportJob"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/exports/{id}/file": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The finished file (409 while it is made or when it failed; kept for a week)
+         * @description Who may call it: who asked, the admin.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/findings/{id}/review": {
         parameters: {
             query?: never;
@@ -3318,6 +3500,72 @@ export interface components {
         ErrorCode: ("unauthorized" | "forbidden" | "not_found" | "conflict" | "invalid_transition" | "payload_too_large" | "unsupported_media_type" | "invalid" | "hash_mismatch" | "bad_request" | "method_not_allowed" | "rate_limited" | "unavailable") | "missing_blobs" | "depends_on" | "busy" | "internal";
         /** @description What happened, as a receiver subscribes to it. */
         Event: "case.filed" | "case.changed" | "case.overdue" | "report.changed" | "task.completed" | "finding.rejected" | "ping";
+        ExportFormat: ("csv" | "xlsx") | "geojson";
+        /** @description An export as the console follows it. */
+        ExportJob: {
+            /** Format: uint64 */
+            bytes: number;
+            /** Format: date-time */
+            created_at: string;
+            error: string | null;
+            file_name: string;
+            /** Format: date-time */
+            finished_at: string | null;
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: uint64
+             * @description Photos added so far (an export with photos).
+             */
+            photos: number;
+            request: components["schemas"]["ExportRequest"];
+            /**
+             * Format: uint64
+             * @description Rows written so far, of `total` (counted when the export began).
+             */
+            rows: number;
+            /** @description `running`, `done` or `failed`. */
+            state: string;
+            /** Format: uint64 */
+            total: number;
+            /** @description Who asked (only they, and the admin, see it). */
+            username: string;
+        };
+        ExportKind: "cases" | "findings";
+        ExportList: {
+            exports: components["schemas"]["ExportJob"][];
+        };
+        /** @description `POST /api/v1/exports`. */
+        ExportRequest: {
+            /** @default null */
+            category: string | null;
+            /**
+             * @description Cases of this department only.
+             * @default null
+             */
+            department: string | null;
+            format: components["schemas"]["ExportFormat"];
+            /**
+             * Format: date
+             * @description First and last day (the server's zone), both included.
+             */
+            from: string;
+            /** @default null */
+            grid: string | null;
+            kind: components["schemas"]["ExportKind"];
+            /**
+             * @description The photos too: the answer is then a ZIP of the file and `photos/<sha256>.jpg`.
+             * @default false
+             */
+            photos: boolean;
+            /**
+             * @description Only this state (a case's or a finding's).
+             * @default null
+             */
+            state: string | null;
+            /** Format: date */
+            to: string;
+        };
         /** @description A finding as the device creates it (`finding.create`). */
         Finding: {
             /** @default null */
@@ -3623,7 +3871,7 @@ export interface components {
         /** @description An endpoint as the admin registers it (`POST /api/v1/webhooks`). */
         NewWebhook: {
             /**
-             * @description A group robot's department (the dictionary's name).
+             * @description A group robot's department (the dictionary's department code, e.g. `SW`).
              * @default null
              */
             department?: string | null;
@@ -4344,6 +4592,11 @@ export type Dictionary = components['schemas']['Dictionary'];
 export type ErrorBody = components['schemas']['ErrorBody'];
 export type ErrorCode = components['schemas']['ErrorCode'];
 export type Event = components['schemas']['Event'];
+export type ExportFormat = components['schemas']['ExportFormat'];
+export type ExportJob = components['schemas']['ExportJob'];
+export type ExportKind = components['schemas']['ExportKind'];
+export type ExportList = components['schemas']['ExportList'];
+export type ExportRequest = components['schemas']['ExportRequest'];
 export type Finding = components['schemas']['Finding'];
 export type FindingAck = components['schemas']['FindingAck'];
 export type FindingState = components['schemas']['FindingState'];
