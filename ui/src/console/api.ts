@@ -9,6 +9,8 @@ import type {
   CaseActionRequest,
   CoverageBy,
   CoverageResponse,
+  DeliveryQueued,
+  DeliveryState,
   GridsImported,
   HeatKind,
   HeatResponse,
@@ -19,6 +21,7 @@ import type {
   NewReport,
   NewTask,
   NewUserRequest,
+  NewWebhook,
   PatrolRecord,
   Report,
   ReportChannel,
@@ -38,6 +41,8 @@ import type {
   TotpStatus,
   UserInfo,
   UserPatch,
+  Webhook,
+  WebhookDelivery,
 } from '../shared/types';
 
 /** A non-success answer of the server. */
@@ -149,10 +154,16 @@ export async function signIn(request: SessionRequest): Promise<SessionResponse> 
   throw new ApiError(response.status, null, null);
 }
 
+/** The field a refusal names (`details.field`, e.g. `url` or `events[1]`), or null. */
+export function refusedField(e: unknown): string | null {
+  if (!(e instanceof ApiError) || typeof e.details !== 'object' || e.details === null) return null;
+  const field = (e.details as { field?: unknown }).field;
+  return typeof field === 'string' ? field : null;
+}
+
 /** Whether an error is about the second factor (the server names `totp` as the field). */
 export function isAboutSecondFactor(e: unknown): boolean {
-  if (!(e instanceof ApiError) || typeof e.details !== 'object' || e.details === null) return false;
-  return (e.details as { field?: unknown }).field === 'totp';
+  return refusedField(e) === 'totp';
 }
 
 export async function signOut(): Promise<void> {
@@ -446,4 +457,42 @@ export async function listDepartments(): Promise<DepartmentSummary[]> {
 
 export function syncHealth(): Promise<SyncHealth> {
   return json('GET', '/sync-health');
+}
+
+// --- integrations: webhooks and the departments' group robots -----------------------------------------------
+
+/** Every endpoint, the active ones first, with counts of their deliveries. */
+export async function listWebhooks(): Promise<Webhook[]> {
+  return (await json<{ webhooks: Webhook[] }>('GET', '/webhooks')).webhooks;
+}
+
+/** Registers an endpoint (201). A refusal is an `ApiError` whose details name the field (`refusedField`). */
+export function addWebhook(hook: NewWebhook): Promise<Webhook> {
+  return json('POST', '/webhooks', { json: hook });
+}
+
+/** Stops an endpoint: nothing more is sent, what waited is cancelled, its deliveries stay listed. */
+export async function removeWebhook(id: string): Promise<void> {
+  await send('DELETE', `/webhooks/${seg(id)}`);
+}
+
+/** Queues a test message to this endpoint only. */
+export function pingWebhook(id: string): Promise<DeliveryQueued> {
+  return json('POST', `/webhooks/${seg(id)}/ping`);
+}
+
+export interface DeliveryQuery {
+  state?: DeliveryState;
+  limit?: number;
+}
+
+/** An endpoint's deliveries, the newest first, each with every try and its answer. */
+export async function listDeliveries(id: string, query: DeliveryQuery = {}): Promise<WebhookDelivery[]> {
+  return (await json<{ deliveries: WebhookDelivery[] }>('GET', `/webhooks/${seg(id)}/deliveries`, { query: { ...query } }))
+    .deliveries;
+}
+
+/** Sends a delivery again, now (409 when the endpoint is stopped). */
+export function retryDelivery(id: string, delivery: number): Promise<DeliveryQueued> {
+  return json('POST', `/webhooks/${seg(id)}/deliveries/${delivery}/retry`);
 }

@@ -13,6 +13,9 @@ export const findingStateLabel = (state: string | null | undefined) => label('co
 export const caseStateLabel = (state: string | null | undefined) => label('console.caseState', state);
 export const actionLabel = (action: string | null | undefined) => label('console.caseAction', action);
 export const taskStateLabel = (state: string | null | undefined) => label('console.taskState', state);
+export const webhookEventLabel = (event: string | null | undefined) => label('console.integrations.events', event);
+export const webhookFormatLabel = (format: string | null | undefined) => label('console.integrations.formats', format);
+export const deliveryStateLabel = (state: string | null | undefined) => label('console.integrations.deliveryStates', state);
 
 /** Element Plus tag colour of a case state. */
 export function caseStateType(state: string): 'primary' | 'success' | 'info' | 'warning' | 'danger' {
@@ -55,6 +58,20 @@ export function taskStateType(state: string): 'primary' | 'success' | 'info' | '
     case 'passed':
     case 'confirmed':
     case 'done':
+      return 'success';
+    case 'failed':
+      return 'danger';
+    default:
+      return 'info';
+  }
+}
+
+/** Element Plus tag colour of a webhook delivery's state. */
+export function deliveryStateType(state: string): 'primary' | 'success' | 'info' | 'warning' | 'danger' {
+  switch (state) {
+    case 'pending':
+      return 'warning';
+    case 'delivered':
       return 'success';
     case 'failed':
       return 'danger';

@@ -104,6 +104,12 @@ const routes: RouteRecordRaw[] = [
     meta: { roles: ['admin'], menu: 'console.menu.syncHealth', testid: 'menu-sync-health' },
   },
   {
+    path: '/admin/integrations',
+    name: 'integrations',
+    component: () => import('./views/admin/IntegrationsView.vue'),
+    meta: { roles: ['admin'], menu: 'console.menu.integrations', testid: 'menu-integrations' },
+  },
+  {
     path: '/admin/audit',
     name: 'audit',
     component: () => import('./views/admin/AuditView.vue'),

@@ -27,6 +27,14 @@ export function formatDateTime(iso: string | null | undefined): string {
   return `${isoDate(d)} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
+/** Like `formatDateTime`, to the second: tries of a delivery come seconds apart. */
+export function formatDateTimeSeconds(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return `${formatDateTime(iso)}:${pad(d.getSeconds())}`;
+}
+
 export function formatTime(iso: string | null | undefined): string {
   if (!iso) return '—';
   const d = new Date(iso);

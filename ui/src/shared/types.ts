@@ -87,6 +87,19 @@ export type RejectedOp = api.RejectedOp;
 export type SyncHealth = api.SyncHealth;
 export type StatsRow = api.StatsRow;
 export type ReviewItem = api.ReviewItem;
+/** An endpoint of another system or a department's group robot, with counts of its deliveries (never its
+ * secret); what the admin registers; the events it may want; how a delivery is written. */
+export type Webhook = api.Webhook;
+export type NewWebhook = api.NewWebhook;
+export type WebhookEvent = api.Event;
+export type WebhookFormat = api.Format;
+/** An event's delivery to one endpoint, each try with the receiver's answer. */
+export type WebhookDelivery = api.Delivery;
+export type DeliveryAttempt = api.Attempt;
+/** `state` of a delivery, which the server keeps as a string. */
+export type DeliveryState = 'pending' | 'delivered' | 'failed' | 'cancelled';
+/** The answer of a ping or a "send again": the delivery queued. */
+export type DeliveryQueued = api.Queued;
 
 
 

@@ -6,7 +6,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import path from 'node:path';
 import * as OTPAuth from 'otpauth';
 import {
@@ -30,6 +32,7 @@ import {
   tempDir,
   uiDir,
   today,
+  until,
   whileCalling,
 } from './harness.mjs';
 
@@ -1077,5 +1080,109 @@ describe('web console: one case from device report to close, role by role', () =
     await whileCalling(admin, 'DELETE', '/users/chief2/totp', () => admin.locator('.el-message-box__btns .el-button--primary').click());
     await trOf(admin, user).getByTestId('user-totp').waitFor({ state: 'detached' });
     assertNoPageErrors(admin);
+  });
+
+  it("admin registers a system webhook on the integrations page; its test message reaches a receiver, signed, and is listed as delivered", { timeout: 90_000 }, async () => {
+    // The receiver: a local HTTP server that keeps every request it gets and answers 200.
+    const received = [];
+    const receiver = createServer((req, res) => {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        received.push({ method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks) });
+        res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
+      });
+    });
+    await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const hookUrl = `http://127.0.0.1:${receiver.address().port}/tiejiaoban/hook`;
+    try {
+      const page = await openPage();
+      await signIn(page, origin, 'admin', 'admin');
+      await whileCalling(page, 'GET', '/webhooks', () => page.getByTestId('menu-integrations').click());
+      await page.waitForURL(/#\/admin\/integrations$/);
+
+      // A system endpoint: URL, one event, a secret generated in the browser and read off the form.
+      await page.getByTestId('webhook-add').click();
+      const dialog = page.locator('.el-dialog[data-testid="webhook-dialog"]:visible');
+      await dialog.waitFor();
+      await dialog.getByTestId('webhook-url').fill(hookUrl);
+      await dialog.locator('[data-testid="webhook-event"][data-event="case.filed"]').click();
+      await dialog.getByTestId('webhook-secret-generate').click();
+      const secret = await dialog.getByTestId('webhook-secret').inputValue();
+      assert.match(secret, /^[A-Za-z0-9]{32}$/);
+      await dialog.getByTestId('webhook-description').fill('e2e 接收方');
+      await shot(page, 'console-integrations-add');
+      const created = await whileCalling(page, 'POST', '/webhooks', () => dialog.getByTestId('webhook-save').click());
+      assert.equal(created.status(), 201);
+      assert.deepEqual(created.request().postDataJSON(), {
+        url: hookUrl,
+        format: 'json',
+        events: ['case.filed'],
+        secret,
+        department: null,
+        description: 'e2e 接收方',
+      });
+      const hook = await created.json();
+      assert.equal(hook.signed, true);
+      assert.equal(hook.secret, undefined, 'the server never answers the secret');
+      await dialog.waitFor({ state: 'hidden' });
+      const hookRow = row(page, 'webhook-row', { id: hook.id, format: 'json', active: 'true' });
+      await hookRow.waitFor();
+      await trOf(page, hookRow).getByTestId('webhook-signed').waitFor();
+
+      // 测试: a ping, queued, then posted to the receiver with the signature of its body.
+      const pinged = await whileCalling(page, 'POST', `/webhooks/${hook.id}/ping`, () =>
+        trOf(page, hookRow).getByTestId('webhook-ping').click(),
+      );
+      assert.equal(pinged.status(), 202);
+      const { delivery_id: deliveryId } = await pinged.json();
+      const [post] = await until(() => received.length > 0 && received, { timeout: 30_000, message: 'the ping at the receiver' });
+      assert.equal(post.method, 'POST');
+      assert.equal(post.url, '/tiejiaoban/hook');
+      const signature = post.headers['x-tiejiaoban-signature'];
+      assert.ok(signature, `no X-Tiejiaoban-Signature in ${JSON.stringify(post.headers)}`);
+      assert.equal(signature, `sha256=${createHmac('sha256', secret).update(post.body).digest('hex')}`);
+      assert.equal(JSON.parse(post.body.toString('utf8')).event, 'ping');
+
+      // 投递记录: the ping, delivered (the drawer asks again while a delivery is due), its try answered 200.
+      await trOf(page, hookRow).getByTestId('webhook-deliveries').click();
+      const drawer = page.getByTestId('deliveries-drawer');
+      const delivered = row(page, 'delivery-row', { id: deliveryId, event: 'ping', state: 'delivered' });
+      await delivered.waitFor({ timeout: 30_000 });
+      await trOf(page, delivered).getByTestId('delivery-state').filter({ hasText: '已送达' }).waitFor();
+      await trOf(page, delivered).locator('.el-table__expand-icon').click();
+      const tried = drawer.locator('[data-testid="delivery-try"][data-status="200"]');
+      await tried.waitFor();
+      assert.match(await tried.textContent(), /ok/);
+      await shot(page, 'console-integrations-deliveries');
+      const { deliveries } = await api.get(`/webhooks/${hook.id}/deliveries`, 'admin');
+      assert.deepEqual(
+        deliveries.map((d) => [d.id, d.event, d.state]),
+        [[deliveryId, 'ping', 'delivered']],
+      );
+
+      // Closing the drawer refreshes the counts; 停用 stops the endpoint after confirming.
+      await drawer.locator('.el-drawer__close-btn').click();
+      await row(page, 'webhook-row', { id: hook.id, delivered: 1, pending: 0, failed: 0 }).waitFor();
+      await trOf(page, hookRow).getByTestId('webhook-stop').click();
+      const stopped = await whileCalling(page, 'DELETE', `/webhooks/${hook.id}`, () =>
+        page.locator('.el-message-box__btns .el-button--primary').click(),
+      );
+      assert.equal(stopped.status(), 204);
+      await row(page, 'webhook-row', { id: hook.id, active: 'false' }).waitFor();
+      assert.equal((await api.get('/webhooks', 'admin')).webhooks.find((h) => h.id === hook.id).active, false);
+      await shot(page, 'console-integrations');
+
+      // A group robot's message links to the department page with `?case=`: the case opens in its drawer.
+      assert.ok(s.caseNo, 'needs the case of the previous steps');
+      await page.goto(`${origin}/console/#/department?case=${s.caseNo}`);
+      await page.locator('[data-testid="case-drawer"] [data-testid="case-state"]').waitFor();
+      assert.match(await page.getByTestId('case-drawer').textContent(), new RegExp(s.caseNo));
+      assertNoPageErrors(page);
+    } finally {
+      // The server's HTTP client keeps its connection open: closed here, or `close` would wait for it.
+      receiver.closeAllConnections();
+      await new Promise((resolve) => receiver.close(resolve));
+    }
   });
 });

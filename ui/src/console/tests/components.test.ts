@@ -1,6 +1,8 @@
-// Component tests of the console's team, user and verification-task pieces, against a fake server.
+// Component tests of the console's team, user, verification-task and integration pieces, and of case links,
+// against a fake server.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { VueWrapper } from '@vue/test-utils';
+import { createMemoryHistory, createRouter } from 'vue-router';
 import type { Case, CaseTask, ConsoleUser } from '../../shared/types';
 import CaseDrawer from '../components/CaseDrawer.vue';
 import CaseTasks from '../components/CaseTasks.vue';
@@ -9,7 +11,9 @@ import UsersView from '../views/admin/UsersView.vue';
 import PatrolsTab from '../views/review/PatrolsTab.vue';
 import FindingDetail from '../views/review/FindingDetail.vue';
 import BasemapsView from '../views/admin/BasemapsView.vue';
-import { caseOf, consoleUser, reviewItem, task } from './fixtures';
+import IntegrationsView from '../views/admin/IntegrationsView.vue';
+import DepartmentView from '../views/DepartmentView.vue';
+import { attempt, caseOf, consoleUser, delivery, reviewItem, task, webhook } from './fixtures';
 import { answer, byTestId, fakeServer, mountConsole, settle, signOut, signedInAs, type } from './harness';
 
 let wrapper: VueWrapper | null = null;
@@ -432,5 +436,316 @@ describe('CaseDrawer', () => {
     expect(wrapper.emitted('changed')).toEqual([[after]]);
     // The answer was the detail: no second GET.
     expect(server.calls.filter((c) => c.method === 'GET' && c.path.startsWith('/api/v1/cases/'))).toHaveLength(1);
+  });
+});
+
+/** The option of an open or closed Element Plus select (its popper is in the document) with this text. */
+function option(text: string): HTMLElement {
+  const found = [...document.querySelectorAll<HTMLElement>('.el-select-dropdown__item')].find((e) => e.textContent?.trim() === text);
+  if (!found) throw new Error(`no option ${text}`);
+  return found;
+}
+
+/** Element Plus shows (and hides) a form item's error 100 ms after its state changes (`refDebounced`). */
+async function fieldErrorShown(): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  await settle();
+}
+
+describe('IntegrationsView', () => {
+  const HOOK = '6f1c2a52-0000-4000-8000-000000000001';
+  const WECOM = '6f1c2a52-0000-4000-8000-000000000002';
+  const system = webhook({ events: ['case.filed', 'case.overdue'], pending: 2, delivered: 40, description: '区数字城管平台' });
+  const wecom = webhook({
+    id: WECOM,
+    url: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa',
+    format: 'wecom',
+    events: [],
+    department: 'HW',
+    signed: false,
+    delivered: 5,
+    failed: 3,
+  });
+  const stopped = webhook({
+    id: '6f1c2a52-0000-4000-8000-000000000003',
+    url: 'https://oapi.dingtalk.com/robot/send?access_token=abc',
+    format: 'dingtalk',
+    events: [],
+    department: 'SZ',
+    active: false,
+  });
+  const departments = [
+    { code: 'HW', name: '环卫所', users: 1, open_cases: 4 },
+    { code: 'SZ', name: '市政所', users: 1, open_cases: 0 },
+  ];
+
+  it('lists each endpoint with its kind, what it gets, its signature, state and delivery counts', async () => {
+    signedInAs('admin');
+    fakeServer({
+      'GET /api/v1/webhooks': () => answer(200, { webhooks: [system, wecom, stopped] }),
+      'GET /api/v1/departments': () => answer(200, { departments }),
+    });
+    wrapper = await mountConsole(IntegrationsView);
+    const rows = inRows('webhook-row');
+    expect(rows.map((e) => [e.dataset.format, e.dataset.active, e.dataset.pending, e.dataset.delivered, e.dataset.failed])).toEqual([
+      ['json', 'true', '2', '40', '0'],
+      ['wecom', 'true', '0', '5', '3'],
+      ['dingtalk', 'false', '0', '0', '0'],
+    ]);
+    expect(rows.map((e) => e.textContent?.trim())).toEqual(['系统接口', '企业微信群机器人', '钉钉群机器人']);
+    // A system endpoint's events by name; a robot's department by name.
+    expect(inRows('webhook-subscription').map((e) => e.textContent?.replace(/\s+/g, ' ').trim())).toEqual([
+      '立案、案件超期',
+      '环卫所',
+      '市政所',
+    ]);
+    // The robot's key is not spelled out in the list.
+    const urls = inRows('webhook-url-cell');
+    expect(urls.map((e) => e.textContent?.trim())).toEqual([
+      'example.gov.cn/tiejiaoban/webhook',
+      'qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…',
+      'oapi.dingtalk.com/robot/send?access_token=…',
+    ]);
+    expect(inRows('webhook-signed')).toHaveLength(2);
+    expect(inRows('webhook-state').map((e) => e.textContent?.trim())).toEqual(['启用', '启用', '已停用']);
+    // Given-up deliveries stand out, only where there are some.
+    expect(inRows('webhook-failed').map((e) => [e.textContent, e.classList.contains('failed')])).toEqual([
+      ['0', false],
+      ['3', true],
+      ['0', false],
+    ]);
+    // A stopped endpoint is neither tested nor stopped again; its deliveries stay readable.
+    expect(inRows('webhook-ping')).toHaveLength(2);
+    expect(inRows('webhook-stop')).toHaveLength(2);
+    expect(inRows('webhook-deliveries')).toHaveLength(3);
+    expect(document.body.textContent).toContain('区数字城管平台');
+  });
+
+  it('sends a test message, and stops an endpoint after confirming', async () => {
+    signedInAs('admin');
+    let list = [system];
+    const server = fakeServer({
+      'GET /api/v1/webhooks': () => answer(200, { webhooks: list }),
+      'GET /api/v1/departments': () => answer(200, { departments }),
+      [`POST /api/v1/webhooks/${HOOK}/ping`]: () => {
+        list = [{ ...system, pending: 3 }];
+        return answer(202, { delivery_id: 7 });
+      },
+      [`DELETE /api/v1/webhooks/${HOOK}`]: () => {
+        list = [{ ...system, active: false, pending: 0 }];
+        return new Response(null, { status: 204 });
+      },
+    });
+    wrapper = await mountConsole(IntegrationsView);
+    click(inRows('webhook-ping')[0]);
+    await settle();
+    expect(server.calls.filter((c) => c.method === 'POST').map((c) => c.path)).toEqual([`/api/v1/webhooks/${HOOK}/ping`]);
+    expect(inRows('webhook-row')[0].dataset.pending).toBe('3');
+
+    click(inRows('webhook-stop')[0]);
+    await settle();
+    click(document.querySelector('.el-message-box__btns .el-button--primary')!);
+    await settle();
+    expect(server.calls.filter((c) => c.method === 'DELETE').map((c) => c.path)).toEqual([`/api/v1/webhooks/${HOOK}`]);
+    expect(inRows('webhook-row')[0].dataset.active).toBe('false');
+    expect(inRows('webhook-ping')).toHaveLength(0);
+  });
+
+  it("adds a DingTalk robot for a department; a refused URL is named under the URL field", async () => {
+    signedInAs('admin');
+    let list = [system];
+    const robot = webhook({ id: WECOM, url: 'https://oapi.dingtalk.com/robot/send?access_token=t0k', format: 'dingtalk', department: 'HW' });
+    const server = fakeServer({
+      'GET /api/v1/webhooks': () => answer(200, { webhooks: list }),
+      'GET /api/v1/departments': () => answer(200, { departments }),
+      'POST /api/v1/webhooks': (body) => {
+        if ((body as { url: string }).url.startsWith('oapi')) {
+          return answer(422, {
+            error: {
+              code: 'invalid',
+              message: '`oapi.dingtalk.com/robot/send` is not a URL: relative URL without a base',
+              details: { field: 'url' },
+            },
+          });
+        }
+        list = [system, robot];
+        return answer(201, robot);
+      },
+    });
+    wrapper = await mountConsole(IntegrationsView);
+    click(byTestId('webhook-add')[0]);
+    await settle();
+    const form = dialog('webhook-dialog');
+    click(option('钉钉群机器人'));
+    await settle();
+    expect(form.dataset.format).toBe('dingtalk');
+    // A robot: no events to choose, a department, DingTalk's optional signing secret, and what it posts.
+    expect(byTestId('webhook-event', form)).toHaveLength(0);
+    expect(form.textContent).toContain('https://oapi.dingtalk.com/robot/send?access_token=…');
+    expect(byTestId('webhook-robot-note', form)[0].textContent).toContain('派遣、督办和超期');
+    expect(byTestId('webhook-secret-generate', form)).toHaveLength(0);
+    const save = byTestId<HTMLButtonElement>('webhook-save', form)[0];
+    type(inputOf('webhook-url', form), 'oapi.dingtalk.com/robot/send?access_token=t0k');
+    await settle();
+    // No department yet.
+    expect(save.disabled).toBe(true);
+    click(option('环卫所 (HW)'));
+    type(inputOf('webhook-secret', form), 'SEC0123456789abcdef');
+    type(inputOf('webhook-description', form), '环卫所工作群');
+    await settle();
+    expect(save.disabled).toBe(false);
+    click(save);
+    await settle();
+    await fieldErrorShown();
+
+    // Refused: the server's reason under the URL, the dialog still open, no toast.
+    const urlItem = byTestId('webhook-url-item', form)[0];
+    expect(urlItem.querySelector('.el-form-item__error')?.textContent).toContain('is not a URL');
+    expect(form.querySelectorAll('.el-form-item__error')).toHaveLength(1);
+    expect(document.querySelector('.el-message--error')).toBeNull();
+    // Mending the URL takes the error away; the robot is added.
+    type(inputOf('webhook-url', form), 'https://oapi.dingtalk.com/robot/send?access_token=t0k');
+    await settle();
+    await fieldErrorShown();
+    expect(urlItem.querySelector('.el-form-item__error')).toBeNull();
+    click(save);
+    await settle();
+    const posts = server.calls.filter((c) => c.method === 'POST').map((c) => c.body);
+    expect(posts).toHaveLength(2);
+    expect(posts[1]).toEqual({
+      url: 'https://oapi.dingtalk.com/robot/send?access_token=t0k',
+      format: 'dingtalk',
+      events: [],
+      secret: 'SEC0123456789abcdef',
+      department: 'HW',
+      description: '环卫所工作群',
+    });
+    expect(inRows('webhook-row').map((e) => e.dataset.format)).toEqual(['json', 'dingtalk']);
+  });
+
+  it('generates a secret for a system endpoint and sends the events checked', async () => {
+    signedInAs('admin');
+    const server = fakeServer({
+      'GET /api/v1/webhooks': () => answer(200, { webhooks: [] }),
+      'GET /api/v1/departments': () => answer(200, { departments }),
+      'POST /api/v1/webhooks': () => answer(201, system),
+    });
+    wrapper = await mountConsole(IntegrationsView);
+    click(byTestId('webhook-add')[0]);
+    await settle();
+    const form = dialog('webhook-dialog');
+    expect(byTestId('webhook-event', form).map((e) => [e.dataset.event, e.textContent?.replace(/\s+/g, ' ').trim()])).toEqual([
+      ['case.filed', '立案 case.filed'],
+      ['case.changed', '案件变更 case.changed'],
+      ['case.overdue', '案件超期 case.overdue'],
+      ['report.changed', '上报变更 report.changed'],
+      ['task.completed', '任务完成 task.completed'],
+      ['finding.rejected', '审核不通过 finding.rejected'],
+    ]);
+    type(inputOf('webhook-url', form), ' https://example.gov.cn/tiejiaoban/webhook ');
+    // Checked out of order: sent in the list's order.
+    click(byTestId('webhook-event', form)[5].querySelector('input')!);
+    await settle();
+    click(byTestId('webhook-event', form)[0].querySelector('input')!);
+    click(byTestId('webhook-secret-generate', form)[0]);
+    await settle();
+    const secret = inputOf('webhook-secret', form).value;
+    expect(secret).toMatch(/^[A-Za-z0-9]{32}$/);
+    click(byTestId('webhook-save', form)[0]);
+    await settle();
+    expect(server.calls.find((c) => c.method === 'POST')?.body).toEqual({
+      url: 'https://example.gov.cn/tiejiaoban/webhook',
+      format: 'json',
+      events: ['case.filed', 'finding.rejected'],
+      secret,
+      department: null,
+      description: '',
+    });
+  });
+
+  it("shows a delivery's tries when unfolded, filters by state, and sends one again", async () => {
+    signedInAs('admin');
+    const failing = delivery({
+      id: 12,
+      event: 'case.changed',
+      subject: '20261204-0002',
+      state: 'failed',
+      attempts: 2,
+      delivered_at: null,
+      tries: [
+        attempt({ status: null, error: 'connection refused', answer: null, millis: 3 }),
+        attempt({ at: '2026-12-04T08:00:11+08:00', status: 500, error: 'HTTP 500', answer: 'database is down', millis: 120 }),
+      ],
+    });
+    let resent = false;
+    const server = fakeServer({
+      'GET /api/v1/webhooks': () => answer(200, { webhooks: [{ ...system, failed: resent ? 0 : 1 }] }),
+      'GET /api/v1/departments': () => answer(200, { departments }),
+      [`GET /api/v1/webhooks/${HOOK}/deliveries`]: () =>
+        answer(200, { deliveries: [resent ? { ...failing, state: 'delivered', attempts: 3, tries: [...failing.tries, attempt()] } : failing, delivery()] }),
+      [`GET /api/v1/webhooks/${HOOK}/deliveries?state=failed`]: () => answer(200, { deliveries: [failing] }),
+      [`POST /api/v1/webhooks/${HOOK}/deliveries/12/retry`]: () => {
+        resent = true;
+        return answer(202, { delivery_id: 12 });
+      },
+    });
+    wrapper = await mountConsole(IntegrationsView);
+    click(inRows('webhook-deliveries')[0]);
+    await settle();
+    const drawer = document.querySelector<HTMLElement>('.el-drawer[data-testid="deliveries-drawer"]')!;
+    expect(inRows('delivery-row').map((e) => [e.dataset.id, e.dataset.state, e.dataset.event, e.dataset.attempts])).toEqual([
+      ['12', 'failed', 'case.changed', '2'],
+      ['1', 'delivered', 'case.filed', '1'],
+    ]);
+    expect(inRows('delivery-state').map((e) => e.textContent?.trim())).toEqual(['已放弃', '已送达']);
+    expect(drawer.textContent).toContain('20261204-0002');
+
+    // Unfolded: every try with its status, error, answer and time.
+    click(drawer.querySelectorAll('.el-table__expand-icon')[0]);
+    await settle();
+    const tries = byTestId('delivery-try', drawer);
+    expect(tries.map((e) => [...e.querySelectorAll('td')].slice(1).map((td) => td.textContent?.trim()))).toEqual([
+      ['—', 'connection refused', '—', '3 毫秒'],
+      ['500', 'HTTP 500', 'database is down', '120 毫秒'],
+    ]);
+
+    // Only the given-up ones.
+    click(option('已放弃'));
+    await settle();
+    expect(server.calls.some((c) => c.path === `/api/v1/webhooks/${HOOK}/deliveries?state=failed`)).toBe(true);
+    expect(inRows('delivery-row').map((e) => e.dataset.id)).toEqual(['12']);
+
+    click(inRows('delivery-retry')[0]);
+    await settle();
+    expect(server.calls.filter((c) => c.method === 'POST').map((c) => c.path)).toEqual([`/api/v1/webhooks/${HOOK}/deliveries/12/retry`]);
+    // Asked again after: the drawer's list (still filtered) and the endpoint's counts.
+    const after = server.calls.slice(server.calls.findIndex((c) => c.method === 'POST'));
+    expect(after.map((c) => c.path)).toEqual(
+      expect.arrayContaining([`/api/v1/webhooks/${HOOK}/deliveries?state=failed`, '/api/v1/webhooks']),
+    );
+    expect(inRows('webhook-row')[0].dataset.failed).toBe('0');
+  });
+});
+
+describe('case links', () => {
+  it("opens the case of `?case=` in the department page's drawer, and takes it off the URL when closed", async () => {
+    signedInAs('department');
+    const server = fakeServer({
+      'GET /api/v1/cases/20261122-0001': () => answer(200, caseOf({ state: 'dispatched', history: [], findings: [], tasks: [] })),
+    });
+    const router = createRouter({
+      history: createMemoryHistory(),
+      routes: [{ path: '/department', component: DepartmentView }],
+    });
+    await router.push('/department?case=20261122-0001');
+    wrapper = await mountConsole(DepartmentView, {}, { MapView: true, PhotoViewer: true }, router);
+    expect(server.calls.filter((c) => c.path.startsWith('/api/v1/cases/')).map((c) => c.path)).toEqual(['/api/v1/cases/20261122-0001']);
+    expect(document.querySelector('[data-testid="case-state"]')?.getAttribute('data-state')).toBe('dispatched');
+
+    // (The drawer tells it is closing from its leave transition, which the tests do without.)
+    wrapper.findComponent(CaseDrawer).vm.$emit('close');
+    await settle();
+    expect(router.currentRoute.value.fullPath).toBe('/department');
+    expect(wrapper.findComponent(CaseDrawer).props('caseNo')).toBeNull();
   });
 });

@@ -1,5 +1,6 @@
-// Records the console's tests build: users, verification tasks and cases, with fields overridden per test.
-import type { Case, CaseTask, ConsoleUser, ReviewItem } from '../../shared/types';
+// Records the console's tests build: users, verification tasks, cases, webhooks and their deliveries, with
+// fields overridden per test.
+import type { Case, CaseTask, ConsoleUser, DeliveryAttempt, ReviewItem, Webhook, WebhookDelivery } from '../../shared/types';
 
 /** An active inspector of no team, unless `fields` says otherwise. */
 export function consoleUser(username: string, fields: Partial<ConsoleUser> = {}): ConsoleUser {
@@ -73,6 +74,49 @@ export function reviewItem(fields: Partial<ReviewItem> = {}): ReviewItem {
     facility_code: null,
     reason: null,
     signed: false,
+    ...fields,
+  };
+}
+
+/** An active system endpoint (signed JSON) that wants filed cases, with no deliveries yet. */
+export function webhook(fields: Partial<Webhook> = {}): Webhook {
+  return {
+    id: '6f1c2a52-0000-4000-8000-000000000001',
+    url: 'https://example.gov.cn/tiejiaoban/webhook',
+    events: ['case.filed'],
+    format: 'json',
+    department: null,
+    description: '',
+    active: true,
+    signed: true,
+    created_by: 'admin',
+    created_at: '2026-12-04T08:00:00+08:00',
+    pending: 0,
+    failed: 0,
+    delivered: 0,
+    ...fields,
+  };
+}
+
+/** A try that the receiver answered 200. */
+export function attempt(fields: Partial<DeliveryAttempt> = {}): DeliveryAttempt {
+  return { at: '2026-12-04T08:00:01+08:00', status: 200, error: null, answer: 'ok', millis: 42, ...fields };
+}
+
+/** The delivery of case 20261204-0001's filing to `webhook()`, delivered at the first try. */
+export function delivery(fields: Partial<WebhookDelivery> = {}): WebhookDelivery {
+  return {
+    id: 1,
+    webhook_id: '6f1c2a52-0000-4000-8000-000000000001',
+    event_id: '0b7e5e3c-0000-4000-8000-000000000001',
+    event: 'case.filed',
+    subject: '20261204-0001',
+    at: '2026-12-04T08:00:00+08:00',
+    state: 'delivered',
+    attempts: 1,
+    next_at: null,
+    delivered_at: '2026-12-04T08:00:01+08:00',
+    tries: [attempt()],
     ...fields,
   };
 }

@@ -3,6 +3,7 @@
 import { mount } from '@vue/test-utils';
 import { vi } from 'vitest';
 import type { Component } from 'vue';
+import type { Router } from 'vue-router';
 import { i18n } from '../../shared/i18n';
 import { byTestId, settle } from '../../shared/testing/dom';
 import type { UserInfo } from '../../shared/types';
@@ -57,14 +58,17 @@ export function signOut(): void {
 
 /**
  * Mounts a component with the console's i18n, attached to the document (dialogs teleport to its body);
- * `stubs` replaces child components by name (the Leaflet map, which needs a real canvas).
+ * `stubs` replaces child components by name (the Leaflet map, which needs a real canvas); `router` is
+ * installed for a page that reads its URL.
  */
 export async function mountConsole(
   component: Component,
   props: Record<string, unknown> = {},
   stubs: Record<string, boolean> = {},
+  router?: Router,
 ) {
-  const wrapper = mount(component, { props, attachTo: document.body, global: { plugins: [i18n], stubs } });
+  const plugins = router ? [i18n, router] : [i18n];
+  const wrapper = mount(component, { props, attachTo: document.body, global: { plugins, stubs } });
   await settle();
   return wrapper;
 }

@@ -1,6 +1,6 @@
 /// <reference types="node" />
 // Unit tests of the console's pure pieces: the API client's new calls, teams and user edits, verification
-// tasks, the case actions offered, patrol roads, labels and messages.
+// tasks, the case actions offered, patrol roads, webhooks, labels and messages.
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Team, UserInfo } from '../../shared/types';
@@ -14,17 +14,21 @@ import {
   cancelTask,
   listDepartments,
   listPatrols,
+  listDeliveries,
   listTeams,
   reassignTask,
+  refusedField,
+  retryDelivery,
   setToken,
   updateUser,
 } from '../api';
 import { allowedActions, NEEDS_HOURS, NEEDS_NOTE } from '../cases';
-import { actionLabel, taskStateLabel, taskStateType } from '../labels';
+import { emptyWebhookForm, formField, newSecret, shortUrl, webhookBody, webhookFormReady } from '../integrations';
+import { actionLabel, deliveryStateLabel, taskStateLabel, taskStateType, webhookEventLabel, webhookFormatLabel } from '../labels';
 import { splitRoads } from '../patrols';
 import { canManageTasks, isUsername, reassignCandidates } from '../tasks';
 import { formOf, membersOf, patchOf, teamNames } from '../teams';
-import { caseOf, consoleUser, task } from './fixtures';
+import { caseOf, consoleUser, delivery, task } from './fixtures';
 import { answer, fakeServer } from './harness';
 
 afterEach(() => {
@@ -105,6 +109,85 @@ describe('API client', () => {
         }),
     });
     expect((await listPatrols('2026-11-22'))[0].roads).toEqual([{ name: '人民路', distance_m: 412.5 }]);
+  });
+});
+
+describe('webhooks', () => {
+  it('lists deliveries by state and sends one again, with the refused field of an error at hand', async () => {
+    const id = '6f1c2a52-0000-4000-8000-000000000001';
+    const server = fakeServer({
+      [`GET /api/v1/webhooks/${id}/deliveries?state=failed`]: () => answer(200, { deliveries: [delivery({ state: 'failed' })] }),
+      [`POST /api/v1/webhooks/${id}/deliveries/1/retry`]: () =>
+        answer(409, { error: { code: 'conflict', message: 'the webhook is stopped' } }),
+    });
+    expect((await listDeliveries(id, { state: 'failed' })).map((d) => d.state)).toEqual(['failed']);
+    const refused = await retryDelivery(id, 1).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ status: 409, serverMessage: 'the webhook is stopped' });
+    expect(refusedField(refused)).toBeNull();
+    expect(server.calls.map((c) => [c.method, c.path])).toEqual([
+      ['GET', `/api/v1/webhooks/${id}/deliveries?state=failed`],
+      ['POST', `/api/v1/webhooks/${id}/deliveries/1/retry`],
+    ]);
+    expect(refusedField(new ApiError(422, 'invalid', 'ping is sent on request', { field: 'events[1]' }))).toBe('events[1]');
+    expect(formField('events[1]')).toBe('events');
+    expect(formField('url')).toBe('url');
+  });
+
+  it('sends a system endpoint its events and secret, a robot its department, a WeCom robot no secret', () => {
+    const form = { ...emptyWebhookForm(), url: ' https://x.example/hook ', events: ['task.completed', 'case.filed'] as const, secret: ' s ' };
+    expect(webhookFormReady({ ...form, events: [...form.events] })).toBe(true);
+    expect(webhookBody({ ...form, events: [...form.events] })).toEqual({
+      url: 'https://x.example/hook',
+      format: 'json',
+      events: ['case.filed', 'task.completed'],
+      secret: 's',
+      department: null,
+      description: '',
+    });
+    // Without a secret or events a system endpoint is not ready; a robot needs its department.
+    expect(webhookFormReady({ ...emptyWebhookForm(), url: 'https://x.example/', events: ['case.filed'] })).toBe(false);
+    const wecom = { ...emptyWebhookForm(), format: 'wecom' as const, url: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k', secret: 'left over', events: ['case.filed' as const] };
+    expect(webhookFormReady(wecom)).toBe(false);
+    expect(webhookBody({ ...wecom, department: 'HW' })).toEqual({
+      url: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k',
+      format: 'wecom',
+      events: [],
+      secret: '',
+      department: 'HW',
+      description: '',
+    });
+  });
+
+  it('makes secrets of 32 letters and digits, each new', () => {
+    const secrets = new Set(Array.from({ length: 50 }, () => newSecret()));
+    expect(secrets.size).toBe(50);
+    for (const s of secrets) expect(s).toMatch(/^[A-Za-z0-9]{32}$/);
+    expect(newSecret(8)).toHaveLength(8);
+  });
+
+  it("shortens a URL to host and path, leaving a robot's key out", () => {
+    expect(shortUrl('https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6')).toBe('qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…');
+    expect(shortUrl('https://oapi.dingtalk.com/robot/send?access_token=abc&timestamp=1')).toBe(
+      'oapi.dingtalk.com/robot/send?access_token=…&…',
+    );
+    expect(shortUrl('http://127.0.0.1:8080/')).toBe('127.0.0.1:8080');
+    const long = shortUrl('https://integration.example.gov.cn/api/v2/tiejiaoban/events/receive/all');
+    expect(long).toHaveLength(48);
+    expect(long.startsWith('integration.example.gov.cn/api/v2/')).toBe(true);
+    expect(long.endsWith('…')).toBe(true);
+    expect(shortUrl('not a url')).toBe('not a url');
+  });
+
+  it('names events, kinds and delivery states in both languages', () => {
+    expect(webhookEventLabel('case.filed')).toBe('立案');
+    expect(webhookEventLabel('finding.rejected')).toBe('审核不通过');
+    expect(webhookFormatLabel('wecom')).toBe('企业微信群机器人');
+    expect(deliveryStateLabel('failed')).toBe('已放弃');
+    setLocale('en');
+    expect(webhookEventLabel('case.overdue')).toBe('Case overdue');
+    expect(webhookFormatLabel('dingtalk')).toBe('DingTalk group robot');
+    // An event newer than this build is shown as sent.
+    expect(webhookEventLabel('case.merged')).toBe('case.merged');
   });
 });
 
@@ -260,6 +343,14 @@ describe('messages', () => {
       ...['task_reassign', 'task_cancel'].map((a) => `console.caseAction.${a}`),
       'console.users.deactivated',
       'console.users.reactivated',
+      ...['case.filed', 'case.changed', 'case.overdue', 'report.changed', 'task.completed', 'finding.rejected', 'ping'].map(
+        (e) => `console.integrations.events.${e}`,
+      ),
+      ...['json', 'wecom', 'dingtalk'].flatMap((f) =>
+        ['formats', 'formatHints', 'urlHints'].map((group) => `console.integrations.${group}.${f}`),
+      ),
+      ...['pending', 'delivered', 'failed', 'cancelled'].map((s) => `console.integrations.deliveryStates.${s}`),
+      ...['webhook'].map((a) => `console.audit.actions.${a}`),
     ];
     expect(built.filter((key) => !has(zhCN, key) || !has(en, key))).toEqual([]);
   });
