@@ -6,6 +6,8 @@
 //!
 //! Two stores in turns, round by round: one whose dictionary has no grids, one with a city's 10,000 unit grids
 //! (every finding is then placed by point-in-polygon), so that the cost of the grids is read off one run.
+//! `INGEST_WEBHOOK=1` instead sends findings of an automatic category (each filed, or joined to a case, as it
+//! comes) to both, the second with a webhook registered for every case event: the cost of the outbox.
 //!
 //! Run: `cargo bench -p sync-server --bench ingest` (figures go to BENCHMARKS.md).
 
@@ -16,6 +18,7 @@ use protocol::{OpEnvelopeRaw, OpStatus};
 use sync_server::blobs::BlobMeta;
 use sync_server::db::{SqliteStore, Store, SyncContext};
 use sync_server::domain::ops;
+use sync_server::domain::webhooks::Event;
 use sync_server::principal::Principal;
 use uuid::Uuid;
 
@@ -39,8 +42,24 @@ fn percentile(v: &mut [Duration], p: f64) -> Duration {
 }
 
 /// A store with an inspector, the shared photo, and one device per thread with its batches.
-fn store_with_devices(dir: &std::path::Path, threads: usize, grids: bool) -> (SqliteStore, Vec<Device>) {
+fn store_with_devices(
+    dir: &std::path::Path,
+    threads: usize,
+    grids: bool,
+    (category, webhook): (&str, bool),
+) -> (SqliteStore, Vec<Device>) {
     let store = support::open_store(dir);
+    if webhook {
+        let hook = sync_server::domain::webhooks::NewWebhook {
+            url: "http://127.0.0.1:9/hook".into(),
+            events: vec![Event::CaseFiled, Event::CaseChanged],
+            secret: "bench".into(),
+            format: Default::default(),
+            department: None,
+            description: String::new(),
+        };
+        store.add_webhook(&hook, "admin", Utc::now()).unwrap();
+    }
     if grids {
         let mut dictionary = store.dictionary().unwrap().unwrap();
         dictionary.grids = places::fixtures::city_grids();
@@ -71,7 +90,7 @@ fn store_with_devices(dir: &std::path::Path, threads: usize, grids: bool) -> (Sq
                             "seq": (b * BATCH + i) as u64 + 1,
                             "kind": "finding.create",
                             "body": serde_json::json!({
-                                "id": Uuid::now_v7(), "patrol_id": null, "category": "E0102",
+                                "id": Uuid::now_v7(), "patrol_id": null, "category": category,
                                 "description": format!("人行道堆放垃圾 {n}"), "urgent": false, "fixed_on_spot": false,
                                 "location": {"lat": 41.75 + (n % 1000) as f64 * 0.0001, "lon": 123.36 + (n / 1000) as f64 * 0.0001,
                                              "accuracy_m": 5.0, "source": "gps", "fixed_at": observed},
@@ -131,10 +150,13 @@ fn run(store: &SqliteStore, devices: &[Device], range: std::ops::Range<usize>) -
 fn main() {
     let threads = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
     let (plain_dir, gridded_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (plain, plain_devices) = store_with_devices(plain_dir.path(), threads, false);
+    let webhook = std::env::var("INGEST_WEBHOOK").is_ok_and(|v| v == "1");
+    let category = if webhook { "C0101" } else { "E0102" };
+    let (plain, plain_devices) = store_with_devices(plain_dir.path(), threads, false, (category, false));
     // `INGEST_CONTROL=1`: the second store without grids too, to see what the turns alone make of two equal stores.
     let control = std::env::var("INGEST_CONTROL").is_ok_and(|v| v == "1");
-    let (gridded, gridded_devices) = store_with_devices(gridded_dir.path(), threads, !control);
+    let (gridded, gridded_devices) =
+        store_with_devices(gridded_dir.path(), threads, !control && !webhook, (category, webhook));
     let per_round = BATCHES / ROUNDS;
     let findings = threads * per_round * BATCH;
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
@@ -150,8 +172,12 @@ fn main() {
             all_times[which].extend(times);
         }
     }
-    let second = if control { "no grids (control)" } else { "10,000 grids" };
-    for (which, name) in [(0, "no grids"), (1, second)] {
+    let (first, second) = match (control, webhook) {
+        (_, true) => ("filed at once, no webhook", "filed at once, a webhook on every case event"),
+        (true, _) => ("no grids", "no grids (control)"),
+        _ => ("no grids", "10,000 grids"),
+    };
+    for (which, name) in [(0, first), (1, second)] {
         let mut r = rates[which].clone();
         r.sort_by(f64::total_cmp);
         println!(
@@ -167,7 +193,7 @@ fn main() {
     let mut sorted = ratios.clone();
     sorted.sort_by(f64::total_cmp);
     println!(
-        "with grids ÷ without, round by round: {:?}; median {:.3}",
+        "second ÷ first ({second} ÷ {first}), round by round: {:?}; median {:.3}",
         ratios.iter().map(|r| format!("{r:.3}")).collect::<Vec<_>>(),
         sorted[ROUNDS / 2]
     );

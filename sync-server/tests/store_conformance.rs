@@ -12,8 +12,8 @@ use chrono::{DateTime, Duration, Utc};
 use protocol::{CaseState, ChangeBody, DeviceInfo, ErrorCode, FindingState, OpResult, OpStatus, Role, SyncRequestRaw};
 use sync_server::blobs::BlobMeta;
 use sync_server::db::{
-    ActionInput, AttemptOutcome, CaseFilter, Decision, NewSession, NewUser, RegisterOutcome, SecondFactor, SqliteStore,
-    Store, StoreError, SyncContext,
+    ActionInput, AttemptOutcome, CaseFilter, Claim, Decision, NewSession, NewUser, RegisterOutcome, SecondFactor,
+    SqliteStore, Store, StoreError, SyncContext,
 };
 use sync_server::domain::EngineSettings;
 use sync_server::domain::calendar::WorkCalendar;
@@ -568,6 +568,10 @@ fn grids_place_findings_and_cases(open: &Open) {
     assert_eq!(s.dictionary().unwrap().unwrap().version, version);
 }
 
+fn every() -> Claim {
+    Claim { limit: 100, per_endpoint: 100, busy: Vec::new() }
+}
+
 fn webhook(events: Vec<Event>, format: Format, department: Option<&str>) -> NewWebhook {
     NewWebhook {
         url: "http://127.0.0.1:9/hook".into(),
@@ -588,7 +592,7 @@ fn the_outbox_keeps_events_with_their_changes(open: &Open) {
     let t = team(s);
     // Before any endpoint, events are not kept at all.
     sync(s, &t.phone, &[(1, "finding.create", finding_body(Uuid::new_v4(), AUTOMATIC, &t.photo, 41.79))]);
-    assert!(s.claim_deliveries(now(), Duration::seconds(30), 100).unwrap().is_empty());
+    assert!(s.claim_deliveries(now(), Duration::seconds(30), &every()).unwrap().is_empty());
 
     let system = s
         .add_webhook(&webhook(vec![Event::CaseFiled, Event::FindingRejected], Format::Json, None), "root", now())
@@ -602,7 +606,7 @@ fn the_outbox_keeps_events_with_their_changes(open: &Open) {
     sync(s, &t.phone, &[(3, "finding.create", finding_body(rejected, REVIEWED, &t.photo, 41.81))]);
     s.review_finding(&t.chief, rejected, &Decision::Reject { reason: "重复".into() }, now()).unwrap();
 
-    let due = s.claim_deliveries(now(), Duration::seconds(30), 100).unwrap();
+    let due = s.claim_deliveries(now(), Duration::seconds(30), &every()).unwrap();
     let of = |hook: Uuid| due.iter().filter(|d| d.endpoint.id == hook).map(|d| d.event.event).collect::<Vec<_>>();
     assert_eq!(of(system.id), vec![Event::CaseFiled, Event::FindingRejected]);
     assert_eq!(of(robot.id), vec![Event::CaseChanged], "the dispatch to SW, told to SW's group only");
@@ -611,7 +615,7 @@ fn the_outbox_keeps_events_with_their_changes(open: &Open) {
     assert_eq!(filed.event.subject, case_no);
     assert_eq!(filed.event.change["action"], "file");
     // Leased: not taken twice.
-    assert!(s.claim_deliveries(now(), Duration::seconds(30), 100).unwrap().is_empty());
+    assert!(s.claim_deliveries(now(), Duration::seconds(30), &every()).unwrap().is_empty());
 
     // The data as first sent is kept; a second sender keeps the first one's.
     let first = s.freeze_event_data(filed.event.id, &serde_json::json!({"n": 1})).unwrap();
@@ -629,7 +633,7 @@ fn the_outbox_keeps_events_with_their_changes(open: &Open) {
         now(),
     )
     .unwrap();
-    let again = s.claim_deliveries(now() + Duration::seconds(6), Duration::seconds(30), 100).unwrap();
+    let again = s.claim_deliveries(now() + Duration::seconds(6), Duration::seconds(30), &every()).unwrap();
     assert_eq!(again.iter().map(|d| d.id).collect::<Vec<_>>(), vec![filed.id]);
     assert_eq!((again[0].attempts, again[0].event.data.clone()), (1, Some(serde_json::json!({"n": 1}))));
     let listed = s.deliveries(system.id, None, 10).unwrap();
@@ -642,10 +646,10 @@ fn the_outbox_keeps_events_with_their_changes(open: &Open) {
     assert_eq!(s.deliveries(system.id, Some("failed"), 10).unwrap().len(), 1);
     assert!(s.redeliver(filed.id, now()).unwrap());
     assert_eq!(s.delivery_webhook(filed.id).unwrap(), Some(system.id));
-    assert_eq!(s.claim_deliveries(now(), Duration::seconds(30), 100).unwrap().len(), 1);
+    assert_eq!(s.claim_deliveries(now(), Duration::seconds(30), &every()).unwrap().len(), 1);
 
     // An overdue case is told of once, to its department's robot.
-    let robot_due = |at| s.claim_deliveries(at, Duration::seconds(30), 100).unwrap();
+    let robot_due = |at| s.claim_deliveries(at, Duration::seconds(30), &every()).unwrap();
     let _ = robot_due(now() + Duration::minutes(5));
     let late = now() + Duration::days(30);
     assert!(s.notice_overdue(late).unwrap() >= 1);
@@ -655,6 +659,20 @@ fn the_outbox_keeps_events_with_their_changes(open: &Open) {
         told.iter()
             .any(|d| d.endpoint.id == robot.id && d.event.event == Event::CaseOverdue && d.event.subject == case_no)
     );
+
+    // A few of one endpoint at a time, and none of a busy one.
+    let pinged = s.add_webhook(&webhook(vec![Event::CaseFiled], Format::Json, None), "root", now()).unwrap();
+    for _ in 0..3 {
+        s.ping_webhook(pinged.id, "root", now()).unwrap();
+    }
+    let later = now() + Duration::days(40);
+    let busy = Claim { limit: 100, per_endpoint: 2, busy: vec![pinged.id] };
+    assert!(
+        s.claim_deliveries(later, Duration::seconds(30), &busy).unwrap().iter().all(|d| d.endpoint.id != pinged.id)
+    );
+    let two = Claim { limit: 100, per_endpoint: 2, busy: Vec::new() };
+    let taken = s.claim_deliveries(later, Duration::seconds(30), &two).unwrap();
+    assert_eq!(taken.iter().filter(|d| d.endpoint.id == pinged.id).count(), 2);
 
     // Stopped: what waited is cancelled, and nothing new is kept for it.
     let ping = s.ping_webhook(system.id, "root", now()).unwrap().expect("a test delivery");

@@ -65,4 +65,4 @@ pub use sqlite::SqliteStore;
 pub use store::Store;
 pub use sync_health::{DayCount, RejectedOp, SyncHealth};
 pub use tasks::TaskChange;
-pub use webhooks::{Attempt, AttemptOutcome, Delivery, DueDelivery, Endpoint, OutboxEvent, Webhook};
+pub use webhooks::{Attempt, AttemptOutcome, Claim, Delivery, DueDelivery, Endpoint, OutboxEvent, Webhook};

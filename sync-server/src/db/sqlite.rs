@@ -42,7 +42,7 @@ use super::sql::lock;
 use super::store::Store;
 use super::sync_health::{self, SyncHealth};
 use super::tasks::{self, TaskChange};
-use super::webhooks::{self, AttemptOutcome, Delivery, DueDelivery, Webhook};
+use super::webhooks::{self, AttemptOutcome, Claim, Delivery, DueDelivery, Webhook};
 use super::{schema, stats_facts};
 use crate::blobs::BlobMeta;
 use crate::domain::EngineSettings;
@@ -688,12 +688,12 @@ impl Store for SqliteStore {
         &self,
         now: DateTime<Utc>,
         lease: chrono::Duration,
-        limit: usize,
+        claim: &Claim,
     ) -> StoreResult<Vec<DueDelivery>> {
         if !webhooks::any_due(&self.reader(), now)? {
             return Ok(Vec::new());
         }
-        self.write(|tx| webhooks::claim(tx, now, lease, limit))
+        self.write(|tx| webhooks::claim(tx, now, lease, claim))
     }
 
     fn freeze_event_data(&self, event_id: Uuid, data: &serde_json::Value) -> StoreResult<serde_json::Value> {

@@ -22,7 +22,7 @@ use super::reports::{ReportFilter, TaskFilter};
 use super::review::Decision;
 use super::sync_health::SyncHealth;
 use super::tasks::TaskChange;
-use super::webhooks::{AttemptOutcome, Delivery, DueDelivery, Webhook};
+use super::webhooks::{AttemptOutcome, Claim, Delivery, DueDelivery, Webhook};
 use crate::blobs::BlobMeta;
 use crate::domain::coverage::{CoverageBy, CoverageTallies};
 use crate::domain::cursor::Cursor;
@@ -221,13 +221,13 @@ pub trait Store: Send + Sync + 'static {
     fn remove_webhook(&self, id: Uuid) -> StoreResult<bool>;
     /// Puts a test event out to one active endpoint; the delivery's id.
     fn ping_webhook(&self, id: Uuid, by: &str, now: DateTime<Utc>) -> StoreResult<Option<i64>>;
-    /// Takes deliveries due at `now` for a try, each leased for `lease` (tried again after it if the sender
-    /// never reports back).
+    /// Takes deliveries due at `now` for a try (as many as `claim` says, of the endpoints it does not name
+    /// busy), each leased for `lease` (tried again after it if the sender never reports back).
     fn claim_deliveries(
         &self,
         now: DateTime<Utc>,
         lease: chrono::Duration,
-        limit: usize,
+        claim: &Claim,
     ) -> StoreResult<Vec<DueDelivery>>;
     /// Keeps an event's data as first sent; returns what is kept.
     fn freeze_event_data(&self, event_id: Uuid, data: &serde_json::Value) -> StoreResult<serde_json::Value>;

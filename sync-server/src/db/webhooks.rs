@@ -289,22 +289,38 @@ const OVERDUE_UNNOTICED: &str = "FROM cases
     WHERE overdue_noticed = 0 AND closed_at IS NULL AND due_at IS NOT NULL AND due_at < ?1
       AND state IN ('filed', 'dispatched', 'accepted')";
 
-/// Takes up to `limit` deliveries due at `now` and moves their next try `lease` ahead, so that no other
-/// sender takes them meanwhile; a sender that dies leaves them due again when the lease ends.
+/// How many deliveries to take, and from which endpoints.
+#[derive(Debug, Clone, Default)]
+pub struct Claim {
+    pub limit: usize,
+    /// At most this many of one endpoint.
+    pub per_endpoint: usize,
+    /// Endpoints whose tries under way are as many as they may be: none of theirs is taken.
+    pub busy: Vec<Uuid>,
+}
+
+/// Takes deliveries due at `now` (the longest waiting first, a few of each endpoint) and moves their next try
+/// `lease` ahead, so that no other sender takes them meanwhile; a sender that dies leaves them due again when
+/// the lease ends.
 pub(super) fn claim(
     tx: &Connection,
     now: DateTime<Utc>,
     lease: chrono::Duration,
-    limit: usize,
+    claim: &Claim,
 ) -> StoreResult<Vec<DueDelivery>> {
+    let busy = json(&claim.busy.iter().map(Uuid::to_string).collect::<Vec<_>>())?;
     let mut stmt = tx.prepare_cached(
         "SELECT d.id, d.attempts, d.window_from_ts, w.id, w.url, w.secret, w.format,
                 e.id, e.event, e.subject, e.at, e.change, e.data
-         FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id JOIN outbox_events e ON e.id = d.event_id
-         WHERE d.state = 'pending' AND d.next_ts <= ?1 ORDER BY d.next_ts, d.id LIMIT ?2",
+         FROM (SELECT id, webhook_id, event_id, attempts, window_from_ts, next_ts,
+                      ROW_NUMBER() OVER (PARTITION BY webhook_id ORDER BY next_ts, id) AS nth
+               FROM webhook_deliveries
+               WHERE state = 'pending' AND next_ts <= ?1 AND webhook_id NOT IN (SELECT value FROM json_each(?4))) d
+         JOIN webhooks w ON w.id = d.webhook_id JOIN outbox_events e ON e.id = d.event_id
+         WHERE d.nth <= ?3 ORDER BY d.next_ts, d.id LIMIT ?2",
     )?;
     let rows = stmt
-        .query_map(params![now.timestamp(), limit as i64], |r| {
+        .query_map(params![now.timestamp(), claim.limit as i64, claim.per_endpoint as i64, busy], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, u32>(1)?,

@@ -15,7 +15,7 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
-use crate::db::{AttemptOutcome, DueDelivery, Store};
+use crate::db::{AttemptOutcome, Claim, DueDelivery, Store};
 use crate::domain::webhooks::{Event, Format, next_try};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -65,11 +65,17 @@ async fn run(state: AppState) {
                 Err(e) => tracing::warn!("webhooks: looking for overdue cases failed: {e}"),
             }
         }
-        let free = all.available_permits();
-        let due = if free == 0 {
+        let claim = Claim {
+            limit: all.available_permits(),
+            per_endpoint: PER_ENDPOINT,
+            // An endpoint with as many tries under way as it may have: none of its deliveries is taken (and
+            // leased) to wait here meanwhile.
+            busy: endpoints.iter().filter(|(_, lane)| lane.available_permits() == 0).map(|(id, _)| *id).collect(),
+        };
+        let due = if claim.limit == 0 {
             Vec::new()
         } else {
-            match state.blocking(move |s| s.claim_deliveries(Utc::now(), LEASE, free)).await {
+            match state.blocking(move |s| s.claim_deliveries(Utc::now(), LEASE, &claim)).await {
                 Ok(due) => due,
                 Err(e) => {
                     tracing::warn!("webhooks: reading the outbox failed: {e}");
@@ -84,6 +90,8 @@ async fn run(state: AppState) {
         for delivery in due {
             let Ok(permit) = all.clone().acquire_owned().await else { return };
             let lane = endpoints.entry(delivery.endpoint.id).or_insert_with(|| Arc::new(Semaphore::new(PER_ENDPOINT)));
+            // At most `PER_ENDPOINT` were taken of an endpoint that had a free lane: they wait for a lane at most
+            // a try's length each.
             let lane = lane.clone();
             let (state, client) = (state.clone(), client.clone());
             tokio::spawn(async move {
