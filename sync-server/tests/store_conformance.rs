@@ -17,6 +17,7 @@ use sync_server::db::{
 };
 use sync_server::domain::EngineSettings;
 use sync_server::domain::calendar::WorkCalendar;
+use sync_server::domain::exports::{ExportFilter, ExportFormat, ExportJob, ExportKind, ExportRequest};
 use sync_server::domain::lifecycle::CaseAction;
 use sync_server::domain::ops;
 use sync_server::domain::webhooks::{Event, Format, NewWebhook};
@@ -700,6 +701,72 @@ fn integration_tokens_act_as_their_user_until_revoked(open: &Open) {
     assert!(s.integration_tokens().unwrap()[0].revoked_at.is_some());
 }
 
+/// Exports page through findings and cases from the last row written, and their jobs outlive a stop as failed.
+fn exports_page_and_their_jobs_end(open: &Open) {
+    let o = open();
+    let s = o.store.as_ref();
+    let t = team(s);
+    for (i, lat) in [41.70, 41.75, 41.80].into_iter().enumerate() {
+        let body = finding_body(Uuid::new_v4(), AUTOMATIC, &t.photo, lat);
+        sync(s, &t.phone, &[(i as u64 + 1, "finding.create", body)]);
+    }
+    let filter = ExportFilter {
+        from: Some(now() - Duration::hours(1)),
+        to: Some(now() + Duration::hours(1)),
+        ..Default::default()
+    };
+    assert_eq!(s.export_count(ExportKind::Findings, &Scope::All, &filter).unwrap(), 3);
+    assert_eq!(s.export_count(ExportKind::Cases, &Scope::All, &filter).unwrap(), 3);
+    assert_eq!(s.export_count(ExportKind::Findings, &Scope::Team(Some("二中队".into())), &filter).unwrap(), 0);
+    let first = s.export_findings(&Scope::All, &filter, None, 2).unwrap();
+    let last = first.last().unwrap();
+    let rest =
+        s.export_findings(&Scope::All, &filter, Some((last.observed_at.timestamp(), last.id.to_string())), 2).unwrap();
+    let mut ids: Vec<Uuid> = first.iter().chain(&rest).map(|f| f.id).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "every finding once, in pages");
+    let cases = s.export_cases(&Scope::All, &filter, None, 2, now()).unwrap();
+    let after = cases
+        .last()
+        .map(|c| (c.filed_at.to_utc().to_rfc3339_opts(chrono::SecondsFormat::Millis, true), c.case_no.clone()));
+    assert_eq!(cases.len() + s.export_cases(&Scope::All, &filter, after, 2, now()).unwrap().len(), 3);
+
+    let request = ExportRequest {
+        kind: ExportKind::Cases,
+        format: ExportFormat::Csv,
+        from: now().date_naive(),
+        to: now().date_naive(),
+        state: None,
+        category: None,
+        department: None,
+        grid: None,
+        photos: false,
+    };
+    let job = ExportJob {
+        id: Uuid::new_v4(),
+        file_name: request.file_name(),
+        request,
+        username: "li".into(),
+        state: "running".into(),
+        rows: 0,
+        total: 3,
+        photos: 0,
+        bytes: 0,
+        error: None,
+        created_at: now().fixed_offset(),
+        finished_at: None,
+    };
+    s.save_export(t.chief.id, &job).unwrap();
+    assert_eq!(s.export_jobs(Some(t.chief.id), 10).unwrap().len(), 1);
+    assert!(s.export_jobs(Some(t.inspector.id), 10).unwrap().is_empty());
+    assert_eq!(s.interrupt_exports(now()).unwrap(), 1);
+    let (owner, ended) = s.export_job(job.id).unwrap().unwrap();
+    assert_eq!((owner, ended.state.as_str()), (t.chief.id, "failed"));
+    assert!(ended.error.is_some() && ended.finished_at.is_some());
+    assert_eq!(s.expire_exports(now() + Duration::days(8)).unwrap(), vec![job.id]);
+    assert!(s.export_job(job.id).unwrap().is_none());
+}
+
 /// Instantiates every case for every backend, as a module per backend with a test per case.
 macro_rules! conformance {
     (backends: [$($backend:ident),* $(,)?]; cases: $cases:tt) => {
@@ -733,6 +800,7 @@ conformance! {
         teams_are_unique,
         the_outbox_keeps_events_with_their_changes,
         integration_tokens_act_as_their_user_until_revoked,
+        exports_page_and_their_jobs_end,
         basemaps_are_replaced_and_forgotten,
         grids_place_findings_and_cases,
         requests_wait_for_one_decision,
