@@ -14,10 +14,15 @@ import type {
   GridsImported,
   HeatKind,
   HeatResponse,
+  IntegrationToken,
+  IssuedToken,
   ConsoleUser,
   DepartmentSummary,
   DeviceRecord,
   Dictionary,
+  ExportJob,
+  ExportRequest,
+  NewIntegration,
   NewReport,
   NewTask,
   NewUserRequest,
@@ -281,12 +286,12 @@ export function stats(query: StatsQuery): Promise<StatsResponse> {
   return json('GET', '/stats', { query: { ...query } });
 }
 
-/** The same rows as `stats`, as the server's CSV. */
 /** A case's evidence package (ZIP): its signed ops, the devices' keys, its photos and history. */
 export async function evidencePackage(caseNo: string): Promise<Blob> {
   return (await send('GET', `/cases/${seg(caseNo)}/evidence`, { accept: 'application/zip' })).blob();
 }
 
+/** The same rows as `stats`, as the server's CSV. */
 export async function statsCsv(query: StatsQuery): Promise<Blob> {
   return (await send('GET', '/stats', { query: { ...query }, accept: 'text/csv' })).blob();
 }
@@ -495,4 +500,45 @@ export async function listDeliveries(id: string, query: DeliveryQuery = {}): Pro
 /** Sends a delivery again, now (409 when the endpoint is stopped). */
 export function retryDelivery(id: string, delivery: number): Promise<DeliveryQueued> {
   return json('POST', `/webhooks/${seg(id)}/deliveries/${delivery}/retry`);
+}
+
+// --- integration tokens: other systems' bearer tokens and Open311 api_keys ---------------------------------
+
+/** Every token, those in force first (never the tokens themselves). */
+export async function listIntegrationTokens(): Promise<IntegrationToken[]> {
+  return (await json<{ tokens: IntegrationToken[] }>('GET', '/integrations')).tokens;
+}
+
+/** Issues a token acting as `username` (201); the answer's `secret` is the token, never given again. A refusal
+ * names the field (`name`, `username`). */
+export function issueIntegrationToken(request: NewIntegration): Promise<IssuedToken> {
+  return json('POST', '/integrations', { json: request });
+}
+
+/** Revokes a token: it stops working at once. */
+export async function revokeIntegrationToken(id: string): Promise<void> {
+  await send('DELETE', `/integrations/${seg(id)}`);
+}
+
+// --- exports ------------------------------------------------------------------------------------------------
+
+/** Begins an export (202), made in the background: the job answered is running. A refusal names the field
+ * (`to` for the period, `state`, `category`, `department`); 403 when the role may not export that kind. */
+export function beginExport(request: ExportRequest): Promise<ExportJob> {
+  return json('POST', '/exports', { json: request });
+}
+
+/** The caller's exports (the admin's: everyone's), the newest first. */
+export async function listExports(): Promise<ExportJob[]> {
+  return (await json<{ exports: ExportJob[] }>('GET', '/exports')).exports;
+}
+
+/** An export and its progress. */
+export function getExport(id: string): Promise<ExportJob> {
+  return json('GET', `/exports/${seg(id)}`);
+}
+
+/** A finished export's file (409 while it is made, or when it failed). */
+export async function exportFile(id: string): Promise<Blob> {
+  return (await send('GET', `/exports/${seg(id)}/file`, { accept: '*/*' })).blob();
 }

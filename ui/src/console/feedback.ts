@@ -29,3 +29,8 @@ export function notifyError(error: unknown): void {
 export function notifySuccess(message: string): void {
   ElMessage({ type: 'success', message, duration: 2500 });
 }
+
+/** Something the user should do by hand, since the console could not (a copy the browser refused). */
+export function notifyWarning(message: string): void {
+  ElMessage({ type: 'warning', message, showClose: true, duration: 6000 });
+}

@@ -1,7 +1,8 @@
 // Webhooks and the departments' group robots in the console: the events a system endpoint may want, the
 // form that registers an endpoint and the body it sends, a fresh signing secret, and a URL shortened for a
-// table (a robot's URL carries its key, which the list need not spell out).
-import type { NewWebhook, WebhookEvent, WebhookFormat } from '../shared/types';
+// table (a robot's URL carries its key, which the list need not spell out). And the users an integration
+// token may act as.
+import type { ConsoleUser, NewWebhook, Role, WebhookEvent, WebhookFormat } from '../shared/types';
 
 /** The events an endpoint may subscribe to, in the server's order (`Event::SUBSCRIBABLE`). */
 export const EVENTS: WebhookEvent[] = [
@@ -89,4 +90,18 @@ export function shortUrl(url: string, max = 48): string {
   const room = Math.max(max - query.length, parsed.host.length + 2);
   if (head.length > room) head = `${head.slice(0, room - 1)}…`;
   return head + query;
+}
+
+/** Whose accounts a token is usually for first: a 12345 system files reports as a dispatcher would. */
+const TOKEN_ROLE_ORDER: Role[] = ['dispatcher', 'chief', 'department', 'inspector'];
+
+/**
+ * The users a token may act as: active and not an admin (the server refuses both), the dispatchers first,
+ * then by username.
+ */
+export function tokenUsers(users: ConsoleUser[]): ConsoleUser[] {
+  const rank = (u: ConsoleUser) => TOKEN_ROLE_ORDER.indexOf(u.role);
+  return users
+    .filter((u) => u.active && u.role !== 'admin')
+    .sort((a, b) => rank(a) - rank(b) || a.username.localeCompare(b.username));
 }

@@ -1,6 +1,11 @@
 // Names of the server's enumerations in the user's language; a value newer than this build is shown as the
 // server sends it.
 import { i18n } from '../shared/i18n';
+import type { CaseState, FindingState } from '../shared/types';
+
+/** The states of a finding and of a case, in the order of their life (the server's `FindingState`, `CaseState`). */
+export const FINDING_STATES: FindingState[] = ['pending_review', 'filed', 'merged', 'rejected'];
+export const CASE_STATES: CaseState[] = ['filed', 'dispatched', 'accepted', 'handled', 'closed', 'suspended', 'voided'];
 
 function label(prefix: string, value: string | null | undefined): string {
   if (value === null || value === undefined || value === '') return '—';
@@ -16,6 +21,9 @@ export const taskStateLabel = (state: string | null | undefined) => label('conso
 export const webhookEventLabel = (event: string | null | undefined) => label('console.integrations.events', event);
 export const webhookFormatLabel = (format: string | null | undefined) => label('console.integrations.formats', format);
 export const deliveryStateLabel = (state: string | null | undefined) => label('console.integrations.deliveryStates', state);
+export const exportStateLabel = (state: string | null | undefined) => label('console.exports.states', state);
+export const exportKindLabel = (kind: string | null | undefined) => label('console.exports.kinds', kind);
+export const exportFormatLabel = (format: string | null | undefined) => label('console.exports.formats', format);
 
 /** Element Plus tag colour of a case state. */
 export function caseStateType(state: string): 'primary' | 'success' | 'info' | 'warning' | 'danger' {
@@ -72,6 +80,20 @@ export function deliveryStateType(state: string): 'primary' | 'success' | 'info'
     case 'pending':
       return 'warning';
     case 'delivered':
+      return 'success';
+    case 'failed':
+      return 'danger';
+    default:
+      return 'info';
+  }
+}
+
+/** Element Plus tag colour of an export's state. */
+export function exportStateType(state: string): 'primary' | 'success' | 'info' | 'warning' | 'danger' {
+  switch (state) {
+    case 'running':
+      return 'primary';
+    case 'done':
       return 'success';
     case 'failed':
       return 'danger';

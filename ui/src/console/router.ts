@@ -62,6 +62,12 @@ const routes: RouteRecordRaw[] = [
     meta: { roles: ['chief', 'dispatcher', 'admin'], menu: 'console.menu.heatmap', testid: 'menu-heatmap' },
   },
   {
+    path: '/exports',
+    name: 'exports',
+    component: () => import('./views/ExportsView.vue'),
+    meta: { roles: ['chief', 'dispatcher', 'admin', 'department'], menu: 'console.menu.exports', testid: 'menu-exports' },
+  },
+  {
     path: '/admin/users',
     name: 'users',
     component: () => import('./views/admin/UsersView.vue'),

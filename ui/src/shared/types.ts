@@ -100,6 +100,18 @@ export type DeliveryAttempt = api.Attempt;
 export type DeliveryState = 'pending' | 'delivered' | 'failed' | 'cancelled';
 /** The answer of a ping or a "send again": the delivery queued. */
 export type DeliveryQueued = api.Queued;
+/** A token another system calls the API with (a 12345 system, an Open311 client), as the admin lists it
+ * (never the token itself); what the admin issues; the answer that carries the token, this once. */
+export type IntegrationToken = api.IntegrationToken;
+export type NewIntegration = api.NewIntegration;
+export type IssuedToken = api.IssuedToken;
+/** An export of cases or findings and its progress; what is asked for. */
+export type ExportJob = api.ExportJob;
+export type ExportRequest = api.ExportRequest;
+export type ExportKind = api.ExportKind;
+export type ExportFormat = api.ExportFormat;
+/** `state` of an export, which the server keeps as a string. */
+export type ExportState = 'running' | 'done' | 'failed';
 
 
 

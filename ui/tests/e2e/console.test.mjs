@@ -1185,4 +1185,80 @@ describe('web console: one case from device report to close, role by role', () =
       await new Promise((resolve) => receiver.close(resolve));
     }
   });
+
+  it("dispatcher1 exports this month's cases as CSV and downloads the file; admin issues an API token for dispatcher1, shown once", { timeout: 90_000 }, async () => {
+    const page = await openPage();
+    await signIn(page, origin, 'dispatcher1', 'dispatcher');
+    await whileCalling(page, 'GET', '/exports', () => page.getByTestId('menu-exports').click());
+    await page.waitForURL(/#\/exports$/);
+
+    // The form's defaults: this month's cases, as CSV, without photos.
+    const form = page.locator('[data-testid="export-form"][data-kind="cases"]');
+    await form.waitFor();
+    const begun = await whileCalling(page, 'POST', '/exports', () => page.getByTestId('export-start').click());
+    assert.equal(begun.status(), 202);
+    const month = today().slice(0, 7);
+    const asked = begun.request().postDataJSON();
+    assert.equal(asked.kind, 'cases');
+    assert.equal(asked.format, 'csv');
+    assert.equal(asked.photos, false);
+    assert.equal(asked.from, `${month}-01`);
+    assert.ok(asked.to.startsWith(month), asked.to);
+    const job = await begun.json();
+    assert.equal(job.file_name, `cases-${asked.from}-${asked.to}.csv`);
+
+    // Followed until done (the page asks after it), then downloaded with the session's token.
+    const done = row(page, 'export-row', { id: job.id, state: 'done' });
+    await done.waitFor({ timeout: 30_000 });
+    await trOf(page, done).getByTestId('export-state').filter({ hasText: '完成' }).waitFor();
+    assert.equal(await done.getAttribute('data-rows'), await done.getAttribute('data-total'));
+    await shot(page, 'console-exports');
+    const [download] = await Promise.all([page.waitForEvent('download'), trOf(page, done).getByTestId('export-download').click()]);
+    assert.equal(download.suggestedFilename(), job.file_name);
+    const csv = readFileSync(await download.path(), 'utf8').replace(/^\uFEFF/, '');
+    assert.ok(csv.startsWith('case_no,state,category'), csv.slice(0, 200));
+    assertNoPageErrors(page);
+
+    // 集成 → 接口令牌: a token for dispatcher1, its secret shown once with the warning.
+    const admin = await openPage();
+    await signIn(admin, origin, 'admin', 'admin');
+    await whileCalling(admin, 'GET', '/webhooks', () => admin.getByTestId('menu-integrations').click());
+    await whileCalling(admin, 'GET', '/integrations', () => admin.getByTestId('tab-tokens').click());
+    await admin.getByTestId('token-add').click();
+    const dialog = admin.locator('.el-dialog[data-testid="token-dialog"]:visible');
+    await dialog.waitFor();
+    await dialog.getByTestId('token-name').fill('12345 热线');
+    await dialog.getByTestId('token-username').click();
+    await admin.locator('.el-select-dropdown__item:visible', { hasText: '(dispatcher1)' }).click();
+    const issued = await whileCalling(admin, 'POST', '/integrations', () => dialog.getByTestId('token-save').click());
+    assert.equal(issued.status(), 201);
+    assert.deepEqual(issued.request().postDataJSON(), { name: '12345 热线', username: 'dispatcher1' });
+    const { id, secret } = await issued.json();
+    assert.match(secret, /^tjb_int_/);
+    const shown = admin.locator('.el-dialog[data-testid="token-secret-dialog"]:visible');
+    await shown.waitFor();
+    assert.equal(await shown.getByTestId('token-secret').inputValue(), secret);
+    assert.match(await shown.getByTestId('token-once').textContent(), /仅显示一次/);
+    await shot(admin, 'console-integration-token');
+    // It is dispatcher1's bearer token.
+    const me = await fetch(`${origin}/api/v1/me`, { headers: { Authorization: `Bearer ${secret}` } });
+    assert.equal(me.status, 200);
+    assert.equal((await me.json()).user.username, 'dispatcher1');
+
+    // Closed, it is not shown again; the list holds the token in force, which 吊销 ends at once.
+    await shown.getByTestId('token-secret-close').click();
+    await shown.waitFor({ state: 'hidden' });
+    assert.ok(!(await admin.content()).includes(secret), 'the secret is still on the page');
+    const tokenRow = row(admin, 'token-row', { id, username: 'dispatcher1', revoked: 'false' });
+    await tokenRow.waitFor();
+    await trOf(admin, tokenRow).getByTestId('token-revoke').click();
+    const revoked = await whileCalling(admin, 'DELETE', `/integrations/${id}`, () =>
+      admin.locator('.el-message-box__btns .el-button--primary').click(),
+    );
+    assert.equal(revoked.status(), 204);
+    await row(admin, 'token-row', { id, revoked: 'true' }).waitFor();
+    const after = await fetch(`${origin}/api/v1/me`, { headers: { Authorization: `Bearer ${secret}` } });
+    assert.equal(after.status, 401);
+    assertNoPageErrors(admin);
+  });
 });

@@ -1,6 +1,6 @@
-// Component tests of the console's team, user, verification-task and integration pieces, and of case links,
-// against a fake server.
-import { afterEach, describe, expect, it } from 'vitest';
+// Component tests of the console's team, user, verification-task, integration and export pieces, and of case
+// links, against a fake server.
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { VueWrapper } from '@vue/test-utils';
 import { createMemoryHistory, createRouter } from 'vue-router';
 import type { Case, CaseTask, ConsoleUser } from '../../shared/types';
@@ -13,7 +13,9 @@ import FindingDetail from '../views/review/FindingDetail.vue';
 import BasemapsView from '../views/admin/BasemapsView.vue';
 import IntegrationsView from '../views/admin/IntegrationsView.vue';
 import DepartmentView from '../views/DepartmentView.vue';
-import { attempt, caseOf, consoleUser, delivery, reviewItem, task, webhook } from './fixtures';
+import ExportsView from '../views/ExportsView.vue';
+import { thisMonth } from '../exports';
+import { attempt, caseOf, consoleUser, delivery, exportJob, integrationToken, reviewItem, task, webhook } from './fixtures';
 import { answer, byTestId, fakeServer, mountConsole, settle, signOut, signedInAs, type } from './harness';
 
 let wrapper: VueWrapper | null = null;
@@ -22,6 +24,7 @@ afterEach(() => {
   wrapper?.unmount();
   wrapper = null;
   signOut();
+  vi.unstubAllGlobals();
   document.body.innerHTML = '';
 });
 
@@ -724,6 +727,257 @@ describe('IntegrationsView', () => {
       expect.arrayContaining([`/api/v1/webhooks/${HOOK}/deliveries?state=failed`, '/api/v1/webhooks']),
     );
     expect(inRows('webhook-row')[0].dataset.failed).toBe('0');
+  });
+});
+
+describe('IntegrationsView, 接口令牌', () => {
+  const TOKEN = '0c4e7a10-0000-4000-8000-000000000001';
+  const SECRET = 'tjb_int_q3YzV8pLw2Rk5TnXc7HmJd4Fs9Ga6Be1';
+  const users = [
+    consoleUser('inspector1', { display_name: '张伟', team: '一中队' }),
+    consoleUser('admin', { display_name: '管理员', role: 'admin' }),
+    consoleUser('dispatcher1', { display_name: '李娜', role: 'dispatcher' }),
+    consoleUser('dept-hw', { display_name: '环卫所', role: 'department', department: 'HW', active: false }),
+  ];
+  const revoked = integrationToken({ id: '0c4e7a10-0000-4000-8000-000000000002', name: '旧 Open311 客户端', revoked_at: '2026-12-05T10:00:00+08:00' });
+
+  /** The page on its tokens' tab (the webhooks' tab, shown first, asks for its own lists). */
+  async function tokensTab(routes: Parameters<typeof fakeServer>[0]) {
+    const server = fakeServer({
+      'GET /api/v1/webhooks': () => answer(200, { webhooks: [] }),
+      'GET /api/v1/departments': () => answer(200, { departments: [] }),
+      'GET /api/v1/users': () => answer(200, { users }),
+      ...routes,
+    });
+    wrapper = await mountConsole(IntegrationsView);
+    // Not asked for until the tab is opened.
+    expect(server.calls.some((c) => c.path === '/api/v1/integrations')).toBe(false);
+    click(byTestId('tab-tokens')[0]);
+    await settle();
+    return server;
+  }
+
+  it('explains the tokens, and issues one for a dispatcher whose secret is shown once, with a warning and a copy button', async () => {
+    signedInAs('admin');
+    let list = [revoked];
+    const issued = integrationToken();
+    const server = await tokensTab({
+      'GET /api/v1/integrations': () => answer(200, { tokens: list }),
+      'POST /api/v1/integrations': () => {
+        list = [issued, revoked];
+        return answer(201, { ...issued, secret: SECRET });
+      },
+    });
+    const help = byTestId('tokens-help')[0].textContent ?? '';
+    for (const words of ['Bearer', 'POST /api/v1/reports', '12345', 'api_key', '/open311/v2/', '派遣员']) expect(help).toContain(words);
+    expect(inRows('token-row').map((e) => [e.textContent?.trim(), e.dataset.revoked])).toEqual([['旧 Open311 客户端', 'true']]);
+    expect(inRows('token-revoke')).toHaveLength(0);
+
+    click(byTestId('token-add')[0]);
+    await settle();
+    const form = dialog('token-dialog');
+    // Who a token may act as: active users who are not admins, the dispatchers first.
+    const offered = [...document.querySelectorAll<HTMLElement>('.el-select-dropdown__item')].map((e) => e.textContent?.trim());
+    expect(offered).toEqual(['李娜 (dispatcher1) · 派遣员', '张伟 (inspector1) · 巡查员']);
+    const save = byTestId<HTMLButtonElement>('token-save', form)[0];
+    type(inputOf('token-name', form), ' 12345 热线 ');
+    await settle();
+    expect(save.disabled).toBe(true);
+    click(option('李娜 (dispatcher1) · 派遣员'));
+    await settle();
+    click(save);
+    await settle();
+    expect(server.calls.filter((c) => c.method === 'POST').map((c) => c.body)).toEqual([{ name: '12345 热线', username: 'dispatcher1' }]);
+
+    // The token, once: in a field to select, with the warning and a button that copies it.
+    const shown = dialog('token-secret-dialog');
+    expect(byTestId('token-once', shown)[0].textContent).toContain('仅显示一次');
+    expect(byTestId<HTMLTextAreaElement>('token-secret', shown)[0].value).toBe(SECRET);
+    expect(shown.textContent).toContain('dispatcher1');
+    vi.stubGlobal('isSecureContext', true);
+    const copied = vi.spyOn(navigator.clipboard, 'writeText').mockResolvedValue(undefined);
+    click(byTestId('token-copy', shown)[0]);
+    await settle();
+    expect(copied).toHaveBeenCalledWith(SECRET);
+    expect(document.querySelector('.el-message--success')?.textContent).toContain('已复制');
+    // The list asked again has it, in force, without the secret.
+    expect(inRows('token-row').map((e) => [e.dataset.id, e.dataset.revoked])).toEqual([
+      [TOKEN, 'false'],
+      [revoked.id, 'true'],
+    ]);
+    expect(inRows('token-revoke')).toHaveLength(1);
+
+    // Closed: the secret is nowhere on the page any more.
+    click(byTestId('token-secret-close', shown)[0]);
+    await settle();
+    expect(document.body.innerHTML).not.toContain(SECRET);
+    expect([...document.querySelectorAll<HTMLInputElement>('input, textarea')].some((i) => i.value === SECRET)).toBe(false);
+  });
+
+  it('names a refused user under the user field, and issues nothing', async () => {
+    signedInAs('admin');
+    const server = await tokensTab({
+      'GET /api/v1/integrations': () => answer(200, { tokens: [] }),
+      'POST /api/v1/integrations': () =>
+        answer(422, { error: { code: 'invalid', message: '`inspector1` is deactivated', details: { field: 'username' } } }),
+    });
+    click(byTestId('token-add')[0]);
+    await settle();
+    const form = dialog('token-dialog');
+    type(inputOf('token-name', form), 'Open311');
+    click(option('张伟 (inspector1) · 巡查员'));
+    await settle();
+    click(byTestId('token-save', form)[0]);
+    await settle();
+    await fieldErrorShown();
+    const userItem = byTestId('token-username-item', form)[0];
+    expect(userItem.querySelector('.el-form-item__error')?.textContent).toContain('is deactivated');
+    expect(form.querySelectorAll('.el-form-item__error')).toHaveLength(1);
+    expect(document.querySelector('.el-message--error')).toBeNull();
+    expect(document.querySelector('.el-dialog[data-testid="token-secret-dialog"]')).toBeNull();
+    expect(server.calls.filter((c) => c.method === 'POST')).toHaveLength(1);
+    // Another user takes the refusal away.
+    click(option('李娜 (dispatcher1) · 派遣员'));
+    await settle();
+    await fieldErrorShown();
+    expect(userItem.querySelector('.el-form-item__error')).toBeNull();
+  });
+
+  it('revokes a token after confirming', async () => {
+    signedInAs('admin');
+    let list = [integrationToken()];
+    const server = await tokensTab({
+      'GET /api/v1/integrations': () => answer(200, { tokens: list }),
+      [`DELETE /api/v1/integrations/${TOKEN}`]: () => {
+        list = [integrationToken({ revoked_at: '2026-12-05T10:00:00+08:00' })];
+        return new Response(null, { status: 204 });
+      },
+    });
+    click(inRows('token-revoke')[0]);
+    await settle();
+    expect(document.querySelector('.el-message-box')?.textContent).toContain('12345 热线');
+    click(document.querySelector('.el-message-box__btns .el-button--primary')!);
+    await settle();
+    expect(server.calls.filter((c) => c.method === 'DELETE').map((c) => c.path)).toEqual([`/api/v1/integrations/${TOKEN}`]);
+    expect(inRows('token-row')[0].dataset.revoked).toBe('true');
+    expect(inRows('token-state').map((e) => e.textContent?.trim())).toEqual(['已吊销']);
+  });
+});
+
+describe('ExportsView', () => {
+  const RUNNING = '01938f2a-0000-7000-8000-000000000002';
+  const running = exportJob({
+    id: RUNNING,
+    request: { ...exportJob().request, format: 'xlsx', photos: true, state: 'dispatched' },
+    file_name: 'cases-2026-12-01-2026-12-31.zip',
+    state: 'running',
+    rows: 40,
+    total: 100,
+    photos: 3,
+    bytes: 0,
+    finished_at: null,
+  });
+  const done = exportJob();
+
+  /** The radio input of an Element Plus radio button with this testid. */
+  function radio(id: string): HTMLInputElement {
+    return byTestId(id)[0].querySelector('input')!;
+  }
+
+  it('sends the period, the format, the filters and the photos asked for, and lists the export begun', async () => {
+    signedInAs('dispatcher');
+    const server = fakeServer({
+      'GET /api/v1/exports': () => answer(200, { exports: [done] }),
+      'POST /api/v1/exports': (body) => answer(202, { ...running, request: body }),
+      [`GET /api/v1/exports/${RUNNING}`]: () => answer(200, running),
+    });
+    wrapper = await mountConsole(ExportsView);
+    // Both kinds for a dispatcher; cases, CSV, this month, no photos to begin with.
+    expect(byTestId('export-kind-findings')).toHaveLength(1);
+    expect(byTestId('export-form')[0].dataset.kind).toBe('cases');
+    click(radio('export-format-xlsx'));
+    click(byTestId('export-photos')[0]);
+    click(option('已派遣'));
+    await settle();
+    click(byTestId('export-start')[0]);
+    await settle();
+    const [from, to] = thisMonth();
+    expect(server.calls.filter((c) => c.method === 'POST').map((c) => c.body)).toEqual([
+      { kind: 'cases', format: 'xlsx', from, to, state: 'dispatched', category: null, department: null, grid: null, photos: true },
+    ]);
+    expect(inRows('export-row').map((e) => [e.dataset.id, e.dataset.state])).toEqual([
+      [RUNNING, 'running'],
+      [done.id, 'done'],
+    ]);
+    expect(inRows('export-what')[0].textContent?.trim()).toBe('案件 · Excel');
+  });
+
+  it('names a refused period under the period', async () => {
+    signedInAs('dispatcher');
+    fakeServer({
+      'GET /api/v1/exports': () => answer(200, { exports: [] }),
+      'POST /api/v1/exports': () =>
+        answer(422, { error: { code: 'invalid', message: 'an export covers at most 366 days', details: { field: 'to' } } }),
+    });
+    wrapper = await mountConsole(ExportsView);
+    click(byTestId('export-start')[0]);
+    await settle();
+    await fieldErrorShown();
+    expect(byTestId('export-period-item')[0].querySelector('.el-form-item__error')?.textContent).toContain('at most 366 days');
+    expect(document.querySelector('.el-message--error')).toBeNull();
+  });
+
+  it("shows a running export's progress and follows it until done; a done one downloads", async () => {
+    signedInAs('dispatcher');
+    let now = running;
+    const server = fakeServer({
+      'GET /api/v1/exports': () => answer(200, { exports: [running, done] }),
+      [`GET /api/v1/exports/${RUNNING}`]: () => answer(200, now),
+      [`GET /api/v1/exports/${done.id}/file`]: () => new Response('case_no,state,category\n', { status: 200, headers: { 'Content-Type': 'text/csv' } }),
+    });
+    const saved = vi.spyOn(URL, 'createObjectURL').mockReturnValue('blob:export');
+    wrapper = await mountConsole(ExportsView);
+    // Running: the bar at 40 %, rows and photos so far, nothing to download yet.
+    const [first, second] = inRows('export-row');
+    expect([first.dataset.state, first.dataset.rows, first.dataset.total, first.dataset.photos]).toEqual(['running', '40', '100', '3']);
+    expect(inRows('export-state').map((e) => e.textContent?.trim())).toEqual(['导出中', '完成']);
+    const bars = inRows('export-progress');
+    expect(bars).toHaveLength(1);
+    expect(bars[0].getAttribute('aria-valuenow')).toBe('40');
+    expect(inRows('export-counts').map((e) => e.textContent?.replace(/\s+/g, ' ').trim())).toEqual(['40 / 100 行 · 照片 3 张', '120 / 120 行']);
+    expect(second.dataset.state).toBe('done');
+    const downloads = inRows('export-download');
+    expect(downloads).toHaveLength(1);
+    expect(downloads[0].closest('tr')?.contains(second)).toBe(true);
+
+    // Asked after until done; then no more.
+    now = { ...running, state: 'done', rows: 100, photos: 12, bytes: 2_500_000, finished_at: '2026-12-04T09:01:00+08:00' };
+    await new Promise((resolve) => setTimeout(resolve, 1_700));
+    await settle();
+    expect(inRows('export-row')[0].dataset.state).toBe('done');
+    expect(inRows('export-progress')).toHaveLength(0);
+    expect(inRows('export-download')).toHaveLength(2);
+    const polls = () => server.calls.filter((c) => c.path === `/api/v1/exports/${RUNNING}`).length;
+    const asked = polls();
+    expect(asked).toBeGreaterThanOrEqual(1);
+    await new Promise((resolve) => setTimeout(resolve, 1_700));
+    expect(polls()).toBe(asked);
+
+    // The file, fetched with the session's token and offered as a download under its name.
+    click(inRows('export-download')[1]);
+    await settle();
+    const fetched = server.calls.find((c) => c.path === `/api/v1/exports/${done.id}/file`);
+    expect(fetched?.auth).toBe('Bearer tok');
+    expect(saved).toHaveBeenCalledTimes(1);
+  });
+
+  it('offers a department user cases only, of its own department', async () => {
+    signedInAs('department');
+    fakeServer({ 'GET /api/v1/exports': () => answer(200, { exports: [] }) });
+    wrapper = await mountConsole(ExportsView);
+    expect(byTestId('export-kind-cases')).toHaveLength(1);
+    expect(byTestId('export-kind-findings')).toHaveLength(0);
+    expect(byTestId('export-department')).toHaveLength(0);
   });
 });
 

@@ -1,6 +1,16 @@
-// Records the console's tests build: users, verification tasks, cases, webhooks and their deliveries, with
-// fields overridden per test.
-import type { Case, CaseTask, ConsoleUser, DeliveryAttempt, ReviewItem, Webhook, WebhookDelivery } from '../../shared/types';
+// Records the console's tests build: users, verification tasks, cases, webhooks and their deliveries,
+// integration tokens, exports, with fields overridden per test.
+import type {
+  Case,
+  CaseTask,
+  ConsoleUser,
+  DeliveryAttempt,
+  ExportJob,
+  IntegrationToken,
+  ReviewItem,
+  Webhook,
+  WebhookDelivery,
+} from '../../shared/types';
 
 /** An active inspector of no team, unless `fields` says otherwise. */
 export function consoleUser(username: string, fields: Partial<ConsoleUser> = {}): ConsoleUser {
@@ -117,6 +127,48 @@ export function delivery(fields: Partial<WebhookDelivery> = {}): WebhookDelivery
     next_at: null,
     delivered_at: '2026-12-04T08:00:01+08:00',
     tries: [attempt()],
+    ...fields,
+  };
+}
+
+/** The 12345 hotline's token, in force, acting as dispatcher1. */
+export function integrationToken(fields: Partial<IntegrationToken> = {}): IntegrationToken {
+  return {
+    id: '0c4e7a10-0000-4000-8000-000000000001',
+    name: '12345 热线',
+    username: 'dispatcher1',
+    created_by: 'admin',
+    created_at: '2026-12-04T08:00:00+08:00',
+    revoked_at: null,
+    ...fields,
+  };
+}
+
+/** dispatcher1's CSV export of December's cases, finished: 120 rows, no photos. */
+export function exportJob(fields: Partial<ExportJob> = {}): ExportJob {
+  return {
+    id: '01938f2a-0000-7000-8000-000000000001',
+    request: {
+      kind: 'cases',
+      format: 'csv',
+      from: '2026-12-01',
+      to: '2026-12-31',
+      state: null,
+      category: null,
+      department: null,
+      grid: null,
+      photos: false,
+    },
+    username: 'dispatcher1',
+    state: 'done',
+    rows: 120,
+    total: 120,
+    photos: 0,
+    bytes: 18_432,
+    error: null,
+    file_name: 'cases-2026-12-01-2026-12-31.csv',
+    created_at: '2026-12-04T09:00:00+08:00',
+    finished_at: '2026-12-04T09:00:02+08:00',
     ...fields,
   };
 }

@@ -1,6 +1,6 @@
 /// <reference types="node" />
 // Unit tests of the console's pure pieces: the API client's new calls, teams and user edits, verification
-// tasks, the case actions offered, patrol roads, webhooks, labels and messages.
+// tasks, the case actions offered, patrol roads, webhooks, integration tokens, exports, labels and messages.
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Team, UserInfo } from '../../shared/types';
@@ -11,24 +11,42 @@ import { hasMessage, literalKeys } from '../../shared/testing/messages';
 import {
   ApiError,
   addTeam,
+  beginExport,
   cancelTask,
+  exportFile,
+  getExport,
+  issueIntegrationToken,
   listDepartments,
+  listExports,
+  listIntegrationTokens,
   listPatrols,
   listDeliveries,
   listTeams,
   reassignTask,
   refusedField,
   retryDelivery,
+  revokeIntegrationToken,
   setToken,
   updateUser,
 } from '../api';
 import { allowedActions, NEEDS_HOURS, NEEDS_NOTE } from '../cases';
-import { emptyWebhookForm, formField, newSecret, shortUrl, webhookBody, webhookFormReady } from '../integrations';
-import { actionLabel, deliveryStateLabel, taskStateLabel, taskStateType, webhookEventLabel, webhookFormatLabel } from '../labels';
+import { emptyExportForm, exportBody, exportField, exportKinds, exportPercent, thisMonth } from '../exports';
+import { emptyWebhookForm, formField, newSecret, shortUrl, tokenUsers, webhookBody, webhookFormReady } from '../integrations';
+import {
+  actionLabel,
+  deliveryStateLabel,
+  exportFormatLabel,
+  exportKindLabel,
+  exportStateLabel,
+  taskStateLabel,
+  taskStateType,
+  webhookEventLabel,
+  webhookFormatLabel,
+} from '../labels';
 import { splitRoads } from '../patrols';
 import { canManageTasks, isUsername, reassignCandidates } from '../tasks';
 import { formOf, membersOf, patchOf, teamNames } from '../teams';
-import { caseOf, consoleUser, delivery, task } from './fixtures';
+import { caseOf, consoleUser, delivery, exportJob, integrationToken, task } from './fixtures';
 import { answer, fakeServer } from './harness';
 
 afterEach(() => {
@@ -191,6 +209,112 @@ describe('webhooks', () => {
   });
 });
 
+describe('integration tokens', () => {
+  it('are listed, issued and revoked with the session token', async () => {
+    const id = '0c4e7a10-0000-4000-8000-000000000001';
+    const server = fakeServer({
+      'GET /api/v1/integrations': () => answer(200, { tokens: [integrationToken()] }),
+      'POST /api/v1/integrations': () => answer(201, { ...integrationToken(), secret: 'tjb_int_abc' }),
+      [`DELETE /api/v1/integrations/${id}`]: () => new Response(null, { status: 204 }),
+    });
+    setToken('tok');
+    expect((await listIntegrationTokens()).map((t) => t.name)).toEqual(['12345 热线']);
+    expect((await issueIntegrationToken({ name: '12345 热线', username: 'dispatcher1' })).secret).toBe('tjb_int_abc');
+    await revokeIntegrationToken(id);
+    expect(server.calls.map((c) => [c.method, c.path, c.auth])).toEqual([
+      ['GET', '/api/v1/integrations', 'Bearer tok'],
+      ['POST', '/api/v1/integrations', 'Bearer tok'],
+      ['DELETE', `/api/v1/integrations/${id}`, 'Bearer tok'],
+    ]);
+  });
+
+  it('act as active users who are not admins, the dispatchers first', () => {
+    const users = [
+      consoleUser('inspector2'),
+      consoleUser('admin', { role: 'admin' }),
+      consoleUser('dept-hw', { role: 'department' }),
+      consoleUser('dispatcher2', { role: 'dispatcher', active: false }),
+      consoleUser('dispatcher1', { role: 'dispatcher' }),
+      consoleUser('chief1', { role: 'chief' }),
+    ];
+    expect(tokenUsers(users).map((u) => u.username)).toEqual(['dispatcher1', 'chief1', 'dept-hw', 'inspector2']);
+  });
+});
+
+describe('exports', () => {
+  it('begin, list, follow and download through the API with the session token; an unfinished file is a 409', async () => {
+    const id = exportJob().id;
+    const server = fakeServer({
+      'POST /api/v1/exports': () => answer(202, exportJob({ state: 'running', rows: 0 })),
+      'GET /api/v1/exports': () => answer(200, { exports: [exportJob()] }),
+      [`GET /api/v1/exports/${id}`]: () => answer(200, exportJob()),
+      [`GET /api/v1/exports/${id}/file`]: () =>
+        answer(409, { error: { code: 'conflict', message: 'the export is not finished: 40 of 100 rows' } }),
+    });
+    setToken('tok');
+    expect((await beginExport(exportBody(emptyExportForm(new Date(2026, 11, 4))))).state).toBe('running');
+    expect((await listExports()).map((j) => j.id)).toEqual([id]);
+    expect((await getExport(id)).state).toBe('done');
+    const refused = await exportFile(id).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ status: 409, serverMessage: 'the export is not finished: 40 of 100 rows' });
+    expect(server.calls.every((c) => c.auth === 'Bearer tok')).toBe(true);
+    expect(server.calls[0].body).toEqual({
+      kind: 'cases',
+      format: 'csv',
+      from: '2026-12-01',
+      to: '2026-12-31',
+      state: null,
+      category: null,
+      department: null,
+      grid: null,
+      photos: false,
+    });
+  });
+
+  it('cover this month by default, from its first day to its last', () => {
+    expect(thisMonth(new Date(2026, 11, 4))).toEqual(['2026-12-01', '2026-12-31']);
+    expect(thisMonth(new Date(2028, 1, 29, 23, 59))).toEqual(['2028-02-01', '2028-02-29']);
+    expect(thisMonth(new Date(2027, 0, 1, 0, 0))).toEqual(['2027-01-01', '2027-01-31']);
+  });
+
+  it('send the filters given, trimmed, and no department for findings', () => {
+    const form = { ...emptyExportForm(new Date(2026, 11, 4)), format: 'geojson' as const, state: 'closed', category: ' E0102 ', department: 'HW', grid: '210103002' };
+    expect(exportBody(form)).toMatchObject({ kind: 'cases', format: 'geojson', state: 'closed', category: 'E0102', department: 'HW', grid: '210103002' });
+    expect(exportBody({ ...form, kind: 'findings', state: 'filed' })).toMatchObject({ kind: 'findings', state: 'filed', department: null });
+    expect(exportBody({ ...form, category: '  ', grid: '' })).toMatchObject({ category: null, grid: null });
+  });
+
+  it('name the period for a refused end or start, other fields as they are', () => {
+    expect(exportField('to')).toBe('period');
+    expect(exportField('from')).toBe('period');
+    expect(exportField('department')).toBe('department');
+  });
+
+  it('count progress by rows written of those counted, a finished one whole', () => {
+    expect(exportPercent(exportJob({ state: 'running', rows: 40, total: 100 }))).toBe(40);
+    expect(exportPercent(exportJob({ state: 'running', rows: 2, total: 3 }))).toBe(66);
+    // Nothing counted: nothing to show until it is done (an empty period is done at once).
+    expect(exportPercent(exportJob({ state: 'running', rows: 0, total: 0 }))).toBe(0);
+    expect(exportPercent(exportJob({ state: 'done', rows: 0, total: 0 }))).toBe(100);
+    expect(exportPercent(exportJob({ state: 'failed', rows: 10, total: 100 }))).toBe(10);
+  });
+
+  it('are of cases alone for a department user', () => {
+    expect(exportKinds('department')).toEqual(['cases']);
+    for (const role of ['chief', 'dispatcher', 'admin'] as const) expect(exportKinds(role)).toEqual(['cases', 'findings']);
+  });
+
+  it('name their states, kinds and formats in both languages', () => {
+    expect(exportStateLabel('running')).toBe('导出中');
+    expect(exportStateLabel('done')).toBe('完成');
+    expect(exportKindLabel('findings')).toBe('上报');
+    expect(exportFormatLabel('xlsx')).toBe('Excel');
+    setLocale('en');
+    expect(exportStateLabel('failed')).toBe('Failed');
+    expect(exportKindLabel('cases')).toBe('Cases');
+  });
+});
+
 describe('teams', () => {
   const users = [
     consoleUser('inspector2', { team: '一中队' }),
@@ -350,7 +474,10 @@ describe('messages', () => {
         ['formats', 'formatHints', 'urlHints'].map((group) => `console.integrations.${group}.${f}`),
       ),
       ...['pending', 'delivered', 'failed', 'cancelled'].map((s) => `console.integrations.deliveryStates.${s}`),
-      ...['webhook'].map((a) => `console.audit.actions.${a}`),
+      ...['webhook', 'integration', 'export'].map((a) => `console.audit.actions.${a}`),
+      ...['running', 'done', 'failed'].map((s) => `console.exports.states.${s}`),
+      ...['cases', 'findings'].map((k) => `console.exports.kinds.${k}`),
+      ...['csv', 'xlsx', 'geojson'].map((f) => `console.exports.formats.${f}`),
     ];
     expect(built.filter((key) => !has(zhCN, key) || !has(en, key))).toEqual([]);
   });
