@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod basemaps;
 pub mod blobs;
 pub mod config;

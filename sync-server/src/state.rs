@@ -38,6 +38,20 @@ pub struct Inner {
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
 
+/// The case engine's settings of a configuration (the working calendar from the data directory's
+/// `calendar.json`, when there is one).
+pub fn engine_settings(config: &Config) -> AppResult<EngineSettings> {
+    let calendar = crate::domain::calendar::WorkCalendar::load(&config.data_dir.join("calendar.json"))
+        .map_err(AppError::internal)?;
+    Ok(EngineSettings {
+        zone: config.zone,
+        calendar,
+        verify_hours: config.verify_hours,
+        duplicate_radius_m: config.duplicate_radius_m,
+        duplicate_window_hours: config.duplicate_window_hours,
+    })
+}
+
 impl std::ops::Deref for AppState {
     type Target = Inner;
     fn deref(&self) -> &Inner {
@@ -48,15 +62,7 @@ impl std::ops::Deref for AppState {
 impl AppState {
     /// Opens the data directory: the SQLite store (created and migrated on first start) and the blobs.
     pub fn open(config: Config) -> AppResult<Self> {
-        let calendar = crate::domain::calendar::WorkCalendar::load(&config.data_dir.join("calendar.json"))
-            .map_err(AppError::internal)?;
-        let settings = EngineSettings {
-            zone: config.zone,
-            calendar,
-            verify_hours: config.verify_hours,
-            duplicate_radius_m: config.duplicate_radius_m,
-            duplicate_window_hours: config.duplicate_window_hours,
-        };
+        let settings = engine_settings(&config)?;
         let store = SqliteStore::open(&config.data_dir, settings)?;
         crate::seed::ensure_dictionary(&store)?;
         let cursor_secret = {

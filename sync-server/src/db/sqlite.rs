@@ -176,6 +176,16 @@ impl SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating and migrating when needed) the store in `dir/server.sqlite`.
+    /// Writes a consistent copy of the store in `dir` to the new file `to` while the server may be running
+    /// (one read transaction: everything committed before it began, nothing after), compacted.
+    pub fn snapshot(dir: &Path, to: &Path) -> StoreResult<()> {
+        let conn = Connection::open_with_flags(dir.join("server.sqlite"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        let target = to.to_str().ok_or_else(|| StoreError::internal("the backup's path is not UTF-8"))?;
+        conn.execute("VACUUM INTO ?1", [target])?;
+        Ok(())
+    }
+
     pub fn open(dir: &Path, settings: EngineSettings) -> StoreResult<Self> {
         std::fs::create_dir_all(dir)?;
         let path = dir.join("server.sqlite");
@@ -787,6 +797,14 @@ impl Store for SqliteStore {
 
     fn expire_exports(&self, before: DateTime<Utc>) -> StoreResult<Vec<Uuid>> {
         self.write(|tx| exports::expire(tx, before))
+    }
+
+    fn inventory(&self) -> StoreResult<std::collections::BTreeMap<String, i64>> {
+        blobs::inventory(&self.reader())
+    }
+
+    fn held_photos(&self, after: Option<&str>, limit: u32) -> StoreResult<Vec<BlobMeta>> {
+        blobs::held(&self.reader(), after, limit)
     }
 
     fn notice_overdue(&self, now: DateTime<Utc>) -> StoreResult<usize> {

@@ -292,6 +292,12 @@ pub trait Store: Send + Sync + 'static {
     /// Forgets jobs made before `before`; their ids, for their files to be removed.
     fn expire_exports(&self, before: DateTime<Utc>) -> StoreResult<Vec<Uuid>>;
 
+    /// How many records of each kind the store holds (users, devices, ops, findings, cases, photos held …), to
+    /// compare a copy with its original.
+    fn inventory(&self) -> StoreResult<std::collections::BTreeMap<String, i64>>;
+    /// The photos held (not purged), by hash, after `after`, at most `limit`.
+    fn held_photos(&self, after: Option<&str>, limit: u32) -> StoreResult<Vec<BlobMeta>>;
+
     /// Findings observed in `[from, to)`, oldest first.
     fn review(
         &self,

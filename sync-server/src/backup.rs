@@ -1,0 +1,177 @@
+//! Backups of a data directory, and restoring one into an empty directory. `backup` takes a consistent copy of
+//! the store while the server runs (one read transaction: `SqliteStore::snapshot`), then copies the photo
+//! packs — after the snapshot, so they hold every photo it names, since a photo's row is written only after
+//! its bytes are flushed — and the base maps and the working calendar; then it opens the copy, counts what it
+//! holds and reads back every photo it names against its hash, and writes `backup.json`. `restore` copies a
+//! backup into place and checks it the same way against `backup.json`.
+//!
+//! With photos in object storage (`serve --blobs s3://…`) the photos are not in the data directory: back the
+//! bucket up with its own tools (versioning, replication), and pass `--skip-photos`.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+use crate::blobs::BlobFiles;
+use crate::db::{SqliteStore, Store};
+use crate::domain::EngineSettings;
+
+/// What `backup.json` records.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    pub made_at: chrono::DateTime<Utc>,
+    pub server_version: String,
+    /// Rows of each kind, and the photos held.
+    pub inventory: BTreeMap<String, i64>,
+    /// Photos read back and found to match their hash (0 with `--skip-photos`).
+    pub photos_checked: u64,
+    pub photo_bytes: u64,
+}
+
+const MANIFEST: &str = "backup.json";
+
+/// A directory that does not exist yet or is empty.
+fn fresh(dir: &Path, what: &str) -> Result<(), String> {
+    match fs::read_dir(dir).map(|mut entries| entries.next().is_none()) {
+        Ok(false) => Err(format!("{what} {} is not empty: name a new directory", dir.display())),
+        Ok(true) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            fs::create_dir_all(dir).map_err(|e| format!("{what} {}: {e}", dir.display()))
+        }
+        Err(e) => Err(format!("{what} {}: {e}", dir.display())),
+    }
+}
+
+/// Copies `from` into `to` recursively, leaving out what `skip` names (relative paths).
+fn copy_tree(from: &Path, to: &Path, skip: &dyn Fn(&Path) -> bool, copied: &mut u64) -> Result<(), String> {
+    let entries = match fs::read_dir(from) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("{}: {e}", from.display())),
+    };
+    fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("{}: {e}", from.display()))?;
+        let (source, target) = (entry.path(), to.join(entry.file_name()));
+        if skip(&source) {
+            continue;
+        }
+        let kind = entry.file_type().map_err(|e| format!("{}: {e}", source.display()))?;
+        if kind.is_dir() {
+            copy_tree(&source, &target, skip, copied)?;
+        } else if kind.is_file() {
+            *copied += fs::copy(&source, &target).map_err(|e| format!("copying {}: {e}", source.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Opens a store copy, counts it and reads back every photo it holds against its hash.
+fn check(
+    dir: &Path,
+    settings: EngineSettings,
+    photos: bool,
+    progress: &mut dyn FnMut(String),
+) -> Result<Manifest, String> {
+    let store = SqliteStore::open(dir, settings).map_err(|e| format!("the copy's store: {e}"))?;
+    let inventory = store.inventory().map_err(|e| e.to_string())?;
+    let (mut checked, mut bytes) = (0u64, 0u64);
+    if photos {
+        let files = BlobFiles::open(dir.join("blobs")).map_err(|e| format!("the copy's photos: {e}"))?;
+        let held = inventory.get("photos held").copied().unwrap_or(0);
+        let mut after: Option<String> = None;
+        loop {
+            let page = store.held_photos(after.as_deref(), 500).map_err(|e| e.to_string())?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.sha256.clone());
+            for meta in page {
+                let read = files.read(&meta).map_err(|e| format!("photo {}: {e}", meta.sha256))?;
+                if protocol::digest::sha256_hex(&read) != meta.sha256 {
+                    return Err(format!("photo {} does not match its hash", meta.sha256));
+                }
+                checked += 1;
+                bytes += read.len() as u64;
+                if checked.is_multiple_of(1000) {
+                    progress(format!("photos checked: {checked} of {held}"));
+                }
+            }
+        }
+    }
+    Ok(Manifest {
+        made_at: Utc::now(),
+        server_version: env!("CARGO_PKG_VERSION").into(),
+        inventory,
+        photos_checked: checked,
+        photo_bytes: bytes,
+    })
+}
+
+/// Backs `data` up into the new directory `to`.
+pub fn backup(
+    data: &Path,
+    to: &Path,
+    settings: EngineSettings,
+    photos: bool,
+    progress: &mut dyn FnMut(String),
+) -> Result<Manifest, String> {
+    if !data.join("server.sqlite").is_file() {
+        return Err(format!("{} holds no store (server.sqlite)", data.display()));
+    }
+    fresh(to, "--to")?;
+    progress("store: taking a consistent copy".into());
+    SqliteStore::snapshot(data, &to.join("server.sqlite")).map_err(|e| format!("copying the store: {e}"))?;
+    let mut copied = 0u64;
+    if photos {
+        progress("photos: copying the packs".into());
+        // Uploads under way are not photos yet; a resumed upload starts again from its first byte.
+        let skip = |p: &Path| p.ends_with("partial") || p.ends_with("tmp");
+        copy_tree(&data.join("blobs"), &to.join("blobs"), &skip, &mut copied)?;
+    }
+    let unfinished = |p: &Path| p.extension().is_some_and(|e| e == "part");
+    copy_tree(&data.join("basemaps"), &to.join("basemaps"), &unfinished, &mut copied)?;
+    if data.join("calendar.json").is_file() {
+        copied += fs::copy(data.join("calendar.json"), to.join("calendar.json")).map_err(|e| e.to_string())?;
+    }
+    progress(format!("copied {copied} bytes of files; checking the copy"));
+    let manifest = check(to, settings, photos, progress)?;
+    let text = serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())?;
+    fs::write(to.join(MANIFEST), text).map_err(|e| format!("writing {MANIFEST}: {e}"))?;
+    Ok(manifest)
+}
+
+/// Restores the backup in `from` into the new data directory `data`, and checks it against its manifest.
+pub fn restore(
+    from: &Path,
+    data: &Path,
+    settings: EngineSettings,
+    progress: &mut dyn FnMut(String),
+) -> Result<Manifest, String> {
+    let text = fs::read_to_string(from.join(MANIFEST))
+        .map_err(|e| format!("{} is not a backup ({MANIFEST}: {e})", from.display()))?;
+    let expected: Manifest = serde_json::from_str(&text).map_err(|e| format!("{MANIFEST}: {e}"))?;
+    fresh(data, "--data")?;
+    let mut copied = 0u64;
+    let manifest_file = |p: &Path| p.file_name().is_some_and(|n| n == MANIFEST);
+    copy_tree(from, data, &manifest_file, &mut copied)?;
+    progress(format!("copied {copied} bytes; checking"));
+    let found = check(data, settings, expected.photos_checked > 0, progress)?;
+    let differ: Vec<String> = expected
+        .inventory
+        .iter()
+        .filter(|(k, v)| found.inventory.get(*k) != Some(v))
+        .map(|(k, v)| format!("{k}: {v} in the backup, {} restored", found.inventory.get(k).copied().unwrap_or(0)))
+        .collect();
+    if !differ.is_empty() {
+        return Err(format!("the restored store differs from the backup: {}", differ.join("; ")));
+    }
+    if found.photos_checked != expected.photos_checked {
+        return Err(format!(
+            "{} photos checked in the backup, {} restored",
+            expected.photos_checked, found.photos_checked
+        ));
+    }
+    Ok(found)
+}
