@@ -8,7 +8,7 @@ use crate::blobs::commit::Committer;
 use crate::blobs::object::ObjectPhotos;
 use crate::blobs::{BlobFiles, Photos};
 use crate::config::Config;
-use crate::db::{SqliteStore, Store};
+use crate::db::{AccountStore, SqliteStore, Store};
 use crate::domain::EngineSettings;
 use crate::error::{AppError, AppResult};
 use crate::hashing::HashService;

@@ -3,7 +3,7 @@
 use chrono::Utc;
 use protocol::{DeviceInfo, Role};
 use sync_server::Zone;
-use sync_server::db::{NewUser, SqliteStore, Store};
+use sync_server::db::{AccountStore, NewUser, SqliteStore};
 use sync_server::domain::EngineSettings;
 use sync_server::domain::calendar::WorkCalendar;
 use sync_server::principal::{Principal, User};

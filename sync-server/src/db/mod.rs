@@ -62,7 +62,7 @@ pub use patrols::{PatrolView, RoadWalked};
 pub use reports::{ReportFilter, TaskFilter};
 pub use review::Decision;
 pub use sqlite::SqliteStore;
-pub use store::Store;
+pub use store::{AccountStore, Store};
 pub use sync_health::{DayCount, RejectedOp, SyncHealth};
 pub use tasks::TaskChange;
 pub use webhooks::{Attempt, AttemptOutcome, Claim, Delivery, DueDelivery, Endpoint, OutboxEvent, Webhook};

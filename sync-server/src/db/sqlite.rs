@@ -39,7 +39,7 @@ use super::patrols::{self, PatrolView};
 use super::reports::{self, ReportFilter, TaskFilter};
 use super::review::{self, Decision};
 use super::sql::lock;
-use super::store::Store;
+use super::store::{AccountStore, Store};
 use super::sync_health::{self, SyncHealth};
 use super::tasks::{self, TaskChange};
 use super::webhooks::{self, AttemptOutcome, Claim, Delivery, DueDelivery, Webhook};
@@ -255,7 +255,7 @@ impl SqliteStore {
     }
 }
 
-impl Store for SqliteStore {
+impl AccountStore for SqliteStore {
     fn add_user(&self, user: NewUser, now: DateTime<Utc>) -> StoreResult<User> {
         if let Some(dep) = &user.department {
             self.known_department(dep)?;
@@ -317,6 +317,68 @@ impl Store for SqliteStore {
         devices::keys(&self.reader(), device_id)
     }
 
+    fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String> {
+        self.write(|tx| {
+            tx.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)", [key, value])?;
+            Ok(tx.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))?)
+        })
+    }
+
+    fn users(&self) -> StoreResult<Vec<UserView>> {
+        accounts::users(&self.reader())
+    }
+
+    fn update_user(&self, username: &str, update: UserUpdate, now: DateTime<Utc>) -> StoreResult<Option<UserView>> {
+        if let Some(Some(dep)) = &update.department {
+            self.known_department(dep)?;
+        }
+        self.write(|tx| accounts::update_user(tx, username, &update, now))
+    }
+
+    fn teams(&self) -> StoreResult<Vec<TeamView>> {
+        accounts::teams(&self.reader(), &self.settings.zone)
+    }
+
+    fn add_team(&self, name: &str, now: DateTime<Utc>) -> StoreResult<TeamView> {
+        if !accounts::add_team(&lock(&self.writer), name, now)? {
+            return Err(StoreError::conflict(format!("team `{name}` exists already")));
+        }
+        Ok(TeamView { name: name.to_owned(), members: 0, created_at: Some(self.settings.zone.at(now)) })
+    }
+
+    fn user_team(&self, username: &str) -> StoreResult<Option<Option<String>>> {
+        reports::user_team(&self.reader(), username)
+    }
+
+    fn audit(&self, entry: &AuditEntry, now: DateTime<Utc>) -> StoreResult<()> {
+        self.write(|tx| audit::record(tx, entry, now))
+    }
+
+    fn audit_log(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditRecord>> {
+        audit::entries(&self.reader(), &self.settings.zone, filter)
+    }
+
+    fn add_integration_token(
+        &self,
+        name: &str,
+        username: &str,
+        token_hash: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<IntegrationToken>> {
+        self.write(|tx| integrations::add(tx, &self.settings.zone, name, username, token_hash, by, now))
+    }
+
+    fn integration_tokens(&self) -> StoreResult<Vec<IntegrationToken>> {
+        integrations::all(&self.reader(), &self.settings.zone)
+    }
+
+    fn revoke_integration_token(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
+        self.write(|tx| integrations::revoke(tx, id, now))
+    }
+}
+
+impl Store for SqliteStore {
     fn keep_signed_ops(&self, ops: &[SignedOp], now: DateTime<Utc>) -> StoreResult<()> {
         if ops.is_empty() {
             return Ok(());
@@ -430,13 +492,6 @@ impl Store for SqliteStore {
         Ok(page)
     }
 
-    fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String> {
-        self.write(|tx| {
-            tx.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)", [key, value])?;
-            Ok(tx.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))?)
-        })
-    }
-
     fn finding(&self, id: Uuid) -> StoreResult<Option<ReviewItem>> {
         let id = id.to_string();
         let items = findings::review_items(&self.reader(), &self.settings, "f.id = ?1", &[&id], 1, 0)?;
@@ -525,28 +580,6 @@ impl Store for SqliteStore {
         let conn = lock(&self.writer);
         devices::revoke(&conn, id, now)?;
         Ok(devices::devices(&conn, &self.settings.zone, Some(id))?.pop())
-    }
-
-    fn users(&self) -> StoreResult<Vec<UserView>> {
-        accounts::users(&self.reader())
-    }
-
-    fn update_user(&self, username: &str, update: UserUpdate, now: DateTime<Utc>) -> StoreResult<Option<UserView>> {
-        if let Some(Some(dep)) = &update.department {
-            self.known_department(dep)?;
-        }
-        self.write(|tx| accounts::update_user(tx, username, &update, now))
-    }
-
-    fn teams(&self) -> StoreResult<Vec<TeamView>> {
-        accounts::teams(&self.reader(), &self.settings.zone)
-    }
-
-    fn add_team(&self, name: &str, now: DateTime<Utc>) -> StoreResult<TeamView> {
-        if !accounts::add_team(&lock(&self.writer), name, now)? {
-            return Err(StoreError::conflict(format!("team `{name}` exists already")));
-        }
-        Ok(TeamView { name: name.to_owned(), members: 0, created_at: Some(self.settings.zone.at(now)) })
     }
 
     fn departments(&self) -> StoreResult<Vec<DepartmentView>> {
@@ -646,18 +679,6 @@ impl Store for SqliteStore {
         reports::tasks(&self.reader(), &self.settings.zone, filter)
     }
 
-    fn user_team(&self, username: &str) -> StoreResult<Option<Option<String>>> {
-        reports::user_team(&self.reader(), username)
-    }
-
-    fn audit(&self, entry: &AuditEntry, now: DateTime<Utc>) -> StoreResult<()> {
-        self.write(|tx| audit::record(tx, entry, now))
-    }
-
-    fn audit_log(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditRecord>> {
-        audit::entries(&self.reader(), &self.settings.zone, filter)
-    }
-
     fn basemaps(&self) -> StoreResult<Vec<Basemap>> {
         basemaps::basemaps(&self.reader())
     }
@@ -730,25 +751,6 @@ impl Store for SqliteStore {
 
     fn redeliver(&self, delivery: i64, now: DateTime<Utc>) -> StoreResult<bool> {
         self.write(|tx| webhooks::redeliver(tx, delivery, now))
-    }
-
-    fn add_integration_token(
-        &self,
-        name: &str,
-        username: &str,
-        token_hash: &str,
-        by: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<IntegrationToken>> {
-        self.write(|tx| integrations::add(tx, &self.settings.zone, name, username, token_hash, by, now))
-    }
-
-    fn integration_tokens(&self) -> StoreResult<Vec<IntegrationToken>> {
-        integrations::all(&self.reader(), &self.settings.zone)
-    }
-
-    fn revoke_integration_token(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
-        self.write(|tx| integrations::revoke(tx, id, now))
     }
 
     fn export_findings(

@@ -34,7 +34,9 @@ use crate::domain::webhooks::NewWebhook;
 use crate::policy::{PhotoUse, Scope};
 use crate::principal::{Principal, User};
 
-pub trait Store: Send + Sync + 'static {
+/// Users, sessions, devices and their keys, teams, the server's own settings, the audit log and integration
+/// tokens: what a second backend brings first (the accounts every other record refers to).
+pub trait AccountStore: Send + Sync + 'static {
     /// Creates a user (and the team, if new). The department must be in the dictionary.
     fn add_user(&self, user: NewUser, now: DateTime<Utc>) -> StoreResult<User>;
     /// A user and the stored password hash.
@@ -64,6 +66,40 @@ pub trait Store: Send + Sync + 'static {
     fn device_public_key(&self, device_id: Uuid) -> StoreResult<Option<String>>;
     /// Every public key a device registered, oldest first.
     fn device_keys(&self, device_id: &str) -> StoreResult<Vec<String>>;
+    /// The value kept under `key` in the server's own settings, storing `value` there first if there is
+    /// none (the first start makes the server's secrets; every later start reads them).
+    fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String>;
+
+    fn users(&self) -> StoreResult<Vec<UserView>>;
+    /// Changes a user; `None` when there is no such user.
+    fn update_user(&self, username: &str, update: UserUpdate, now: DateTime<Utc>) -> StoreResult<Option<UserView>>;
+    fn teams(&self) -> StoreResult<Vec<TeamView>>;
+    /// Creates a team; refuses (409) a name in use.
+    fn add_team(&self, name: &str, now: DateTime<Utc>) -> StoreResult<TeamView>;
+    /// A user's team; `None` when there is no such user.
+    fn user_team(&self, username: &str) -> StoreResult<Option<Option<String>>>;
+
+    /// Adds an entry to the audit log (append-only).
+    fn audit(&self, entry: &AuditEntry, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Audit log entries, the newest first.
+    fn audit_log(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditRecord>>;
+
+    /// Keeps a new integration token's hash, acting as `username`; `None` when there is no such user.
+    fn add_integration_token(
+        &self,
+        name: &str,
+        username: &str,
+        token_hash: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<IntegrationToken>>;
+    fn integration_tokens(&self) -> StoreResult<Vec<IntegrationToken>>;
+    /// Ends a token at once; false when unknown or ended already.
+    fn revoke_integration_token(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
+}
+
+/// Everything the server keeps: the accounts and all the records of the work.
+pub trait Store: AccountStore {
     /// Keeps signed ops as received (a resend of one kept changes nothing).
     fn keep_signed_ops(&self, ops: &[SignedOp], now: DateTime<Utc>) -> StoreResult<()>;
     /// The signed op that created a finding.
@@ -107,9 +143,6 @@ pub trait Store: Send + Sync + 'static {
     fn apply_ops(&self, ctx: &SyncContext<'_>, ops: Vec<PreparedOp>) -> StoreResult<Vec<OpResult>>;
     /// The changes for a user after a cursor (`None`: from the beginning, current dictionary first).
     fn changes(&self, user: &User, cursor: Option<Cursor>, limit: usize) -> StoreResult<ChangePage>;
-    /// The value kept under `key` in the server's own settings, storing `value` there first if there is
-    /// none (the first start makes the server's secrets; every later start reads them).
-    fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String>;
 
     fn finding_meta(&self, id: Uuid) -> StoreResult<Option<FindingMeta>>;
     /// A finding as the review list shows it.
@@ -138,13 +171,6 @@ pub trait Store: Send + Sync + 'static {
     fn devices(&self) -> StoreResult<Vec<DeviceView>>;
     /// Revokes a device: its token stops working and it may not register again.
     fn revoke_device(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<Option<DeviceView>>;
-
-    fn users(&self) -> StoreResult<Vec<UserView>>;
-    /// Changes a user; `None` when there is no such user.
-    fn update_user(&self, username: &str, update: UserUpdate, now: DateTime<Utc>) -> StoreResult<Option<UserView>>;
-    fn teams(&self) -> StoreResult<Vec<TeamView>>;
-    /// Creates a team; refuses (409) a name in use.
-    fn add_team(&self, name: &str, now: DateTime<Utc>) -> StoreResult<TeamView>;
     fn departments(&self) -> StoreResult<Vec<DepartmentView>>;
     /// The case a verification task belongs to, as permission checks need it.
     fn task_case(&self, task_id: Uuid) -> StoreResult<Option<CaseMeta>>;
@@ -196,13 +222,6 @@ pub trait Store: Send + Sync + 'static {
     fn create_task(&self, actor: &User, input: &NewTask, now: DateTime<Utc>) -> StoreResult<(TaskItem, bool)>;
     /// Free tasks and 核实 tasks (or the tasks of one type), the newest first.
     fn tasks(&self, filter: &TaskFilter) -> StoreResult<Vec<TaskItem>>;
-    /// A user's team; `None` when there is no such user.
-    fn user_team(&self, username: &str) -> StoreResult<Option<Option<String>>>;
-
-    /// Adds an entry to the audit log (append-only).
-    fn audit(&self, entry: &AuditEntry, now: DateTime<Utc>) -> StoreResult<()>;
-    /// Audit log entries, the newest first.
-    fn audit_log(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditRecord>>;
 
     /// The offline base maps offered, by name.
     fn basemaps(&self) -> StoreResult<Vec<Basemap>>;
@@ -247,19 +266,6 @@ pub trait Store: Send + Sync + 'static {
     fn redeliver(&self, delivery: i64, now: DateTime<Utc>) -> StoreResult<bool>;
     /// Marks the cases past their deadline since the last look and tells the webhooks; how many.
     fn notice_overdue(&self, now: DateTime<Utc>) -> StoreResult<usize>;
-
-    /// Keeps a new integration token's hash, acting as `username`; `None` when there is no such user.
-    fn add_integration_token(
-        &self,
-        name: &str,
-        username: &str,
-        token_hash: &str,
-        by: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<IntegrationToken>>;
-    fn integration_tokens(&self) -> StoreResult<Vec<IntegrationToken>>;
-    /// Ends a token at once; false when unknown or ended already.
-    fn revoke_integration_token(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
 
     /// The findings an export takes, the oldest first, after the one `after` names (observed second, id).
     fn export_findings(
