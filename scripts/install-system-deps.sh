@@ -16,6 +16,8 @@ packages=(
   strace
   # a phone whose clock is hours off (tests/clock.rs runs the device command line under libfaketime)
   faketime
+  # the PostgreSQL store's tests run against a throwaway cluster (scripts/postgres.sh)
+  postgresql-15
 )
 
 missing=()

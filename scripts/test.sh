@@ -31,6 +31,12 @@ step "a real S3-compatible server for the object-storage tests (s3s-fs: the S3 p
 command -v s3s-fs >/dev/null || [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/s3s-fs" ] ||
   cargo install s3s-fs --version 0.14.1 --locked --features binary --quiet
 
+step "a throwaway PostgreSQL cluster for the PostgreSQL store's tests (Debian's postgresql-15)"
+eval "$(bash scripts/postgres.sh start)"
+trap 'bash scripts/postgres.sh stop "$TJB_PG_DIR"' EXIT
+# The PostgreSQL cases fail rather than skip when the cluster is not there.
+export TJB_REQUIRE_PG=1
+
 step "build the binaries the end-to-end tests run"
 cargo build --workspace --bins --quiet
 

@@ -75,6 +75,10 @@ enum Command {
         /// open, as Open311 clients expect (they never show photos, callers or reporters).
         #[arg(long)]
         open311_require_key: bool,
+        /// The database: absent, the embedded SQLite store in --data; `postgres://USER:PASSWORD@HOST:PORT/DB`,
+        /// PostgreSQL (not served yet: only the accounts are on PostgreSQL so far).
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
     },
     /// Manages users.
     User {
@@ -242,7 +246,18 @@ fn run(cli: Cli) -> Result<(), String> {
             public_url,
             webhook_first_retry_secs,
             open311_require_key,
+            database,
         } => {
+            if let Some(url) = &database {
+                return Err(if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                    "--database: the PostgreSQL store holds the accounts only so far (users, sessions, devices, \
+                     settings, the audit log); the records of the work are not on PostgreSQL yet, so the server \
+                     serves from the embedded SQLite store only: leave --database out"
+                        .into()
+                } else {
+                    format!("--database: `{url}` is not a postgres:// URL (leave it out for the embedded SQLite store)")
+                });
+            }
             let zone = Zone::parse(&timezone)
                 .ok_or_else(|| format!("--timezone: `{timezone}` is neither `host` nor an offset like +08:00"))?;
             let mut config = Config::new(data);

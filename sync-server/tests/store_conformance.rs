@@ -12,8 +12,8 @@ use chrono::{DateTime, Duration, Utc};
 use protocol::{CaseState, ChangeBody, DeviceInfo, ErrorCode, FindingState, OpResult, OpStatus, Role, SyncRequestRaw};
 use sync_server::blobs::BlobMeta;
 use sync_server::db::{
-    ActionInput, AttemptOutcome, CaseFilter, Claim, Decision, NewSession, NewUser, RegisterOutcome, SecondFactor,
-    SqliteStore, Store, StoreError, SyncContext,
+    AccountStore, ActionInput, AttemptOutcome, CaseFilter, Claim, Decision, NewSession, NewUser, PgStore,
+    RegisterOutcome, SecondFactor, SqliteStore, Store, StoreError, SyncContext,
 };
 use sync_server::domain::EngineSettings;
 use sync_server::domain::calendar::WorkCalendar;
@@ -33,6 +33,14 @@ struct Opened {
 
 type Open = dyn Fn() -> Opened;
 
+/// An empty store's accounts (what every backend has), and whatever keeps it alive.
+struct OpenedAccounts {
+    store: Arc<dyn AccountStore>,
+    _keep: Box<dyn std::any::Any>,
+}
+
+type OpenAccounts = dyn Fn() -> OpenedAccounts;
+
 fn settings() -> EngineSettings {
     EngineSettings {
         zone: sync_server::Zone::parse("+08:00").expect("zone"),
@@ -50,6 +58,46 @@ fn sqlite() -> Opened {
     Opened { store: Arc::new(store), _keep: Box::new(dir) }
 }
 
+fn sqlite_accounts() -> OpenedAccounts {
+    let Opened { store, _keep } = sqlite();
+    OpenedAccounts { store, _keep }
+}
+
+/// A new database of the PostgreSQL server `TJB_TEST_DATABASE_URL` names (the test script starts one), with
+/// the bundled dictionary; dropped when the case ends. Without the variable the case is skipped, unless
+/// `TJB_REQUIRE_PG=1` (as in CI) makes that a failure.
+fn postgres_accounts() -> Option<OpenedAccounts> {
+    let Ok(admin_url) = std::env::var("TJB_TEST_DATABASE_URL") else {
+        assert!(std::env::var("TJB_REQUIRE_PG").is_err(), "TJB_REQUIRE_PG is set but TJB_TEST_DATABASE_URL is not");
+        eprintln!("skipped: no TJB_TEST_DATABASE_URL (scripts/postgres.sh start)");
+        return None;
+    };
+    let name = format!("tjb_{}", Uuid::new_v4().simple());
+    psql(&admin_url, &format!("CREATE DATABASE {name}"));
+    let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
+    let store = PgStore::connect(&url, sync_server::Zone::parse("+08:00").unwrap(), std::time::Duration::from_secs(10))
+        .expect("connect and migrate");
+    store.put_dictionary(&sync_server::seed::default_dictionary(), now()).unwrap();
+    let store: Arc<dyn AccountStore> = Arc::new(store);
+    Some(OpenedAccounts { store, _keep: Box::new(Dropped(admin_url, name)) })
+}
+
+/// A case's database, dropped when the case ends: (the server's URL, the database's name).
+struct Dropped(String, String);
+
+impl Drop for Dropped {
+    fn drop(&mut self) {
+        psql(&self.0, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.1));
+    }
+}
+
+/// Runs one statement with Debian's `psql` (installed with the server).
+fn psql(url: &str, sql: &str) {
+    let out =
+        std::process::Command::new("psql").args([url, "-v", "ON_ERROR_STOP=1", "-qc", sql]).output().expect("psql");
+    assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
 // ---- helpers over the trait ----
 
 /// A category whose findings a chief reviews, and one whose findings are filed and dispatched at once.
@@ -60,7 +108,7 @@ fn now() -> DateTime<Utc> {
     Utc::now()
 }
 
-fn user(store: &dyn Store, name: &str, role: Role, team: Option<&str>, department: Option<&str>) -> User {
+fn user(store: &dyn AccountStore, name: &str, role: Role, team: Option<&str>, department: Option<&str>) -> User {
     store
         .add_user(
             NewUser {
@@ -147,7 +195,7 @@ fn everything() -> CaseFilter {
 
 // ---- the cases ----
 
-fn users_and_sessions(open: &Open) {
+fn users_and_sessions(open: &OpenAccounts) {
     let o = open();
     let s = o.store.as_ref();
     let wang = user(s, "wang", Role::Inspector, Some("一中队"), None);
@@ -280,7 +328,7 @@ fn dictionary_versions(open: &Open) {
     }
 }
 
-fn settings_keep_the_first_value(open: &Open) {
+fn settings_keep_the_first_value(open: &OpenAccounts) {
     let o = open();
     let s = o.store.as_ref();
     assert_eq!(s.setting_or_insert("cursor_secret", "first").unwrap(), "first");
@@ -478,13 +526,18 @@ fn changes_page_on_from_a_cursor(open: &Open) {
     assert!(after.changes.is_empty() && !after.more, "nothing new after the last cursor");
 }
 
-fn teams_are_unique(open: &Open) {
+fn teams_are_unique(open: &OpenAccounts) {
     let o = open();
     let s = o.store.as_ref();
     let made = s.add_team("二中队", now()).unwrap();
     assert_eq!(made.name, "二中队");
     assert!(matches!(s.add_team("二中队", now()), Err(StoreError::Conflict(_))));
-    assert!(s.departments().unwrap().iter().any(|d| d.code == "SW"), "departments come from the dictionary");
+    assert!(s.teams().unwrap().iter().any(|t| t.name == "二中队" && t.members == 0));
+}
+
+fn departments_come_from_the_dictionary(open: &Open) {
+    let o = open();
+    assert!(o.store.departments().unwrap().iter().any(|d| d.code == "SW"));
 }
 
 fn basemaps_are_replaced_and_forgotten(open: &Open) {
@@ -686,7 +739,7 @@ fn the_outbox_keeps_events_with_their_changes(open: &Open) {
 }
 
 /// An integration token acts as its user until revoked; only its hash is kept.
-fn integration_tokens_act_as_their_user_until_revoked(open: &Open) {
+fn integration_tokens_act_as_their_user_until_revoked(open: &OpenAccounts) {
     let o = open();
     let s = o.store.as_ref();
     let hotline = user(s, "hotline", Role::Dispatcher, None, None);
@@ -784,22 +837,112 @@ macro_rules! conformance {
     };
 }
 
+/// Two servers on one PostgreSQL database, at once: a code of a second factor is taken by one of them only, a
+/// setting made at start is the same for both, a device registered by both at once is registered once.
+#[test]
+fn two_postgres_servers_agree_on_the_accounts() {
+    let Some(first) = postgres_accounts() else { return };
+    let url = std::env::var("TJB_TEST_DATABASE_URL").unwrap();
+    let name = first._keep.downcast_ref::<Dropped>().map(|d| d.1.clone()).expect("the case's database");
+    let url = format!("{}/{name}", url.rsplit_once('/').unwrap().0);
+    let second: Arc<dyn AccountStore> = Arc::new(
+        PgStore::connect(&url, sync_server::Zone::parse("+08:00").unwrap(), std::time::Duration::from_secs(10))
+            .unwrap(),
+    );
+    let servers = [first.store.clone(), second];
+    let wang = user(servers[0].as_ref(), "wang", Role::Inspector, Some("一中队"), None);
+    servers[1]
+        .set_second_factor(wang.id, &SecondFactor { secret: Some("JBSWY3DPEHPK3PXP".into()), enabled: true })
+        .unwrap();
+    for step in 1..=20 {
+        let taken: Vec<bool> = std::thread::scope(|scope| {
+            let handles: Vec<_> = servers
+                .iter()
+                .flat_map(|s| [s.clone(), s.clone()])
+                .map(|s| scope.spawn(move || s.take_second_factor_step(wang.id, step).unwrap()))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(taken.iter().filter(|t| **t).count(), 1, "step {step}: {taken:?}");
+    }
+    let secrets: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = servers
+            .iter()
+            .enumerate()
+            .map(|(i, s)| scope.spawn(move || s.setting_or_insert("cursor_secret", &format!("made by {i}")).unwrap()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(secrets[0], secrets[1]);
+    let info = DeviceInfo {
+        id: Uuid::new_v4(),
+        name: "p".into(),
+        platform: "android".into(),
+        app_version: "1".into(),
+        public_key: Some("key".into()),
+    };
+    let outcomes: Vec<RegisterOutcome> = std::thread::scope(|scope| {
+        let handles: Vec<_> = servers
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let (info, wang) = (info.clone(), wang.clone());
+                scope.spawn(move || s.register_device(&wang, &info, &format!("token-{i}"), now()).unwrap())
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(outcomes.iter().all(|o| matches!(o, RegisterOutcome::Registered)), "{outcomes:?}");
+    assert_eq!(servers[0].device_keys(&info.id.to_string()).unwrap(), vec!["key".to_owned()]);
+    let held: Vec<bool> =
+        (0..2).map(|i| servers[1].principal_by_token(&format!("token-{i}"), now()).unwrap().is_some()).collect();
+    assert_eq!(held.iter().filter(|h| **h).count(), 1, "the later registration's token only: {held:?}");
+}
+
+/// The accounts' cases, for every backend that has them; a backend that cannot be reached here skips.
+macro_rules! account_conformance {
+    ($($case:ident),* $(,)?) => {
+        mod accounts_sqlite {
+            $(
+                #[test]
+                fn $case() {
+                    super::$case(&super::sqlite_accounts)
+                }
+            )*
+        }
+        mod accounts_postgres {
+            $(
+                #[test]
+                fn $case() {
+                    if super::postgres_accounts().is_some() {
+                        super::$case(&|| super::postgres_accounts().expect("a database"))
+                    }
+                }
+            )*
+        }
+    };
+}
+
+account_conformance!(
+    users_and_sessions,
+    settings_keep_the_first_value,
+    teams_are_unique,
+    integration_tokens_act_as_their_user_until_revoked,
+);
+
 conformance! {
     backends: [sqlite];
     cases: [
-        users_and_sessions,
         devices_register_and_revoke,
         dictionary_versions,
-        settings_keep_the_first_value,
         photos_and_uploads,
         ops_apply_exactly_once,
         automatic_category_files_and_dispatches,
         review_files_a_case_once,
         case_actions_follow_the_lifecycle,
         changes_page_on_from_a_cursor,
-        teams_are_unique,
         the_outbox_keeps_events_with_their_changes,
-        integration_tokens_act_as_their_user_until_revoked,
+        departments_come_from_the_dictionary,
         exports_page_and_their_jobs_end,
         basemaps_are_replaced_and_forgotten,
         grids_place_findings_and_cases,
