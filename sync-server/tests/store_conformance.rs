@@ -8,6 +8,8 @@
 
 use std::sync::Arc;
 
+mod support;
+
 use chrono::{DateTime, Duration, Utc};
 use protocol::{CaseState, ChangeBody, DeviceInfo, ErrorCode, FindingState, OpResult, OpStatus, Role, SyncRequestRaw};
 use sync_server::blobs::BlobMeta;
@@ -63,39 +65,16 @@ fn sqlite_accounts() -> OpenedAccounts {
     OpenedAccounts { store, _keep }
 }
 
-/// A new database of the PostgreSQL server `TJB_TEST_DATABASE_URL` names (the test script starts one), with
-/// the bundled dictionary; dropped when the case ends. Without the variable the case is skipped, unless
-/// `TJB_REQUIRE_PG=1` (as in CI) makes that a failure.
+/// The accounts on a new database of the test PostgreSQL server, with the bundled dictionary; `None` (skip)
+/// without a server.
 fn postgres_accounts() -> Option<OpenedAccounts> {
-    let Ok(admin_url) = std::env::var("TJB_TEST_DATABASE_URL") else {
-        assert!(std::env::var("TJB_REQUIRE_PG").is_err(), "TJB_REQUIRE_PG is set but TJB_TEST_DATABASE_URL is not");
-        eprintln!("skipped: no TJB_TEST_DATABASE_URL (scripts/postgres.sh start)");
-        return None;
-    };
-    let name = format!("tjb_{}", Uuid::new_v4().simple());
-    psql(&admin_url, &format!("CREATE DATABASE {name}"));
-    let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
-    let store = PgStore::connect(&url, sync_server::Zone::parse("+08:00").unwrap(), std::time::Duration::from_secs(10))
-        .expect("connect and migrate");
+    let db = support::postgres_database()?;
+    let store =
+        PgStore::connect(&db.url, sync_server::Zone::parse("+08:00").unwrap(), std::time::Duration::from_secs(10))
+            .expect("connect and migrate");
     store.put_dictionary(&sync_server::seed::default_dictionary(), now()).unwrap();
     let store: Arc<dyn AccountStore> = Arc::new(store);
-    Some(OpenedAccounts { store, _keep: Box::new(Dropped(admin_url, name)) })
-}
-
-/// A case's database, dropped when the case ends: (the server's URL, the database's name).
-struct Dropped(String, String);
-
-impl Drop for Dropped {
-    fn drop(&mut self) {
-        psql(&self.0, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.1));
-    }
-}
-
-/// Runs one statement with Debian's `psql` (installed with the server).
-fn psql(url: &str, sql: &str) {
-    let out =
-        std::process::Command::new("psql").args([url, "-v", "ON_ERROR_STOP=1", "-qc", sql]).output().expect("psql");
-    assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
+    Some(OpenedAccounts { store, _keep: Box::new(db) })
 }
 
 // ---- helpers over the trait ----
@@ -842,9 +821,7 @@ macro_rules! conformance {
 #[test]
 fn two_postgres_servers_agree_on_the_accounts() {
     let Some(first) = postgres_accounts() else { return };
-    let url = std::env::var("TJB_TEST_DATABASE_URL").unwrap();
-    let name = first._keep.downcast_ref::<Dropped>().map(|d| d.1.clone()).expect("the case's database");
-    let url = format!("{}/{name}", url.rsplit_once('/').unwrap().0);
+    let url = first._keep.downcast_ref::<support::PgDatabase>().map(|d| d.url.clone()).expect("the case's database");
     let second: Arc<dyn AccountStore> = Arc::new(
         PgStore::connect(&url, sync_server::Zone::parse("+08:00").unwrap(), std::time::Duration::from_secs(10))
             .unwrap(),

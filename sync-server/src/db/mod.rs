@@ -60,7 +60,7 @@ pub use heat::{HeatFilter, HeatKind, HeatPoint};
 pub use ingest::SyncContext;
 pub use integrations::IntegrationToken;
 pub use patrols::{PatrolView, RoadWalked};
-pub use postgres::PgStore;
+pub use postgres::{FeedPage, FeedPosition, PgStore};
 pub use reports::{ReportFilter, TaskFilter};
 pub use review::Decision;
 pub use sqlite::SqliteStore;

@@ -1,7 +1,8 @@
 //! The PostgreSQL store (issue S), as far as it goes: the accounts (`AccountStore`) — users, sessions, devices
 //! and their keys, teams, the server's settings, the audit log and integration tokens — on the same promises as
-//! the SQLite store, checked by the same conformance cases. The records of the work (findings, cases, tasks,
-//! changes, photos) are not on PostgreSQL yet, so `serve --database postgres://…` is refused for now.
+//! the SQLite store, checked by the same conformance cases; and the feed of changes back to devices, read below
+//! the oldest running transaction (`changes_after`). The other records of the work (findings, cases, tasks,
+//! photos) are not on PostgreSQL yet, so `serve --database postgres://…` is refused for now.
 //!
 //! The trait is synchronous and every call already runs off the async workers (`AppState::blocking`), so each
 //! method runs its queries on the store's own small runtime (`block_on`) through a pool (sqlx). The schema is
@@ -29,8 +30,27 @@ use crate::config::Zone;
 use crate::principal::{Principal, User};
 
 /// The schema, step by step; a released step is never edited.
-const MIGRATIONS: [(i64, &str, &str); 1] =
-    [(1, "accounts", include_str!("../../migrations/postgres/0001_accounts.sql"))];
+const MIGRATIONS: [(i64, &str, &str); 2] = [
+    (1, "accounts", include_str!("../../migrations/postgres/0001_accounts.sql")),
+    (2, "changes", include_str!("../../migrations/postgres/0002_changes.sql")),
+];
+
+/// A place in the feed of changes: the transaction that wrote a change, and the change's id. A reader that has
+/// read up to a position has read every change before it, and none can appear before it later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct FeedPosition {
+    pub txid: u64,
+    pub id: i64,
+}
+
+/// A page of the feed.
+#[derive(Debug, Clone)]
+pub struct FeedPage {
+    pub changes: Vec<(FeedPosition, protocol::Change)>,
+    /// Where the next page starts (where this one did, when it is empty).
+    pub position: FeedPosition,
+    pub more: bool,
+}
 
 pub struct PgStore {
     pool: PgPool,
@@ -164,6 +184,67 @@ impl PgStore {
             .fetch_one(&self.pool)
             .await
         })
+    }
+}
+
+impl PgStore {
+    /// Writes a change for a user, a team's devices, or everyone (neither), committed at once.
+    pub fn put_change(
+        &self,
+        user: Option<Uuid>,
+        team: Option<&str>,
+        body: &protocol::ChangeBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let json = serde_json::to_value(body).map_err(|e| StoreError::internal(e.to_string()))?;
+        self.run(async {
+            sqlx::query("INSERT INTO changes (user_id, team, kind, body, at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(user)
+                .bind(team)
+                .bind(body.kind())
+                .bind(json)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// The changes meant for `user` (their own, everyone's, their team's) after `after`, at most `limit`, of
+    /// transactions older than every transaction still running: a change written by a transaction that has
+    /// not ended, or by one that began after it, waits for it, so that no reader moves past a change that
+    /// becomes visible later.
+    pub fn changes_after(&self, user: &User, after: FeedPosition, limit: usize) -> StoreResult<FeedPage> {
+        let zone = self.zone;
+        let rows = self.run(async {
+            sqlx::query(
+                "SELECT txid::text AS txid, id, body, at FROM changes
+                 WHERE (txid, id) > ($1::text::xid8, $2)
+                   AND txid < pg_snapshot_xmin(pg_current_snapshot())
+                   AND (user_id = $3 OR (user_id IS NULL AND (team IS NULL OR team = $4)))
+                 ORDER BY txid, id LIMIT $5",
+            )
+            .bind(after.txid.to_string())
+            .bind(after.id)
+            .bind(user.id)
+            .bind(&user.team)
+            .bind((limit + 1) as i64)
+            .fetch_all(&self.pool)
+            .await
+        })?;
+        let more = rows.len() > limit;
+        let mut changes = Vec::with_capacity(rows.len().min(limit));
+        let mut position = after;
+        for r in rows.iter().take(limit) {
+            let txid: String = r.try_get("txid").map_err(pg_error)?;
+            let txid = txid.parse().map_err(|_| StoreError::corrupt(format!("a transaction id `{txid}`")))?;
+            position = FeedPosition { txid, id: r.try_get("id").map_err(pg_error)? };
+            let body: serde_json::Value = r.try_get("body").map_err(pg_error)?;
+            let body = serde_json::from_value(body).map_err(|e| StoreError::corrupt(e.to_string()))?;
+            let at: DateTime<Utc> = r.try_get("at").map_err(pg_error)?;
+            changes.push((position, protocol::Change { at: zone.at(at), body }));
+        }
+        Ok(FeedPage { changes, position, more })
     }
 }
 
