@@ -4,7 +4,7 @@
 //! filtered; every refusal in Open311's error form; a revoked token refused; reads closed on request.
 
 use serde_json::{Value, json};
-use tiejiaoban::{Device, Server, fixture};
+use tiejiaoban::{Device, Server};
 
 fn open311_error(r: reqwest::blocking::Response, status: u16) -> String {
     assert_eq!(r.status().as_u16(), status);
@@ -106,18 +106,7 @@ fn a_citizens_request_posted_over_open311_is_checked_on_site_and_followed_to_its
     // Checked on site by the grid's inspector, confirmed with a photo: a case, which the token now names.
     let phone = Device::new(&tmp.path().join("phone"));
     phone.register(&server.url, "inspector1");
-    let tasks: Vec<Value> = serde_json::from_str(&phone.ok(&["tasks", "--json"])).unwrap();
-    let confirm = tasks.iter().find(|t| t["task_type"] == "confirm").expect("the 核实 task");
-    let photo = fixture("orientation-landscape-1.jpg");
-    phone.ok(&[
-        "task-complete",
-        confirm["id"].as_str().unwrap(),
-        "--result",
-        "confirmed",
-        "--photo",
-        photo.to_str().unwrap(),
-    ]);
-    phone.ok(&["sync"]);
+    phone.complete_task("confirm", "confirmed", "orientation-landscape-1.jpg");
     let case_no = get(&http, &format!("{base}/tokens/{token}.json"))[0]["service_request_id"]
         .as_str()
         .expect("a case")

@@ -19,7 +19,7 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
-use tiejiaoban::{Answer, Api, Device, Server, fixture};
+use tiejiaoban::{Answer, Api, Device, Server};
 
 /// What a receiver got: the path, the signature header and the body.
 #[derive(Debug, Clone)]
@@ -246,18 +246,7 @@ fn every_event_reaches_a_receiver_that_was_down_then_failing_across_a_restart_an
                         "contact": {"name": "李女士", "phone": "13912345678"}});
     ok(api.post("/reports", Some(&dispatcher), &report), 201);
     phone.ok(&["sync"]);
-    let tasks: Vec<Value> = serde_json::from_str(&phone.ok(&["tasks", "--json"])).unwrap();
-    let confirm = tasks.iter().find(|t| t["task_type"] == "confirm").expect("the 核实 task");
-    let photo = fixture("orientation-landscape-1.jpg");
-    phone.ok(&[
-        "task-complete",
-        confirm["id"].as_str().unwrap(),
-        "--result",
-        "confirmed",
-        "--photo",
-        photo.to_str().unwrap(),
-    ]);
-    phone.ok(&["sync"]);
+    phone.complete_task("confirm", "confirmed", "orientation-landscape-1.jpg");
 
     // Nothing reached the system receiver yet: every delivery waits, with its failed tries.
     until("failed tries", Duration::from_secs(30), || {

@@ -263,6 +263,27 @@ impl Device {
     pub fn list(&self) -> Vec<Value> {
         serde_json::from_str(&self.ok(&["list", "--json"])).expect("list --json")
     }
+
+    /// The phone's tasks (`tasks --json`).
+    pub fn tasks(&self) -> Vec<Value> {
+        serde_json::from_str(&self.ok(&["tasks", "--json"])).expect("tasks --json")
+    }
+
+    /// Completes the phone's first task of `task_type` with `result` and one fixture photo, and syncs it.
+    pub fn complete_task(&self, task_type: &str, result: &str, photo: &str) {
+        let tasks = self.tasks();
+        let task = tasks.iter().find(|t| t["task_type"] == task_type).unwrap_or_else(|| panic!("a {task_type} task"));
+        let photo = fixture(photo);
+        self.ok(&[
+            "task-complete",
+            task["id"].as_str().unwrap(),
+            "--result",
+            result,
+            "--photo",
+            photo.to_str().unwrap(),
+        ]);
+        self.ok(&["sync"]);
+    }
 }
 
 /// Raw protocol calls.
