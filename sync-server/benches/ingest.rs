@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use protocol::{OpEnvelopeRaw, OpStatus};
 use sync_server::blobs::BlobMeta;
-use sync_server::db::{SqliteStore, Store, SyncContext};
+use sync_server::db::{PhotoStore, SqliteStore, Store, SyncContext};
 use sync_server::domain::ops;
 use sync_server::domain::webhooks::Event;
 use sync_server::principal::Principal;

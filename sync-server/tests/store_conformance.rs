@@ -14,7 +14,7 @@ use chrono::{DateTime, Duration, Utc};
 use protocol::{CaseState, ChangeBody, DeviceInfo, ErrorCode, FindingState, OpResult, OpStatus, Role, SyncRequestRaw};
 use sync_server::blobs::BlobMeta;
 use sync_server::db::{
-    AccountStore, ActionInput, AttemptOutcome, CaseFilter, Claim, Decision, NewSession, NewUser, PgStore,
+    AccountStore, ActionInput, AttemptOutcome, CaseFilter, Claim, Decision, NewSession, NewUser, PgStore, PhotoStore,
     RegisterOutcome, SecondFactor, SqliteStore, Store, StoreError, SyncContext,
 };
 use sync_server::domain::EngineSettings;
@@ -42,6 +42,29 @@ struct OpenedAccounts {
 }
 
 type OpenAccounts = dyn Fn() -> OpenedAccounts;
+
+/// An empty store's accounts and photos' rows, the parts every backend has so far.
+struct OpenedCore {
+    accounts: Arc<dyn AccountStore>,
+    photos: Arc<dyn PhotoStore>,
+    _keep: Box<dyn std::any::Any>,
+}
+
+type OpenCore = dyn Fn() -> OpenedCore;
+
+fn sqlite_core() -> OpenedCore {
+    let Opened { store, _keep } = sqlite();
+    OpenedCore { accounts: store.clone(), photos: store, _keep }
+}
+
+fn postgres_core() -> Option<OpenedCore> {
+    let db = support::postgres_database()?;
+    let store = Arc::new(
+        PgStore::connect(&db.url, sync_server::Zone::parse("+08:00").unwrap(), std::time::Duration::from_secs(10))
+            .expect("connect and migrate"),
+    );
+    Some(OpenedCore { accounts: store.clone(), photos: store, _keep: Box::new(db) })
+}
 
 fn settings() -> EngineSettings {
     EngineSettings {
@@ -315,22 +338,38 @@ fn settings_keep_the_first_value(open: &OpenAccounts) {
     assert_eq!(s.setting_or_insert("other", "second").unwrap(), "second");
 }
 
-fn photos_and_uploads(open: &Open) {
+fn photos_are_held_once(open: &OpenCore) {
     let o = open();
-    let s = o.store.as_ref();
-    let wang = user(s, "wang", Role::Inspector, Some("一中队"), None);
+    let (a, s) = (o.accounts.as_ref(), o.photos.as_ref());
+    let wang = user(a, "wang", Role::Inspector, Some("一中队"), None);
     let sha = "ab".repeat(32);
     assert!(s.blob(&sha).unwrap().is_none());
     s.begin_upload(&sha, 1000, wang.id, now()).unwrap();
     let up = s.upload(&sha).unwrap().expect("an upload under way");
     assert_eq!((up.length, up.started_by), (1000, wang.id));
+    s.begin_upload(&sha, 2000, wang.id, now()).unwrap();
+    assert_eq!(s.upload(&sha).unwrap().unwrap().length, 2000, "begun again: the new one");
 
-    let meta = BlobMeta { sha256: sha.clone(), bytes: 1000, content_type: "image/jpeg".into(), packed: None };
-    assert_eq!(s.record_blobs(&[(meta.clone(), wang.id)], now()).unwrap(), vec![true]);
+    let packed = Some(sync_server::blobs::PackPlace { pack: 3, offset: 8192 });
+    let meta = BlobMeta { sha256: sha.clone(), bytes: 1000, content_type: "image/jpeg".into(), packed };
+    let other = BlobMeta { sha256: "cd".repeat(32), bytes: 10, content_type: "image/png".into(), packed: None };
+    assert_eq!(s.record_blobs(&[(meta.clone(), wang.id), (other.clone(), wang.id)], now()).unwrap(), vec![true, true]);
     assert!(s.upload(&sha).unwrap().is_none(), "recording a photo ends its upload");
-    assert_eq!(s.record_blobs(&[(meta, wang.id)], now()).unwrap(), vec![false], "a photo is held once");
-    let held = s.blob(&sha).unwrap().expect("held");
-    assert_eq!((held.bytes, held.content_type.as_str()), (1000, "image/jpeg"));
+    assert_eq!(s.record_blobs(&[(meta.clone(), wang.id)], now()).unwrap(), vec![false], "a photo is held once");
+    assert_eq!(s.blob(&sha).unwrap(), Some(meta), "its place kept");
+    assert_eq!(s.blob(&other.sha256).unwrap(), Some(other));
+    s.begin_upload(&"ef".repeat(32), 5, wang.id, now()).unwrap();
+    s.end_upload(&"ef".repeat(32)).unwrap();
+    assert!(s.upload(&"ef".repeat(32)).unwrap().is_none());
+}
+
+fn photos_and_uploads(open: &Open) {
+    let o = open();
+    let s = o.store.as_ref();
+    let wang = user(s, "wang", Role::Inspector, Some("一中队"), None);
+    let sha = "ab".repeat(32);
+    let meta = BlobMeta { sha256: sha.clone(), bytes: 1000, content_type: "image/jpeg".into(), packed: None };
+    assert_eq!(s.record_blobs(&[(meta, wang.id)], now()).unwrap(), vec![true]);
     let used = s.photo_use(&sha, &wang).unwrap().expect("a held photo has a use");
     assert!(used.uploaded_by_caller);
     assert!(s.photo_use(&"cd".repeat(32), &wang).unwrap().is_none());
@@ -898,6 +937,18 @@ macro_rules! account_conformance {
             )*
         }
     };
+}
+
+#[test]
+fn photos_are_held_once_on_sqlite() {
+    photos_are_held_once(&sqlite_core)
+}
+
+#[test]
+fn photos_are_held_once_on_postgres() {
+    if postgres_core().is_some() {
+        photos_are_held_once(&|| postgres_core().expect("a database"))
+    }
 }
 
 account_conformance!(

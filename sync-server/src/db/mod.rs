@@ -64,7 +64,7 @@ pub use postgres::{FeedPage, FeedPosition, PgStore};
 pub use reports::{ReportFilter, TaskFilter};
 pub use review::Decision;
 pub use sqlite::SqliteStore;
-pub use store::{AccountStore, Store};
+pub use store::{AccountStore, PhotoStore, Store};
 pub use sync_health::{DayCount, RejectedOp, SyncHealth};
 pub use tasks::TaskChange;
 pub use webhooks::{Attempt, AttemptOutcome, Claim, Delivery, DueDelivery, Endpoint, OutboxEvent, Webhook};

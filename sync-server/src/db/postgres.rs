@@ -1,6 +1,6 @@
 //! The PostgreSQL store (issue S), as far as it goes: the accounts (`AccountStore`) — users, sessions, devices
 //! and their keys, teams, the server's settings, the audit log and integration tokens — on the same promises as
-//! the SQLite store, checked by the same conformance cases; and the feed of changes back to devices, read below
+//! the SQLite store, checked by the same conformance cases; the photos' rows and uploads (`PhotoStore`); and the feed of changes back to devices, read below
 //! the oldest running transaction (`changes_after`). The other records of the work (findings, cases, tasks,
 //! photos) are not on PostgreSQL yet, so `serve --database postgres://…` is refused for now.
 //!
@@ -22,17 +22,20 @@ use uuid::Uuid;
 
 use super::accounts::{NewSession, NewUser, SecondFactor, TeamView, UserUpdate, UserView};
 use super::audit::{AuditEntry, AuditFilter, AuditRecord};
+use super::blobs::UploadState;
 use super::devices::RegisterOutcome;
 use super::error::{StoreError, StoreResult};
 use super::integrations::IntegrationToken;
-use super::store::AccountStore;
+use super::store::{AccountStore, PhotoStore};
+use crate::blobs::{BlobMeta, PackPlace};
 use crate::config::Zone;
 use crate::principal::{Principal, User};
 
 /// The schema, step by step; a released step is never edited.
-const MIGRATIONS: [(i64, &str, &str); 2] = [
+const MIGRATIONS: [(i64, &str, &str); 3] = [
     (1, "accounts", include_str!("../../migrations/postgres/0001_accounts.sql")),
     (2, "changes", include_str!("../../migrations/postgres/0002_changes.sql")),
+    (3, "photos", include_str!("../../migrations/postgres/0003_photos.sql")),
 ];
 
 /// A place in the feed of changes: the transaction that wrote a change, and the change's id. A reader that has
@@ -752,6 +755,97 @@ impl AccountStore for PgStore {
                 .await?
                 .rows_affected();
             Ok(n > 0)
+        })
+    }
+}
+
+/// A `blobs` row: sha256, bytes, content type, pack, place in the pack.
+type BlobRow = (String, i64, String, Option<i32>, Option<i64>);
+
+impl PhotoStore for PgStore {
+    fn blob(&self, sha256: &str) -> StoreResult<Option<BlobMeta>> {
+        self.run(async {
+            let row: Option<BlobRow> = sqlx::query_as(
+                "SELECT sha256, bytes, content_type, pack, pack_offset FROM blobs WHERE sha256 = $1 AND purged_at IS NULL",
+            )
+            .bind(sha256)
+            .fetch_optional(&self.pool)
+            .await?;
+            Ok(row.map(|(sha256, bytes, content_type, pack, offset)| BlobMeta {
+                sha256,
+                bytes: bytes as u64,
+                content_type,
+                packed: pack.zip(offset).map(|(pack, offset)| PackPlace { pack: pack as u32, offset: offset as u64 }),
+            }))
+        })
+    }
+
+    fn record_blobs(&self, blobs: &[(BlobMeta, Uuid)], now: DateTime<Utc>) -> StoreResult<Vec<bool>> {
+        self.run(async {
+            let mut tx = self.pool.begin().await?;
+            let mut created = Vec::with_capacity(blobs.len());
+            for (meta, uploader) in blobs {
+                // A photo purged by the retention rule and uploaded again is stored anew, in its new place.
+                let n = sqlx::query(
+                    "INSERT INTO blobs (sha256, bytes, content_type, uploaded_by, created_at, pack, pack_offset)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)
+                     ON CONFLICT (sha256) DO UPDATE SET bytes = excluded.bytes, content_type = excluded.content_type,
+                         pack = excluded.pack, pack_offset = excluded.pack_offset, purged_at = NULL
+                     WHERE blobs.purged_at IS NOT NULL",
+                )
+                .bind(&meta.sha256)
+                .bind(meta.bytes as i64)
+                .bind(&meta.content_type)
+                .bind(uploader)
+                .bind(now)
+                .bind(meta.packed.map(|p| p.pack as i32))
+                .bind(meta.packed.map(|p| p.offset as i64))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                sqlx::query("DELETE FROM uploads WHERE sha256 = $1").bind(&meta.sha256).execute(&mut *tx).await?;
+                created.push(n == 1);
+            }
+            tx.commit().await?;
+            Ok(created)
+        })
+    }
+
+    fn upload(&self, sha256: &str) -> StoreResult<Option<UploadState>> {
+        self.run(async {
+            let row: Option<(i64, Uuid)> = sqlx::query_as("SELECT length, started_by FROM uploads WHERE sha256 = $1")
+                .bind(sha256)
+                .fetch_optional(&self.pool)
+                .await?;
+            Ok(row.map(|(length, started_by)| UploadState {
+                sha256: sha256.to_owned(),
+                length: length as u64,
+                started_by,
+            }))
+        })
+    }
+
+    fn begin_upload(&self, sha256: &str, length: u64, by: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
+        self.run(async {
+            sqlx::query(
+                "INSERT INTO uploads (sha256, length, started_by, started_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (sha256) DO UPDATE SET length = excluded.length, started_by = excluded.started_by,
+                     started_at = excluded.started_at",
+            )
+            .bind(sha256)
+            .bind(length as i64)
+            .bind(by)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn end_upload(&self, sha256: &str) -> StoreResult<()> {
+        self.run(async {
+            sqlx::query("DELETE FROM uploads WHERE sha256 = $1").bind(sha256).execute(&self.pool).await?;
+            Ok(())
         })
     }
 }

@@ -39,7 +39,7 @@ use super::patrols::{self, PatrolView};
 use super::reports::{self, ReportFilter, TaskFilter};
 use super::review::{self, Decision};
 use super::sql::lock;
-use super::store::{AccountStore, Store};
+use super::store::{AccountStore, PhotoStore, Store};
 use super::sync_health::{self, SyncHealth};
 use super::tasks::{self, TaskChange};
 use super::webhooks::{self, AttemptOutcome, Claim, Delivery, DueDelivery, Webhook};
@@ -378,6 +378,30 @@ impl AccountStore for SqliteStore {
     }
 }
 
+impl PhotoStore for SqliteStore {
+    fn blob(&self, sha256: &str) -> StoreResult<Option<BlobMeta>> {
+        blobs::blob(&self.reader(), sha256)
+    }
+
+    fn record_blobs(&self, rows: &[(BlobMeta, Uuid)], now: DateTime<Utc>) -> StoreResult<Vec<bool>> {
+        // One commit (one flush) for the photos' rows and the end of their uploads. At FULL: HEAD answers from
+        // these rows without flushing, so they must not be visible before they are on disk.
+        self.write(|tx| blobs::record_blobs(tx, rows, now))
+    }
+
+    fn upload(&self, sha256: &str) -> StoreResult<Option<UploadState>> {
+        blobs::upload(&self.reader(), sha256)
+    }
+
+    fn begin_upload(&self, sha256: &str, length: u64, by: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
+        blobs::begin_upload(&lock(&self.writer), sha256, length, by, now)
+    }
+
+    fn end_upload(&self, sha256: &str) -> StoreResult<()> {
+        blobs::end_upload(&lock(&self.writer), sha256)
+    }
+}
+
 impl Store for SqliteStore {
     fn keep_signed_ops(&self, ops: &[SignedOp], now: DateTime<Utc>) -> StoreResult<()> {
         if ops.is_empty() {
@@ -421,10 +445,6 @@ impl Store for SqliteStore {
         Ok(stored.version)
     }
 
-    fn blob(&self, sha256: &str) -> StoreResult<Option<BlobMeta>> {
-        blobs::blob(&self.reader(), sha256)
-    }
-
     fn photos_to_purge(&self, closed_before: DateTime<Utc>, limit: usize) -> StoreResult<Vec<BlobMeta>> {
         blobs::photos_to_purge(&self.reader(), closed_before, limit)
     }
@@ -440,24 +460,6 @@ impl Store for SqliteStore {
 
     fn unmark_photo_purged(&self, sha: &str) -> StoreResult<()> {
         self.write(|tx| blobs::unmark_purged(tx, sha))
-    }
-
-    fn record_blobs(&self, rows: &[(BlobMeta, Uuid)], now: DateTime<Utc>) -> StoreResult<Vec<bool>> {
-        // One commit (one flush) for the photos' rows and the end of their uploads. At FULL: HEAD answers from
-        // these rows without flushing, so they must not be visible before they are on disk.
-        self.write(|tx| blobs::record_blobs(tx, rows, now))
-    }
-
-    fn upload(&self, sha256: &str) -> StoreResult<Option<UploadState>> {
-        blobs::upload(&self.reader(), sha256)
-    }
-
-    fn begin_upload(&self, sha256: &str, length: u64, by: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
-        blobs::begin_upload(&lock(&self.writer), sha256, length, by, now)
-    }
-
-    fn end_upload(&self, sha256: &str) -> StoreResult<()> {
-        blobs::end_upload(&lock(&self.writer), sha256)
     }
 
     fn photo_use(&self, sha256: &str, user: &User) -> StoreResult<Option<PhotoUse>> {

@@ -98,8 +98,20 @@ pub trait AccountStore: Send + Sync + 'static {
     fn revoke_integration_token(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
 }
 
+/// The photos' rows (content-addressed, each held once) and the resumable uploads under way: what ingest
+/// checks a finding's photos against.
+pub trait PhotoStore: Send + Sync + 'static {
+    fn blob(&self, sha256: &str) -> StoreResult<Option<BlobMeta>>;
+    /// Records complete blobs and ends their uploads, if any were under way, in one durable commit; for each,
+    /// false when it was already held.
+    fn record_blobs(&self, blobs: &[(BlobMeta, Uuid)], now: DateTime<Utc>) -> StoreResult<Vec<bool>>;
+    fn upload(&self, sha256: &str) -> StoreResult<Option<UploadState>>;
+    fn begin_upload(&self, sha256: &str, length: u64, by: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
+    fn end_upload(&self, sha256: &str) -> StoreResult<()>;
+}
+
 /// Everything the server keeps: the accounts and all the records of the work.
-pub trait Store: AccountStore {
+pub trait Store: AccountStore + PhotoStore {
     /// Keeps signed ops as received (a resend of one kept changes nothing).
     fn keep_signed_ops(&self, ops: &[SignedOp], now: DateTime<Utc>) -> StoreResult<()>;
     /// The signed op that created a finding.
@@ -111,11 +123,6 @@ pub trait Store: AccountStore {
     fn dictionary(&self) -> StoreResult<Option<Dictionary>>;
     /// Stores a dictionary as a new version and pushes it to devices; returns the version given.
     fn import_dictionary(&self, dictionary: Dictionary, now: DateTime<Utc>) -> StoreResult<i64>;
-
-    fn blob(&self, sha256: &str) -> StoreResult<Option<BlobMeta>>;
-    /// Records complete blobs and ends their uploads, if any were under way, in one durable commit; for each,
-    /// false when it was already held.
-    fn record_blobs(&self, blobs: &[(BlobMeta, Uuid)], now: DateTime<Utc>) -> StoreResult<Vec<bool>>;
     /// Photos whose every use is in a case closed before `closed_before`, not purged yet (the retention rule).
     fn photos_to_purge(&self, closed_before: DateTime<Utc>, limit: usize) -> StoreResult<Vec<BlobMeta>>;
     /// Marks photos purged (held no more), before their bytes are removed, checking the rule again; the
@@ -128,9 +135,6 @@ pub trait Store: AccountStore {
     ) -> StoreResult<Vec<String>>;
     /// Takes back a purge mark (the bytes could not be removed).
     fn unmark_photo_purged(&self, sha: &str) -> StoreResult<()>;
-    fn upload(&self, sha256: &str) -> StoreResult<Option<UploadState>>;
-    fn begin_upload(&self, sha256: &str, length: u64, by: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
-    fn end_upload(&self, sha256: &str) -> StoreResult<()>;
     /// Where a photo is used, as seen from `user` (for the policy's decision who may read it); `None` when
     /// no such photo is held.
     fn photo_use(&self, sha256: &str, user: &User) -> StoreResult<Option<PhotoUse>>;
