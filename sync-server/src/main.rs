@@ -76,7 +76,7 @@ enum Command {
         #[arg(long)]
         open311_require_key: bool,
         /// The database: absent, the embedded SQLite store in --data; `postgres://USER:PASSWORD@HOST:PORT/DB`,
-        /// PostgreSQL (not served yet: only the accounts are on PostgreSQL so far).
+        /// PostgreSQL (not served yet: only the accounts and the photos' rows are on PostgreSQL so far).
         #[arg(long, value_name = "URL")]
         database: Option<String>,
     },
@@ -250,9 +250,9 @@ fn run(cli: Cli) -> Result<(), String> {
         } => {
             if let Some(url) = &database {
                 return Err(if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-                    "--database: the PostgreSQL store holds the accounts only so far (users, sessions, devices, \
-                     settings, the audit log); the records of the work are not on PostgreSQL yet, so the server \
-                     serves from the embedded SQLite store only: leave --database out"
+                    "--database: the PostgreSQL store holds the accounts (users, sessions, devices, settings, the \
+                     audit log) and the photos' rows only so far; the records of the work are not on PostgreSQL \
+                     yet, so the server serves from the embedded SQLite store only: leave --database out"
                         .into()
                 } else {
                     format!("--database: `{url}` is not a postgres:// URL (leave it out for the embedded SQLite store)")
