@@ -108,4 +108,8 @@ fn a_backup_taken_while_serving_restores_into_a_server_the_phones_go_on_with() {
     let out = sync_server(&["restore", "--from", backup.to_str().unwrap(), "--data", damaged.to_str().unwrap()]);
     assert!(!out.status.success(), "{}", text(&out));
     assert!(text(&out).contains(&format!("photo {sha} does not match its hash")), "{}", text(&out));
+    // Nothing half restored is left: the directory is as empty as before, and no staging copy remains beside it.
+    assert_eq!(std::fs::read_dir(&damaged).unwrap().count(), 0);
+    let beside: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(!beside.iter().any(|n| n.to_string_lossy().contains("restoring")), "{beside:?}");
 }

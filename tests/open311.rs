@@ -128,6 +128,18 @@ fn a_citizens_request_posted_over_open311_is_checked_on_site_and_followed_to_its
     open311_error(http.get(format!("{base}/requests.json?status=lost")).send().unwrap(), 400);
     open311_error(http.get(format!("{base}/requests/20991231-9999.json")).send().unwrap(), 404);
 
+    // A token never acts as an admin, even when its user is made one after it was issued.
+    let promote = |role: &str| {
+        let patch = reqwest::blocking::Client::new()
+            .patch(format!("{}/api/v1/users/dispatcher1", server.url))
+            .bearer_auth(&admin)
+            .json(&json!({"role": role}));
+        assert_eq!(api.send(patch).status, 200);
+    };
+    promote("admin");
+    open311_error(post(&[("api_key", &key), ("service_code", "C0101"), ("lat", "41.79"), ("long", "123.43")]), 403);
+    promote("dispatcher");
+
     // Revoked: the token stops at once.
     let id = issued.body["id"].as_str().unwrap();
     let revoke =

@@ -3,7 +3,7 @@
 //! packs — after the snapshot, so they hold every photo it names, since a photo's row is written only after
 //! its bytes are flushed — and the base maps and the working calendar; then it opens the copy, counts what it
 //! holds and reads back every photo it names against its hash, and writes `backup.json`. `restore` copies a
-//! backup into place and checks it the same way against `backup.json`.
+//! backup beside the target, checks it the same way against `backup.json`, and only then moves it into place.
 //!
 //! With photos in object storage (`serve --blobs s3://…`) the photos are not in the data directory: back the
 //! bucket up with its own tools (versioning, replication), and pass `--skip-photos`.
@@ -153,6 +153,32 @@ pub fn restore(
         .map_err(|e| format!("{} is not a backup ({MANIFEST}: {e})", from.display()))?;
     let expected: Manifest = serde_json::from_str(&text).map_err(|e| format!("{MANIFEST}: {e}"))?;
     fresh(data, "--data")?;
+    // Into a directory beside it first, moved into place only once checked: a restore that fails leaves
+    // `--data` as it was (empty), never half filled.
+    let name = data.file_name().and_then(|n| n.to_str()).unwrap_or("data");
+    let staging = data.with_file_name(format!(".{name}.restoring-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&staging);
+    let outcome = restore_into(from, &staging, &expected, settings, progress);
+    match outcome {
+        Ok(found) => {
+            fs::remove_dir(data).map_err(|e| format!("--data {}: {e}", data.display()))?;
+            fs::rename(&staging, data).map_err(|e| format!("moving the restored store into place: {e}"))?;
+            Ok(found)
+        }
+        Err(e) => {
+            let _ = fs::remove_dir_all(&staging);
+            Err(e)
+        }
+    }
+}
+
+fn restore_into(
+    from: &Path,
+    data: &Path,
+    expected: &Manifest,
+    settings: EngineSettings,
+    progress: &mut dyn FnMut(String),
+) -> Result<Manifest, String> {
     let mut copied = 0u64;
     let manifest_file = |p: &Path| p.file_name().is_some_and(|n| n == MANIFEST);
     copy_tree(from, data, &manifest_file, &mut copied)?;

@@ -75,9 +75,7 @@ pub async fn begin(
     std::fs::create_dir_all(dir(state))?;
     let expired = state.blocking(move |s| s.expire_exports(now - KEPT)).await?;
     for id in expired {
-        for ext in ["csv", "xlsx", "geojson", "zip"] {
-            let _ = std::fs::remove_file(dir(state).join(format!("{id}.{ext}")));
-        }
+        remove_files(state, id);
     }
     let (saved, uid) = (job.clone(), user.0);
     state.blocking(move |s| s.save_export(uid, &saved)).await?;
@@ -92,7 +90,7 @@ pub async fn begin(
                 tracing::warn!(export = %job.id, "export failed: {e}");
                 job.state = "failed".into();
                 job.error = Some(e.to_string());
-                let _ = std::fs::remove_file(file_of(&state2, &job));
+                remove_files(&state2, job.id);
             }
         }
         if let Err(e) = state2.store.save_export(uid, &job) {
@@ -100,6 +98,13 @@ pub async fn begin(
         }
     });
     Ok(job)
+}
+
+/// Removes a job's files, finished or not.
+pub fn remove_files(state: &AppState, id: Uuid) {
+    for ext in ["csv", "xlsx", "geojson", "zip", "part.csv", "part.xlsx", "part.geojson", "zip.part"] {
+        let _ = std::fs::remove_file(dir(state).join(format!("{id}.{ext}")));
+    }
 }
 
 /// Writes the whole export; keeps its progress as it goes.

@@ -67,9 +67,9 @@ enum Command {
         /// messages. Absent: messages carry no link.
         #[arg(long, value_name = "URL")]
         public_url: Option<String>,
-        /// Seconds from a failed webhook delivery to its first retry (1 to 30); each next wait is three times
-        /// longer, at most an hour, for 25 hours.
-        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=30))]
+        /// Seconds from a failed webhook delivery to its first retry (1 to 25, so that with the sender's polling
+        /// it comes within 30 s); each next wait is three times longer, at most an hour, for 25 hours.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=25))]
         webhook_first_retry_secs: u64,
         /// Open311 reads (`GET /open311/v2/…`) need an integration token as `api_key` too; by default they are
         /// open, as Open311 clients expect (they never show photos, callers or reporters).
@@ -462,8 +462,11 @@ async fn serve(config: Config, listen: String, demo: bool, tls: Option<(PathBuf,
         .await
         .map_err(|e| e.to_string())?
         .map_err(describe)?;
-    if interrupted > 0 {
-        eprintln!("exports: {interrupted} export(s) cut off by the last stop are marked failed");
+    for id in &interrupted {
+        sync_server::exports::remove_files(&state, *id);
+    }
+    if !interrupted.is_empty() {
+        eprintln!("exports: {} export(s) cut off by the last stop are marked failed", interrupted.len());
     }
     // Webhooks and group robots: the outbox is sent from here on (what waited across a restart too).
     sync_server::webhooks::start(state.clone());

@@ -696,10 +696,10 @@ fn the_outbox_keeps_events_with_their_changes(open: &Open) {
 
     // A failure comes due again at the time given; a success is done.
     let failed = AttemptOutcome { status: Some(500), error: Some("answered 500".into()), ..Default::default() };
-    s.record_attempt(filed.id, &failed, Some(now() + Duration::seconds(5)), now()).unwrap();
+    s.record_attempt((filed.id, filed.claim), &failed, Some(now() + Duration::seconds(5)), now()).unwrap();
     let rejected_delivery = due.iter().find(|d| d.event.event == Event::FindingRejected).unwrap();
     s.record_attempt(
-        rejected_delivery.id,
+        (rejected_delivery.id, rejected_delivery.claim),
         &AttemptOutcome { status: Some(204), delivered: true, ..Default::default() },
         None,
         now(),
@@ -713,8 +713,14 @@ fn the_outbox_keeps_events_with_their_changes(open: &Open) {
     assert_eq!((by_id(filed.id).state.as_str(), by_id(filed.id).tries.len()), ("pending", 1));
     assert_eq!(by_id(rejected_delivery.id).state, "delivered");
     assert_eq!(by_id(filed.id).tries[0].status, Some(500));
+    // A late try under the first claim changes nothing now that the delivery was taken again (its try is
+    // listed all the same).
+    s.record_attempt((filed.id, filed.claim), &AttemptOutcome { delivered: true, ..Default::default() }, None, now())
+        .unwrap();
+    let late = s.deliveries(system.id, None, 10).unwrap().into_iter().find(|d| d.id == filed.id).unwrap();
+    assert_eq!((late.state.as_str(), late.tries.len()), ("pending", 2));
     // Given up, then sent again on request.
-    s.record_attempt(filed.id, &failed, None, now()).unwrap();
+    s.record_attempt((filed.id, again[0].claim), &failed, None, now()).unwrap();
     assert_eq!(s.deliveries(system.id, Some("failed"), 10).unwrap().len(), 1);
     assert!(s.redeliver(filed.id, now()).unwrap());
     assert_eq!(s.delivery_webhook(filed.id).unwrap(), Some(system.id));
@@ -830,7 +836,7 @@ fn exports_page_and_their_jobs_end(open: &Open) {
     s.save_export(t.chief.id, &job).unwrap();
     assert_eq!(s.export_jobs(Some(t.chief.id), 10).unwrap().len(), 1);
     assert!(s.export_jobs(Some(t.inspector.id), 10).unwrap().is_empty());
-    assert_eq!(s.interrupt_exports(now()).unwrap(), 1);
+    assert_eq!(s.interrupt_exports(now()).unwrap(), vec![job.id]);
     let (owner, ended) = s.export_job(job.id).unwrap().unwrap();
     assert_eq!((owner, ended.state.as_str()), (t.chief.id, "failed"));
     assert!(ended.error.is_some() && ended.finished_at.is_some());

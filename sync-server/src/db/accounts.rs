@@ -274,11 +274,12 @@ pub(super) fn principal_by_token(
     if let Some((user, enrol_only)) = session {
         return Ok(Some(Principal { user, device_id: None, address: None, enrol_only }));
     }
-    // Another system's integration token (an Open311 api_key, a hotline system's bearer token).
+    // Another system's integration token (an Open311 api_key, a hotline system's bearer token); never an admin's,
+    // even when its user was made one after it was issued.
     let integration = conn
         .prepare_cached(&format!(
             "SELECT {USER_COLUMNS} FROM integration_tokens i JOIN users u ON u.id = i.user_id
-             WHERE i.token_hash = ?1 AND i.revoked_at IS NULL AND u.active = 1"
+             WHERE i.token_hash = ?1 AND i.revoked_at IS NULL AND u.active = 1 AND u.role <> 'admin'"
         ))?
         .query_row([token_hash], |r| row_user(r, 0))
         .optional()?;

@@ -94,14 +94,16 @@ pub(super) fn jobs(conn: &Connection, user: Option<Uuid>, limit: u32) -> StoreRe
     rows.iter().map(|j| serde_json::from_str(j).map_err(bad_data)).collect()
 }
 
-/// Jobs that were running when the server stopped end as failed; how many.
-pub(super) fn interrupt(tx: &Connection, now: DateTime<Utc>) -> StoreResult<usize> {
+/// Jobs that were running when the server stopped end as failed; their ids.
+pub(super) fn interrupt(tx: &Connection, now: DateTime<Utc>) -> StoreResult<Vec<Uuid>> {
     let running: Vec<String> = tx
         .prepare("SELECT job FROM exports WHERE state = 'running'")?
         .query_map([], |r| r.get(0))?
         .collect::<Result<Vec<_>, _>>()?;
+    let mut ids = Vec::with_capacity(running.len());
     for text in &running {
         let mut job: ExportJob = serde_json::from_str(text).map_err(bad_data)?;
+        ids.push(job.id);
         job.state = "failed".into();
         job.error = Some("the server stopped during the export: ask for it again".into());
         job.finished_at = Some(now.with_timezone(&job.created_at.timezone()));
@@ -109,7 +111,7 @@ pub(super) fn interrupt(tx: &Connection, now: DateTime<Utc>) -> StoreResult<usiz
             tx.query_row("SELECT user_id FROM exports WHERE id = ?1", [job.id.to_string()], |r| r.get(0))?;
         save_job(tx, Uuid::parse_str(&user).map_err(bad_data)?, &job)?;
     }
-    Ok(running.len())
+    Ok(ids)
 }
 
 /// Jobs made before `before`, for their files to be removed; their rows are forgotten.

@@ -325,12 +325,13 @@ impl AccountStore for PgStore {
                 Some((_, Some(_))) => return Ok(RegisterOutcome::Revoked),
                 _ => {}
             }
-            sqlx::query(
+            let written = sqlx::query(
                 "INSERT INTO devices (id, user_id, name, platform, app_version, token_hash, registered_at, public_key)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                  ON CONFLICT (id) DO UPDATE SET name = excluded.name, platform = excluded.platform,
                      app_version = excluded.app_version, token_hash = excluded.token_hash,
-                     registered_at = excluded.registered_at, public_key = excluded.public_key",
+                     registered_at = excluded.registered_at, public_key = excluded.public_key
+                 WHERE devices.user_id = excluded.user_id AND devices.revoked_at IS NULL",
             )
             .bind(device.id)
             .bind(owner.id)
@@ -341,7 +342,17 @@ impl AccountStore for PgStore {
             .bind(now)
             .bind(&device.public_key)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+            if written == 0 {
+                // Another user's registration of a new device id came first, or a revocation: as it stands now.
+                let (o, revoked): (Uuid, Option<DateTime<Utc>>) =
+                    sqlx::query_as("SELECT user_id, revoked_at FROM devices WHERE id = $1")
+                        .bind(device.id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                return Ok(if o != owner.id { RegisterOutcome::OtherUser } else { debug_assert!(revoked.is_some()); RegisterOutcome::Revoked });
+            }
             if let Some(key) = &device.public_key {
                 sqlx::query(
                     "INSERT INTO device_keys (device_id, public_key, registered_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
@@ -410,7 +421,7 @@ impl AccountStore for PgStore {
             }
             let integration = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT {USER_COLUMNS} FROM integration_tokens i JOIN users u ON u.id = i.user_id
-                 WHERE i.token_hash = $1 AND i.revoked_at IS NULL AND u.active"
+                 WHERE i.token_hash = $1 AND i.revoked_at IS NULL AND u.active AND u.role <> 'admin'"
             )))
             .bind(token_hash)
             .fetch_optional(&self.pool)

@@ -25,6 +25,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V19),
         M::up(V20),
         M::up(V21),
+        M::up(V22),
     ])
 }
 
@@ -620,6 +621,12 @@ CREATE INDEX exports_of ON exports(user_id, created_at);
 -- Exports read findings page after page in this order, from the last one written.
 DROP INDEX findings_observed;
 CREATE INDEX findings_observed ON findings(observed_ts, id);
+"#;
+
+/// Schema 22: each time a webhook delivery is taken (or sent again on request) it is claimed anew; a try records
+/// its outcome only on the claim it was made under, so a late try never overwrites a newer one's.
+const V22: &str = r#"
+ALTER TABLE webhook_deliveries ADD COLUMN claim INTEGER NOT NULL DEFAULT 0;
 "#;
 
 #[cfg(test)]

@@ -735,7 +735,7 @@ impl Store for SqliteStore {
 
     fn record_attempt(
         &self,
-        delivery: i64,
+        delivery: (i64, i64),
         outcome: &AttemptOutcome,
         next: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
@@ -795,7 +795,7 @@ impl Store for SqliteStore {
         exports::jobs(&self.reader(), user, limit)
     }
 
-    fn interrupt_exports(&self, now: DateTime<Utc>) -> StoreResult<usize> {
+    fn interrupt_exports(&self, now: DateTime<Utc>) -> StoreResult<Vec<Uuid>> {
         self.write(|tx| exports::interrupt(tx, now))
     }
 

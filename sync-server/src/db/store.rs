@@ -254,10 +254,11 @@ pub trait Store: AccountStore + PhotoStore {
     ) -> StoreResult<Vec<DueDelivery>>;
     /// Keeps an event's data as first sent; returns what is kept.
     fn freeze_event_data(&self, event_id: Uuid, data: &serde_json::Value) -> StoreResult<serde_json::Value>;
-    /// Records a try; `next` is when to try again (`None`: give up), unless it was delivered.
+    /// Records a try of a delivery under its claim (`(id, claim)`); `next` is when to try again (`None`: give
+    /// up), unless it was delivered. A delivery claimed again since keeps its state.
     fn record_attempt(
         &self,
-        delivery: i64,
+        delivery: (i64, i64),
         outcome: &AttemptOutcome,
         next: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
@@ -297,8 +298,8 @@ pub trait Store: AccountStore + PhotoStore {
     fn export_job(&self, id: Uuid) -> StoreResult<Option<(Uuid, ExportJob)>>;
     /// A user's jobs (`None`: everyone's), the newest first.
     fn export_jobs(&self, user: Option<Uuid>, limit: u32) -> StoreResult<Vec<ExportJob>>;
-    /// Ends the jobs a stopped server left running, as failed; how many.
-    fn interrupt_exports(&self, now: DateTime<Utc>) -> StoreResult<usize>;
+    /// Ends the jobs a stopped server left running, as failed; their ids, for their partial files to go.
+    fn interrupt_exports(&self, now: DateTime<Utc>) -> StoreResult<Vec<Uuid>>;
     /// Forgets jobs made before `before`; their ids, for their files to be removed.
     fn expire_exports(&self, before: DateTime<Utc>) -> StoreResult<Vec<Uuid>>;
 

@@ -94,6 +94,8 @@ pub struct OutboxEvent {
 #[derive(Debug, Clone)]
 pub struct DueDelivery {
     pub id: i64,
+    /// The claim this try is made under (`record_attempt` is taken only on it).
+    pub claim: i64,
     /// Tries before this one.
     pub attempts: u32,
     pub window_from: DateTime<Utc>,
@@ -341,9 +343,14 @@ pub(super) fn claim(
     let until = (now + lease).timestamp();
     let mut due = Vec::with_capacity(rows.len());
     for (id, attempts, window, hook, url, secret, format, event_id, event, subject, at, change, data) in rows {
-        tx.prepare_cached("UPDATE webhook_deliveries SET next_ts = ?2 WHERE id = ?1")?.execute(params![id, until])?;
+        let claim: i64 = tx
+            .prepare_cached(
+                "UPDATE webhook_deliveries SET next_ts = ?2, claim = claim + 1 WHERE id = ?1 RETURNING claim",
+            )?
+            .query_row(params![id, until], |r| r.get(0))?;
         due.push(DueDelivery {
             id,
+            claim,
             attempts,
             window_from: DateTime::from_timestamp(window, 0).unwrap_or(now),
             endpoint: Endpoint { id: hook, url, secret, format: format.parse().map_err(bad_data)? },
@@ -371,11 +378,12 @@ pub(super) fn freeze_data(tx: &Connection, event_id: Uuid, data: &serde_json::Va
     serde_json::from_str(&kept).map_err(bad_data)
 }
 
-/// Records a try: delivered, due again at `next`, or given up (`next` none). A delivery cancelled or
-/// redelivered meanwhile keeps its state; the try is recorded all the same.
+/// Records a try: delivered, due again at `next`, or given up (`next` none). A delivery cancelled, sent again
+/// on request or taken by another sender since this try's claim keeps its state; the try is recorded all the
+/// same.
 pub(super) fn record_attempt(
     tx: &Connection,
-    delivery: i64,
+    (delivery, claim): (i64, i64),
     outcome: &AttemptOutcome,
     next: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
@@ -393,16 +401,16 @@ pub(super) fn record_attempt(
     tx.prepare_cached(
         "UPDATE webhook_deliveries SET state = ?2, next_ts = ?3, attempts = attempts + 1, last_status = ?4, last_error = ?5,
                 delivered_at = CASE WHEN ?2 = 'delivered' THEN ?6 ELSE delivered_at END
-         WHERE id = ?1 AND state = 'pending'",
+         WHERE id = ?1 AND state = 'pending' AND claim = ?7",
     )?
-    .execute(params![delivery, state, next_ts, outcome.status, outcome.error, ts(now)])?;
+    .execute(params![delivery, state, next_ts, outcome.status, outcome.error, ts(now), claim])?;
     Ok(())
 }
 
 /// "Send again": a delivery (in any state but cancelled) is due now, with a new retry window.
 pub(super) fn redeliver(tx: &Connection, delivery: i64, now: DateTime<Utc>) -> StoreResult<bool> {
     let changed = tx.execute(
-        "UPDATE webhook_deliveries SET state = 'pending', next_ts = ?2, window_from_ts = ?2
+        "UPDATE webhook_deliveries SET state = 'pending', next_ts = ?2, window_from_ts = ?2, claim = claim + 1
          WHERE id = ?1 AND state <> 'cancelled'
            AND (SELECT active FROM webhooks w WHERE w.id = webhook_id) = 1",
         params![delivery, now.timestamp()],

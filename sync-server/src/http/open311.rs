@@ -77,10 +77,15 @@ async fn caller(state: &AppState, api_key: Option<&str>) -> Answer<Principal> {
         Open311Error(StatusCode::FORBIDDEN, "api_key is required: an integration token issued by the admin".into())
     })?;
     let hash = token_hash(key);
-    state
+    let principal = state
         .blocking(move |s| s.principal_by_token(&hash, Utc::now()))
         .await?
-        .ok_or_else(|| Open311Error(StatusCode::FORBIDDEN, "api_key is not valid".into()))
+        .ok_or_else(|| Open311Error(StatusCode::FORBIDDEN, "api_key is not valid".into()))?;
+    // A session that may only set up a second factor reaches nothing else, here neither.
+    if principal.enrol_only {
+        return Err(Open311Error(StatusCode::FORBIDDEN, "set up two-factor sign-in first".into()));
+    }
+    Ok(principal)
 }
 
 async fn may_read(state: &AppState, q: &HashMap<String, String>) -> Answer<()> {

@@ -136,7 +136,7 @@ async fn deliver(state: &AppState, client: &reqwest013::Client, d: DueDelivery) 
             outcome.error.as_deref().unwrap_or("?")
         );
     }
-    state.blocking(move |s| s.record_attempt(d.id, &outcome, next, now)).await
+    state.blocking(move |s| s.record_attempt((d.id, d.claim), &outcome, next, now)).await
 }
 
 async fn send(client: &reqwest013::Client, state: &AppState, d: &DueDelivery, data: &Value) -> AttemptOutcome {
