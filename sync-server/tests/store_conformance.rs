@@ -737,6 +737,13 @@ fn the_outbox_keeps_events_with_their_changes(open: &Open) {
         told.iter()
             .any(|d| d.endpoint.id == robot.id && d.event.event == Event::CaseOverdue && d.event.subject == case_no)
     );
+    // A deadline moved later is told of again once it passes too.
+    let centre = user(s, "zhou", Role::Dispatcher, None, None);
+    let extend =
+        ActionInput { action: CaseAction::Extend, department: None, note: None, photos: vec![], hours: Some(1.0) };
+    s.case_action(&centre, &case_no, &extend, now()).unwrap();
+    assert_eq!(s.notice_overdue(late).unwrap(), 1, "the extended case, once more");
+    assert_eq!(s.notice_overdue(late).unwrap(), 0);
 
     // A few of one endpoint at a time, and none of a busy one.
     let pinged = s.add_webhook(&webhook(vec![Event::CaseFiled], Format::Json, None), "root", now()).unwrap();

@@ -348,22 +348,11 @@ pub(super) fn export_page(
         "SELECT {CASE_COLUMNS} FROM cases c WHERE {who} {EXPORT_WHERE} {after_sql} ORDER BY c.filed_at, c.case_no LIMIT {limit}"
     );
     let (after_at, after_no) = after.unzip();
+    let mut args = export_args(owner, filter).to_vec();
+    args.extend([after_at, after_no]);
     let rows = conn
         .prepare_cached(&sql)?
-        .query_map(
-            params![
-                owner,
-                filter.from.map(ts),
-                filter.to.map(ts),
-                filter.state,
-                filter.category,
-                filter.department,
-                filter.grid,
-                after_at,
-                after_no
-            ],
-            case_row,
-        )?
+        .query_map(rusqlite::params_from_iter(&args), case_row)?
         .collect::<Result<Vec<_>, _>>()?;
     rows.into_iter().map(|row| view(conn, settings, dict, row, now)).collect()
 }
@@ -373,22 +362,17 @@ const EXPORT_WHERE: &str = "AND (?2 IS NULL OR c.filed_at >= ?2) AND (?3 IS NULL
     AND (?4 IS NULL OR c.state = ?4) AND (?5 IS NULL OR c.category = ?5) AND (?6 IS NULL OR c.department = ?6)
     AND (?7 IS NULL OR c.grid = ?7)";
 
+/// The values of `?1`..`?7`: the scope's owner, then `EXPORT_WHERE`'s.
+fn export_args(owner: Option<String>, f: &ExportFilter) -> [Option<String>; 7] {
+    [owner, f.from.map(ts), f.to.map(ts), f.state.clone(), f.category.clone(), f.department.clone(), f.grid.clone()]
+}
+
 /// How many cases an export takes in all.
 pub(super) fn export_count(conn: &Connection, scope: &Scope, filter: &ExportFilter) -> StoreResult<u64> {
     let (who, owner) = scope_sql(scope);
     let sql = format!("SELECT COUNT(*) FROM cases c WHERE {who} {EXPORT_WHERE}");
-    Ok(conn.prepare_cached(&sql)?.query_row(
-        params![
-            owner,
-            filter.from.map(ts),
-            filter.to.map(ts),
-            filter.state,
-            filter.category,
-            filter.department,
-            filter.grid
-        ],
-        |r| r.get::<_, i64>(0),
-    )? as u64)
+    let args = export_args(owner, filter);
+    Ok(conn.prepare_cached(&sql)?.query_row(rusqlite::params_from_iter(&args), |r| r.get::<_, i64>(0))? as u64)
 }
 
 pub(super) fn case_detail(

@@ -33,6 +33,7 @@ mod heat;
 mod history;
 mod ingest;
 mod integrations;
+mod inventory;
 mod patrols;
 mod postgres;
 mod reports;

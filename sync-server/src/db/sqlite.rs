@@ -35,6 +35,7 @@ use super::grids::{self, check_dictionary};
 use super::heat::{self, HeatFilter, HeatPoint};
 use super::ingest::{self, SyncContext};
 use super::integrations::{self, IntegrationToken};
+use super::inventory;
 use super::patrols::{self, PatrolView};
 use super::reports::{self, ReportFilter, TaskFilter};
 use super::review::{self, Decision};
@@ -804,7 +805,7 @@ impl Store for SqliteStore {
     }
 
     fn inventory(&self) -> StoreResult<std::collections::BTreeMap<String, i64>> {
-        blobs::inventory(&self.reader())
+        inventory::inventory(&self.reader())
     }
 
     fn held_photos(&self, after: Option<&str>, limit: u32) -> StoreResult<Vec<BlobMeta>> {
