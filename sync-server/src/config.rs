@@ -68,6 +68,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Where photos are kept: `None`, packs in the data directory; `s3://BUCKET[/PREFIX]`, object storage.
     pub blobs: Option<String>,
+    /// Where the records are: `None`, the embedded SQLite store in the data directory; a `postgres://` URL,
+    /// that database (the data directory still holds base maps, the calendar, exports and photo packs).
+    pub database: Option<String>,
     /// Served over TLS (answers then carry Strict-Transport-Security).
     pub tls: bool,
     /// Largest photo taken, announced as `max_blob_bytes`.
@@ -107,6 +110,7 @@ impl Config {
         Config {
             data_dir: data_dir.into(),
             blobs: None,
+            database: None,
             tls: false,
             max_blob_bytes: protocol::DEFAULT_MAX_BLOB_BYTES,
             // A district's raster tiles to zoom 18 are a few hundred megabytes; a city's, a few gigabytes.

@@ -5,7 +5,7 @@ use chrono::Utc;
 use protocol::{Dictionary, Grid, Road, Role};
 
 use crate::auth::hash_password;
-use crate::db::{NewUser, Store};
+use crate::db::{NewUser, Store, StoreError};
 use crate::error::{AppError, AppResult};
 use crate::seed::ensure_dictionary;
 
@@ -105,18 +105,20 @@ pub fn seed_demo(store: &dyn Store) -> AppResult<Vec<&'static str>> {
         if store.user_credentials(username)?.is_some() {
             continue;
         }
-        store.add_user(
-            NewUser {
-                username: (*username).to_owned(),
-                password_hash: hash_password(DEMO_PASSWORD)?,
-                display_name: (*name).to_owned(),
-                role: *role,
-                team: team.map(str::to_owned),
-                department: department.map(str::to_owned),
-            },
-            Utc::now(),
-        )?;
-        added.push(*username);
+        let user = NewUser {
+            username: (*username).to_owned(),
+            password_hash: hash_password(DEMO_PASSWORD)?,
+            display_name: (*name).to_owned(),
+            role: *role,
+            team: team.map(str::to_owned),
+            department: department.map(str::to_owned),
+        };
+        match store.add_user(user, Utc::now()) {
+            Ok(_) => added.push(*username),
+            // Another server on the same database, starting at the same moment, added it first.
+            Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
     // After the users: the grids name inspectors. Only on top of the bundled default, or of the demo's roads
     // of before the grids: a dictionary an admin imported is left as it is.

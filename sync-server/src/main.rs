@@ -76,7 +76,8 @@ enum Command {
         #[arg(long)]
         open311_require_key: bool,
         /// The database: absent, the embedded SQLite store in --data; `postgres://USER:PASSWORD@HOST:PORT/DB`,
-        /// PostgreSQL (not served yet: only the accounts and the photos' rows are on PostgreSQL so far).
+        /// PostgreSQL (created and migrated on first start). Several servers may share one database; with
+        /// --blobs s3://… they serve the same devices as one
         #[arg(long, value_name = "URL")]
         database: Option<String>,
     },
@@ -144,6 +145,9 @@ enum GridCommand {
     Import {
         #[arg(long)]
         data: PathBuf,
+        /// The database, as `serve --database` (absent: the embedded SQLite store in --data).
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
         file: PathBuf,
     },
 }
@@ -155,6 +159,9 @@ enum BasemapCommand {
     Import {
         #[arg(long)]
         data: PathBuf,
+        /// The database, as `serve --database` (absent: the embedded SQLite store in --data).
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
         /// 1 to 64 of a-z, 0-9 and -.
         #[arg(long)]
         name: String,
@@ -171,6 +178,9 @@ enum UserCommand {
     Add {
         #[arg(long)]
         data: PathBuf,
+        /// The database, as `serve --database` (absent: the embedded SQLite store in --data).
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
         #[arg(long)]
         username: String,
         #[arg(long)]
@@ -195,6 +205,9 @@ enum DictCommand {
     Import {
         #[arg(long)]
         data: PathBuf,
+        /// The database, as `serve --database` (absent: the embedded SQLite store in --data).
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
         file: PathBuf,
     },
 }
@@ -248,19 +261,15 @@ fn run(cli: Cli) -> Result<(), String> {
             open311_require_key,
             database,
         } => {
-            if let Some(url) = &database {
-                return Err(if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-                    "--database: the PostgreSQL store holds the accounts (users, sessions, devices, settings, the \
-                     audit log) and the photos' rows only so far; the records of the work are not on PostgreSQL \
-                     yet, so the server serves from the embedded SQLite store only: leave --database out"
-                        .into()
-                } else {
-                    format!("--database: `{url}` is not a postgres:// URL (leave it out for the embedded SQLite store)")
-                });
+            if database.is_some() && blobs.is_none() {
+                eprintln!(
+                    "warning: --database without --blobs: photos are kept in this server's --data; run a second \
+                     server on the same database only with --blobs s3://…, where every server finds them"
+                );
             }
             let zone = Zone::parse(&timezone)
                 .ok_or_else(|| format!("--timezone: `{timezone}` is neither `host` nor an offset like +08:00"))?;
-            let mut config = Config::new(data);
+            let mut config = config_for(data, database)?;
             config.zone = zone;
             config.max_blob_bytes = max_blob_bytes;
             config.session_hours = session_hours;
@@ -285,7 +294,9 @@ fn run(cli: Cli) -> Result<(), String> {
             let tls = tls_cert.zip(tls_key);
             runtime.block_on(serve(config, listen, demo, tls))
         }
-        Command::User { command: UserCommand::Add { data, username, password, role, team, department, name } } => {
+        Command::User {
+            command: UserCommand::Add { data, database, username, password, role, team, department, name },
+        } => {
             let role = Role::parse(&role).ok_or_else(|| {
                 format!("--role: `{role}` is not one of inspector, chief, dispatcher, department, admin")
             })?;
@@ -302,7 +313,7 @@ fn run(cli: Cli) -> Result<(), String> {
             if role == Role::Department && department.is_none() {
                 return Err("--department is required for a department user".into());
             }
-            let state = AppState::open(Config::new(data)).map_err(describe)?;
+            let state = AppState::open(config_for(data, database)?).map_err(describe)?;
             let user = state
                 .store
                 .add_user(
@@ -362,7 +373,7 @@ fn run(cli: Cli) -> Result<(), String> {
             }
             Err(format!("{} of the package does not hold ({} problems)", file.display(), verdict.fails.len()))
         }
-        Command::Dict { command: DictCommand::Import { data, file } } => {
+        Command::Dict { command: DictCommand::Import { data, database, file } } => {
             let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
             let dict: Dictionary = protocol::json::decode_slice(text.as_bytes()).map_err(|e| match e {
                 protocol::json::DecodeError::Syntax(m) => {
@@ -370,16 +381,16 @@ fn run(cli: Cli) -> Result<(), String> {
                 }
                 protocol::json::DecodeError::Field(f) => format!("{}: {f}", file.display()),
             })?;
-            let state = AppState::open(Config::new(data)).map_err(describe)?;
+            let state = AppState::open(config_for(data, database)?).map_err(describe)?;
             let version = state.store.import_dictionary(dict, Utc::now()).map_err(describe)?;
             println!("imported dictionary version {version}");
             Ok(())
         }
-        Command::Grid { command: GridCommand::Import { data, file } } => {
+        Command::Grid { command: GridCommand::Import { data, database, file } } => {
             let bytes = std::fs::metadata(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?.len();
             sync_server::grids::check_size(bytes).map_err(|e| format!("{}: {}", file.display(), describe(e)))?;
             let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-            let state = AppState::open(Config::new(data)).map_err(describe)?;
+            let state = AppState::open(config_for(data, database)?).map_err(describe)?;
             let imported = sync_server::grids::import(state.store.as_ref(), &text, false, Utc::now())
                 .map_err(|e| format!("{}: {}", file.display(), describe(e)))?;
             for o in &imported.overlaps {
@@ -388,7 +399,7 @@ fn run(cli: Cli) -> Result<(), String> {
             println!("imported {} grids as dictionary version {}", imported.grids, imported.version);
             Ok(())
         }
-        Command::Basemap { command: BasemapCommand::Import { data, name, datum, file } } => {
+        Command::Basemap { command: BasemapCommand::Import { data, database, name, datum, file } } => {
             if !protocol::is_basemap_name(&name) {
                 return Err(format!("`{name}` is not a base map name: 1 to 64 of a-z, 0-9 and -"));
             }
@@ -397,7 +408,7 @@ fn run(cli: Cli) -> Result<(), String> {
             if !file.is_file() {
                 return Err(format!("{} is not a file", file.display()));
             }
-            let state = AppState::open(Config::new(data)).map_err(describe)?;
+            let state = AppState::open(config_for(data, database)?).map_err(describe)?;
             let received =
                 state.basemaps.receive_file(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
             let inspected = match sync_server::basemaps::inspect(&received.path) {
@@ -423,6 +434,20 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// The configuration of a data directory and, when given, a database (`--database`).
+fn config_for(data: PathBuf, database: Option<String>) -> Result<Config, String> {
+    if let Some(url) = &database
+        && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+    {
+        return Err(format!(
+            "--database: `{url}` is not a postgres:// URL (leave it out for the embedded SQLite store)"
+        ));
+    }
+    let mut config = Config::new(data);
+    config.database = database;
+    Ok(config)
 }
 
 /// `ui/dist/console` under the working directory or next to the binary's repository.

@@ -14,7 +14,7 @@ pub fn default_dictionary() -> Dictionary {
 /// Every store starts with the default dictionary, so that users of a department can be added at once.
 pub fn ensure_dictionary(store: &dyn Store) -> AppResult<()> {
     if store.dictionary()?.is_none() {
-        store.import_dictionary(default_dictionary(), Utc::now())?;
+        store.first_dictionary(default_dictionary(), Utc::now())?;
     }
     Ok(())
 }

@@ -8,13 +8,15 @@ use crate::blobs::commit::Committer;
 use crate::blobs::object::ObjectPhotos;
 use crate::blobs::{BlobFiles, Photos};
 use crate::config::Config;
-use crate::db::{AccountStore, SqliteStore, Store};
+use crate::db::{PgStore, SqliteStore, Store};
 use crate::domain::EngineSettings;
 use crate::error::{AppError, AppResult};
 use crate::hashing::HashService;
 
 /// Uploads of one blob are serialised; 64 stripes keep unrelated uploads apart without a map that grows.
 const UPLOAD_STRIPES: usize = 64;
+/// How long a starting server waits for its database to answer (retrying with backoff) before it gives up.
+const DATABASE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 pub struct Inner {
     pub store: Arc<dyn Store>,
@@ -63,15 +65,17 @@ impl AppState {
     /// Opens the data directory: the SQLite store (created and migrated on first start) and the blobs.
     pub fn open(config: Config) -> AppResult<Self> {
         let settings = engine_settings(&config)?;
-        let store = SqliteStore::open(&config.data_dir, settings)?;
-        crate::seed::ensure_dictionary(&store)?;
+        let store: Arc<dyn Store> = match &config.database {
+            None => Arc::new(SqliteStore::open(&config.data_dir, settings)?),
+            Some(url) => Arc::new(PgStore::connect(url, settings, DATABASE_WAIT)?),
+        };
+        crate::seed::ensure_dictionary(store.as_ref())?;
         let cursor_secret = {
             let mut fresh = [0u8; 32];
             rand::RngCore::fill_bytes(&mut rand::rng(), &mut fresh);
             let kept = store.setting_or_insert("cursor_secret", &hex::encode(fresh))?;
             hex::decode(kept).map_err(|e| AppError::internal(format!("the stored cursor secret is unreadable: {e}")))?
         };
-        let store: Arc<dyn Store> = Arc::new(store);
         let photos = match &config.blobs {
             Some(url) => Photos::Object(ObjectPhotos::from_env(url).map_err(AppError::internal)?),
             None => local_photos(&config, &store)?,

@@ -14,7 +14,7 @@ use chrono::{DateTime, Duration, Utc};
 use protocol::{CaseState, ChangeBody, DeviceInfo, ErrorCode, FindingState, OpResult, OpStatus, Role, SyncRequestRaw};
 use sync_server::blobs::BlobMeta;
 use sync_server::db::{
-    AccountStore, ActionInput, AttemptOutcome, CaseFilter, Claim, Decision, NewSession, NewUser, PgStore, PhotoStore,
+    AccountStore, ActionInput, AttemptOutcome, CaseFilter, Claim, Decision, NewSession, NewUser, PgStore,
     RegisterOutcome, SecondFactor, SqliteStore, Store, StoreError, SyncContext,
 };
 use sync_server::domain::EngineSettings;
@@ -35,37 +35,6 @@ struct Opened {
 
 type Open = dyn Fn() -> Opened;
 
-/// An empty store's accounts (what every backend has), and whatever keeps it alive.
-struct OpenedAccounts {
-    store: Arc<dyn AccountStore>,
-    _keep: Box<dyn std::any::Any>,
-}
-
-type OpenAccounts = dyn Fn() -> OpenedAccounts;
-
-/// An empty store's accounts and photos' rows, the parts every backend has so far.
-struct OpenedCore {
-    accounts: Arc<dyn AccountStore>,
-    photos: Arc<dyn PhotoStore>,
-    _keep: Box<dyn std::any::Any>,
-}
-
-type OpenCore = dyn Fn() -> OpenedCore;
-
-fn sqlite_core() -> OpenedCore {
-    let Opened { store, _keep } = sqlite();
-    OpenedCore { accounts: store.clone(), photos: store, _keep }
-}
-
-fn postgres_core() -> Option<OpenedCore> {
-    let db = support::postgres_database()?;
-    let store = Arc::new(
-        PgStore::connect(&db.url, sync_server::Zone::parse("+08:00").unwrap(), std::time::Duration::from_secs(10))
-            .expect("connect and migrate"),
-    );
-    Some(OpenedCore { accounts: store.clone(), photos: store, _keep: Box::new(db) })
-}
-
 fn settings() -> EngineSettings {
     EngineSettings {
         zone: sync_server::Zone::parse("+08:00").expect("zone"),
@@ -83,21 +52,21 @@ fn sqlite() -> Opened {
     Opened { store: Arc::new(store), _keep: Box::new(dir) }
 }
 
-fn sqlite_accounts() -> OpenedAccounts {
-    let Opened { store, _keep } = sqlite();
-    OpenedAccounts { store, _keep }
+/// A new database on the test PostgreSQL server, with the bundled dictionary; `None` (skip) without a server.
+fn postgres_store() -> Option<Opened> {
+    let db = support::postgres_database()?;
+    let store = PgStore::connect(&db.url, settings(), std::time::Duration::from_secs(10)).expect("connect and migrate");
+    sync_server::seed::ensure_dictionary(&store).expect("first dictionary");
+    Some(Opened { store: Arc::new(store), _keep: Box::new(db) })
 }
 
-/// The accounts on a new database of the test PostgreSQL server, with the bundled dictionary; `None` (skip)
-/// without a server.
-fn postgres_accounts() -> Option<OpenedAccounts> {
-    let db = support::postgres_database()?;
-    let store =
-        PgStore::connect(&db.url, sync_server::Zone::parse("+08:00").unwrap(), std::time::Duration::from_secs(10))
-            .expect("connect and migrate");
-    store.put_dictionary(&sync_server::seed::default_dictionary(), now()).unwrap();
-    let store: Arc<dyn AccountStore> = Arc::new(store);
-    Some(OpenedAccounts { store, _keep: Box::new(db) })
+fn postgres() -> Opened {
+    postgres_store().expect("a PostgreSQL database")
+}
+
+/// Whether the cases may run on PostgreSQL here (else they skip, unless the test script requires them).
+fn postgres_here() -> bool {
+    support::postgres_database().is_some()
 }
 
 // ---- helpers over the trait ----
@@ -197,7 +166,7 @@ fn everything() -> CaseFilter {
 
 // ---- the cases ----
 
-fn users_and_sessions(open: &OpenAccounts) {
+fn users_and_sessions(open: &Open) {
     let o = open();
     let s = o.store.as_ref();
     let wang = user(s, "wang", Role::Inspector, Some("一中队"), None);
@@ -330,7 +299,7 @@ fn dictionary_versions(open: &Open) {
     }
 }
 
-fn settings_keep_the_first_value(open: &OpenAccounts) {
+fn settings_keep_the_first_value(open: &Open) {
     let o = open();
     let s = o.store.as_ref();
     assert_eq!(s.setting_or_insert("cursor_secret", "first").unwrap(), "first");
@@ -338,9 +307,9 @@ fn settings_keep_the_first_value(open: &OpenAccounts) {
     assert_eq!(s.setting_or_insert("other", "second").unwrap(), "second");
 }
 
-fn photos_are_held_once(open: &OpenCore) {
+fn photos_are_held_once(open: &Open) {
     let o = open();
-    let (a, s) = (o.accounts.as_ref(), o.photos.as_ref());
+    let (a, s) = (o.store.as_ref(), o.store.as_ref());
     let wang = user(a, "wang", Role::Inspector, Some("一中队"), None);
     let sha = "ab".repeat(32);
     assert!(s.blob(&sha).unwrap().is_none());
@@ -544,7 +513,7 @@ fn changes_page_on_from_a_cursor(open: &Open) {
     assert!(after.changes.is_empty() && !after.more, "nothing new after the last cursor");
 }
 
-fn teams_are_unique(open: &OpenAccounts) {
+fn teams_are_unique(open: &Open) {
     let o = open();
     let s = o.store.as_ref();
     let made = s.add_team("二中队", now()).unwrap();
@@ -770,7 +739,7 @@ fn the_outbox_keeps_events_with_their_changes(open: &Open) {
 }
 
 /// An integration token acts as its user until revoked; only its hash is kept.
-fn integration_tokens_act_as_their_user_until_revoked(open: &OpenAccounts) {
+fn integration_tokens_act_as_their_user_until_revoked(open: &Open) {
     let o = open();
     let s = o.store.as_ref();
     let hotline = user(s, "hotline", Role::Dispatcher, None, None);
@@ -851,17 +820,25 @@ fn exports_page_and_their_jobs_end(open: &Open) {
     assert!(s.export_job(job.id).unwrap().is_none());
 }
 
-/// Instantiates every case for every backend, as a module per backend with a test per case.
+/// Instantiates every case for every backend, as a module per backend with a test per case; the PostgreSQL
+/// ones skip where no server can be reached.
 macro_rules! conformance {
-    (backends: [$($backend:ident),* $(,)?]; cases: $cases:tt) => {
-        $(conformance!(@one $backend, $cases);)*
-    };
-    (@one $backend:ident, [$($case:ident),* $(,)?]) => {
-        mod $backend {
+    (cases: [$($case:ident),* $(,)?]) => {
+        mod sqlite {
             $(
                 #[test]
                 fn $case() {
-                    super::$case(&super::$backend)
+                    super::$case(&super::sqlite)
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[test]
+                fn $case() {
+                    if super::postgres_here() {
+                        super::$case(&super::postgres)
+                    }
                 }
             )*
         }
@@ -872,12 +849,10 @@ macro_rules! conformance {
 /// setting made at start is the same for both, a device registered by both at once is registered once.
 #[test]
 fn two_postgres_servers_agree_on_the_accounts() {
-    let Some(first) = postgres_accounts() else { return };
+    let Some(first) = postgres_store() else { return };
     let url = first._keep.downcast_ref::<support::PgDatabase>().map(|d| d.url.clone()).expect("the case's database");
-    let second: Arc<dyn AccountStore> = Arc::new(
-        PgStore::connect(&url, sync_server::Zone::parse("+08:00").unwrap(), std::time::Duration::from_secs(10))
-            .unwrap(),
-    );
+    let second: Arc<dyn Store> =
+        Arc::new(PgStore::connect(&url, settings(), std::time::Duration::from_secs(10)).unwrap());
     let servers = [first.store.clone(), second];
     let wang = user(servers[0].as_ref(), "wang", Role::Inspector, Some("一中队"), None);
     servers[1]
@@ -928,52 +903,13 @@ fn two_postgres_servers_agree_on_the_accounts() {
     assert_eq!(held.iter().filter(|h| **h).count(), 1, "the later registration's token only: {held:?}");
 }
 
-/// The accounts' cases, for every backend that has them; a backend that cannot be reached here skips.
-macro_rules! account_conformance {
-    ($($case:ident),* $(,)?) => {
-        mod accounts_sqlite {
-            $(
-                #[test]
-                fn $case() {
-                    super::$case(&super::sqlite_accounts)
-                }
-            )*
-        }
-        mod accounts_postgres {
-            $(
-                #[test]
-                fn $case() {
-                    if super::postgres_accounts().is_some() {
-                        super::$case(&|| super::postgres_accounts().expect("a database"))
-                    }
-                }
-            )*
-        }
-    };
-}
-
-#[test]
-fn photos_are_held_once_on_sqlite() {
-    photos_are_held_once(&sqlite_core)
-}
-
-#[test]
-fn photos_are_held_once_on_postgres() {
-    if postgres_core().is_some() {
-        photos_are_held_once(&|| postgres_core().expect("a database"))
-    }
-}
-
-account_conformance!(
-    users_and_sessions,
-    settings_keep_the_first_value,
-    teams_are_unique,
-    integration_tokens_act_as_their_user_until_revoked,
-);
-
 conformance! {
-    backends: [sqlite];
     cases: [
+        users_and_sessions,
+        settings_keep_the_first_value,
+        teams_are_unique,
+        integration_tokens_act_as_their_user_until_revoked,
+        photos_are_held_once,
         devices_register_and_revoke,
         dictionary_versions,
         photos_and_uploads,

@@ -1,8 +1,8 @@
 //! Users, console sessions and tokens, teams (中队) and the departments' users.
 
+use super::conn::{Db, DbResult, OptionalExtension, Row, Stmt, params};
 use chrono::{DateTime, Utc};
 use protocol::{Role, Timestamp};
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -83,7 +83,7 @@ pub struct DepartmentView {
 
 const USER_VIEW_COLUMNS: &str = "id, username, display_name, role, team, department, active, totp_enabled";
 
-fn user_view(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserView> {
+fn user_view(r: &Row<'_>) -> DbResult<UserView> {
     Ok(UserView {
         id: r.get::<_, Sql<Uuid>>(0)?.0,
         username: r.get(1)?,
@@ -96,17 +96,17 @@ fn user_view(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserView> {
     })
 }
 
-pub(super) fn users(conn: &Connection) -> StoreResult<Vec<UserView>> {
+pub(super) fn users(conn: &impl Db) -> StoreResult<Vec<UserView>> {
     let mut stmt =
         conn.prepare_cached(&format!("SELECT {USER_VIEW_COLUMNS} FROM users ORDER BY role, team, username"))?;
-    let rows = stmt.query_map([], user_view)?;
+    let rows = stmt.query_map((), user_view)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Changes what is given of a user; `None` when there is no such user. A new team is created. A user made
 /// inactive can no longer sign in, and their sessions and devices stop working at once.
 pub(super) fn update_user(
-    tx: &Connection,
+    tx: &impl Db,
     username: &str,
     update: &UserUpdate,
     now: DateTime<Utc>,
@@ -124,7 +124,10 @@ pub(super) fn update_user(
         return Err(StoreError::invalid("department", "a department user needs a department"));
     }
     if let Some(team) = &team {
-        tx.execute("INSERT OR IGNORE INTO teams (name, created_at) VALUES (?1, ?2)", params![team, ts(now)])?;
+        tx.execute(
+            "INSERT INTO teams (name, created_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            params![team, ts(now)],
+        )?;
     }
     tx.execute(
         "UPDATE users SET display_name = ?2, role = ?3, team = ?4, department = ?5, active = ?6,
@@ -149,13 +152,13 @@ pub(super) fn update_user(
     )?))
 }
 
-pub(super) fn teams(conn: &Connection, zone: &Zone) -> StoreResult<Vec<TeamView>> {
+pub(super) fn teams(conn: &impl Db, zone: &Zone) -> StoreResult<Vec<TeamView>> {
     let mut stmt = conn.prepare_cached(
         "SELECT t.name, t.created_at, (SELECT COUNT(*) FROM users u WHERE u.team = t.name AND u.active = 1)
          FROM teams t ORDER BY t.name",
     )?;
     let rows = stmt
-        .query_map([], |r| {
+        .query_map((), |r| {
             Ok(TeamView {
                 name: r.get(0)?,
                 created_at: r.get::<_, Option<Sql<DateTime<Utc>>>>(1)?.map(|t| zone.at(t.0)),
@@ -167,13 +170,16 @@ pub(super) fn teams(conn: &Connection, zone: &Zone) -> StoreResult<Vec<TeamView>
 }
 
 /// Creates a team (中队); `false` when one of that name exists.
-pub(super) fn add_team(conn: &Connection, name: &str, now: DateTime<Utc>) -> StoreResult<bool> {
-    Ok(conn.execute("INSERT OR IGNORE INTO teams (name, created_at) VALUES (?1, ?2)", params![name, ts(now)])? == 1)
+pub(super) fn add_team(conn: &impl Db, name: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+    Ok(conn.execute(
+        "INSERT INTO teams (name, created_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        params![name, ts(now)],
+    )? == 1)
 }
 
 /// The departments of the current dictionary with their users and open cases.
 pub(super) fn departments(
-    conn: &Connection,
+    conn: &impl Db,
     dictionary: Option<&protocol::Dictionary>,
 ) -> StoreResult<Vec<DepartmentView>> {
     let mut users = conn.prepare_cached("SELECT COUNT(*) FROM users WHERE department = ?1 AND active = 1")?;
@@ -192,9 +198,12 @@ pub(super) fn departments(
 }
 
 /// Inserts a user (and the team, if new); refuses (409) a username in use.
-pub(super) fn add_user(tx: &Connection, user: NewUser, now: DateTime<Utc>) -> StoreResult<User> {
+pub(super) fn add_user(tx: &impl Db, user: NewUser, now: DateTime<Utc>) -> StoreResult<User> {
     if let Some(team) = &user.team {
-        tx.execute("INSERT OR IGNORE INTO teams (name, created_at) VALUES (?1, ?2)", params![team, ts(now)])?;
+        tx.execute(
+            "INSERT INTO teams (name, created_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            params![team, ts(now)],
+        )?;
     }
     let exists: bool =
         tx.query_row("SELECT EXISTS (SELECT 1 FROM users WHERE username = ?1)", [&user.username], |r| r.get(0))?;
@@ -227,12 +236,12 @@ pub(super) fn add_user(tx: &Connection, user: NewUser, now: DateTime<Utc>) -> St
 }
 
 /// An active user by username, with the stored password hash.
-pub(super) fn credentials(conn: &Connection, username: &str) -> StoreResult<Option<(User, String)>> {
+pub(super) fn credentials(conn: &impl Db, username: &str) -> StoreResult<Option<(User, String)>> {
     let sql = format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.username = ?1 AND u.active = 1");
     Ok(conn.query_row(&sql, [username], |r| Ok((row_user(r, 0)?, r.get::<_, String>(6)?))).optional()?)
 }
 
-pub(super) fn create_session(conn: &Connection, session: &NewSession, now: DateTime<Utc>) -> StoreResult<()> {
+pub(super) fn create_session(conn: &impl Db, session: &NewSession, now: DateTime<Utc>) -> StoreResult<()> {
     conn.execute(
         "INSERT INTO sessions (token_hash, user_id, expires_ts, enrol_only) VALUES (?1, ?2, ?3, ?4)",
         params![session.token_hash, session.user_id.to_string(), session.expires_at.timestamp(), session.enrol_only],
@@ -241,7 +250,7 @@ pub(super) fn create_session(conn: &Connection, session: &NewSession, now: DateT
     Ok(())
 }
 
-pub(super) fn end_session(conn: &Connection, token_hash: &str) -> StoreResult<()> {
+pub(super) fn end_session(conn: &impl Db, token_hash: &str) -> StoreResult<()> {
     conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
     Ok(())
 }
@@ -249,7 +258,7 @@ pub(super) fn end_session(conn: &Connection, token_hash: &str) -> StoreResult<()
 /// Who holds a token: a device token of a device not revoked, or a console session not expired; the user
 /// active either way.
 pub(super) fn principal_by_token(
-    conn: &Connection,
+    conn: &impl Db,
     token_hash: &str,
     now: DateTime<Utc>,
 ) -> StoreResult<Option<Principal>> {
@@ -287,7 +296,7 @@ pub(super) fn principal_by_token(
 }
 
 /// A user's second factor (TOTP) as kept.
-pub(super) fn second_factor(conn: &Connection, user_id: Uuid) -> StoreResult<SecondFactor> {
+pub(super) fn second_factor(conn: &impl Db, user_id: Uuid) -> StoreResult<SecondFactor> {
     Ok(conn
         .query_row("SELECT totp_secret, totp_enabled FROM users WHERE id = ?1", [user_id.to_string()], |r| {
             Ok(SecondFactor { secret: r.get(0)?, enabled: r.get(1)? })
@@ -298,10 +307,10 @@ pub(super) fn second_factor(conn: &Connection, user_id: Uuid) -> StoreResult<Sec
 
 /// Sets (or with `None`, removes) a user's second factor; a new secret starts the count of taken codes
 /// afresh.
-pub(super) fn set_second_factor(conn: &Connection, user_id: Uuid, factor: &SecondFactor) -> StoreResult<()> {
+pub(super) fn set_second_factor(conn: &impl Db, user_id: Uuid, factor: &SecondFactor) -> StoreResult<()> {
     conn.execute(
         "UPDATE users SET totp_secret = ?2, totp_enabled = ?3,
-             totp_last_step = CASE WHEN totp_secret IS ?2 THEN totp_last_step ELSE 0 END
+             totp_last_step = CASE WHEN totp_secret IS NOT DISTINCT FROM ?2 THEN totp_last_step ELSE 0 END
          WHERE id = ?1",
         params![user_id.to_string(), factor.secret, factor.enabled],
     )?;
@@ -310,7 +319,7 @@ pub(super) fn set_second_factor(conn: &Connection, user_id: Uuid, factor: &Secon
 
 /// Begins setting up a second factor: a new secret waiting for its first code, unless one is in force
 /// (checked in the same statement, so a confirmation meanwhile is never overwritten); true when begun.
-pub(super) fn begin_second_factor(conn: &Connection, user_id: Uuid, secret: &str) -> StoreResult<bool> {
+pub(super) fn begin_second_factor(conn: &impl Db, user_id: Uuid, secret: &str) -> StoreResult<bool> {
     let n = conn.execute(
         "UPDATE users SET totp_secret = ?2, totp_last_step = 0 WHERE id = ?1 AND totp_enabled = 0",
         params![user_id.to_string(), secret],
@@ -320,7 +329,7 @@ pub(super) fn begin_second_factor(conn: &Connection, user_id: Uuid, secret: &str
 
 /// The session that confirmed a second factor becomes a whole session; the user's other enrol-only sessions
 /// end (one opened with the password alone, by whoever, gains nothing from the confirmation).
-pub(super) fn second_factor_confirmed(conn: &Connection, user_id: Uuid, token_hash: &str) -> StoreResult<()> {
+pub(super) fn second_factor_confirmed(conn: &impl Db, user_id: Uuid, token_hash: &str) -> StoreResult<()> {
     conn.execute(
         "DELETE FROM sessions WHERE user_id = ?1 AND enrol_only = 1 AND token_hash <> ?2",
         params![user_id.to_string(), token_hash],
@@ -331,7 +340,7 @@ pub(super) fn second_factor_confirmed(conn: &Connection, user_id: Uuid, token_ha
 
 /// Takes the code of time step `step` for the user, unless that step's code or a later one was taken
 /// already (a code seen once, on the wire or over a shoulder, is spent); true when taken.
-pub(super) fn take_second_factor_step(conn: &Connection, user_id: Uuid, step: i64) -> StoreResult<bool> {
+pub(super) fn take_second_factor_step(conn: &impl Db, user_id: Uuid, step: i64) -> StoreResult<bool> {
     let n = conn.execute(
         "UPDATE users SET totp_last_step = ?2 WHERE id = ?1 AND totp_last_step < ?2",
         params![user_id.to_string(), step],

@@ -2,9 +2,9 @@
 //! users and roles changed, devices registered and revoked, dictionary, grid and base map imports, exports.
 //! Rows are only ever added (the schema's triggers refuse updates and deletions).
 
+use super::conn::{Db, Stmt, params};
 use chrono::{DateTime, Utc};
 use protocol::Timestamp;
-use rusqlite::{Connection, params};
 use serde::Serialize;
 
 use super::error::StoreResult;
@@ -35,7 +35,7 @@ pub struct AuditFilter {
     pub limit: u32,
 }
 
-pub(super) fn record(tx: &Connection, entry: &AuditEntry, now: DateTime<Utc>) -> StoreResult<()> {
+pub(super) fn record(tx: &impl Db, entry: &AuditEntry, now: DateTime<Utc>) -> StoreResult<()> {
     tx.prepare_cached(
         "INSERT INTO audit_log (at, actor, role, action, target, detail, address, outcome)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -54,7 +54,7 @@ pub(super) fn record(tx: &Connection, entry: &AuditEntry, now: DateTime<Utc>) ->
 }
 
 /// Entries, the newest first.
-pub(super) fn entries(conn: &Connection, zone: &Zone, filter: &AuditFilter) -> StoreResult<Vec<AuditRecord>> {
+pub(super) fn entries(conn: &impl Db, zone: &Zone, filter: &AuditFilter) -> StoreResult<Vec<AuditRecord>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, at, actor, role, action, target, detail, address, outcome FROM audit_log
          WHERE (?1 IS NULL OR at >= ?1) AND (?2 IS NULL OR at < ?2)

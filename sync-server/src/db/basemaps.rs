@@ -1,16 +1,16 @@
 //! The offline base maps offered to phones: one row per MBTiles package (its file is the server's, under
 //! `basemaps/` of the data directory; see `crate::basemaps`).
 
+use super::conn::{Db, DbResult, OptionalExtension, Row, Stmt, params};
 use chrono::{DateTime, Utc};
 use protocol::{Basemap, BasemapFormat, Datum};
-use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::StoreResult;
 use super::sql::{Sql, ts};
 
 const COLUMNS: &str = "name, datum, tile_format, west, south, east, north, minzoom, maxzoom, bytes, sha256, updated_at";
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Basemap> {
+fn row(r: &Row<'_>) -> DbResult<Basemap> {
     let updated: DateTime<Utc> = r.get::<_, Sql<DateTime<Utc>>>(11)?.0;
     Ok(Basemap {
         name: r.get(0)?,
@@ -26,23 +26,24 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Basemap> {
     })
 }
 
-pub(super) fn basemaps(conn: &Connection) -> StoreResult<Vec<Basemap>> {
+pub(super) fn basemaps(conn: &impl Db) -> StoreResult<Vec<Basemap>> {
     let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM basemaps ORDER BY name"))?;
-    let rows = stmt.query_map([], row)?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    let rows = stmt.query_map((), row)?;
+    Ok(rows.collect::<DbResult<Vec<_>>>()?)
 }
 
-pub(super) fn basemap(conn: &Connection, name: &str) -> StoreResult<Option<Basemap>> {
+pub(super) fn basemap(conn: &impl Db, name: &str) -> StoreResult<Option<Basemap>> {
     Ok(conn.query_row(&format!("SELECT {COLUMNS} FROM basemaps WHERE name = ?1"), [name], row).optional()?)
 }
 
 /// Stores a package's description, replacing one of the same name; true when the name is new.
-pub(super) fn save_basemap(tx: &Connection, b: &Basemap) -> StoreResult<bool> {
+pub(super) fn save_basemap(tx: &impl Db, b: &Basemap) -> StoreResult<bool> {
     let existed = basemap(tx, &b.name)?.is_some();
+    if existed {
+        delete_basemap(tx, &b.name)?;
+    }
     tx.execute(
-        &format!(
-            "INSERT OR REPLACE INTO basemaps ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
-        ),
+        &format!("INSERT INTO basemaps ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
         params![
             b.name,
             b.datum.as_str(),
@@ -61,6 +62,6 @@ pub(super) fn save_basemap(tx: &Connection, b: &Basemap) -> StoreResult<bool> {
     Ok(!existed)
 }
 
-pub(super) fn delete_basemap(tx: &Connection, name: &str) -> StoreResult<bool> {
+pub(super) fn delete_basemap(tx: &impl Db, name: &str) -> StoreResult<bool> {
     Ok(tx.execute("DELETE FROM basemaps WHERE name = ?1", [name])? > 0)
 }

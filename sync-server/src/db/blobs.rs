@@ -1,8 +1,8 @@
 //! Photo rows: the photos the server holds (their place in the pack files), resumable uploads under way, and
 //! who may read a photo.
 
+use super::conn::{Db, DbResult, OptionalExtension, Param, Row, Stmt, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use super::error::StoreResult;
@@ -19,7 +19,7 @@ pub struct UploadState {
     pub started_by: Uuid,
 }
 
-pub(super) fn blob(conn: &Connection, sha256: &str) -> StoreResult<Option<BlobMeta>> {
+pub(super) fn blob(conn: &impl Db, sha256: &str) -> StoreResult<Option<BlobMeta>> {
     Ok(conn
         .prepare_cached(
             "SELECT sha256, bytes, content_type, pack, pack_offset FROM blobs WHERE sha256 = ?1 AND purged_at IS NULL",
@@ -29,18 +29,18 @@ pub(super) fn blob(conn: &Connection, sha256: &str) -> StoreResult<Option<BlobMe
 }
 
 /// The photos held, by hash, after `after`.
-pub(super) fn held(conn: &Connection, after: Option<&str>, limit: u32) -> StoreResult<Vec<BlobMeta>> {
+pub(super) fn held(conn: &impl Db, after: Option<&str>, limit: u32) -> StoreResult<Vec<BlobMeta>> {
     Ok(conn
         .prepare_cached(
             "SELECT sha256, bytes, content_type, pack, pack_offset FROM blobs
              WHERE purged_at IS NULL AND (?1 IS NULL OR sha256 > ?1) ORDER BY sha256 LIMIT ?2",
         )?
-        .query_map(rusqlite::params![after, limit], blob_meta)?
+        .query_map(params![after, limit], blob_meta)?
         .collect::<Result<Vec<_>, _>>()?)
 }
 
 /// A `blobs` row read as `sha256, bytes, content_type, pack, pack_offset`.
-fn blob_meta(r: &rusqlite::Row<'_>) -> rusqlite::Result<BlobMeta> {
+fn blob_meta(r: &Row<'_>) -> DbResult<BlobMeta> {
     let packed = match (r.get::<_, Option<i64>>(3)?, r.get::<_, Option<i64>>(4)?) {
         (Some(pack), Some(offset)) => Some(PackPlace { pack: pack as u32, offset: offset as u64 }),
         _ => None,
@@ -66,7 +66,7 @@ const ONLY_IN_CLOSED_CASES: &str = "b.sha256 IN (SELECT u.sha256 FROM uses u JOI
 /// photos, and the photos of reports and tasks that became part of it), not purged yet, at most `limit`.
 /// A photo used anywhere else (a finding not filed, an open case, a report or task of no closed case) stays.
 pub(super) fn photos_to_purge(
-    conn: &Connection,
+    conn: &impl Db,
     closed_before: DateTime<Utc>,
     limit: usize,
 ) -> StoreResult<Vec<BlobMeta>> {
@@ -83,7 +83,7 @@ pub(super) fn photos_to_purge(
 /// a row that serves bytes gone). The rule is checked again here, under the write lock: a photo a new record
 /// took up since it was chosen stays. Returns the photos marked.
 pub(super) fn mark_purged(
-    tx: &Connection,
+    tx: &impl Db,
     shas: &[String],
     closed_before: DateTime<Utc>,
     now: DateTime<Utc>,
@@ -105,13 +105,13 @@ pub(super) fn mark_purged(
 
 /// Takes back a photo's purge mark: its bytes could not be removed, so it is held as before and the next run
 /// tries again.
-pub(super) fn unmark_purged(tx: &Connection, sha: &str) -> StoreResult<()> {
+pub(super) fn unmark_purged(tx: &impl Db, sha: &str) -> StoreResult<()> {
     tx.execute("UPDATE blobs SET purged_at = NULL WHERE sha256 = ?1", [sha])?;
     Ok(())
 }
 
 /// Records complete photos and ends their uploads; for each, false when it was already held.
-pub(super) fn record_blobs(tx: &Connection, blobs: &[(BlobMeta, Uuid)], now: DateTime<Utc>) -> StoreResult<Vec<bool>> {
+pub(super) fn record_blobs(tx: &impl Db, blobs: &[(BlobMeta, Uuid)], now: DateTime<Utc>) -> StoreResult<Vec<bool>> {
     let mut created = Vec::with_capacity(blobs.len());
     // A photo purged by the retention rule and uploaded again is stored anew, in its new place.
     let mut insert = tx.prepare_cached(
@@ -139,7 +139,7 @@ pub(super) fn record_blobs(tx: &Connection, blobs: &[(BlobMeta, Uuid)], now: Dat
     Ok(created)
 }
 
-pub(super) fn upload(conn: &Connection, sha256: &str) -> StoreResult<Option<UploadState>> {
+pub(super) fn upload(conn: &impl Db, sha256: &str) -> StoreResult<Option<UploadState>> {
     Ok(conn
         .query_row("SELECT length, started_by FROM uploads WHERE sha256 = ?1", [sha256], |r| {
             Ok(UploadState {
@@ -151,28 +151,24 @@ pub(super) fn upload(conn: &Connection, sha256: &str) -> StoreResult<Option<Uplo
         .optional()?)
 }
 
-pub(super) fn begin_upload(
-    conn: &Connection,
-    sha256: &str,
-    length: u64,
-    by: Uuid,
-    now: DateTime<Utc>,
-) -> StoreResult<()> {
+pub(super) fn begin_upload(conn: &impl Db, sha256: &str, length: u64, by: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
     conn.execute(
-        "INSERT OR REPLACE INTO uploads (sha256, length, started_by, started_at) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO uploads (sha256, length, started_by, started_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (sha256) DO UPDATE SET length = excluded.length, started_by = excluded.started_by,
+             started_at = excluded.started_at",
         params![sha256, length as i64, by.to_string(), ts(now)],
     )?;
     Ok(())
 }
 
-pub(super) fn end_upload(conn: &Connection, sha256: &str) -> StoreResult<()> {
+pub(super) fn end_upload(conn: &impl Db, sha256: &str) -> StoreResult<()> {
     conn.execute("DELETE FROM uploads WHERE sha256 = ?1", [sha256])?;
     Ok(())
 }
 
 /// Where a photo is used, as seen from `user`: what the policy decides from whether they may read it.
 /// `None` when no such photo is held.
-pub(super) fn photo_use(conn: &Connection, sha256: &str, user: &User) -> StoreResult<Option<PhotoUse>> {
+pub(super) fn photo_use(conn: &impl Db, sha256: &str, user: &User) -> StoreResult<Option<PhotoUse>> {
     let uploader: Option<String> =
         conn.query_row("SELECT uploaded_by FROM blobs WHERE sha256 = ?1", [sha256], |r| r.get(0)).optional()?;
     let Some(uploader) = uploader else {
@@ -193,7 +189,7 @@ pub(super) fn photo_use(conn: &Connection, sha256: &str, user: &User) -> StoreRe
             Ok(CaseOwners { team: r.get(0)?, department: r.get(1)?, reported_by_caller: r.get::<_, String>(2)? == me })
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    let exists = |sql: &str, args: &[&dyn rusqlite::ToSql]| -> StoreResult<bool> {
+    let exists = |sql: &str, args: &[&dyn Param]| -> StoreResult<bool> {
         Ok(conn.prepare_cached(sql)?.query_row(args, |r| r.get(0))?)
     };
     const IN_FINDING: &str = "SELECT EXISTS (SELECT 1 FROM finding_photos p JOIN findings f ON f.seq = p.finding

@@ -1,20 +1,21 @@
 //! Campaigns (每月一主题) as stored; defining one tells every phone (a `campaign` change).
 
+use super::conn::{Db, OptionalExtension, Stmt, params};
 use chrono::{DateTime, Utc};
 use protocol::{Campaign, ChangeBody};
-use rusqlite::{Connection, OptionalExtension, params};
 
 use super::changes::insert_change;
 use super::error::StoreResult;
 use super::sql::{bad_data, json, ts};
 
-pub(super) fn campaigns(conn: &Connection) -> StoreResult<Vec<Campaign>> {
-    let mut stmt = conn.prepare("SELECT body FROM campaigns ORDER BY json_extract(body, '$.from') DESC, id")?;
-    let bodies = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+pub(super) fn campaigns(conn: &impl Db) -> StoreResult<Vec<Campaign>> {
+    let from = conn.json_field("body", "from");
+    let mut stmt = conn.prepare_cached(&format!("SELECT body FROM campaigns ORDER BY {from} DESC, id"))?;
+    let bodies = stmt.query_map((), |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
     bodies.iter().map(|b| serde_json::from_str(b).map_err(bad_data)).collect()
 }
 
-pub(super) fn campaign(conn: &Connection, id: &str) -> StoreResult<Option<Campaign>> {
+pub(super) fn campaign(conn: &impl Db, id: &str) -> StoreResult<Option<Campaign>> {
     let body: Option<String> =
         conn.query_row("SELECT body FROM campaigns WHERE id = ?1", [id], |r| r.get(0)).optional()?;
     body.map(|b| serde_json::from_str(&b).map_err(bad_data)).transpose()
@@ -22,7 +23,7 @@ pub(super) fn campaign(conn: &Connection, id: &str) -> StoreResult<Option<Campai
 
 /// Stores a campaign (replacing one of the same id) and announces it to every device; true when new. The
 /// same definition again changes nothing and announces nothing.
-pub(super) fn save_campaign(tx: &Connection, c: &Campaign, by: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+pub(super) fn save_campaign(tx: &impl Db, c: &Campaign, by: &str, now: DateTime<Utc>) -> StoreResult<bool> {
     let before = campaign(tx, &c.id)?;
     if before.as_ref() == Some(c) {
         return Ok(false);

@@ -1,9 +1,9 @@
 //! Cases as the console reads them (list, detail with findings, history and tasks) and the lifecycle actions
 //! of the console (派遣, 处置, 挂起, 延期, 结案 ...), checked against `domain::lifecycle`.
 
+use super::conn::{Db, DbResult, OptionalExtension, Row, Stmt, params};
 use chrono::{DateTime, Utc};
 use protocol::{CaseState, TaskResult, TaskState, Timestamp};
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -142,7 +142,7 @@ pub struct ActionInput {
     pub hours: Option<f64>,
 }
 
-pub(super) fn case_meta(conn: &Connection, case_no: &str) -> StoreResult<Option<CaseMeta>> {
+pub(super) fn case_meta(conn: &impl Db, case_no: &str) -> StoreResult<Option<CaseMeta>> {
     Ok(conn
         .query_row("SELECT state, team, department FROM cases WHERE case_no = ?1", [case_no], |r| {
             Ok(CaseMeta { state: r.get::<_, Sql<CaseState>>(0)?.0, team: r.get(1)?, department: r.get(2)? })
@@ -154,7 +154,7 @@ const CASE_COLUMNS: &str =
     "c.case_no, c.state, c.category, c.department, c.team, c.due_at, c.self_handled, c.rework_count,
      c.urgent, c.filed_at, c.closed_at, c.lat, c.lon, c.grid, COALESCE(c.clock_from, c.filed_at)";
 
-fn case_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
+fn case_row(r: &Row<'_>) -> DbResult<CaseRow> {
     Ok(CaseRow {
         case_no: r.get(0)?,
         state: r.get::<_, Sql<CaseState>>(1)?.0,
@@ -194,7 +194,7 @@ struct CaseRow {
 }
 
 fn view(
-    conn: &Connection,
+    conn: &impl Db,
     settings: &EngineSettings,
     dict: &DictIndex,
     row: CaseRow,
@@ -273,7 +273,7 @@ fn view(
 }
 
 pub(super) fn case_view(
-    conn: &Connection,
+    conn: &impl Db,
     settings: &EngineSettings,
     dict: &DictIndex,
     case_no: &str,
@@ -286,7 +286,7 @@ pub(super) fn case_view(
 }
 
 pub(super) fn cases(
-    conn: &Connection,
+    conn: &impl Db,
     settings: &EngineSettings,
     dict: &DictIndex,
     filter: &CaseFilter,
@@ -332,7 +332,7 @@ fn scope_sql(scope: &Scope) -> (&'static str, Option<String>) {
 /// `filed_at` as stored and its number), at most `limit`.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn export_page(
-    conn: &Connection,
+    conn: &impl Db,
     settings: &EngineSettings,
     dict: &DictIndex,
     scope: &Scope,
@@ -350,10 +350,7 @@ pub(super) fn export_page(
     let (after_at, after_no) = after.unzip();
     let mut args = export_args(owner, filter).to_vec();
     args.extend([after_at, after_no]);
-    let rows = conn
-        .prepare_cached(&sql)?
-        .query_map(rusqlite::params_from_iter(&args), case_row)?
-        .collect::<Result<Vec<_>, _>>()?;
+    let rows = conn.prepare_cached(&sql)?.query_map(args.clone(), case_row)?.collect::<Result<Vec<_>, _>>()?;
     rows.into_iter().map(|row| view(conn, settings, dict, row, now)).collect()
 }
 
@@ -368,15 +365,15 @@ fn export_args(owner: Option<String>, f: &ExportFilter) -> [Option<String>; 7] {
 }
 
 /// How many cases an export takes in all.
-pub(super) fn export_count(conn: &Connection, scope: &Scope, filter: &ExportFilter) -> StoreResult<u64> {
+pub(super) fn export_count(conn: &impl Db, scope: &Scope, filter: &ExportFilter) -> StoreResult<u64> {
     let (who, owner) = scope_sql(scope);
     let sql = format!("SELECT COUNT(*) FROM cases c WHERE {who} {EXPORT_WHERE}");
     let args = export_args(owner, filter);
-    Ok(conn.prepare_cached(&sql)?.query_row(rusqlite::params_from_iter(&args), |r| r.get::<_, i64>(0))? as u64)
+    Ok(conn.prepare_cached(&sql)?.query_row(args.clone(), |r| r.get::<_, i64>(0))? as u64)
 }
 
 pub(super) fn case_detail(
-    conn: &Connection,
+    conn: &impl Db,
     settings: &EngineSettings,
     dict: &DictIndex,
     case_no: &str,
@@ -467,7 +464,7 @@ struct PendingRequest {
     by: String,
 }
 
-fn pending_request(tx: &Connection, case_no: &str) -> StoreResult<Option<PendingRequest>> {
+fn pending_request(tx: &impl Db, case_no: &str) -> StoreResult<Option<PendingRequest>> {
     Ok(tx
         .prepare_cached(
             "SELECT id, kind, hours, note, by_user FROM case_requests WHERE case_no = ?1 AND state = 'pending'",
@@ -479,7 +476,7 @@ fn pending_request(tx: &Connection, case_no: &str) -> StoreResult<Option<Pending
 }
 
 pub(super) fn case_action(
-    tx: &Connection,
+    tx: &impl Db,
     settings: &EngineSettings,
     dict: &DictIndex,
     actor: &User,

@@ -1,9 +1,9 @@
 //! The change feed that flows back to devices: what is written into it (a finding's new state, a case
 //! announced to its team, tasks, dictionaries), and the pages a device reads after its cursor.
 
+use super::conn::{Db, OptionalExtension, Stmt, params};
 use chrono::{DateTime, Utc};
 use protocol::{CaseState, CaseSummary, Change, ChangeBody, FindingState, FindingUpdated};
-use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use super::dict::DictIndex;
@@ -21,7 +21,7 @@ pub struct ChangePage {
 }
 
 pub(super) fn insert_change(
-    tx: &Connection,
+    tx: &impl Db,
     user: Option<Uuid>,
     team: Option<&str>,
     body: &ChangeBody,
@@ -35,7 +35,7 @@ pub(super) fn insert_change(
 /// Tells a finding's reporter that its state or case changed.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn notify_finding(
-    tx: &Connection,
+    tx: &impl Db,
     zone: &Zone,
     reporter: Uuid,
     finding_id: Uuid,
@@ -69,7 +69,7 @@ pub(super) fn notify_finding(
 
 /// Tells every reporter of a case's findings the case's new state, and the team's devices the area case.
 pub(super) fn announce_case(
-    tx: &Connection,
+    tx: &impl Db,
     settings: &EngineSettings,
     case_no: &str,
     now: DateTime<Utc>,
@@ -118,7 +118,7 @@ pub(super) fn announce_case(
 
 /// The page of changes after `cursor` meant for `user`: their own, everyone's, and their team's.
 pub(super) fn changes_page(
-    conn: &Connection,
+    conn: &impl Db,
     dict: &DictIndex,
     zone: &Zone,
     user: &User,

@@ -3,9 +3,9 @@
 
 use std::collections::HashMap;
 
+use super::conn::{Db, Param, Stmt, params};
 use chrono::{DateTime, Utc};
 use places::{TrackPoint, walk};
-use rusqlite::{Connection, params};
 
 use super::dict::DictIndex;
 use super::error::StoreResult;
@@ -28,7 +28,7 @@ pub(super) struct Computed {
 
 /// Patrols started in `[from, to)` whose coverage is not kept for their whole track and this dictionary.
 pub(super) fn stale(
-    conn: &Connection,
+    conn: &impl Db,
     dict: &DictIndex,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
@@ -37,7 +37,7 @@ pub(super) fn stale(
     let mut stmt = conn.prepare_cached(
         "SELECT id, track_rev FROM patrols
          WHERE started_ts >= ?1 AND started_ts < ?2
-           AND (coverage_rev IS NULL OR coverage_rev != track_rev OR coverage_dict IS NOT ?3)",
+           AND (coverage_rev IS NULL OR coverage_rev != track_rev OR coverage_dict IS DISTINCT FROM ?3)",
     )?;
     let rows = stmt.query_map(params![from.timestamp(), to.timestamp(), version], |r| {
         Ok(Stale { id: r.get(0)?, track_rev: r.get(1)? })
@@ -46,7 +46,7 @@ pub(super) fn stale(
 }
 
 /// Walks the tracks of stale patrols (reading only: no lock is held while this runs).
-pub(super) fn compute(conn: &Connection, dict: &DictIndex, stale: Vec<Stale>) -> StoreResult<Vec<Computed>> {
+pub(super) fn compute(conn: &impl Db, dict: &DictIndex, stale: Vec<Stale>) -> StoreResult<Vec<Computed>> {
     let mut points = conn.prepare_cached("SELECT lat, lon, t FROM track_points WHERE patrol_id = ?1 ORDER BY t")?;
     let mut out = Vec::with_capacity(stale.len());
     for s in stale {
@@ -69,7 +69,7 @@ pub(super) fn compute(conn: &Connection, dict: &DictIndex, stale: Vec<Stale>) ->
 
 /// Keeps what was computed, for each patrol whose track did not grow meanwhile (the next ask computes it
 /// again).
-pub(super) fn keep(tx: &Connection, dict: &DictIndex, computed: Vec<Computed>) -> StoreResult<()> {
+pub(super) fn keep(tx: &impl Db, dict: &DictIndex, computed: Vec<Computed>) -> StoreResult<()> {
     let version = dict.current.as_ref().map_or(0, |d| d.version);
     let mut current = tx.prepare_cached("SELECT track_rev FROM patrols WHERE id = ?1")?;
     let mut clear = tx.prepare_cached("DELETE FROM patrol_coverage WHERE patrol_id = ?1")?;
@@ -91,7 +91,7 @@ pub(super) fn keep(tx: &Connection, dict: &DictIndex, computed: Vec<Computed>) -
 }
 
 /// Walks one patrol's track now and keeps its coverage (inside the caller's transaction).
-pub(super) fn refresh(tx: &Connection, dict: &DictIndex, patrol_id: &str) -> StoreResult<()> {
+pub(super) fn refresh(tx: &impl Db, dict: &DictIndex, patrol_id: &str) -> StoreResult<()> {
     let track_rev: i64 = tx.query_row("SELECT track_rev FROM patrols WHERE id = ?1", [patrol_id], |r| r.get(0))?;
     let computed = compute(tx, dict, vec![Stale { id: patrol_id.to_owned(), track_rev }])?;
     keep(tx, dict, computed)
@@ -109,7 +109,7 @@ fn scope_filter(scope: &Scope, column: &str, at: usize) -> (String, Option<Strin
 
 /// Sums over the patrols started in `[from, to)` that the scope sees: by road name or grid code.
 pub(super) fn tallies(
-    conn: &Connection,
+    conn: &impl Db,
     scope: &Scope,
     by: CoverageBy,
     from: DateTime<Utc>,
@@ -123,7 +123,7 @@ pub(super) fn tallies(
          GROUP BY pc.key"
     );
     let (kind, start, end) = (by.as_str(), from.timestamp(), to.timestamp());
-    let mut args: Vec<&dyn rusqlite::ToSql> = vec![&kind, &start, &end];
+    let mut args: Vec<&dyn Param> = vec![&kind, &start, &end];
     if let Some(team) = &team {
         args.push(team);
     }
@@ -140,7 +140,7 @@ pub(super) fn tallies(
 
 /// Findings observed in `[from, to)` that the scope sees, by the road they name or the grid they carry.
 pub(super) fn findings(
-    conn: &Connection,
+    conn: &impl Db,
     scope: &Scope,
     by: CoverageBy,
     from: DateTime<Utc>,
@@ -148,16 +148,16 @@ pub(super) fn findings(
 ) -> StoreResult<HashMap<String, i64>> {
     let (filter, team) = scope_filter(scope, "f.team", 3);
     let key = match by {
-        CoverageBy::Road => "json_extract(f.body, '$.road')",
-        CoverageBy::Grid => "f.grid",
+        CoverageBy::Road => conn.json_field("f.body", "road"),
+        CoverageBy::Grid => "f.grid".to_owned(),
     };
     let sql = format!(
         "SELECT {key} AS k, COUNT(*) FROM findings f
-         WHERE f.observed_ts >= ?1 AND f.observed_ts < ?2 AND {filter} AND k IS NOT NULL
+         WHERE f.observed_ts >= ?1 AND f.observed_ts < ?2 AND {filter} AND {key} IS NOT NULL
          GROUP BY k"
     );
     let (start, end) = (from.timestamp(), to.timestamp());
-    let mut args: Vec<&dyn rusqlite::ToSql> = vec![&start, &end];
+    let mut args: Vec<&dyn Param> = vec![&start, &end];
     if let Some(team) = &team {
         args.push(team);
     }

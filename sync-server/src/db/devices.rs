@@ -1,8 +1,8 @@
 //! Registered devices: registration (a device belongs to one user), revocation, and the admin's list.
 
+use super::conn::{Db, OptionalExtension, Stmt, params};
 use chrono::{DateTime, Utc};
 use protocol::{DeviceInfo, Timestamp};
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -45,7 +45,7 @@ pub struct DeviceUser {
     pub display_name: String,
 }
 
-pub(super) fn devices(conn: &Connection, zone: &Zone, only: Option<Uuid>) -> StoreResult<Vec<DeviceView>> {
+pub(super) fn devices(conn: &impl Db, zone: &Zone, only: Option<Uuid>) -> StoreResult<Vec<DeviceView>> {
     let mut stmt = conn.prepare_cached(
         "SELECT d.id, d.name, d.platform, d.app_version, u.username, u.display_name, d.registered_at, d.last_sync_at, d.revoked_at, d.backlog,
                 d.dictionary_version,
@@ -76,7 +76,7 @@ pub(super) fn devices(conn: &Connection, zone: &Zone, only: Option<Uuid>) -> Sto
 /// Binds a device to a user with a new token (the old token stops working), unless the device belongs to
 /// another user or was revoked.
 pub(super) fn register(
-    tx: &Connection,
+    tx: &impl Db,
     user: &User,
     device: &DeviceInfo,
     token_hash: &str,
@@ -112,7 +112,7 @@ pub(super) fn register(
     )?;
     if let Some(key) = &device.public_key {
         tx.execute(
-            "INSERT OR IGNORE INTO device_keys (device_id, public_key, registered_at) VALUES (?1, ?2, ?3)",
+            "INSERT INTO device_keys (device_id, public_key, registered_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
             params![device.id.to_string(), key, ts(now)],
         )?;
     }
@@ -120,7 +120,7 @@ pub(super) fn register(
 }
 
 /// Revokes a device: its token stops working and it may not register again.
-pub(super) fn revoke(conn: &Connection, id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
+pub(super) fn revoke(conn: &impl Db, id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
     conn.execute(
         "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?2), token_hash = NULL WHERE id = ?1",
         params![id.to_string(), ts(now)],
@@ -130,7 +130,7 @@ pub(super) fn revoke(conn: &Connection, id: Uuid, now: DateTime<Utc>) -> StoreRe
 
 /// Records a device's sync: when, and what it said of itself (ops waiting, dictionary version held).
 pub(super) fn note_sync(
-    tx: &Connection,
+    tx: &impl Db,
     id: Uuid,
     now: DateTime<Utc>,
     backlog: Option<u64>,
@@ -145,7 +145,7 @@ pub(super) fn note_sync(
 }
 
 /// The public key a device signs its ops with now, if it registered one.
-pub(super) fn public_key(conn: &Connection, device_id: Uuid) -> StoreResult<Option<String>> {
+pub(super) fn public_key(conn: &impl Db, device_id: Uuid) -> StoreResult<Option<String>> {
     Ok(conn
         .prepare_cached("SELECT public_key FROM devices WHERE id = ?1")?
         .query_row([device_id.to_string()], |r| r.get(0))
@@ -154,7 +154,7 @@ pub(super) fn public_key(conn: &Connection, device_id: Uuid) -> StoreResult<Opti
 }
 
 /// Every key a device registered, oldest first.
-pub(super) fn keys(conn: &Connection, device_id: &str) -> StoreResult<Vec<String>> {
+pub(super) fn keys(conn: &impl Db, device_id: &str) -> StoreResult<Vec<String>> {
     let mut stmt =
         conn.prepare_cached("SELECT public_key FROM device_keys WHERE device_id = ?1 ORDER BY registered_at")?;
     let rows = stmt.query_map([device_id], |r| r.get(0))?;

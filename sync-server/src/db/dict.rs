@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::conn::{Db, Stmt, params};
 use chrono::{DateTime, Utc};
 use places::{GridIndex, RoadIndex};
 use protocol::{Category, Dictionary};
-use rusqlite::{Connection, params};
 
 use super::error::StoreResult;
 use super::sql::{Sql, bad_data, json, ts};
@@ -77,10 +77,10 @@ impl DictIndex {
 }
 
 /// Reads every stored version into the index.
-pub(super) fn load(conn: &Connection) -> StoreResult<DictIndex> {
+pub(super) fn load(conn: &impl Db) -> StoreResult<DictIndex> {
     let mut index = DictIndex::default();
     let mut stmt = conn.prepare("SELECT body, imported_at FROM dictionary_versions ORDER BY version")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Sql<DateTime<Utc>>>(1)?.0)))?;
+    let rows = stmt.query_map((), |r| Ok((r.get::<_, String>(0)?, r.get::<_, Sql<DateTime<Utc>>>(1)?.0)))?;
     for row in rows {
         let (body, at) = row?;
         let d: Dictionary = serde_json::from_str(&body).map_err(bad_data)?;
@@ -92,12 +92,8 @@ pub(super) fn load(conn: &Connection) -> StoreResult<DictIndex> {
 
 /// Stores a dictionary as a new version (never below the newest stored one plus one); returns it with the
 /// version given.
-pub(super) fn insert_version(
-    tx: &Connection,
-    mut dictionary: Dictionary,
-    now: DateTime<Utc>,
-) -> StoreResult<Dictionary> {
-    let latest: Option<i64> = tx.query_row("SELECT MAX(version) FROM dictionary_versions", [], |r| r.get(0))?;
+pub(super) fn insert_version(tx: &impl Db, mut dictionary: Dictionary, now: DateTime<Utc>) -> StoreResult<Dictionary> {
+    let latest: Option<i64> = tx.query_row("SELECT MAX(version) FROM dictionary_versions", (), |r| r.get(0))?;
     if let Some(v) = latest {
         dictionary.version = dictionary.version.max(v + 1);
     }

@@ -92,6 +92,17 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if let Some(db) = e.as_database_error()
+            && db.is_unique_violation()
+        {
+            return StoreError::conflict(db.message().to_owned());
+        }
+        StoreError::Backend(format!("PostgreSQL: {e}"))
+    }
+}
+
 impl From<rusqlite_migration::Error> for StoreError {
     fn from(e: rusqlite_migration::Error) -> Self {
         StoreError::Backend(format!("schema migration: {e}"))

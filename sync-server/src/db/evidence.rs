@@ -1,7 +1,7 @@
 //! Signed ops as received, and the devices' keys: what an evidence package is made of.
 
+use super::conn::{Db, DbResult, OptionalExtension, Row, Stmt, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use super::error::StoreResult;
@@ -23,10 +23,10 @@ pub struct SignedOp {
 }
 
 /// Keeps signed ops (a resend of one kept already changes nothing).
-pub(super) fn keep(tx: &Connection, ops: &[SignedOp], now: DateTime<Utc>) -> StoreResult<()> {
+pub(super) fn keep(tx: &impl Db, ops: &[SignedOp], now: DateTime<Utc>) -> StoreResult<()> {
     let mut insert = tx.prepare_cached(
-        "INSERT OR IGNORE INTO signed_ops (device_id, seq, kind, entity_id, body, prev, sig, received_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO signed_ops (device_id, seq, kind, entity_id, body, prev, sig, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
     )?;
     let at = ts(now);
     for op in ops {
@@ -44,7 +44,7 @@ pub(super) fn keep(tx: &Connection, ops: &[SignedOp], now: DateTime<Utc>) -> Sto
     Ok(())
 }
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SignedOp> {
+fn row(r: &Row<'_>) -> DbResult<SignedOp> {
     let body: String = r.get(4)?;
     Ok(SignedOp {
         device_id: r.get(0)?,
@@ -61,7 +61,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SignedOp> {
 const COLUMNS: &str = "device_id, seq, kind, entity_id, body, prev, sig";
 
 /// The signed `finding.create` op that created the finding `entity_id`.
-pub(super) fn creating(conn: &Connection, entity_id: &str) -> StoreResult<Option<SignedOp>> {
+pub(super) fn creating(conn: &impl Db, entity_id: &str) -> StoreResult<Option<SignedOp>> {
     Ok(conn
         .query_row(
             &format!(
@@ -75,7 +75,7 @@ pub(super) fn creating(conn: &Connection, entity_id: &str) -> StoreResult<Option
 }
 
 /// The device's signed op before `seq`, the one `prev` of that op links to.
-pub(super) fn previous(conn: &Connection, device_id: &str, seq: u64) -> StoreResult<Option<SignedOp>> {
+pub(super) fn previous(conn: &impl Db, device_id: &str, seq: u64) -> StoreResult<Option<SignedOp>> {
     Ok(conn
         .query_row(
             &format!("SELECT {COLUMNS} FROM signed_ops WHERE device_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT 1"),

@@ -1,8 +1,8 @@
 //! Exports in storage: the findings an export takes (page by page, after the last one written, so that a
 //! large export never holds more than a page), and the export jobs the console follows.
 
+use super::conn::{Db, OptionalExtension, Stmt, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use super::error::StoreResult;
@@ -29,7 +29,7 @@ const WHERE: &str = "AND (?2 IS NULL OR f.observed_ts >= ?2) AND (?3 IS NULL OR 
 /// The findings an export takes, observed in the period, the oldest first, after `after` (observed second and
 /// id of the last one written), at most `limit`.
 pub(super) fn findings_page(
-    conn: &Connection,
+    conn: &impl Db,
     settings: &EngineSettings,
     scope: &Scope,
     filter: &ExportFilter,
@@ -54,7 +54,7 @@ pub(super) fn findings_page(
     )
 }
 
-pub(super) fn findings_count(conn: &Connection, scope: &Scope, filter: &ExportFilter) -> StoreResult<u64> {
+pub(super) fn findings_count(conn: &impl Db, scope: &Scope, filter: &ExportFilter) -> StoreResult<u64> {
     let (who, owner) = scope_sql(scope);
     let sql = format!("SELECT COUNT(*) FROM findings f WHERE {who} {WHERE}");
     let (from, to) = (filter.from.map(|t| t.timestamp()), filter.to.map(|t| t.timestamp()));
@@ -65,7 +65,7 @@ pub(super) fn findings_count(conn: &Connection, scope: &Scope, filter: &ExportFi
 }
 
 /// Keeps a job as it is now (its row is made at the first save).
-pub(super) fn save_job(tx: &Connection, user: Uuid, job: &ExportJob) -> StoreResult<()> {
+pub(super) fn save_job(tx: &impl Db, user: Uuid, job: &ExportJob) -> StoreResult<()> {
     tx.prepare_cached(
         "INSERT INTO exports (id, user_id, state, job, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (id) DO UPDATE SET state = excluded.state, job = excluded.job",
@@ -75,7 +75,7 @@ pub(super) fn save_job(tx: &Connection, user: Uuid, job: &ExportJob) -> StoreRes
 }
 
 /// A job and who asked for it.
-pub(super) fn job(conn: &Connection, id: Uuid) -> StoreResult<Option<(Uuid, ExportJob)>> {
+pub(super) fn job(conn: &impl Db, id: Uuid) -> StoreResult<Option<(Uuid, ExportJob)>> {
     let row: Option<(String, String)> = conn
         .query_row("SELECT user_id, job FROM exports WHERE id = ?1", [id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
@@ -86,7 +86,7 @@ pub(super) fn job(conn: &Connection, id: Uuid) -> StoreResult<Option<(Uuid, Expo
 }
 
 /// A user's jobs (or everyone's), the newest first.
-pub(super) fn jobs(conn: &Connection, user: Option<Uuid>, limit: u32) -> StoreResult<Vec<ExportJob>> {
+pub(super) fn jobs(conn: &impl Db, user: Option<Uuid>, limit: u32) -> StoreResult<Vec<ExportJob>> {
     let rows = conn
         .prepare_cached("SELECT job FROM exports WHERE (?1 IS NULL OR user_id = ?1) ORDER BY created_at DESC LIMIT ?2")?
         .query_map(params![user.map(|u| u.to_string()), limit], |r| r.get::<_, String>(0))?
@@ -95,10 +95,10 @@ pub(super) fn jobs(conn: &Connection, user: Option<Uuid>, limit: u32) -> StoreRe
 }
 
 /// Jobs that were running when the server stopped end as failed; their ids.
-pub(super) fn interrupt(tx: &Connection, now: DateTime<Utc>) -> StoreResult<Vec<Uuid>> {
+pub(super) fn interrupt(tx: &impl Db, now: DateTime<Utc>) -> StoreResult<Vec<Uuid>> {
     let running: Vec<String> = tx
         .prepare("SELECT job FROM exports WHERE state = 'running'")?
-        .query_map([], |r| r.get(0))?
+        .query_map((), |r| r.get(0))?
         .collect::<Result<Vec<_>, _>>()?;
     let mut ids = Vec::with_capacity(running.len());
     for text in &running {
@@ -115,7 +115,7 @@ pub(super) fn interrupt(tx: &Connection, now: DateTime<Utc>) -> StoreResult<Vec<
 }
 
 /// Jobs made before `before`, for their files to be removed; their rows are forgotten.
-pub(super) fn expire(tx: &Connection, before: DateTime<Utc>) -> StoreResult<Vec<Uuid>> {
+pub(super) fn expire(tx: &impl Db, before: DateTime<Utc>) -> StoreResult<Vec<Uuid>> {
     let ids: Vec<String> = tx
         .prepare("SELECT id FROM exports WHERE created_at < ?1 AND state <> 'running'")?
         .query_map([ts(before)], |r| r.get(0))?

@@ -2,9 +2,9 @@
 //! number counted per day, and the candidates of the duplicate check (open cases of a category near a
 //! point, within the window; 50 m / 72 h by default) for `domain::filing::nearest_within` to choose from.
 
+use super::conn::{Db, DbResult, Stmt, params};
 use chrono::{DateTime, Utc};
 use protocol::{CaseState, Category, Finding};
-use rusqlite::{Connection, params};
 use uuid::Uuid;
 
 use super::error::{StoreError, StoreResult};
@@ -19,7 +19,7 @@ use crate::principal::User;
 /// finding fixed on the spot becomes a closed, self-handled case.
 #[allow(clippy::too_many_arguments)] // who reported and who files differ when a chief approves
 pub(super) fn file_case(
-    tx: &Connection,
+    tx: &impl Db,
     settings: &EngineSettings,
     now: DateTime<Utc>,
     category: &Category,
@@ -31,7 +31,7 @@ pub(super) fn file_case(
 ) -> StoreResult<String> {
     let day = case_day(&settings.zone, now);
     let n: i64 = tx.query_row(
-        "INSERT INTO case_numbers (day, last) VALUES (?1, 1) ON CONFLICT (day) DO UPDATE SET last = last + 1 RETURNING last",
+        "INSERT INTO case_numbers (day, last) VALUES (?1, 1) ON CONFLICT (day) DO UPDATE SET last = case_numbers.last + 1 RETURNING last",
         [&day],
         |r| r.get(0),
     )?;
@@ -90,7 +90,7 @@ pub(super) fn file_case(
 /// The nearest open case of a category within the duplicate radius whose first finding was observed
 /// within the duplicate window of `observed_ts`.
 pub(super) fn nearest_open_case(
-    conn: &Connection,
+    conn: &impl Db,
     settings: &EngineSettings,
     category: &str,
     lat: f64,
@@ -110,6 +110,6 @@ pub(super) fn nearest_open_case(
     )?;
     let candidates = rows
         .map(|row| row.map(|(case_no, clat, clon, state)| ((case_no, state), clat, clon)))
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .collect::<DbResult<Vec<_>>>()?;
     Ok(nearest_within(lat, lon, settings.duplicate_radius_m, candidates))
 }

@@ -1,8 +1,8 @@
 //! Findings as stored and as the console reads them: a finding's row and photos, the review list, a finding's
 //! state and team for permission checks.
 
+use super::conn::{Db, OptionalExtension, Param, Stmt, params};
 use protocol::{Finding, FindingAck, FindingState, Location, PhotoRef};
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -51,13 +51,18 @@ pub struct FindingMeta {
 
 /// Review items matching `where_sql` (on table alias `f`), oldest first, paged by `limit` (-1: all).
 pub(super) fn review_items(
-    conn: &Connection,
+    conn: &impl Db,
     settings: &EngineSettings,
     where_sql: &str,
-    args: &[&dyn rusqlite::ToSql],
+    args: &[&dyn Param],
     limit: i64,
     offset: u32,
 ) -> StoreResult<Vec<ReviewItem>> {
+    let limit = match limit {
+        ..0 if conn.is_pg() => "ALL".to_owned(),
+        ..0 => "-1".to_owned(),
+        n => n.to_string(),
+    };
     let sql = format!(
         "SELECT f.body, u.username, f.state, f.case_no, f.possible_duplicate_of, f.team, f.reason, f.category, f.grid,
                 EXISTS (SELECT 1 FROM signed_ops s WHERE s.entity_id = f.id AND s.kind = 'finding.create')
@@ -116,7 +121,7 @@ pub(super) fn review_items(
     Ok(out)
 }
 
-pub(super) fn finding_meta(conn: &Connection, id: Uuid) -> StoreResult<Option<FindingMeta>> {
+pub(super) fn finding_meta(conn: &impl Db, id: Uuid) -> StoreResult<Option<FindingMeta>> {
     Ok(conn
         .query_row("SELECT state, team FROM findings WHERE id = ?1", [id.to_string()], |r| {
             Ok(FindingMeta { state: r.get::<_, Sql<FindingState>>(0)?.0, team: r.get(1)? })
@@ -140,14 +145,15 @@ pub(super) struct FindingRow<'a> {
     pub grid: Option<&'a str>,
 }
 
-pub(super) fn insert_finding(tx: &Connection, row: &FindingRow<'_>) -> StoreResult<()> {
+pub(super) fn insert_finding(tx: &impl Db, row: &FindingRow<'_>) -> StoreResult<()> {
     let f = row.finding;
-    tx.prepare_cached(
+    // Keyed by the finding's place in the order received, so that a batch's photos are appended.
+    let finding = tx.prepare_cached(
         "INSERT INTO findings (id, body_hash, body, device_id, reporter_id, team, category, dict_version, observed_ts, lat, lon,
                                state, case_no, possible_duplicate_of, first_ack, received_at, fixed_on_spot, patrol_id, grid)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19) RETURNING seq",
     )?
-    .execute(params![
+    .query_row(params![
         row.id,
         row.hash,
         row.json,
@@ -167,9 +173,7 @@ pub(super) fn insert_finding(tx: &Connection, row: &FindingRow<'_>) -> StoreResu
         f.fixed_on_spot,
         f.patrol_id.map(|p| p.to_string()),
         row.grid
-    ])?;
-    // Keyed by the finding's place in the order received, so that a batch's photos are appended.
-    let finding = tx.last_insert_rowid();
+    ], |r| r.get::<_, i64>(0))?;
     let mut stmt =
         tx.prepare_cached("INSERT INTO finding_photos (finding, idx, sha256, role) VALUES (?1, ?2, ?3, ?4)")?;
     for (i, p) in f.photos.iter().enumerate() {

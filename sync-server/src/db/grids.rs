@@ -1,8 +1,8 @@
 //! The grid (单元网格) each stored finding and case carries: checked grids in a dictionary, and placing every
 //! record again when the grids change.
 
+use super::conn::{Db, Stmt, params};
 use protocol::{Dictionary, FieldError};
-use rusqlite::{Connection, params};
 
 use super::dict::DictIndex;
 use super::error::StoreResult;
@@ -31,10 +31,10 @@ struct Placed {
 
 /// Places the records `select` reads (key, lat, lon, grid sent, grid stored) by the index, writing those
 /// whose grid changes with `update` (key, grid); returns how many changed.
-fn place_again(tx: &Connection, index: &DictIndex, select: &str, update: &str) -> StoreResult<usize> {
+fn place_again(tx: &impl Db, index: &DictIndex, select: &str, update: &str) -> StoreResult<usize> {
     let records: Vec<Placed> = tx
         .prepare(select)?
-        .query_map([], |r| {
+        .query_map((), |r| {
             Ok(Placed { key: r.get(0)?, lat: r.get(1)?, lon: r.get(2)?, sent: r.get(3)?, stored: r.get(4)? })
         })?
         .collect::<Result<_, _>>()?;
@@ -52,22 +52,24 @@ fn place_again(tx: &Connection, index: &DictIndex, select: &str, update: &str) -
 
 /// Places every finding and case again by the index's grids (or, without grids, by what the device sent);
 /// returns how many findings and cases changed grid.
-pub(super) fn regrid(tx: &Connection, index: &DictIndex) -> StoreResult<(usize, usize)> {
+pub(super) fn regrid(tx: &impl Db, index: &DictIndex) -> StoreResult<(usize, usize)> {
     let findings = place_again(
         tx,
         index,
-        "SELECT id, lat, lon, json_extract(body, '$.grid'), grid FROM findings",
+        &format!("SELECT id, lat, lon, {}, grid FROM findings", tx.json_field("body", "grid")),
         "UPDATE findings SET grid = ?2 WHERE id = ?1",
     )?;
     // A case lies where it was filed; without grids it carries its first finding's.
     let cases = place_again(
         tx,
         index,
-        "SELECT c.case_no, c.lat, c.lon,
-                (SELECT json_extract(f.body, '$.grid') FROM findings f WHERE f.case_no = c.case_no
-                 ORDER BY f.observed_ts LIMIT 1),
-                c.grid
-         FROM cases c",
+        &format!(
+            "SELECT c.case_no, c.lat, c.lon,
+                    (SELECT {} FROM findings f WHERE f.case_no = c.case_no ORDER BY f.observed_ts LIMIT 1),
+                    c.grid
+             FROM cases c",
+            tx.json_field("f.body", "grid")
+        ),
         "UPDATE cases SET grid = ?2 WHERE case_no = ?1",
     )?;
     Ok((findings, cases))

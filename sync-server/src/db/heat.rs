@@ -1,7 +1,7 @@
 //! Where problems cluster: the positions of the findings or cases of a period, filtered, for the heat map.
 
+use super::conn::{Db, Param, Stmt};
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
 use serde::Serialize;
 
 use super::error::StoreResult;
@@ -45,7 +45,7 @@ pub struct HeatPoint {
 
 /// The findings observed (cases first observed) in `[from, to)` that the scope sees and the filter keeps.
 pub(super) fn points(
-    conn: &Connection,
+    conn: &impl Db,
     scope: &Scope,
     filter: &HeatFilter,
     from: DateTime<Utc>,
@@ -63,7 +63,7 @@ pub(super) fn points(
         Scope::Department(_) | Scope::Reporter(_) => return Ok(Vec::new()),
     };
     let mut sql = format!("SELECT lat, lon, category, state, grid FROM {table} WHERE {time} >= ?1 AND {time} < ?2");
-    let mut args: Vec<&dyn rusqlite::ToSql> = vec![&start, &end];
+    let mut args: Vec<&dyn Param> = vec![&start, &end];
     for (column, value) in
         [("category", &filter.category), ("state", &filter.state), ("team", &filter.team), ("team", &scope_team)]
     {

@@ -1,9 +1,9 @@
 //! The history of cases (`case_history`) and of reviewed findings (`finding_history`): who did what, when,
 //! from which state to which.
 
+use super::conn::{Db, OptionalExtension, Stmt, params};
 use chrono::{DateTime, Utc};
 use protocol::{CaseState, FindingState};
-use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use super::error::{StoreError, StoreResult};
@@ -40,7 +40,7 @@ pub(super) struct Details<'a> {
 /// Writes a case's history entry for `event`, from `from` to `to` (as `CaseEvent::next` decided; an event
 /// that changes no state, a merge, stores neither).
 pub(super) fn record<'a>(
-    tx: &Connection,
+    tx: &impl Db,
     case_no: &str,
     at: DateTime<Utc>,
     actor: impl Into<Actor<'a>>,
@@ -50,11 +50,12 @@ pub(super) fn record<'a>(
 ) -> StoreResult<()> {
     let actor = actor.into();
     let (from, to) = if event.records_states() { (from, to) } else { (None, None) };
-    tx.prepare_cached(
+    let entry = tx.prepare_cached(
         "INSERT INTO case_history (case_no, at, actor, role, action, from_state, to_state, note, photos, due_at, department)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, (SELECT department FROM cases WHERE case_no = ?1))",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, (SELECT department FROM cases WHERE case_no = ?1))
+         RETURNING id",
     )?
-    .execute(params![
+    .query_row(params![
         case_no,
         ts(at),
         actor.name,
@@ -65,8 +66,7 @@ pub(super) fn record<'a>(
         details.note,
         json(&details.photos)?,
         details.due_at.map(ts)
-    ])?;
-    let entry = tx.last_insert_rowid();
+    ], |r| r.get::<_, i64>(0))?;
     let change = serde_json::json!({
         "action": event.action(),
         "actor": actor.name,
@@ -86,8 +86,9 @@ pub(super) fn record<'a>(
             .flatten())
     })?;
     if !details.photos.is_empty() {
-        let mut photo =
-            tx.prepare_cached("INSERT OR IGNORE INTO case_photos (history_id, sha256, case_no) VALUES (?1, ?2, ?3)")?;
+        let mut photo = tx.prepare_cached(
+            "INSERT INTO case_photos (history_id, sha256, case_no) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+        )?;
         for sha in details.photos {
             photo.execute(params![entry, sha, case_no])?;
         }
@@ -99,7 +100,7 @@ pub(super) fn record<'a>(
 /// after it, for the caller to store. A change the rule does not allow is refused (409). Not for `resume`,
 /// whose next state is the one the case was suspended in: `case_action` asks `CaseEvent::next` with it.
 pub(super) fn step<'a>(
-    tx: &Connection,
+    tx: &impl Db,
     case_no: &str,
     at: DateTime<Utc>,
     actor: impl Into<Actor<'a>>,
@@ -120,7 +121,7 @@ pub(super) fn step<'a>(
 
 /// A review decision in the finding's own history (it always leaves `pending_review`).
 pub(super) fn finding_history(
-    tx: &Connection,
+    tx: &impl Db,
     id: Uuid,
     actor: &User,
     action: &str,

@@ -4,9 +4,9 @@
 
 use std::collections::HashSet;
 
+use super::conn::{Db, OptionalExtension, Stmt, params};
 use chrono::{DateTime, Utc};
 use protocol::{ApiError, ErrorCode, Finding, FindingAck, FindingState, Op, OpResult, OpStatus, PatrolAck, ReviewMode};
-use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use super::changes::notify_finding;
@@ -52,7 +52,7 @@ fn done(status: OpStatus, result: OpResult) -> Outcome {
 
 /// Notes the findings whose photos are all stored already, with a reader connection (taken only for these
 /// lookups, after the parsing, so that token checks and the console are not kept waiting for one).
-pub(super) fn mark_stored_photos(prepared: &mut [PreparedOp], reader: &Connection) -> StoreResult<()> {
+pub(super) fn mark_stored_photos(prepared: &mut [PreparedOp], reader: &impl Db) -> StoreResult<()> {
     let mut stored =
         reader.prepare_cached("SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?1 AND purged_at IS NULL)")?;
     let mut known: HashSet<String> = HashSet::new();
@@ -74,7 +74,7 @@ pub(super) fn mark_stored_photos(prepared: &mut [PreparedOp], reader: &Connectio
 }
 
 pub(super) fn apply_batch(
-    tx: &Connection,
+    tx: &impl Db,
     settings: &EngineSettings,
     dict: &DictIndex,
     ctx: &SyncContext<'_>,
@@ -114,7 +114,7 @@ struct BatchKeys {
 }
 
 fn apply_one(
-    tx: &Connection,
+    tx: &impl Db,
     settings: &EngineSettings,
     dict: &DictIndex,
     ctx: &SyncContext<'_>,
@@ -194,7 +194,8 @@ fn apply_one(
                 rejected(seq, ApiError::invalid(format!("points[{i}]"), "position out of range or negative accuracy"))
             } else {
                 let mut stmt = tx.prepare_cached(
-                    "INSERT OR IGNORE INTO track_points (patrol_id, t, lat, lon, accuracy_m) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT INTO track_points (patrol_id, t, lat, lon, accuracy_m) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT DO NOTHING",
                 )?;
                 for p in &t.points {
                     let at = ts(p.t.with_timezone(&Utc));
@@ -247,7 +248,7 @@ fn patrol_ack(seq: u64, id: Uuid) -> OpResult {
     OpResult { seq, status: OpStatus::Applied, finding: None, patrol: Some(PatrolAck { id }), task: None, error: None }
 }
 
-fn patrol_exists(tx: &Connection, id: Uuid) -> StoreResult<bool> {
+fn patrol_exists(tx: &impl Db, id: Uuid) -> StoreResult<bool> {
     Ok(tx.query_row("SELECT EXISTS (SELECT 1 FROM patrols WHERE id = ?1)", [id.to_string()], |r| r.get(0))?)
 }
 
@@ -257,7 +258,7 @@ fn finding_result(seq: u64, status: OpStatus, ack: FindingAck) -> OpResult {
 
 #[allow(clippy::too_many_arguments)]
 fn finding_create(
-    tx: &Connection,
+    tx: &impl Db,
     settings: &EngineSettings,
     dict: &DictIndex,
     ctx: &SyncContext<'_>,

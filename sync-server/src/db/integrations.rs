@@ -1,9 +1,9 @@
 //! Integration tokens: the API keys other systems (a 12345 hotline system, an Open311 client) call with. Each
 //! acts as one user the admin chose, whose role decides what it may do; only its hash is kept.
 
+use super::conn::{Db, DbResult, OptionalExtension, Row, Stmt, params};
 use chrono::{DateTime, Utc};
 use protocol::Timestamp;
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -24,7 +24,7 @@ pub struct IntegrationToken {
     pub revoked_at: Option<Timestamp>,
 }
 
-fn token_row(zone: &Zone, r: &rusqlite::Row<'_>) -> rusqlite::Result<IntegrationToken> {
+fn token_row(zone: &Zone, r: &Row<'_>) -> DbResult<IntegrationToken> {
     Ok(IntegrationToken {
         id: r.get::<_, Sql<Uuid>>(0)?.0,
         name: r.get(1)?,
@@ -40,7 +40,7 @@ const COLUMNS: &str = "i.id, i.name, u.username, i.created_by, i.created_at, i.r
 
 /// Keeps a new token's hash for `username`; `None` when there is no such user.
 pub(super) fn add(
-    tx: &Connection,
+    tx: &impl Db,
     zone: &Zone,
     name: &str,
     username: &str,
@@ -63,13 +63,13 @@ pub(super) fn add(
 }
 
 /// Every token, the ones in force first, the newest first.
-pub(super) fn all(conn: &Connection, zone: &Zone) -> StoreResult<Vec<IntegrationToken>> {
+pub(super) fn all(conn: &impl Db, zone: &Zone) -> StoreResult<Vec<IntegrationToken>> {
     let sql = format!("SELECT {COLUMNS} ORDER BY i.revoked_at IS NOT NULL, i.created_at DESC");
-    Ok(conn.prepare(&sql)?.query_map([], |r| token_row(zone, r))?.collect::<Result<Vec<_>, _>>()?)
+    Ok(conn.prepare(&sql)?.query_map((), |r| token_row(zone, r))?.collect::<Result<Vec<_>, _>>()?)
 }
 
 /// Ends a token; false when unknown or ended already.
-pub(super) fn revoke(tx: &Connection, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
+pub(super) fn revoke(tx: &impl Db, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
     let changed = tx.execute(
         "UPDATE integration_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
         params![id.to_string(), ts(now)],

@@ -1,6 +1,6 @@
 //! What a store holds, counted kind by kind: what a copy of it (a backup, a restore) must hold as many of.
 
-use rusqlite::Connection;
+use super::conn::Db;
 
 use super::error::StoreResult;
 
@@ -34,13 +34,13 @@ const COUNTED: [&str; 25] = [
 ];
 
 /// How many rows each counted table holds, and the photos held.
-pub(super) fn inventory(conn: &Connection) -> StoreResult<std::collections::BTreeMap<String, i64>> {
+pub(super) fn inventory(conn: &impl Db) -> StoreResult<std::collections::BTreeMap<String, i64>> {
     let mut out = std::collections::BTreeMap::new();
     for table in COUNTED {
-        let n: i64 = conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?;
+        let n: i64 = conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), (), |r| r.get(0))?;
         out.insert(table.to_owned(), n);
     }
-    let held: i64 = conn.query_row("SELECT COUNT(*) FROM blobs WHERE purged_at IS NULL", [], |r| r.get(0))?;
+    let held: i64 = conn.query_row("SELECT COUNT(*) FROM blobs WHERE purged_at IS NULL", (), |r| r.get(0))?;
     out.insert("photos held".to_owned(), held);
     Ok(out)
 }

@@ -1,25 +1,29 @@
-//! What the server keeps. The handlers speak to the `Store` trait (`store.rs`), never to SQL; the embedded
-//! backend `SqliteStore` (`sqlite.rs`) holds the connections and transactions, and each concept's SQL is in
-//! the file named after it. The files form layers; a file imports only files of the layers below it
-//! (`tests/module_layers.rs` checks that no two modules import each other):
+//! What the server keeps. The handlers speak to the `Store` trait (`store.rs`), never to SQL. Its behaviour is
+//! written once (`backend.rs`) over two backends: the embedded SQLite store (`sqlite.rs`, the default) and
+//! PostgreSQL (`postgres.rs`), which hold the connections and transactions; each concept's SQL is in the file
+//! named after it and runs on either through `conn.rs`. The files form layers; a file imports only files of the
+//! layers below it (`tests/module_layers.rs` checks that no two modules import each other):
 //!
-//! 1. `store`, `sqlite` (the trait and its backend)
+//! 1. `store` (the traits), `sqlite`, `postgres` (the backends), `backend` (the behaviour over both)
 //! 2. `ingest` (sync ops), `review` (a chief's decision)
 //! 3. `cases` (views and lifecycle actions)
 //! 4. `tasks` (verification, 核查), `findings` (the review list)
 //! 5. `filing` (立案, duplicates)
 //! 6. `history`, `changes` (the feed back to devices)
-//! 7. `dict`, then `sql` (shared helpers), then `error` (the storage-neutral `StoreError`)
+//! 7. `dict`, then `sql` (shared helpers), then `conn` (SQL on either backend), then `error` (the
+//!    storage-neutral `StoreError`)
 //!
 //! Beside them, each over `sql` only: `accounts`, `devices`, `blobs`, `basemaps`, `patrols`, `sync_health`, `stats_facts`.
 
 mod accounts;
 mod audit;
+mod backend;
 mod basemaps;
 mod blobs;
 mod campaigns;
 mod cases;
 mod changes;
+pub(crate) mod conn;
 mod coverage;
 mod devices;
 mod dict;
@@ -61,7 +65,7 @@ pub use heat::{HeatFilter, HeatKind, HeatPoint};
 pub use ingest::SyncContext;
 pub use integrations::IntegrationToken;
 pub use patrols::{PatrolView, RoadWalked};
-pub use postgres::{FeedPage, FeedPosition, PgStore};
+pub use postgres::{PgStore, WRITE_LOCK};
 pub use reports::{ReportFilter, TaskFilter};
 pub use review::Decision;
 pub use sqlite::SqliteStore;

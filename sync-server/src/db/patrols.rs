@@ -1,9 +1,9 @@
 //! Patrols (巡查) with their tracks, and the roads each track ran along, for the chief's map.
 
+use super::conn::{Db, Stmt, params};
 use chrono::{DateTime, Utc};
 use places::TrackPoint;
 use protocol::Timestamp;
-use rusqlite::{Connection, params};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -38,7 +38,7 @@ pub struct RoadWalked {
 }
 
 pub(super) fn patrols(
-    conn: &Connection,
+    conn: &impl Db,
     zone: &Zone,
     dict: &DictIndex,
     scope: &Scope,

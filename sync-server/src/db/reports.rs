@@ -4,9 +4,9 @@
 //! 受理员) and files it as the phone's findings are filed: it joins an open case of the same category nearby,
 //! else a new case is filed and dispatched.
 
+use super::conn::{Db, OptionalExtension, Row, Stmt, params};
 use chrono::{DateTime, Utc};
 use protocol::{ApiError, Finding, FindingAck, FindingState, PhotoRef, PhotoRole, TaskComplete, TaskResult, TaskType};
-use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use super::dict::DictIndex;
@@ -55,7 +55,7 @@ fn place(dict: &DictIndex, input: &NewReport) -> Place {
 }
 
 /// The user id of a named inspector who can take a task on the spot and receive it; else the field's error.
-fn named_inspector(tx: &Connection, username: &str) -> StoreResult<String> {
+fn named_inspector(tx: &impl Db, username: &str) -> StoreResult<String> {
     let row: Option<(String, String, bool)> = tx
         .query_row("SELECT id, role, active FROM users WHERE username = ?1", [username], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
@@ -79,7 +79,7 @@ fn named_inspector(tx: &Connection, username: &str) -> StoreResult<String> {
 
 /// Who checks a report: the one named, else the first reachable inspector of its grid (网格员), else its
 /// road's 路长 or the inspectors of the road's grid.
-fn confirmer(tx: &Connection, dict: &DictIndex, named: Option<&str>, place: &Place) -> StoreResult<String> {
+fn confirmer(tx: &impl Db, dict: &DictIndex, named: Option<&str>, place: &Place) -> StoreResult<String> {
     if let Some(username) = named.map(str::trim).filter(|n| !n.is_empty()) {
         return named_inspector(tx, username);
     }
@@ -112,7 +112,7 @@ fn known_category(dict: &DictIndex, code: &str, field: &str) -> Result<(), ApiEr
 /// The same id again answers what the first did (true only the first time); another body under that id is a
 /// conflict.
 pub(super) fn receive_report(
-    tx: &Connection,
+    tx: &impl Db,
     settings: &EngineSettings,
     dict: &DictIndex,
     actor: &User,
@@ -233,7 +233,7 @@ pub(super) enum Settlement {
 /// or the one the inspector chose) and a place (the report's, or where the inspector stood); "not found"
 /// needs a note saying what was there.
 pub(super) fn plan_settle(
-    tx: &Connection,
+    tx: &impl Db,
     dict: &DictIndex,
     report_id: &str,
     t: &TaskComplete,
@@ -273,7 +273,7 @@ pub(super) fn plan_settle(
 /// A `confirm` task's result on its report: confirmed files it (the inspector's photos added), not found ends
 /// it `not_confirmed` with the note.
 pub(super) fn settle(
-    tx: &Connection,
+    tx: &impl Db,
     settings: &EngineSettings,
     dict: &DictIndex,
     inspector: &User,
@@ -307,7 +307,7 @@ pub(super) fn settle(
 
 /// Tells the webhooks that want it of a report's new state.
 fn report_changed(
-    tx: &Connection,
+    tx: &impl Db,
     report_id: &str,
     action: &str,
     actor: &User,
@@ -331,7 +331,7 @@ fn report_changed(
 /// its category nearby or filed as a new one and dispatched.
 #[allow(clippy::too_many_arguments)]
 fn file_report(
-    tx: &Connection,
+    tx: &impl Db,
     settings: &EngineSettings,
     dict: &DictIndex,
     filer: &User,
@@ -436,8 +436,9 @@ fn file_report(
 }
 
 /// Records photos as belonging to a report or a task (for who may read them).
-pub(super) fn attach(tx: &Connection, owner: &str, photos: &[String]) -> StoreResult<()> {
-    let mut stmt = tx.prepare_cached("INSERT OR IGNORE INTO attachments (owner_id, sha256) VALUES (?1, ?2)")?;
+pub(super) fn attach(tx: &impl Db, owner: &str, photos: &[String]) -> StoreResult<()> {
+    let mut stmt =
+        tx.prepare_cached("INSERT INTO attachments (owner_id, sha256) VALUES (?1, ?2) ON CONFLICT DO NOTHING")?;
     for sha in photos {
         stmt.execute(params![owner, sha])?;
     }
@@ -451,7 +452,7 @@ const REPORT_FROM: &str = "FROM reports r JOIN users u ON u.id = r.received_by
      LEFT JOIN tasks t ON t.id = (SELECT id FROM tasks WHERE report_id = r.id ORDER BY created_at DESC LIMIT 1)
      LEFT JOIN users a ON a.id = t.assignee_id";
 
-fn report_row(zone: &Zone, r: &rusqlite::Row<'_>) -> StoreResult<Report> {
+fn report_row(zone: &Zone, r: &Row<'_>) -> StoreResult<Report> {
     let input: NewReport = serde_json::from_str(&r.get::<_, String>(1)?).map_err(bad_data)?;
     let at = |t: Option<Sql<DateTime<Utc>>>| t.map(|t| zone.at(t.0));
     let (lat, lon): (Option<f64>, Option<f64>) = (r.get(6)?, r.get(7)?);
@@ -479,11 +480,11 @@ fn report_row(zone: &Zone, r: &rusqlite::Row<'_>) -> StoreResult<Report> {
 }
 
 /// One report, contact included (whoever may not see it is the caller's to hide).
-pub(super) fn report(conn: &Connection, zone: &Zone, id: Uuid) -> StoreResult<Option<Report>> {
+pub(super) fn report(conn: &impl Db, zone: &Zone, id: Uuid) -> StoreResult<Option<Report>> {
     let sql = format!("SELECT {REPORT_COLUMNS} {REPORT_FROM} WHERE r.id = ?1");
     let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query([id.to_string()])?;
-    rows.next()?.map(|r| report_row(zone, r)).transpose()
+    let found = stmt.query_row([id.to_string()], |r| Ok(report_row(zone, r))).optional()?;
+    found.transpose()
 }
 
 /// What the report list keeps.
@@ -495,26 +496,24 @@ pub struct ReportFilter {
 }
 
 /// Reports, the newest first.
-pub(super) fn reports(conn: &Connection, zone: &Zone, filter: &ReportFilter) -> StoreResult<Vec<Report>> {
+pub(super) fn reports(conn: &impl Db, zone: &Zone, filter: &ReportFilter) -> StoreResult<Vec<Report>> {
     let sql = format!(
         "SELECT {REPORT_COLUMNS} {REPORT_FROM}
          WHERE (?1 IS NULL OR r.state = ?1) AND (?2 IS NULL OR r.channel = ?2)
          ORDER BY r.received_at DESC, r.id LIMIT ?3"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows =
-        stmt.query(params![filter.state.map(|s| s.as_str()), filter.channel.map(|c| c.as_str()), filter.limit.max(1)])?;
-    let mut out = Vec::new();
-    while let Some(r) = rows.next()? {
-        out.push(report_row(zone, r)?);
-    }
-    Ok(out)
+    let rows = stmt.query_map(
+        params![filter.state.map(|s| s.as_str()), filter.channel.map(|c| c.as_str()), filter.limit.max(1)],
+        |r| Ok(report_row(zone, r)),
+    )?;
+    rows.map(|r| r?).collect()
 }
 
 /// Creates a free task (checked by `NewTask::validate` first) and sends it to the inspector; the same id again
 /// answers the task as it is now (true only the first time), another body under it is a conflict.
 pub(super) fn create_task(
-    tx: &Connection,
+    tx: &impl Db,
     settings: &EngineSettings,
     actor: &User,
     input: &NewTask,
@@ -552,7 +551,7 @@ pub(super) fn create_task(
 }
 
 /// The team of the inspector a task would go to (for a chief, who gives tasks to the own team only).
-pub(super) fn user_team(conn: &Connection, username: &str) -> StoreResult<Option<Option<String>>> {
+pub(super) fn user_team(conn: &impl Db, username: &str) -> StoreResult<Option<Option<String>>> {
     Ok(conn.query_row("SELECT team FROM users WHERE username = ?1", [username], |r| r.get(0)).optional()?)
 }
 
@@ -560,7 +559,7 @@ const TASK_SELECT: &str = "SELECT t.id, t.kind, t.state, u.username, u.display_n
             t.created_at, t.created_by, t.due_at, t.completed_at, t.result, t.note, t.photos
      FROM tasks t JOIN users u ON u.id = t.assignee_id";
 
-fn task_row(zone: &Zone, r: &rusqlite::Row<'_>) -> StoreResult<TaskItem> {
+fn task_row(zone: &Zone, r: &Row<'_>) -> StoreResult<TaskItem> {
     let body: Option<protocol::Task> =
         r.get::<_, Option<String>>(5)?.map(|b| serde_json::from_str(&b)).transpose().map_err(bad_data)?;
     Ok(TaskItem {
@@ -585,10 +584,10 @@ fn task_row(zone: &Zone, r: &rusqlite::Row<'_>) -> StoreResult<TaskItem> {
     })
 }
 
-pub(super) fn task(conn: &Connection, zone: &Zone, id: Uuid) -> StoreResult<Option<TaskItem>> {
+pub(super) fn task(conn: &impl Db, zone: &Zone, id: Uuid) -> StoreResult<Option<TaskItem>> {
     let mut stmt = conn.prepare_cached(&format!("{TASK_SELECT} WHERE t.id = ?1"))?;
-    let mut rows = stmt.query([id.to_string()])?;
-    rows.next()?.map(|r| task_row(zone, r)).transpose()
+    let found = stmt.query_row([id.to_string()], |r| Ok(task_row(zone, r))).optional()?;
+    found.transpose()
 }
 
 /// What the task list keeps: tasks of one type (`confirm`, `inspect`), of a chief's team.
@@ -600,17 +599,16 @@ pub struct TaskFilter {
 }
 
 /// Tasks that are not a case's (and 核查 tasks when asked by type), the newest first.
-pub(super) fn tasks(conn: &Connection, zone: &Zone, filter: &TaskFilter) -> StoreResult<Vec<TaskItem>> {
+pub(super) fn tasks(conn: &impl Db, zone: &Zone, filter: &TaskFilter) -> StoreResult<Vec<TaskItem>> {
     let sql = format!(
         "{TASK_SELECT} WHERE (?1 IS NULL OR t.kind = ?1) AND (?1 IS NOT NULL OR t.kind != 'verify')
            AND (?2 IS NULL OR u.team = ?2)
          ORDER BY t.created_at DESC, t.id LIMIT ?3"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(params![filter.task_type.map(|t| t.as_str()), filter.team, filter.limit.max(1)])?;
-    let mut out = Vec::new();
-    while let Some(r) = rows.next()? {
-        out.push(task_row(zone, r)?);
-    }
-    Ok(out)
+    let rows = stmt
+        .query_map(params![filter.task_type.map(|t| t.as_str()), filter.team, filter.limit.max(1)], |r| {
+            Ok(task_row(zone, r))
+        })?;
+    rows.map(|r| r?).collect()
 }

@@ -1,9 +1,9 @@
 //! A section chief's decision on a finding waiting for review (审核): approve (file a case), reject, or
 //! merge into an open case.
 
+use super::conn::{Db, OptionalExtension, params};
 use chrono::{DateTime, Utc};
 use protocol::FindingState;
-use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use super::cases::case_meta;
@@ -38,7 +38,7 @@ pub enum Decision {
 }
 
 pub(super) fn review_finding(
-    tx: &Connection,
+    tx: &impl Db,
     settings: &EngineSettings,
     dict: &DictIndex,
     actor: &User,

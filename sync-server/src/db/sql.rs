@@ -3,6 +3,7 @@
 
 use std::sync::{Mutex, MutexGuard};
 
+use super::conn::{DbResult, FromDb, Row, Value};
 use chrono::{DateTime, SecondsFormat, Utc};
 use protocol::Role;
 use rusqlite::Connection;
@@ -38,7 +39,7 @@ pub(super) fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-pub(super) fn row_user(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<User> {
+pub(super) fn row_user(row: &Row<'_>, first: usize) -> DbResult<User> {
     Ok(User {
         id: row.get::<_, Sql<Uuid>>(first)?.0,
         username: row.get(first + 1)?,
@@ -88,6 +89,14 @@ impl<T: Stored> FromSql for Sql<T> {
     fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
         let s = value.as_str()?;
         T::parse_stored(s).map(Sql).ok_or_else(|| FromSqlError::Other(format!("`{s}` is not a {}", T::WHAT).into()))
+    }
+}
+
+/// The same on PostgreSQL, from the TEXT column.
+impl<T: Stored> FromDb for Sql<T> {
+    fn from_value(value: Value) -> Result<Self, String> {
+        let s = String::from_value(value)?;
+        T::parse_stored(&s).map(Sql).ok_or_else(|| format!("`{s}` is not a {}", T::WHAT))
     }
 }
 

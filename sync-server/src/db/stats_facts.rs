@@ -1,9 +1,9 @@
 //! The facts the evaluation indicators are counted from (`domain::stats` aggregates them): findings
 //! reported, tasks and cases with their deadlines, handling, rework and closing from the case history.
 
+use super::conn::{Db, DbResult, Row, Stmt, params};
 use chrono::{DateTime, Utc};
 use protocol::CaseState;
-use rusqlite::{Connection, params};
 
 use super::dict::DictIndex;
 use super::error::StoreResult;
@@ -25,7 +25,7 @@ struct Fact {
 
 impl Fact {
     /// Reads the six columns from `at` on.
-    fn read(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Fact> {
+    fn read(r: &Row<'_>, at: usize) -> DbResult<Fact> {
         Ok(Fact {
             user: r.get(at)?,
             team: r.get(at + 1)?,
@@ -54,7 +54,7 @@ impl Fact {
 /// Facts with a deadline: `sql` selects the six columns of a `Fact`, then due_at and done_at, of the deadlines
 /// falling in the period; a fact is in time when it was done at or before its deadline.
 fn deadline_events(
-    conn: &Connection,
+    conn: &impl Db,
     sql: &str,
     metric: Metric,
     (from, to): (DateTime<Utc>, DateTime<Utc>),
@@ -76,7 +76,7 @@ fn deadline_events(
 }
 
 pub(super) fn stat_events(
-    conn: &Connection,
+    conn: &impl Db,
     dict: &DictIndex,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
@@ -85,12 +85,13 @@ pub(super) fn stat_events(
     let mut out = Vec::new();
     // Findings reported, valid, fixed on the spot; not the findings the centre made of reports from other
     // channels (device `centre`): the inspector who confirmed one did not find it.
-    let mut stmt = conn.prepare_cached(
-        "SELECT u.username, f.team, NULL, f.category, f.grid, json_extract(f.body, '$.road'),
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT u.username, f.team, NULL, f.category, f.grid, {},
                 f.observed_ts, f.state, f.fixed_on_spot
          FROM findings f JOIN users u ON u.id = f.reporter_id
          WHERE f.observed_ts >= ?1 AND f.observed_ts < ?2 AND f.device_id != 'centre'",
-    )?;
+        conn.json_field("f.body", "road")
+    ))?;
     let rows = stmt.query_map(params![from.timestamp(), to.timestamp()], |r| {
         Ok((Fact::read(r, 0)?, r.get::<_, i64>(6)?, r.get::<_, String>(7)?, r.get::<_, bool>(8)?))
     })?;

@@ -123,6 +123,9 @@ pub trait Store: AccountStore + PhotoStore {
     fn dictionary(&self) -> StoreResult<Option<Dictionary>>;
     /// Stores a dictionary as a new version and pushes it to devices; returns the version given.
     fn import_dictionary(&self, dictionary: Dictionary, now: DateTime<Utc>) -> StoreResult<i64>;
+    /// Stores the first dictionary unless one is stored already (servers starting at once make one); the
+    /// version given, `None` when there was one.
+    fn first_dictionary(&self, dictionary: Dictionary, now: DateTime<Utc>) -> StoreResult<Option<i64>>;
     /// Photos whose every use is in a case closed before `closed_before`, not purged yet (the retention rule).
     fn photos_to_purge(&self, closed_before: DateTime<Utc>, limit: usize) -> StoreResult<Vec<BlobMeta>>;
     /// Marks photos purged (held no more), before their bytes are removed, checking the rule again; the

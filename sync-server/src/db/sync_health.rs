@@ -1,8 +1,8 @@
 //! The admin's view of sync health: refused ops, ops per day, what the store holds.
 
+use super::conn::{Db, Stmt, params};
 use chrono::{DateTime, Utc};
 use protocol::Timestamp;
-use rusqlite::{Connection, params};
 use serde::Serialize;
 
 use super::error::StoreResult;
@@ -40,13 +40,13 @@ pub struct SyncHealth {
     pub devices: i64,
 }
 
-pub(super) fn sync_health(conn: &Connection, zone: &Zone, now: DateTime<Utc>) -> StoreResult<SyncHealth> {
-    let count = |sql: &str| -> StoreResult<i64> { Ok(conn.query_row(sql, [], |r| r.get(0))?) };
+pub(super) fn sync_health(conn: &impl Db, zone: &Zone, now: DateTime<Utc>) -> StoreResult<SyncHealth> {
+    let count = |sql: &str| -> StoreResult<i64> { Ok(conn.query_row(sql, (), |r| r.get(0))?) };
     let mut stmt = conn.prepare_cached(
         "SELECT device_id, seq, kind, code, message, field, at FROM rejected_ops ORDER BY id DESC LIMIT 200",
     )?;
     let rejected = stmt
-        .query_map([], |r| {
+        .query_map((), |r| {
             Ok(RejectedOp {
                 device_id: r.get(0)?,
                 seq: r.get(1)?,

@@ -1,11 +1,11 @@
 //! Task results (`task.complete`), whatever the task: a 核查 result moves its case, a 核实 result files or ends
 //! its report, a free task is recorded as done.
 
+use super::conn::{Db, OptionalExtension, params};
 use chrono::{DateTime, Utc};
 use protocol::{
     ApiError, CaseState, ErrorCode, OpResult, OpStatus, TaskAck, TaskComplete, TaskResult, TaskState, TaskType,
 };
-use rusqlite::{Connection, OptionalExtension, params};
 
 use super::changes::announce_case;
 use super::dict::DictIndex;
@@ -33,7 +33,7 @@ struct TaskRow {
 /// the op is checked before anything is written (a refused op leaves the batch's transaction going).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn complete_task(
-    tx: &Connection,
+    tx: &impl Db,
     settings: &EngineSettings,
     dict: &DictIndex,
     user: &User,
@@ -148,7 +148,7 @@ pub(super) fn complete_task(
 /// A verification's result on its case: pass closes it (the verifier is its closer), fail sends it back to the
 /// department (返工). A task of a case that is no longer `handled` (voided, say) is recorded; the case stays.
 fn verified(
-    tx: &Connection,
+    tx: &impl Db,
     settings: &EngineSettings,
     user: &User,
     now: DateTime<Utc>,

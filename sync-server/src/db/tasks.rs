@@ -2,9 +2,9 @@
 //! case's grid when the reporter can no longer receive it) and are reassigned (改派) or cancelled from the
 //! console; every task is written and sent to the phone here. Results are `task_results`'.
 
+use super::conn::{Db, OptionalExtension, Stmt, params};
 use chrono::{DateTime, Utc};
 use protocol::{CaseState, ChangeBody, TaskAssigned, TaskState, TaskType};
-use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use super::changes::insert_change;
@@ -17,7 +17,7 @@ use crate::domain::lifecycle::CaseEvent;
 use crate::policy::verifies_on_the_spot;
 use crate::principal::User;
 
-pub(super) fn cancel_tasks(tx: &Connection, case_no: &str, now: DateTime<Utc>) -> StoreResult<()> {
+pub(super) fn cancel_tasks(tx: &impl Db, case_no: &str, now: DateTime<Utc>) -> StoreResult<()> {
     let open = tx
         .prepare_cached("SELECT id, assignee_id FROM tasks WHERE case_no = ?1 AND state = 'open'")?
         .query_map([case_no], |r| Ok((r.get::<_, Sql<Uuid>>(0)?.0, r.get::<_, Sql<Uuid>>(1)?.0)))?
@@ -34,7 +34,7 @@ pub(super) fn cancel_tasks(tx: &Connection, case_no: &str, now: DateTime<Utc>) -
 
 /// Whether a user can receive a task: active, and not cut off (a user with devices, all of them revoked). A
 /// user who has not registered a device yet receives it with everything else on the first sync.
-pub(super) fn reachable(tx: &Connection, user_id: &str) -> StoreResult<bool> {
+pub(super) fn reachable(tx: &impl Db, user_id: &str) -> StoreResult<bool> {
     Ok(tx
         .prepare_cached(
             "SELECT u.active AND (NOT EXISTS (SELECT 1 FROM devices d WHERE d.user_id = u.id)
@@ -48,7 +48,7 @@ pub(super) fn reachable(tx: &Connection, user_id: &str) -> StoreResult<bool> {
 
 /// The first of these users (usernames, in order) who can be given a task on the spot and can receive it.
 pub(super) fn first_reachable<'a>(
-    tx: &Connection,
+    tx: &impl Db,
     usernames: impl IntoIterator<Item = &'a String>,
 ) -> StoreResult<Option<String>> {
     let mut by_name = tx.prepare_cached("SELECT id, role FROM users WHERE username = ?1")?;
@@ -66,7 +66,7 @@ pub(super) fn first_reachable<'a>(
 }
 
 /// The first of the case's grid's inspectors (网格员, in the dictionary's order) who can receive a task.
-fn grid_inspector(tx: &Connection, dict: &DictIndex, case_no: &str) -> StoreResult<Option<String>> {
+fn grid_inspector(tx: &impl Db, dict: &DictIndex, case_no: &str) -> StoreResult<Option<String>> {
     let grid: Option<String> = tx.query_row("SELECT grid FROM cases WHERE case_no = ?1", [case_no], |r| r.get(0))?;
     let Some(grid) = grid.and_then(|code| dict.current.as_ref()?.grids.iter().find(|g| g.code == code).cloned()) else {
         return Ok(None);
@@ -77,7 +77,7 @@ fn grid_inspector(tx: &Connection, dict: &DictIndex, case_no: &str) -> StoreResu
 /// After handling, one verification task goes to the reporter of the case's first finding; when the reporter
 /// can no longer receive it (disabled, or every device revoked), to an inspector of the case's grid.
 pub(super) fn assign_verification(
-    tx: &Connection,
+    tx: &impl Db,
     settings: &EngineSettings,
     dict: &DictIndex,
     case_no: &str,
@@ -103,7 +103,7 @@ pub(super) fn assign_verification(
 
 /// Writes an open verification task of the case for `assignee` (a user id) and sends it to their devices.
 fn issue_task(
-    tx: &Connection,
+    tx: &impl Db,
     settings: &EngineSettings,
     case_no: &str,
     assignee: &str,
@@ -152,7 +152,7 @@ pub(super) struct TaskOrigin<'a> {
 /// Writes an open task for `assignee` (a user id) and sends it to their devices as `task.assigned`. A task
 /// that is not a case's keeps its body, to be read back as sent.
 pub(super) fn send_task(
-    tx: &Connection,
+    tx: &impl Db,
     task: &protocol::Task,
     assignee: &str,
     due: DateTime<Utc>,
@@ -192,7 +192,7 @@ pub enum TaskChange {
 /// Reassigns (改派) or cancels an open verification task (who may ask is the policy's, checked before). The old assignee's devices hear `task.cancelled`, the new one's
 /// `task.assigned`; the case's history records it. Returns the case number.
 pub(super) fn change_task(
-    tx: &Connection,
+    tx: &impl Db,
     settings: &EngineSettings,
     actor: &User,
     task_id: Uuid,
@@ -249,7 +249,7 @@ pub(super) fn change_task(
 }
 
 /// The case of a verification task, for the permission check; `None` when there is no such task.
-pub(super) fn task_case(conn: &Connection, task_id: Uuid) -> StoreResult<Option<String>> {
+pub(super) fn task_case(conn: &impl Db, task_id: Uuid) -> StoreResult<Option<String>> {
     // A task that is not a case's (核实, a free task) is no verification task.
     let case_no: Option<Option<String>> =
         conn.query_row("SELECT case_no FROM tasks WHERE id = ?1", [task_id.to_string()], |r| r.get(0)).optional()?;

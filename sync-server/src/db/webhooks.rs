@@ -3,9 +3,9 @@
 //! every attempt with its answer. Deliveries are claimed with a lease, so a process that dies mid-send
 //! leaves them to be tried again.
 
+use super::conn::{Db, DbResult, OptionalExtension, Row, Stmt, params};
 use chrono::{DateTime, Utc};
 use protocol::Timestamp;
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -127,13 +127,13 @@ pub(super) struct Emit<'a> {
 /// no endpoint registered (the usual case on a busy ingest) it costs one indexed look. `department` is read
 /// only when an endpoint is limited to one.
 pub(super) fn emit(
-    tx: &Connection,
+    tx: &impl Db,
     e: Emit<'_>,
     department: impl FnOnce() -> StoreResult<Option<String>>,
 ) -> StoreResult<()> {
     let endpoints = tx
         .prepare_cached("SELECT id, events, format, department FROM webhooks WHERE active = 1")?
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get(3)?)))?
+        .query_map((), |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get(3)?)))?
         .collect::<Result<Vec<(String, String, String, Option<String>)>, _>>()?;
     if endpoints.is_empty() {
         return Ok(());
@@ -158,7 +158,7 @@ pub(super) fn emit(
 }
 
 fn insert_event(
-    tx: &Connection,
+    tx: &impl Db,
     event: Event,
     subject: &str,
     change: &serde_json::Value,
@@ -170,12 +170,14 @@ fn insert_event(
     Ok(id)
 }
 
-fn insert_delivery(tx: &Connection, webhook: &str, event_id: &str, at: DateTime<Utc>) -> StoreResult<()> {
-    tx.prepare_cached(
-        "INSERT INTO webhook_deliveries (webhook_id, event_id, state, next_ts, window_from_ts) VALUES (?1, ?2, 'pending', ?3, ?3)",
-    )?
-    .execute(params![webhook, event_id, at.timestamp()])?;
-    Ok(())
+/// The new delivery's id.
+fn insert_delivery(tx: &impl Db, webhook: &str, event_id: &str, at: DateTime<Utc>) -> StoreResult<i64> {
+    Ok(tx
+        .prepare_cached(
+            "INSERT INTO webhook_deliveries (webhook_id, event_id, state, next_ts, window_from_ts)
+             VALUES (?1, ?2, 'pending', ?3, ?3) RETURNING id",
+        )?
+        .query_row(params![webhook, event_id, at.timestamp()], |r| r.get(0))?)
 }
 
 const WEBHOOK_COLUMNS: &str = "w.id, w.url, w.events, w.format, w.department, w.description, w.active, w.secret <> '',
@@ -184,7 +186,7 @@ const WEBHOOK_COLUMNS: &str = "w.id, w.url, w.events, w.format, w.department, w.
     (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.state = 'failed'),
     (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.state = 'delivered')";
 
-fn webhook_row(zone: &Zone, r: &rusqlite::Row<'_>) -> rusqlite::Result<(Webhook, String, String)> {
+fn webhook_row(zone: &Zone, r: &Row<'_>) -> DbResult<(Webhook, String, String)> {
     Ok((
         Webhook {
             id: r.get::<_, Sql<Uuid>>(0)?.0,
@@ -212,13 +214,7 @@ fn finish((mut w, events, format): (Webhook, String, String)) -> StoreResult<Web
     Ok(w)
 }
 
-pub(super) fn add(
-    tx: &Connection,
-    zone: &Zone,
-    hook: &NewWebhook,
-    by: &str,
-    now: DateTime<Utc>,
-) -> StoreResult<Webhook> {
+pub(super) fn add(tx: &impl Db, zone: &Zone, hook: &NewWebhook, by: &str, now: DateTime<Utc>) -> StoreResult<Webhook> {
     let id = Uuid::new_v4();
     tx.execute(
         "INSERT INTO webhooks (id, url, events, secret, format, department, description, active, created_by, created_at)
@@ -238,20 +234,20 @@ pub(super) fn add(
     one(tx, zone, id)?.ok_or_else(|| StoreError::internal("the webhook just stored is gone"))
 }
 
-pub(super) fn all(conn: &Connection, zone: &Zone) -> StoreResult<Vec<Webhook>> {
+pub(super) fn all(conn: &impl Db, zone: &Zone) -> StoreResult<Vec<Webhook>> {
     let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks w ORDER BY w.active DESC, w.created_at DESC");
-    let rows = conn.prepare(&sql)?.query_map([], |r| webhook_row(zone, r))?.collect::<Result<Vec<_>, _>>()?;
+    let rows = conn.prepare(&sql)?.query_map((), |r| webhook_row(zone, r))?.collect::<Result<Vec<_>, _>>()?;
     rows.into_iter().map(finish).collect()
 }
 
-pub(super) fn one(conn: &Connection, zone: &Zone, id: Uuid) -> StoreResult<Option<Webhook>> {
+pub(super) fn one(conn: &impl Db, zone: &Zone, id: Uuid) -> StoreResult<Option<Webhook>> {
     let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks w WHERE w.id = ?1");
     conn.query_row(&sql, [id.to_string()], |r| webhook_row(zone, r)).optional()?.map(finish).transpose()
 }
 
 /// Stops an endpoint: nothing more is sent to it, and what was waiting is cancelled. False when unknown or
 /// already stopped.
-pub(super) fn remove(tx: &Connection, id: Uuid) -> StoreResult<bool> {
+pub(super) fn remove(tx: &impl Db, id: Uuid) -> StoreResult<bool> {
     let changed = tx.execute("UPDATE webhooks SET active = 0 WHERE id = ?1 AND active = 1", [id.to_string()])?;
     tx.execute(
         "UPDATE webhook_deliveries SET state = 'cancelled' WHERE webhook_id = ?1 AND state = 'pending'",
@@ -261,7 +257,7 @@ pub(super) fn remove(tx: &Connection, id: Uuid) -> StoreResult<bool> {
 }
 
 /// A test delivery to one active endpoint; its delivery's id, `None` for an unknown or stopped endpoint.
-pub(super) fn ping(tx: &Connection, id: Uuid, by: &str, now: DateTime<Utc>) -> StoreResult<Option<i64>> {
+pub(super) fn ping(tx: &impl Db, id: Uuid, by: &str, now: DateTime<Utc>) -> StoreResult<Option<i64>> {
     let active: Option<bool> =
         tx.query_row("SELECT active FROM webhooks WHERE id = ?1", [id.to_string()], |r| r.get(0)).optional()?;
     if active != Some(true) {
@@ -269,19 +265,18 @@ pub(super) fn ping(tx: &Connection, id: Uuid, by: &str, now: DateTime<Utc>) -> S
     }
     let change = serde_json::json!({ "action": "ping", "actor": by });
     let event_id = insert_event(tx, Event::Ping, &id.to_string(), &change, now)?;
-    insert_delivery(tx, &id.to_string(), &event_id, now)?;
-    Ok(Some(tx.last_insert_rowid()))
+    Ok(Some(insert_delivery(tx, &id.to_string(), &event_id, now)?))
 }
 
 /// Whether any delivery is due at `now` (looked at without the writer, which a busy ingest holds).
-pub(super) fn any_due(conn: &Connection, now: DateTime<Utc>) -> StoreResult<bool> {
+pub(super) fn any_due(conn: &impl Db, now: DateTime<Utc>) -> StoreResult<bool> {
     Ok(conn
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM webhook_deliveries WHERE state = 'pending' AND next_ts <= ?1)")?
         .query_row([now.timestamp()], |r| r.get(0))?)
 }
 
 /// Whether any case passed its deadline unnoticed.
-pub(super) fn any_overdue(conn: &Connection, now: DateTime<Utc>) -> StoreResult<bool> {
+pub(super) fn any_overdue(conn: &impl Db, now: DateTime<Utc>) -> StoreResult<bool> {
     Ok(conn
         .prepare_cached(&format!("SELECT EXISTS (SELECT 1 {OVERDUE_UNNOTICED})"))?
         .query_row([ts(now)], |r| r.get(0))?)
@@ -305,22 +300,23 @@ pub struct Claim {
 /// `lease` ahead, so that no other sender takes them meanwhile; a sender that dies leaves them due again when
 /// the lease ends.
 pub(super) fn claim(
-    tx: &Connection,
+    tx: &impl Db,
     now: DateTime<Utc>,
     lease: chrono::Duration,
     claim: &Claim,
 ) -> StoreResult<Vec<DueDelivery>> {
     let busy = json(&claim.busy.iter().map(Uuid::to_string).collect::<Vec<_>>())?;
-    let mut stmt = tx.prepare_cached(
+    let busy_ids = tx.json_strings("?4");
+    let mut stmt = tx.prepare_cached(&format!(
         "SELECT d.id, d.attempts, d.window_from_ts, w.id, w.url, w.secret, w.format,
                 e.id, e.event, e.subject, e.at, e.change, e.data
          FROM (SELECT id, webhook_id, event_id, attempts, window_from_ts, next_ts,
                       ROW_NUMBER() OVER (PARTITION BY webhook_id ORDER BY next_ts, id) AS nth
                FROM webhook_deliveries
-               WHERE state = 'pending' AND next_ts <= ?1 AND webhook_id NOT IN (SELECT value FROM json_each(?4))) d
+               WHERE state = 'pending' AND next_ts <= ?1 AND webhook_id NOT IN ({busy_ids})) d
          JOIN webhooks w ON w.id = d.webhook_id JOIN outbox_events e ON e.id = d.event_id
-         WHERE d.nth <= ?3 ORDER BY d.next_ts, d.id LIMIT ?2",
-    )?;
+         WHERE d.nth <= ?3 ORDER BY d.next_ts, d.id LIMIT ?2"
+    ))?;
     let rows = stmt
         .query_map(params![now.timestamp(), claim.limit as i64, claim.per_endpoint as i64, busy], |r| {
             Ok((
@@ -368,7 +364,7 @@ pub(super) fn claim(
 }
 
 /// Keeps an event's data as first delivered; returns what is kept (another sender's, if it was first).
-pub(super) fn freeze_data(tx: &Connection, event_id: Uuid, data: &serde_json::Value) -> StoreResult<serde_json::Value> {
+pub(super) fn freeze_data(tx: &impl Db, event_id: Uuid, data: &serde_json::Value) -> StoreResult<serde_json::Value> {
     tx.execute(
         "UPDATE outbox_events SET data = ?2 WHERE id = ?1 AND data IS NULL",
         params![event_id.to_string(), json(data)?],
@@ -382,7 +378,7 @@ pub(super) fn freeze_data(tx: &Connection, event_id: Uuid, data: &serde_json::Va
 /// on request or taken by another sender since this try's claim keeps its state; the try is recorded all the
 /// same.
 pub(super) fn record_attempt(
-    tx: &Connection,
+    tx: &impl Db,
     (delivery, claim): (i64, i64),
     outcome: &AttemptOutcome,
     next: Option<DateTime<Utc>>,
@@ -408,7 +404,7 @@ pub(super) fn record_attempt(
 }
 
 /// "Send again": a delivery (in any state but cancelled) is due now, with a new retry window.
-pub(super) fn redeliver(tx: &Connection, delivery: i64, now: DateTime<Utc>) -> StoreResult<bool> {
+pub(super) fn redeliver(tx: &impl Db, delivery: i64, now: DateTime<Utc>) -> StoreResult<bool> {
     let changed = tx.execute(
         "UPDATE webhook_deliveries SET state = 'pending', next_ts = ?2, window_from_ts = ?2, claim = claim + 1
          WHERE id = ?1 AND state <> 'cancelled'
@@ -420,7 +416,7 @@ pub(super) fn redeliver(tx: &Connection, delivery: i64, now: DateTime<Utc>) -> S
 
 /// An endpoint's deliveries, the newest first, each with its tries; `state` keeps one state only.
 pub(super) fn deliveries(
-    conn: &Connection,
+    conn: &impl Db,
     zone: &Zone,
     webhook: Uuid,
     state: Option<&str>,
@@ -479,7 +475,7 @@ pub(super) fn deliveries(
 }
 
 /// The endpoint a delivery belongs to.
-pub(super) fn delivery_webhook(conn: &Connection, delivery: i64) -> StoreResult<Option<Uuid>> {
+pub(super) fn delivery_webhook(conn: &impl Db, delivery: i64) -> StoreResult<Option<Uuid>> {
     Ok(conn
         .query_row("SELECT webhook_id FROM webhook_deliveries WHERE id = ?1", [delivery], |r| r.get::<_, Sql<Uuid>>(0))
         .optional()?
@@ -488,7 +484,7 @@ pub(super) fn delivery_webhook(conn: &Connection, delivery: i64) -> StoreResult<
 
 /// Marks the cases that passed their deadline since the last look and puts a `case.overdue` event out for
 /// each; how many were marked. A case whose deadline moves later is told of again when it passes that one.
-pub(super) fn notice_overdue(tx: &Connection, now: DateTime<Utc>) -> StoreResult<usize> {
+pub(super) fn notice_overdue(tx: &impl Db, now: DateTime<Utc>) -> StoreResult<usize> {
     let rows = tx
         .prepare_cached(&format!("SELECT case_no, state, due_at, department {OVERDUE_UNNOTICED}"))?
         .query_map([ts(now)], |r| {
