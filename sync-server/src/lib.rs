@@ -16,6 +16,7 @@ pub mod exports;
 pub mod grids;
 pub mod hashing;
 mod http;
+pub mod migrate;
 pub mod policy;
 pub mod principal;
 pub mod retention;

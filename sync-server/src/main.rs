@@ -114,6 +114,23 @@ enum Command {
         #[arg(long)]
         skip_photos: bool,
     },
+    /// Copies a data directory's store into PostgreSQL, and its photos into object storage with --to-blobs
+    /// (configured as for `serve --blobs`). Run it with the server stopped; run it again after an interruption:
+    /// it adds only what is missing. It ends by comparing counts and reading every photo back against its hash.
+    /// Then start `serve --data DIR --database URL [--blobs URL]`.
+    Migrate {
+        #[arg(long)]
+        data: PathBuf,
+        /// The database to copy into (`postgres://…`), created and migrated when new.
+        #[arg(long, value_name = "URL")]
+        to_database: String,
+        /// The bucket to copy the photos into (`s3://BUCKET[/PREFIX]`); absent, they stay in the packs of --data.
+        #[arg(long, value_name = "URL")]
+        to_blobs: Option<String>,
+        /// Stops once this many rows were added, as an interruption would (for testing a second run).
+        #[arg(long, hide = true)]
+        stop_after_rows: Option<u64>,
+    },
     /// Restores a backup into a new data directory and checks it against the backup's backup.json.
     Restore {
         #[arg(long)]
@@ -343,6 +360,34 @@ fn run(cli: Cli) -> Result<(), String> {
                 m.photos_checked,
                 m.photo_bytes,
                 if skip_photos { "; photos left out" } else { "" }
+            );
+            Ok(())
+        }
+        Command::Migrate { data, to_database, to_blobs, stop_after_rows } => {
+            config_for(data.clone(), Some(to_database.clone()))
+                .map_err(|e| e.replace("--database", "--to-database"))?;
+            if let Some(url) = &to_blobs {
+                sync_server::blobs::object::BucketUrl::parse(url).map_err(|e| format!("--to-blobs: {e}"))?;
+            }
+            let settings = sync_server::state::engine_settings(&Config::new(&data)).map_err(describe)?;
+            let mut progress = |line: String| eprintln!("{line}");
+            let m = sync_server::migrate::migrate(
+                &data,
+                &to_database,
+                to_blobs.as_deref(),
+                settings,
+                stop_after_rows,
+                &mut progress,
+            )?;
+            let rows: u64 = m.tables.iter().map(|t| t.rows).sum();
+            let added: u64 = m.tables.iter().map(|t| t.added).sum();
+            println!(
+                "migrated {rows} rows of {} tables ({added} new this run), {} photos copied; counts equal ({} findings, {} cases); {} photos read back, each matching its hash",
+                m.tables.len(),
+                m.photos_copied,
+                m.inventory.get("findings").unwrap_or(&0),
+                m.inventory.get("cases").unwrap_or(&0),
+                m.photos_checked
             );
             Ok(())
         }

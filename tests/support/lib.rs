@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+mod pg;
+pub use pg::{PgDatabase, postgres_database};
+
 /// The directory holding the binaries of the profile the tests were built with.
 pub fn bin_dir() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();

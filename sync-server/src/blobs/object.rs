@@ -81,6 +81,15 @@ impl ObjectPhotos {
             .map_err(|e| format!("the object store at {} does not answer: {e}", self.url))
     }
 
+    /// Whether the bucket holds a photo.
+    pub async fn holds(&self, sha: &str) -> ObjectResult<bool> {
+        match self.store.head(&photo_path(sha)).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     pub async fn put(&self, sha: &str, bytes: Bytes) -> ObjectResult<()> {
         self.store.put(&photo_path(sha), PutPayload::from(bytes)).await.map(|_| ())
     }

@@ -30,12 +30,19 @@ pub enum StoreError {
     /// is room again.
     #[error("storage full: {0}")]
     Full(String),
+    /// The database does not answer (down, restarting, out of connections): nothing was written; the same
+    /// request succeeds once it answers again.
+    #[error("database out of reach: {0}")]
+    Unavailable(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// What a client is told when the server's disk is full.
 pub const DISK_FULL: &str = "the server's disk is full: nothing was stored; send it again later";
+
+/// What a client is told when the database does not answer.
+pub const DATABASE_DOWN: &str = "the server's database does not answer: nothing was stored; send it again later";
 
 impl StoreError {
     pub fn not_found(message: impl Into<String>) -> Self {
@@ -67,6 +74,10 @@ impl StoreError {
             StoreError::InvalidTransition(m) => ApiError::new(ErrorCode::InvalidTransition, m.clone()),
             StoreError::Invalid { field, message } => ApiError::invalid(field.clone(), message.clone()),
             StoreError::Full(_) => ApiError::new(ErrorCode::Unavailable, DISK_FULL),
+            StoreError::Unavailable(m) => {
+                tracing::error!("{m}");
+                ApiError::new(ErrorCode::Unavailable, DATABASE_DOWN)
+            }
             StoreError::Corrupt(_) | StoreError::Invariant(_) | StoreError::Backend(_) => return None,
         })
     }
@@ -94,12 +105,29 @@ impl From<rusqlite::Error> for StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        if let Some(db) = e.as_database_error()
-            && db.is_unique_violation()
-        {
-            return StoreError::conflict(db.message().to_owned());
+        if let Some(db) = e.as_database_error() {
+            if db.is_unique_violation() {
+                return StoreError::conflict(db.message().to_owned());
+            }
+            // Connection exceptions (08…), a server shutting down or starting (57P01–57P03), too many
+            // connections (53300), a full disk (53100).
+            let code = db.code().unwrap_or_default();
+            if code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300") {
+                return StoreError::Unavailable(format!("PostgreSQL: {e}"));
+            }
+            if code == "53100" {
+                return StoreError::Full(format!("PostgreSQL: {e}"));
+            }
         }
-        StoreError::Backend(format!("PostgreSQL: {e}"))
+        match e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Protocol(_) => StoreError::Unavailable(format!("PostgreSQL: {e}")),
+            e => StoreError::Backend(format!("PostgreSQL: {e}")),
+        }
     }
 }
 

@@ -37,6 +37,10 @@ pub const WRITE_LOCK: i64 = 0x746a_625f_7772;
 /// Connections each process keeps.
 const POOL: u32 = 16;
 
+/// How long a request waits for a connection before it is answered 503 (the database is away, or every
+/// connection is busy for that long).
+const ACQUIRE_WAIT: Duration = Duration::from_secs(5);
+
 pub struct PgStore {
     pool: PgPool,
     /// Drives the pool's connections; the trait's callers block on it (`handle`). Shut down in the
@@ -68,12 +72,7 @@ impl PgStore {
             let started = tokio::time::Instant::now();
             let mut pause = Duration::from_millis(100);
             loop {
-                match PgPoolOptions::new()
-                    .max_connections(POOL)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .connect(url)
-                    .await
-                {
+                match PgPoolOptions::new().max_connections(POOL).acquire_timeout(ACQUIRE_WAIT).connect(url).await {
                     Ok(pool) => return Ok(pool),
                     Err(e) if started.elapsed() + pause < wait => {
                         tracing::warn!("PostgreSQL does not answer yet ({e}); trying again in {pause:?}");

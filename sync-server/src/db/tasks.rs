@@ -37,7 +37,7 @@ pub(super) fn cancel_tasks(tx: &impl Db, case_no: &str, now: DateTime<Utc>) -> S
 pub(super) fn reachable(tx: &impl Db, user_id: &str) -> StoreResult<bool> {
     Ok(tx
         .prepare_cached(
-            "SELECT u.active AND (NOT EXISTS (SELECT 1 FROM devices d WHERE d.user_id = u.id)
+            "SELECT u.active = 1 AND (NOT EXISTS (SELECT 1 FROM devices d WHERE d.user_id = u.id)
                                   OR EXISTS (SELECT 1 FROM devices d WHERE d.user_id = u.id AND d.revoked_at IS NULL))
              FROM users u WHERE u.id = ?1",
         )?
