@@ -132,7 +132,7 @@ fn every_route_is_closed_without_a_valid_token_and_reads_follow_the_table() {
         &json!({"action": "dispatch", "department": "HW"}),
     );
     assert_eq!(dispatched.status, 200, "{}", dispatched.body);
-    let sha = server.db().query_row("SELECT sha256 FROM blobs", [], |r| r.get::<_, String>(0)).unwrap();
+    let sha = server.text("SELECT sha256 FROM blobs").unwrap();
     let report = uuid::Uuid::now_v7().to_string();
     let taken = api.post(
         "/reports",
@@ -148,12 +148,12 @@ fn every_route_is_closed_without_a_valid_token_and_reads_follow_the_table() {
 
     // Tokens that open nothing: forged, expired, signed out, revoked.
     let expired = api.sign_in("chief2");
-    {
-        let db = rusqlite::Connection::open(server.data.join("server.sqlite")).unwrap();
-        db.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
-        let hash = protocol::digest::sha256_hex(expired.as_bytes());
-        assert_eq!(db.execute("UPDATE sessions SET expires_ts = 0 WHERE token_hash = ?1", [hash]).unwrap(), 1);
-    }
+    let hash = protocol::digest::sha256_hex(expired.as_bytes());
+    server.execute(&format!("UPDATE sessions SET expires_ts = 0 WHERE token_hash = '{hash}'"));
+    assert_eq!(
+        server.count(&format!("SELECT COUNT(*) FROM sessions WHERE token_hash = '{hash}' AND expires_ts = 0")),
+        1
+    );
     let signed_out = api.sign_in("dept-sz");
     assert_eq!(call(&api, "DELETE", "/sessions/current", Some(&signed_out)).status, 204);
     let forged = "tjbs_0000000000000000000000000000000000000000000";

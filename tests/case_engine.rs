@@ -102,10 +102,8 @@ fn cases_walk_every_path_and_leave_history_and_indicators() {
     assert_eq!(get_blob(&sz.token), 404);
 
     // The verification task carries this handling's photo, so that the inspector sees what was done.
-    let assigned: String = server
-        .db()
-        .query_row("SELECT body FROM changes WHERE kind = 'task.assigned' ORDER BY id DESC LIMIT 1", [], |r| r.get(0))
-        .unwrap();
+    let assigned =
+        server.text("SELECT body FROM changes WHERE kind = 'task.assigned' ORDER BY id DESC LIMIT 1").unwrap();
     let assigned: Value = serde_json::from_str(&assigned).unwrap();
     assert!(assigned["task"]["photos"].as_array().unwrap().contains(&json!(fix_sha)), "{assigned}");
 

@@ -25,7 +25,7 @@ fn a_phones_photos_are_kept_in_the_bucket_and_read_back_whole() {
     phone.report("C0101", 41.7968, "orientation-portrait-6.jpg");
     phone.ok(&["sync"]);
 
-    let sha: String = server.db().query_row("SELECT sha256 FROM blobs", [], |r| r.get(0)).unwrap();
+    let sha = server.text("SELECT sha256 FROM blobs").unwrap();
     let object = tmp.path().join("s3/photos/city-a/photos").join(&sha);
     let kept = std::fs::read(&object).expect("the photo is an object of the bucket");
     assert_eq!(sha256_hex(&kept), sha, "byte for byte");

@@ -6,20 +6,16 @@ use tiejiaoban::{Device, Server, finding_body, sha256_hex};
 
 /// Findings and cases on the server must match what the device reported: one row each, no extra case.
 fn assert_exactly_once(server: &Server, reported: &[String], expected_cases: i64) {
-    let db = server.db();
     for id in reported {
-        let n: i64 = db.query_row("SELECT COUNT(*) FROM findings WHERE id = ?1", [id], |r| r.get(0)).unwrap();
+        let n = server.count(&format!("SELECT COUNT(*) FROM findings WHERE id = '{id}'"));
         assert_eq!(n, 1, "finding {id} is held {n} times");
     }
-    let findings: i64 = db.query_row("SELECT COUNT(*) FROM findings", [], |r| r.get(0)).unwrap();
+    let findings = server.count("SELECT COUNT(*) FROM findings");
     assert_eq!(findings, reported.len() as i64, "the server holds findings nobody reported");
-    let cases: i64 = db.query_row("SELECT COUNT(*) FROM cases", [], |r| r.get(0)).unwrap();
+    let cases = server.count("SELECT COUNT(*) FROM cases");
     assert_eq!(cases, expected_cases, "cases filed");
-    let per_finding: i64 = db
-        .query_row("SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM cases GROUP BY case_no)", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
+    let per_finding =
+        server.count("SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM cases GROUP BY case_no) per_case");
     assert!(per_finding <= 1);
 }
 
@@ -68,7 +64,6 @@ fn offline_capture_reaches_the_server_when_it_returns() {
     let mut server = Server::start(&tmp.path().join("server"));
     let device = Device::new(&tmp.path().join("phone"));
     device.register(&server.url, "inspector1");
-    let port = server.port;
     server.kill();
 
     // No network: both reports are saved and wait.
@@ -80,7 +75,7 @@ fn offline_capture_reaches_the_server_when_it_returns() {
     assert!(String::from_utf8_lossy(&offline.stderr).contains("cannot be reached"));
     assert!(states(&device).iter().all(|(_, s, _)| s == "queued"), "nothing may be lost or dropped while offline");
 
-    let server = Server::start_with(&tmp.path().join("server"), port, &[], &[]);
+    server.restart(&[], &[]);
     device.ok(&["sync"]);
     let list = device.list();
     let by_id = |id: &str| list.iter().find(|f| f["id"] == id).cloned().unwrap();
@@ -133,11 +128,10 @@ fn the_same_batch_sent_twice_is_answered_the_same() {
 fn a_server_killed_mid_sync_loses_nothing_and_files_nothing_twice() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("server");
-    let server = Server::start(&data);
+    let mut server = Server::start(&data);
     let device = Device::new(&tmp.path().join("phone"));
     device.register(&server.url, "inspector1");
-    let port = server.port;
-    drop(server);
+    server.kill();
 
     let mut reported = Vec::new();
     for i in 0..6 {
@@ -146,13 +140,13 @@ fn a_server_killed_mid_sync_loses_nothing_and_files_nothing_twice() {
         reported.push(device.report(category, 41.70 + i as f64 * 0.01, "orientation-portrait-3.jpg"));
     }
     // The server dies (abort, no clean-up) right after the 4th op is durable, before it answers.
-    let mut crashing = Server::start_with(&data, port, &[], &[("SYNC_SERVER_CRASH_AFTER_OPS", "4")]);
+    server.restart(&[], &[("SYNC_SERVER_CRASH_AFTER_OPS", "4")]);
     let out = device.run(&["sync"]);
     assert!(!out.status.success(), "the device must notice the lost answer");
-    assert!(!crashing.wait().success(), "the crash hook aborts the process");
+    assert!(!server.wait().success(), "the crash hook aborts the process");
     assert!(states(&device).iter().all(|(_, s, _)| s == "queued"), "unanswered ops stay queued");
 
-    let server = Server::start_with(&data, port, &[], &[]);
+    server.restart(&[], &[]);
     let out = device.ok(&["sync"]);
     assert!(
         out.contains("duplicate: 6") || out.contains("applied: 0"),
@@ -255,8 +249,7 @@ fn conflicting_resends_are_rejected_not_applied() {
     assert_eq!(r.body["results"][0]["status"], "rejected");
     assert_eq!(r.body["results"][0]["error"]["details"]["field"], "category");
     assert_eq!(r.body["results"][1]["status"], "applied");
-    let db = server.db();
-    let stored: String = db.query_row("SELECT body FROM findings WHERE id = ?1", [&id], |r| r.get(0)).unwrap();
+    let stored = server.text(&format!("SELECT body FROM findings WHERE id = '{id}'")).unwrap();
     assert!(stored.contains("raw protocol test"), "the first body stays");
     assert_exactly_once(server, &[id, good_id], 0);
 }
@@ -288,22 +281,15 @@ fn ops_remembered_in_the_first_hash_form_are_still_recognised() {
     let first = sync(json!([{"seq": 1, "kind": "finding.create", "body": body}]));
     assert_eq!(first.body["results"][0]["status"], "applied");
 
-    let db = server.db();
-    let (stored_hash, stored_body): (String, String) = db
-        .query_row(
-            "SELECT o.body_hash, f.body FROM ops o JOIN findings f ON f.id = ?1 WHERE o.device_id = ?2 AND o.seq = 1",
-            [&id, &device_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
+    let stored_hash =
+        server.text(&format!("SELECT body_hash FROM ops WHERE device_id = '{device_id}' AND seq = 1")).unwrap();
+    let stored_body = server.text(&format!("SELECT body FROM findings WHERE id = '{id}'")).unwrap();
     assert!(stored_hash.starts_with("2:"), "{stored_hash}");
     // serde_json's Value keeps keys sorted: this is the first form of the hash.
     let sorted: Value = serde_json::from_str(&stored_body).unwrap();
     let legacy = sha256_hex(&serde_json::to_vec(&("finding.create", sorted)).unwrap());
-    // What such a server left in its file (written beside the running server, as SQLite allows).
-    let writable = rusqlite::Connection::open(server.data.join("server.sqlite")).unwrap();
-    writable.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
-    writable.execute("UPDATE ops SET body_hash = ?1 WHERE device_id = ?2 AND seq = 1", [&legacy, &device_id]).unwrap();
+    // What such a server left in its store (written beside the running server; a migrated store holds it too).
+    server.execute(&format!("UPDATE ops SET body_hash = '{legacy}' WHERE device_id = '{device_id}' AND seq = 1"));
 
     let again = sync(json!([{"seq": 1, "kind": "finding.create", "body": body}]));
     assert_eq!(again.body["results"][0]["status"], "duplicate", "{}", again.body);

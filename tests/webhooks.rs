@@ -273,10 +273,7 @@ fn every_event_reaches_a_receiver_that_was_down_then_failing_across_a_restart_an
     let system = Receiver::start(system_port, FAILING);
     until("a try answered 500", Duration::from_secs(30), || system.got().iter().any(|r| r.answered == 500));
     assert!(server.terminate().success());
-    {
-        let db = rusqlite::Connection::open(data.join("server.sqlite")).unwrap();
-        db.execute("UPDATE cases SET due_at = '2026-01-01T00:00:00.000Z' WHERE case_no = ?1", [&case_no]).unwrap();
-    }
+    server.execute(&format!("UPDATE cases SET due_at = '2026-01-01T00:00:00.000Z' WHERE case_no = '{case_no}'"));
     system.mode.store(UP, Ordering::SeqCst);
     server = Server::start_with(&data, 0, &args, &[]);
     let api = server.api();

@@ -12,6 +12,26 @@ use serde_json::{Value, json};
 mod pg;
 pub use pg::{PgDatabase, postgres_database};
 
+/// The database of a data directory's servers on PostgreSQL: one while any server of it runs (so that a server
+/// started again on the same directory finds what the one before kept), a new one after.
+fn database_of(data: &Path) -> std::sync::Arc<PgDatabase> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, Weak};
+    static DATABASES: OnceLock<Mutex<HashMap<PathBuf, Weak<PgDatabase>>>> = OnceLock::new();
+    let mut open = DATABASES.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(db) = open.get(data).and_then(Weak::upgrade) {
+        return db;
+    }
+    let db = Arc::new(postgres_database().expect("TJB_TEST_BACKEND=postgres needs TJB_TEST_DATABASE_URL"));
+    open.insert(data.to_owned(), Arc::downgrade(&db));
+    db
+}
+
+/// Whether the servers of the black-box tests run on PostgreSQL (`TJB_TEST_BACKEND=postgres`).
+pub fn on_postgres() -> bool {
+    std::env::var("TJB_TEST_BACKEND").is_ok_and(|b| b == "postgres")
+}
+
 /// The directory holding the binaries of the profile the tests were built with.
 pub fn bin_dir() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
@@ -56,9 +76,12 @@ pub fn fixture(name: &str) -> PathBuf {
 /// A password the policy takes (10 characters or more, hard to guess), for users the tests add.
 pub const STRONG_PASSWORD: &str = "铁脚板-巡查-2026-秋";
 
-/// A running `sync-server serve --demo`.
+/// A running `sync-server serve --demo`: on the embedded store, or on a database of its own when
+/// `TJB_TEST_BACKEND=postgres` (the test script runs the black-box stories both ways).
 pub struct Server {
     child: Child,
+    /// Its database, when it runs on PostgreSQL.
+    pub pg: Option<std::sync::Arc<PgDatabase>>,
     pub url: String,
     pub data: PathBuf,
     pub port: u16,
@@ -74,12 +97,26 @@ impl Server {
     pub fn start_with(data: &Path, port: u16, args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut cmd = Command::new(bin_dir().join("sync-server"));
         cmd.arg("serve").arg("--data").arg(data).arg("--listen").arg(format!("127.0.0.1:{port}")).arg("--demo");
+        let pg = if on_postgres() && !args.contains(&"--database") {
+            let db = database_of(data);
+            cmd.arg("--database").arg(&db.url);
+            Some(db)
+        } else {
+            None
+        };
         cmd.args(args).envs(env.iter().copied()).env("RUST_LOG", "warn");
         cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
         let mut child = cmd.spawn().expect("start sync-server");
         let url = listening_url(&mut child);
         let port = url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port in listening line");
-        Server { child, url, data: data.to_owned(), port }
+        Server { child, pg, url, data: data.to_owned(), port }
+    }
+
+    /// Starts a server again on the same store (and port).
+    pub fn restart(&mut self, args: &[&str], env: &[(&str, &str)]) {
+        self.kill();
+        let mut next = Server::start_with(&self.data, self.port, args, env);
+        std::mem::swap(self, &mut next);
     }
 
     /// Kills the process at once, as a power cut would.
@@ -99,8 +136,10 @@ impl Server {
         self.wait()
     }
 
-    /// Opens the server's SQLite file read-only, to count what it holds.
+    /// Opens the server's SQLite file read-only, to look into what it holds (a test that does so runs on the
+    /// embedded store only).
     pub fn db(&self) -> rusqlite::Connection {
+        assert!(self.pg.is_none(), "this test reads the SQLite file: it runs on the embedded store only");
         let conn = rusqlite::Connection::open_with_flags(
             self.data.join("server.sqlite"),
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
@@ -110,8 +149,41 @@ impl Server {
         conn
     }
 
+    /// The number a query (the same SQL on both stores) gives.
     pub fn count(&self, sql: &str) -> i64 {
-        self.db().query_row(sql, [], |r| r.get(0)).expect(sql)
+        match &self.pg {
+            Some(db) => db.query_text(sql).map_or(0, |t| t.parse().expect(sql)),
+            None => self.db().query_row(sql, [], |r| r.get(0)).expect(sql),
+        }
+    }
+
+    /// Runs a statement on the server's store beside it (the same SQL on both stores).
+    pub fn execute(&self, sql: &str) {
+        match &self.pg {
+            Some(db) => {
+                db.query_text(sql);
+            }
+            None => {
+                let conn = rusqlite::Connection::open(self.data.join("server.sqlite")).expect("open server store");
+                conn.busy_timeout(Duration::from_secs(10)).expect("busy timeout");
+                conn.execute(sql, []).expect(sql);
+            }
+        }
+    }
+
+    /// The text a query (the same SQL on both stores) gives, if any.
+    pub fn text(&self, sql: &str) -> Option<String> {
+        use rusqlite::types::Value as V;
+        match &self.pg {
+            Some(db) => db.query_text(sql),
+            None => match self.db().query_row(sql, [], |r| r.get::<_, V>(0)).expect(sql) {
+                V::Null => None,
+                V::Integer(i) => Some(i.to_string()),
+                V::Real(f) => Some(f.to_string()),
+                V::Text(t) => Some(t),
+                V::Blob(b) => Some(String::from_utf8_lossy(&b).into_owned()),
+            },
+        }
     }
 
     pub fn api(&self) -> Api {

@@ -29,6 +29,19 @@ pub fn postgres_database() -> Option<PgDatabase> {
     Some(PgDatabase { url, server, name })
 }
 
+impl PgDatabase {
+    /// The first column of the first row of a query, as text (`None`: no row, or NULL).
+    pub fn query_text(&self, sql: &str) -> Option<String> {
+        let out = std::process::Command::new("psql")
+            .args([self.url.as_str(), "-v", "ON_ERROR_STOP=1", "-tAqc", sql])
+            .output()
+            .expect("psql");
+        assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8(out.stdout).expect("UTF-8");
+        text.lines().next().filter(|l| !l.is_empty()).map(str::to_owned)
+    }
+}
+
 /// Runs one statement with Debian's `psql` (installed with the server).
 fn psql(url: &str, sql: &str) {
     let out =

@@ -510,6 +510,18 @@ pub fn pg_sql(sql: &str) -> Arc<str> {
     done
 }
 
+/// Runs `work` on the store's runtime and waits for it. Called from a worker of the server's own runtime (a
+/// handler that asks the store directly), it first tells that runtime this thread now blocks, as the
+/// embedded store's calls block it too.
+pub fn block_on<F: std::future::Future>(runtime: &tokio::runtime::Handle, work: F) -> F::Output {
+    match tokio::runtime::Handle::try_current() {
+        Ok(current) if current.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(|| runtime.block_on(work))
+        }
+        _ => runtime.block_on(work),
+    }
+}
+
 /// One PostgreSQL connection inside a transaction (or on its own, for reads), driven by the store's runtime.
 pub struct PgConn<'a> {
     conn: RefCell<&'a mut sqlx::PgConnection>,
@@ -550,7 +562,7 @@ impl PgStmt<'_, '_> {
         let args = pg_arguments(&params)?;
         let query = sqlx::query_with(sqlx::AssertSqlSafe(self.sql.clone()), args);
         let mut conn = self.conn.conn.borrow_mut();
-        Ok(self.conn.runtime.block_on(query.fetch_all(&mut **conn))?)
+        Ok(block_on(self.conn.runtime, query.fetch_all(&mut **conn))?)
     }
 }
 
@@ -559,7 +571,7 @@ impl Stmt for PgStmt<'_, '_> {
         let args = pg_arguments(&params)?;
         let query = sqlx::query_with(sqlx::AssertSqlSafe(self.sql.clone()), args);
         let mut conn = self.conn.conn.borrow_mut();
-        let done = self.conn.runtime.block_on(query.execute(&mut **conn))?;
+        let done = block_on(self.conn.runtime, query.execute(&mut **conn))?;
         Ok(done.rows_affected() as usize)
     }
 
@@ -596,7 +608,7 @@ impl<'a> Db for PgConn<'a> {
 
     fn execute_batch(&self, sql: &str) -> DbResult<()> {
         let mut conn = self.conn.borrow_mut();
-        self.runtime.block_on(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut **conn))?;
+        block_on(self.runtime, sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut **conn))?;
         Ok(())
     }
 }

@@ -100,10 +100,10 @@ pub(super) fn refresh(tx: &impl Db, dict: &DictIndex, patrol_id: &str) -> StoreR
 /// The scope's condition on a team column, as SQL (its argument, when it has one, comes last).
 fn scope_filter(scope: &Scope, column: &str, at: usize) -> (String, Option<String>) {
     match scope {
-        Scope::All => ("1".into(), None),
+        Scope::All => ("1 = 1".into(), None),
         Scope::Team(Some(team)) => (format!("{column} = ?{at}"), Some(team.clone())),
         // A chief without a team, and any other scope: nothing.
-        _ => ("0".into(), None),
+        _ => ("1 = 0".into(), None),
     }
 }
 

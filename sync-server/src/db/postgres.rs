@@ -23,7 +23,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use super::backend::Backend;
-use super::conn::{Db, PgConn};
+use super::conn::{Db, PgConn, block_on};
 use super::dict::{self, DictIndex};
 use super::error::{StoreError, StoreResult};
 use crate::domain::EngineSettings;
@@ -105,7 +105,7 @@ impl PgStore {
     }
 
     fn run<T>(&self, work: impl Future<Output = Result<T, sqlx::Error>>) -> StoreResult<T> {
-        Ok(self.handle.block_on(work)?)
+        Ok(block_on(&self.handle, work)?)
     }
 
     fn cached_dict(&self) -> Arc<DictIndex> {

@@ -77,8 +77,12 @@ pub(super) fn sync_health(conn: &impl Db, zone: &Zone, now: DateTime<Utc>) -> St
         findings: count("SELECT COUNT(*) FROM findings")?,
         cases: count("SELECT COUNT(*) FROM cases")?,
         blobs: count("SELECT COUNT(*) FROM blobs")?,
-        storage_bytes: count("SELECT COALESCE(SUM(bytes), 0) FROM blobs")?
-            + count("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")?,
+        storage_bytes: count("SELECT CAST(COALESCE(SUM(bytes), 0) AS BIGINT) FROM blobs")?
+            + count(if conn.is_pg() {
+                "SELECT pg_database_size(current_database())"
+            } else {
+                "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
+            })?,
         devices: count("SELECT COUNT(*) FROM devices WHERE revoked_at IS NULL")?,
     })
 }
