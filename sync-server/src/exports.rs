@@ -27,6 +27,9 @@ const PAGE: u32 = 1000;
 const PROGRESS_EVERY: u64 = 5000;
 /// How long a finished export's file is kept.
 pub const KEPT: Duration = Duration::days(7);
+/// A running export whose progress was not kept for this long was cut off (its server stopped): progress is
+/// kept every 5,000 rows and every 200 photos, which takes far less.
+pub const STALE: Duration = Duration::minutes(10);
 
 /// Where export files are.
 pub fn dir(state: &AppState) -> PathBuf {
@@ -101,6 +104,23 @@ pub async fn begin(
 }
 
 /// Removes a job's files, finished or not.
+/// Every five minutes, ends the exports a stopped server left running (with several servers, one that stopped
+/// is not the one that starts next), and removes their partial files where this server holds them.
+pub fn sweep(state: AppState) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(300));
+        every.tick().await;
+        loop {
+            every.tick().await;
+            let now = chrono::Utc::now();
+            match state.blocking(move |s| s.interrupt_exports(now - STALE, now)).await {
+                Ok(ended) => ended.into_iter().for_each(|id| remove_files(&state, id)),
+                Err(e) => tracing::warn!("exports cut off could not be ended: {e}"),
+            }
+        }
+    });
+}
+
 pub fn remove_files(state: &AppState, id: Uuid) {
     for ext in ["csv", "xlsx", "geojson", "zip", "part.csv", "part.xlsx", "part.geojson", "zip.part"] {
         let _ = std::fs::remove_file(dir(state).join(format!("{id}.{ext}")));

@@ -527,8 +527,12 @@ async fn serve(config: Config, listen: String, demo: bool, tls: Option<(PathBuf,
         eprintln!("retention: photos of cases closed more than {days} days ago are removed nightly at 02:00");
         sync_server::retention::schedule(state.clone(), days);
     }
+    // Exports left running by the last stop end as failed: on the embedded store this server ran them all; on
+    // a shared database only those no server has worked on for a while.
+    let now = chrono::Utc::now();
+    let stale_before = if state.config.database.is_some() { now - sync_server::exports::STALE } else { now };
     let st = state.clone();
-    let interrupted = tokio::task::spawn_blocking(move || st.store.interrupt_exports(chrono::Utc::now()))
+    let interrupted = tokio::task::spawn_blocking(move || st.store.interrupt_exports(stale_before, now))
         .await
         .map_err(|e| e.to_string())?
         .map_err(describe)?;
@@ -538,6 +542,7 @@ async fn serve(config: Config, listen: String, demo: bool, tls: Option<(PathBuf,
     if !interrupted.is_empty() {
         eprintln!("exports: {} export(s) cut off by the last stop are marked failed", interrupted.len());
     }
+    sync_server::exports::sweep(state.clone());
     // Webhooks and group robots: the outbox is sent from here on (what waited across a restart too).
     sync_server::webhooks::start(state.clone());
     let tls = match tls {

@@ -653,7 +653,7 @@ impl<B: Backend> Store for B {
     }
 
     fn save_export(&self, user: Uuid, job: &ExportJob) -> StoreResult<()> {
-        self.write(|tx| exports::save_job(tx, user, job))
+        self.write(|tx| exports::save_job(tx, user, job, Utc::now()))
     }
 
     fn export_job(&self, id: Uuid) -> StoreResult<Option<(Uuid, ExportJob)>> {
@@ -664,8 +664,8 @@ impl<B: Backend> Store for B {
         self.read(|c| exports::jobs(c, user, limit))
     }
 
-    fn interrupt_exports(&self, now: DateTime<Utc>) -> StoreResult<Vec<Uuid>> {
-        self.write(|tx| exports::interrupt(tx, now))
+    fn interrupt_exports(&self, stale_before: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<Vec<Uuid>> {
+        self.write(|tx| exports::interrupt(tx, stale_before, now))
     }
 
     fn expire_exports(&self, before: DateTime<Utc>) -> StoreResult<Vec<Uuid>> {

@@ -65,12 +65,21 @@ pub(super) fn findings_count(conn: &impl Db, scope: &Scope, filter: &ExportFilte
 }
 
 /// Keeps a job as it is now (its row is made at the first save).
-pub(super) fn save_job(tx: &impl Db, user: Uuid, job: &ExportJob) -> StoreResult<()> {
+/// Keeps a job as it is now; `now` is when its server last worked on it (a job left running and not worked on
+/// for long is one whose server stopped).
+pub(super) fn save_job(tx: &impl Db, user: Uuid, job: &ExportJob, now: DateTime<Utc>) -> StoreResult<()> {
     tx.prepare_cached(
-        "INSERT INTO exports (id, user_id, state, job, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (id) DO UPDATE SET state = excluded.state, job = excluded.job",
+        "INSERT INTO exports (id, user_id, state, job, created_at, heartbeat_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (id) DO UPDATE SET state = excluded.state, job = excluded.job, heartbeat_at = excluded.heartbeat_at",
     )?
-    .execute(params![job.id.to_string(), user.to_string(), job.state, json(job)?, ts(job.created_at.to_utc())])?;
+    .execute(params![
+        job.id.to_string(),
+        user.to_string(),
+        job.state,
+        json(job)?,
+        ts(job.created_at.to_utc()),
+        ts(now)
+    ])?;
     Ok(())
 }
 
@@ -95,10 +104,12 @@ pub(super) fn jobs(conn: &impl Db, user: Option<Uuid>, limit: u32) -> StoreResul
 }
 
 /// Jobs that were running when the server stopped end as failed; their ids.
-pub(super) fn interrupt(tx: &impl Db, now: DateTime<Utc>) -> StoreResult<Vec<Uuid>> {
+pub(super) fn interrupt(tx: &impl Db, stale_before: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<Vec<Uuid>> {
     let running: Vec<String> = tx
-        .prepare("SELECT job FROM exports WHERE state = 'running'")?
-        .query_map((), |r| r.get(0))?
+        .prepare_cached(
+            "SELECT job FROM exports WHERE state = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < ?1)",
+        )?
+        .query_map([ts(stale_before)], |r| r.get(0))?
         .collect::<Result<Vec<_>, _>>()?;
     let mut ids = Vec::with_capacity(running.len());
     for text in &running {
@@ -109,7 +120,7 @@ pub(super) fn interrupt(tx: &impl Db, now: DateTime<Utc>) -> StoreResult<Vec<Uui
         job.finished_at = Some(now.with_timezone(&job.created_at.timezone()));
         let user: String =
             tx.query_row("SELECT user_id FROM exports WHERE id = ?1", [job.id.to_string()], |r| r.get(0))?;
-        save_job(tx, Uuid::parse_str(&user).map_err(bad_data)?, &job)?;
+        save_job(tx, Uuid::parse_str(&user).map_err(bad_data)?, &job, now)?;
     }
     Ok(ids)
 }

@@ -29,7 +29,10 @@ use super::error::{StoreError, StoreResult};
 use crate::domain::EngineSettings;
 
 /// The schema, step by step; a released step is never edited.
-const MIGRATIONS: [(i64, &str, &str); 1] = [(1, "schema", include_str!("../../migrations/postgres/0001_schema.sql"))];
+const MIGRATIONS: [(i64, &str, &str); 2] = [
+    (1, "schema", include_str!("../../migrations/postgres/0001_schema.sql")),
+    (2, "exports heartbeat", include_str!("../../migrations/postgres/0002_exports_heartbeat.sql")),
+];
 
 /// The advisory lock every write transaction holds: one writer at a time across all processes.
 pub const WRITE_LOCK: i64 = 0x746a_625f_7772;

@@ -26,6 +26,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V20),
         M::up(V21),
         M::up(V22),
+        M::up(V23),
     ])
 }
 
@@ -627,6 +628,12 @@ CREATE INDEX findings_observed ON findings(observed_ts, id);
 /// its outcome only on the claim it was made under, so a late try never overwrites a newer one's.
 const V22: &str = r#"
 ALTER TABLE webhook_deliveries ADD COLUMN claim INTEGER NOT NULL DEFAULT 0;
+"#;
+
+/// When an export's server last worked on it: with several servers, a starting one ends only the jobs nobody
+/// works on any more.
+const V23: &str = r#"
+ALTER TABLE exports ADD COLUMN heartbeat_at TEXT;
 "#;
 
 #[cfg(test)]

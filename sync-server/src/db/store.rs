@@ -301,8 +301,9 @@ pub trait Store: AccountStore + PhotoStore {
     fn export_job(&self, id: Uuid) -> StoreResult<Option<(Uuid, ExportJob)>>;
     /// A user's jobs (`None`: everyone's), the newest first.
     fn export_jobs(&self, user: Option<Uuid>, limit: u32) -> StoreResult<Vec<ExportJob>>;
-    /// Ends the jobs a stopped server left running, as failed; their ids, for their partial files to go.
-    fn interrupt_exports(&self, now: DateTime<Utc>) -> StoreResult<Vec<Uuid>>;
+    /// Ends as failed the jobs left running whose progress was last kept before `stale_before` (the server
+    /// that ran them stopped); their ids, for their partial files to go.
+    fn interrupt_exports(&self, stale_before: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<Vec<Uuid>>;
     /// Forgets jobs made before `before`; their ids, for their files to be removed.
     fn expire_exports(&self, before: DateTime<Utc>) -> StoreResult<Vec<Uuid>>;
 
