@@ -10,12 +10,13 @@ set -euo pipefail
 PGBIN=/usr/lib/postgresql/15/bin
 
 # Starts the cluster of DIR on its port. fsync off: the tests crash the sync server and, in the fault tests,
-# PostgreSQL's process, never the machine.
+# PostgreSQL's process, never the machine. TJB_PG_FSYNC=on keeps PostgreSQL's durable defaults (benchmarks).
 launch() {
-  local dir=$1 port
+  local dir=$1 port durable="-c fsync=off -c full_page_writes=off"
   port=$(cat "$dir/port")
+  [ "${TJB_PG_FSYNC:-off}" = on ] && durable=""
   "${as[@]}" "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir -c fsync=off -c full_page_writes=off -c max_connections=400" \
+    -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir $durable -c max_connections=400" \
     start >/dev/null
 }
 
