@@ -48,15 +48,15 @@ status=${PIPESTATUS[0]}
 set -e
 # The black-box stories again with every server on PostgreSQL (a database of its own per data directory):
 # sync under faults, photos (packs and a bucket), review and the whole lifecycle, reports, supervision,
-# webhooks, exports, access. The tests that look into the SQLite file itself (its integrity check, a store
-# from before photo packs, disk-full on tmpfs, backups of the data directory) run on the embedded store only.
+# webhooks, exports, access, backup and restore. The tests that look into the SQLite file itself (its integrity
+# check, a store from before photo packs, disk-full on tmpfs) run on the embedded store only.
 step "the end-to-end stories on PostgreSQL"
 set +e
 TJB_TEST_BACKEND=postgres cargo test -p tiejiaoban --no-fail-fast \
   --test sync_e2e --test faults --test field_faults --test photo_store --test object_blobs --test case_engine \
   --test access_table --test supervision --test reports --test campaigns --test coverage --test exports \
   --test open311 --test console_api --test api_errors --test admin_tasks --test two_factor --test sign_in \
-  --test webhooks 2>&1 | tee -a "$log"
+  --test webhooks --test backup 2>&1 | tee -a "$log"
 pg_status=${PIPESTATUS[0]}
 set -e
 [ "$pg_status" -eq 0 ] || status=$pg_status

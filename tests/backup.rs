@@ -1,15 +1,35 @@
 //! Backup and restore of a data directory: a backup taken while the server runs and phones have synced,
 //! restored into an empty directory, serves the same cases, findings and photos, and the same phone goes on
 //! syncing with its token, nothing doubled; a backup whose photo was altered is refused on restore, naming the
-//! photo; neither command writes into a directory that is not empty.
+//! photo; neither command writes into a directory that is not empty. On PostgreSQL (`TJB_TEST_BACKEND=postgres`)
+//! the same story: the database dumped beside the data directory's files, restored into an empty database.
 
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use tiejiaoban::{Api, Device, Server, bin_dir};
+use tiejiaoban::{Api, Device, PgDatabase, Server, bin_dir, postgres_database};
 
 fn sync_server(args: &[&str]) -> Output {
     Command::new(bin_dir().join("sync-server")).args(args).output().expect("run sync-server")
+}
+
+/// `--database URL` of the server's store, when it is on PostgreSQL.
+fn database_of(server: &Server) -> Vec<String> {
+    server.pg.as_ref().map(|db| vec!["--database".to_owned(), db.url.clone()]).unwrap_or_default()
+}
+
+/// A new, empty database to restore into, when the backup is of a PostgreSQL store.
+fn empty_database(server_was_on_postgres: bool) -> (Option<PgDatabase>, Vec<String>) {
+    if !server_was_on_postgres {
+        return (None, Vec::new());
+    }
+    let db = postgres_database().expect("a PostgreSQL server");
+    let args = vec!["--database".to_owned(), db.url.clone()];
+    (Some(db), args)
+}
+
+fn with<'a>(args: &[&'a str], more: &'a [String]) -> Vec<&'a str> {
+    args.iter().copied().chain(more.iter().map(String::as_str)).collect()
 }
 
 fn text(o: &Output) -> String {
@@ -64,24 +84,36 @@ fn a_backup_taken_while_serving_restores_into_a_server_the_phones_go_on_with() {
 
     // Backed up while the server runs.
     let backup = tmp.path().join("backup");
-    let out = sync_server(&["backup", "--data", data.to_str().unwrap(), "--to", backup.to_str().unwrap()]);
+    let store = database_of(&server);
+    let on_postgres = !store.is_empty();
+    let out =
+        sync_server(&with(&["backup", "--data", data.to_str().unwrap(), "--to", backup.to_str().unwrap()], &store));
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("2 findings, 1 cases, 2 photos checked"), "{}", text(&out));
     let manifest: Value = serde_json::from_slice(&std::fs::read(backup.join("backup.json")).unwrap()).unwrap();
     assert_eq!(manifest["inventory"]["findings"], 2);
     // Never into a directory that holds something.
-    let again = sync_server(&["backup", "--data", data.to_str().unwrap(), "--to", backup.to_str().unwrap()]);
+    let again =
+        sync_server(&with(&["backup", "--data", data.to_str().unwrap(), "--to", backup.to_str().unwrap()], &store));
     assert!(!again.status.success() && text(&again).contains("not empty"), "{}", text(&again));
 
     // The machine is lost; the backup is restored into a new directory and served on the same address.
     assert!(server.terminate().success());
     let restored = tmp.path().join("restored");
-    let out = sync_server(&["restore", "--from", backup.to_str().unwrap(), "--data", restored.to_str().unwrap()]);
+    let (_new_db, into) = empty_database(on_postgres);
+    let out = sync_server(&with(
+        &["restore", "--from", backup.to_str().unwrap(), "--data", restored.to_str().unwrap()],
+        &into,
+    ));
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("as the backup holds"), "{}", text(&out));
-    let into_full = sync_server(&["restore", "--from", backup.to_str().unwrap(), "--data", restored.to_str().unwrap()]);
+    let into_full = sync_server(&with(
+        &["restore", "--from", backup.to_str().unwrap(), "--data", restored.to_str().unwrap()],
+        &into,
+    ));
     assert!(!into_full.status.success() && text(&into_full).contains("not empty"), "{}", text(&into_full));
-    let server = Server::start_with(&restored, port, &[], &[]);
+    let into: Vec<&str> = into.iter().map(String::as_str).collect();
+    let server = Server::start_with(&restored, port, &into, &[]);
     let api = server.api();
     let after = seen(&api);
     assert_eq!(after.0, before.0, "the same findings");
@@ -105,7 +137,11 @@ fn a_backup_taken_while_serving_restores_into_a_server_the_phones_go_on_with() {
     bytes[at + 100] ^= 0xFF;
     std::fs::write(&pack, bytes).unwrap();
     let damaged = tmp.path().join("damaged");
-    let out = sync_server(&["restore", "--from", backup.to_str().unwrap(), "--data", damaged.to_str().unwrap()]);
+    let (_damaged_db, into) = empty_database(on_postgres);
+    let out = sync_server(&with(
+        &["restore", "--from", backup.to_str().unwrap(), "--data", damaged.to_str().unwrap()],
+        &into,
+    ));
     assert!(!out.status.success(), "{}", text(&out));
     assert!(text(&out).contains(&format!("photo {sha} does not match its hash")), "{}", text(&out));
     // Nothing half restored is left: the directory is as empty as before, and no staging copy remains beside it.

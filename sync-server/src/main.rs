@@ -113,6 +113,10 @@ enum Command {
         /// Leave the photos out (they are in object storage: back the bucket up with its own tools).
         #[arg(long)]
         skip_photos: bool,
+        /// The store is this PostgreSQL database (as `serve --database`): it is dumped with pg_dump from one
+        /// snapshot, beside the files of --data.
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
     },
     /// Copies a data directory's store into PostgreSQL, and its photos into object storage with --to-blobs
     /// (configured as for `serve --blobs`). Run it with the server stopped; run it again after an interruption:
@@ -138,6 +142,9 @@ enum Command {
         /// A directory that does not exist yet, or is empty; start `serve --data` on it afterwards.
         #[arg(long)]
         data: PathBuf,
+        /// The backup is of a PostgreSQL store: restore it into this empty database (pg_restore).
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
     },
     /// Checks evidence packages (GET /api/v1/cases/{case_no}/evidence).
     Evidence {
@@ -348,10 +355,12 @@ fn run(cli: Cli) -> Result<(), String> {
             println!("added {} ({}) id {}", user.username, user.role, user.id);
             Ok(())
         }
-        Command::Backup { data, to, skip_photos } => {
+        Command::Backup { data, to, skip_photos, database } => {
+            config_for(data.clone(), database.clone())?;
             let settings = sync_server::state::engine_settings(&Config::new(&data)).map_err(describe)?;
             let mut progress = |line: String| eprintln!("{line}");
-            let m = sync_server::backup::backup(&data, &to, settings, !skip_photos, &mut progress)?;
+            let m =
+                sync_server::backup::backup(&data, &to, settings, !skip_photos, database.as_deref(), &mut progress)?;
             println!(
                 "backed up to {}: {} findings, {} cases, {} photos checked ({} bytes){}",
                 to.display(),
@@ -391,10 +400,11 @@ fn run(cli: Cli) -> Result<(), String> {
             );
             Ok(())
         }
-        Command::Restore { from, data } => {
+        Command::Restore { from, data, database } => {
+            config_for(data.clone(), database.clone())?;
             let settings = sync_server::state::engine_settings(&Config::new(&data)).map_err(describe)?;
             let mut progress = |line: String| eprintln!("{line}");
-            let m = sync_server::backup::restore(&from, &data, settings, &mut progress)?;
+            let m = sync_server::backup::restore(&from, &data, settings, database.as_deref(), &mut progress)?;
             println!(
                 "restored into {}: {} findings, {} cases, {} photos checked, as the backup holds",
                 data.display(),

@@ -66,7 +66,7 @@ pub use heat::{HeatFilter, HeatKind, HeatPoint};
 pub use ingest::SyncContext;
 pub use integrations::IntegrationToken;
 pub use patrols::{PatrolView, RoadWalked};
-pub use postgres::{PgStore, WRITE_LOCK};
+pub use postgres::{Dumped, PgStore, WRITE_LOCK};
 pub use reports::{ReportFilter, TaskFilter};
 pub use review::Decision;
 pub use sqlite::SqliteStore;

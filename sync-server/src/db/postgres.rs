@@ -116,6 +116,81 @@ impl PgStore {
     }
 }
 
+/// What a dump holds: the counts of its records, and the photos it names (each photo's row, for the packs'
+/// check), both read in the dump's own snapshot.
+pub struct Dumped {
+    pub inventory: std::collections::BTreeMap<String, i64>,
+    pub photos: Vec<crate::blobs::BlobMeta>,
+}
+
+impl PgStore {
+    /// Dumps the database `url` (this store's) with `pg_dump` in its custom format into `file`. The counts and
+    /// the photos' rows are read in the same snapshot the dump is taken from, so they are exactly what it holds,
+    /// while servers go on writing.
+    pub fn dump(&self, url: &str, file: &std::path::Path, photos: bool) -> StoreResult<Dumped> {
+        let _runtime = self.handle.enter();
+        let mut conn = self.run(self.pool.acquire())?;
+        let c = PgConn::new(&mut conn, &self.handle);
+        c.execute_batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+        let snapshot: String = c.query_row("SELECT pg_export_snapshot()", (), |r| r.get(0))?;
+        let inventory = super::inventory::inventory(&c)?;
+        let mut held: Vec<crate::blobs::BlobMeta> = Vec::new();
+        if photos {
+            loop {
+                let page = super::blobs::held(&c, held.last().map(|b| b.sha256.as_str()), 1000)?;
+                if page.is_empty() {
+                    break;
+                }
+                held.extend(page);
+            }
+        }
+        let out = std::process::Command::new("pg_dump")
+            .args(["--format=custom", "--no-owner", "--no-privileges", "--snapshot", &snapshot, "--file"])
+            .arg(file)
+            .arg(url)
+            .output()
+            .map_err(|e| StoreError::Backend(format!("pg_dump (Debian's postgresql-client): {e}")))?;
+        c.execute_batch("COMMIT")?;
+        if !out.status.success() {
+            return Err(StoreError::Backend(format!("pg_dump: {}", String::from_utf8_lossy(&out.stderr).trim())));
+        }
+        Ok(Dumped { inventory, photos: held })
+    }
+
+    /// Restores a dump made by `dump` into the database `url`, which must hold no table yet.
+    pub fn restore_dump(url: &str, file: &std::path::Path) -> StoreResult<()> {
+        let tables = std::process::Command::new("psql")
+            .args([
+                url,
+                "-tAqc",
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema()",
+            ])
+            .output()
+            .map_err(|e| StoreError::Backend(format!("psql (Debian's postgresql-client): {e}")))?;
+        if !tables.status.success() {
+            return Err(StoreError::Unavailable(format!(
+                "the database does not answer: {}",
+                String::from_utf8_lossy(&tables.stderr).trim()
+            )));
+        }
+        if String::from_utf8_lossy(&tables.stdout).trim() != "0" {
+            return Err(StoreError::invalid(
+                "database",
+                "the database to restore into holds tables: name an empty one",
+            ));
+        }
+        let out = std::process::Command::new("pg_restore")
+            .args(["--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", "--dbname", url])
+            .arg(file)
+            .output()
+            .map_err(|e| StoreError::Backend(format!("pg_restore (Debian's postgresql-client): {e}")))?;
+        if !out.status.success() {
+            return Err(StoreError::Backend(format!("pg_restore: {}", String::from_utf8_lossy(&out.stderr).trim())));
+        }
+        Ok(())
+    }
+}
+
 impl Drop for PgStore {
     fn drop(&mut self) {
         if let Some(runtime) = self.runtime.take() {
