@@ -78,7 +78,7 @@ fn copy_tree(from: &Path, to: &Path, skip: &dyn Fn(&Path) -> bool, copied: &mut 
 }
 
 /// What is done with each photo of a list.
-type EachPhoto<'a> = dyn FnMut(BlobMeta) -> Result<(), String> + 'a;
+pub type EachPhoto<'a> = dyn FnMut(BlobMeta) -> Result<(), String> + 'a;
 
 /// Reads back from the packs in `dir` every photo `each` gives against its hash: how many, and their bytes.
 fn check_photos(
@@ -105,7 +105,7 @@ fn check_photos(
 }
 
 /// Every photo a store holds, a page at a time.
-fn held_photos(store: &dyn Store, each: &mut EachPhoto<'_>) -> Result<(), String> {
+pub fn each_held_photo(store: &dyn Store, each: &mut EachPhoto<'_>) -> Result<(), String> {
     let mut after: Option<String> = None;
     loop {
         let page = store.held_photos(after.as_deref(), 500).map_err(|e| e.to_string())?;
@@ -131,7 +131,8 @@ fn manifest(inventory: BTreeMap<String, i64>, (photos_checked, photo_bytes): (u6
 fn check(store: &dyn Store, dir: &Path, photos: bool, progress: &mut dyn FnMut(String)) -> Result<Manifest, String> {
     let inventory = store.inventory().map_err(|e| e.to_string())?;
     let held = inventory.get("photos held").copied().unwrap_or(0);
-    let found = if photos { check_photos(dir, held, &mut |each| held_photos(store, each), progress)? } else { (0, 0) };
+    let found =
+        if photos { check_photos(dir, held, &mut |each| each_held_photo(store, each), progress)? } else { (0, 0) };
     Ok(manifest(inventory, found))
 }
 

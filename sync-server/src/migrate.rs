@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::backup::each_held_photo;
 use crate::blobs::BlobFiles;
 use crate::blobs::object::ObjectPhotos;
 use crate::db::migrate::{TableCopy, copy_rows};
@@ -44,22 +45,6 @@ impl Photos {
             Photos::Bucket(bucket, rt) => {
                 rt.block_on(bucket.read(&meta.sha256)).map_err(|e| format!("photo {} in the bucket: {e}", meta.sha256))
             }
-        }
-    }
-}
-
-/// Every photo `store` holds, a page at a time.
-fn each_photo(
-    store: &dyn Store,
-    mut each: impl FnMut(crate::blobs::BlobMeta) -> Result<(), String>,
-) -> Result<(), String> {
-    let mut after: Option<String> = None;
-    loop {
-        let page = store.held_photos(after.as_deref(), 500).map_err(|e| e.to_string())?;
-        let Some(last) = page.last() else { return Ok(()) };
-        after = Some(last.sha256.clone());
-        for meta in page {
-            each(meta)?;
         }
     }
 }
@@ -100,7 +85,7 @@ pub fn migrate(
             rt.block_on(bucket.check()).map_err(|e| format!("--to-blobs: {e}"))?;
             progress(format!("photos: copying {held} into {url}"));
             let mut seen = 0u64;
-            each_photo(&source, |meta| {
+            each_held_photo(&source, &mut |meta| {
                 seen += 1;
                 let there = rt.block_on(bucket.holds(&meta.sha256)).map_err(|e| format!("--to-blobs: {e}"))?;
                 if !there {
@@ -134,7 +119,7 @@ pub fn migrate(
     }
     progress("check: reading every photo back".into());
     let mut photos_checked = 0u64;
-    each_photo(&target, |meta| {
+    each_held_photo(&target, &mut |meta| {
         let bytes = photos.read(&meta)?;
         if protocol::digest::sha256_hex(&bytes) != meta.sha256 {
             return Err(format!("photo {} does not match its hash where the new store reads it", meta.sha256));
