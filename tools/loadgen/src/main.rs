@@ -3,7 +3,9 @@
 //! - `ingest`: findings whose photo is already uploaded, in batches of `--batch` ops per sync; by default one
 //!   photo shared by every finding and time-ordered (v7) ids, the best case for every index of the store;
 //!   `--ids v4 --ingest-photos distinct` is the realistic one (random ids, a photo of each finding's own);
-//! - `photos`: each finding with its own photo of `--photo-bytes`, PUT then a one-op sync.
+//! - `photos`: each finding with its own photo of `--photo-bytes`, PUT then a one-op sync;
+//! - `city`: the city-scale run (`city.rs`): devices spread over `--window-secs`, each uploading its findings'
+//!   photos (`--photos-per-finding`) and then syncing them, to the servers of `--server` in turn.
 //!
 //! Every answer is checked: a run with any op not `applied` fails.
 //!
@@ -22,10 +24,13 @@ use rand::RngCore;
 use serde::Deserialize;
 use uuid::Uuid;
 
+mod city;
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Mode {
     Ingest,
     Photos,
+    City,
 }
 
 /// How finding ids are made.
@@ -49,7 +54,8 @@ enum IngestPhotos {
 #[derive(Parser)]
 #[command(name = "loadgen", about = "Simulated devices syncing to a Tiejiaoban sync server")]
 struct Args {
-    /// The server's origin, e.g. http://127.0.0.1:8080.
+    /// The server's origin, e.g. http://127.0.0.1:8080; in city mode several, separated by commas, taking the
+    /// devices in turn.
     #[arg(long)]
     server: String,
     #[arg(long, value_enum, default_value = "ingest")]
@@ -87,6 +93,12 @@ struct Args {
     /// before the clock starts, so the run measures the server checking the signatures.
     #[arg(long)]
     sign: bool,
+    /// City mode: the window the devices come in over, evenly spread.
+    #[arg(long, default_value_t = 600)]
+    window_secs: u64,
+    /// City mode: photos of each finding.
+    #[arg(long, default_value_t = 2)]
+    photos_per_finding: usize,
 }
 
 /// Bytes the server accepts as a JPEG: the JPEG signature and random filler, so each hash is new.
@@ -167,7 +179,7 @@ fn plan_device(
     while done < per_device {
         let take = match args.mode {
             Mode::Ingest => args.batch.min(per_device - done),
-            Mode::Photos => 1,
+            Mode::Photos | Mode::City => 1,
         };
         let mut ops = Vec::with_capacity(take);
         let mut photo = None;
@@ -180,7 +192,7 @@ fn plan_device(
                     preload.push((bytes, sha));
                     used
                 }
-                (Mode::Photos, _) => {
+                (Mode::Photos | Mode::City, _) => {
                     let (bytes, sha) = fake_jpeg(args.photo_bytes);
                     let used = PhotoRef { sha256: sha.clone(), bytes: bytes.len() as u64, ..shared.clone() };
                     photo = Some((bytes, sha));
@@ -271,11 +283,19 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = Arc::new(Args::parse());
-    let client = Arc::new(Client {
-        http: reqwest::Client::builder().pool_max_idle_per_host(args.devices.max(1)).build().expect("http client"),
-        base: format!("{}{}", args.server.trim_end_matches('/'), protocol::API_BASE),
-    });
-    match run(args, client).await {
+    let http = reqwest::Client::builder().pool_max_idle_per_host(args.devices.max(1)).build().expect("http client");
+    let clients: Vec<Arc<Client>> = args
+        .server
+        .split(',')
+        .map(|s| {
+            Arc::new(Client { http: http.clone(), base: format!("{}{}", s.trim_end_matches('/'), protocol::API_BASE) })
+        })
+        .collect();
+    let outcome = match args.mode {
+        Mode::City => city::run(args, clients).await,
+        _ => run(args, clients[0].clone()).await,
+    };
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -381,6 +401,7 @@ async fn run(args: Arc<Args>, client: Arc<Client>) -> Result<(), String> {
             (Mode::Ingest, IngestPhotos::Shared) => "ingest",
             (Mode::Ingest, IngestPhotos::Distinct) => "ingest-distinct-photos",
             (Mode::Photos, _) => "photos",
+            (Mode::City, _) => "city",
         },
         match args.ids {
             Ids::V7 => "v7",
