@@ -100,7 +100,8 @@ findings=$(count "SELECT COUNT(*) FROM findings")
 distinct=$(count "SELECT COUNT(DISTINCT id) FROM findings")
 photos=$(count "SELECT COUNT(*) FROM blobs")
 echo "held: findings=$findings distinct=$distinct photos=$photos (sent: $((devices * 20)) findings, $((devices * 40)) photos)"
-awk '{ if (!($2 in first)) first[$2] = $3; if ($3 > max[$2]) max[$2] = $3; last[$2] = $3 }
-     END { for (p in first) printf "memory (KiB) of server %s: first %d, max %d, last %d\n", p, first[p], max[p], last[p] }' \
+awk '{ if (!($2 in first)) { first[$2] = $3; t0[$2] = $1 } if ($3 > max[$2]) max[$2] = $3; last[$2] = $3
+       m = int(($1 - t0[$2]) / 60); if (!(($2, m) in seen)) { seen[$2, m] = 1; series[$2] = series[$2] " " int($3 / 1024) } }
+     END { for (p in first) printf "memory (KiB) of server %s: first %d, max %d, last %d; MiB each minute:%s\n", p, first[p], max[p], last[p], series[p] }' \
   "$work/rss"
 [ "$findings" -eq $((devices * 20)) ] && [ "$distinct" -eq "$findings" ] && [ "$photos" -eq $((devices * 40)) ]

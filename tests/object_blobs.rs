@@ -104,6 +104,40 @@ fn a_resumable_upload_goes_on_after_a_kill_from_what_the_bucket_holds() {
     assert_eq!(asked.held(), (Some("1000"), Some("false")));
 }
 
+/// A bucket that takes no writes mid-run (its server is down): an upload is answered 503 with Retry-After and
+/// nothing is recorded; the phone keeps its report and sends it once the bucket takes writes again.
+#[test]
+fn a_bucket_that_takes_no_writes_is_answered_503_and_nothing_is_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s3 = S3::start(&tmp.path().join("s3"));
+    let url = s3.bucket("photos", "city");
+    let server = server_on(&s3, &tmp.path().join("server"), &url);
+    let phone = Device::new(&tmp.path().join("phone"));
+    phone.register(&server.url, "inspector1");
+    phone.report("E0102", 41.7968, "orientation-portrait-6.jpg");
+    phone.ok(&["sync"]);
+
+    s3.halt();
+    let second = phone.report("E0102", 41.8068, "orientation-portrait-8.jpg");
+    assert!(!phone.run(&["sync"]).status.success(), "the sync cannot have gone through");
+    let row = phone.list().into_iter().find(|f| f["id"] == second.as_str()).unwrap();
+    assert_eq!(row["local_state"], "queued", "{row}");
+    let api = server.api();
+    let (_, token) = api.register("inspector1");
+    let bytes = std::fs::read(fixture("orientation-landscape-3.jpg")).unwrap();
+    let sha = sha256_hex(&bytes);
+    let refused = api.put_blob(&token, &sha, "image/jpeg", bytes.clone());
+    assert_eq!((refused.status, refused.code()), (503, "unavailable"), "{}", refused.body);
+    assert_eq!(refused.header("retry-after"), Some("60"));
+    assert_eq!(server.count(&format!("SELECT COUNT(*) FROM blobs WHERE sha256 = '{sha}'")), 0, "nothing recorded");
+
+    s3.resume();
+    phone.ok(&["sync"]);
+    assert_eq!(server.count("SELECT COUNT(*) FROM findings"), 2);
+    assert_eq!(api.put_blob(&token, &sha, "image/jpeg", bytes.clone()).status, 201);
+    assert_eq!(api.get_blob(&token, &sha), (200, bytes));
+}
+
 #[test]
 fn a_bucket_that_does_not_answer_stops_the_start() {
     let tmp = tempfile::tempdir().unwrap();

@@ -204,6 +204,7 @@ pub struct S3 {
     child: Child,
     pub root: PathBuf,
     pub endpoint: String,
+    port: u16,
 }
 
 impl S3 {
@@ -212,13 +213,18 @@ impl S3 {
 
     pub fn start(root: &Path) -> S3 {
         std::fs::create_dir_all(root).expect("the object store's directory");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        let child = Self::spawn(root, port);
+        S3 { child, root: root.to_owned(), endpoint: format!("http://127.0.0.1:{port}"), port }
+    }
+
+    fn spawn(root: &Path, port: u16) -> Child {
         let bin = std::env::var_os("CARGO_HOME")
             .map(PathBuf::from)
             .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
             .map(|home| home.join("bin/s3s-fs"))
             .filter(|p| p.is_file())
             .unwrap_or_else(|| PathBuf::from("s3s-fs"));
-        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
         let child = Command::new(&bin)
             .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--access-key", Self::KEY])
             .args(["--secret-key", Self::SECRET])
@@ -238,7 +244,18 @@ impl S3 {
             assert!(started.elapsed() < Duration::from_secs(30), "s3s-fs did not listen on port {port}");
             std::thread::sleep(Duration::from_millis(20));
         }
-        S3 { child, root: root.to_owned(), endpoint: format!("http://127.0.0.1:{port}") }
+        child
+    }
+
+    /// Stops the server: the bucket takes no writes (nor reads) until `resume`.
+    pub fn halt(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same port and files.
+    pub fn resume(&mut self) {
+        self.child = Self::spawn(&self.root, self.port);
     }
 
     /// Makes a bucket (a directory of the server's root); returns its `s3://` URL with `prefix`.
