@@ -53,6 +53,7 @@ sqlite)
   serve a
   urls=$url
   count() { sqlite3 "$work/a/server.sqlite" "$1"; }
+  store_bytes() { cat "$work"/a/server.sqlite* | wc -c; }
   ;;
 postgres)
   eval "$(TJB_PG_FSYNC=on bash "$root/scripts/postgres.sh" start)"
@@ -72,6 +73,7 @@ postgres)
   serve b --database "$db" --blobs s3://photos/city
   urls="$urls,$url"
   count() { psql "$db" -tAqc "$1"; }
+  store_bytes() { count "SELECT pg_database_size(current_database())"; }
   ;;
 *)
   echo "usage: $0 sqlite|postgres [DEVICES] [WINDOW_SECONDS] [PHOTO_BYTES]" >&2
@@ -100,6 +102,9 @@ findings=$(count "SELECT COUNT(*) FROM findings")
 distinct=$(count "SELECT COUNT(DISTINCT id) FROM findings")
 photos=$(count "SELECT COUNT(*) FROM blobs")
 echo "held: findings=$findings distinct=$distinct photos=$photos (sent: $((devices * 20)) findings, $((devices * 40)) photos)"
+# The database's size beside the servers' memory: the embedded store's writer keeps pages in a cache of up to
+# 128 MiB, so its memory grows with the database until that cap.
+echo "database: $(($(store_bytes) / 1048576)) MiB (without the photos)"
 awk '{ if (!($2 in first)) { first[$2] = $3; t0[$2] = $1 } if ($3 > max[$2]) max[$2] = $3; last[$2] = $3
        m = int(($1 - t0[$2]) / 60); if (!(($2, m) in seen)) { seen[$2, m] = 1; series[$2] = series[$2] " " int($3 / 1024) } }
      END { for (p in first) printf "memory (KiB) of server %s: first %d, max %d, last %d; MiB each minute:%s\n", p, first[p], max[p], last[p], series[p] }' \

@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
 started=$(date +%s)
+# Each step names itself and the seconds since the start, so a slow run shows where its time went.
+step() { printf '\n==> %s (at %d s)\n' "$*" $(($(date +%s) - started)); }
 # A fresh clone gains nothing from incremental compilation, and its files would take gigabytes of disk.
 if [[ -n "${CI:-}" ]]; then export CARGO_INCREMENTAL=0; fi
 

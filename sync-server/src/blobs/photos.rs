@@ -117,8 +117,17 @@ impl Photos {
     }
 
     /// Keeps a complete photo (checked by the caller, not held yet) and records its row once the bytes are
-    /// durable; ends its resumable upload, if it came as one. True when the row is new.
-    pub async fn keep(&self, store: Arc<dyn Store>, bytes: Bytes, meta: BlobMeta, uploader: Uuid) -> AppResult<bool> {
+    /// durable; ends its resumable upload, if it came as one. True when the row is new. `resumed` says whether
+    /// a resumable upload of it was under way, so that its chunks are looked for only then: listing a bucket
+    /// is a request of its own, and a slow one on some S3 servers as the bucket grows.
+    pub async fn keep(
+        &self,
+        store: Arc<dyn Store>,
+        bytes: Bytes,
+        meta: BlobMeta,
+        uploader: Uuid,
+        resumed: bool,
+    ) -> AppResult<bool> {
         match self {
             Photos::Local { files, committer } => {
                 let files = files.clone();
@@ -134,7 +143,9 @@ impl Photos {
                     .first()
                     .copied()
                     .unwrap_or(false);
-                o.discard_partial(&sha).await?;
+                if resumed {
+                    o.discard_partial(&sha).await?;
+                }
                 Ok(created)
             }
         }

@@ -58,7 +58,11 @@ pub async fn head_blob(State(state): State<AppState>, _p: Principal, Path(sha): 
     }
     let s = sha.clone();
     let upload = state.blocking(move |store| store.upload(&s)).await?;
-    match (upload, state.photos.partial_len(&sha).await?) {
+    let held = match upload {
+        Some(_) => state.photos.partial_len(&sha).await?,
+        None => None,
+    };
+    match (upload, held) {
         (Some(u), Some(held)) => {
             let mut r = with_offsets(StatusCode::OK.into_response(), held, false);
             r.headers_mut().insert(UPLOAD_LENGTH, HeaderValue::from(u.length));
@@ -96,8 +100,10 @@ pub async fn put_blob(
     if let Some(held) = state.blocking(move |store| store.blob(&s)).await? {
         return Ok(with_offsets(StatusCode::OK.into_response(), held.bytes, true));
     }
+    let s = sha.clone();
+    let resumed = state.blocking(move |store| store.upload(&s)).await?.is_some();
     let meta = BlobMeta { sha256: sha, bytes: len, content_type: declared, packed: None };
-    let status = match state.photos.keep(state.store.clone(), bytes, meta, principal.user.id).await? {
+    let status = match state.photos.keep(state.store.clone(), bytes, meta, principal.user.id, resumed).await? {
         true => StatusCode::CREATED,
         false => StatusCode::OK,
     };
@@ -136,7 +142,8 @@ pub async fn patch_blob(
     }
     let s = sha.clone();
     let upload = state.blocking(move |store| store.upload(&s)).await?;
-    let held = state.photos.partial_len(&sha).await?;
+    // What is held matters only to an upload that goes on (a start at 0 begins it again).
+    let held = if offset == 0 || upload.is_none() { None } else { state.photos.partial_len(&sha).await? };
     match (&upload, held) {
         _ if offset == 0 => {}
         (Some(u), Some(held)) => {
@@ -189,7 +196,7 @@ pub async fn patch_blob(
     let len = done.bytes.len() as u64;
     let content_type = done.content_type.unwrap_or("image/jpeg").to_owned();
     let meta = BlobMeta { sha256: sha, bytes: len, content_type, packed: None };
-    state.photos.keep(state.store.clone(), done.bytes.into(), meta, uploader).await?;
+    state.photos.keep(state.store.clone(), done.bytes.into(), meta, uploader, true).await?;
     Ok(with_offsets(StatusCode::NO_CONTENT.into_response(), len, true))
 }
 
