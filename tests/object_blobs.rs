@@ -102,6 +102,10 @@ fn a_resumable_upload_goes_on_after_a_kill_from_what_the_bucket_holds() {
     assert!(chunk(&other_sha).exists(), "an upload under way keeps what it holds");
     let asked = third.api().head_blob(&token, &other_sha);
     assert_eq!(asked.held(), (Some("1000"), Some("false")));
+    // The phone sends that photo whole instead: it is kept, and the upload's chunks go with the upload.
+    assert_eq!(third.api().put_blob(&token, &other_sha, "image/jpeg", other).status, 201);
+    assert!(!chunk(&other_sha).exists(), "a finished upload's chunks are cleared");
+    assert_eq!(third.count("SELECT COUNT(*) FROM uploads"), 0);
 }
 
 /// A bucket that takes no writes mid-run (its server is down): an upload is answered 503 with Retry-After and

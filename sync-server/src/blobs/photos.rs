@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::commit::Committer;
 use super::object::ObjectPhotos;
 use super::{BlobFiles, BlobMeta, FinishedUpload};
-use crate::db::Store;
+use crate::db::{Store, StoreError};
 use crate::error::{AppError, AppResult};
 
 pub enum Photos {
@@ -117,17 +117,8 @@ impl Photos {
     }
 
     /// Keeps a complete photo (checked by the caller, not held yet) and records its row once the bytes are
-    /// durable; ends its resumable upload, if it came as one. True when the row is new. `resumed` says whether
-    /// a resumable upload of it was under way, so that its chunks are looked for only then: listing a bucket
-    /// is a request of its own, and a slow one on some S3 servers as the bucket grows.
-    pub async fn keep(
-        &self,
-        store: Arc<dyn Store>,
-        bytes: Bytes,
-        meta: BlobMeta,
-        uploader: Uuid,
-        resumed: bool,
-    ) -> AppResult<bool> {
+    /// durable; ends its resumable upload, if it came as one. True when the row is new.
+    pub async fn keep(&self, store: Arc<dyn Store>, bytes: Bytes, meta: BlobMeta, uploader: Uuid) -> AppResult<bool> {
         match self {
             Photos::Local { files, committer } => {
                 let files = files.clone();
@@ -138,11 +129,14 @@ impl Photos {
             Photos::Object(o) => {
                 let sha = meta.sha256.clone();
                 o.put(&sha, bytes).await?;
-                let created = tokio::task::spawn_blocking(move || store.record_blobs(&[(meta, uploader)], Utc::now()))
-                    .await??
-                    .first()
-                    .copied()
-                    .unwrap_or(false);
+                // Its chunks are looked for only when an upload of it was under way: listing a bucket is a
+                // request of its own, and on some S3 servers one that grows slower with the bucket.
+                let (created, resumed) = tokio::task::spawn_blocking(move || {
+                    let resumed = store.upload(&meta.sha256)?.is_some();
+                    let created = store.record_blobs(&[(meta, uploader)], Utc::now())?.first().copied();
+                    Ok::<_, StoreError>((created.unwrap_or(false), resumed))
+                })
+                .await??;
                 if resumed {
                     o.discard_partial(&sha).await?;
                 }

@@ -100,10 +100,8 @@ pub async fn put_blob(
     if let Some(held) = state.blocking(move |store| store.blob(&s)).await? {
         return Ok(with_offsets(StatusCode::OK.into_response(), held.bytes, true));
     }
-    let s = sha.clone();
-    let resumed = state.blocking(move |store| store.upload(&s)).await?.is_some();
     let meta = BlobMeta { sha256: sha, bytes: len, content_type: declared, packed: None };
-    let status = match state.photos.keep(state.store.clone(), bytes, meta, principal.user.id, resumed).await? {
+    let status = match state.photos.keep(state.store.clone(), bytes, meta, principal.user.id).await? {
         true => StatusCode::CREATED,
         false => StatusCode::OK,
     };
@@ -196,7 +194,7 @@ pub async fn patch_blob(
     let len = done.bytes.len() as u64;
     let content_type = done.content_type.unwrap_or("image/jpeg").to_owned();
     let meta = BlobMeta { sha256: sha, bytes: len, content_type, packed: None };
-    state.photos.keep(state.store.clone(), done.bytes.into(), meta, uploader, true).await?;
+    state.photos.keep(state.store.clone(), done.bytes.into(), meta, uploader).await?;
     Ok(with_offsets(StatusCode::NO_CONTENT.into_response(), len, true))
 }
 
