@@ -41,15 +41,21 @@ fn delete(api: &Api, path: &str, token: &str, body: Option<Value>) -> Answer {
 
 /// Sets up two-factor sign-in for a signed-in user, confirming with the code of step n; returns the secret.
 fn enrol(api: &Api, token: &str) -> String {
+    enrol_with(api, token).0
+}
+
+/// `enrol`, returning the confirming code too.
+fn enrol_with(api: &Api, token: &str) -> (String, String) {
     let begun = api.post("/me/totp", Some(token), &json!({}));
     assert_eq!(begun.status, 201, "{}", begun.body);
     let secret = begun.body["secret"].as_str().unwrap().to_owned();
     let url = begun.body["otpauth_url"].as_str().unwrap();
     assert!(url.starts_with("otpauth://totp/Tiejiaoban:") && url.contains(&secret), "{url}");
-    let confirmed = api.post("/me/totp/confirm", Some(token), &json!({"code": code(&secret, 0)}));
+    let confirming = code(&secret, 0);
+    let confirmed = api.post("/me/totp/confirm", Some(token), &json!({"code": confirming}));
     assert_eq!(confirmed.status, 200, "{}", confirmed.body);
     assert_eq!(confirmed.body["enabled"], true);
-    secret
+    (secret, confirming)
 }
 
 fn asks_for_the_code(answer: &Answer) {
@@ -73,7 +79,7 @@ fn a_user_with_a_second_factor_signs_in_with_a_code_taken_once() {
     assert_eq!((refused.status, refused.body["error"]["details"]["field"].as_str()), (422, Some("code")));
     assert_eq!(api.get("/me/totp", Some(&chief)).body["enabled"], false);
     assert_eq!(sign_in(&api, "chief1", None).status, 201, "not in force before it is confirmed");
-    let secret = enrol(&api, &chief);
+    let (secret, confirming) = enrol_with(&api, &chief);
     assert_eq!(api.post("/me/totp", Some(&chief), &json!({})).status, 409, "turned off first, not swapped");
 
     // The password alone is not enough, however often; it is not a guess either (no 429).
@@ -82,8 +88,9 @@ fn a_user_with_a_second_factor_signs_in_with_a_code_taken_once() {
     }
     asks_for_the_code(&sign_in(&api, "chief1", Some(&wrong(&secret))));
     asks_for_the_code(&sign_in(&api, "chief1", Some("12345")));
-    // The confirming code (step n) is spent; the next step's is taken, once.
-    asks_for_the_code(&sign_in(&api, "chief1", Some(&code(&secret, 0))));
+    // The confirming code (step n) is spent, even once the clock has reached step n + 1 (the code itself, not
+    // the code of the step that is now); the next step's is taken, once.
+    asks_for_the_code(&sign_in(&api, "chief1", Some(&confirming)));
     let next = code(&secret, 1);
     let signed_in = sign_in(&api, "chief1", Some(&next));
     assert_eq!(signed_in.status, 201, "{}", signed_in.body);
