@@ -103,7 +103,6 @@ pub async fn begin(
     Ok(job)
 }
 
-/// Removes a job's files, finished or not.
 /// Every five minutes, ends the exports a stopped server left running (with several servers, one that stopped
 /// is not the one that starts next), and removes their partial files where this server holds them.
 pub fn sweep(state: AppState) {
@@ -121,6 +120,7 @@ pub fn sweep(state: AppState) {
     });
 }
 
+/// Removes a job's files, finished or not.
 pub fn remove_files(state: &AppState, id: Uuid) {
     for ext in ["csv", "xlsx", "geojson", "zip", "part.csv", "part.xlsx", "part.geojson", "zip.part"] {
         let _ = std::fs::remove_file(dir(state).join(format!("{id}.{ext}")));

@@ -64,8 +64,7 @@ pub(super) fn findings_count(conn: &impl Db, scope: &Scope, filter: &ExportFilte
         as u64)
 }
 
-/// Keeps a job as it is now (its row is made at the first save).
-/// Keeps a job as it is now; `now` is when its server last worked on it (a job left running and not worked on
+/// Keeps a job as it is now (its row is made at the first save); `now` is when its server last worked on it (a job left running and not worked on
 /// for long is one whose server stopped).
 pub(super) fn save_job(tx: &impl Db, user: Uuid, job: &ExportJob, now: DateTime<Utc>) -> StoreResult<()> {
     tx.prepare_cached(
