@@ -67,7 +67,11 @@ postgres)
   pids+=($!)
   export AWS_ENDPOINT_URL=http://127.0.0.1:$s3port AWS_ACCESS_KEY_ID=city AWS_SECRET_ACCESS_KEY=city-secret \
     AWS_REGION=us-east-1 AWS_ALLOW_HTTP=true
-  sleep 1
+  # The servers refuse to start while the bucket does not answer: wait until it listens.
+  for _ in $(seq 100); do
+    (echo >"/dev/tcp/127.0.0.1/$s3port") 2>/dev/null && break
+    sleep 0.1
+  done
   serve a --database "$db" --blobs s3://photos/city
   urls=$url
   serve b --database "$db" --blobs s3://photos/city

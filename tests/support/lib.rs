@@ -151,10 +151,7 @@ impl Server {
 
     /// The number a query (the same SQL on both stores) gives.
     pub fn count(&self, sql: &str) -> i64 {
-        match &self.pg {
-            Some(db) => db.query_text(sql).map_or(0, |t| t.parse().expect(sql)),
-            None => self.db().query_row(sql, [], |r| r.get(0)).expect(sql),
-        }
+        self.text(sql).map_or(0, |t| t.parse().expect(sql))
     }
 
     /// Runs a statement on the server's store beside it (the same SQL on both stores).
